@@ -1,0 +1,229 @@
+"""Command line: `flask --app wsgi thresholds ...` for policy leads and operators.
+
+Thin wrappers over signpost.thresholds and signpost.engine; exit 1 on any problem.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import directory as directory_module
+from .engine import AnswerError, Answers, assess
+from .thresholds import ConfigError, Problem, load_file, load_library
+from .thresholds.cases import load_cases, run_all
+from .thresholds.diff import diff as diff_versions
+
+thresholds_cli = AppGroup("thresholds", help="Validate, list, show, compare and test threshold versions.")
+
+
+def _dir() -> Path:
+    return Path(current_app.config["THRESHOLDS_DIR"])
+
+
+def _library(strict_exit: bool = True):
+    library = load_library(_dir())
+    if library.problems:
+        for problem in library.problems:
+            click.echo(str(problem), err=True)
+        click.echo("Some threshold files have problems and were not loaded (see above).", err=True)
+    if not library.versions:
+        click.echo(f"No valid threshold versions under {_dir()}.", err=True)
+        sys.exit(1)
+    return library
+
+
+def _version(library, version_id: str):
+    try:
+        return library.get(version_id, dt.date.today())
+    except KeyError:
+        known = ", ".join(v.id for v in library.versions)
+        click.echo(f"No threshold version '{version_id}'. Known versions: {known}, or 'current'.", err=True)
+        sys.exit(1)
+    except LookupError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+
+
+def load_directory_for(library):
+    areas = {a for v in library.versions for a in v.areas}
+    return directory_module.load_directory(current_app.config["DIRECTORY_PATH"], known_areas=areas)
+
+
+@thresholds_cli.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path())
+def validate_command(paths):
+    """Check threshold files (default: everything under thresholds/, its tests and the directory)."""
+    problems: list[Problem] = []
+    checked = 0
+    if paths:
+        for raw in paths:
+            path = Path(raw)
+            files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+            for file in files:
+                checked += 1
+                if not file.exists():
+                    problems.append(Problem(str(file), 1, "", "file not found"))
+                    continue
+                try:
+                    load_file(file)
+                except ConfigError as exc:
+                    problems.extend(exc.problems)
+    else:
+        library = load_library(_dir())
+        checked = len(library.versions) + len({p.file for p in library.problems})
+        problems.extend(library.problems)
+        try:
+            load_cases(_dir() / "tests")
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+        if library.versions:
+            try:
+                load_directory_for(library)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found.", err=True)
+        sys.exit(1)
+    click.echo(f"All valid ({checked} threshold file(s) checked).")
+
+
+@thresholds_cli.command("list")
+def list_command():
+    """One line per version: id, effective date, indicators, hash, and which is in force."""
+    library = _library()
+    today = dt.date.today()
+    try:
+        current = library.in_force(today).id
+    except LookupError:
+        current = None
+    click.echo(f"{'id':<24} {'effective':<10} {'indicators':>10}  {'hash':<12}  status")
+    for version in library.versions:
+        status = "in force" if version.id == current else (
+            "scheduled" if version.effective_from > today else "superseded")
+        if version.id == current and version.overdue_for_review(today):
+            status += " (overdue for review)"
+        click.echo(f"{version.id:<24} {version.effective_from.isoformat():<10} "
+                   f"{len(version.indicators):>10}  {version.short_hash:<12}  {status}")
+
+
+@thresholds_cli.command("show")
+@click.argument("version_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def show_command(version_id, fmt):
+    """Show a version (ID or 'current'), as readable text or as JSON."""
+    version = _version(_library(), version_id)
+    if fmt == "json":
+        data = version.document.model_dump(mode="json")
+        data["content_hash"] = version.content_hash
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    doc = version.document
+    click.echo(f"{doc.title}\n{doc.council}: version {doc.id} (hash {version.short_hash})")
+    click.echo(f"In force from {doc.effective_from}; review by {doc.review_by}; approved by {doc.approved_by}")
+    click.echo(f"Changes: {doc.summary_of_changes}\n")
+    for level in doc.levels:
+        click.echo(f"{level.name} -> {level.route}: {level.description}")
+    for domain in doc.domains:
+        click.echo(f"\n{domain.name}")
+        for area in domain.areas:
+            items = [i for i in doc.indicators if i.area == area.id]
+            click.echo(f"  {area.name}")
+            for ind in sorted(items, key=lambda i: -i.level):
+                flag = " [IMMEDIATE]" if ind.immediate else ""
+                click.echo(f"    L{ind.level} {ind.id}: {ind.text}{flag}")
+    click.echo("\nRules")
+    for rule in doc.rules:
+        click.echo(f"  {rule.id} ({rule.type}): {rule.reason}")
+
+
+@thresholds_cli.command("diff")
+@click.argument("old_id")
+@click.argument("new_id")
+def diff_command(old_id, new_id):
+    """What changed from OLD to NEW: indicators, levels, rules, routes, contacts."""
+    library = _library()
+    old, new = _version(library, old_id), _version(library, new_id)
+    changes = diff_versions(old, new)
+    click.echo(f"Changes from {old.id} to {new.id}: {len(changes)}")
+    for change in changes:
+        click.echo(f"  {change}")
+
+
+@thresholds_cli.command("test")
+def test_command():
+    """Run the YAML cases in thresholds/tests against every version they apply to."""
+    library = _library()
+    try:
+        cases = load_cases(_dir() / "tests")
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    outcomes = run_all(cases, library)
+    failed = [o for o in outcomes if not o.passed]
+    for outcome in failed:
+        click.echo(f"FAIL {outcome.case.name} [{outcome.version_id}] ({outcome.case.file}:{outcome.case.line})")
+        for failure in outcome.failures:
+            click.echo(f"     {failure}")
+    unused = [c.name for c in cases if not any(c.applies_to(v) for v in library.versions)]
+    for name in unused:
+        click.echo(f"FAIL {name}: applies to no threshold version")
+    click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed) + len(unused)} failed "
+               f"({len(cases)} cases, {len(library.versions)} versions)")
+    if failed or unused:
+        sys.exit(1)
+
+
+@thresholds_cli.command("assess")
+@click.argument("version_id")
+@click.option("--age-months", type=int, help="The child's age in whole months.")
+@click.option("--unborn", is_flag=True, help="The baby is not born yet.")
+@click.option("--indicator", "indicators", multiple=True, help="An indicator id; repeat for more.")
+@click.option("--consent", type=click.Choice(["given", "refused", "not_asked", "not_needed"]),
+              default="given", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
+    """Print the recommendation and its reasons for these answers."""
+    library = _library()
+    version = _version(library, version_id)
+    try:
+        directory = load_directory_for(library)
+    except ConfigError as exc:
+        click.echo(f"The service directory has problems; no services shown.\n{exc}", err=True)
+        directory = None
+    answers = Answers(indicators=frozenset(indicators), age_months=age_months, unborn=unborn, consent=consent)
+    try:
+        rec = assess(answers, version, dt.date.today(), directory)
+    except AnswerError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        sys.exit(1)
+    if fmt == "json":
+        click.echo(json.dumps(rec.to_dict(), indent=2, ensure_ascii=False))
+        return
+    info = version.document.immediate_danger if rec.immediate else getattr(version.document.routes, rec.route)
+    click.echo(f"Recommendation: {info.title} (route: {rec.route}{', IMMEDIATE DANGER' if rec.immediate else ''})")
+    click.echo(f"Level: {rec.level_name}")
+    click.echo(f"Threshold version: {rec.version_id} (hash {rec.version_hash[:12]})")
+    click.echo("Why:")
+    for reason in rec.reasons:
+        click.echo(f"  - [{reason.kind}] {reason.id}: {reason.text}")
+    click.echo("Next steps:")
+    for step in rec.next_steps:
+        click.echo(f"  - {step}")
+    if rec.services:
+        click.echo("Services:")
+        for service in rec.services:
+            how = service.contact.phone or service.contact.email or service.contact.url
+            click.echo(f"  - {service.name} ({service.organization}): {how}")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(thresholds_cli)

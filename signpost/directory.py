@@ -1,0 +1,143 @@
+"""The local service directory (Open Referral UK shaped) and the signposting filter.
+
+Pure Python: loads `directory/*.yaml` strictly and picks the services that fit a child.
+Age bounds are whole months and INCLUSIVE at both ends (minimum_age <= age <= maximum_age).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from .thresholds import source as src
+from .thresholds.schema import Months, Slug, Strict, Text
+
+TIERS = ("universal", "early_help", "specialist")
+UNBORN = -1  # the age key used for an unborn child
+
+
+class ServiceContact(Strict):
+    phone: Text | None = None
+    email: Text | None = None
+    url: Text | None = None
+
+
+class ServiceLocation(Strict):
+    name: Text
+    address: Text
+    postcode: Text
+
+
+class Service(Strict):
+    id: Slug
+    name: Text
+    organization: Text
+    status: Literal["active", "inactive", "defunct", "temporarily closed"]
+    tier: Literal["universal", "early_help", "specialist"]
+    description: Text
+    minimum_age: Months
+    maximum_age: Months
+    unborn: bool = False  # also serves expectant parents before the baby is born
+    eligibility_description: Text
+    how_to_access: Text
+    self_referral: bool = False
+    contact: ServiceContact
+    locations: list[ServiceLocation] = Field(default_factory=list)
+    serves: list[Slug] = Field(default_factory=list)  # area ids from the threshold documents
+    general: bool = False  # offered to any family of the right age, whatever the concern
+    languages: list[Text] = Field(default_factory=list)
+
+
+class DirectoryDocument(Strict):
+    council: Text
+    updated: dt.date
+    age_bounds: Literal["months, inclusive"]
+    services: list[Service] = Field(min_length=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Directory:
+    document: DirectoryDocument
+    path: str = ""
+
+    def __post_init__(self):
+        active = [s for s in self.document.services if s.status == "active"]
+        by_area: dict[str, list[int]] = {}
+        for index, service in enumerate(active):
+            for area in service.serves:
+                by_area.setdefault(area, []).append(index)
+        object.__setattr__(self, "_active", tuple(active))
+        object.__setattr__(self, "_by_area", {k: tuple(v) for k, v in by_area.items()})
+        object.__setattr__(self, "_cache", {})
+
+    @property
+    def services(self) -> list[Service]:
+        return list(self.document.services)
+
+    def get(self, service_id: str) -> Service | None:
+        return next((s for s in self.document.services if s.id == service_id), None)
+
+    def _candidates(self, tiers: tuple[str, ...], age_key: int) -> dict[int, int]:
+        """Active services of these tiers for this age: index -> rank by tier order."""
+        key = (tiers, age_key)
+        found = self._cache.get(key)
+        if found is None:
+            found = {}
+            for index, service in enumerate(self._active):
+                if service.tier not in tiers:
+                    continue
+                if age_key == UNBORN:
+                    if not service.unborn:
+                        continue
+                elif not service.minimum_age <= age_key <= service.maximum_age:
+                    continue
+                found[index] = tiers.index(service.tier)
+            self._cache[key] = found
+        return found
+
+    def signpost(self, tiers: tuple[str, ...], age_months: int | None, unborn: bool,
+                 areas: frozenset[str], limit: int) -> tuple[Service, ...]:
+        """Services that fit: those serving the concerns' areas first, then general ones."""
+        candidates = self._candidates(tuple(tiers), UNBORN if unborn else int(age_months or 0))
+        scores: dict[int, int] = {}
+        for area in areas:
+            for index in self._by_area.get(area, ()):
+                if index in candidates:
+                    scores[index] = scores.get(index, 0) + 1
+        ranked = sorted(scores, key=lambda i: (-scores[i], candidates[i], self._active[i].name))
+        chosen = [self._active[i] for i in ranked[:limit]]
+        if len(chosen) < limit:
+            general = sorted((i for i in candidates if i not in scores and self._active[i].general),
+                             key=lambda i: (candidates[i], self._active[i].name))
+            chosen.extend(self._active[i] for i in general[: limit - len(chosen)])
+        return tuple(chosen)
+
+
+def load_directory(path: Path | str, known_areas: set[str] | None = None) -> Directory:
+    """Load a directory file, or raise ConfigError with every problem and its line."""
+    source = src.read(path)
+    doc, problems = src.validate(source, DirectoryDocument)
+    if doc is None:
+        raise src.ConfigError(problems)
+    seen: dict[str, int] = {}
+    for index, service in enumerate(doc.services):
+        here = ("services", index)
+        if service.id in seen:
+            problems.append(source.problem(here + ("id",), f"service id '{service.id}' is already used"))
+        seen.setdefault(service.id, index)
+        if service.minimum_age > service.maximum_age:
+            problems.append(source.problem(here + ("minimum_age",), "must not be more than maximum_age"))
+        if not (service.contact.phone or service.contact.email or service.contact.url):
+            problems.append(source.problem(here + ("contact",), "needs a phone number, email or web address"))
+        if known_areas is not None:
+            for k, area in enumerate(service.serves):
+                if area not in known_areas:
+                    problems.append(source.problem(here + ("serves", k),
+                                                   f"area '{area}' is not an area of any threshold document"))
+    if problems:
+        raise src.ConfigError(problems)
+    return Directory(doc, str(path))
+

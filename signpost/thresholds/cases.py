@@ -1,0 +1,116 @@
+"""Test cases beside the config (OpenFisca style): thresholds/tests/*.yaml.
+
+Each case names answers and the route, level and reasons expected; it runs against every
+version it applies to (its `versions`, or else every version that knows all its indicators).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+from pydantic import Field
+
+from . import source as src
+from .loader import Library, ThresholdVersion
+from .schema import Consent, Route, Slug, Strict, Text, VersionId
+
+
+class CaseAnswers(Strict):
+    age_months: int | None = None
+    unborn: bool = False
+    indicators: list[Slug] = Field(default_factory=list)
+    consent: Consent = "given"
+    in_danger: bool = False
+
+
+class Case(Strict):
+    name: Text
+    versions: list[VersionId] | None = None
+    answers: CaseAnswers
+    expected_route: Route
+    expected_level: int | None = None
+    expected_immediate: bool | None = None
+    expected_reasons: list[str] = Field(default_factory=list)
+
+
+class CaseFile(Strict):
+    cases: list[Case] = Field(min_length=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedCase:
+    case: Case
+    file: str
+    line: int
+
+    @property
+    def name(self) -> str:
+        return self.case.name
+
+    def applies_to(self, version: ThresholdVersion) -> bool:
+        if self.case.versions is not None:
+            return version.id in self.case.versions
+        return all(i in version.indicators for i in self.case.answers.indicators)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    case: LoadedCase
+    version_id: str
+    failures: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def load_cases(directory: Path | str) -> list[LoadedCase]:
+    cases: list[LoadedCase] = []
+    problems: list[src.Problem] = []
+    names: dict[str, str] = {}
+    for path in sorted(Path(directory).glob("*.yaml")):
+        source = src.read(path)
+        doc, found = src.validate(source, CaseFile)
+        problems.extend(found)
+        if doc is None:
+            continue
+        for index, case in enumerate(doc.cases):
+            line = source.line_of(("cases", index))
+            if case.name in names:
+                problems.append(src.Problem(str(path), line, f"cases[{index}].name",
+                                            f"case name '{case.name}' is already used in {names[case.name]}"))
+            names.setdefault(case.name, f"{path}:{line}")
+            cases.append(LoadedCase(case, str(path), line))
+    if problems:
+        raise src.ConfigError(problems)
+    return cases
+
+
+def run_case(loaded: LoadedCase, version: ThresholdVersion, on_date: dt.date | None = None) -> Outcome:
+    from ..engine import AnswerError, Answers, assess
+
+    case = loaded.case
+    answers = Answers(
+        indicators=frozenset(case.answers.indicators), age_months=case.answers.age_months,
+        unborn=case.answers.unborn, consent=case.answers.consent, in_danger=case.answers.in_danger)
+    try:
+        rec = assess(answers, version, on_date or version.effective_from)
+    except AnswerError as exc:
+        return Outcome(loaded, version.id, tuple(f"answers refused: {p}" for p in exc.problems))
+    failures = []
+    if rec.route != case.expected_route:
+        failures.append(f"route: expected {case.expected_route}, got {rec.route}")
+    if case.expected_level is not None and rec.level != case.expected_level:
+        failures.append(f"level: expected {case.expected_level}, got {rec.level}")
+    if case.expected_immediate is not None and rec.immediate != case.expected_immediate:
+        failures.append(f"immediate: expected {case.expected_immediate}, got {rec.immediate}")
+    if sorted(set(rec.reason_ids)) != sorted(set(case.expected_reasons)):
+        failures.append(f"reasons: expected {sorted(set(case.expected_reasons))}, "
+                        f"got {sorted(set(rec.reason_ids))}")
+    return Outcome(loaded, version.id, tuple(failures))
+
+
+def run_all(cases: list[LoadedCase], library: Library) -> list[Outcome]:
+    return [run_case(case, version) for version in library.versions
+            for case in cases if case.applies_to(version)]

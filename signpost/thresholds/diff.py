@@ -1,0 +1,102 @@
+"""What changed between two threshold versions, in words a policy lead can check.
+
+Compares indicators (added, removed, moved level, reworded, otherwise changed), levels,
+rules, routes and contacts by their stable ids.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from .loader import ThresholdVersion
+
+
+@dataclasses.dataclass
+class Change:
+    section: str  # "indicator", "level", "rule", "route", "contact", "question"
+    kind: str  # "added", "removed", "moved", "reworded", "changed"
+    id: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.section} {self.kind}: {self.id}: {self.detail}"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def diff(old: ThresholdVersion, new: ThresholdVersion) -> list[Change]:
+    changes: list[Change] = []
+    a, b = old.document, new.document
+
+    old_ind, new_ind = dict(old.indicators), dict(new.indicators)
+    for ind_id, ind in new_ind.items():
+        if ind_id not in old_ind:
+            changes.append(Change("indicator", "added", ind_id, f"level {ind.level}: {ind.text}"))
+    for ind_id, ind in old_ind.items():
+        if ind_id not in new_ind:
+            changes.append(Change("indicator", "removed", ind_id, f"was level {ind.level}: {ind.text}"))
+            continue
+        now = new_ind[ind_id]
+        if now.level != ind.level:
+            changes.append(Change("indicator", "moved", ind_id, f"level {ind.level} -> level {now.level}"))
+        if now.text != ind.text or now.hint != ind.hint:
+            changes.append(Change("indicator", "reworded", ind_id, f"'{ind.text}' -> '{now.text}'"))
+        others = _field_changes(ind.model_dump(), now.model_dump(), skip={"level", "text", "hint"})
+        if others:
+            changes.append(Change("indicator", "changed", ind_id, others))
+
+    changes += _by_id("level", {lv.id: lv for lv in a.levels}, {lv.id: lv for lv in b.levels})
+    changes += _by_id("question", {q.id: q for q in a.severity_questions},
+                      {q.id: q for q in b.severity_questions})
+    changes += _by_id("rule", {r.id: r for r in a.rules}, {r.id: r for r in b.rules})
+    for route in ("universal", "early_help", "social_care"):
+        before, after = getattr(a.routes, route).model_dump(), getattr(b.routes, route).model_dump()
+        if before != after:
+            changes.append(Change("route", "changed", route, _field_changes(before, after)))
+    if a.immediate_danger != b.immediate_danger:
+        changes.append(Change("route", "changed", "immediate_danger",
+                              _field_changes(a.immediate_danger.model_dump(), b.immediate_danger.model_dump())))
+    if a.consent_advice != b.consent_advice:
+        changes.append(Change("route", "changed", "consent_advice",
+                              _field_changes(a.consent_advice.model_dump(), b.consent_advice.model_dump())))
+    before, after = a.contacts.model_dump(), b.contacts.model_dump()
+    for key in sorted(set(before) | set(after)):
+        if before.get(key) != after.get(key):
+            changes.append(Change("contact", "changed", key, _field_changes(before.get(key) or {},
+                                                                             after.get(key) or {})))
+    return changes
+
+
+def _by_id(section: str, old: dict, new: dict) -> list[Change]:
+    changes = []
+    for key, item in new.items():
+        if key not in old:
+            changes.append(Change(section, "added", key, _describe(item)))
+    for key, item in old.items():
+        if key not in new:
+            changes.append(Change(section, "removed", key, _describe(item)))
+        elif new[key] != item:
+            changes.append(Change(section, "changed", key,
+                                  _field_changes(item.model_dump(), new[key].model_dump())))
+    return changes
+
+
+def _describe(item) -> str:
+    for attr in ("reason", "name", "text"):
+        if getattr(item, attr, None):
+            return getattr(item, attr)
+    return ""
+
+
+def _field_changes(before: dict, after: dict, skip: set[str] = frozenset()) -> str:
+    parts = []
+    for key in sorted(set(before) | set(after)):
+        if key in skip or before.get(key) == after.get(key):
+            continue
+        parts.append(f"{key}: {_short(before.get(key))} -> {_short(after.get(key))}")
+    return "; ".join(parts)
+
+
+def _short(value) -> str:
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= 120 else text[:117] + "..."

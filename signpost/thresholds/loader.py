@@ -1,0 +1,254 @@
+"""Loading threshold documents: validate, cross-check, hash and index one version.
+
+A version that fails any check is never returned, so a broken file cannot replace
+the version in use; the library of versions picks the one in force on a date.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections import Counter
+from pathlib import Path
+from types import MappingProxyType
+
+from . import source as src
+from .schema import AgeRule, ConsentRule, CumulativeRule, Indicator, Level, ThresholdDocument
+
+ROUTE_ORDER = {"universal": 0, "early_help": 1, "social_care": 2}
+
+
+@dataclasses.dataclass(frozen=True)
+class ThresholdVersion:
+    """One loaded, validated, immutable threshold document with lookup tables."""
+
+    document: ThresholdDocument
+    content_hash: str
+    path: str
+    indicators: MappingProxyType  # id -> Indicator
+    levels: MappingProxyType  # number -> Level
+    areas: MappingProxyType  # area id -> (domain, area)
+
+    @property
+    def id(self) -> str:
+        return self.document.id
+
+    @property
+    def effective_from(self) -> dt.date:
+        return self.document.effective_from
+
+    @property
+    def short_hash(self) -> str:
+        return self.content_hash[:12]
+
+    @property
+    def top_level(self) -> Level:
+        return self.document.levels[-1]
+
+    def level(self, number: int) -> Level:
+        return self.levels[number]
+
+    def route_of_level(self, number: int) -> str:
+        return self.levels[number].route
+
+    def overdue_for_review(self, on_date: dt.date) -> bool:
+        return on_date > self.document.review_by
+
+    def indicators_in(self, domain_id: str) -> list[Indicator]:
+        return [i for i in self.document.indicators if i.domain == domain_id]
+
+    def severity_options(self, question_id: str) -> list[Indicator]:
+        return sorted((i for i in self.document.indicators if i.asks_for == question_id),
+                      key=lambda i: i.level)
+
+
+def load_file(path: Path | str, display_name: str | None = None) -> ThresholdVersion:
+    """Load one version or raise ConfigError listing every problem in the file."""
+    path = Path(path)
+    source = src.read(path, display_name)
+    doc, problems = src.validate(source, ThresholdDocument)
+    if doc is None:
+        raise src.ConfigError(problems)
+    problems = check_document(doc, source, expected_id=path.stem)
+    if problems:
+        raise src.ConfigError(problems)
+    return build_version(doc, source)
+
+
+def build_version(doc: ThresholdDocument, source: src.Source) -> ThresholdVersion:
+    digest = hashlib.sha256(source.text.encode("utf-8")).hexdigest()
+    areas = {a.id: (d, a) for d in doc.domains for a in d.areas}
+    return ThresholdVersion(
+        document=doc,
+        content_hash=digest,
+        path=source.file,
+        indicators=MappingProxyType({i.id: i for i in doc.indicators}),
+        levels=MappingProxyType({lv.number: lv for lv in doc.levels}),
+        areas=MappingProxyType(areas),
+    )
+
+
+def check_document(doc: ThresholdDocument, source: src.Source, expected_id: str | None = None) -> list[src.Problem]:
+    """Cross-reference checks that a schema alone cannot make."""
+    problems: list[src.Problem] = []
+
+    def add(path: tuple, message: str) -> None:
+        problems.append(source.problem(path, message))
+
+    if expected_id and doc.id != expected_id:
+        add(("id",), f"must match the file name ('{expected_id}')")
+    if doc.review_by <= doc.effective_from:
+        add(("review_by",), "must be after effective_from")
+
+    _duplicates(add, "levels", [lv.id for lv in doc.levels], "level id")
+    numbers = [lv.number for lv in doc.levels]
+    if numbers != list(range(1, len(numbers) + 1)):
+        add(("levels",), "levels must be numbered 1, 2, 3 ... in order")
+    for index in range(1, len(doc.levels)):
+        if ROUTE_ORDER[doc.levels[index].route] < ROUTE_ORDER[doc.levels[index - 1].route]:
+            add(("levels", index, "route"),
+                "a higher level cannot lead to a less intensive route than the level below it")
+    if doc.levels[-1].route != "social_care":
+        add(("levels", len(doc.levels) - 1, "route"), "the top level must lead to social_care")
+    level_numbers = set(numbers)
+
+    _duplicates(add, "domains", [d.id for d in doc.domains], "domain id")
+    area_owner: dict[str, str] = {}
+    for di, domain in enumerate(doc.domains):
+        for ai, area in enumerate(domain.areas):
+            if area.id in area_owner:
+                add(("domains", di, "areas", ai, "id"),
+                    f"area id '{area.id}' is already used in domain '{area_owner[area.id]}'")
+            area_owner.setdefault(area.id, domain.id)
+
+    _duplicates(add, "severity_questions", [q.id for q in doc.severity_questions], "question id")
+    question_ids = {q.id for q in doc.severity_questions}
+    used_questions: Counter = Counter()
+
+    seen: dict[str, int] = {}
+    for index, ind in enumerate(doc.indicators):
+        here = ("indicators", index)
+        if ind.id in seen:
+            add(here + ("id",), f"indicator id '{ind.id}' is already used (indicators[{seen[ind.id]}])")
+        seen.setdefault(ind.id, index)
+        if ind.id in question_ids:
+            add(here + ("id",), f"'{ind.id}' is already the id of a severity question")
+        if ind.domain not in {d.id for d in doc.domains}:
+            add(here + ("domain",), f"domain '{ind.domain}' is not defined under domains")
+        elif area_owner.get(ind.area) != ind.domain:
+            add(here + ("area",), f"area '{ind.area}' is not an area of domain '{ind.domain}'")
+        if ind.level not in level_numbers:
+            add(here + ("level",), f"level {ind.level} is not defined under levels")
+        if ind.immediate and ind.level != doc.levels[-1].number:
+            add(here + ("level",), "an immediate indicator must be at the top level")
+        if ind.min_age_months is not None and ind.max_age_months is not None \
+                and ind.min_age_months > ind.max_age_months:
+            add(here + ("min_age_months",), "must not be more than max_age_months")
+        if ind.applies_to == "unborn" and (ind.min_age_months is not None or ind.max_age_months is not None):
+            add(here + ("applies_to",), "an indicator only for unborn children cannot have age bounds")
+        if ind.asks_for is not None:
+            used_questions[ind.asks_for] += 1
+            if ind.asks_for not in question_ids:
+                add(here + ("asks_for",), f"severity question '{ind.asks_for}' is not defined")
+            if ind.option is None:
+                add(here + ("option",), "is required with asks_for: the answer that picks this indicator")
+        elif ind.option is not None:
+            add(here + ("option",), "only makes sense with asks_for")
+    for qi, question in enumerate(doc.severity_questions):
+        if used_questions[question.id] < 2:
+            add(("severity_questions", qi, "id"),
+                f"severity question '{question.id}' needs at least two indicators that ask for it")
+
+    _duplicates(add, "rules", [r.id for r in doc.rules], "rule id")
+    indicator_ids = set(seen)
+    top = doc.levels[-1].number
+    for ri, rule in enumerate(doc.rules):
+        here = ("rules", ri)
+        if rule.id in indicator_ids:
+            add(here + ("id",), f"'{rule.id}' is already the id of an indicator")
+        if isinstance(rule, (CumulativeRule, AgeRule)) and rule.raise_to not in level_numbers:
+            add(here + ("raise_to",), f"level {rule.raise_to} is not defined under levels")
+        if isinstance(rule, CumulativeRule) and rule.when.min_level not in level_numbers:
+            add(here + ("when", "min_level"), f"level {rule.when.min_level} is not defined under levels")
+        if isinstance(rule, AgeRule):
+            for k, ref in enumerate(rule.when.any_indicator):
+                if ref not in indicator_ids:
+                    add(here + ("when", "any_indicator", k), f"indicator '{ref}' is not defined")
+            for k, ref in enumerate(rule.when.any_area):
+                if ref not in area_owner:
+                    add(here + ("when", "any_area", k), f"area '{ref}' is not defined")
+            if not (rule.when.any_indicator or rule.when.any_area or rule.when.min_level):
+                add(here + ("when",), "needs any_indicator, any_area or min_level to say which concerns count")
+        if isinstance(rule, ConsentRule):
+            if rule.unless_level not in level_numbers:
+                add(here + ("unless_level",), f"level {rule.unless_level} is not defined under levels")
+            if rule.route == "social_care":
+                add(here + ("route",), "a consent rule cannot send a child to social care")
+            if "not_needed" in rule.consent:
+                add(here + ("consent",), "'not_needed' means the family must not be told; it cannot block a referral")
+        if isinstance(rule, (CumulativeRule, AgeRule)) and rule.raise_to == top:
+            # Escalation to the top level must come from an indicator, so that the
+            # consent safeguard ("never social care without consent below the top") holds.
+            add(here + ("raise_to",), "a rule cannot raise to the top level; add a top-level indicator instead")
+    return problems
+
+
+def _duplicates(add, section: str, ids: list[str], what: str) -> None:
+    first: dict[str, int] = {}
+    for index, value in enumerate(ids):
+        if value in first:
+            add((section, index, "id"), f"{what} '{value}' is already used ({section}[{first[value]}])")
+        first.setdefault(value, index)
+
+
+@dataclasses.dataclass(frozen=True)
+class Library:
+    """Every valid version found, oldest first, and the problems of any that were not."""
+
+    versions: tuple[ThresholdVersion, ...]
+    problems: tuple[src.Problem, ...] = ()
+
+    def get(self, version_id: str, on_date: dt.date | None = None) -> ThresholdVersion:
+        if version_id == "current":
+            return self.in_force(on_date or dt.date.today())
+        for version in self.versions:
+            if version.id == version_id:
+                return version
+        raise KeyError(version_id)
+
+    def in_force(self, on_date: dt.date) -> ThresholdVersion:
+        """The version with the latest effective_from on or before the date."""
+        candidates = [v for v in self.versions if v.effective_from <= on_date]
+        if not candidates:
+            raise LookupError(f"no threshold version is in force on {on_date.isoformat()}")
+        return max(candidates, key=lambda v: v.effective_from)
+
+    def by_hash(self, content_hash: str) -> ThresholdVersion | None:
+        return next((v for v in self.versions if v.content_hash == content_hash), None)
+
+
+def version_files(directory: Path | str) -> list[Path]:
+    return sorted(p for p in Path(directory).glob("*.yaml") if p.is_file())
+
+
+def load_library(directory: Path | str, strict: bool = False) -> Library:
+    """Load every version under a directory; broken files are reported, never used."""
+    versions: list[ThresholdVersion] = []
+    problems: list[src.Problem] = []
+    for path in version_files(directory):
+        try:
+            versions.append(load_file(path))
+        except src.ConfigError as exc:
+            problems.extend(exc.problems)
+    dates: dict[dt.date, str] = {}
+    for version in sorted(versions, key=lambda v: v.effective_from):
+        if version.effective_from in dates:
+            problems.append(src.Problem(version.path, 1, "effective_from",
+                                        f"{version.effective_from} is also the effective date of "
+                                        f"'{dates[version.effective_from]}'; each version needs its own date"))
+        dates.setdefault(version.effective_from, version.id)
+    ok = tuple(sorted((v for v in versions if dates[v.effective_from] == v.id),
+                      key=lambda v: v.effective_from))
+    if strict and problems:
+        raise src.ConfigError(problems)
+    return Library(versions=ok, problems=tuple(sorted(problems)))

@@ -1,0 +1,175 @@
+"""Reading strict YAML config: duplicate keys refused, every key's line remembered.
+
+Shared by threshold documents, their test cases and the service directory, so that
+every problem can be reported as FILE:LINE: key: message, all at once.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+Path_ = tuple  # a location inside the document: ("indicators", 3, "level")
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.key}: " if self.key else ""
+        return f"{self.file}:{self.line}: {where}{self.message}"
+
+
+class ConfigError(Exception):
+    """Raised with every problem found in one or more files."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def key_name(path: tuple) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+@dataclasses.dataclass
+class Source:
+    """A parsed YAML file with the line of every key and list item."""
+
+    file: str
+    text: str
+    data: Any
+    lines: dict[tuple, int]
+    problems: list[Problem]
+
+    def line_of(self, path: tuple) -> int:
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return 1
+
+    def problem(self, path: tuple, message: str) -> Problem:
+        return Problem(self.file, self.line_of(path), key_name(path), message)
+
+
+def read(path: Path | str, display_name: str | None = None) -> Source:
+    path = Path(path)
+    name = display_name or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return Source(name, "", None, {}, [Problem(name, 1, "", f"cannot be read: {exc}")])
+    return parse(text, name)
+
+
+def parse(text: str, name: str) -> Source:
+    lines: dict[tuple, int] = {}
+    problems: list[Problem] = []
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = _to_python(loader, node, (), lines, problems, name) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problems.append(Problem(name, line, "", f"is not valid YAML: {exc.problem or exc}"))
+        data = None
+    except yaml.YAMLError as exc:
+        problems.append(Problem(name, 1, "", f"is not valid YAML: {exc}"))
+        data = None
+    finally:
+        loader.dispose()
+    return Source(name, text, data, lines, problems)
+
+
+def _to_python(loader, node, path, lines, problems, name):
+    if isinstance(node, yaml.MappingNode):
+        result: dict = {}
+        first_line: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(Problem(name, key_node.start_mark.line + 1, key_name(path),
+                                        "YAML merge keys (<<) are not allowed; write each key out"))
+                continue
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, (str, int)):
+                problems.append(Problem(name, line, key_name(path), f"key {key!r} must be a word"))
+                continue
+            here = path + (key,)
+            if key in result:
+                problems.append(Problem(name, line, key_name(here),
+                                        f"duplicate key (already given on line {first_line[key]})"))
+                continue
+            first_line[key] = line
+            lines[here] = line
+            result[key] = _to_python(loader, value_node, here, lines, problems, name)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for index, item in enumerate(node.value):
+            here = path + (index,)
+            lines[here] = item.start_mark.line + 1
+            items.append(_to_python(loader, item, here, lines, problems, name))
+        return items
+    return loader.construct_object(node, deep=True)
+
+
+_FRIENDLY = {
+    "missing": "is required but missing",
+    "extra_forbidden": "is not a recognised key (check the spelling)",
+    "string_pattern_mismatch": "must be a lower-case id using letters, numbers and underscores",
+    "date_from_datetime_parsing": "must be a date written as YYYY-MM-DD",
+    "date_parsing": "must be a date written as YYYY-MM-DD",
+    "date_type": "must be a date written as YYYY-MM-DD",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "dict_type": "must be a set of keys and values",
+    "model_type": "must be a set of keys and values",
+    "too_short": "must not be empty",
+    "string_too_short": "must not be empty",
+}
+
+
+def validate(source: Source, model: type[BaseModel]) -> tuple[BaseModel | None, list[Problem]]:
+    """Validate parsed data against a pydantic model, reporting every problem with its line."""
+    if source.problems:
+        return None, list(source.problems)
+    try:
+        return model.model_validate(source.data), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
+            message = _FRIENDLY.get(err["type"], err["msg"][0].lower() + err["msg"][1:])
+            if err["type"] == "literal_error":
+                message = f"must be one of {err['ctx']['expected']}"
+            elif err["type"] in ("greater_than_equal", "less_than_equal"):
+                message = err["msg"].lower()
+            elif err["type"] == "union_tag_invalid":
+                message = f"type must be one of {err['ctx']['expected_tags']}"
+            problems.append(source.problem(loc, message))
+        return None, problems
+
+
+# Pydantic puts the discriminator value into error locations; they are not keys in the file.
+_UNION_TAGS = {"cumulative", "age", "consent"}
