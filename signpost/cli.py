@@ -226,4 +226,7 @@ def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
 
 
 def register_cli(app: Flask) -> None:
+    from .cli_accounts import demo_cli, users_cli
     app.cli.add_command(thresholds_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

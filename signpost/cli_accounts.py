@@ -1,0 +1,92 @@
+"""`flask users ...` for operators and `flask demo seed` for the fictional demo council.
+
+A password is read from standard input when it is not a terminal, so scripts can pipe it in.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from . import demo, store
+from .extensions import db
+from .models import ROLES, User
+
+users_cli = AppGroup("users", help="Add and manage user accounts.")
+demo_cli = AppGroup("demo", help="Fictional demo data.")
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_cli.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--name", default="", help="Full name (default: the part of the email before @).")
+@click.option("--organisation", default="", help="School, practice or team.")
+def add_user_command(email, role, name, organisation):
+    """Add an account; the password comes from standard input (or is prompted for twice)."""
+    password = _read_password()
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        click.echo(f"The password must be {minimum} characters or more.", err=True)
+        sys.exit(1)
+    try:
+        user = store.create_user(email, name or email.split("@")[0], role, password, organisation, actor="cli")
+    except store.StoreError as exc:
+        click.echo(str(exc).capitalize() + ".", err=True)
+        sys.exit(1)
+    click.echo(f"Added {user.email} ({user.role}).")
+
+
+@users_cli.command("list")
+def list_users_command():
+    """One line per account."""
+    for user in db.session.scalars(select(User).order_by(User.email)):
+        click.echo(f"{user.email:<40} {user.role:<12} {'active' if user.active else 'disabled'}")
+
+
+@users_cli.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ROLES))
+def set_role_command(email, role):
+    """Change an account's role."""
+    user = store.find_user(email)
+    if user is None:
+        click.echo(f"No account for {email}.", err=True)
+        sys.exit(1)
+    store.update_user(user, role=role, actor="cli")
+    click.echo(f"{user.email} is now {role}.")
+
+
+@users_cli.command("disable")
+@click.argument("email")
+def disable_command(email):
+    """Stop an account from signing in (and end its sessions)."""
+    user = store.find_user(email)
+    if user is None:
+        click.echo(f"No account for {email}.", err=True)
+        sys.exit(1)
+    store.update_user(user, active=False, actor="cli")
+    click.echo(f"{user.email} is disabled.")
+
+
+@demo_cli.command("seed")
+@click.option("--force", is_flag=True, help="Seed even when SIGNPOST_ENV=production (never do this for real).")
+def seed_command(force):
+    """Add the fictional demo accounts and history; running it again changes nothing."""
+    if current_app.config["ENVIRONMENT"] == "production" and not force:
+        click.echo("Refusing to add demo accounts with a published password in production.", err=True)
+        sys.exit(1)
+    click.echo("Seeding the fictional Northmere demo:")
+    demo.seed(click.echo)
+    click.echo("Demo sign-ins (all fictional; password for each: " + demo.DEMO_PASSWORD + "):")
+    for email, _name, role, _org in demo.DEMO_ACCOUNTS:
+        if email not in demo.DISABLED:
+            click.echo(f"  {role:<12} {email}")

@@ -1,0 +1,75 @@
+"""The threshold library and service directory, loaded once when the app starts.
+
+A broken file is logged (file, line, key) and skipped, never used and never fatal.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from . import directory as directory_module
+from .thresholds import ConfigError, Library, ThresholdVersion, load_library
+
+log = logging.getLogger("signpost.content")
+_cache: dict = {}
+
+
+def _fingerprint(path: Path) -> tuple:
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists())
+
+
+def load_content(app: Flask) -> None:
+    """Load the library and directory into app.extensions (cached by file times, for tests)."""
+    thresholds_dir = Path(app.config["THRESHOLDS_DIR"])
+    directory_path = Path(app.config["DIRECTORY_PATH"])
+    key = (str(thresholds_dir), _fingerprint(thresholds_dir), str(directory_path), _fingerprint(directory_path))
+    if key not in _cache:
+        _cache.clear()
+        _cache[key] = _load(thresholds_dir, directory_path)
+    library, directory = _cache[key]
+    for problem in library.problems:
+        app.logger.warning("threshold file not loaded: %s", problem)
+    if not library.versions:
+        app.logger.error("no valid threshold version under %s: pages that need one answer 503", thresholds_dir)
+    app.extensions["signpost.library"] = library
+    app.extensions["signpost.directory"] = directory
+
+
+def _load(thresholds_dir: Path, directory_path: Path):
+    library = load_library(thresholds_dir)
+    directory = None
+    if library.versions:
+        areas = {a for v in library.versions for a in v.areas}
+        try:
+            directory = directory_module.load_directory(directory_path, known_areas=areas)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.warning("service directory not loaded: %s", problem)
+        except OSError as exc:
+            log.warning("service directory not loaded: %s", exc)
+    return library, directory
+
+
+def current_library() -> Library:
+    return current_app.extensions["signpost.library"]
+
+
+def current_directory():
+    """The service directory, or None when it failed to load (pages then show no services)."""
+    return current_app.extensions.get("signpost.directory")
+
+
+def current_version(on_date: dt.date | None = None) -> ThresholdVersion:
+    """The threshold version in force today (or on a date); LookupError when there is none."""
+    return current_library().in_force(on_date or dt.date.today())
+
+
+def current_version_or_none(on_date: dt.date | None = None) -> ThresholdVersion | None:
+    try:
+        return current_version(on_date)
+    except LookupError:
+        return None

@@ -1,0 +1,129 @@
+"""The web layer: blueprints, templates, sign-in sessions and the GOV.UK Frontend assets.
+
+init_web(app) wires everything; each blueprint lives in its own module here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from flask import Blueprint, Flask, current_app, g, request, url_for
+from flask_login import current_user
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+from ..extensions import csrf, db, limiter, login_manager
+from . import forms, security
+
+# The navigation, by role. An entry shows only when its endpoint exists, so a blueprint
+# still to come (front door, policy) appears here as soon as it is registered.
+ALL_ROLES = ("referrer", "front_door", "policy_lead", "admin")
+NAVIGATION = [
+    # (endpoint, text, roles allowed to see it)
+    ("refer.start", "Start", ALL_ROLES),
+    ("refer.my_referrals", "My referrals", ("referrer",)),
+    ("frontdoor.index", "Front door", ("front_door", "admin")),
+    ("policy.index", "Policy", ("policy_lead", "admin")),
+    ("admin.users", "Admin", ("admin",)),
+]
+
+
+def init_web(app: Flask) -> None:
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(app.template_folder),
+        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+    ])
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = None
+    login_manager.user_loader(_load_user)
+    security.init_app(app)  # before CSRFProtect: see security.init_app
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    _govuk_frontend(app)
+
+    from . import admin, auth, errors, health, refer
+    for module in (health, auth, refer, admin, errors):
+        app.register_blueprint(module.bp)
+
+    app.context_processor(_template_context)
+    forms.init_app(app)
+
+
+def _load_user(user_key: str):
+    """The session holds "id:session_version"; an old version (signed out, disabled) is no one."""
+    from ..models import User
+    try:
+        raw_id, raw_version = user_key.split(":", 1)
+        user = db.session.get(User, int(raw_id))
+        version = int(raw_version)
+    except (ValueError, TypeError):
+        return None
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user
+
+
+def _govuk_frontend(app: Flask) -> None:
+    """Serve GOV.UK Frontend's dist/govuk from node_modules under a versioned /static path."""
+    folder = Path(app.config["GOVUK_FRONTEND_DIR"])
+    version = "missing"
+    package = folder.parent.parent / "package.json"
+    try:
+        version = json.loads(package.read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        app.logger.warning("GOV.UK Frontend not found at %s: run `npm ci` (make run does)", folder)
+    app.config["GOVUK_FRONTEND_VERSION"] = version
+    bp = Blueprint("govuk_frontend", __name__, static_folder=str(folder),
+                   static_url_path=f"/static/govuk-frontend/{version}")
+    app.register_blueprint(bp)
+
+
+_hashes: dict[str, str] = {}
+
+
+def asset_url(filename: str) -> str:
+    """A URL for one of our own static files, with its content hash so it can be cached forever."""
+    path = Path(current_app.static_folder) / filename
+    key = f"{path}:{path.stat().st_mtime_ns if path.exists() else 0}"
+    if key not in _hashes:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "0"
+        _hashes[key] = digest
+    return url_for("static", filename=filename, v=_hashes[key])
+
+
+def govuk_asset(filename: str) -> str:
+    return url_for("govuk_frontend.static", filename=filename)
+
+
+def navigation() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for endpoint, text, roles in NAVIGATION:
+        if current_user.role in roles and endpoint in current_app.view_functions:
+            # A section is current for any page of its blueprint; "refer" holds two sections.
+            blueprint = endpoint.split(".", 1)[0]
+            same_section = request.endpoint == endpoint or (
+                request.blueprint == blueprint and blueprint != "refer")
+            items.append({"href": url_for(endpoint), "text": text, "active": same_section})
+    return items
+
+
+def _template_context() -> dict:
+    from ..content import current_version_or_none
+    version = current_version_or_none()
+    council = current_app.config.get("COUNCIL_NAME") or (version.document.council if version else "")
+    return {
+        "cspNonce": g.get("csp_nonce", ""),
+        "council_name": council or "Signpost",
+        "threshold_version": version,
+        "contacts": version.document.contacts if version else None,
+        "navigation": navigation(),
+        "asset_url": asset_url,
+        "govuk_asset": govuk_asset,
+    }

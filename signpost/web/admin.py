@@ -1,0 +1,97 @@
+"""Administrators list, add, disable and re-role user accounts.
+
+Every change goes through store (audited); an admin cannot lock themselves out.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import EmailField, PasswordField, RadioField, StringField
+from wtforms.validators import DataRequired, Email, Length, ValidationError
+
+from .. import store
+from ..extensions import db
+from ..models import ROLE_NAMES, ROLES, User
+from .security import role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+ROLE_CHOICES = [(role, ROLE_NAMES[role]) for role in ROLES]
+
+
+class UserDetailsForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired("Enter the person's full name"), Length(max=200)])
+    organisation = StringField("Organisation", validators=[Length(max=200)],
+                               description="For example, the school, practice or team")
+    role = RadioField("Role", choices=ROLE_CHOICES, validators=[DataRequired("Select a role")])
+
+
+class NewUserForm(UserDetailsForm):
+    email = EmailField("Email address", validators=[
+        DataRequired("Enter an email address"), Length(max=254),
+        Email("Enter an email address in the correct format, like name@example.org",
+              check_deliverability=False)])
+    password = PasswordField("Temporary password", description="At least 12 characters. Give it to the "
+                             "person in a safe way, not by email.",
+                             validators=[DataRequired("Enter a temporary password")])
+
+    def validate_password(self, field):
+        minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+        if len(field.data or "") < minimum:
+            raise ValidationError(f"Password must be {minimum} characters or more")
+
+    def validate_email(self, field):
+        if store.find_user(field.data) is not None:
+            raise ValidationError("There is already an account with this email address")
+
+
+class EditUserForm(UserDetailsForm):
+    active = RadioField("Account status", choices=[("active", "Active: can sign in"),
+                                                   ("disabled", "Disabled: cannot sign in")],
+                        validators=[DataRequired("Select an account status")])
+
+
+@bp.get("/users")
+@role_required("admin")
+def users():
+    people = db.session.scalars(select(User).order_by(User.active.desc(), User.role, User.email)).all()
+    return render_template("admin/users.html", users=people, role_names=ROLE_NAMES)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required("admin")
+def add_user():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = store.create_user(form.email.data, form.name.data, form.role.data, form.password.data,
+                                     form.organisation.data or "")
+        except store.StoreError as exc:
+            form.email.errors.append(str(exc).capitalize())
+        else:
+            flash(f"Account added for {user.email}.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/add_user.html", form=form)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@role_required("admin")
+def edit_user(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    form = EditUserForm(obj=user, active="active" if user.active else "disabled")
+    if form.validate_on_submit():
+        active = form.active.data == "active"
+        if user.id == current_user.id and (not active or form.role.data != "admin"):
+            form.role.errors.append("You cannot remove your own administrator role or disable your own "
+                                    "account; ask another administrator")
+        else:
+            changed = store.update_user(user, name=form.name.data.strip(),
+                                        organisation=(form.organisation.data or "").strip(),
+                                        role=form.role.data, active=active)
+            flash(f"Saved {user.email}." if changed else f"No changes for {user.email}.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/edit_user.html", form=form, user=user)

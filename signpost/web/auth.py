@@ -1,0 +1,74 @@
+"""Signing in and out: throttled per account and per address, audited, no user enumeration.
+
+Every failure shows the same message; only failed attempts count towards the limits.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from .. import passwords, store
+from ..extensions import limiter
+from .security import safe_return_path
+
+bp = Blueprint("auth", __name__)
+
+BAD_SIGN_IN = "Enter a correct email address and password"
+
+
+class SignInForm(FlaskForm):
+    email = EmailField("Email address", validators=[
+        DataRequired("Enter your email address"), Length(max=254, message="Enter a correct email address")])
+    password = PasswordField("Password", validators=[
+        DataRequired("Enter your password"), Length(max=1024, message=BAD_SIGN_IN)])
+
+
+def _account_key() -> str:
+    return "account:" + store.normalise_email(request.form.get("email", ""))[:254]
+
+
+def _failed(response) -> bool:
+    # A successful sign-in redirects; anything else (wrong password, bad form) counts.
+    return response.status_code != 302
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"], methods=["POST"],
+               deduct_when=_failed, scope="sign-in-address")
+@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=_account_key, deduct_when=_failed, scope="sign-in-account")
+def sign_in():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("refer.start"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        user = store.find_user(form.email.data)
+        matches = passwords.verify(user.password_hash if user else None, form.password.data)
+        if matches and user.active:
+            store.record_sign_in(user, form.password.data)
+            return_to = safe_return_path(session.get("return_to"))
+            session.clear()  # a fresh session at sign-in: no fixation
+            login_user(user)
+            now = int(time.time())
+            session["last_seen"] = now
+            session["signed_in_at"] = now
+            return redirect(return_to or url_for("refer.start"))
+        reason = "disabled" if matches else ("wrong_password" if user else "unknown_email")
+        store.record_failed_sign_in(form.email.data, user, reason)
+        form.email.errors = [BAD_SIGN_IN]
+    return render_template("auth/sign_in.html", form=form)
+
+
+@bp.post("/sign-out")
+def sign_out():
+    if current_user.is_authenticated:
+        store.record_sign_out(current_user._get_current_object())
+        logout_user()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("auth.sign_in"))

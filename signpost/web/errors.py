@@ -1,0 +1,65 @@
+"""Error pages (400, 403, 404, 405, 429, 500, 503) in the service's own style.
+
+Under /api/ the same errors answer in JSON. A CSRF failure is a 400 page that says why.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import db
+
+bp = Blueprint("errors", __name__)
+
+PAGES = {
+    400: ("There is a problem with your request",
+          "Something in the request was not right. Go back, check what you entered and try again."),
+    403: ("You do not have permission to see this page",
+          "Your account does not give you access to this page. If you think it should, ask your "
+          "administrator."),
+    404: ("Page not found",
+          "If you typed the web address, check it is correct. If you pasted the web address, check you "
+          "copied the entire address."),
+    405: ("There is a problem with your request",
+          "This page cannot be used that way. Go back and try again."),
+    429: ("Too many attempts",
+          "There have been too many attempts. Wait 15 minutes, then try again."),
+    500: ("Sorry, there is a problem with the service",
+          "Try again later. Nothing you had saved has been lost."),
+    503: ("Sorry, the service is unavailable",
+          "Try again later. If a child is in immediate danger, call 999."),
+}
+
+
+def render_error(code: int, message: str | None = None):
+    title, default = PAGES.get(code, PAGES[500])
+    if request.path.startswith("/api/"):
+        return jsonify(errors=[{"message": message or title}], status=code), code
+    return render_template("errors/error.html", code=code, title=title, message=message or default), code
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(error):
+    return render_error(400, "The form had expired or was not sent from this service. Go back, reload "
+                             "the page and try again. Nothing you had saved has been lost.")
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    code = error.code or 500
+    if code not in PAGES:
+        return error
+    body, status = render_error(code)
+    response = make_response(body, status)
+    for header in ("Retry-After", "Allow"):  # keep what the original error said
+        value = error.get_response().headers.get(header)
+        if value:
+            response.headers[header] = value
+    return response
+
+
+@bp.app_errorhandler(500)
+def server_error(error):
+    db.session.rollback()
+    return render_error(500)

@@ -1,0 +1,119 @@
+"""WTForms fields to GOV.UK Frontend macro parameters, and the shared field types.
+
+Our own small mapping instead of govuk-frontend-wtf, whose widgets target Frontend 5.7 and
+point aria-describedby at hints that are not rendered (see README "Front-end").
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from markupsafe import Markup
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _common(field, label: str | None, label_classes: str | None, is_page_heading: bool) -> dict:
+    params: dict[str, Any] = {
+        "id": field.id,
+        "name": field.name,
+        "label": {"text": label or field.label.text},
+    }
+    if label_classes or is_page_heading:
+        params["label"]["classes"] = label_classes or "govuk-label--l"
+        params["label"]["isPageHeading"] = is_page_heading
+    if field.description:
+        params["hint"] = {"text": field.description}
+    if field.errors:
+        params["errorMessage"] = {"text": field.errors[0]}
+    return params
+
+
+def input_params(field, label: str | None = None, *, label_classes: str | None = None,
+                 is_page_heading: bool = False, **extra: Any) -> dict:
+    """Parameters for govukInput / govukPasswordInput / govukTextarea from a WTForms field."""
+    params = _common(field, label, label_classes, is_page_heading)
+    kind = getattr(field, "type", "")
+    if kind != "PasswordField":  # never echo a password back into the page
+        value = field._value() if hasattr(field, "_value") else field.data
+        if value not in (None, ""):
+            params["value"] = value
+    if kind == "EmailField":
+        params["type"] = "email"
+    if field.flags.required:
+        params.setdefault("attributes", {})["required"] = "required"
+    return _merge(params, extra)
+
+
+def choice_params(field, legend: str | None = None, *, legend_classes: str | None = None,
+                  is_page_heading: bool = False, hints: dict | None = None, **extra: Any) -> dict:
+    """Parameters for govukRadios / govukCheckboxes from a RadioField or SelectMultipleField."""
+    selected = field.data if isinstance(field.data, (list, tuple, set)) else [field.data]
+    selected = {str(v) for v in selected if v is not None}
+    items = []
+    for value, label in field.choices:
+        item = {"value": value, "text": label, "checked": str(value) in selected}
+        if hints and value in hints:
+            item["hint"] = {"text": hints[value]}
+        items.append(item)
+    params: dict[str, Any] = {
+        "idPrefix": field.id,
+        "name": field.name,
+        "fieldset": {"legend": {"text": legend or field.label.text,
+                                "classes": legend_classes or ("govuk-fieldset__legend--l" if is_page_heading
+                                                              else "govuk-fieldset__legend--s"),
+                                "isPageHeading": is_page_heading}},
+        "items": items,
+    }
+    if field.description:
+        params["hint"] = {"text": field.description}
+    if field.errors:
+        params["errorMessage"] = {"text": field.errors[0]}
+    return _merge(params, extra)
+
+
+def checkbox_params(field, label: str | None = None, **extra: Any) -> dict:
+    """A single BooleanField as a one-item govukCheckboxes."""
+    params: dict[str, Any] = {
+        "idPrefix": field.id,
+        "name": field.name,
+        "items": [{"value": "y", "text": label or field.label.text, "checked": bool(field.data)}],
+    }
+    if field.description:
+        params["hint"] = {"text": field.description}
+    if field.errors:
+        params["errorMessage"] = {"text": field.errors[0]}
+    return _merge(params, extra)
+
+
+def error_summary(form, extra_errors: list[dict] | None = None) -> dict | None:
+    """govukErrorSummary parameters, each error linking to its field (first item for choices)."""
+    errors = []
+    for field in form:
+        if field.errors and field.type != "CSRFTokenField":
+            errors.append({"text": field.errors[0], "href": f"#{field.id}"})
+    errors.extend(extra_errors or [])
+    if not errors:
+        return None
+    return {"titleText": "There is a problem", "errorList": errors}
+
+
+def csrf_field() -> Markup:
+    from flask_wtf.csrf import generate_csrf
+    return Markup(f'<input type="hidden" name="csrf_token" value="{generate_csrf()}">')
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_global(input_params)
+    app.add_template_global(choice_params)
+    app.add_template_global(checkbox_params)
+    app.add_template_global(error_summary)
+    app.add_template_global(csrf_field)

@@ -1,0 +1,136 @@
+"""Deny by default, role checks, idle timeout and the security headers on every response.
+
+An endpoint is reachable without signing in only if it is in PUBLIC_ENDPOINTS (or api.*).
+"""
+from __future__ import annotations
+
+import functools
+import secrets
+import time
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+# Reachable without a session. Keep this list short; add to it only with a reason.
+PUBLIC_ENDPOINTS = frozenset({
+    "static",                  # our CSS, icons
+    "govuk_frontend.static",   # GOV.UK Frontend CSS and JS from node_modules
+    "auth.sign_in",
+    "health.healthz",
+})
+# Blueprints with their own access rules (the JSON API is stateless and rate limited).
+PUBLIC_BLUEPRINTS = frozenset({"api"})
+# Endpoints that must not touch the session cookie (so they cache and never refresh idle time).
+SESSIONLESS_ENDPOINTS = frozenset({"static", "govuk_frontend.static", "health.healthz"})
+
+
+def is_public(endpoint: str | None) -> bool:
+    if endpoint is None:  # no route matched: the 404 page is public
+        return True
+    return endpoint in PUBLIC_ENDPOINTS or endpoint.split(".", 1)[0] in PUBLIC_BLUEPRINTS
+
+
+def role_required(*roles: str):
+    """Allow only these roles (the user is already signed in: deny-by-default saw to that)."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return redirect(url_for("auth.sign_in"))
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        wrapped.allowed_roles = roles
+        return wrapped
+    return decorator
+
+
+def safe_return_path(path: str | None) -> str | None:
+    """Only a path on this site (never another host) is a place to return to."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc:
+        return None
+    return path
+
+
+def remember_return_path() -> None:
+    if request.method == "GET":
+        path = request.full_path.rstrip("?") if request.query_string else request.path
+    else:
+        path = request.path  # a form's page shows the form again on GET
+    if safe_return_path(path):
+        session["return_to"] = path
+
+
+def _nonce() -> None:
+    g.csp_nonce = secrets.token_urlsafe(18)
+
+
+def _idle_and_access():
+    endpoint = request.endpoint
+    if endpoint in SESSIONLESS_ENDPOINTS or (endpoint or "").split(".", 1)[0] in PUBLIC_BLUEPRINTS:
+        return None
+    now = int(time.time())
+    if current_user.is_authenticated:
+        idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+        last_seen = session.get("last_seen", 0)
+        started = session.get("signed_in_at", now)
+        too_old = now - started > current_app.config["SESSION_MAX_HOURS"] * 3600
+        if now - last_seen > idle or too_old:
+            from .. import store
+            user = current_user._get_current_object()
+            store.record_sign_out(user, reason="idle" if not too_old else "session_too_old")
+            logout_user()
+            session.clear()
+            remember_return_path()
+            flash(f"You were signed out because you had not done anything for "
+                  f"{current_app.config['SESSION_IDLE_MINUTES']} minutes. Nothing you saved is lost: "
+                  f"sign in to carry on where you were.", "info")
+            return redirect(url_for("auth.sign_in"))
+        session["last_seen"] = now
+        return None
+    if not is_public(endpoint):
+        remember_return_path()
+        return redirect(url_for("auth.sign_in"))
+    return None
+
+
+def _headers(response):
+    nonce = g.get("csp_nonce", "")
+    script_src = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
+    response.headers["Content-Security-Policy"] = "; ".join([
+        "default-src 'self'",
+        f"script-src {script_src}",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+    if request.endpoint in ("static", "govuk_frontend.static") and response.status_code in (200, 304):
+        # Every asset URL carries a version (or content hash), so it can be kept for a year.
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    # Registered before CSRFProtect, so an anonymous POST is sent to sign in, not shown a 400.
+    app.before_request(_nonce)
+    app.before_request(_idle_and_access)
+    app.after_request(_headers)
