@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+WORKERS ?= 2
+FLASK := $(BIN)/flask --app wsgi
 
 .PHONY: run test install install-dev assets thresholds bench clean
 
@@ -18,18 +20,36 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
+# GOV.UK Frontend (and the test tools' JS) from package-lock.json; reinstalled when it changes.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+assets: node_modules/.installed
 
-## run: validate the thresholds and show the version in force
-run: install
-	$(BIN)/flask --app wsgi thresholds validate
-	$(BIN)/flask --app wsgi thresholds list
-	$(BIN)/flask --app wsgi thresholds show current
+## run: install, migrate, seed the fictional demo council, then serve with gunicorn
+run: install assets
+	-$(FLASK) thresholds validate
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	@echo ""
+	@echo "Signpost is running at http://127.0.0.1:$(PORT)/ (Ctrl+C to stop)"
+	@echo ""
+	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 ## test: install the test tools and run every test
-test: install-dev
+test: install-dev assets
 	$(BIN)/python -m pytest
+
+## thresholds: validate the threshold files and run their YAML test cases
+thresholds: install
+	$(FLASK) thresholds validate
+	$(FLASK) thresholds test
 
 bench: install
 	$(BIN)/python benchmarks/engine.py
+
+clean:
+	rm -rf node_modules $(VENV) .pytest_cache

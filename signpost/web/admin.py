@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import EmailField, PasswordField, RadioField, StringField
+from wtforms import EmailField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from .. import store
@@ -18,7 +18,7 @@ from .security import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-ROLE_CHOICES = [(role, ROLE_NAMES[role]) for role in ROLES]
+ROLE_CHOICES = [SelectChoice(role, ROLE_NAMES[role]) for role in ROLES]
 
 
 class UserDetailsForm(FlaskForm):
@@ -48,8 +48,8 @@ class NewUserForm(UserDetailsForm):
 
 
 class EditUserForm(UserDetailsForm):
-    active = RadioField("Account status", choices=[("active", "Active: can sign in"),
-                                                   ("disabled", "Disabled: cannot sign in")],
+    active = RadioField("Account status", choices=[SelectChoice("active", "Active: can sign in"),
+                                                   SelectChoice("disabled", "Disabled: cannot sign in")],
                         validators=[DataRequired("Select an account status")])
 
 

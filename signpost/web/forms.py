@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 from markupsafe import Markup
+from wtforms import SelectChoice
 
 
 def _merge(base: dict, extra: dict) -> dict:
@@ -59,7 +60,8 @@ def choice_params(field, legend: str | None = None, *, legend_classes: str | Non
     selected = field.data if isinstance(field.data, (list, tuple, set)) else [field.data]
     selected = {str(v) for v in selected if v is not None}
     items = []
-    for value, label in field.choices:
+    for choice in field.choices:
+        value, label = (choice.value, choice.label) if isinstance(choice, SelectChoice) else tuple(choice)[:2]
         item = {"value": value, "text": label, "checked": str(value) in selected}
         if hints and value in hints:
             item["hint"] = {"text": hints[value]}
