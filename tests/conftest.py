@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,10 +62,26 @@ def drop_schema(schema: str) -> None:
     engine.dispose()
 
 
+class Client(FlaskClient):
+    """A test client whose every request starts with an empty `g`, as in production.
+
+    The `app` fixture keeps an app context open (so tests can use db.session), and Flask
+    reuses it for requests: without this, `g` (Flask-Login's user, Flask-WTF's CSRF token)
+    would leak from one request into the next and hide real bugs.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 def make_app(database_url: str, **settings):
     from signpost import create_app
-    return create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url,
-                       "RATELIMIT_KEY_PREFIX": "t" + secrets.token_hex(6), **settings})
+    app = create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "RATELIMIT_KEY_PREFIX": "t" + secrets.token_hex(6), **settings})
+    app.test_client_class = Client
+    return app
 
 
 @pytest.fixture(scope="session")
