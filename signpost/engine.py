@@ -97,25 +97,30 @@ def service_summary(service: Service) -> dict:
 def check_answers(answers: Answers, version: ThresholdVersion, on_date: dt.date) -> list[str]:
     """Every reason these answers cannot be assessed, in plain English."""
     problems: list[str] = []
+    age_ok = True  # only check indicators' age bounds against an age we could read
     if answers.consent not in CONSENT_VALUES:
         problems.append(f"Consent must be one of: {', '.join(CONSENT_VALUES)}.")
     if answers.unborn:
         if answers.age_months is not None:
             problems.append("Give either the child's age or that the baby is not born yet, not both.")
+            age_ok = False
         if answers.expected_date is not None and not (
                 on_date <= answers.expected_date <= on_date + dt.timedelta(days=MAX_PREGNANCY_DAYS)):
             problems.append("The expected date of birth must be between today and 10 months from now.")
     elif answers.age_months is None:
-        problems.append("Give the child's age in months, or say that the baby is not born yet.")
+        if not answers.in_danger:  # a child in danger now is never held up by a missing age
+            problems.append("Give the child's age in months, or say that the baby is not born yet.")
+        age_ok = False
     elif isinstance(answers.age_months, bool) or not isinstance(answers.age_months, int):
         problems.append("The child's age must be a whole number of months.")
+        age_ok = False
     elif not 0 <= answers.age_months <= MAX_AGE_MONTHS:
         problems.append("The child's age must be between 0 and 17 years (0 to 215 months).")
+        age_ok = False
     unknown = sorted(i for i in answers.indicators if i not in version.indicators)
     if unknown:
         problems.append(f"These concerns are not in threshold version {version.id}: {', '.join(unknown)}.")
     asked: dict[str, str] = {}
-    age_ok = not problems or all("age" not in p for p in problems)
     for ind_id in sorted(answers.indicators):
         ind = version.indicators.get(ind_id)
         if ind is None:

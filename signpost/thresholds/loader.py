@@ -243,7 +243,8 @@ def load_library(directory: Path | str, strict: bool = False) -> Library:
     dates: dict[dt.date, str] = {}
     for version in sorted(versions, key=lambda v: v.effective_from):
         if version.effective_from in dates:
-            problems.append(src.Problem(version.path, 1, "effective_from",
+            line = src.read(version.path).line_of(("effective_from",))
+            problems.append(src.Problem(version.path, line, "effective_from",
                                         f"{version.effective_from} is also the effective date of "
                                         f"'{dates[version.effective_from]}'; each version needs its own date"))
         dates.setdefault(version.effective_from, version.id)

@@ -97,7 +97,17 @@ def parse(text: str, name: str) -> Source:
     return Source(name, text, data, lines, problems)
 
 
+_PLAIN_TAGS = {yaml.MappingNode: "tag:yaml.org,2002:map", yaml.SequenceNode: "tag:yaml.org,2002:seq"}
+
+
 def _to_python(loader, node, path, lines, problems, name):
+    plain = _PLAIN_TAGS.get(type(node))
+    if plain is not None and node.tag != plain:
+        # Walking the node ourselves would silently drop a tag such as !!python/object:
+        # refuse it, as the safe loader does for scalars.
+        problems.append(Problem(name, node.start_mark.line + 1, key_name(path),
+                                f"YAML tag {node.tag} is not allowed"))
+        return None
     if isinstance(node, yaml.MappingNode):
         result: dict = {}
         first_line: dict = {}
@@ -127,7 +137,12 @@ def _to_python(loader, node, path, lines, problems, name):
             lines[here] = item.start_mark.line + 1
             items.append(_to_python(loader, item, here, lines, problems, name))
         return items
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError:
+        # PyYAML raises a bare ValueError for impossible dates (2024-13-01); keep the
+        # text so the schema can refuse it with its line, instead of crashing the load.
+        return node.value
 
 
 _FRIENDLY = {
@@ -137,6 +152,7 @@ _FRIENDLY = {
     "date_from_datetime_parsing": "must be a date written as YYYY-MM-DD",
     "date_parsing": "must be a date written as YYYY-MM-DD",
     "date_type": "must be a date written as YYYY-MM-DD",
+    "date_from_datetime_inexact": "must be a date written as YYYY-MM-DD",
     "int_type": "must be a whole number",
     "int_parsing": "must be a whole number",
     "bool_type": "must be true or false",
@@ -152,12 +168,14 @@ _FRIENDLY = {
 
 def validate(source: Source, model: type[BaseModel]) -> tuple[BaseModel | None, list[Problem]]:
     """Validate parsed data against a pydantic model, reporting every problem with its line."""
-    if source.problems:
+    if source.data is None and source.problems:
         return None, list(source.problems)
+    # Duplicate or merge keys still leave usable data: check it too, so every problem
+    # in the file is reported in one pass.
+    problems = list(source.problems)
     try:
-        return model.model_validate(source.data), []
+        model_instance = model.model_validate(source.data)
     except ValidationError as exc:
-        problems = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
             message = _FRIENDLY.get(err["type"], err["msg"][0].lower() + err["msg"][1:])
@@ -167,8 +185,13 @@ def validate(source: Source, model: type[BaseModel]) -> tuple[BaseModel | None, 
                 message = err["msg"].lower()
             elif err["type"] == "union_tag_invalid":
                 message = f"type must be one of {err['ctx']['expected_tags']}"
+            elif err["type"] == "date_from_datetime_parsing" and (err.get("ctx") or {}).get("error"):
+                message = f"must be a real date written as YYYY-MM-DD ({err['ctx']['error']})"
             problems.append(source.problem(loc, message))
         return None, problems
+    if problems:
+        return None, problems
+    return model_instance, []
 
 
 # Pydantic puts the discriminator value into error locations; they are not keys in the file.
