@@ -1,0 +1,143 @@
+"""The service directory: strict loading, inclusive age bounds, unborn, ranking and limits.
+
+Uses the fixture directory for exact answers and checks the shipped one loads and behaves.
+"""
+from __future__ import annotations
+
+import pytest
+
+from helpers_thresholds import (FIXTURE_DIRECTORY, SHIPPED_DIRECTORY, fixture_directory, line_containing,
+                                shipped_library)
+from signpost.directory import TIERS, load_directory
+from signpost.thresholds import ConfigError
+
+
+def ids(services):
+    return [s.id for s in services]
+
+
+def signpost(tiers, age, areas=(), limit=20, unborn=False):
+    return fixture_directory().signpost(tuple(tiers), None if unborn else age, unborn, frozenset(areas), limit)
+
+
+# --- loading -------------------------------------------------------------------------------
+
+def test_shipped_directory_loads_against_the_shipped_areas():
+    areas = {a for v in shipped_library().versions for a in v.areas}
+    directory = load_directory(SHIPPED_DIRECTORY, known_areas=areas)
+    assert directory.services
+    assert all(s.minimum_age <= s.maximum_age for s in directory.services)
+
+
+def write_variant(tmp_path, old, new):
+    text = FIXTURE_DIRECTORY.read_text()
+    assert old in text
+    path = tmp_path / "services.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize("old, new, key, message, at", [
+    ("    minimum_age: 60\n", "    minimum_age: 217\n", "services[2].minimum_age",
+     "less than or equal to 216", "minimum_age: 217"),
+    ("    minimum_age: 60\n    maximum_age: 215\n", "    minimum_age: 60\n    maximum_age: 59\n",
+     "services[2].minimum_age", "must not be more than maximum_age", "minimum_age: 60"),
+    ("  - id: school_nursing\n", "  - id: health_visiting  # twice\n", "services[2].id", "already used",
+     "# twice"),
+    ("    contact:\n      email: schoolnurses@fixture.example\n", "    contact: {}\n",
+     "services[2].contact", "needs a phone number, email or web address", "contact: {}"),
+    ("    tier: universal\n    description: School nurses.\n", "    tier: targeted\n    description: School nurses.\n",
+     "services[2].tier", "must be one of", "tier: targeted"),
+    ("    description: School nurses.\n", "    description: School nurses.\n    min_age: 5\n",
+     "services[2].min_age", "not a recognised key", "min_age: 5"),
+])
+def test_broken_directory_is_refused_with_file_line_and_key(tmp_path, old, new, key, message, at):
+    path = write_variant(tmp_path, old, new)
+    with pytest.raises(ConfigError) as caught:
+        load_directory(path)
+    (problem,) = caught.value.problems
+    assert problem.key == key and message in problem.message, str(problem)
+    assert problem.line == line_containing(path, at)
+    assert str(problem).startswith(f"{path}:{problem.line}: {key}: ")
+
+
+def test_unknown_area_is_refused_when_areas_are_known(tmp_path):
+    path = write_variant(tmp_path, "    serves: [going_missing]\n", "    serves: [going_missing, gone_missing]\n")
+    load_directory(path)  # without known areas there is nothing to check against
+    with pytest.raises(ConfigError) as caught:
+        load_directory(path, known_areas={"going_missing"} | {a for a in ("health", "education", "basic_care",
+                                                                          "safety", "housing", "pregnancy")})
+    (problem,) = caught.value.problems
+    assert problem.key == "services[5].serves[1]"
+    assert "gone_missing" in problem.message
+    assert problem.line == line_containing(path, "gone_missing")
+
+
+def test_age_bounds_must_be_declared_inclusive(tmp_path):
+    path = write_variant(tmp_path, "age_bounds: months, inclusive", "age_bounds: years")
+    with pytest.raises(ConfigError):
+        load_directory(path)
+
+
+# --- signposting ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("age", [0, 1, 59, 60, 119, 120, 131, 132, 214, 215])
+def test_every_active_service_fits_age_inclusively(age):
+    for service in fixture_directory().services:
+        found = ids(signpost((service.tier,), age, service.serves))
+        expected = service.status == "active" and service.minimum_age <= age <= service.maximum_age
+        assert (service.id in found) == expected, (service.id, age)
+
+
+def test_shipped_directory_age_bounds_are_inclusive_at_both_ends():
+    areas = {a for v in shipped_library().versions for a in v.areas}
+    directory = load_directory(SHIPPED_DIRECTORY, known_areas=areas)
+    checked = 0
+    for service in directory.services:
+        if service.status != "active" or not (service.serves or service.general):
+            continue  # never signposted at any age
+        for age, inside in [(service.minimum_age, True), (service.maximum_age, True),
+                            (service.minimum_age - 1, False), (service.maximum_age + 1, False)]:
+            if 0 <= age <= 215:
+                found = directory.signpost((service.tier,), age, False, frozenset(service.serves), 20)
+                assert (service in found) == inside, (service.id, age)
+                checked += 1
+    assert checked
+
+
+def test_unborn_gets_only_services_for_expectant_parents():
+    found = ids(signpost(TIERS, None, ["health", "pregnancy", "housing", "going_missing"], unborn=True))
+    assert found == ["health_visiting", "family_hub"]
+
+
+def test_services_serving_more_concerns_come_first_then_general_ones():
+    # Health visiting serves health + basic_care (2); family support basic_care (1); hub is general.
+    found = ids(signpost(("universal", "early_help"), 30, ["health", "basic_care"]))
+    assert found == ["health_visiting", "family_support", "family_hub"]
+
+
+def test_tier_order_breaks_ties():
+    # Both serve housing once: the hub (universal) before family support (early help), and back.
+    assert ids(signpost(("universal", "early_help"), 30, ["housing"])) == ["family_hub", "family_support"]
+    assert ids(signpost(("early_help", "universal"), 30, ["housing"])) == ["family_support", "family_hub"]
+
+
+def test_limit_is_respected_and_general_services_fill_up():
+    assert ids(signpost(("universal", "early_help"), 30, ["health", "basic_care"], limit=1)) == ["health_visiting"]
+    assert ids(signpost(("universal", "early_help"), 30, [], limit=5)) == ["family_hub", "family_support"]
+
+
+def test_no_matching_tier_means_no_services():
+    assert signpost(("specialist",), 30, ["health"]) == ()
+
+
+def test_inactive_services_are_never_signposted():
+    every_area = ["health", "education", "basic_care", "safety", "housing", "going_missing", "pregnancy"]
+    for age in (0, 100, 215):
+        assert "closed_service" not in ids(signpost(TIERS, age, every_area))
+    assert "closed_service" not in ids(signpost(TIERS, None, every_area, unborn=True))
+
+
+def test_repeated_calls_give_the_same_answer():
+    first = signpost(("early_help", "universal"), 100, ["housing"])
+    assert signpost(("early_help", "universal"), 100, ["housing"]) == first
