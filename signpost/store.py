@@ -146,3 +146,146 @@ def record_sign_out(user: User, reason: str = "signed_out") -> None:
 
 def count_users() -> int:
     return db.session.scalar(select(func.count()).select_from(User)) or 0
+
+
+# The referral journey: drafts, assessments, referrals -----------------------------------------
+# Nothing about the child is ever put in an audit event's detail: ids, pages and routes only.
+
+def start_draft(user: User, version) -> "Draft":
+    from .models import Draft
+    with transaction() as session:
+        draft = Draft(user_id=user.id, answers={}, threshold_id=version.id,
+                      threshold_hash=version.content_hash, created_at=utcnow(), updated_at=utcnow())
+        session.add(draft)
+        session.flush()
+        _audit("draft_started", draft, actor=user, threshold_id=version.id)
+    return draft
+
+
+def save_answers(draft, page: str, answers: dict, *, actor: User | None = None) -> None:
+    """Replace the draft's answers after a page was answered (a new dict, so JSON change is seen)."""
+    with transaction():
+        draft.answers = dict(answers)
+        draft.updated_at = utcnow()
+        _audit("draft_answered", draft, actor=actor, page=page)
+
+
+def discard_draft(draft, *, actor: User | None = None) -> None:
+    """Start again: the draft and its answers are deleted (an assessment made from it stays)."""
+    with transaction() as session:
+        _audit("draft_discarded", draft, actor=actor)
+        session.delete(draft)
+
+
+def purge_drafts(older_than: "dt.timedelta", *, actor: str = "cli") -> int:
+    """Delete unsubmitted drafts not touched for longer than the retention period."""
+    import datetime as dt  # noqa: F401  (for the annotation above)
+    from sqlalchemy import delete
+    from .models import Draft
+    cutoff = utcnow() - older_than
+    with transaction() as session:
+        ids = list(session.scalars(select(Draft.id).where(Draft.updated_at < cutoff,
+                                                          Draft.submitted_at.is_(None))))
+        if ids:
+            session.execute(delete(Draft).where(Draft.id.in_(ids)))
+        _audit("drafts_purged", actor=actor, record_type="drafts", count=len(ids),
+               cutoff=cutoff.isoformat(timespec="seconds"))
+    return len(ids)
+
+
+def record_assessment(draft, rec, *, source_code: str | None, referrer_role: str | None,
+                      age_band: str, unborn: bool, indicator_ids, consent: str | None,
+                      in_danger: bool, actor: User | None = None):
+    """Store (or revise, if the referrer changed answers) the recommendation made for a draft."""
+    from .models import Assessment
+    with transaction() as session:
+        assessment = draft.assessment
+        action = "assessment_revised" if assessment is not None else "assessment_recorded"
+        if assessment is None:
+            assessment = Assessment(draft_id=draft.id, user_id=draft.user_id, started_at=draft.created_at)
+            session.add(assessment)
+        assessment.completed_at = utcnow()
+        assessment.source_code = source_code
+        assessment.referrer_role = referrer_role
+        assessment.age_band = age_band
+        assessment.unborn = unborn
+        assessment.indicator_ids = sorted(indicator_ids)
+        assessment.consent = consent
+        assessment.in_danger = in_danger
+        assessment.immediate = rec.immediate
+        assessment.recommended_route = rec.route
+        assessment.recommended_level = rec.level
+        assessment.reason_ids = rec.reason_ids
+        assessment.threshold_id = rec.version_id
+        assessment.threshold_hash = rec.version_hash
+        assessment.route_taken = None
+        assessment.overridden = False
+        assessment.override_reason = None
+        draft.threshold_id, draft.threshold_hash = rec.version_id, rec.version_hash
+        session.flush()
+        _audit(action, assessment, actor=actor, route=rec.route, level=rec.level,
+               threshold_id=rec.version_id, threshold_hash=rec.version_hash)
+    return assessment
+
+
+def choose_route(draft, route: str, *, override_reason: str | None = None, finished: bool,
+                 actor: User | None = None) -> None:
+    """The referrer acts on the recommendation, or overrides it (with a reason) for another route."""
+    assessment = draft.assessment
+    if assessment is None:
+        raise StoreError("there is no recommendation to act on yet")
+    overridden = route != assessment.recommended_route
+    if overridden and not (override_reason or "").strip():
+        raise StoreError("a reason is needed to take a different route")
+    with transaction():
+        assessment.route_taken = route
+        assessment.overridden = overridden
+        assessment.override_reason = override_reason.strip() if overridden else None
+        if finished:
+            draft.submitted_at = utcnow()
+        _audit("route_overridden" if overridden else "route_chosen", assessment, actor=actor,
+               recommended=assessment.recommended_route, taken=route)
+
+
+def submit_referral(draft, details: dict, *, family_aware: str | None, consent: str | None,
+                    consent_reason: str | None, reference_prefix: str, actor: User | None = None):
+    """Send the draft to the front door. One referral per draft: a second submit returns the first."""
+    from sqlalchemy.exc import IntegrityError
+    from .models import Referral
+    existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
+    if existing is not None:
+        return existing, False
+    assessment = draft.assessment
+    if assessment is None:
+        raise StoreError("there is no recommendation to refer from yet")
+    try:
+        with transaction() as session:
+            if assessment.route_taken != "social_care":
+                overridden = assessment.recommended_route != "social_care"
+                assessment.route_taken = "social_care"
+                assessment.overridden = overridden
+            now = utcnow()
+            referral = Referral(reference=f"pending-{draft.id}", assessment_id=assessment.id,
+                                draft_id=draft.id, user_id=draft.user_id, created_at=now,
+                                details=details, family_aware=family_aware, consent=consent,
+                                consent_reason=consent_reason)
+            session.add(referral)
+            session.flush()
+            referral.reference = f"{reference_prefix}-{now.year}-{referral.id:05d}"
+            draft.submitted_at = now
+            _audit("referral_submitted", referral, actor=actor, reference=referral.reference,
+                   assessment_id=assessment.id, overridden=assessment.overridden)
+    except IntegrityError:
+        # Two submits raced: the database kept one; return it.
+        existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
+        if existing is None:
+            raise
+        return existing, False
+    return referral, True
+
+
+def record_view(action: str, record=None, *, actor: User | None = None, record_type: str | None = None,
+                record_id=None, **detail) -> None:
+    """Every read of identifying data leaves an audit event."""
+    with transaction():
+        _audit(action, record, actor=actor, record_type=record_type, record_id=record_id, **detail)

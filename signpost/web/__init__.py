@@ -21,7 +21,8 @@ ALL_ROLES = ("referrer", "front_door", "policy_lead", "admin")
 NAVIGATION = [
     # (endpoint, text, roles allowed to see it)
     ("refer.start", "Start", ALL_ROLES),
-    ("refer.my_referrals", "My referrals", ("referrer",)),
+    ("journey.my_referrals", "My referrals", ("referrer",)),
+    ("refer.thresholds", "Thresholds", ALL_ROLES),
     ("frontdoor.index", "Front door", ("front_door", "admin")),
     ("policy.index", "Policy", ("policy_lead", "admin")),
     ("admin.users", "Admin", ("admin",)),
@@ -46,8 +47,8 @@ def init_web(app: Flask) -> None:
 
     _govuk_frontend(app)
 
-    from . import admin, auth, errors, health, refer
-    for module in (health, auth, refer, admin, errors):
+    from . import admin, auth, errors, health, journey, refer
+    for module in (health, auth, refer, journey, admin, errors):
         app.register_blueprint(module.bp)
 
     app.context_processor(_template_context)

@@ -1,12 +1,13 @@
-"""The referrer's start page. Until the journey exists it shows the threshold document in force.
+"""The start page for every signed-in user, and the threshold document in force, readable.
 
-The referral journey (issue 4) grows from here.
+Referrers start (or carry on) a referral journey from here; the journey is in journey.py.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, session
+from flask_login import current_user
 
 from ..content import current_version_or_none
 
@@ -15,6 +16,23 @@ bp = Blueprint("refer", __name__)
 
 @bp.get("/")
 def start():
+    version = current_version_or_none()
+    if version is None:
+        abort(503)
+    drafts, current = [], None
+    if current_user.role == "referrer":
+        from .journey import current_draft, describe_draft, saved_drafts
+        drafts = saved_drafts()
+        current = current_draft()
+        if current is None and session.get("draft_id"):
+            session.pop("draft_id", None)
+    from .journey import describe_draft as describe
+    return render_template("refer/start.html", version=version, doc=version.document, drafts=drafts,
+                           current=current, describe=describe)
+
+
+@bp.get("/thresholds")
+def thresholds():
     version = current_version_or_none()
     if version is None:
         abort(503)
@@ -27,5 +45,5 @@ def start():
                                 key=lambda i: (-i.level, i.text))
             areas.append({"area": area, "indicators": indicators})
         domains.append({"domain": domain, "areas": areas})
-    return render_template("refer/start.html", version=version, doc=doc, domains=domains,
+    return render_template("refer/thresholds.html", version=version, doc=doc, domains=domains,
                            overdue=version.overdue_for_review(dt.date.today()))

@@ -1,0 +1,256 @@
+"""The referral journey's forms: one WTForms class per page, messages in plain English.
+
+Concerns and severity pages are built from the threshold version at request time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from ..journey import CONSENT_CHOICES, ORGANISATIONS, ROLES
+
+LONG = 5000  # characters allowed in a free-text answer
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+def _text(label: str, required: str | None = None, description: str = "", max_length: int = LONG):
+    validators = [Length(max=max_length, message=f"{label} must be {max_length} characters or fewer")]
+    validators.insert(0, InputRequired(required) if required else Optional())
+    return TextAreaField(label, validators=validators, description=description,
+                         filters=[lambda v: v.strip() if isinstance(v, str) else v])
+
+
+class DangerForm(FlaskForm):
+    in_danger = RadioField("Is the child in immediate danger?", choices=YES_NO,
+                           validators=[InputRequired("Select yes if the child is in immediate danger now")],
+                           description="For example, the child has been seriously hurt, is being threatened, "
+                                       "or is about to be left alone somewhere unsafe.")
+
+
+class AboutYouForm(FlaskForm):
+    role = RadioField("What is your role?", choices=list(ROLES),
+                      validators=[InputRequired("Select your role")])
+    organisation = RadioField("What type of organisation do you work for?",
+                              choices=[(key, label) for key, label, _ in ORGANISATIONS],
+                              validators=[InputRequired("Select the type of organisation you work for")])
+
+
+class AboutChildForm(FlaskForm):
+    born = RadioField("Has the child been born?",
+                      choices=[("born", "Yes"), ("unborn", "No, the baby is not born yet")],
+                      validators=[InputRequired("Select yes if the child has been born")])
+    years = IntegerField("Years", validators=[Optional(), NumberRange(0, 17, "Years must be between 0 and 17")])
+    months = IntegerField("Months", validators=[Optional(), NumberRange(0, 11, "Months must be between 0 and 11")])
+    due_day = IntegerField("Day", validators=[Optional()])
+    due_month = IntegerField("Month", validators=[Optional()])
+    due_year = IntegerField("Year", validators=[Optional()])
+
+    def validate_extra(self, today: dt.date) -> bool:
+        ok = True
+        if self.born.data == "born":
+            if self.years.data is None and not self.years.errors:
+                self.years.errors = list(self.years.errors) + ["Enter the child's age in years (0 if under 1)"]
+                ok = False
+            if self.months.data is None and not self.months.errors:
+                self.months.errors = list(self.months.errors) + ["Enter the months (0 to 11)"]
+                ok = False
+        elif self.born.data == "unborn":
+            parts = (self.due_day.data, self.due_month.data, self.due_year.data)
+            if None in parts:
+                self.due_day.errors = ["Enter the expected date of birth, including a day, month and year"]
+                return False
+            try:
+                due = dt.date(parts[2], parts[1], parts[0])
+            except ValueError:
+                self.due_day.errors = ["Expected date of birth must be a real date"]
+                return False
+            if not today <= due <= today + dt.timedelta(days=300):
+                self.due_day.errors = ["Expected date of birth must be between today and 10 months from now"]
+                return False
+        return ok
+
+    def expected_date(self) -> dt.date | None:
+        if self.born.data != "unborn":
+            return None
+        return dt.date(self.due_year.data, self.due_month.data, self.due_day.data)
+
+
+NONE = "none"
+
+
+class ConcernsForm(FlaskForm):
+    concerns = SelectMultipleField("Concerns", choices=[], validate_choice=True)
+
+    def validate_concerns(self, field):
+        chosen = field.data or []
+        if not chosen:
+            raise ValueError("Select the concerns that apply, or select 'None of these'")
+        if NONE in chosen and len(chosen) > 1:
+            raise ValueError("Select 'None of these' only if none of the concerns apply")
+
+
+def concerns_form(page, data=None, formdata=None) -> ConcernsForm:
+    form = ConcernsForm(formdata=formdata, data=data)
+    form.concerns.choices = [(item.id, item.text) for item in page.items] + [(NONE, "None of these")]
+    return form
+
+
+class SeverityForm(FlaskForm):
+    severity = RadioField("How often or how serious?", choices=[])
+
+
+def severity_form(question, options, data=None, formdata=None) -> SeverityForm:
+    form = SeverityForm(formdata=formdata, data=data)
+    form.severity.choices = [(o.id, o.option) for o in options]
+    form.severity.validators = [InputRequired(f"Select an answer: {question.question.rstrip('?').lower()}")]
+    return form
+
+
+class VoiceForm(FlaskForm):
+    seen = RadioField("Have you seen and spoken to the child about your worries?", choices=[
+        ("yes", "Yes, I have seen and spoken to the child"),
+        ("seen_not_spoken", "I have seen the child, but they cannot tell me (for example a baby, or a child "
+                            "who does not speak)"),
+        ("no", "No, I have not seen the child"),
+    ], validators=[InputRequired("Select whether you have seen and spoken to the child")])
+    says = _text("What does the child say, in their own words?")
+    wants = _text("What does the child want to happen?")
+    observed = _text("What have you observed?",
+                     description="How the child looks, behaves and responds, and how they are with their parents or carers.")
+    not_seen_reason = _text("Why have you not seen the child?")
+
+    def validate_extra(self) -> bool:
+        needs = {"yes": [("says", "Enter what the child says, in their own words"),
+                         ("wants", "Enter what the child wants to happen, or that they did not say")],
+                 "seen_not_spoken": [("observed", "Enter what you have observed")],
+                 "no": [("not_seen_reason", "Enter why you have not seen the child")]}.get(self.seen.data, [])
+        ok = True
+        for name, message in needs:
+            field = getattr(self, name)
+            if not (field.data or "").strip():
+                field.errors = list(field.errors) + [message]
+                ok = False
+        return ok
+
+
+class FamilyForm(FlaskForm):
+    working_well = _text("What is working well for the child and family?",
+                         "Enter what is working well, even if it is small",
+                         description="For example, a parent who always brings the child to school, or a "
+                                     "grandparent who helps.")
+    tried = _text("What has already been tried to help?",
+                  description="Include support from your own setting and from other services.")
+    tried_by = _text("Who has been involved?", max_length=1000,
+                     description="Services or people who have worked with the family, if you know.")
+
+
+class ConsentForm(FlaskForm):
+    aware = RadioField("Does the family know you are worried about the child?", choices=YES_NO,
+                       validators=[InputRequired("Select yes if the family knows you are worried")])
+    consent = RadioField("Has the family agreed to you asking for help?", choices=list(CONSENT_CHOICES),
+                         validators=[InputRequired("Select whether the family has agreed")],
+                         description="Early help is voluntary and needs the family's consent. A referral "
+                                     "because a child may be at risk of significant harm does not.")
+    reason = _text("Explain why", description="What the family said, or why telling them would increase the risk.")
+
+    def validate_extra(self) -> bool:
+        if self.consent.data in ("refused", "not_needed") and not (self.reason.data or "").strip():
+            self.reason.errors = list(self.reason.errors) + [
+                "Enter why the family did not agree" if self.consent.data == "refused"
+                else "Enter why telling the family would increase the risk to the child"]
+            return False
+        return True
+
+
+ROUTE_CHOICES = {
+    "social_care": "Refer to children's social care through the front door",
+    "early_help": "Arrange early help",
+    "universal": "Support the child through universal services",
+}
+
+
+class OverrideForm(FlaskForm):
+    route = RadioField("What do you want to do instead?", choices=[],
+                       validators=[InputRequired("Select what you want to do instead")])
+    reason = _text("Why do you disagree with the recommendation?",
+                   "Enter why you disagree with the recommendation",
+                   description="The front door and your safeguarding partnership use this to improve the "
+                               "threshold document.")
+
+
+def override_form(recommended: str, formdata=None) -> OverrideForm:
+    form = OverrideForm(formdata=formdata)
+    form.route.choices = [(k, v) for k, v in ROUTE_CHOICES.items() if k != recommended]
+    return form
+
+
+class ReferralForm(FlaskForm):
+    first_name = StringField("First name", validators=[Optional(), Length(max=100)])
+    last_name = StringField("Last name", validators=[Optional(), Length(max=100)])
+    dob_day = IntegerField("Day", validators=[Optional()])
+    dob_month = IntegerField("Month", validators=[Optional()])
+    dob_year = IntegerField("Year", validators=[Optional()])
+    gender = StringField("Gender (optional)", validators=[Optional(), Length(max=50)])
+    address = _text("Home address", "Enter the child's home address", max_length=500)
+    postcode = StringField("Postcode", validators=[InputRequired("Enter the postcode"), Length(max=10)],
+                           filters=[lambda v: v.strip().upper() if isinstance(v, str) else v])
+    parents = _text("Parents or carers",
+                    "Enter the names of the child's parents or carers and how to contact them",
+                    description="Names, relationship to the child, phone numbers.")
+    other_children = _text("Other children in the household (optional)",
+                           description="Names and ages, if you know them.")
+    school_or_gp = StringField("School, nursery or GP (optional)", validators=[Optional(), Length(max=200)])
+    languages = StringField("Languages spoken at home (optional)", validators=[Optional(), Length(max=200)])
+    interpreter = RadioField("Does the family need an interpreter?", choices=YES_NO + [("unknown", "I do not know")],
+                             validators=[InputRequired("Select whether the family needs an interpreter")])
+    risks_to_workers = _text("Any risks to workers visiting the home (optional)",
+                             description="For example, a dangerous dog or a person known to be violent.")
+    referrer_phone = StringField("Your phone number", validators=[
+        InputRequired("Enter a phone number the front door can call you on"), Length(max=40)],
+        description="The front door may call you today to talk about this referral.")
+
+    def validate_extra(self, unborn: bool, today: dt.date) -> bool:
+        ok = True
+        if not unborn:
+            if not (self.first_name.data or "").strip():
+                self.first_name.errors = list(self.first_name.errors) + ["Enter the child's first name"]
+                ok = False
+            if not (self.last_name.data or "").strip():
+                self.last_name.errors = list(self.last_name.errors) + ["Enter the child's last name"]
+                ok = False
+            parts = (self.dob_day.data, self.dob_month.data, self.dob_year.data)
+            if None in parts:
+                self.dob_day.errors = ["Enter the child's date of birth, including a day, month and year"]
+                return False
+            try:
+                dob = dt.date(parts[2], parts[1], parts[0])
+            except ValueError:
+                self.dob_day.errors = ["Date of birth must be a real date"]
+                return False
+            if not today - dt.timedelta(days=18 * 366) <= dob <= today:
+                self.dob_day.errors = ["Date of birth must be in the past and the child must be under 18"]
+                ok = False
+        return ok
+
+    def details(self, unborn: bool) -> dict:
+        dob = None
+        if not unborn and None not in (self.dob_day.data, self.dob_month.data, self.dob_year.data):
+            dob = dt.date(self.dob_year.data, self.dob_month.data, self.dob_day.data).isoformat()
+        return {
+            "first_name": (self.first_name.data or "").strip(),
+            "last_name": (self.last_name.data or "").strip(),
+            "date_of_birth": dob,
+            "gender": (self.gender.data or "").strip(),
+            "address": self.address.data,
+            "postcode": self.postcode.data,
+            "parents": self.parents.data,
+            "other_children": self.other_children.data or "",
+            "school_or_gp": (self.school_or_gp.data or "").strip(),
+            "languages": (self.languages.data or "").strip(),
+            "interpreter": self.interpreter.data,
+            "risks_to_workers": self.risks_to_workers.data or "",
+            "referrer_phone": (self.referrer_phone.data or "").strip(),
+        }
