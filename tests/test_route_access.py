@@ -1,0 +1,111 @@
+"""Every registered route, for every role and for anonymous, against an explicit table.
+
+A new route without an entry in EXPECTED fails this test: add one line per endpoint.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROLES, sign_in_as
+from signpost.extensions import db
+
+WHO = ("anonymous",) + ROLES
+SIGN_IN = 302  # anonymous users are sent to sign in
+
+
+def everyone(status: int) -> dict:
+    return {who: status for who in WHO}
+
+
+def signed_in(status: int = 200) -> dict:
+    return {"anonymous": SIGN_IN, **{role: status for role in ROLES}}
+
+
+def only(*roles: str, status: int = 200) -> dict:
+    return {"anonymous": SIGN_IN, **{role: status if role in roles else 403 for role in ROLES}}
+
+
+# endpoint -> {"path": how to build the URL (optional), METHOD: {who: expected status}}.
+# Paths may use {user_id} (the admin's own id) and {govuk} (GOV.UK Frontend's version).
+# POSTs are sent empty with CSRF checking off: this table is about who may reach what.
+EXPECTED: dict[str, dict] = {
+    "static": {"path": "/static/signpost.css", "GET": everyone(200)},
+    "govuk_frontend.static": {"path": "/static/govuk-frontend/{govuk}/govuk-frontend.min.css",
+                              "GET": everyone(200)},
+    "health.healthz": {"GET": everyone(200)},
+    "auth.sign_in": {"GET": {"anonymous": 200, **{r: 302 for r in ROLES}},
+                     "POST": everyone(200)},  # an empty form shows its errors
+    "auth.sign_out": {"POST": everyone(302)},
+    "refer.start": {"GET": signed_in(200)},
+    "admin.users": {"GET": only("admin")},
+    "admin.add_user": {"GET": only("admin"), "POST": only("admin")},
+    "admin.edit_user": {"path": "/admin/users/{user_id}", "GET": only("admin"), "POST": only("admin")},
+    "refer.thresholds": {"GET": signed_in(200)},
+    # The referral journey: referrers only. With no draft yet, its pages send them to the start page (302).
+    "journey.new": {"POST": only("referrer", status=302)},
+    "journey.start_again": {"POST": only("referrer", status=302)},
+    "journey.drafts": {"GET": only("referrer")},
+    "journey.resume": {"POST": only("referrer", status=404)},  # no such draft
+    "journey.delete_draft": {"POST": only("referrer", status=404)},
+    "journey.question": {"path": "/refer/about-you", "GET": only("referrer", status=302),
+                         "POST": only("referrer", status=302)},
+    "journey.check": {"GET": only("referrer", status=302), "POST": only("referrer", status=302)},
+    "journey.recommendation": {"GET": only("referrer", status=302)},
+    "journey.danger_call": {"GET": only("referrer", status=302)},
+    "journey.finish": {"POST": only("referrer", status=302)},
+    "journey.override": {"GET": only("referrer", status=302), "POST": only("referrer", status=302)},
+    "journey.referral": {"GET": only("referrer", status=302), "POST": only("referrer", status=302)},
+    "journey.confirmation": {"GET": only("referrer", status=302)},
+    "journey.summary": {"GET": only("referrer", status=302)},
+    "journey.my_referrals": {"GET": only("referrer")},
+    "journey.my_referral": {"path": "/refer/my-referrals/NM-2026-00001", "GET": only("referrer", status=404)},
+}
+
+
+@pytest.fixture
+def app_settings():
+    return {"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
+
+
+def rules(app):
+    return [rule for rule in app.url_map.iter_rules()]
+
+
+def test_every_route_has_an_entry(app):
+    missing = sorted({rule.endpoint for rule in rules(app)} - set(EXPECTED))
+    assert not missing, f"add these endpoints to EXPECTED in {__file__}: {missing}"
+    stale = sorted(set(EXPECTED) - {rule.endpoint for rule in rules(app)})
+    assert not stale, f"EXPECTED lists endpoints that no longer exist: {stale}"
+
+
+def test_every_route_for_every_role(app, users):
+    failures = []
+    for rule in rules(app):
+        entry = EXPECTED[rule.endpoint]
+        path = entry.get("path", rule.rule).format(user_id=users["admin"].id,
+                                                   govuk=app.config["GOVUK_FRONTEND_VERSION"])
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            assert method in entry, f"{rule.endpoint}: no expected statuses for {method}"
+            for who in WHO:
+                client = app.test_client()
+                if who != "anonymous":
+                    db.session.refresh(users[who])  # sign-out bumps the session version
+                    sign_in_as(client, users[who])
+                response = client.open(path, method=method, data={})
+                expected = entry[method][who]
+                if response.status_code != expected:
+                    failures.append(f"{method} {path} as {who}: {response.status_code}, expected {expected}")
+                elif expected == SIGN_IN and who == "anonymous" and rule.endpoint != "auth.sign_out":
+                    if response.headers["Location"] != "/sign-in":
+                        failures.append(f"{method} {path} as anonymous went to {response.headers['Location']}")
+    assert not failures, "\n".join(failures)
+
+
+def test_unknown_urls_are_404_for_everyone(app, users):
+    for who in WHO:
+        client = app.test_client()
+        if who != "anonymous":
+            sign_in_as(client, users[who])
+        assert client.get("/no-such-page").status_code == 404
+        assert client.get("/admin/users/999999").status_code == (404 if who == "admin" else
+                                                                 302 if who == "anonymous" else 403)
