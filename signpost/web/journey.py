@@ -495,7 +495,7 @@ def referral():
             consent_reason=consent.get("reason"),
             reference_prefix=current_app.config.get("REFERENCE_PREFIX", "NM"), actor=_user())
         session["confirmation"] = made.id
-        session.pop("draft_id", None)
+        # draft_id stays in the session: a second click finds the submitted draft and its referral.
         return redirect(url_for("journey.confirmation"))
     back = url_for("journey.danger_call") if assessment.immediate else url_for("journey.recommendation")
     return render_template("journey/referral.html", form=form, unborn=unborn, back=back,

@@ -8,7 +8,7 @@ import datetime as dt
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..journey import CONSENT_CHOICES, ORGANISATIONS, ROLES
 
@@ -87,9 +87,9 @@ class ConcernsForm(FlaskForm):
     def validate_concerns(self, field):
         chosen = field.data or []
         if not chosen:
-            raise ValueError("Select the concerns that apply, or select 'None of these'")
+            raise ValidationError("Select the concerns that apply, or select 'None of these'")
         if NONE in chosen and len(chosen) > 1:
-            raise ValueError("Select 'None of these' only if none of the concerns apply")
+            raise ValidationError("Select 'None of these' only if none of the concerns apply")
 
 
 def concerns_form(page, data=None, formdata=None) -> ConcernsForm:

@@ -1,0 +1,422 @@
+"""The referral journey through the web layer, path by path (Flask test client).
+
+Each test walks real pages with real CSRF tokens; outcomes are checked in the database
+and against signpost.engine.assess for the same answers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from signpost import journey
+from signpost.content import current_directory, current_version
+from signpost.engine import Answers, assess
+from signpost.extensions import db
+from signpost.models import Assessment, AuditEvent, Draft, Referral
+
+from conftest import csrf_token, sign_in_as
+
+ROUTE_RE = re.compile(r'id="recommendation"[^>]*data-route="(\w+)"[^>]*data-level="(\d+)"')
+REASON_RE = re.compile(r'data-reason-id="([a-z0-9_]+)"')
+SERVICE_RE = re.compile(r'data-service-id="([a-z0-9_]+)"')
+
+
+class Walker:
+    """A referrer going through the journey; remembers the CSRF token of its session."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token = csrf_token(client, "/")
+
+    def post(self, path, data=None, **kwargs):
+        return self.client.post(path, data={"csrf_token": self.token, **(data or {})}, **kwargs)
+
+    def start(self):
+        response = self.post("/refer/new")
+        assert response.status_code == 302 and response.location == "/refer/danger"
+        return response
+
+    def answer(self, path, data, expect_next=None):
+        response = self.post(path, data)
+        assert response.status_code == 302, (path, response.status_code, errors(response))
+        if expect_next is not None:
+            assert response.location == expect_next, (path, response.location)
+        return response.location
+
+    def to_concerns(self, years=9, months=3, unborn=False, role="dsl", organisation="school"):
+        self.start()
+        self.answer("/refer/danger", {"in_danger": "no"}, "/refer/about-you")
+        self.answer("/refer/about-you", {"role": role, "organisation": organisation}, "/refer/about-child")
+        if unborn:
+            due = dt.date.today() + dt.timedelta(days=90)
+            child = {"born": "unborn", "due_day": due.day, "due_month": due.month, "due_year": due.year}
+        else:
+            child = {"born": "born", "years": years, "months": months}
+        return self.answer("/refer/about-child", child, "/refer/concerns-serious")
+
+    def concerns(self, ticks: dict[str, list[str]] | None = None, severity: dict[str, str] | None = None,
+                 location="/refer/concerns-serious"):
+        """Answer concerns pages until the journey leaves them; returns where it went."""
+        ticks, severity = ticks or {}, severity or {}
+        while location.startswith(("/refer/concerns-", "/refer/severity-")):
+            page = location.removeprefix("/refer/").replace("-", "_")
+            if page.startswith("concerns_"):
+                data = {"concerns": ticks.get(page) or ["none"]}
+            else:
+                data = {"severity": severity[page.removeprefix("severity_")]}
+            location = self.answer(location, data)
+        return location
+
+    def finish_questions(self, consent="given", voice=None, unborn=False):
+        if not unborn:
+            self.answer("/refer/voice", voice or {"seen": "yes", "says": "I am hungry at school",
+                                                  "wants": "I want my mum to be well"}, "/refer/family")
+        self.answer("/refer/family", {"working_well": "Comes to school every day", "tried": "Breakfast club",
+                                      "tried_by": "School"}, "/refer/consent")
+        reason = "" if consent in ("given", "not_asked") else "They said they do not want help"
+        self.answer("/refer/consent", {"aware": "yes", "consent": consent, "reason": reason}, "/refer/check")
+        assert self.client.get("/refer/check").status_code == 200
+        return self.answer("/refer/check", {}, "/refer/recommendation")
+
+    def recommendation(self):
+        page = self.client.get("/refer/recommendation")
+        assert page.status_code == 200
+        route, level = ROUTE_RE.search(page.text).groups()
+        return route, int(level), REASON_RE.findall(page.text), SERVICE_RE.findall(page.text), page.text
+
+
+def errors(response) -> list[str]:
+    return re.findall(r'govuk-error-message">\s*<span[^>]*>Error:</span>\s*(.*?)\s*</p>', response.text, re.S)
+
+
+def version():
+    return current_version()
+
+
+def level_items(level: int, age_months: int | None = 111, unborn: bool = False):
+    """(page id, item id) for plain indicators at this level that apply at this age."""
+    v = version()
+    answers = {"child": {"unborn": True} if unborn else {"unborn": False, "years": age_months // 12,
+                                                         "months": age_months % 12}}
+    out = []
+    for page in journey.concerns_pages(v, answers):
+        for item in page.items:
+            if item.question is None and v.indicators[item.id].level == level and not v.indicators[item.id].immediate:
+                out.append((page.id, item.id))
+    return out
+
+
+@pytest.fixture
+def walker(referrer):
+    return Walker(referrer)
+
+
+# ---------------------------------------------------------------------------------- immediate danger
+
+def test_yes_to_immediate_danger_goes_straight_to_phone_now_and_logs_it(walker):
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
+    page = walker.client.get("/refer/phone-now")
+    assert page.status_code == 200
+    assert "999" in page.text and version().document.contacts.front_door.phone in page.text
+    assert version().document.contacts.out_of_hours.phone in page.text
+    assessment = db.session.scalar(select(Assessment))
+    assert assessment.immediate and assessment.in_danger and assessment.recommended_route == "social_care"
+    assert assessment.threshold_hash == version().content_hash
+
+
+def test_ticking_an_immediate_indicator_says_phone_now_without_more_pages(walker):
+    walker.to_concerns(years=0, months=3)
+    v = version()
+    serious = journey.concerns_pages(v, {"child": {"unborn": False, "years": 0, "months": 3}})[0]
+    immediate = next(i.id for i in serious.items if v.indicators[i.id].immediate)
+    assert 'data-immediate="true"' in walker.client.get("/refer/concerns-serious").text
+    walker.answer("/refer/concerns-serious", {"concerns": [immediate]}, "/refer/phone-now")
+    assert walker.client.get("/refer/phone-now").status_code == 200
+    assessment = db.session.scalar(select(Assessment))
+    assert assessment.immediate and immediate in assessment.indicator_ids
+
+
+def test_after_phoning_the_referrer_can_send_the_referral(walker):
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
+    walker.client.get("/refer/phone-now")
+    assert walker.client.get("/refer/referral").status_code == 200
+    location = walker.answer("/refer/referral", referral_details())
+    assert location == "/refer/confirmation"
+    made = db.session.scalar(select(Referral))
+    assert made.assessment.immediate and made.assessment.route_taken == "social_care"
+
+
+# ---------------------------------------------------------------------------------- routes
+
+def test_no_concerns_recommends_universal_services(walker):
+    location = walker.concerns(location=walker.to_concerns())
+    assert location == "/refer/voice"
+    walker.finish_questions()
+    route, level, reasons, services, html = walker.recommendation()
+    assert (route, level) == ("universal", 1)
+    assert services, "universal services for the child's age are listed"
+    walker.answer("/refer/finish", {}, "/refer/summary")
+    assessment = db.session.scalar(select(Assessment))
+    assert assessment.route_taken == "universal" and not assessment.overridden
+    assert walker.client.get("/refer/summary").status_code == 200
+
+
+def test_one_additional_need_recommends_early_help_with_how_to_start(walker):
+    page, item = level_items(2)[0]
+    walker.concerns({page: [item]}, location=walker.to_concerns())
+    walker.finish_questions()
+    route, level, reasons, services, html = walker.recommendation()
+    assert (route, level, reasons) == ("early_help", 2, [item])
+    assert "Starting early help" in html
+    walker.answer("/refer/finish", {}, "/refer/summary")
+    assert db.session.scalar(select(Assessment)).route_taken == "early_help"
+
+
+def test_consent_refused_below_the_top_level_keeps_to_universal_services(walker):
+    page, item = level_items(3)[0]
+    walker.concerns({page: [item]}, location=walker.to_concerns())
+    walker.finish_questions(consent="refused")
+    route, level, reasons, _, _ = walker.recommendation()
+    assert route == "universal" and level == 3 and item in reasons
+    assert any(r.startswith("consent") for r in reasons)
+
+
+def test_top_level_concern_refers_to_social_care_whatever_the_consent(walker):
+    page, item = level_items(4)[0]
+    walker.concerns({page: [item]}, location=walker.to_concerns())
+    walker.finish_questions(consent="refused")
+    route, level, reasons, _, html = walker.recommendation()
+    assert (route, level) == ("social_care", 4)
+    assert "Continue to the referral" in html
+
+
+def test_severity_answer_picks_the_level(walker):
+    v = version()
+    answers = {"child": {"unborn": False, "years": 14, "months": 0}}
+    page = next(p for p in journey.concerns_pages(v, answers)[1:] if any(i.question for i in p.items))
+    question = next(i for i in page.items if i.question)
+    options = v.severity_options(question.id)
+    lowest = options[0]
+    location = walker.to_concerns(years=14, months=0)
+    location = walker.concerns({page.id: [question.id]}, {question.id: lowest.id}, location=location)
+    walker.finish_questions()
+    route, level, reasons, _, _ = walker.recommendation()
+    assert lowest.id in reasons and level >= lowest.level
+
+
+def test_unborn_baby_skips_the_voice_page(walker):
+    location = walker.concerns(location=walker.to_concerns(unborn=True))
+    assert location == "/refer/family"
+    walker.finish_questions(unborn=True)
+    assert walker.recommendation()[0] == "universal"
+
+
+# ---------------------------------------------------------------------------------- acting on it
+
+def referral_details(**overrides):
+    return {"first_name": "Ada", "last_name": "Example", "dob_day": "3", "dob_month": "4",
+            "dob_year": str(dt.date.today().year - 9), "address": "1 Fictional Row, Northmere",
+            "postcode": "nm1 4ab", "parents": "Sam Example (mother), 01632 960 555",
+            "interpreter": "no", "referrer_phone": "01632 960 777", **overrides}
+
+
+def test_social_care_referral_is_sent_once_even_on_double_submit(walker):
+    page, item = level_items(4)[0]
+    walker.concerns({page: [item]}, location=walker.to_concerns())
+    walker.finish_questions()
+    assert walker.client.get("/refer/referral").status_code == 200
+    first = walker.post("/refer/referral", referral_details())
+    second = walker.post("/refer/referral", referral_details())
+    assert first.location == second.location == "/refer/confirmation"
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == 1
+    made = db.session.scalar(select(Referral))
+    assert made.details["postcode"] == "NM1 4AB" and made.assessment.route_taken == "social_care"
+    confirmation = walker.client.get("/refer/confirmation")
+    assert made.reference in confirmation.text
+    assert db.session.scalar(select(Draft)).submitted_at is not None
+    actions = [e.action for e in db.session.scalars(select(AuditEvent))]
+    assert actions.count("referral_submitted") == 1
+
+
+def test_referral_details_are_validated_and_kept_on_error(walker):
+    page, item = level_items(4)[0]
+    walker.concerns({page: [item]}, location=walker.to_concerns())
+    walker.finish_questions()
+    response = walker.post("/refer/referral", referral_details(first_name="", dob_month="13"))
+    assert response.status_code == 200
+    assert "Enter the child&#39;s first name" in response.text or "Enter the child's first name" in response.text
+    assert "1 Fictional Row, Northmere" in response.text  # what was typed is not lost
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
+def test_override_to_social_care_needs_a_reason_and_is_logged(walker):
+    page, item = level_items(2)[0]
+    walker.concerns({page: [item]}, location=walker.to_concerns())
+    walker.finish_questions()
+    assert walker.client.get("/refer/disagree").status_code == 200
+    response = walker.post("/refer/disagree", {"route": "social_care", "reason": ""})
+    assert response.status_code == 200 and "Enter why you disagree" in response.text
+    walker.answer("/refer/disagree", {"route": "social_care", "reason": "Her brother was hurt last year"},
+                  "/refer/referral")
+    walker.answer("/refer/referral", referral_details(), "/refer/confirmation")
+    assessment = db.session.scalar(select(Assessment))
+    assert assessment.overridden and assessment.recommended_route == "early_help"
+    assert assessment.route_taken == "social_care" and "brother" in assessment.override_reason
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "route_overridden"))
+    assert event.detail == {"recommended": "early_help", "taken": "social_care"}
+
+
+def test_override_to_a_lower_route_finishes_without_a_referral(walker):
+    page, item = level_items(4)[0]
+    walker.concerns({page: [item]}, location=walker.to_concerns())
+    walker.finish_questions()
+    walker.answer("/refer/disagree", {"route": "early_help", "reason": "Already known, plan in place"},
+                  "/refer/summary")
+    assessment = db.session.scalar(select(Assessment))
+    assert assessment.overridden and assessment.route_taken == "early_help"
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
+# ---------------------------------------------------------------------------------- nothing lost
+
+def test_validation_error_keeps_what_was_typed(walker):
+    walker.concerns(location=walker.to_concerns())
+    response = walker.post("/refer/voice", {"seen": "yes", "says": "", "wants": "To live with nan"})
+    assert response.status_code == 200
+    assert "There is a problem" in response.text and "To live with nan" in response.text
+    assert "Enter what the child says" in response.text
+
+
+def test_concerns_page_needs_an_answer_and_none_is_exclusive(walker):
+    walker.to_concerns()
+    response = walker.post("/refer/concerns-serious", {})
+    assert response.status_code == 200 and "or select &#39;None of these&#39;" in response.text
+    page, item = level_items(4)[0]
+    response = walker.post(f"/refer/{page.replace('_', '-')}", {"concerns": [item, "none"]})
+    assert response.status_code == 200 and "only if none of the concerns apply" in response.text
+
+
+def test_pages_cannot_be_skipped(walker):
+    walker.start()
+    assert walker.client.get("/refer/check").location == "/refer/danger"
+    assert walker.client.get("/refer/voice").location == "/refer/danger"
+
+
+def test_back_link_and_change_from_check_keep_answers(walker):
+    walker.concerns(location=walker.to_concerns())
+    walker.finish_questions()
+    page = walker.client.get("/refer/about-you?change=1")
+    assert 'value="dsl" checked' in page.text and 'href="/refer/check"' in page.text
+    walker.answer("/refer/about-you?change=1", {"role": "teacher", "organisation": "school"}, "/refer/check")
+
+
+def test_resume_after_sign_out(app, users, walker):
+    walker.to_concerns()
+    draft_id = db.session.scalar(select(Draft.id))
+    walker.post("/sign-out")
+    fresh = app.test_client()
+    sign_in_as(fresh, users["referrer"])
+    again = Walker(fresh)
+    start = fresh.get("/")
+    assert "saved drafts" in start.text
+    assert "A child aged 5 to 9" in fresh.get("/refer/drafts").text
+    response = again.post("/refer/drafts/resume", {"draft_id": draft_id})
+    assert response.location == "/refer/concerns-serious"
+    assert fresh.get("/refer/concerns-serious").status_code == 200
+
+
+def test_another_users_draft_cannot_be_resumed(app, users, walker):
+    walker.to_concerns()
+    draft_id = db.session.scalar(select(Draft.id))
+    from signpost import store
+    other_user = store.create_user("other.referrer@example.org", "Other", "referrer", "x" * 16, actor="test")
+    other = app.test_client()
+    sign_in_as(other, other_user)
+    assert Walker(other).post("/refer/drafts/resume", {"draft_id": draft_id}).status_code == 404
+
+
+def test_start_again_deletes_the_draft(walker):
+    walker.to_concerns()
+    assert walker.post("/refer/start-again").location == "/"
+    assert db.session.scalar(select(func.count()).select_from(Draft)) == 0
+
+
+def test_no_answer_appears_in_urls_or_cookies(walker):
+    location = walker.to_concerns()
+    page, item = level_items(2)[0]
+    walker.concerns({page: [item]}, location=location)
+    walker.finish_questions()
+    for cookie in walker.client._cookies.values():
+        assert item not in cookie.value and "hungry" not in cookie.value
+    draft = db.session.scalar(select(Draft))
+    assert draft.id not in walker.client.get("/refer/recommendation").headers.get("Location", "")
+    assert walker.client.get("/refer/recommendation").headers["Cache-Control"] == "no-store"
+
+
+def test_my_referrals_shows_the_front_door_decision(walker, users):
+    page, item = level_items(4)[0]
+    walker.concerns({page: [item]}, location=walker.to_concerns())
+    walker.finish_questions()
+    walker.answer("/refer/referral", referral_details(), "/refer/confirmation")
+    made = db.session.scalar(select(Referral))
+    listing = walker.client.get("/refer/my-referrals")
+    assert made.reference in listing.text and "Waiting for a decision" in listing.text
+    from signpost.models import Decision
+    with db.session.begin_nested():
+        db.session.add(Decision(referral_id=made.id, outcome="assessment_s17", decided_on=dt.date.today(),
+                                decided_by=users["front_door"].id, note="Social worker allocated"))
+    db.session.commit()
+    detail = walker.client.get(f"/refer/my-referrals/{made.reference}")
+    assert "Child and family assessment" in detail.text and "Social worker allocated" in detail.text
+    viewed = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "referral_viewed"))
+    assert viewed.record_id == str(made.id)
+
+
+# ---------------------------------------------------------------------------------- page == engine
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_recommendation_page_matches_assess_for_200_random_answer_sets(app, users):
+    """Walk 200 random journeys; the page must show what assess() gives for the same answers."""
+    rng = random.Random(20261127)
+    v = version()
+    for n in range(200):
+        client = app.test_client()
+        sign_in_as(client, users["referrer"])
+        walker = Walker(client)
+        unborn = rng.random() < 0.08
+        months = None if unborn else rng.randint(0, 215)
+        child_answers = {"child": {"unborn": True} if unborn else
+                         {"unborn": False, "years": months // 12, "months": months % 12}}
+        pages = journey.concerns_pages(v, child_answers)
+        ticks, severity, chosen = {}, {}, set()
+        for page in pages:
+            picked = [i for i in page.items if rng.random() < 0.08 and not (
+                i.id in v.indicators and v.indicators[i.id].immediate)]
+            ticks[page.id] = [i.id for i in picked]
+            for item in picked:
+                if item.question:
+                    options = [o for o in v.severity_options(item.id)
+                               if journey.applies(o, months, unborn) and not o.immediate]
+                    if not options:
+                        ticks[page.id].remove(item.id)
+                        continue
+                    severity[item.id] = rng.choice(options).id
+                    chosen.add(severity[item.id])
+                else:
+                    chosen.add(item.id)
+        consent = rng.choice(["given", "refused", "not_asked", "not_needed"])
+        location = walker.to_concerns(years=(months or 0) // 12, months=(months or 0) % 12, unborn=unborn)
+        walker.concerns(ticks, severity, location=location)
+        walker.finish_questions(consent=consent, unborn=unborn)
+        route, level, reasons, services, _ = walker.recommendation()
+        expected = assess(Answers(indicators=frozenset(chosen), age_months=months, unborn=unborn,
+                                  consent=consent), v, dt.date.today(), current_directory())
+        assert (route, level) == (expected.route, expected.level), n
+        assert reasons == expected.reason_ids, n
+        assert services == [s.id for s in expected.services], n
