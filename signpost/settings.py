@@ -79,6 +79,8 @@ def from_environment(env=os.environ) -> dict:
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "signpost"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SIGN_IN_LIMIT_PER_ACCOUNT": env.get("SIGNPOST_SIGN_IN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
+        # The JSON API (/api/v1): one budget per client address for all its endpoints.
+        "API_RATELIMIT": env.get("SIGNPOST_API_RATELIMIT", "60 per minute"),
         "SIGN_IN_LIMIT_PER_ADDRESS": env.get("SIGNPOST_SIGN_IN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
         # argon2id cost (RFC 9106 second recommended option); the tests pass cheap values.
         "ARGON2_TIME_COST": _int(env, "SIGNPOST_ARGON2_TIME_COST", 3, minimum=1),

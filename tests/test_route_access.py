@@ -58,6 +58,11 @@ EXPECTED: dict[str, dict] = {
     "journey.confirmation": {"GET": only("referrer", status=302)},
     "journey.summary": {"GET": only("referrer", status=302)},
     "journey.my_referrals": {"GET": only("referrer")},
+    # The JSON API: no session needed (stateless, rate limited); empty bodies are 400s.
+    "api.assess": {"POST": everyone(400)},
+    "api.threshold_current": {"GET": everyone(200)},
+    "api.threshold_version": {"path": "/api/v1/thresholds/northmere-2024-09", "GET": everyone(200)},
+    "api.openapi_document": {"GET": everyone(200)},
     "journey.my_referral": {"path": "/refer/my-referrals/NM-2026-00001", "GET": only("referrer", status=404)},
 }
 

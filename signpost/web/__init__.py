@@ -47,9 +47,10 @@ def init_web(app: Flask) -> None:
 
     _govuk_frontend(app)
 
-    from . import admin, auth, errors, health, journey, refer
-    for module in (health, auth, refer, journey, admin, errors):
+    from . import admin, api, auth, errors, health, journey, refer
+    for module in (health, auth, refer, journey, admin, api, errors):
         app.register_blueprint(module.bp)
+    csrf.exempt(api.bp)  # stateless JSON for other systems: no session, so nothing to forge
 
     app.context_processor(_template_context)
     forms.init_app(app)

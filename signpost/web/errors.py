@@ -4,7 +4,7 @@ Under /api/ the same errors answer in JSON. A CSRF failure is a 400 page that sa
 """
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, make_response, render_template, request
+from flask import Blueprint, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -35,7 +35,8 @@ PAGES = {
 def render_error(code: int, message: str | None = None):
     title, default = PAGES.get(code, PAGES[500])
     if request.path.startswith("/api/"):
-        return jsonify(errors=[{"message": message or title}], status=code), code
+        from .api import error as api_error  # the API's one error shape (see its OpenAPI document)
+        return api_error(code, [(None, message or title)]), code
     return render_template("errors/error.html", code=code, title=title, message=message or default), code
 
 
@@ -48,6 +49,9 @@ def csrf_error(error):
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
     code = error.code or 500
+    if request.path.startswith("/api/"):
+        from .api import json_error_for
+        return json_error_for(error)
     if code not in PAGES:
         return error
     body, status = render_error(code)
