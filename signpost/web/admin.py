@@ -16,6 +16,11 @@ from ..extensions import db
 from ..models import ROLE_NAMES, ROLES, User
 from .security import role_required
 
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 ROLE_CHOICES = [SelectChoice(role, ROLE_NAMES[role]) for role in ROLES]
@@ -29,7 +34,7 @@ class UserDetailsForm(FlaskForm):
 
 
 class NewUserForm(UserDetailsForm):
-    email = EmailField("Email address", validators=[
+    email = EmailField("Email address", filters=[strip], validators=[
         DataRequired("Enter an email address"), Length(max=254),
         Email("Enter an email address in the correct format, like name@example.org",
               check_deliverability=False)])
@@ -82,7 +87,8 @@ def edit_user(user_id: int):
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
-    form = EditUserForm(obj=user, active="active" if user.active else "disabled")
+    form = EditUserForm(data={"name": user.name, "organisation": user.organisation, "role": user.role,
+                              "active": "active" if user.active else "disabled"})
     if form.validate_on_submit():
         active = form.active.data == "active"
         if user.id == current_user.id and (not active or form.role.data != "admin"):

@@ -16,13 +16,18 @@ from .. import passwords, store
 from ..extensions import limiter
 from .security import safe_return_path
 
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 bp = Blueprint("auth", __name__)
 
 BAD_SIGN_IN = "Enter a correct email address and password"
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("Email address", validators=[
+    email = EmailField("Email address", filters=[strip], validators=[
         DataRequired("Enter your email address"), Length(max=254, message="Enter a correct email address")])
     password = PasswordField("Password", validators=[
         DataRequired("Enter your password"), Length(max=1024, message=BAD_SIGN_IN)])

@@ -1,0 +1,122 @@
+"""The admin pages: list, add, disable and re-role users; every change audited.
+
+An administrator cannot disable themselves or remove their own admin role.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from conftest import PASSWORD, sign_in_as, submit
+from signpost import passwords, store
+from signpost.extensions import db
+from signpost.models import AuditEvent, User
+
+
+def last_event():
+    return db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+
+
+def test_lists_users(admin, users):
+    store.update_user(users["front_door"], active=False, actor="test")
+    html = admin.get("/admin/users").get_data(as_text=True)
+    for user in users.values():
+        assert user.email in html
+    assert "Disabled" in html and "Active" in html and "Front door team" in html
+    assert "Add a user" in html
+
+
+def test_add_user(admin, users):
+    response = submit(admin, "/admin/users/new", {
+        "email": " New.Teacher@School.example ", "name": "New Teacher", "organisation": "Northmere High",
+        "role": "referrer", "password": "a long temporary password"})
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/users"
+    user = store.find_user("new.teacher@school.example")
+    assert (user.name, user.role, user.organisation, user.active) == ("New Teacher", "referrer", "Northmere High", True)
+    assert passwords.verify(user.password_hash, "a long temporary password")
+    event = last_event()
+    assert (event.action, event.user_id, event.record_id) == ("user_created", users["admin"].id, str(user.id))
+    assert "a long temporary password" not in str(event.detail)
+    assert "Account added for new.teacher@school.example" in admin.get("/admin/users").get_data(as_text=True)
+
+
+def test_add_user_validation(admin, users):
+    response = submit(admin, "/admin/users/new", {"email": "REFERRER@example.org", "name": "", "role": "",
+                                                  "password": "short"}, form_page="/admin/users/new")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "There is a problem" in html and "Error: Add a user" in html
+    for message in ("There is already an account with this email address", "Enter the person&#39;s full name",
+                    "Select a role", "Password must be 12 characters or more"):
+        assert message in html, message
+    assert 'href="#role"' in html and 'id="role"' in html  # the summary links to the first radio
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 4
+
+
+def test_add_user_rejects_bad_email(admin):
+    html = submit(admin, "/admin/users/new", {"email": "not-an-email", "name": "X", "role": "referrer",
+                                              "password": "a long temporary password"}).get_data(as_text=True)
+    assert "Enter an email address in the correct format" in html
+
+
+def test_change_role_and_disable(app, admin, users):
+    target = users["referrer"]
+    victim_client = app.test_client()
+    sign_in_as(victim_client, target)
+    assert victim_client.get("/").status_code == 200
+
+    page = admin.get(f"/admin/users/{target.id}").get_data(as_text=True)
+    assert 'value="referrer" checked' in page and 'value="active" checked' in page
+    response = submit(admin, f"/admin/users/{target.id}", {"name": "Renamed", "organisation": "Elsewhere",
+                                                            "role": "front_door", "active": "disabled"})
+    assert response.status_code == 302
+    db.session.refresh(target)
+    assert (target.name, target.role, target.active) == ("Renamed", "front_door", False)
+    event = last_event()
+    assert event.action == "user_changed" and event.user_id == users["admin"].id
+    assert event.detail["changes"]["role"] == ["referrer", "front_door"]
+    assert event.detail["changes"]["active"] == [True, False]
+    # Disabled: signed out at once, and cannot sign in again.
+    assert victim_client.get("/").status_code == 302
+    fresh = app.test_client()
+    assert submit(fresh, "/sign-in", {"email": target.email, "password": PASSWORD}).status_code == 200
+
+
+def test_re_enable(admin, users):
+    target = users["policy_lead"]
+    store.update_user(target, active=False, actor="test")
+    submit(admin, f"/admin/users/{target.id}", {"name": target.name, "organisation": "", "role": "policy_lead",
+                                                 "active": "active"})
+    db.session.refresh(target)
+    assert target.active
+
+
+def test_role_change_applies_to_a_signed_in_user_at_once(app, admin, users):
+    target = users["referrer"]
+    client = app.test_client()
+    sign_in_as(client, target)
+    assert client.get("/admin/users").status_code == 403
+    submit(admin, f"/admin/users/{target.id}", {"name": target.name, "organisation": "", "role": "admin",
+                                                 "active": "active"})
+    assert client.get("/admin/users").status_code == 200
+
+
+def test_no_change_writes_no_audit_event(admin, users):
+    target = users["front_door"]
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+    submit(admin, f"/admin/users/{target.id}", {"name": target.name, "organisation": target.organisation,
+                                                 "role": target.role, "active": "active"})
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == before
+
+
+def test_admin_cannot_lock_themselves_out(admin, users):
+    me = users["admin"]
+    for change in ({"role": "referrer", "active": "active"}, {"role": "admin", "active": "disabled"}):
+        response = submit(admin, f"/admin/users/{me.id}", {"name": me.name, "organisation": "", **change})
+        assert response.status_code == 200
+        assert "You cannot remove your own administrator role" in response.get_data(as_text=True)
+    db.session.refresh(me)
+    assert me.role == "admin" and me.active
+
+
+def test_unknown_user_is_404(admin):
+    assert admin.get("/admin/users/424242").status_code == 404
