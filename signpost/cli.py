@@ -230,3 +230,20 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(thresholds_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(drafts_cli)
+
+
+drafts_cli = AppGroup("drafts", help="Referral drafts kept server-side while referrers answer.")
+
+
+@drafts_cli.command("purge")
+@click.option("--days", type=int, default=None,
+              help="Delete unfinished drafts not changed for this many days (default: the setting).")
+def purge_drafts_command(days):
+    """Delete unfinished drafts older than the retention period (run daily, e.g. from cron)."""
+    import datetime as dt
+
+    from . import store
+    days = days if days is not None else current_app.config["DRAFT_RETENTION_DAYS"]
+    count = store.purge_drafts(dt.timedelta(days=days))
+    click.echo(f"Deleted {count} draft(s) not changed for more than {days} day(s).")

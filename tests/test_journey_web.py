@@ -331,6 +331,26 @@ def test_resume_after_sign_out(app, users, walker):
     assert fresh.get("/refer/concerns-serious").status_code == 200
 
 
+def test_idle_sign_out_then_sign_in_returns_to_the_same_page_with_answers(app, users, walker):
+    import time
+    from conftest import PASSWORD
+    location = walker.to_concerns()
+    page, item = level_items(2)[0]
+    walker.concerns({page: [item]}, location=location)
+    with walker.client.session_transaction() as session:  # idle for longer than the timeout
+        session["last_seen"] = int(time.time()) - 31 * 60
+    response = walker.client.get("/refer/voice")
+    assert response.status_code == 302 and response.location.startswith("/sign-in")
+    token = csrf_token(walker.client, "/sign-in")
+    signed_in = walker.client.post("/sign-in", data={"csrf_token": token, "email": users["referrer"].email,
+                                                     "password": PASSWORD})
+    assert signed_in.location == "/refer/voice"
+    walker.token = csrf_token(walker.client, "/")
+    assert walker.client.get("/refer/voice").status_code == 200
+    walker.finish_questions()
+    assert item in walker.recommendation()[2]
+
+
 def test_another_users_draft_cannot_be_resumed(app, users, walker):
     walker.to_concerns()
     draft_id = db.session.scalar(select(Draft.id))
@@ -339,6 +359,17 @@ def test_another_users_draft_cannot_be_resumed(app, users, walker):
     other = app.test_client()
     sign_in_as(other, other_user)
     assert Walker(other).post("/refer/drafts/resume", {"draft_id": draft_id}).status_code == 404
+
+
+def test_old_drafts_are_purged_but_recent_ones_kept(app, walker):
+    walker.to_concerns()
+    walker.start()  # a second draft, left untouched
+    old, recent = db.session.scalars(select(Draft).order_by(Draft.created_at)).all()
+    old.updated_at = old.updated_at - dt.timedelta(days=31)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["drafts", "purge"])
+    assert result.exit_code == 0 and "Deleted 1 draft" in result.output
+    assert [d.id for d in db.session.scalars(select(Draft))] == [recent.id]
 
 
 def test_start_again_deletes_the_draft(walker):

@@ -44,8 +44,20 @@ def _user():
     return current_user._get_current_object()
 
 
-def current_draft(include_submitted: bool = False) -> Draft | None:
+def current_draft(include_submitted: bool = False, adopt: bool = False) -> Draft | None:
+    """The draft in this session; with adopt, else the user's latest unfinished one.
+
+    Adopting is what lets a referrer signed out for being idle (which clears the session)
+    sign back in and land on the page they were on, with every answer still there.
+    """
     draft_id = session.get("draft_id")
+    if not draft_id and adopt:
+        latest = db.session.scalar(
+            select(Draft).where(Draft.user_id == current_user.id, Draft.submitted_at.is_(None))
+            .order_by(Draft.updated_at.desc()).limit(1))
+        if latest is not None:
+            session["draft_id"] = latest.id
+        return latest
     if not draft_id:
         return None
     draft = db.session.get(Draft, draft_id)
@@ -91,7 +103,7 @@ def needs_draft(view):
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        draft = current_draft()
+        draft = current_draft(adopt=True)
         if draft is None:
             return redirect(url_for("refer.start"))
         return view(draft, *args, **kwargs)

@@ -21,9 +21,9 @@ def start():
         abort(503)
     drafts, current = [], None
     if current_user.role == "referrer":
-        from .journey import current_draft, describe_draft, saved_drafts
+        from .journey import current_draft, saved_drafts
         drafts = saved_drafts()
-        current = current_draft()
+        current = current_draft() or (drafts[0] if drafts else None)
         if current is None and session.get("draft_id"):
             session.pop("draft_id", None)
     from .journey import describe_draft as describe
