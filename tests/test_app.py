@@ -1,0 +1,272 @@
+"""The app factory, settings, threshold loading, layout, error pages and /healthz.
+
+Settings come from the environment once; production refuses to start without a real SECRET_KEY.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, make_app
+from signpost import create_app, settings
+from signpost.content import current_version
+
+# ---- settings ---------------------------------------------------------------------------------
+
+
+def test_defaults_are_safe_for_make_run():
+    config = settings.from_environment({})
+    assert config["ENVIRONMENT"] == "development"
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{ROOT / 'instance' / 'signpost.db'}"
+    assert config["SESSION_IDLE_MINUTES"] == 30
+    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert config["SESSION_COOKIE_SECURE"] is False
+    assert config["SESSION_COOKIE_HTTPONLY"] and config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert config["THRESHOLDS_DIR"] == str(ROOT / "thresholds")
+
+
+def test_every_setting_is_read_from_the_environment():
+    config = settings.from_environment({
+        "SECRET_KEY": "k" * 40, "DATABASE_URL": "postgres://u:p@db.example:5432/signpost",
+        "SIGNPOST_COUNCIL_NAME": "Elsewhere Council", "SIGNPOST_SESSION_IDLE_MINUTES": "15",
+        "RATELIMIT_STORAGE_URI": "redis://cache:6379/2", "SIGNPOST_ENV": "production",
+        "SIGNPOST_DRAFT_RETENTION_DAYS": "7", "SIGNPOST_THRESHOLDS_DIR": "/srv/thresholds",
+        "SIGNPOST_DIRECTORY_PATH": "/srv/directory.yaml", "SIGNPOST_SECURE_COOKIES": "false",
+        "SIGNPOST_TRUSTED_PROXIES": "1", "SIGNPOST_SESSION_MAX_HOURS": "8",
+    })
+    assert config["SECRET_KEY"] == "k" * 40
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.example:5432/signpost"
+    assert config["COUNCIL_NAME"] == "Elsewhere Council"
+    assert config["SESSION_IDLE_MINUTES"] == 15 and config["SESSION_MAX_HOURS"] == 8
+    assert config["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/2"
+    assert config["ENVIRONMENT"] == "production" and config["DRAFT_RETENTION_DAYS"] == 7
+    assert config["THRESHOLDS_DIR"] == "/srv/thresholds" and config["DIRECTORY_PATH"] == "/srv/directory.yaml"
+    assert config["SESSION_COOKIE_SECURE"] is False  # explicitly turned off (e.g. TLS ends elsewhere)
+    assert config["TRUSTED_PROXIES"] == 1
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"SIGNPOST_ENV": "staging"}, "SIGNPOST_ENV must be one of"),
+    ({"SIGNPOST_SESSION_IDLE_MINUTES": "half an hour"}, "must be a whole number"),
+    ({"SIGNPOST_SESSION_IDLE_MINUTES": "0"}, "must be at least 1"),
+    ({"SIGNPOST_SECURE_COOKIES": "perhaps"}, "expected true or false"),
+])
+def test_bad_settings_say_what_is_wrong(env, message):
+    with pytest.raises(settings.SettingsError, match=message):
+        settings.from_environment(env)
+
+
+@pytest.mark.parametrize("secret", ["", "change-me", "short-but-random-1234"])
+def test_production_refuses_to_start_without_a_real_secret_key(tmp_path, secret):
+    with pytest.raises(settings.SettingsError, match="SECRET_KEY"):
+        create_app({"ENVIRONMENT": "production", "SECRET_KEY": secret,
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
+
+
+def test_production_starts_with_a_real_secret_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIGNPOST_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a" * 20 + "Zk3-9vQ" * 4)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["ENVIRONMENT"] == "production"
+
+
+def test_development_keeps_a_random_secret_key_in_instance(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "INSTANCE", tmp_path / "instance")
+    first = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'd.db'}"})
+    second = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'd.db'}"})
+    assert len(first.config["SECRET_KEY"]) >= 40
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]  # shared by workers and restarts
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+# ---- threshold library and directory ------------------------------------------------------------
+
+
+def test_library_and_directory_are_loaded_once_into_extensions(app):
+    library = app.extensions["signpost.library"]
+    assert library.versions and not library.problems
+    assert app.extensions["signpost.directory"] is not None
+    assert current_version() == library.in_force(dt.date.today())
+
+
+def test_current_version_picks_by_date(app):
+    library = app.extensions["signpost.library"]
+    oldest = library.versions[0]
+    assert current_version(oldest.effective_from) is oldest
+    with pytest.raises(LookupError):
+        current_version(oldest.effective_from - dt.timedelta(days=1))
+
+
+def test_a_broken_new_file_never_replaces_the_valid_one(tmp_path, caplog):
+    folder = tmp_path / "thresholds"
+    folder.mkdir()
+    good = sorted((ROOT / "thresholds").glob("*.yaml"))[0]
+    shutil.copy(good, folder / good.name)
+    broken = folder / "northmere-2099-01.yaml"
+    broken.write_text(good.read_text().replace(good.stem, "northmere-2099-01")
+                      .replace("effective_from:", "effective_from: 2099-01-01\nunknown_key: 1\nxeffective_from:", 1))
+    with caplog.at_level(logging.WARNING):
+        app = make_app(f"sqlite:///{tmp_path / 'b.db'}", THRESHOLDS_DIR=str(folder))
+    library = app.extensions["signpost.library"]
+    assert [v.id for v in library.versions] == [good.stem]
+    messages = [r.getMessage() for r in caplog.records if "threshold file not loaded" in r.getMessage()]
+    assert messages and all("northmere-2099-01.yaml" in m for m in messages)
+    assert any(":" in m.split("northmere-2099-01.yaml", 1)[1][:3] for m in messages)  # file:line
+    with app.app_context():
+        assert current_version(dt.date(2100, 1, 1)).id == good.stem
+
+
+def test_no_valid_version_starts_and_answers_503(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path / 'e.db'}", THRESHOLDS_DIR=str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    with app.app_context():
+        from conftest import sign_in_as
+        from signpost import store
+        from signpost.extensions import db
+        db.create_all()
+        user = store.create_user("r@example.org", "R", "referrer", "a long password here", actor="test")
+        client = app.test_client()
+        sign_in_as(client, user)
+        response = client.get("/thresholds")
+        assert response.status_code == 503
+        html = response.get_data(as_text=True)
+        assert "Sorry, the service is unavailable" in html and "call 999" in html
+        html = app.test_client().get("/sign-in").get_data(as_text=True)  # the layout copes without contacts
+        assert "If a child is in immediate danger, call 999." in html
+        db.engine.dispose()
+
+
+# ---- layout --------------------------------------------------------------------------------------
+
+
+def test_layout_has_our_header_banner_and_footer_not_govuk_branding(app, client, referrer):
+    version = current_version()
+    contacts = version.document.contacts
+    for response in (client.get("/sign-in"), referrer.get("/"), client.get("/nowhere")):
+        html = response.get_data(as_text=True)
+        assert "If a child is in immediate danger, call 999." in html
+        assert contacts.front_door.phone in html and contacts.out_of_hours.phone in html
+        assert version.document.council in html
+        assert "govuk-header__logotype" not in html and "govuk-logo" not in html and "crown" not in html.lower()
+        assert "govuk-footer__copyright" not in html and "Crown copyright" not in html
+        assert "GOV.UK" not in html
+        assert '<html lang="en-GB"' in html
+
+
+def test_council_name_setting_overrides_the_document(database_url):
+    app = make_app(database_url, COUNCIL_NAME="Elsewhere Borough Council")
+    with app.app_context():
+        html = app.test_client().get("/sign-in").get_data(as_text=True)
+        assert "Elsewhere Borough Council" in html
+        from signpost.extensions import db
+        db.engine.dispose()
+
+
+def test_our_css_replaces_the_gds_font():
+    import re
+    css = re.sub(r"/\*.*?\*/", "", (ROOT / "signpost" / "static" / "signpost.css").read_text(), flags=re.S)
+    rule = re.search(r"([^{}]*)\{\s*font-family: Helvetica, Arial, sans-serif !important;", css)
+    assert rule and ".govuk-template *" in rule.group(1)
+    assert "GDS Transport" not in css
+
+
+def test_navigation_by_role(referrer, front_door, policy_lead, admin):
+    def nav(client):
+        html = client.get("/").get_data(as_text=True)
+        return html.split('aria-label="Main menu"', 1)[1].split("</nav>", 1)[0]
+    assert "Admin" in nav(admin) and "Admin" not in nav(referrer)
+    for client in (referrer, front_door, policy_lead, admin):
+        assert "Start" in nav(client) and "Sign out" in nav(client)
+    assert "Sign out" not in referrer.application.test_client().get("/sign-in").get_data(as_text=True)
+
+
+def test_thresholds_page_lists_the_document_in_force(referrer):
+    version = current_version()
+    html = referrer.get("/thresholds").get_data(as_text=True)
+    assert version.id in html and version.document.effective_from.strftime("%-d %B %Y") in html
+    for level in version.document.levels:
+        assert level.name in html
+    for domain in version.document.domains:
+        assert domain.name.replace("'", "&#39;") in html
+    sample = version.document.indicators[0]
+    assert sample.text.replace("'", "&#39;").replace('"', "&#34;") in html
+
+
+# ---- errors and health ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code,title", [(400, "There is a problem with your request"),
+                                        (403, "You do not have permission"), (404, "Page not found"),
+                                        (405, "There is a problem with your request"),
+                                        (429, "Too many attempts"), (500, "Sorry, there is a problem"),
+                                        (503, "Sorry, the service is unavailable")])
+def test_error_pages_in_our_style(app, referrer, code, title):
+    from flask import abort
+
+    @app.get(f"/test-error-{code}")
+    def _raise():
+        abort(code)
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = referrer.get(f"/test-error-{code}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == code
+    assert title in html and "If a child is in immediate danger, call 999" in html
+    assert f"<title>{title}" in html and response.headers["Cache-Control"] == "no-store"
+
+
+def test_unhandled_exception_is_a_500_page(app, referrer):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("a bug")
+
+    response = referrer.get("/boom")
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "Sorry, there is a problem with the service" in html and "a bug" not in html
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_405_page(client):
+    response = client.put("/sign-in")
+    assert response.status_code == 405 and "Allow" in response.headers
+    assert "There is a problem with your request" in response.get_data(as_text=True)
+
+
+def test_api_paths_get_json_errors(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404 and response.is_json
+
+
+def test_healthz_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+
+
+def test_healthz_503_when_the_database_is_unreachable(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path / 'missing-dir' / 'x' / 'no.db'}")
+    shutil.rmtree(tmp_path / "missing-dir")  # the factory made the folder; take it away again
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503 and response.get_json() == {"status": "unavailable"}
+
+
+def test_healthz_503_when_postgresql_is_down(tmp_path):
+    app = make_app("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+
+
+def test_wsgi_module_exposes_the_app(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    import importlib
+    import wsgi
+    importlib.reload(wsgi)
+    assert wsgi.app.name == "signpost"
+    assert Path(wsgi.__file__).parent == ROOT
