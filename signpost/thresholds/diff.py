@@ -39,8 +39,10 @@ def diff(old: ThresholdVersion, new: ThresholdVersion) -> list[Change]:
         now = new_ind[ind_id]
         if now.level != ind.level:
             changes.append(Change("indicator", "moved", ind_id, f"level {ind.level} -> level {now.level}"))
-        if now.text != ind.text or now.hint != ind.hint:
+        if now.text != ind.text:
             changes.append(Change("indicator", "reworded", ind_id, f"'{ind.text}' -> '{now.text}'"))
+        if now.hint != ind.hint:
+            changes.append(Change("indicator", "reworded", ind_id, f"hint: {_short(ind.hint)} -> {_short(now.hint)}"))
         others = _field_changes(ind.model_dump(), now.model_dump(), skip={"level", "text", "hint"})
         if others:
             changes.append(Change("indicator", "changed", ind_id, others))
