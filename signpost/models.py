@@ -144,7 +144,7 @@ class Referral(db.Model):
     __tablename__ = "referrals"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    reference: Mapped[str] = mapped_column(String(32), unique=True)  # e.g. "NM-2026-00042"
+    reference: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. "NM-2026-00042"
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), unique=True)
     # Unique: a double-click or a refresh can never make a second referral from one draft.
     draft_id: Mapped[str | None] = mapped_column(ForeignKey("drafts.id", ondelete="SET NULL"), unique=True)

@@ -105,7 +105,7 @@ def upgrade():
 
     op.create_table('referrals',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('reference', sa.String(length=32), nullable=False),
+    sa.Column('reference', sa.String(length=64), nullable=False),
     sa.Column('assessment_id', sa.Integer(), nullable=False),
     sa.Column('draft_id', sa.String(length=64), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=False),
