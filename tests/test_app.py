@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, make_app
+from conftest import ROOT, make_app, submit
 from signpost import create_app, settings
 from signpost.content import current_version
 
@@ -270,3 +270,18 @@ def test_wsgi_module_exposes_the_app(monkeypatch, tmp_path):
     importlib.reload(wsgi)
     assert wsgi.app.name == "signpost"
     assert Path(wsgi.__file__).parent == ROOT
+
+
+def test_form_fields_describe_only_what_is_on_the_page(client, admin, users):
+    """Every aria-describedby names elements that exist (govuk-frontend-wtf pointed at missing hints)."""
+    import re
+    pages = [client.get("/sign-in"), admin.get("/admin/users/new"), admin.get(f"/admin/users/{users['referrer'].id}"),
+             submit(admin, "/admin/users/new", {"email": "", "name": "", "role": "", "password": ""})]
+    for response in pages:
+        html = response.get_data(as_text=True)
+        ids = set(re.findall(r'\sid="([^"]+)"', html))
+        for described in re.findall(r'aria-describedby="([^"]+)"', html):
+            for target in described.split():
+                assert target in ids, (response.request.path, target)
+        for hint in re.findall(r'<div id="[^"]+-hint" class="govuk-hint">\s*</div>', html):
+            raise AssertionError(f"empty hint rendered: {hint}")
