@@ -49,6 +49,9 @@ def test_add_user_validation(admin, users):
                     "Select a role", "Password must be 12 characters or more"):
         assert message in html, message
     assert 'href="#role"' in html and 'id="role"' in html  # the summary links to the first radio
+    summary = html.split("govuk-error-summary__list", 1)[1].split("</ul>", 1)[0]
+    order = [summary.index(f'href="#{field}"') for field in ("email", "name", "role", "password")]
+    assert order == sorted(order)  # in the order the fields are on the page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 4
 
 

@@ -26,18 +26,28 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 ROLE_CHOICES = [SelectChoice(role, ROLE_NAMES[role]) for role in ROLES]
 
 
-class UserDetailsForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired("Enter the person's full name"), Length(max=200)])
-    organisation = StringField("Organisation", validators=[Length(max=200)],
-                               description="For example, the school, practice or team")
-    role = RadioField("Role", choices=ROLE_CHOICES, validators=[DataRequired("Select a role")])
+# Fields are made by functions so each form lists them in page order (the error summary follows it).
+def _name():
+    return StringField("Full name", validators=[DataRequired("Enter the person's full name"), Length(max=200)])
 
 
-class NewUserForm(UserDetailsForm):
+def _organisation():
+    return StringField("Organisation", validators=[Length(max=200)],
+                       description="For example, the school, practice or team")
+
+
+def _role():
+    return RadioField("Role", choices=ROLE_CHOICES, validators=[DataRequired("Select a role")])
+
+
+class NewUserForm(FlaskForm):
     email = EmailField("Email address", filters=[strip], validators=[
         DataRequired("Enter an email address"), Length(max=254),
         Email("Enter an email address in the correct format, like name@example.org",
               check_deliverability=False)])
+    name = _name()
+    organisation = _organisation()
+    role = _role()
     password = PasswordField("Temporary password", description="At least 12 characters. Give it to the "
                              "person in a safe way, not by email.",
                              validators=[DataRequired("Enter a temporary password")])
@@ -52,7 +62,10 @@ class NewUserForm(UserDetailsForm):
             raise ValidationError("There is already an account with this email address")
 
 
-class EditUserForm(UserDetailsForm):
+class EditUserForm(FlaskForm):
+    name = _name()
+    organisation = _organisation()
+    role = _role()
     active = RadioField("Account status", choices=[SelectChoice("active", "Active: can sign in"),
                                                    SelectChoice("disabled", "Disabled: cannot sign in")],
                         validators=[DataRequired("Select an account status")])
