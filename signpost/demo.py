@@ -57,3 +57,97 @@ def seed_accounts(echo: Callable[[str], None]) -> None:
 def seed(echo: Callable[[str], None] = print) -> None:
     for function in SEEDERS:
         function(echo)
+
+
+FIRST_NAMES = ["Alfie", "Bea", "Callum", "Daisy", "Ellis", "Freya", "Idris", "Jade", "Kai", "Lola",
+               "Milo", "Nia", "Oscar", "Poppy", "Reuben", "Sana", "Theo", "Una", "Wren", "Zac"]
+LAST_NAMES = ["Ashdown", "Brackley", "Cobbold", "Dunmere", "Elstow", "Fenwick", "Garside", "Holloway"]
+OUTCOMES_BY_ROUTE = {
+    # What the fictional front door decided, weighted like a council with too many NFAs.
+    "social_care": [("assessment_s17", "Child and family assessment started."),
+                    ("strategy_s47", "Strategy discussion held the same day."),
+                    ("early_help", "Passed to the Family Help Hub."),
+                    ("nfa_advice", "No further action; advice given to the referrer.")],
+    "lower": [("nfa", "No further action: needs can be met by universal services."),
+              ("nfa_advice", "No further action; signposted to the family hub."),
+              ("early_help", "Passed to early help with the family's consent.")],
+}
+
+
+@seeder
+def seed_history(echo: Callable[[str], None]) -> None:
+    """About 60 finished journeys over the last year, some referred, most with a decision."""
+    import datetime as dt
+    import random
+
+    from flask import current_app
+    from sqlalchemy import func, select
+
+    from . import journey
+    from .content import current_directory, current_library
+    from .engine import assess
+    from .extensions import db
+    from .models import Assessment, utcnow
+
+    if db.session.scalar(select(func.count()).select_from(Assessment)):
+        return
+    library = current_library()
+    if not library.versions:
+        echo("  no valid threshold version: demo history skipped")
+        return
+    rng = random.Random(2026)
+    referrers = [demo_user("referrer"), store.find_user("healthvisitor@northmere.example")]
+    front_door = demo_user("front_door")
+    now = utcnow()
+    made = referred = 0
+    for n in range(60):
+        at = now - dt.timedelta(days=rng.randint(1, 360), hours=rng.randint(0, 8))
+        version = library.in_force(at.date())
+        months = rng.randint(0, 215)
+        answers = {"in_danger": "no",
+                   "about_you": rng.choice([{"role": "dsl", "organisation": "school"},
+                                            {"role": "health_visitor", "organisation": "health_visiting"},
+                                            {"role": "school_nurse", "organisation": "school_nursing"},
+                                            {"role": "gp", "organisation": "gp"}]),
+                   "child": {"unborn": False, "years": months // 12, "months": months % 12},
+                   "concerns": {}, "severity": {}}
+        for page in journey.concerns_pages(version, answers):
+            picked = [i for i in page.items if rng.random() < 0.015 and not (
+                i.id in version.indicators and version.indicators[i.id].immediate)]
+            for item in list(picked):
+                if item.question:
+                    options = [o for o in version.severity_options(item.id)
+                               if journey.applies(o, months, False) and not o.immediate]
+                    if options:
+                        answers["severity"][item.id] = rng.choice(options).id
+                    else:
+                        picked.remove(item)
+            answers["concerns"][page.id] = [i.id for i in picked]
+        answers["voice"] = {"seen": "yes", "says": "(demo) The child talked about home.", "wants": "(demo) To feel safe."}
+        answers["family"] = {"working_well": "(demo) Attends regularly.", "tried": "", "tried_by": ""}
+        consent = rng.choices(["given", "refused", "not_asked"], weights=[7, 1, 2])[0]
+        answers["consent"] = {"aware": "yes", "consent": consent, "reason": ""}
+        engine_answers = journey.engine_answers(version, answers)
+        rec = assess(engine_answers, version, at.date(), current_directory())
+        # Some referrers refer anyway: the overrides the partnership wants to see.
+        refer = rec.route == "social_care" or rng.random() < 0.25
+        details = decision = None
+        if refer:
+            details = {"first_name": rng.choice(FIRST_NAMES), "last_name": rng.choice(LAST_NAMES),
+                       "address": f"{rng.randint(1, 90)} Demo Street, Northmere", "postcode": "NM1 4AB",
+                       "parents": "(demo) Parent's name and 01632 960 5xx", "interpreter": "no",
+                       "referrer_phone": "01632 960 700", "answers": answers}
+            if rng.random() < 0.85:
+                pool = OUTCOMES_BY_ROUTE["social_care" if rec.route == "social_care" else "lower"]
+                decision = rng.choice(pool)
+        store.record_demo_journey(
+            rng.choice(referrers), answers, rec, at=at, referral_details=details, decision=decision,
+            decided_by=front_door, reference_prefix=current_app.config.get("REFERENCE_PREFIX", "NM"),
+            assessment_fields={"source_code": journey.source_code(answers),
+                               "referrer_role": answers["about_you"]["role"],
+                               "age_band": journey.age_band(answers), "unborn": False,
+                               "indicator_ids": sorted(engine_answers.indicators), "consent": consent,
+                               "in_danger": False})
+        made += 1
+        referred += bool(refer)
+    echo(f"  added {made} demo assessments ({referred} referred to the front door)")

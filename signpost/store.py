@@ -289,3 +289,47 @@ def record_view(action: str, record=None, *, actor: User | None = None, record_t
     """Every read of identifying data leaves an audit event."""
     with transaction():
         _audit(action, record, actor=actor, record_type=record_type, record_id=record_id, **detail)
+
+
+def record_demo_journey(user: User, answers: dict, rec, *, at, assessment_fields: dict,
+                        referral_details: dict | None = None, decision: tuple | None = None,
+                        decided_by: User | None = None, reference_prefix: str = "NM"):
+    """Demo history only (`flask demo seed`): one finished journey, dated in the past.
+
+    Draft, assessment, optional referral and front-door decision, and the audit event, in
+    one transaction, through the same models as the real journey.
+    """
+    import datetime as dt
+
+    from .models import Assessment, Decision, Draft, Referral
+    with transaction() as session:
+        draft = Draft(user_id=user.id, answers=answers, threshold_id=rec.version_id,
+                      threshold_hash=rec.version_hash, created_at=at - dt.timedelta(minutes=9),
+                      updated_at=at, submitted_at=at)
+        session.add(draft)
+        session.flush()
+        route_taken = "social_care" if referral_details is not None else rec.route
+        assessment = Assessment(
+            draft_id=draft.id, user_id=user.id, started_at=draft.created_at, completed_at=at,
+            immediate=rec.immediate, recommended_route=rec.route, recommended_level=rec.level,
+            reason_ids=rec.reason_ids, route_taken=route_taken, overridden=route_taken != rec.route,
+            override_reason=None if route_taken == rec.route else "Demo: the referrer knew more about the family",
+            threshold_id=rec.version_id, threshold_hash=rec.version_hash, **assessment_fields)
+        session.add(assessment)
+        session.flush()
+        referral = None
+        if referral_details is not None:
+            referral = Referral(reference=f"demo-{draft.id}", assessment_id=assessment.id, draft_id=draft.id,
+                                user_id=user.id, created_at=at, details=referral_details,
+                                family_aware=(answers.get("consent") or {}).get("aware"),
+                                consent=assessment.consent, consent_reason=None)
+            session.add(referral)
+            session.flush()
+            referral.reference = f"{reference_prefix}-{at.year}-{referral.id:05d}"
+            if decision is not None and decided_by is not None:
+                outcome, note = decision
+                session.add(Decision(referral_id=referral.id, outcome=outcome, decided_on=(at + dt.timedelta(hours=20)).date(),
+                                     decided_by=decided_by.id, note=note, created_at=at + dt.timedelta(hours=20)))
+        _audit("demo_journey_seeded", assessment, actor="demo seed",
+               referral=referral.reference if referral else None)
+    return assessment

@@ -451,3 +451,18 @@ def test_recommendation_page_matches_assess_for_200_random_answer_sets(app, user
         assert (route, level) == (expected.route, expected.level), n
         assert reasons == expected.reason_ids, n
         assert services == [s.id for s in expected.services], n
+
+
+def test_demo_seed_adds_history_once(app):
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        result = runner.invoke(args=["demo", "seed"])
+        assert result.exit_code == 0, result.output
+    assessments = db.session.scalars(select(Assessment)).all()
+    assert len(assessments) == 60
+    assert {a.recommended_route for a in assessments} == {"universal", "early_help", "social_care"}
+    referrals = db.session.scalars(select(Referral)).all()
+    assert referrals and all(re.fullmatch(r"NM-\d{4}-\d{5}", r.reference) for r in referrals)
+    assert any(r.decisions for r in referrals)
+    assert all(a.threshold_hash == current_version().content_hash or a.threshold_id != current_version().id
+               for a in assessments)
