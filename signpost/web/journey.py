@@ -152,7 +152,9 @@ def describe_draft(draft: Draft) -> str:
         return "Not started"
     band = journey.age_band(answers)
     who = {"unborn": "An unborn baby", "unknown": "A child"}.get(band, f"A child aged {band}")
-    return f"{who}: {len(answers)} question pages answered"
+    version = version_for(draft)
+    answered = sum(journey.is_answered(p, answers) for p in journey.sequence(version, answers))
+    return f"{who}: {answered} question {'page' if answered == 1 else 'pages'} answered"
 
 
 @bp.post("/drafts/resume")
@@ -296,8 +298,7 @@ def question(draft: Draft, slug: str):
             new_answers = journey.prune(version, new_answers)
             store.save_answers(draft, page, new_answers, actor=_user())
             following = journey.next_page(version, new_answers, page, returning_to_check=change)
-            if following == "danger_call":
-                draft.answers = new_answers
+            if following == "danger_call":  # log it now: the referrer is about to phone
                 record(draft, version, recommendation_for(draft, version))
             return redirect(page_url(following, change=change and following not in (
                 "check", "danger_call", "recommendation")))
@@ -326,8 +327,7 @@ def check(draft: Draft):
     answers = draft.answers or {}
     if not journey.can_visit(version, answers, "check"):
         return redirect(page_url(journey.first_unanswered(version, answers)))
-    if request.method == "POST":
-        from flask_wtf.csrf import validate_csrf  # noqa: F401  (CSRFProtect already checked it)
+    if request.method == "POST":  # CSRFProtect has checked the token
         try:
             rec = recommendation_for(draft, version)
         except AnswerError:
