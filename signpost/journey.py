@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from .engine import Answers
+from .engine import Answers, applies_to_age
 from .thresholds.loader import ThresholdVersion
 from .thresholds.schema import Indicator, SeverityQuestion
 
@@ -100,15 +100,8 @@ def age_band(answers: dict) -> str:
 
 
 def applies(ind: Indicator, months: int | None, unborn: bool) -> bool:
-    if unborn:
-        return ind.applies_to in ("unborn", "both")
-    if ind.applies_to == "unborn":
-        return False
-    if months is None:
-        return True
-    if ind.min_age_months is not None and months < ind.min_age_months:
-        return False
-    return ind.max_age_months is None or months <= ind.max_age_months
+    """Whether a concern can be asked about a child of this age (the engine's own rule)."""
+    return applies_to_age(ind, months, unborn)
 
 
 # ---------------------------------------------------------------- pages from the thresholds

@@ -157,12 +157,18 @@ def describe_draft(draft: Draft) -> str:
     return f"{who}: {answered} question {'page' if answered == 1 else 'pages'} answered"
 
 
-@bp.post("/drafts/resume")
-@role_required(*REFERRERS)
-def resume():
+def posted_draft() -> Draft:
+    """The unfinished draft named in the form, if it is this user's; else 404."""
     draft = db.session.get(Draft, request.form.get("draft_id", ""))
     if draft is None or draft.user_id != current_user.id or draft.submitted_at is not None:
         abort(404)
+    return draft
+
+
+@bp.post("/drafts/resume")
+@role_required(*REFERRERS)
+def resume():
+    draft = posted_draft()
     session["draft_id"] = draft.id
     version = current_version_or_none()
     answers = draft.answers or {}
@@ -178,9 +184,7 @@ def resume():
 @bp.post("/drafts/delete")
 @role_required(*REFERRERS)
 def delete_draft():
-    draft = db.session.get(Draft, request.form.get("draft_id", ""))
-    if draft is None or draft.user_id != current_user.id or draft.submitted_at is not None:
-        abort(404)
+    draft = posted_draft()
     if session.get("draft_id") == draft.id:
         session.pop("draft_id", None)
     store.discard_draft(draft, actor=_user())
