@@ -108,10 +108,10 @@ def navigation() -> list[dict]:
     items = []
     for endpoint, text, roles in NAVIGATION:
         if current_user.role in roles and endpoint in current_app.view_functions:
-            # A section is current for any page of its blueprint; "refer" holds two sections.
+            # A section is current for any page of its blueprint; "refer" and "journey" hold several.
             blueprint = endpoint.split(".", 1)[0]
             same_section = request.endpoint == endpoint or (
-                request.blueprint == blueprint and blueprint != "refer")
+                request.blueprint == blueprint and blueprint not in ("refer", "journey"))
             items.append({"href": url_for(endpoint), "text": text, "active": same_section})
     return items
 
