@@ -1,11 +1,39 @@
-// Progressive enhancement: the moment a referrer ticks a concern that means immediate danger,
-// tell them to phone now. Without JavaScript the same message comes when they continue.
+// Progressive enhancement only: every page works the same without JavaScript.
+
+// The moment a referrer ticks a concern that means immediate danger, tell them to phone now.
+// Without JavaScript the same message comes when they continue.
 const warning = document.querySelector("[data-phone-now]");
 if (warning) {
   const boxes = document.querySelectorAll("input[data-immediate]");
   const update = () => {
+    const wasHidden = warning.hidden;
     warning.hidden = !Array.from(boxes).some((box) => box.checked);
+    // A box low on a long page: bring the warning (above the list) into view, or it goes unseen.
+    // Focus stays on the box, and screen readers hear it through role="alert".
+    if (wasHidden && !warning.hidden) {
+      warning.scrollIntoView({ block: "nearest" });
+    }
   };
   boxes.forEach((box) => box.addEventListener("change", update));
   update();
+}
+
+// Radios that reveal more questions (data-reveals="id of the block"): show only the chosen
+// radio's block. Unlike GOV.UK Frontend's own reveal, no aria-expanded, which a radio may not have.
+const revealers = Array.from(document.querySelectorAll("input[type='radio'][data-reveals]"));
+if (revealers.length) {
+  const names = new Set(revealers.map((radio) => radio.name));
+  const sync = () => revealers.forEach((radio) => {
+    const block = document.getElementById(radio.dataset.reveals);
+    if (block) {
+      block.classList.toggle("govuk-radios__conditional--hidden", !radio.checked);
+    }
+  });
+  document.addEventListener("change", (event) => {
+    if (event.target instanceof HTMLInputElement && names.has(event.target.name)) {
+      sync();
+    }
+  });
+  window.addEventListener("pageshow", sync);  // the browser may restore a choice on Back
+  sync();
 }
