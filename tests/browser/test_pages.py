@@ -110,3 +110,22 @@ def test_the_harness_sees_axe_violations_and_csp_errors(page):
     }""")
     with pytest.raises(pytest.fail.Exception, match="CSP violation"):
         axe(page, "harness-self-check-csp")
+
+
+def test_admin_pages(page_as):
+    page = page_as("admin")
+    assert page.goto("/admin/users").status == 200
+    axe(page, "admin-users")
+    page.get_by_role("button", name="Add a user").click()
+    axe(page, "admin-add-user")
+    assert submit(page, "Add user").status == 200  # empty: the error summary
+    axe(page, "admin-add-user-errors")
+    page.goto("/admin/users")
+    page.locator("table a").first.click()
+    axe(page, "admin-edit-user")
+
+
+def test_thresholds_page(page_as):
+    page = page_as("policy_lead")
+    assert page.goto("/thresholds").status == 200
+    axe(page, "thresholds")
