@@ -8,15 +8,27 @@ import logging
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from . import settings as settings_module
-from .content import current_directory, current_library, current_version
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = ["create_app", "current_directory", "current_library", "current_version"]
 
 
-def create_app(settings: dict | None = None) -> Flask:
+def __getattr__(name: str):
+    # Imported lazily so that `import signpost.engine` (or .thresholds) never loads Flask.
+    if name in ("current_directory", "current_library", "current_version"):
+        from . import content
+        return getattr(content, name)
+    raise AttributeError(name)
+
+
+def create_app(settings: dict | None = None) -> "Flask":
+    from flask import Flask
+
     app = Flask(__name__, instance_path=str(settings_module.INSTANCE),
                 static_folder="static", template_folder=str(settings_module.ROOT / "templates"))
     app.config.update(settings_module.from_environment())
@@ -46,7 +58,7 @@ def create_app(settings: dict | None = None) -> Flask:
     return app
 
 
-def _secret_key(app: Flask) -> None:
+def _secret_key(app: "Flask") -> None:
     """In development, a random key kept in instance/ so sessions survive restarts and workers."""
     if app.config.get("SECRET_KEY") or app.config["ENVIRONMENT"] == "production":
         return

@@ -133,7 +133,8 @@ def concerns_pages(version: ThresholdVersion, answers: dict) -> list[ConcernsPag
                 (serious if only.level == top else by_domain[only.domain]).append(item)
                 continue
             item = Item(q.id, q.text, q.hint, max(o.level for o in options), ind.area, q)
-            by_domain[ind.domain].append(item)
+            # A concern that can be top-level is asked with the most serious, first.
+            (serious if item.level == top else by_domain[ind.domain]).append(item)
         elif ind.level == top:
             serious.append(Item(ind.id, ind.text, ind.hint, ind.level, ind.area))
         else:

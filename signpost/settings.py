@@ -97,7 +97,7 @@ def from_environment(env=os.environ) -> dict:
         "REMEMBER_COOKIE_SECURE": secure_cookies,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session (idle timeout applies)
         "WTF_CSRF_SSL_STRICT": True,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},  # no child data in logs
         "SEND_FILE_MAX_AGE_DEFAULT": 365 * 24 * 3600,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
     }

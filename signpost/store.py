@@ -162,12 +162,20 @@ def start_draft(user: User, version) -> "Draft":
     return draft
 
 
-def save_answers(draft, page: str, answers: dict, *, actor: User | None = None) -> None:
-    """Replace the draft's answers after a page was answered (a new dict, so JSON change is seen)."""
+def save_answers(draft, page: str, answers: dict, *, actor: User | None = None, version=None) -> None:
+    """Replace the draft's answers after a page was answered (a new dict, so JSON change is seen).
+
+    With a version, the draft also moves to it (a resumed draft carries on under the version
+    in force, its answers already pruned to that version's questions).
+    """
     with transaction():
         draft.answers = dict(answers)
         draft.updated_at = utcnow()
-        _audit("draft_answered", draft, actor=actor, page=page)
+        detail = {"page": page}
+        if version is not None and version.id != draft.threshold_id:
+            detail.update(from_threshold=draft.threshold_id, to_threshold=version.id)
+            draft.threshold_id, draft.threshold_hash = version.id, version.content_hash
+        _audit("draft_answered", draft, actor=actor, **detail)
 
 
 def discard_draft(draft, *, actor: User | None = None) -> None:
@@ -177,9 +185,8 @@ def discard_draft(draft, *, actor: User | None = None) -> None:
         session.delete(draft)
 
 
-def purge_drafts(older_than: "dt.timedelta", *, actor: str = "cli") -> int:
-    """Delete unsubmitted drafts not touched for longer than the retention period."""
-    import datetime as dt  # noqa: F401  (for the annotation above)
+def purge_drafts(older_than, *, actor: str = "cli") -> int:
+    """Delete unsubmitted drafts not touched for longer than the retention period (a timedelta)."""
     from sqlalchemy import delete
     from .models import Draft
     cutoff = utcnow() - older_than
@@ -195,10 +202,18 @@ def purge_drafts(older_than: "dt.timedelta", *, actor: str = "cli") -> int:
 
 def record_assessment(draft, rec, *, source_code: str | None, referrer_role: str | None,
                       age_band: str, unborn: bool, indicator_ids, consent: str | None,
-                      in_danger: bool, actor: User | None = None):
-    """Store (or revise, if the referrer changed answers) the recommendation made for a draft."""
+                      in_danger: bool, actor: User | None = None, answers: dict | None = None,
+                      page: str | None = None):
+    """Store (or revise, if the referrer changed answers) the recommendation made for a draft.
+
+    With answers, the page that led here is saved in the same transaction (a ticked
+    immediate-danger concern is saved and logged as one action).
+    """
     from .models import Assessment
     with transaction() as session:
+        if answers is not None:
+            draft.answers = dict(answers)
+            draft.updated_at = utcnow()
         assessment = draft.assessment
         action = "assessment_revised" if assessment is not None else "assessment_recorded"
         if assessment is None:
@@ -223,7 +238,7 @@ def record_assessment(draft, rec, *, source_code: str | None, referrer_role: str
         assessment.override_reason = None
         draft.threshold_id, draft.threshold_hash = rec.version_id, rec.version_hash
         session.flush()
-        _audit(action, assessment, actor=actor, route=rec.route, level=rec.level,
+        _audit(action, assessment, actor=actor, route=rec.route, level=rec.level, page=page,
                threshold_id=rec.version_id, threshold_hash=rec.version_hash)
     return assessment
 
@@ -235,6 +250,8 @@ def choose_route(draft, route: str, *, override_reason: str | None = None, finis
     if assessment is None:
         raise StoreError("there is no recommendation to act on yet")
     overridden = route != assessment.recommended_route
+    if assessment.immediate and route != "social_care":
+        raise StoreError("a child in immediate danger is always referred to children's social care")
     if overridden and not (override_reason or "").strip():
         raise StoreError("a reason is needed to take a different route")
     with transaction():

@@ -141,6 +141,20 @@ def test_ticking_an_immediate_indicator_says_phone_now_without_more_pages(walker
     assert assessment.immediate and immediate in assessment.indicator_ids
 
 
+def test_immediate_danger_cannot_be_overridden_to_a_lower_route(walker):
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
+    walker.client.get("/refer/phone-now")
+    assert walker.client.get("/refer/disagree").location == "/refer/phone-now"
+    response = walker.post("/refer/disagree", {"route": "universal", "reason": "I know the family"})
+    assert response.location == "/refer/phone-now"
+    assessment = db.session.scalar(select(Assessment))
+    assert assessment.route_taken is None and not assessment.overridden
+    from signpost import store
+    with pytest.raises(store.StoreError):
+        store.choose_route(db.session.scalar(select(Draft)), "early_help", override_reason="no", finished=True)
+
+
 def test_after_phoning_the_referrer_can_send_the_referral(walker):
     walker.start()
     walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
@@ -199,7 +213,7 @@ def test_top_level_concern_refers_to_social_care_whatever_the_consent(walker):
 def test_severity_answer_picks_the_level(walker):
     v = version()
     answers = {"child": {"unborn": False, "years": 14, "months": 0}}
-    page = next(p for p in journey.concerns_pages(v, answers)[1:] if any(i.question for i in p.items))
+    page = next(p for p in journey.concerns_pages(v, answers) if any(i.question for i in p.items))
     question = next(i for i in page.items if i.question)
     options = v.severity_options(question.id)
     lowest = options[0]
@@ -220,8 +234,9 @@ def test_unborn_baby_skips_the_voice_page(walker):
 # ---------------------------------------------------------------------------------- acting on it
 
 def referral_details(**overrides):
-    return {"first_name": "Ada", "last_name": "Example", "dob_day": "3", "dob_month": "4",
-            "dob_year": str(dt.date.today().year - 9), "address": "1 Fictional Row, Northmere",
+    born = dt.date.today() - dt.timedelta(days=9 * 365 + 100)  # 9 years and about 3 months
+    return {"first_name": "Ada", "last_name": "Example", "dob_day": str(born.day), "dob_month": str(born.month),
+            "dob_year": str(born.year), "address": "1 Fictional Row, Northmere",
             "postcode": "nm1 4ab", "parents": "Sam Example (mother), 01632 960 555",
             "interpreter": "no", "referrer_phone": "01632 960 777", **overrides}
 
@@ -291,6 +306,32 @@ def test_validation_error_keeps_what_was_typed(walker):
     assert response.status_code == 200
     assert "There is a problem" in response.text and "To live with nan" in response.text
     assert "Enter what the child says" in response.text
+
+
+def test_age_page_reads_only_the_boxes_under_the_chosen_answer(walker):
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "no"})
+    walker.answer("/refer/about-you", {"role": "dsl", "organisation": "school"})
+    # Junk left in the hidden expected-date boxes must not block a born child's age.
+    walker.answer("/refer/about-child", {"born": "born", "years": "9", "months": "1", "due_day": "x",
+                                         "due_month": "13"}, "/refer/concerns-serious")
+    response = walker.post("/refer/about-child", {"born": "born", "years": "nine", "months": "1"})
+    assert response.status_code == 200
+    assert "Years must be a whole number from 0 to 17" in response.text
+    assert "Not a valid" not in response.text
+    response = walker.post("/refer/about-child", {"born": "unborn", "years": "x", "due_day": "31",
+                                                  "due_month": "2", "due_year": "2027"})
+    assert "The expected date of birth must be a real date" in response.text
+
+
+def test_referral_date_of_birth_must_fit_the_age_given(walker):
+    page, item = level_items(4)[0]
+    walker.concerns({page: [item]}, location=walker.to_concerns(years=9, months=3))
+    walker.finish_questions()
+    year = dt.date.today().year - 2
+    response = walker.post("/refer/referral", referral_details(dob_year=str(year)))
+    assert response.status_code == 200 and "but you said 9 years and 3 months" in response.text
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
 
 
 def test_concerns_page_needs_an_answer_and_none_is_exclusive(walker):

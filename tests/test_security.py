@@ -23,7 +23,8 @@ def pages(app, client, referrer, admin):
         "start": referrer.get("/"),
         "admin": admin.get("/admin/users"),
         "healthz": client.get("/healthz"),
-        "static": client.get("/static/signpost.css"),
+        "static": client.get("/static/signpost.css?v=0123456789ab"),
+        "static-unversioned": client.get("/static/signpost.css"),
         "govuk": client.get(f"/static/govuk-frontend/{app.config['GOVUK_FRONTEND_VERSION']}/govuk-frontend.min.js"),
         "404": client.get("/nowhere"),
         "403": referrer.get("/admin/users"),
@@ -53,6 +54,8 @@ def test_no_store_on_pages_and_long_cache_on_assets(app, client, referrer, admin
         assert responses[name].status_code == 200, name
         assert responses[name].headers["Cache-Control"] == "public, max-age=31536000, immutable", name
         assert "Set-Cookie" not in responses[name].headers, name
+    # Without its version in the URL an asset could change under the same address: not cached.
+    assert responses["static-unversioned"].headers["Cache-Control"] == "no-store"
 
 
 def test_asset_urls_change_when_the_asset_does(app, referrer):

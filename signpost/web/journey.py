@@ -57,6 +57,7 @@ def current_draft(include_submitted: bool = False, adopt: bool = False) -> Draft
             .order_by(Draft.updated_at.desc()).limit(1))
         if latest is not None:
             session["draft_id"] = latest.id
+            carry_on_under_version_in_force(latest)
         return latest
     if not draft_id:
         return None
@@ -81,20 +82,23 @@ def version_for(draft: Draft):
         return version
 
 
-def recommendation_for(draft: Draft, version):
-    answers = journey.engine_answers(version, draft.answers or {})
-    return assess(answers, version, today(), current_directory())
+def recommendation_for(draft: Draft, version, answers: dict | None = None):
+    engine_answers = journey.engine_answers(version, draft.answers or {} if answers is None else answers)
+    return assess(engine_answers, version, today(), current_directory())
 
 
-def record(draft: Draft, version, rec) -> None:
-    answers = draft.answers or {}
+def record(draft: Draft, version, answers: dict | None = None, page: str | None = None) -> None:
+    """Log the recommendation for the draft's answers (or for new answers, saved with it)."""
+    saved = answers is not None
+    answers = answers if saved else (draft.answers or {})
+    rec = recommendation_for(draft, version, answers)
     about = answers.get("about_you") or {}
     engine_answers = journey.engine_answers(version, answers)
     store.record_assessment(
         draft, rec, source_code=journey.source_code(answers), referrer_role=about.get("role"),
         age_band=journey.age_band(answers), unborn=engine_answers.unborn,
         indicator_ids=engine_answers.indicators, consent=(answers.get("consent") or {}).get("consent"),
-        in_danger=engine_answers.in_danger, actor=_user())
+        in_danger=engine_answers.in_danger, actor=_user(), answers=answers if saved else None, page=page)
 
 
 def needs_draft(view):
@@ -170,15 +174,17 @@ def posted_draft() -> Draft:
 def resume():
     draft = posted_draft()
     session["draft_id"] = draft.id
-    version = current_version_or_none()
-    answers = draft.answers or {}
-    if version is not None and version.id != draft.threshold_id:
-        # A new threshold version came into force: carry on under it, dropping what no longer applies.
-        answers = journey.prune(version, answers)
-        draft.threshold_id, draft.threshold_hash = version.id, version.content_hash
-        store.save_answers(draft, "resumed_under_new_version", answers, actor=_user())
+    carry_on_under_version_in_force(draft)
     version = version_for(draft)
-    return redirect(page_url(journey.first_unanswered(version, answers)))
+    return redirect(page_url(journey.first_unanswered(version, draft.answers or {})))
+
+
+def carry_on_under_version_in_force(draft: Draft) -> None:
+    """A draft picked up again moves to the version in force, dropping what no longer applies."""
+    version = current_version_or_none()
+    if version is not None and version.id != draft.threshold_id:
+        store.save_answers(draft, "resumed_under_new_version", journey.prune(version, draft.answers or {}),
+                           actor=_user(), version=version)
 
 
 @bp.post("/drafts/delete")
@@ -259,9 +265,9 @@ def apply_answer(page: str, form, answers: dict) -> dict | None:
         if not form.validate_extra(today()):
             return None
         if form.born.data == "unborn":
-            out["child"] = {"unborn": True, "expected_date": form.expected_date().isoformat()}
+            out["child"] = {"unborn": True, "expected_date": form.due.isoformat()}
         else:
-            out["child"] = {"unborn": False, "years": form.years.data, "months": form.months.data}
+            out["child"] = {"unborn": False, "years": form.age_years, "months": form.age_months}
     elif page.startswith("concerns_"):
         chosen = [c for c in form.concerns.data if c != jf.NONE]
         out["concerns"] = dict(out.get("concerns", {}), **{page: chosen})
@@ -300,10 +306,11 @@ def question(draft: Draft, slug: str):
         new_answers = apply_answer(page, form, answers)
         if new_answers is not None:
             new_answers = journey.prune(version, new_answers)
-            store.save_answers(draft, page, new_answers, actor=_user())
             following = journey.next_page(version, new_answers, page, returning_to_check=change)
-            if following == "danger_call":  # log it now: the referrer is about to phone
-                record(draft, version, recommendation_for(draft, version))
+            if following == "danger_call":  # saved and logged at once: the referrer is about to phone
+                record(draft, version, new_answers, page)
+            else:
+                store.save_answers(draft, page, new_answers, actor=_user())
             return redirect(page_url(following, change=change and following not in (
                 "check", "danger_call", "recommendation")))
     back = url_for("journey.check") if change else (
@@ -333,10 +340,9 @@ def check(draft: Draft):
         return redirect(page_url(journey.first_unanswered(version, answers)))
     if request.method == "POST":  # CSRFProtect has checked the token
         try:
-            rec = recommendation_for(draft, version)
+            record(draft, version)
         except AnswerError:
             return redirect(page_url(journey.first_unanswered(version, answers)))
-        record(draft, version, rec)
         return redirect(url_for("journey.recommendation"))
     return render_template("journey/check.html", rows=check_rows(version, answers), version=version,
                            back=page_url(journey.previous_page(version, answers, "check")))
@@ -439,7 +445,7 @@ def danger_call(draft: Draft):
     rec = recommendation_for(draft, version)
     if draft.assessment is None or draft.assessment.recommended_route != rec.route \
             or not draft.assessment.immediate:
-        record(draft, version, rec)
+        record(draft, version)
     return render_template("journey/danger_call.html", rec=rec, version=version,
                            back=page_url(journey.previous_page(version, answers, "danger_call")))
 
@@ -465,6 +471,8 @@ def finish(draft: Draft):
 def override(draft: Draft):
     if draft.assessment is None:
         return redirect(url_for("journey.check"))
+    if draft.assessment.immediate:  # immediate danger is never softened: phone, then refer
+        return redirect(url_for("journey.danger_call"))
     recommended = draft.assessment.recommended_route
     form = jf.override_form(recommended, formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
@@ -501,9 +509,9 @@ def referral():
         return redirect(url_for("journey.override"))
     version = version_for(draft)
     answers = draft.answers or {}
-    _, unborn = journey.child_age(answers)
+    age_months, unborn = journey.child_age(answers)
     form = jf.ReferralForm(formdata=request.form if request.method == "POST" else None)
-    if request.method == "POST" and form.validate() & form.validate_extra(unborn, today()):
+    if request.method == "POST" and form.validate() & form.validate_extra(unborn, today(), age_months):
         consent = answers.get("consent") or {}
         made, _created = store.submit_referral(
             draft, {**form.details(unborn), "answers": answers}, family_aware=consent.get("aware"),

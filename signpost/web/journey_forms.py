@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..journey import CONSENT_CHOICES, ORGANISATIONS, ROLES
 
@@ -38,44 +38,63 @@ class AboutYouForm(FlaskForm):
                               validators=[InputRequired("Select the type of organisation you work for")])
 
 
+def _number(field, name: str, low: int, high: int) -> int | None:
+    """A whole number typed into a text box, or an error in plain English on the field."""
+    raw = (field.data or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        field.errors = list(field.errors) + [f"{name} must be a whole number from {low} to {high}"]
+        return None
+    return int(raw)
+
+
+def read_date(day, month, year, what: str) -> tuple[dt.date | None, str | None]:
+    """A date from three GOV.UK date-input boxes; (date, None) or (None, the error message)."""
+    raw = [(f.data or "").strip() for f in (day, month, year)]
+    missing = [n for n, v in zip(("a day", "a month", "a year"), raw) if not v]
+    if len(missing) == 3:
+        return None, f"Enter the {what}"
+    if missing:
+        return None, f"The {what} must include {' and '.join(missing)}"
+    if not all(v.isdigit() for v in raw) or len(raw[2]) != 4:
+        return None, f"The {what} must be a real date, written with numbers, such as 27 3 2027"
+    try:
+        return dt.date(int(raw[2]), int(raw[1]), int(raw[0])), None
+    except ValueError:
+        return None, f"The {what} must be a real date"
+
+
 class AboutChildForm(FlaskForm):
     born = RadioField("Has the child been born?",
                       choices=[("born", "Yes"), ("unborn", "No, the baby is not born yet")],
                       validators=[InputRequired("Select yes if the child has been born")])
-    years = IntegerField("Years", validators=[Optional(), NumberRange(0, 17, "Years must be between 0 and 17")])
-    months = IntegerField("Months", validators=[Optional(), NumberRange(0, 11, "Months must be between 0 and 11")])
-    due_day = IntegerField("Day", validators=[Optional()])
-    due_month = IntegerField("Month", validators=[Optional()])
-    due_year = IntegerField("Year", validators=[Optional()])
+    # Text boxes read by validate_extra, so that only the boxes under the chosen answer count.
+    years = StringField("Years")
+    months = StringField("Months")
+    due_day = StringField("Day")
+    due_month = StringField("Month")
+    due_year = StringField("Year")
 
     def validate_extra(self, today: dt.date) -> bool:
-        ok = True
+        self.age_years = self.age_months = self.due = None
         if self.born.data == "born":
-            if self.years.data is None and not self.years.errors:
-                self.years.errors = list(self.years.errors) + ["Enter the child's age in years (0 if under 1)"]
-                ok = False
-            if self.months.data is None and not self.months.errors:
-                self.months.errors = list(self.months.errors) + ["Enter the months (0 to 11)"]
-                ok = False
-        elif self.born.data == "unborn":
-            parts = (self.due_day.data, self.due_month.data, self.due_year.data)
-            if None in parts:
-                self.due_day.errors = ["Enter the expected date of birth, including a day, month and year"]
+            self.age_years = _number(self.years, "Years", 0, 17)
+            self.age_months = _number(self.months, "Months", 0, 11)
+            if self.age_years is None and not self.years.errors:
+                self.years.errors = ["Enter the child's age in years (0 if under 1)"]
+            if self.age_months is None and not self.months.errors:
+                self.months.errors = ["Enter the months (0 to 11)"]
+            return self.age_years is not None and self.age_months is not None
+        if self.born.data == "unborn":
+            self.due, problem = read_date(self.due_day, self.due_month, self.due_year, "expected date of birth")
+            if problem is None and not today <= self.due <= today + dt.timedelta(days=300):
+                problem = "The expected date of birth must be between today and 10 months from now"
+            if problem:
+                self.due_day.errors = [problem]
                 return False
-            try:
-                due = dt.date(parts[2], parts[1], parts[0])
-            except ValueError:
-                self.due_day.errors = ["Expected date of birth must be a real date"]
-                return False
-            if not today <= due <= today + dt.timedelta(days=300):
-                self.due_day.errors = ["Expected date of birth must be between today and 10 months from now"]
-                return False
-        return ok
-
-    def expected_date(self) -> dt.date | None:
-        if self.born.data != "unborn":
-            return None
-        return dt.date(self.due_year.data, self.due_month.data, self.due_day.data)
+            return True
+        return False
 
 
 NONE = "none"
@@ -190,9 +209,9 @@ def override_form(recommended: str, formdata=None) -> OverrideForm:
 class ReferralForm(FlaskForm):
     first_name = StringField("First name", validators=[Optional(), Length(max=100)])
     last_name = StringField("Last name", validators=[Optional(), Length(max=100)])
-    dob_day = IntegerField("Day", validators=[Optional()])
-    dob_month = IntegerField("Month", validators=[Optional()])
-    dob_year = IntegerField("Year", validators=[Optional()])
+    dob_day = StringField("Day")
+    dob_month = StringField("Month")
+    dob_year = StringField("Year")
     gender = StringField("Gender (optional)", validators=[Optional(), Length(max=50)])
     address = _text("Home address", "Enter the child's home address", max_length=500)
     postcode = StringField("Postcode", validators=[InputRequired("Enter the postcode"), Length(max=10)],
@@ -212,33 +231,33 @@ class ReferralForm(FlaskForm):
         InputRequired("Enter a phone number the front door can call you on"), Length(max=40)],
         description="The front door may call you today to talk about this referral.")
 
-    def validate_extra(self, unborn: bool, today: dt.date) -> bool:
+    def validate_extra(self, unborn: bool, today: dt.date, age_months: int | None = None) -> bool:
+        """Name and date of birth for a born child; the date must fit the age given earlier."""
         ok = True
-        if not unborn:
-            if not (self.first_name.data or "").strip():
-                self.first_name.errors = list(self.first_name.errors) + ["Enter the child's first name"]
+        self.dob = None
+        if unborn:
+            return True
+        for field, what in ((self.first_name, "first name"), (self.last_name, "last name")):
+            if not (field.data or "").strip():
+                field.errors = list(field.errors) + [f"Enter the child's {what}"]
                 ok = False
-            if not (self.last_name.data or "").strip():
-                self.last_name.errors = list(self.last_name.errors) + ["Enter the child's last name"]
-                ok = False
-            parts = (self.dob_day.data, self.dob_month.data, self.dob_year.data)
-            if None in parts:
-                self.dob_day.errors = ["Enter the child's date of birth, including a day, month and year"]
-                return False
-            try:
-                dob = dt.date(parts[2], parts[1], parts[0])
-            except ValueError:
-                self.dob_day.errors = ["Date of birth must be a real date"]
-                return False
-            if not today - dt.timedelta(days=18 * 366) <= dob <= today:
-                self.dob_day.errors = ["Date of birth must be in the past and the child must be under 18"]
-                ok = False
+        dob, problem = read_date(self.dob_day, self.dob_month, self.dob_year, "child's date of birth")
+        if problem is None and not today - dt.timedelta(days=18 * 366) <= dob <= today:
+            problem = "The date of birth must be in the past, and the child must be under 18"
+        if problem is None and age_months is not None:
+            months = (today.year - dob.year) * 12 + today.month - dob.month - (today.day < dob.day)
+            if abs(months - age_months) > 1:
+                problem = (f"The date of birth makes the child {months // 12} years and {months % 12} months "
+                           f"old, but you said {age_months // 12} years and {age_months % 12} months. "
+                           "Check the date, or change the child's age on Check your answers")
+        if problem:
+            self.dob_day.errors = [problem]
+            return False
+        self.dob = dob
         return ok
 
     def details(self, unborn: bool) -> dict:
-        dob = None
-        if not unborn and None not in (self.dob_day.data, self.dob_month.data, self.dob_year.data):
-            dob = dt.date(self.dob_year.data, self.dob_month.data, self.dob_day.data).isoformat()
+        dob = self.dob.isoformat() if getattr(self, "dob", None) else None
         return {
             "first_name": (self.first_name.data or "").strip(),
             "last_name": (self.last_name.data or "").strip(),

@@ -118,7 +118,9 @@ def _headers(response):
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
-    if request.endpoint in ("static", "govuk_frontend.static") and response.status_code in (200, 304):
+    versioned = request.endpoint == "govuk_frontend.static" or (
+        request.endpoint == "static" and "v" in request.args)
+    if versioned and response.status_code in (200, 304):
         # Every asset URL carries a version (or content hash), so it can be kept for a year.
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     else:
