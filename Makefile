@@ -3,7 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-WORKERS ?= 2
+# Sign-in throttling counts in memory unless RATELIMIT_STORAGE_URI (Redis) is set, and memory is
+# per process: so one worker process (with threads) unless the counts are shared.
+WORKERS ?= $(if $(RATELIMIT_STORAGE_URI),2,1)
+THREADS ?= 4
 FLASK := $(BIN)/flask --app wsgi
 
 .PHONY: run test install install-dev assets thresholds bench clean
@@ -37,7 +40,7 @@ run: install assets
 	@echo ""
 	@echo "Signpost is running at http://127.0.0.1:$(PORT)/ (Ctrl+C to stop)"
 	@echo ""
-	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --workers $(WORKERS) --threads $(THREADS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 ## test: install the test tools and run every test
 test: install-dev assets

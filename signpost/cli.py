@@ -166,6 +166,9 @@ def test_command():
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
+    if not cases:
+        click.echo(f"No test cases found under {_dir() / 'tests'}: nothing checks these thresholds.", err=True)
+        sys.exit(1)
     outcomes = run_all(cases, library)
     failed = [o for o in outcomes if not o.passed]
     for outcome in failed:
@@ -187,7 +190,7 @@ def test_command():
 @click.option("--unborn", is_flag=True, help="The baby is not born yet.")
 @click.option("--indicator", "indicators", multiple=True, help="An indicator id; repeat for more.")
 @click.option("--consent", type=click.Choice(["given", "refused", "not_asked", "not_needed"]),
-              default="given", show_default=True)
+              default="not_asked", show_default=True, help="As the engine and the API assume when not given.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
     """Print the recommendation and its reasons for these answers."""

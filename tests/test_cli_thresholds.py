@@ -302,3 +302,10 @@ def test_commands_exit_1_when_no_version_loads(tmp_path):
         assert result.exit_code == 1, args
         assert f"No valid threshold versions under {tmp_path}." in result.stderr
         assert "bad-level.yaml:" in result.stderr  # and why
+
+
+def test_test_command_fails_when_there_are_no_cases(tmp_path):
+    for version in GOOD.glob("*.yaml"):
+        shutil.copy(version, tmp_path / version.name)
+    result = invoke(make_app(thresholds_dir=tmp_path), "test")
+    assert result.exit_code == 1 and "No test cases found" in result.output

@@ -95,10 +95,6 @@ def json_error_for(exc: HTTPException) -> Response:
     return error(exc.code or 500, [(None, message)], headers)
 
 
-def is_api_request() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
-
-
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
     return json_error_for(exc)

@@ -24,7 +24,7 @@ PAGES = {
     405: ("There is a problem with your request",
           "This page cannot be used that way. Go back and try again."),
     429: ("Too many attempts",
-          "There have been too many attempts. Wait 15 minutes, then try again."),
+          "There have been too many attempts. Wait a few minutes, then try again."),
     500: ("Sorry, there is a problem with the service",
           "Try again later. Nothing you had saved has been lost."),
     503: ("Sorry, the service is unavailable",
