@@ -178,6 +178,35 @@ def save_answers(draft, page: str, answers: dict, *, actor: User | None = None, 
         _audit("draft_answered", draft, actor=actor, **detail)
 
 
+UNSENT = "_unsent"  # answers key: a page's form that arrived after an idle sign-out
+
+
+def keep_unsent_form(draft, page: str, data: dict, *, actor: User | None = None) -> None:
+    """Keep a form that was posted after the session went idle, to show it again after sign-in."""
+    with transaction():
+        answers = dict(draft.answers or {})
+        answers[UNSENT] = {**answers.get(UNSENT, {}), page: data}
+        draft.answers = answers
+        _audit("draft_form_kept", draft, actor=actor, page=page)
+
+
+def take_unsent_form(draft, page: str, *, actor: User | None = None) -> dict | None:
+    """The kept form for a page, removed from the draft as it is shown again."""
+    kept = (draft.answers or {}).get(UNSENT, {})
+    if page not in kept:
+        return None
+    with transaction():
+        answers = dict(draft.answers)
+        rest = {k: v for k, v in kept.items() if k != page}
+        if rest:
+            answers[UNSENT] = rest
+        else:
+            answers.pop(UNSENT)
+        draft.answers = answers
+        _audit("draft_form_restored", draft, actor=actor, page=page)
+    return kept[page]
+
+
 def discard_draft(draft, *, actor: User | None = None) -> None:
     """Start again: the draft and its answers are deleted (an assessment made from it stays)."""
     with transaction() as session:

@@ -392,6 +392,28 @@ def test_idle_sign_out_then_sign_in_returns_to_the_same_page_with_answers(app, u
     assert item in walker.recommendation()[2]
 
 
+def test_a_page_sent_after_the_idle_timeout_is_kept_and_shown_again_after_sign_in(app, users, walker):
+    import time
+    from conftest import PASSWORD
+    walker.concerns(location=walker.to_concerns())
+    with walker.client.session_transaction() as session:
+        session["last_seen"] = int(time.time()) - 31 * 60
+    sent = walker.post("/refer/voice", {"seen": "yes", "says": "Dad shouts at night", "wants": "A quiet house"})
+    assert sent.status_code == 302 and sent.location.startswith("/sign-in")
+    draft = db.session.scalar(select(Draft))
+    assert "voice" not in draft.answers  # not saved as an answer: it was never checked
+    token = csrf_token(walker.client, "/sign-in")
+    back = walker.client.post("/sign-in", data={"csrf_token": token, "email": users["referrer"].email,
+                                                "password": PASSWORD})
+    assert back.location == "/refer/voice"
+    page = walker.client.get("/refer/voice")
+    assert "Dad shouts at night" in page.text and "A quiet house" in page.text
+    assert "We kept what you entered" in page.text
+    assert "Dad shouts at night" not in walker.client.get("/refer/voice").text  # shown once
+    kept = db.session.scalars(select(AuditEvent.action)).all()
+    assert "draft_form_kept" in kept and "draft_form_restored" in kept
+
+
 def test_another_users_draft_cannot_be_resumed(app, users, walker):
     walker.to_concerns()
     draft_id = db.session.scalar(select(Draft.id))

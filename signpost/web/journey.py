@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, session, url_for)
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for)
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from .. import journey, store
 from ..content import current_directory, current_library, current_version_or_none
@@ -99,6 +100,42 @@ def record(draft: Draft, version, answers: dict | None = None, page: str | None 
         age_band=journey.age_band(answers), unborn=engine_answers.unborn,
         indicator_ids=engine_answers.indicators, consent=(answers.get("consent") or {}).get("consent"),
         in_danger=engine_answers.in_danger, actor=_user(), answers=answers if saved else None, page=page)
+
+
+KEPT_PAGES = {"journey.question", "journey.referral", "journey.override"}
+KEPT_MESSAGE = ("You were signed out before this page was sent. We kept what you entered: "
+                "check it, then continue.")
+
+
+def keep_unsent_form(user) -> None:
+    """Called just before an idle sign-out: keep what a journey page was sending, in the draft."""
+    from flask_wtf.csrf import ValidationError as CSRFError, validate_csrf
+    if request.endpoint not in KEPT_PAGES:
+        return
+    draft = db.session.get(Draft, session.get("draft_id") or "")
+    if draft is None or draft.user_id != user.id or draft.submitted_at is not None:
+        return
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except CSRFError:
+        return
+    data = {key: request.form.getlist(key) for key in request.form if key != "csrf_token"}
+    store.keep_unsent_form(draft, kept_key(), data, actor=user)
+
+
+def kept_key() -> str:
+    return (request.view_args or {}).get("slug") or request.endpoint.split(".", 1)[1]
+
+
+def formdata_for(draft: Draft):
+    """The posted form; or, on GET, a form kept across an idle sign-out (shown once)."""
+    if request.method == "POST":
+        return request.form
+    kept = store.take_unsent_form(draft, kept_key(), actor=_user())
+    if kept is None:
+        return None
+    flash(KEPT_MESSAGE, "info")
+    return MultiDict([(key, value) for key, values in kept.items() for value in values])
 
 
 def needs_draft(view):
@@ -301,7 +338,7 @@ def question(draft: Draft, slug: str):
     if not journey.can_visit(version, answers, page):
         return redirect(page_url(journey.first_unanswered(version, answers)))
     change = bool(request.args.get("change"))
-    form, extra = build_form(page, version, answers, request.form if request.method == "POST" else None)
+    form, extra = build_form(page, version, answers, formdata_for(draft))
     if request.method == "POST" and form.validate():
         new_answers = apply_answer(page, form, answers)
         if new_answers is not None:
@@ -474,7 +511,7 @@ def override(draft: Draft):
     if draft.assessment.immediate:  # immediate danger is never softened: phone, then refer
         return redirect(url_for("journey.danger_call"))
     recommended = draft.assessment.recommended_route
-    form = jf.override_form(recommended, formdata=request.form if request.method == "POST" else None)
+    form = jf.override_form(recommended, formdata=formdata_for(draft))
     if request.method == "POST" and form.validate():
         if form.route.data == "social_care":
             store.choose_route(draft, "social_care", override_reason=form.reason.data, finished=False,
@@ -510,7 +547,7 @@ def referral():
     version = version_for(draft)
     answers = draft.answers or {}
     age_months, unborn = journey.child_age(answers)
-    form = jf.ReferralForm(formdata=request.form if request.method == "POST" else None)
+    form = jf.ReferralForm(formdata=formdata_for(draft))
     if request.method == "POST" and form.validate() & form.validate_extra(unborn, today(), age_months):
         consent = answers.get("consent") or {}
         made, _created = store.submit_referral(
