@@ -273,3 +273,23 @@ def test_shipped_versions_have_a_consent_rule_protecting_early_help():
         rules = [r for r in version.document.rules if r.type == "consent" and "refused" in r.consent]
         assert rules, f"{version.id} has no consent rule for refused consent"
         assert any(r.unless_level == version.top_level.number for r in rules), version.id
+
+
+def test_schema_and_cross_reference_problems_are_reported_together(tmp_path):
+    """An unknown key (schema) must not hide a missing domain or a wrong id (cross-references)."""
+    lines = (GOOD / "fixture-2025-04.yaml").read_text().splitlines()
+    first = lines.index("indicators:") + 1
+    assert lines[first].startswith("  - id: ")
+    lines[first] = lines[first].replace("  - id: ", "  - colour: blue\n    id: ")
+    third_domain = [n for n, line in enumerate(lines) if line == "    domain: parenting"][0]
+    lines[third_domain] = "    domain: nowhere"
+    path = tmp_path / "fixture-2099-01.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_file(path)
+    found = {(p.key, p.message.split(" (")[0]) for p in caught.value.problems}
+    assert ("id", "must match the file name") in found
+    assert ("indicators[0].colour", "is not a recognised key") in found
+    missing = [p for p in caught.value.problems if "domain 'nowhere'" in p.message]
+    assert len(missing) == 1 and missing[0].line == third_domain + 2  # +1 for the inserted line, +1 from 0
+    assert missing[0].key.startswith("indicators[") and missing[0].key.endswith("].domain")

@@ -12,6 +12,8 @@ from collections import Counter
 from pathlib import Path
 from types import MappingProxyType
 
+from pydantic import ValidationError
+
 from . import source as src
 from .schema import AgeRule, ConsentRule, CumulativeRule, Indicator, Level, ThresholdDocument
 
@@ -68,11 +70,64 @@ def load_file(path: Path | str, display_name: str | None = None) -> ThresholdVer
     source = src.read(path, display_name)
     doc, problems = src.validate(source, ThresholdDocument)
     if doc is None:
-        raise src.ConfigError(problems)
+        raise src.ConfigError(problems + _checks_despite_schema_errors(source, path.stem))
     problems = check_document(doc, source, expected_id=path.stem)
     if problems:
         raise src.ConfigError(problems)
     return build_version(doc, source)
+
+
+LIST_SECTIONS = ("domains", "severity_questions", "indicators", "rules")
+
+
+def _checks_despite_schema_errors(source: src.Source, expected_id: str) -> list[src.Problem]:
+    """Cross-reference problems in a file that also has schema problems, so all come at once.
+
+    The list items with schema problems (and unknown top-level keys) are set aside and the
+    rest is checked as usual; a cross-reference problem that names a set-aside item's id is
+    dropped, since the real problem is that item's own.
+    """
+    data = source.data
+    if not isinstance(data, dict):
+        return []
+    try:
+        ThresholdDocument.model_validate(data)
+        return []
+    except ValidationError as exc:
+        errors = exc.errors()
+    removed: dict[str, set[int]] = {}
+    data = dict(data)
+    for err in errors:
+        loc = err["loc"]
+        if len(loc) >= 2 and loc[0] in LIST_SECTIONS and isinstance(loc[1], int):
+            removed.setdefault(loc[0], set()).add(loc[1])
+        elif len(loc) == 1 and err["type"] == "extra_forbidden":
+            data.pop(loc[0], None)
+        else:
+            return []  # a problem in the document's frame (levels, routes, dates): nothing to check against
+    set_aside: set[str] = set()
+    for section, indexes in removed.items():
+        items = data.get(section) or []
+        set_aside |= {str(items[i].get("id")) for i in indexes if i < len(items) and isinstance(items[i], dict)}
+        data[section] = [item for i, item in enumerate(items) if i not in indexes]
+    try:
+        doc = ThresholdDocument.model_validate(data)
+    except ValidationError:
+        return []
+    kept = {section: [i for i in range(len(source.data.get(section) or [])) if i not in indexes]
+            for section, indexes in removed.items()}
+
+    class Shifted(src.Source):
+        """Reports against the file as written: kept item n is the file's item kept[n]."""
+
+        def problem(self, key_path: tuple, message: str) -> src.Problem:
+            if len(key_path) >= 2 and key_path[0] in kept and isinstance(key_path[1], int):
+                key_path = (key_path[0], kept[key_path[0]][key_path[1]]) + tuple(key_path[2:])
+            return source.problem(key_path, message)
+
+    shifted = Shifted(source.file, source.text, data, source.lines, [])
+    return [p for p in check_document(doc, shifted, expected_id=expected_id)
+            if not any(f"'{item_id}'" in p.message for item_id in set_aside)]
 
 
 def build_version(doc: ThresholdDocument, source: src.Source) -> ThresholdVersion:
