@@ -164,7 +164,9 @@ def test_diff_shows_added_removed_moved_and_reworded(fixture_cli):
     result = fixture_cli("diff", "fixture-2024-01", "fixture-2025-04")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.splitlines()[0] == "Changes from fixture-2024-01 to fixture-2025-04: 4"
+    assert out.splitlines()[0] == "Changes from fixture-2024-01 to fixture-2025-04: 8"
+    assert "area added: online: Online harm" in out
+    assert "document changed: effective_from: '2024-01-01' -> '2025-04-01'" in out
     assert "indicator added: online_harm_exposure: level 3: The child is being harmed online" in out
     assert "indicator removed: housing_poor: was level 2: Housing is overcrowded or in poor condition" in out
     assert "indicator moved: home_conditions_unsafe: level 3 -> level 4" in out

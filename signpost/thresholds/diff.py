@@ -12,7 +12,7 @@ from .loader import ThresholdVersion
 
 @dataclasses.dataclass
 class Change:
-    section: str  # "indicator", "level", "rule", "route", "contact", "question"
+    section: str  # "document", "indicator", "level", "domain", "area", "rule", "route", "advice", "contact", "question"
     kind: str  # "added", "removed", "moved", "reworded", "changed"
     id: str
     detail: str
@@ -47,7 +47,15 @@ def diff(old: ThresholdVersion, new: ThresholdVersion) -> list[Change]:
         if others:
             changes.append(Change("indicator", "changed", ind_id, others))
 
+    for key in ("title", "council", "effective_from", "review_by", "approved_by", "supersedes",
+                "summary_of_changes"):
+        if getattr(a, key) != getattr(b, key):
+            changes.append(Change("document", "changed", key,
+                                  f"{_short(_plain(getattr(a, key)))} -> {_short(_plain(getattr(b, key)))}"))
     changes += _by_id("level", {lv.id: lv for lv in a.levels}, {lv.id: lv for lv in b.levels})
+    changes += _by_id("domain", {d.id: d for d in a.domains}, {d.id: d for d in b.domains}, skip={"areas"})
+    changes += _by_id("area", {ar.id: ar for d in a.domains for ar in d.areas},
+                      {ar.id: ar for d in b.domains for ar in d.areas})
     changes += _by_id("question", {q.id: q for q in a.severity_questions},
                       {q.id: q for q in b.severity_questions})
     changes += _by_id("rule", {r.id: r for r in a.rules}, {r.id: r for r in b.rules})
@@ -59,7 +67,7 @@ def diff(old: ThresholdVersion, new: ThresholdVersion) -> list[Change]:
         changes.append(Change("route", "changed", "immediate_danger",
                               _field_changes(a.immediate_danger.model_dump(), b.immediate_danger.model_dump())))
     if a.consent_advice != b.consent_advice:
-        changes.append(Change("route", "changed", "consent_advice",
+        changes.append(Change("advice", "changed", "consent_advice",
                               _field_changes(a.consent_advice.model_dump(), b.consent_advice.model_dump())))
     before, after = a.contacts.model_dump(), b.contacts.model_dump()
     for key in sorted(set(before) | set(after)):
@@ -69,7 +77,7 @@ def diff(old: ThresholdVersion, new: ThresholdVersion) -> list[Change]:
     return changes
 
 
-def _by_id(section: str, old: dict, new: dict) -> list[Change]:
+def _by_id(section: str, old: dict, new: dict, skip: set[str] = frozenset()) -> list[Change]:
     changes = []
     for key, item in new.items():
         if key not in old:
@@ -77,9 +85,10 @@ def _by_id(section: str, old: dict, new: dict) -> list[Change]:
     for key, item in old.items():
         if key not in new:
             changes.append(Change(section, "removed", key, _describe(item)))
-        elif new[key] != item:
-            changes.append(Change(section, "changed", key,
-                                  _field_changes(item.model_dump(), new[key].model_dump())))
+        else:
+            fields = _field_changes(item.model_dump(), new[key].model_dump(), skip=skip)
+            if fields:
+                changes.append(Change(section, "changed", key, fields))
     return changes
 
 
@@ -90,15 +99,31 @@ def _describe(item) -> str:
     return ""
 
 
-def _field_changes(before: dict, after: dict, skip: set[str] = frozenset()) -> str:
+def _field_changes(before: dict, after: dict, skip: set[str] = frozenset(), prefix: str = "") -> str:
+    """Each changed field; nested sets of keys by their own fields, lists by what was added or removed."""
     parts = []
     for key in sorted(set(before) | set(after)):
-        if key in skip or before.get(key) == after.get(key):
+        old, new = before.get(key), after.get(key)
+        if key in skip or old == new:
             continue
-        parts.append(f"{key}: {_short(before.get(key))} -> {_short(after.get(key))}")
+        name = f"{prefix}{key}"
+        if isinstance(old, dict) and isinstance(new, dict):
+            parts.append(_field_changes(old, new, prefix=f"{name}."))
+        elif isinstance(old, list) and isinstance(new, list) and all(
+                isinstance(x, (str, int)) for x in old + new):
+            added = [x for x in new if x not in old]
+            removed = [x for x in old if x not in new]
+            words = ([f"added {_short(added)}"] if added else []) + ([f"removed {_short(removed)}"] if removed else [])
+            parts.append(f"{name}: " + (", ".join(words) or "reordered"))
+        else:
+            parts.append(f"{name}: {_short(old)} -> {_short(new)}")
     return "; ".join(parts)
+
+
+def _plain(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _short(value) -> str:
     text = repr(value) if not isinstance(value, str) else f"'{value}'"
-    return text if len(text) <= 120 else text[:117] + "..."
+    return text if len(text) <= 200 else text[:197] + "..."
