@@ -15,6 +15,7 @@ from .thresholds.schema import CONSENT_VALUES, AgeRule, ConsentRule, CumulativeR
 
 MAX_AGE_MONTHS = 18 * 12 - 1  # a child is under 18
 MAX_PREGNANCY_DAYS = 300
+UNKNOWN_CONCERNS = "These concerns are not in threshold version"  # how the unknown-ids problem starts
 
 
 class AnswerError(ValueError):
@@ -119,7 +120,7 @@ def check_answers(answers: Answers, version: ThresholdVersion, on_date: dt.date)
         age_ok = False
     unknown = sorted(i for i in answers.indicators if i not in version.indicators)
     if unknown:
-        problems.append(f"These concerns are not in threshold version {version.id}: {', '.join(unknown)}.")
+        problems.append(f"{UNKNOWN_CONCERNS} {version.id}: {', '.join(unknown)}.")
     asked: dict[str, str] = {}
     for ind_id in sorted(answers.indicators):
         ind = version.indicators.get(ind_id)

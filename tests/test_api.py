@@ -304,3 +304,11 @@ def test_rate_limited_per_address_with_a_json_429(tmp_path):
 def test_rate_limit_setting_from_the_environment():
     assert from_environment({"SIGNPOST_API_RATELIMIT": "5 per second"})["API_RATELIMIT"] == "5 per second"
     assert from_environment({})["API_RATELIMIT"]
+
+
+def test_unknown_ids_do_not_hide_the_other_problems(client):
+    response = post(client, {"age_months": 999, "indicators": ["nope"], "consent": "refused"})
+    assert response.status_code == 400
+    fields = {e["field"]: e["message"] for e in response.get_json()["errors"]}
+    assert "'nope' is not a concern" in fields["indicators[0]"]
+    assert "between 0 and 17 years" in fields["age_months"]

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from werkzeug.exceptions import HTTPException
 
 from ..content import current_directory, current_library
-from ..engine import AnswerError, Answers, assess as assess_answers, check_answers
+from ..engine import UNKNOWN_CONCERNS, AnswerError, Answers, assess as assess_answers, check_answers
 from ..extensions import limiter
 from ..thresholds.schema import CONSENT_VALUES
 from . import openapi
@@ -211,15 +211,17 @@ def assess():
             if isinstance(value, str) and value not in version.indicators:
                 problems.append((f"indicators[{index}]",
                                  f"'{value}' is not a concern in threshold version {version.id}."))
-    if parsed is None or version is None or problems:
+    answers = None
+    if parsed is not None and version is not None:
+        answers = Answers.of(parsed.indicators, age_months=parsed.age_months, unborn=parsed.unborn,
+                             expected_date=parsed.expected_date, consent=parsed.consent,
+                             in_danger=parsed.in_danger)
+        # The engine's own checks too (age, contradictions), so one reply lists every problem;
+        # unknown ids are already listed above, one per item.
+        problems.extend((_engine_field(p, ids), p) for p in check_answers(answers, version, on_date)
+                        if not p.startswith(UNKNOWN_CONCERNS))
+    if answers is None or problems:
         return error(400, sorted(problems, key=_field_order))
-
-    answers = Answers.of(parsed.indicators, age_months=parsed.age_months, unborn=parsed.unborn,
-                         expected_date=parsed.expected_date, consent=parsed.consent,
-                         in_danger=parsed.in_danger)
-    engine_problems = check_answers(answers, version, on_date)
-    if engine_problems:
-        return error(400, [(_engine_field(p, ids), p) for p in engine_problems])
     try:
         recommendation = assess_answers(answers, version, on_date, current_directory())
     except AnswerError as exc:  # check_answers above should have caught these already
