@@ -241,9 +241,12 @@ drafts_cli = AppGroup("drafts", help="Referral drafts kept server-side while ref
 
 @drafts_cli.command("purge")
 @click.option("--days", type=int, default=None,
-              help="Delete unfinished drafts not changed for this many days (default: the setting).")
+              help="Delete drafts not changed for this many days (default: the setting).")
 def purge_drafts_command(days):
-    """Delete unfinished drafts older than the retention period (run daily, e.g. from cron)."""
+    """Delete drafts older than the retention period (run daily, e.g. from cron).
+
+    Assessments and referrals made from them are kept; only the draft answers go.
+    """
     import datetime as dt
 
     from . import store

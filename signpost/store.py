@@ -215,13 +215,15 @@ def discard_draft(draft, *, actor: User | None = None) -> None:
 
 
 def purge_drafts(older_than, *, actor: str = "cli") -> int:
-    """Delete unsubmitted drafts not touched for longer than the retention period (a timedelta)."""
+    """Delete drafts not touched for longer than the retention period (a timedelta).
+
+    Finished ones go too: what must be kept is in the assessment (anonymous) and the referral.
+    """
     from sqlalchemy import delete
     from .models import Draft
     cutoff = utcnow() - older_than
     with transaction() as session:
-        ids = list(session.scalars(select(Draft.id).where(Draft.updated_at < cutoff,
-                                                          Draft.submitted_at.is_(None))))
+        ids = list(session.scalars(select(Draft.id).where(Draft.updated_at < cutoff)))
         if ids:
             session.execute(delete(Draft).where(Draft.id.in_(ids)))
         _audit("drafts_purged", actor=actor, record_type="drafts", count=len(ids),

@@ -435,6 +435,20 @@ def test_old_drafts_are_purged_but_recent_ones_kept(app, walker):
     assert [d.id for d in db.session.scalars(select(Draft))] == [recent.id]
 
 
+def test_purging_an_old_finished_draft_keeps_its_referral(app, walker):
+    page, item = level_items(4)[0]
+    walker.concerns({page: [item]}, location=walker.to_concerns())
+    walker.finish_questions()
+    walker.answer("/refer/referral", referral_details(), "/refer/confirmation")
+    draft = db.session.scalar(select(Draft))
+    draft.updated_at = draft.updated_at - dt.timedelta(days=31)
+    db.session.commit()
+    assert app.test_cli_runner().invoke(args=["drafts", "purge"]).exit_code == 0
+    assert db.session.scalar(select(func.count()).select_from(Draft)) == 0
+    made = db.session.scalar(select(Referral))
+    assert made.assessment.recommended_route == "social_care" and made.details["first_name"] == "Ada"
+
+
 def test_start_again_deletes_the_draft(walker):
     walker.to_concerns()
     assert walker.post("/refer/start-again").location == "/"
