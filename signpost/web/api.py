@@ -18,6 +18,7 @@ from ..content import current_directory, current_library
 from ..engine import UNKNOWN_CONCERNS, AnswerError, Answers, assess as assess_answers, check_answers
 from ..extensions import limiter
 from ..thresholds.schema import CONSENT_VALUES
+from ..thresholds.source import key_name
 from . import openapi
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -100,16 +101,6 @@ def _http_error(exc: HTTPException):
     return json_error_for(exc)
 
 
-def field_name(loc: tuple) -> str | None:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or None
-
-
 def _pydantic_problems(exc: ValidationError) -> list[tuple[str | None, str]]:
     problems = []
     for item in exc.errors(include_url=False, include_context=False):
@@ -122,7 +113,7 @@ def _pydantic_problems(exc: ValidationError) -> list[tuple[str | None, str]]:
             message = "The body must be a JSON object."
         else:
             message = item["msg"] + "."
-        problems.append((field_name(loc), message))
+        problems.append((key_name(loc) or None, message))
     return problems
 
 

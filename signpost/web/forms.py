@@ -96,6 +96,25 @@ def checkbox_params(field, label: str | None = None, **extra: Any) -> dict:
     return _merge(params, extra)
 
 
+def date_params(form, prefix: str, legend: str, hint: str) -> dict:
+    """govukDateInput parameters for the text boxes <prefix>_day, _month, _year (errors on _day)."""
+    fields = [getattr(form, f"{prefix}_{part}") for part in ("day", "month", "year")]
+    errors = fields[0].errors
+    params: dict[str, Any] = {
+        "id": prefix,
+        "fieldset": {"legend": {"text": legend, "classes": "govuk-fieldset__legend--s"}},
+        "hint": {"text": hint},
+        "items": [{"id": field.id, "name": field.name, "label": label, "value": field._value(),
+                   "classes": width + (" govuk-input--error" if errors else "")}
+                  for field, label, width in zip(fields, ("Day", "Month", "Year"),
+                                                 ("govuk-input--width-2", "govuk-input--width-2",
+                                                  "govuk-input--width-4"))],
+    }
+    if errors:
+        params["errorMessage"] = {"text": errors[0]}
+    return params
+
+
 def error_summary(form, extra_errors: list[dict] | None = None) -> dict | None:
     """govukErrorSummary parameters, each error linking to its field (first item for choices)."""
     errors = []
@@ -118,4 +137,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(choice_params)
     app.add_template_global(checkbox_params)
     app.add_template_global(error_summary)
+    app.add_template_global(date_params)
     app.add_template_global(csrf_field)
