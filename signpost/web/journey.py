@@ -331,7 +331,7 @@ def apply_answer(page: str, form, answers: dict) -> dict | None:
 @needs_draft
 def question(draft: Draft, slug: str):
     page = slug.replace("-", "_")
-    if not (page in FIXED_PAGES or page.startswith(("concerns_", "severity_"))) or "-" in page:
+    if not (page in FIXED_PAGES or page.startswith(("concerns_", "severity_"))):
         abort(404)
     version = version_for(draft)
     answers = draft.answers or {}
