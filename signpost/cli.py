@@ -52,7 +52,9 @@ def _version(library, version_id: str):
 
 def load_directory_for(library):
     areas = {a for v in library.versions for a in v.areas}
-    return directory_module.load_directory(current_app.config["DIRECTORY_PATH"], known_areas=areas)
+    indicators = {i for v in library.versions for i in v.indicators}
+    return directory_module.load_directory(current_app.config["DIRECTORY_PATH"], known_areas=areas,
+                                           known_indicators=indicators)
 
 
 @thresholds_cli.command("validate")

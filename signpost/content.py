@@ -45,7 +45,9 @@ def _load(thresholds_dir: Path, directory_path: Path):
     if library.versions:
         areas = {a for v in library.versions for a in v.areas}
         try:
-            directory = directory_module.load_directory(directory_path, known_areas=areas)
+            indicators = {i for v in library.versions for i in v.indicators}
+            directory = directory_module.load_directory(directory_path, known_areas=areas,
+                                                        known_indicators=indicators)
         except ConfigError as exc:
             for problem in exc.problems:
                 log.warning("service directory not loaded: %s", problem)

@@ -17,6 +17,7 @@ from .thresholds.schema import Months, Slug, Strict, Text
 
 TIERS = ("universal", "early_help", "specialist")
 UNBORN = -1  # the age key used for an unborn child
+CONCERN_WEIGHT = 10  # a service for the very concern ranks above any match by area
 
 
 class ServiceContact(Strict):
@@ -47,6 +48,9 @@ class Service(Strict):
     contact: ServiceContact
     locations: list[ServiceLocation] = Field(default_factory=list)
     serves: list[Slug] = Field(default_factory=list)  # area ids from the threshold documents
+    # Indicator ids this service is specifically for (say, adult drug services for a parent's drug
+    # use). A service that lists concerns is signposted for those only, never by area alone.
+    concerns: list[Slug] = Field(default_factory=list)
     general: bool = False  # offered to any family of the right age, whatever the concern
     languages: list[Text] = Field(default_factory=list)
 
@@ -66,11 +70,15 @@ class Directory:
     def __post_init__(self):
         active = [s for s in self.document.services if s.status == "active"]
         by_area: dict[str, list[int]] = {}
+        by_concern: dict[str, list[int]] = {}
         for index, service in enumerate(active):
-            for area in service.serves:
+            for concern in service.concerns:
+                by_concern.setdefault(concern, []).append(index)
+            for area in service.serves if not service.concerns else ():
                 by_area.setdefault(area, []).append(index)
         object.__setattr__(self, "_active", tuple(active))
         object.__setattr__(self, "_by_area", {k: tuple(v) for k, v in by_area.items()})
+        object.__setattr__(self, "_by_concern", {k: tuple(v) for k, v in by_concern.items()})
         object.__setattr__(self, "_cache", {})
 
     @property
@@ -99,10 +107,15 @@ class Directory:
         return found
 
     def signpost(self, tiers: tuple[str, ...], age_months: int | None, unborn: bool,
-                 areas: frozenset[str], limit: int) -> tuple[Service, ...]:
-        """Services that fit: those serving the concerns' areas first, then general ones."""
+                 areas: frozenset[str], limit: int, indicators: frozenset[str] = frozenset()
+                 ) -> tuple[Service, ...]:
+        """Services that fit: those for the very concerns first, then by area, then general ones."""
         candidates = self._candidates(tuple(tiers), UNBORN if unborn else int(age_months or 0))
         scores: dict[int, int] = {}
+        for concern in indicators:
+            for index in self._by_concern.get(concern, ()):
+                if index in candidates:
+                    scores[index] = scores.get(index, 0) + CONCERN_WEIGHT
         for area in areas:
             for index in self._by_area.get(area, ()):
                 if index in candidates:
@@ -116,7 +129,8 @@ class Directory:
         return tuple(chosen)
 
 
-def load_directory(path: Path | str, known_areas: set[str] | None = None) -> Directory:
+def load_directory(path: Path | str, known_areas: set[str] | None = None,
+                   known_indicators: set[str] | None = None) -> Directory:
     """Load a directory file, or raise ConfigError with every problem and its line."""
     source = src.read(path)
     doc, problems = src.validate(source, DirectoryDocument)
@@ -137,6 +151,11 @@ def load_directory(path: Path | str, known_areas: set[str] | None = None) -> Dir
                 if area not in known_areas:
                     problems.append(source.problem(here + ("serves", k),
                                                    f"area '{area}' is not an area of any threshold document"))
+        if known_indicators is not None:
+            for k, concern in enumerate(service.concerns):
+                if concern not in known_indicators:
+                    problems.append(source.problem(here + ("concerns", k),
+                                                   f"'{concern}' is not an indicator of any threshold document"))
     if problems:
         raise src.ConfigError(problems)
     return Directory(doc, str(path))

@@ -218,7 +218,7 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
     if directory is not None:
         areas = frozenset(i.area for i in chosen)
         services = directory.signpost(tuple(info.services.tiers), answers.age_months, answers.unborn,
-                                      areas, info.services.limit)
+                                      areas, info.services.limit, answers.indicators)
     return Recommendation(
         route=route, immediate=False, level=level, level_name=level_info.name,
         reasons=tuple(reasons), services=services, next_steps=tuple(steps),

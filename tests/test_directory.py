@@ -99,10 +99,33 @@ def test_shipped_directory_age_bounds_are_inclusive_at_both_ends():
         for age, inside in [(service.minimum_age, True), (service.maximum_age, True),
                             (service.minimum_age - 1, False), (service.maximum_age + 1, False)]:
             if 0 <= age <= 215:
-                found = directory.signpost((service.tier,), age, False, frozenset(service.serves), 20)
+                found = directory.signpost((service.tier,), age, False, frozenset(service.serves), 20,
+                                           frozenset(service.concerns))
                 assert (service in found) == inside, (service.id, age)
                 checked += 1
     assert checked
+
+
+def test_a_service_for_named_concerns_comes_first_for_them_and_never_by_area_alone():
+    areas = {a for v in shipped_library().versions for a in v.areas}
+    directory = load_directory(SHIPPED_DIRECTORY, known_areas=areas)
+    adult_drugs = directory.get("adult_substance_service")
+    assert adult_drugs.concerns and "family_functioning" in adult_drugs.serves
+    by_area = directory.signpost(("early_help",), 60, False, frozenset({"family_functioning"}), 20)
+    assert adult_drugs not in by_area
+    for_concern = directory.signpost(("early_help",), 60, False, frozenset({"family_functioning"}), 20,
+                                     frozenset({"parent_substance_some"}))
+    assert for_concern[0] == adult_drugs
+
+
+def test_directory_concerns_must_be_indicators_of_some_version(tmp_path):
+    text = SHIPPED_DIRECTORY.read_text().replace("concerns: [young_carer_some", "concerns: [young_carer_sum", 1)
+    broken = tmp_path / "services.yaml"
+    broken.write_text(text)
+    indicators = {i for v in shipped_library().versions for i in v.indicators}
+    with pytest.raises(ConfigError) as caught:
+        load_directory(broken, known_indicators=indicators)
+    assert "'young_carer_sum' is not an indicator of any threshold document" in str(caught.value)
 
 
 def test_unborn_gets_only_services_for_expectant_parents():
