@@ -17,7 +17,6 @@ from .thresholds.schema import Months, Slug, Strict, Text
 
 TIERS = ("universal", "early_help", "specialist")
 UNBORN = -1  # the age key used for an unborn child
-CONCERN_WEIGHT = 10  # a service for the very concern ranks above any match by area
 
 
 class ServiceContact(Strict):
@@ -111,16 +110,18 @@ class Directory:
                  ) -> tuple[Service, ...]:
         """Services that fit: those for the very concerns first, then by area, then general ones."""
         candidates = self._candidates(tuple(tiers), UNBORN if unborn else int(age_months or 0))
-        scores: dict[int, int] = {}
+        scores: dict[int, tuple[int, int]] = {}  # (concerns matched, areas matched)
         for concern in indicators:
             for index in self._by_concern.get(concern, ()):
                 if index in candidates:
-                    scores[index] = scores.get(index, 0) + CONCERN_WEIGHT
+                    hits = scores.get(index, (0, 0))
+                    scores[index] = (hits[0] + 1, hits[1])
         for area in areas:
             for index in self._by_area.get(area, ()):
                 if index in candidates:
-                    scores[index] = scores.get(index, 0) + 1
-        ranked = sorted(scores, key=lambda i: (-scores[i], candidates[i], self._active[i].name))
+                    hits = scores.get(index, (0, 0))
+                    scores[index] = (hits[0], hits[1] + 1)
+        ranked = sorted(scores, key=lambda i: (-scores[i][0], -scores[i][1], candidates[i], self._active[i].name))
         chosen = [self._active[i] for i in ranked[:limit]]
         if len(chosen) < limit:
             general = sorted((i for i in candidates if i not in scores and self._active[i].general),

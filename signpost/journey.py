@@ -46,6 +46,8 @@ CONSENT_CHOICES = (
     ("not_needed", "I have not told the family because telling them would increase the risk to the child"),
 )
 
+UNSENT = "_unsent"  # answers key: forms posted after an idle sign-out, shown again once
+
 FIXED_START = ("danger", "about_you", "about_child", "concerns_serious")
 FIXED_END = ("family", "consent", "check", "recommendation")
 
@@ -242,13 +244,21 @@ def previous_page(version: ThresholdVersion, answers: dict, current: str) -> str
 
 
 def prune(version: ThresholdVersion, answers: dict) -> dict:
-    """Drop answers that no longer apply (after a change of age, or a new version)."""
+    """Drop answers that no longer apply (after a change of age, or a new version).
+
+    A ticked concern now asked on another page moves there if that page is answered, so a
+    draft begun before a change of layout keeps it; a form kept across an idle sign-out
+    (UNSENT) is dropped once any page is saved.
+    """
     pages = {p.id: p for p in concerns_pages(version, answers)}
-    concerns = {}
-    for page_id, items in answers.get("concerns", {}).items():
-        if page_id in pages:
-            valid = {i.id for i in pages[page_id].items}
-            concerns[page_id] = [i for i in items if i in valid]
+    home = {item.id: page_id for page_id, page in pages.items() for item in page.items}
+    old = answers.get("concerns", {})
+    concerns: dict[str, list[str]] = {page_id: [] for page_id in old if page_id in pages}
+    for items in old.values():
+        for item_id in items:
+            target = home.get(item_id)
+            if target in concerns and item_id not in concerns[target]:
+                concerns[target].append(item_id)
     ticked_questions = {i for items in concerns.values() for i in items}
     months, unborn = child_age(answers)
     severity = {
@@ -256,7 +266,7 @@ def prune(version: ThresholdVersion, answers: dict) -> dict:
         if q in ticked_questions and ind in version.indicators
         and version.indicators[ind].asks_for == q and applies(version.indicators[ind], months, unborn)
     }
-    out = dict(answers)
+    out = {k: v for k, v in answers.items() if k != UNSENT}
     if "concerns" in answers:
         out["concerns"] = concerns
     if "severity" in answers:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 
 from . import passwords
 from .extensions import client_address, db
+from .journey import UNSENT
 from .models import ROLES, AuditEvent, User, utcnow
 
 
@@ -132,9 +133,15 @@ def record_failed_sign_in(email: str, user: User | None, reason: str) -> None:
                record_id=user.id if user else None, email=normalise_email(email)[:254], reason=reason)
 
 
-def record_sign_out(user: User, reason: str = "signed_out") -> None:
-    """Sign-out ends every session of this user: older cookies stop matching session_version."""
+def record_sign_out(user: User, reason: str = "signed_out", kept_form: tuple | None = None) -> None:
+    """Sign-out ends every session of this user: older cookies stop matching session_version.
+
+    kept_form, (draft, page, data): a form posted as the session went idle, kept in the same
+    transaction to be shown again after sign-in.
+    """
     with transaction():
+        if kept_form is not None:
+            _keep_form(*kept_form, actor=user)
         # An UPDATE ... SET x = x + 1 so that two concurrent sign-outs both count.
         db.session.execute(update(User).where(User.id == user.id)
                            .values(session_version=User.session_version + 1))
@@ -178,16 +185,12 @@ def save_answers(draft, page: str, answers: dict, *, actor: User | None = None, 
         _audit("draft_answered", draft, actor=actor, **detail)
 
 
-UNSENT = "_unsent"  # answers key: a page's form that arrived after an idle sign-out
-
-
-def keep_unsent_form(draft, page: str, data: dict, *, actor: User | None = None) -> None:
-    """Keep a form that was posted after the session went idle, to show it again after sign-in."""
-    with transaction():
-        answers = dict(draft.answers or {})
-        answers[UNSENT] = {**answers.get(UNSENT, {}), page: data}
-        draft.answers = answers
-        _audit("draft_form_kept", draft, actor=actor, page=page)
+def _keep_form(draft, page: str, data: dict, *, actor: User | None = None) -> None:
+    """Add (not commit) a form posted after the session went idle, to show it again after sign-in."""
+    answers = dict(draft.answers or {})
+    answers[UNSENT] = {**answers.get(UNSENT, {}), page: data}
+    draft.answers = answers
+    _audit("draft_form_kept", draft, actor=actor, page=page)
 
 
 def take_unsent_form(draft, page: str, *, actor: User | None = None) -> dict | None:

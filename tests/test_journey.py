@@ -167,3 +167,17 @@ def test_source_codes_follow_the_children_in_need_census():
                                         (17, "16 to 17")])
 def test_age_bands(years, band):
     assert journey.age_band({"child": {"unborn": False, "years": years, "months": 0}}) == band
+
+
+@VERSIONS
+def test_prune_moves_a_tick_to_the_page_that_now_asks_it(version):
+    """A draft saved when a concern sat on its domain page keeps it after it moved to the first page."""
+    serious = journey.concerns_pages(version, BORN)[0]
+    moved = next((i for i in serious.items if i.question is None and i.id in version.indicators
+                  and not version.indicators[i.id].immediate), None)
+    domain_page = f"concerns_{version.indicators[moved.id].domain}"
+    answers = dict(BORN, concerns={"concerns_serious": [], domain_page: [moved.id]}, _unsent={"voice": {}})
+    pruned = journey.prune(version, answers)
+    assert moved.id in pruned["concerns"]["concerns_serious"]
+    assert moved.id in journey.chosen_indicators(version, pruned)
+    assert journey.UNSENT not in pruned

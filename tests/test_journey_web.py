@@ -414,6 +414,41 @@ def test_a_page_sent_after_the_idle_timeout_is_kept_and_shown_again_after_sign_i
     assert "draft_form_kept" in kept and "draft_form_restored" in kept
 
 
+def test_a_referral_form_sent_after_the_idle_timeout_comes_back_after_sign_in(app, users, walker):
+    import time
+    from conftest import PASSWORD
+    page, item = level_items(4)[0]
+    walker.concerns({page: [item]}, location=walker.to_concerns())
+    walker.finish_questions()
+    with walker.client.session_transaction() as session:
+        session["last_seen"] = int(time.time()) - 31 * 60
+    sent = walker.post("/refer/referral", referral_details(address="7 Remembered Lane, Northmere"))
+    assert sent.location.startswith("/sign-in")
+    token = csrf_token(walker.client, "/sign-in")
+    back = walker.client.post("/sign-in", data={"csrf_token": token, "email": users["referrer"].email,
+                                                "password": PASSWORD})
+    assert back.location == "/refer/referral"
+    assert walker.client.head("/refer/referral").status_code == 200  # a HEAD does not use it up
+    page = walker.client.get("/refer/referral")
+    assert "7 Remembered Lane, Northmere" in page.text
+    walker.token = csrf_token(walker.client, "/")
+    walker.answer("/refer/referral", referral_details(), "/refer/confirmation")
+    assert journey.UNSENT not in db.session.scalar(select(Referral)).details["answers"]
+
+
+def test_odd_digits_in_number_boxes_are_a_message_not_a_crash(walker):
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "no"})
+    walker.answer("/refer/about-you", {"role": "dsl", "organisation": "school"})
+    for years in ("\u00b2", "9" * 5000):
+        response = walker.post("/refer/about-child", {"born": "born", "years": years, "months": "1"})
+        assert response.status_code == 200 and "Years must be a whole number" in response.text
+    response = walker.post("/refer/about-child", {"born": "unborn", "due_day": "1" * 30, "due_month": "1",
+                                                  "due_year": "2027"})
+    assert response.status_code == 200 and "must be a real date" in response.text
+    assert walker.client.get("/refer/about_child").status_code == 404  # one address per page
+
+
 def test_another_users_draft_cannot_be_resumed(app, users, walker):
     walker.to_concerns()
     draft_id = db.session.scalar(select(Draft.id))

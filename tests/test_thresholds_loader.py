@@ -293,3 +293,16 @@ def test_schema_and_cross_reference_problems_are_reported_together(tmp_path):
     missing = [p for p in caught.value.problems if "domain 'nowhere'" in p.message]
     assert len(missing) == 1 and missing[0].line == third_domain + 2  # +1 for the inserted line, +1 from 0
     assert missing[0].key.startswith("indicators[") and missing[0].key.endswith("].domain")
+
+
+def test_a_set_aside_domain_does_not_make_its_areas_look_missing(tmp_path):
+    text = (GOOD / "fixture-2025-04.yaml").read_text()
+    marker = "      - id: health\n"
+    assert marker in text
+    path = tmp_path / "fixture-2025-04.yaml"
+    path.write_text(text.replace(marker, "      - id: health\n        colour: blue\n", 1))
+    with pytest.raises(ConfigError) as caught:
+        load_file(path)
+    messages = [str(p) for p in caught.value.problems]
+    assert any("colour: is not a recognised key" in m for m in messages)
+    assert not any("'health' is not" in m for m in messages), messages

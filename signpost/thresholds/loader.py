@@ -80,6 +80,16 @@ def load_file(path: Path | str, display_name: str | None = None) -> ThresholdVer
 LIST_SECTIONS = ("domains", "severity_questions", "indicators", "rules")
 
 
+def _ids_within(value) -> set[str]:
+    """Every id in a set-aside item, its areas' ids included."""
+    if isinstance(value, dict):
+        found = {str(value["id"])} if "id" in value else set()
+        return found.union(*(_ids_within(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_ids_within(v) for v in value))
+    return set()
+
+
 def _checks_despite_schema_errors(source: src.Source, expected_id: str) -> list[src.Problem]:
     """Cross-reference problems in a file that also has schema problems, so all come at once.
 
@@ -108,7 +118,7 @@ def _checks_despite_schema_errors(source: src.Source, expected_id: str) -> list[
     set_aside: set[str] = set()
     for section, indexes in removed.items():
         items = data.get(section) or []
-        set_aside |= {str(items[i].get("id")) for i in indexes if i < len(items) and isinstance(items[i], dict)}
+        set_aside |= {item_id for i in indexes if i < len(items) for item_id in _ids_within(items[i])}
         data[section] = [item for i, item in enumerate(items) if i not in indexes]
     try:
         doc = ThresholdDocument.model_validate(data)

@@ -107,20 +107,20 @@ KEPT_MESSAGE = ("You were signed out before this page was sent. We kept what you
                 "check it, then continue.")
 
 
-def keep_unsent_form(user) -> None:
-    """Called just before an idle sign-out: keep what a journey page was sending, in the draft."""
+def unsent_form(user) -> tuple | None:
+    """Just before an idle sign-out: (draft, page, data) for what a journey page was sending."""
     from flask_wtf.csrf import ValidationError as CSRFError, validate_csrf
     if request.endpoint not in KEPT_PAGES:
-        return
+        return None
     draft = db.session.get(Draft, session.get("draft_id") or "")
     if draft is None or draft.user_id != user.id or draft.submitted_at is not None:
-        return
+        return None
     try:
         validate_csrf(request.form.get("csrf_token"))
     except CSRFError:
-        return
+        return None
     data = {key: request.form.getlist(key) for key in request.form if key != "csrf_token"}
-    store.keep_unsent_form(draft, kept_key(), data, actor=user)
+    return draft, kept_key(), data
 
 
 def kept_key() -> str:
@@ -131,6 +131,8 @@ def formdata_for(draft: Draft):
     """The posted form; or, on GET, a form kept across an idle sign-out (shown once)."""
     if request.method == "POST":
         return request.form
+    if request.method != "GET":  # a HEAD request must not use up the kept form
+        return None
     kept = store.take_unsent_form(draft, kept_key(), actor=_user())
     if kept is None:
         return None
@@ -220,8 +222,11 @@ def carry_on_under_version_in_force(draft: Draft) -> None:
     """A draft picked up again moves to the version in force, dropping what no longer applies."""
     version = current_version_or_none()
     if version is not None and version.id != draft.threshold_id:
-        store.save_answers(draft, "resumed_under_new_version", journey.prune(version, draft.answers or {}),
-                           actor=_user(), version=version)
+        answers = draft.answers or {}
+        carried = journey.prune(version, answers)
+        if journey.UNSENT in answers:  # a form kept across an idle sign-out is still to be shown
+            carried[journey.UNSENT] = answers[journey.UNSENT]
+        store.save_answers(draft, "resumed_under_new_version", carried, actor=_user(), version=version)
 
 
 @bp.post("/drafts/delete")
@@ -331,8 +336,8 @@ def apply_answer(page: str, form, answers: dict) -> dict | None:
 @needs_draft
 def question(draft: Draft, slug: str):
     page = slug.replace("-", "_")
-    if not (page in FIXED_PAGES or page.startswith(("concerns_", "severity_"))):
-        abort(404)
+    if "_" in slug or not (page in FIXED_PAGES or page.startswith(("concerns_", "severity_"))):
+        abort(404)  # one address per page: /refer/about-child, never /refer/about_child
     version = version_for(draft)
     answers = draft.answers or {}
     if not journey.can_visit(version, answers, page):
@@ -522,7 +527,7 @@ def override(draft: Draft):
         session["finished_draft"] = draft.id
         session.pop("draft_id", None)
         return redirect(url_for("journey.summary"))
-    back = url_for("journey.danger_call") if draft.assessment.immediate else url_for("journey.recommendation")
+    back = url_for("journey.recommendation")
     return render_template("journey/override.html", form=form, recommended=recommended, back=back,
                            route_words=ROUTE_WORDS)
 
@@ -532,7 +537,7 @@ def override(draft: Draft):
 @bp.route("/referral", methods=["GET", "POST"])
 @role_required(*REFERRERS)
 def referral():
-    draft = current_draft(include_submitted=True)
+    draft = current_draft(include_submitted=True, adopt=True)
     if draft is None:
         return redirect(url_for("refer.start"))
     existing = draft.submitted_at and db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
@@ -551,7 +556,8 @@ def referral():
     if request.method == "POST" and form.validate() & form.validate_extra(unborn, today(), age_months):
         consent = answers.get("consent") or {}
         made, _created = store.submit_referral(
-            draft, {**form.details(unborn), "answers": answers}, family_aware=consent.get("aware"),
+            draft, {**form.details(unborn), "answers": journey.prune(version, answers)},
+            family_aware=consent.get("aware"),
             consent=consent.get("consent") or ("not_needed" if assessment.immediate else None),
             consent_reason=consent.get("reason"),
             reference_prefix=current_app.config.get("REFERENCE_PREFIX", "NM"), actor=_user())

@@ -5,6 +5,7 @@ Concerns and severity pages are built from the threshold version at request time
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
@@ -38,12 +39,15 @@ class AboutYouForm(FlaskForm):
                               validators=[InputRequired("Select the type of organisation you work for")])
 
 
+DIGITS = re.compile(r"[0-9]{1,4}")  # ASCII digits only ("²".isdigit() is true), and short
+
+
 def _number(field, name: str, low: int, high: int) -> int | None:
     """A whole number typed into a text box, or an error in plain English on the field."""
     raw = (field.data or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
         field.errors = list(field.errors) + [f"{name} must be a whole number from {low} to {high}"]
         return None
     return int(raw)
@@ -57,11 +61,11 @@ def read_date(day, month, year, what: str) -> tuple[dt.date | None, str | None]:
         return None, f"Enter the {what}"
     if missing:
         return None, f"The {what} must include {' and '.join(missing)}"
-    if not all(v.isdigit() for v in raw) or len(raw[2]) != 4:
+    if not all(DIGITS.fullmatch(v) for v in raw) or len(raw[2]) != 4:
         return None, f"The {what} must be a real date, written with numbers, such as 27 3 2027"
     try:
         return dt.date(int(raw[2]), int(raw[1]), int(raw[0])), None
-    except ValueError:
+    except (ValueError, OverflowError):
         return None, f"The {what} must be a real date"
 
 

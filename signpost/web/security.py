@@ -82,11 +82,12 @@ def _idle_and_access():
         if now - last_seen > idle or too_old:
             from .. import store
             user = current_user._get_current_object()
+            kept = None
             if request.method == "POST":
                 # What the referrer was sending is kept (server-side) and shown again after sign-in.
-                from .journey import keep_unsent_form
-                keep_unsent_form(user)
-            store.record_sign_out(user, reason="idle" if not too_old else "session_too_old")
+                from .journey import unsent_form
+                kept = unsent_form(user)
+            store.record_sign_out(user, reason="idle" if not too_old else "session_too_old", kept_form=kept)
             logout_user()
             session.clear()
             remember_return_path()
