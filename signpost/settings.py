@@ -77,6 +77,9 @@ def from_environment(env=os.environ) -> dict:
         # Sign-in throttling (Flask-Limiter syntax); only failed attempts count.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "signpost"),
+        # Explicit: Flask-Limiter's one limiter object otherwise takes its default from
+        # whichever app was set up last (a test app may switch it off).
+        "RATELIMIT_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "SIGN_IN_LIMIT_PER_ACCOUNT": env.get("SIGNPOST_SIGN_IN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         # The JSON API (/api/v1): one budget per client address for all its endpoints.

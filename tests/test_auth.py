@@ -318,3 +318,11 @@ def test_demo_seed_refuses_production(app):
     result = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert result.exit_code == 1 and "Refusing" in result.output
     assert store.count_users() == 0
+
+
+def test_an_app_with_limits_off_does_not_switch_them_off_for_the_next_app(tmp_path):
+    from conftest import make_app
+    make_app(f"sqlite:///{tmp_path / 'a.db'}", RATELIMIT_ENABLED=False)
+    later = make_app(f"sqlite:///{tmp_path / 'b.db'}")
+    from signpost.extensions import limiter
+    assert later.config["RATELIMIT_ENABLED"] is True and limiter.enabled is True
