@@ -52,15 +52,20 @@ def list_users_command():
         click.echo(f"{user.email:<40} {user.role:<12} {'active' if user.active else 'disabled'}")
 
 
+def _existing_user(email: str) -> User:
+    user = store.find_user(email)
+    if user is None:
+        click.echo(f"No account for {email}.", err=True)
+        sys.exit(1)
+    return user
+
+
 @users_cli.command("set-role")
 @click.argument("email")
 @click.argument("role", type=click.Choice(ROLES))
 def set_role_command(email, role):
     """Change an account's role."""
-    user = store.find_user(email)
-    if user is None:
-        click.echo(f"No account for {email}.", err=True)
-        sys.exit(1)
+    user = _existing_user(email)
     store.update_user(user, role=role, actor="cli")
     click.echo(f"{user.email} is now {role}.")
 
@@ -69,12 +74,23 @@ def set_role_command(email, role):
 @click.argument("email")
 def disable_command(email):
     """Stop an account from signing in (and end its sessions)."""
-    user = store.find_user(email)
-    if user is None:
-        click.echo(f"No account for {email}.", err=True)
-        sys.exit(1)
+    user = _existing_user(email)
     store.update_user(user, active=False, actor="cli")
     click.echo(f"{user.email} is disabled.")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+def set_password_command(email):
+    """Give an account a new password (from standard input, or prompted for twice); ends its sessions."""
+    user = _existing_user(email)
+    password = _read_password()
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        click.echo(f"The password must be {minimum} characters or more.", err=True)
+        sys.exit(1)
+    store.set_password(user, password, actor="cli")
+    click.echo(f"{user.email} has a new password.")
 
 
 @demo_cli.command("seed")

@@ -296,6 +296,21 @@ def test_cli_set_role_and_disable(app, users):
     assert "referrer@example.org" in runner.invoke(args=["users", "list"]).output
 
 
+def test_cli_set_password_and_unknown_account(app, users):
+    from signpost import passwords
+    runner = app.test_cli_runner()
+    before = store.find_user("admin@example.org").session_version
+    result = runner.invoke(args=["users", "set-password", "admin@example.org"], input="a brand new long password\n")
+    assert result.exit_code == 0, result.output
+    user = store.find_user("admin@example.org")
+    assert passwords.verify(user.password_hash, "a brand new long password")
+    assert user.session_version == before + 1  # old sessions end
+    short = runner.invoke(args=["users", "set-password", "admin@example.org"], input="short\n")
+    assert short.exit_code == 1 and "characters or more" in short.output
+    missing = runner.invoke(args=["users", "disable", "nobody@example.org"])
+    assert missing.exit_code == 1 and "No account for nobody@example.org" in missing.output
+
+
 def test_demo_seed_is_idempotent_and_the_printed_sign_ins_work(app):
     from signpost import demo
     runner = app.test_cli_runner()
