@@ -48,7 +48,6 @@ CONSENT_CHOICES = (
 
 UNSENT = "_unsent"  # answers key: forms posted after an idle sign-out, shown again once
 
-FIXED_START = ("danger", "about_you", "about_child", "concerns_serious")
 FIXED_END = ("family", "consent", "check", "recommendation")
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from . import passwords
 from .extensions import client_address, db
 from .journey import UNSENT
-from .models import ROLES, AuditEvent, User, utcnow
+from .models import ROLES, Assessment, AuditEvent, Decision, Draft, Referral, User, utcnow
 
 
 class StoreError(ValueError):
@@ -158,8 +158,7 @@ def count_users() -> int:
 # The referral journey: drafts, assessments, referrals -----------------------------------------
 # Nothing about the child is ever put in an audit event's detail: ids, pages and routes only.
 
-def start_draft(user: User, version) -> "Draft":
-    from .models import Draft
+def start_draft(user: User, version) -> Draft:
     with transaction() as session:
         draft = Draft(user_id=user.id, answers={}, threshold_id=version.id,
                       threshold_hash=version.content_hash, created_at=utcnow(), updated_at=utcnow())
@@ -223,7 +222,6 @@ def purge_drafts(older_than, *, actor: str = "cli") -> int:
     Finished ones go too: what must be kept is in the assessment (anonymous) and the referral.
     """
     from sqlalchemy import delete
-    from .models import Draft
     cutoff = utcnow() - older_than
     with transaction() as session:
         ids = list(session.scalars(select(Draft.id).where(Draft.updated_at < cutoff)))
@@ -243,7 +241,6 @@ def record_assessment(draft, rec, *, source_code: str | None, referrer_role: str
     With answers, the page that led here is saved in the same transaction (a ticked
     immediate-danger concern is saved and logged as one action).
     """
-    from .models import Assessment
     with transaction() as session:
         if answers is not None:
             draft.answers = dict(answers)
@@ -302,7 +299,6 @@ def submit_referral(draft, details: dict, *, family_aware: str | None, consent: 
                     consent_reason: str | None, reference_prefix: str, actor: User | None = None):
     """Send the draft to the front door. One referral per draft: a second submit returns the first."""
     from sqlalchemy.exc import IntegrityError
-    from .models import Referral
     existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
     if existing is not None:
         return existing, False
@@ -352,7 +348,6 @@ def record_demo_journey(user: User, answers: dict, rec, *, at, assessment_fields
     """
     import datetime as dt
 
-    from .models import Assessment, Decision, Draft, Referral
     with transaction() as session:
         draft = Draft(user_id=user.id, answers=answers, threshold_id=rec.version_id,
                       threshold_hash=rec.version_hash, created_at=at - dt.timedelta(minutes=9),
