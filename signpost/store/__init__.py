@@ -1,4 +1,4 @@
-"""The only module that writes to the database: one function per user action.
+"""The only package that writes to the database: one function per user action.
 
 Each function is one transaction and writes its audit event in that same transaction,
 so an action without its audit row (or the reverse) can never be committed.
@@ -13,10 +13,10 @@ from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import func, select, update
 
-from . import passwords
-from .extensions import client_address, db
-from .journey import UNSENT
-from .models import ROLES, Assessment, AuditEvent, Decision, Draft, Referral, User, utcnow
+from .. import passwords
+from ..extensions import client_address, db
+from ..journey import UNSENT
+from ..models import ROLES, Assessment, AuditEvent, Decision, Draft, Referral, User, utcnow
 
 
 class StoreError(ValueError):
@@ -379,3 +379,6 @@ def record_demo_journey(user: User, answers: dict, rec, *, at, assessment_fields
         _audit("demo_journey_seeded", assessment, actor="demo seed",
                referral=referral.reference if referral else None)
     return assessment
+
+# Each kind of user's writers live in a submodule of this package (store.frontdoor,
+# store.policy, ...), built on transaction() and _audit() above.
