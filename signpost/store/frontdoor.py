@@ -223,7 +223,7 @@ def email_sent(message: OutboxMessage) -> None:
     with transaction():
         message.sent_at = utcnow()
         message.last_error = None
-        _audit("email_sent", message, actor="mail", kind=message.kind, record=message.record_id,
+        _audit("email_sent", message, actor="mail", kind=message.kind, about_record=message.record_id,
                attempts=message.attempts)
 
 
