@@ -518,3 +518,22 @@ def test_decisions_export_neutralises_formulas_and_is_audited(front_door, policy
     assert referrer.get(f"/front-door/export?date_from={today}&date_to={today}").status_code == 403
     bad = front_door.get(f"/front-door/export?date_from={today}&date_to=2001-01-01")
     assert bad.status_code == 400 and "same as or after the first date" in bad.text
+
+
+# ---------------------------------------------------------------------------------------------- demo
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_demo_seed_gives_a_realistic_queue_once(app):
+    from signpost import demo
+    demo.seed(echo=lambda _line: None)
+    demo.seed(echo=lambda _line: None)
+    front_door = demo.demo_user("front_door")
+    page = fq.queue_page(fq.Filters(), front_door.id)
+    awaiting = [row for row in page.rows]
+    assert {row.urgency for row in awaiting} == {"emergency", "same_day", "standard"}
+    assert {row.referral.kind for row in awaiting} == {"referral", "early_help_request", "consultation"}
+    assert page.overdue >= 3 and any(row.allocated_to for row in awaiting)
+    assert any(row.earlier for row in awaiting)  # a re-referral, linked to the earlier NFA
+    assert front_door.manager
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "demo_item_seeded")) == len(demo.DEMO_QUEUE) + 2

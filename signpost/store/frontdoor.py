@@ -141,7 +141,7 @@ def request_consultation(draft, *, question: str, phone: str, answers: dict, ref
                             family_aware=(answers.get("consent") or {}).get("aware"))
             session.add(item)
             session.flush()
-            item.reference = f"{reference_prefix}-C-{now.year}-{item.id:05d}"
+            item.reference = f"{reference_prefix}-{now.year}-{item.id:05d}"
             draft.submitted_at = now
             _audit("consultation_requested", item, actor=actor, reference=item.reference,
                    assessment_id=assessment.id)
@@ -237,3 +237,39 @@ def email_failed(message: OutboxMessage, error: str, retry_in: dt.timedelta | No
                    error=error[:200])
         else:
             message.next_attempt_at = utcnow() + retry_in
+
+
+# The demo (`flask demo seed`) ---------------------------------------------------------------------
+
+def seed_demo_item(user: User, rec, *, kind: str, at: dt.datetime, assessment_fields: dict, details: dict,
+                   reference_prefix: str, allocated_to: User | None = None,
+                   decision: tuple[str, str, User] | None = None) -> Referral:
+    """Demo only: one queue item (assessment and item, allocation, perhaps a decision), dated in the past."""
+    from ..models import Assessment
+
+    with transaction() as session:
+        assessment = Assessment(
+            user_id=user.id, started_at=at - dt.timedelta(minutes=11), completed_at=at, immediate=rec.immediate,
+            recommended_route=rec.route, recommended_level=rec.level, reason_ids=rec.reason_ids,
+            urgency=rec.urgency, route_taken="social_care" if kind == "referral" else rec.route,
+            overridden=kind == "referral" and rec.route != "social_care",
+            override_reason=("Demo: the referrer knows the family has refused help before"
+                             if kind == "referral" and rec.route != "social_care" else None),
+            threshold_id=rec.version_id, threshold_hash=rec.version_hash, **assessment_fields)
+        session.add(assessment)
+        session.flush()
+        item = Referral(reference=f"demo-{assessment.id}", kind=kind, assessment_id=assessment.id, user_id=user.id,
+                        created_at=at, details=details, consent=assessment.consent,
+                        family_aware=(details.get("answers", {}).get("consent") or {}).get("aware"),
+                        allocated_to_id=allocated_to.id if allocated_to else None,
+                        allocated_at=at + dt.timedelta(minutes=20) if allocated_to else None)
+        session.add(item)
+        session.flush()
+        item.reference = f"{reference_prefix}-{at.year}-{item.id:05d}"
+        if decision is not None:
+            outcome, note, decider = decision
+            decided = at + dt.timedelta(hours=5)
+            session.add(Decision(referral_id=item.id, sequence=1, outcome=outcome, decided_on=decided.date(),
+                                 decided_at=decided, decided_by=decider.id, note=note, created_at=decided))
+        _audit("demo_item_seeded", item, actor="demo seed", reference=item.reference, kind=kind)
+    return item
