@@ -89,7 +89,9 @@ def record_decision(referral: Referral, outcome: str, note: str, *, supersedes: 
                                 note=(note or "").strip(), referral_advised=referral_advised, created_at=now)
             session.add(decision)
             session.flush()  # models' listener copies the outcome onto the referral, for the queue
-            _audit("decision_recorded" if supersedes == 0 else "decision_superseded", decision, actor=actor,
+            # Filed under the referral, so the audit trail of one item shows its decisions too.
+            _audit("decision_recorded" if supersedes == 0 else "decision_superseded", actor=actor,
+                   record_type="referrals", record_id=referral.id, decision_id=decision.id,
                    reference=referral.reference, outcome=outcome, sequence=decision.sequence)
             if link is not None:
                 _queue_decision_email(referral, link)

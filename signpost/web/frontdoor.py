@@ -73,12 +73,14 @@ def index():
         return render_template("frontdoor/admin_index.html")
     filters, problems = fq.Filters.from_args(request.args)
     page = fq.queue_page(filters, current_user.id)
-    # Names are on the queue (and re-referral links): reading it is audited like any identifying view.
-    store.record_view("queue_viewed", actor=_user(), record_type="referrals",
-                      references=[row.referral.reference for row in page.rows][:100], status=filters.status)
-    return render_template("frontdoor/queue.html", page=page, filters=filters, problems=problems,
+    html = render_template("frontdoor/queue.html", page=page, filters=filters, problems=problems,
                            team=fq.front_door_team(), routes=ROUTES, urgencies=URGENCIES,
                            sources=REFERRAL_SOURCES, now=utcnow())
+    # The queue links re-referrals by name: reading it is audited like any identifying view. (After
+    # rendering, as the commit expires every loaded row; nothing is sent unless the audit is written.)
+    store.record_view("queue_viewed", actor=_user(), record_type="referrals",
+                      references=[row.referral.reference for row in page.rows][:100], status=filters.status)
+    return html
 
 
 # ------------------------------------------------------------------------------ an item
@@ -140,8 +142,10 @@ def front_door_feedback(referral: Referral) -> dict:
 @role_required(*TEAM)
 def item(reference: str):
     referral = _item(reference)
-    store.record_view("item_viewed", referral, actor=_user(), reference=referral.reference)
-    return _render_item(referral)
+    html, status = _render_item(referral)
+    store.record_view("item_viewed", actor=_user(), record_type="referrals", record_id=referral.id,
+                      reference=reference)  # after rendering: see index()
+    return html, status
 
 
 def _render_item(referral: Referral, form=None, conflict: Decision | None = None, status: int = 200):
