@@ -26,7 +26,7 @@ import sqlalchemy as sa  # noqa: E402
 from signpost import create_app, store  # noqa: E402
 from signpost.content import current_version  # noqa: E402
 from signpost.extensions import db  # noqa: E402
-from signpost.models import Assessment, Decision, Referral, child_key, utcnow  # noqa: E402
+from signpost.models import Assessment, Decision, Referral, child_key, urgency_priority, utcnow  # noqa: E402
 from signpost.values import ITEM_KINDS, OUTCOMES, URGENCIES  # noqa: E402
 
 FIRST = ["Alfie", "Bea", "Callum", "Daisy", "Ellis", "Freya", "Idris", "Jade", "Kai", "Lola", "Milo", "Nia",
@@ -82,7 +82,8 @@ def seed(items: int, users: dict, version) -> str:
                 id=item_id, reference=f"NM-B-{item_id:07d}", kind=kind, assessment_id=item_id, user_id=referrer,
                 created_at=received, details=details, consent="given",
                 allocated_to_id=worker if awaiting and rng.random() < 0.4 else None,
-                latest_outcome=outcome, latest_decided_at=decided, child_key=child_key(details)))
+                latest_outcome=outcome, latest_decided_at=decided, child_key=child_key(details),
+                urgency_priority=urgency_priority(urgency)))
             if awaiting and kind == "referral" and target is None:
                 target = f"NM-B-{item_id:07d}"
         with db.engine.begin() as conn:
@@ -133,7 +134,7 @@ def main() -> None:
                 session["_user_id"] = users["front_door"].get_id()
                 session["last_seen"] = session["signed_in_at"] = int(time.time())
             pages = {"queue first page": "/front-door/",
-                     "filtered page": "/front-door/?status=all&urgency=same_day&route=social_care&source=6&page=3",
+                     "filtered page": "/front-door/?status=decided&urgency=same_day&source=6&route=social_care",
                      "item page": f"/front-door/items/{target}"}
             medians = {}
             for name, path in pages.items():

@@ -8,11 +8,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import func, select
 
 from . import workdays
 from .extensions import db
-from .models import Assessment, Decision, Referral, User, utcnow
+from .models import Assessment, Decision, Referral, User, urgency_priority, utcnow
 from .values import ITEM_KINDS, ROUTES, URGENCIES
 
 PAGE_SIZE = 25
@@ -25,14 +25,6 @@ def urgency_of(assessment: Assessment) -> str:
     if assessment.urgency:
         return assessment.urgency
     return "emergency" if assessment.immediate else "standard"
-
-
-# Most urgent first: emergency, then same day, then standard (legacy rows by `immediate`).
-URGENCY_RANK = case(
-    (Assessment.urgency == "emergency", 0),
-    (and_(Assessment.urgency.is_(None), Assessment.immediate.is_(True)), 0),
-    (Assessment.urgency == "same_day", 1),
-    else_=2)
 
 
 @dataclasses.dataclass
@@ -117,8 +109,13 @@ class QueuePage:
     overdue: int                # awaiting, past the one-working-day target (whatever the filters)
 
 
-def _filtered(filters: Filters, user_id: int):
-    query = select(Referral, Assessment).join(Assessment, Referral.assessment_id == Assessment.id)
+def _filtered(filters: Filters, user_id: int, counting: bool = False):
+    if counting:  # join the assessments only when a filter needs them
+        query = select(func.count()).select_from(Referral)
+        if filters.route or filters.source:
+            query = query.join(Assessment, Referral.assessment_id == Assessment.id)
+    else:
+        query = select(Referral, Assessment).join(Assessment, Referral.assessment_id == Assessment.id)
     if filters.status == "awaiting":
         query = query.where(Referral.latest_outcome.is_(None))
     elif filters.status == "decided":
@@ -127,14 +124,8 @@ def _filtered(filters: Filters, user_id: int):
         query = query.where(Referral.kind == filters.kind)
     if filters.route:
         query = query.where(Assessment.recommended_route == filters.route)
-    if filters.urgency == "emergency":
-        query = query.where(or_(Assessment.urgency == "emergency",
-                                and_(Assessment.urgency.is_(None), Assessment.immediate.is_(True))))
-    elif filters.urgency == "standard":
-        query = query.where(or_(Assessment.urgency == "standard",
-                                and_(Assessment.urgency.is_(None), Assessment.immediate.is_(False))))
-    elif filters.urgency:
-        query = query.where(Assessment.urgency == filters.urgency)
+    if filters.urgency:
+        query = query.where(Referral.urgency_priority == urgency_priority(filters.urgency))
     if filters.source:
         query = query.where(Assessment.source_code == filters.source)
     if filters.received_from:
@@ -162,7 +153,7 @@ def queue_page(filters: Filters, user_id: int, now: dt.datetime | None = None) -
     query = _filtered(filters, user_id)
     if filters.status == "awaiting":
         # Most urgent first, then oldest: the one-working-day clock runs out first for the oldest.
-        query = query.order_by(URGENCY_RANK, Referral.created_at, Referral.id)
+        query = query.order_by(Referral.urgency_priority, Referral.created_at, Referral.id)
     else:
         query = query.order_by(Referral.created_at.desc(), Referral.id.desc())
     offset = (filters.page - 1) * PAGE_SIZE
@@ -171,7 +162,7 @@ def queue_page(filters: Filters, user_id: int, now: dt.datetime | None = None) -
     found = found[:PAGE_SIZE]
     total = None
     if filters.status == "awaiting":
-        total = db.session.scalar(select(func.count()).select_from(_filtered(filters, user_id).subquery()))
+        total = db.session.scalar(_filtered(filters, user_id, counting=True))
     people = _users({r.allocated_to_id for r, _a in found if r.allocated_to_id})
     earlier = earlier_referrals([r for r, _a in found])
     rows = []
