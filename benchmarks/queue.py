@@ -19,7 +19,9 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# This file is named queue.py, like the standard library's queue (which psycopg imports): run as a
+# script, its folder comes first on sys.path, so put the project's root there instead.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import sqlalchemy as sa  # noqa: E402
 

@@ -397,6 +397,18 @@ def test_asking_about_someone_elses_draft_is_404_audited(referrer, users):
     assert events("access_denied")[-1].record_type == "drafts"
 
 
+def test_immediate_danger_is_never_turned_into_a_request_for_advice(referrer, users):
+    draft = make_draft_with_assessment(users["referrer"])
+    with db.session.begin_nested():
+        draft.assessment.immediate, draft.assessment.urgency = True, "emergency"
+    db.session.commit()
+    token = csrf_token(referrer, "/refer/my-referrals")
+    response = referrer.post("/front-door/ask-for-advice", data={"csrf_token": token, "draft_id": draft.id,
+                                                                  "step": "send", "question": "?", "phone": "1"})
+    assert response.status_code == 302 and response.location.endswith("/refer/phone-now")
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
 def test_the_recommendation_page_offers_advice_instead(app):
     html = app.jinja_env.get_template("journey/recommendation.html")
     assert "frontdoor/_ask_for_advice_button.html" in open(html.filename).read()

@@ -130,6 +130,8 @@ def request_consultation(draft, *, question: str, phone: str, answers: dict, ref
     assessment = draft.assessment
     if assessment is None:
         raise StoreError("there is no recommendation to ask about yet")
+    if assessment.immediate or assessment.urgency == "emergency":
+        raise StoreError("a child in immediate danger is referred after phoning, never a request for advice")
     if not question.strip() or not phone.strip():
         raise StoreError("a question and a phone number are needed")
     try:

@@ -236,6 +236,8 @@ def ask_for_advice():
         return redirect(url_for("journey.my_referral", reference=existing.reference))
     if draft.assessment is None or draft.submitted_at is not None:
         return redirect(url_for("refer.start"))
+    if draft.assessment.immediate or draft.assessment.urgency == "emergency":
+        return redirect(url_for("journey.danger_call"))  # never softened: phone, then refer
     form = ff.ConsultationForm(formdata=request.form if request.form.get("step") == "send" else None)
     if request.form.get("step") == "send" and form.validate():
         made, _created = fd_store.request_consultation(
