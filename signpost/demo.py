@@ -206,11 +206,14 @@ def seed_front_door_queue(echo: Callable[[str], None]) -> None:
 
     def item(kind, urgency, at, level, who=None, person=None, decision=None):
         months = rng.randint(14, 190)
-        pool = [i for i in version.indicators.values() if not i.lado and i.applies_to != "unborn"
-                and (i.min_age_months or 0) <= months <= (i.max_age_months or 999) and not i.asks_for
-                and (i.urgency == "emergency" if urgency == "emergency" else i.urgency != "emergency")]
-        same_level = [i for i in pool if i.level == level] or pool
-        chosen = {rng.choice(same_level).id} | {i.id for i in rng.sample(pool, 2) if i.level < level}
+        eligible = [i for i in version.indicators.values() if not i.lado and i.applies_to != "unborn"
+                    and (i.min_age_months or 0) <= months <= (i.max_age_months or 999) and not i.asks_for]
+        standard = [i for i in eligible if i.urgency == "standard"]
+        wanted = ([i for i in eligible if i.urgency == urgency and i.level == level]
+                  or [i for i in eligible if i.urgency == urgency]
+                  or [i for i in standard if i.level == level] or standard)
+        lower = [i for i in standard if i.level < level]
+        chosen = {rng.choice(wanted).id} | {i.id for i in rng.sample(lower, min(2, len(lower)))}
         consent = "refused" if kind == "consultation" and urgency == "standard" else rng.choice(["given", "given", "not_asked"])
         rec = assess(Answers.of(chosen, age_months=months, consent=consent), version, at.date(), current_directory())
         if rec.urgency != urgency:  # the threshold file may have no same-day concern yet: demo data says so
