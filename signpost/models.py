@@ -154,6 +154,8 @@ class Referral(db.Model):
     family_aware: Mapped[str | None] = mapped_column(String(20))
     consent: Mapped[str | None] = mapped_column(String(20))
     consent_reason: Mapped[str | None] = mapped_column(Text)
+    # Set when the identifying details and free text were erased (retention or an erasure request).
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     assessment: Mapped[Assessment] = relationship(back_populates="referral")
     user: Mapped[User] = relationship()
