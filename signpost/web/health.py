@@ -30,6 +30,8 @@ def database_state() -> str:
 
 def rate_limit_state() -> str:
     """Redis (or memory) answering; when it does not, limits are counted in memory meanwhile."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return "disabled"
     try:
         ok = bool(limiter.storage.check())
     except Exception:  # any client error means the same thing here
@@ -57,5 +59,5 @@ def healthz():
     checks = {"database": database_state(), "rate_limit_store": rate_limit_state(),
               "thresholds": thresholds_state()}
     down = [name for name, state in checks.items()
-            if (state if isinstance(state, str) else state["status"]) != "ok"]
+            if (state if isinstance(state, str) else state["status"]) not in ("ok", "disabled")]
     return jsonify(status="unavailable" if down else "ok", checks=checks), 503 if down else 200
