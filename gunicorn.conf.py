@@ -59,7 +59,9 @@ logger_class = Logger
 
 def post_fork(server, worker):
     """A forked worker opens its own database connections, never the master's."""
-    import wsgi
+    import sys
+    if "wsgi" not in sys.modules:  # not Signpost's app (benchmarks/bare_flask.py), or not preloaded
+        return
     from signpost.extensions import db
-    with wsgi.app.app_context():
+    with sys.modules["wsgi"].app.app_context():
         db.engine.dispose(close=False)
