@@ -318,3 +318,53 @@ def test_the_idle_kept_form_keeps_only_the_pages_fields_and_has_a_size_cap(app, 
     idle_post("/refer/not-a-page", {"role": "dsl"})
     db.session.refresh(draft)
     assert "not-a-page" not in draft.answers.get("_unsent", {})
+
+
+# ---------------------------------------------------------------------------- the causes found before
+
+@pytest.fixture
+def at_referral(referrer):
+    """A referrer whose journey reached the referral page (a top-level concern)."""
+    from test_journey_web import Walker, level_items
+    walker = Walker(referrer)
+    page, item = level_items(4)[0]
+    walker.concerns({page: [item]}, location=walker.to_concerns())
+    walker.finish_questions()
+    return walker
+
+
+def test_about_the_child_with_fields_missing_is_an_error_not_a_500(referrer):
+    from test_journey_web import Walker
+    walker = Walker(referrer)
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "no"})
+    walker.answer("/refer/about-you", {"role": "dsl", "organisation": "school"})
+    for data in ({"born": "born"}, {"born": "unborn"}, {"born": "born", "years": "3"}, {}):
+        response = walker.post("/refer/about-child", data)
+        assert response.status_code == 200 and "govuk-error-summary" in response.text, data
+
+
+@pytest.mark.parametrize("value", ["   ", "\u200b", "\t\n", "\u00a0\u00a0"])
+def test_required_referral_fields_holding_nothing_are_errors(at_referral, value):
+    from test_journey_web import referral_details
+    for field in ("address", "postcode", "parents", "referrer_phone", "first_name", "last_name"):
+        response = at_referral.post("/refer/referral", referral_details(**{field: value}))
+        assert response.status_code == 200 and "govuk-error-summary" in response.text, field
+    assert count(Referral) == 0
+
+
+@pytest.mark.parametrize("field,value", [("postcode", "12345"), ("referrer_phone", "call me")])
+def test_referral_postcode_and_phone_must_look_british(at_referral, field, value):
+    from test_journey_web import referral_details
+    response = at_referral.post("/refer/referral", referral_details(**{field: value}))
+    assert response.status_code == 200 and "govuk-error-message" in response.text
+    assert count(Referral) == 0
+
+
+def test_an_override_reason_of_only_spaces_is_an_error(referrer):
+    from test_journey_web import Walker
+    walker = Walker(referrer)
+    walker.concerns(location=walker.to_concerns())
+    walker.finish_questions()
+    response = walker.post("/refer/disagree", {"route": "social_care", "reason": "    "})
+    assert response.status_code == 200 and "Enter why you disagree" in response.text
