@@ -194,6 +194,7 @@ def test_redis_down_still_signs_in_with_in_memory_limits(tmp_path, caplog):
         health = client.get("/healthz")
         assert health.status_code == 503 and health.get_json()["checks"]["rate_limit_store"] == "unavailable"
         assert health.get_json()["checks"]["database"] == "ok"
+        assert client.get("/healthz?only=database,thresholds").status_code == 200
         # The in-memory counts still throttle: the per-account limit is 5 failures.
         fresh = app.test_client()
         codes = [submit(fresh, "/sign-in", {"email": "r@example.org", "password": "wrong"}).status_code

@@ -5,7 +5,7 @@ in force. Says nothing else about the service (no versions, no counts, no file n
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -58,6 +58,9 @@ def thresholds_state() -> dict:
 def healthz():
     checks = {"database": database_state(), "rate_limit_store": rate_limit_state(),
               "thresholds": thresholds_state()}
-    down = [name for name, state in checks.items()
-            if (state if isinstance(state, str) else state["status"]) not in ("ok", "disabled")]
+    # ?only=database,thresholds: only these decide the status code (all are still reported), for a
+    # load balancer that should keep hosts in service while Redis is down (limits then count in memory).
+    only = {name.strip() for name in request.args.get("only", "").split(",") if name.strip()} or set(checks)
+    down = [name for name, state in checks.items() if name in only
+            and (state if isinstance(state, str) else state["status"]) not in ("ok", "disabled")]
     return jsonify(status="unavailable" if down else "ok", checks=checks), 503 if down else 200
