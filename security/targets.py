@@ -103,6 +103,15 @@ def main(url: str, email: str, password: str, out: Path) -> None:
     references = sorted(p.rsplit("/", 1)[1] for p in seen if p.startswith("/refer/my-referrals/"))
     (out / "reference").write_text(references[0] if references else "NM-2026-00001")
     (out / "cookie").write_text("; ".join(f"{c.name}={c.value}" for c in jar))
+    # Journey pages are sent the answers that keep the journey on its path (the first radio button
+    # of the danger question would end it), so every later page stays open to the scan.
+    if email.startswith("referrer"):
+        planned = dict(PLAN)
+        for form in forms.values():
+            if form["action"] in planned:
+                form["data"] = {"csrf_token": form["data"].get("csrf_token", ""), **planned[form["action"]]}
+            elif form["action"] == "/refer/referral":
+                form["data"] = {"csrf_token": form["data"].get("csrf_token", ""), **PLAN.referral}
     # Forms that end or replace the journey go last, so the others are tested against a live draft.
     last = ("/refer/check", "/refer/disagree", "/refer/referral", "/refer/finish", "/refer/drafts/resume",
             "/refer/new", "/refer/start-again", "/refer/drafts/delete")
