@@ -323,31 +323,45 @@ def test_the_idle_kept_form_keeps_only_the_pages_fields_and_has_a_size_cap(app, 
 
 # ---------------------------------------------------------------------------- the causes found before
 
+def walk(client, upto: str | None = None) -> str:
+    """Post the load test's journey (loadtests/journey_plan.py) up to a page; the CSRF token."""
+    import sys
+    sys.path.insert(0, str(ROOT / "loadtests"))
+    from journey_plan import PLAN
+    token = csrf_token(client, "/")
+    client.post("/refer/new", data={"csrf_token": token})
+    for path, data in PLAN:
+        if path == upto:
+            break
+        assert client.post(path, data={"csrf_token": token, **data}).status_code == 302, path
+    return token
+
+
+def referral_details(**overrides):
+    from journey_plan import PLAN
+    return {**PLAN.referral, **overrides}
+
+
 @pytest.fixture
 def at_referral(referrer):
-    """A referrer whose journey reached the referral page (a top-level concern)."""
-    from test_journey_web import Walker, level_items
-    walker = Walker(referrer)
-    page, item = level_items(4)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns())
-    walker.finish_questions()
-    return walker
+    """A referrer whose journey reached the referral page (a top-level concern); posts with a token."""
+    token = walk(referrer)
+
+    class Poster:
+        def post(self, path, data):
+            return referrer.post(path, data={"csrf_token": token, **data})
+    return Poster()
 
 
 def test_about_the_child_with_fields_missing_is_an_error_not_a_500(referrer):
-    from test_journey_web import Walker
-    walker = Walker(referrer)
-    walker.start()
-    walker.answer("/refer/danger", {"in_danger": "no"})
-    walker.answer("/refer/about-you", {"role": "dsl", "organisation": "school"})
+    token = walk(referrer, upto="/refer/about-child")
     for data in ({"born": "born"}, {"born": "unborn"}, {"born": "born", "years": "3"}, {}):
-        response = walker.post("/refer/about-child", data)
+        response = referrer.post("/refer/about-child", data={"csrf_token": token, **data})
         assert response.status_code == 200 and "govuk-error-summary" in response.text, data
 
 
 @pytest.mark.parametrize("value", ["   ", "\u200b", "\t\n", "\u00a0\u00a0"])
 def test_required_referral_fields_holding_nothing_are_errors(at_referral, value):
-    from test_journey_web import referral_details
     for field in ("address", "postcode", "parents", "referrer_phone", "first_name", "last_name"):
         response = at_referral.post("/refer/referral", referral_details(**{field: value}))
         assert response.status_code == 200 and "govuk-error-summary" in response.text, field
@@ -356,16 +370,11 @@ def test_required_referral_fields_holding_nothing_are_errors(at_referral, value)
 
 @pytest.mark.parametrize("field,value", [("postcode", "12345"), ("referrer_phone", "call me")])
 def test_referral_postcode_and_phone_must_look_british(at_referral, field, value):
-    from test_journey_web import referral_details
     response = at_referral.post("/refer/referral", referral_details(**{field: value}))
     assert response.status_code == 200 and "govuk-error-message" in response.text
     assert count(Referral) == 0
 
 
-def test_an_override_reason_of_only_spaces_is_an_error(referrer):
-    from test_journey_web import Walker
-    walker = Walker(referrer)
-    walker.concerns(location=walker.to_concerns())
-    walker.finish_questions()
-    response = walker.post("/refer/disagree", {"route": "social_care", "reason": "    "})
+def test_an_override_reason_of_only_spaces_is_an_error(at_referral):
+    response = at_referral.post("/refer/disagree", {"route": "early_help", "reason": "    "})
     assert response.status_code == 200 and "Enter why you disagree" in response.text

@@ -82,13 +82,10 @@ def refused_in_store(app) -> list[str]:
 
 def started_journey(app, users):
     """A referrer client with a draft answered to the referral page (so every journey page takes posts)."""
-    from test_journey_web import Walker, level_items
+    from test_hardening import walk
     client = app.test_client()
     sign_in_as(client, users["referrer"])
-    walker = Walker(client)
-    page, item = level_items(4)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns())
-    walker.finish_questions()
+    walk(client)
     return client
 
 
