@@ -75,7 +75,7 @@ for role in referrer frontdoor policy admin; do
   while IFS= read -r form; do
     page=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["page"])' "$form")
     action=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["action"])' "$form")
-    data=$("$PY" -c 'import json,sys,urllib.parse; print(urllib.parse.urlencode(json.loads(sys.argv[1])["data"]))' "$form")
+    data=$("$PY" -c 'import json,sys,urllib.parse; print(urllib.parse.urlencode(json.loads(sys.argv[1])["data"], doseq=True))' "$form")
     run_sqlmap "$role POST $action" -u "$URL$action" --data "$data" --cookie "$cookie" \
       --csrf-token csrf_token --csrf-url "$URL$page" --param-exclude "^csrf_token$"
   done <"$dir/forms.jsonl"
