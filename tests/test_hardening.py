@@ -4,6 +4,7 @@ thresholds that fail to load, denials audited, no secrets in the audit log, draf
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import time
 
@@ -209,7 +210,9 @@ def test_a_newer_version_that_failed_to_load_is_never_replaced_by_an_older_one(t
     folder = tmp_path / "thresholds"
     folder.mkdir()
     good = sorted((ROOT / "thresholds").glob("*.yaml"))[-1]
-    shutil.copy(good, folder / good.name)
+    # The good version took effect long ago; the broken one's date (yesterday) is newer.
+    (folder / good.name).write_text(re.sub(r"(?m)^effective_from: .*$", "effective_from: 2020-01-01",
+                                           good.read_text(), count=1))
     yesterday = dt.date.today() - dt.timedelta(days=1)
     (folder / "northmere-2099-99.yaml").write_text(
         good.read_text().replace(good.stem, "northmere-2099-99").replace(
