@@ -151,3 +151,10 @@ def seed_history(echo: Callable[[str], None]) -> None:
         made += 1
         referred += bool(refer)
     echo(f"  added {made} demo assessments ({referred} referred to the front door)")
+
+
+@seeder
+def seed_report_history(echo: Callable[[str], None]) -> None:
+    """Two years of fictional front-door history, so the reports have something to show (once)."""
+    from .demo_history import seed_history
+    seed_history(24, echo)

@@ -65,6 +65,8 @@ EXPECTED: dict[str, dict] = {
     "api.threshold_version": {"path": "/api/v1/thresholds/northmere-2024-09", "GET": everyone(200)},
     "api.openapi_document": {"GET": everyone(200)},
     "journey.my_referral": {"path": "/refer/my-referrals/NM-2026-00001", "GET": only("referrer", status=404)},
+    "reports.index": {"GET": only("policy_lead", "front_door", "admin")},
+    "reports.download": {"path": "/reports/monthly.csv", "GET": only("policy_lead", "front_door", "admin")},
 }
 
 

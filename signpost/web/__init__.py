@@ -26,6 +26,7 @@ NAVIGATION = [
     ("refer.thresholds", "Thresholds", ALL_ROLES),
     ("frontdoor.index", "Front door", ("front_door", "admin")),
     ("policy.index", "Policy", ("policy_lead", "admin")),
+    ("reports.index", "Reports", ("policy_lead", "front_door", "admin")),
     ("admin.users", "Admin", ("admin",)),
 ]
 
@@ -48,9 +49,10 @@ def init_web(app: Flask) -> None:
 
     _govuk_frontend(app)
 
-    from . import admin, api, auth, errors, health, journey, refer
+    from . import admin, api, auth, errors, health, journey, refer, reports
     for module in (health, auth, refer, journey, admin, api, errors):
         app.register_blueprint(module.bp)
+    app.register_blueprint(reports.bp)
     csrf.exempt(api.bp)  # stateless JSON for other systems: no session, so nothing to forge
 
     app.context_processor(_template_context)

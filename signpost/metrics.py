@@ -1,0 +1,594 @@
+"""The council's measures: NFA, agreement, timeliness and re-referrals, as SQL aggregates.
+
+Everything here reads; nothing writes. Each report is one or two GROUP BY queries over the
+items that reached the front door; Python only adds up the (small) grouped results.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import (Float, Integer, String, and_, case, cast, column, exists, func, literal_column, null,
+                        or_, select, true, union_all, values)
+from sqlalchemy.sql import ColumnElement
+
+from . import workdays
+from .extensions import db
+from .models import Assessment, Decision, ExternalContact, Referral
+from .statistics import Proportion, longest_run, newcombe, p_chart_limits
+from .values import ITEM_KINDS, NFA_OUTCOMES, OUTCOMES, REFERRAL_SOURCES, ROUTES
+
+# ---- definitions ------------------------------------------------------------------------------
+
+ORIGINS = ("signpost", "front_door")
+ORIGIN_NAMES = {"signpost": "Through Signpost", "front_door": "Recorded by the front door"}
+FOLLOWED = ("followed", "overridden")
+
+# The Children in Need census tables group referral sources (values.REFERRAL_SOURCES) into
+# organisation types: individuals (1), schools and education (2), health services (3), police (6)...
+ORGANISATION_TYPES = {
+    "individual": ("Individuals", ("1A", "1B", "1C", "1D", "1E")),
+    "education": ("Schools and education", ("2A", "2B")),
+    "health": ("Health services", ("3A", "3B", "3C", "3D", "3E", "3F")),
+    "housing": ("Housing", ("4",)),
+    "local_authority": ("Local authority services", ("5A", "5B", "5C", "5D")),
+    "police": ("Police", ("6",)),
+    "legal": ("Other legal agency", ("7",)),
+    "other": ("Other", ("8",)),
+    "anonymous": ("Anonymous", ("9",)),
+    "unknown": ("Unknown", ("10",)),
+}
+ORGANISATION_OF_SOURCE = {code: key for key, (_name, codes) in ORGANISATION_TYPES.items() for code in codes}
+
+# How a decision ended, for the "how each ended" tables and the agreement table. The front
+# door's decision read as the route it amounts to: NFA is the universal route.
+ENDINGS = ("nfa", "early_help", "social_care", "elsewhere", "advice", "awaiting")
+ENDING_NAMES = {
+    "nfa": "No further action (including advice or signposting)",
+    "early_help": "Passed to early help",
+    "social_care": "Social care: assessment, section 47 or already open",
+    "elsewhere": "Passed elsewhere (another council or the LADO)",
+    "advice": "Advice given (consultation)",
+    "awaiting": "Awaiting a decision",
+}
+ENDING_OF_OUTCOME = {
+    **{outcome: "nfa" for outcome in NFA_OUTCOMES},
+    "early_help": "early_help",
+    "assessment_s17": "social_care", "strategy_s47": "social_care", "already_open": "social_care",
+    "other_council": "elsewhere", "lado": "elsewhere",
+    "advice_given": "advice",
+}
+assert set(ENDING_OF_OUTCOME) == set(OUTCOMES), "every outcome needs an ending for the reports"
+assert {code for _name, codes in ORGANISATION_TYPES.values() for code in codes} == set(REFERRAL_SOURCES)
+ROUTE_OF_ENDING = {"nfa": "universal", "early_help": "early_help", "social_care": "social_care"}
+
+RE_REFERRAL_MONTHS = 12  # the census: a referral within 12 months of the child's previous referral
+CONSULTATION_FOLLOW_UP_DAYS = 30
+
+
+def latest_revision(table=Assessment.__table__) -> ColumnElement[bool]:
+    """Only the latest revision of each journey's assessment counts.
+
+    The one place that knows how revisions are linked: a revision that has been replaced
+    points at its successor (superseded_by_id); referrals point at the revision they sent.
+    """
+    if "superseded_by_id" in table.c:
+        return table.c.superseded_by_id.is_(None)
+    return true()
+
+
+# ---- filters ----------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Period:
+    """From `start` to `end`, both dates inclusive."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def start_at(self) -> dt.datetime:
+        return dt.datetime.combine(self.start, dt.time())
+
+    @property
+    def end_before(self) -> dt.datetime:
+        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time())
+
+    def months(self) -> list[str]:
+        out, year, month = [], self.start.year, self.start.month
+        while (year, month) <= (self.end.year, self.end.month):
+            out.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return out
+
+    def describe(self) -> str:
+        return f"{self.start.strftime('%-d %B %Y')} to {self.end.strftime('%-d %B %Y')}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    """Which items a report counts. None means "all"."""
+
+    source: str | None = None          # census referral source code, e.g. "2A"
+    organisation: str | None = None    # ORGANISATION_TYPES key
+    threshold: str | None = None       # threshold version id
+    age_band: str | None = None
+    route: str | None = None           # Signpost's recommended route
+    urgency: str | None = None
+    followed: str | None = None        # "followed" or "overridden"
+    origin: str | None = None          # "signpost" or "front_door"
+
+    def items(self) -> dict[str, str]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v}
+
+
+# ---- SQL pieces that differ between SQLite and PostgreSQL ---------------------------------------
+
+def _sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"
+
+
+def _month(at) -> ColumnElement:
+    """"YYYY-MM" of a stored (naive UTC) time."""
+    return func.strftime("%Y-%m", at) if _sqlite() else func.to_char(at, "YYYY-MM")
+
+
+def _day(at) -> ColumnElement:
+    return func.date(at) if _sqlite() else func.to_char(at, "YYYY-MM-DD")
+
+
+def _hour(at) -> ColumnElement:
+    return cast(func.strftime("%H", at), Integer) if _sqlite() else cast(func.extract("hour", at), Integer)
+
+
+def _epoch(at) -> ColumnElement:
+    """Seconds since 1970 (a float), so times and working-day shifts compare the same way on both."""
+    if _sqlite():
+        return (func.julianday(at) - 2440587.5) * 86400.0
+    return func.extract("epoch", at)
+
+
+def _epoch_of(at: dt.datetime) -> float:
+    return (at - dt.datetime(1970, 1, 1)).total_seconds()
+
+
+# ---- decisions within one working day, in SQL -----------------------------------------------------
+
+def _calendar(first: dt.date, last: dt.date):
+    """One row per UTC day: when each item received that day is due (workdays.due_by, exactly).
+
+    A UTC day is at most two London dates (from 23:00 UTC in summer it is already tomorrow).
+    Received on a working day, an item is due a fixed number of seconds later (the clocks only
+    change on Sundays); received on a day off, at a fixed time. So each part of the day is
+    (shift, None) or (None, due) and the database adds them to the receipt time.
+    """
+    def noon_utc(local_day: dt.date) -> dt.datetime:
+        noon = dt.datetime.combine(local_day, dt.time(12), tzinfo=workdays.LONDON)
+        return noon.astimezone(dt.UTC).replace(tzinfo=None)
+
+    rows = []
+    day = first
+    while day <= last:
+        parts = []
+        for local_day in (day, day + dt.timedelta(days=1)):
+            probe = noon_utc(local_day)
+            due = workdays.due_by(probe)
+            parts += [(due - probe).total_seconds(), None] if workdays.is_working_day(local_day) \
+                else [None, _epoch_of(due)]
+        late = dt.datetime.combine(day, dt.time(23, 30), tzinfo=dt.UTC).astimezone(workdays.LONDON)
+        rows.append((day.isoformat(), 23 if late.date() != day else 24, *parts))
+        day += dt.timedelta(days=1)
+    return values(column("day", String), column("split", Integer), column("a_shift", Float),
+                  column("a_due", Float), column("b_shift", Float), column("b_due", Float),
+                  name="calendar").data(rows).cte("calendar")
+
+
+# ---- the items: everything that reached the front door, one row each -----------------------------
+
+SIGNPOST_ONLY = ("threshold", "route", "followed")  # filters that only Signpost's items can match
+
+
+def _signpost_branch(filters: Filters, span: Period):
+    # The referral carries its latest outcome (the front door's store keeps it with each decision);
+    # the first decision, for timeliness, is sequence 1 (unique per referral, so one index probe).
+    first = (select(Decision.decided_at).where(Decision.referral_id == Referral.id, Decision.sequence == 1)
+             .correlate(Referral).scalar_subquery())
+    columns = {
+        "origin": literal_column("'signpost'"), "kind": Referral.kind, "received_at": Referral.created_at,
+        "source_code": Assessment.source_code, "age_band": Assessment.age_band, "urgency": Assessment.urgency,
+        "recommended_route": Assessment.recommended_route, "route_taken": Assessment.route_taken,
+        "overridden": Assessment.overridden, "threshold_id": Assessment.threshold_id,
+        "outcome": Referral.latest_outcome, "first_decided_at": first,
+        "re_referral": _re_referral(), "followed_up": _followed_up(),
+    }
+    return (select(*(value.label(name) for name, value in columns.items()))
+            .select_from(Referral).join(Assessment, Assessment.id == Referral.assessment_id)
+            .where(Referral.created_at >= span.start_at, Referral.created_at < span.end_before,
+                   *_conditions(columns, filters)))
+
+
+def _recorded_branch(filters: Filters, span: Period):
+    contact = ExternalContact
+    columns = {
+        # A recorded contact answered with advice was a consultation; every other one a referral.
+        "origin": literal_column("'front_door'"),
+        "kind": case((contact.outcome == "advice_given", "consultation"), else_="referral"),
+        "received_at": contact.received_at,
+        "source_code": contact.source_code, "age_band": contact.age_band, "urgency": contact.urgency,
+        "recommended_route": null(), "route_taken": null(), "overridden": null(), "threshold_id": null(),
+        "outcome": contact.outcome, "first_decided_at": contact.decided_at,
+        "re_referral": literal_column("0"), "followed_up": literal_column("0"),
+    }
+    return (select(*(value.label(name) for name, value in columns.items()))
+            .where(contact.received_at >= span.start_at, contact.received_at < span.end_before,
+                   *_conditions(columns, filters)))
+
+
+def _conditions(columns: Mapping[str, ColumnElement], filters: Filters) -> list:
+    out = []
+    if filters.source:
+        out.append(columns["source_code"] == filters.source)
+    if filters.organisation:
+        out.append(columns["source_code"].in_(ORGANISATION_TYPES[filters.organisation][1]))
+    if filters.age_band:
+        out.append(columns["age_band"] == filters.age_band)
+    if filters.urgency:
+        out.append(columns["urgency"] == filters.urgency)
+    if filters.threshold:
+        out.append(columns["threshold_id"] == filters.threshold)
+    if filters.route:
+        out.append(columns["recommended_route"] == filters.route)
+    if filters.followed:
+        out.append(columns["overridden"].is_(filters.followed == "overridden"))
+    return out
+
+
+def _items(filters: Filters, span: Period):
+    branches = []
+    if filters.origin in (None, "signpost"):
+        branches.append(_signpost_branch(filters, span))
+    if filters.origin in (None, "front_door") and not any(getattr(filters, f) for f in SIGNPOST_ONLY):
+        branches.append(_recorded_branch(filters, span))
+    return (union_all(*branches) if len(branches) > 1 else branches[0]).subquery("items")
+
+
+def _months_earlier(at, months: int) -> ColumnElement:
+    if _sqlite():
+        return func.datetime(at, f"{-months:+d} months")
+    return at - literal_column(f"interval '{months} months'")
+
+
+def _days_later(at, days: int) -> ColumnElement:
+    if _sqlite():
+        return func.datetime(at, f"+{days} days")
+    return at + literal_column(f"interval '{days} days'")
+
+
+def _re_referral() -> ColumnElement:
+    """1 for a referral whose child had a referral in the 12 months before (census: re-referral).
+
+    The same child is the same child_key (name and date of birth, as the front door matches them).
+    """
+    earlier = Referral.__table__.alias("earlier")
+    earlier_referral = exists().where(
+        earlier.c.child_key == Referral.child_key, earlier.c.kind == "referral",
+        earlier.c.created_at < Referral.created_at,
+        earlier.c.created_at >= _months_earlier(Referral.created_at, RE_REFERRAL_MONTHS))
+    # CASE, so the lookup only runs for referrals that have a child to match.
+    return case((or_(Referral.kind != "referral", Referral.child_key.is_(None)), 0),
+                (earlier_referral, 1), else_=0)
+
+
+def _followed_up() -> ColumnElement:
+    """For a consultation: 1 when a referral for the same child followed within 30 days.
+
+    A consultation with no child's name (child_key empty) is matched on the same professional
+    asking and then referring instead.
+    """
+    later = Referral.__table__.alias("later")
+    same_child = or_(and_(Referral.child_key.is_(None), later.c.user_id == Referral.user_id),
+                     later.c.child_key == Referral.child_key)
+    followed = exists().where(same_child, later.c.kind == "referral", later.c.created_at > Referral.created_at,
+                              later.c.created_at <= _days_later(Referral.created_at, CONSULTATION_FOLLOW_UP_DAYS))
+    return case((Referral.kind != "consultation", 0), (followed, 1), else_=0)
+
+
+# ---- the cube: one grouped query that every table on the overview page adds up from -------------
+
+CUBE_KEYS = ("in_current", "in_baseline", "month", "kind", "origin", "source_code", "threshold_id",
+             "recommended_route", "route_taken", "outcome", "timeliness", "re_referral", "followed_up")
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    in_current: bool
+    in_baseline: bool
+    month: str
+    kind: str
+    origin: str
+    source_code: str | None
+    threshold_id: str | None
+    recommended_route: str | None
+    route_taken: str | None
+    outcome: str | None
+    timeliness: str  # "on_time", "late" or "pending" (not decided and not yet due)
+    re_referral: bool
+    followed_up: bool
+    count: int
+
+    @property
+    def ending(self) -> str:
+        return ENDING_OF_OUTCOME.get(self.outcome, "awaiting") if self.outcome else "awaiting"
+
+    @property
+    def nfa(self) -> bool:
+        return self.outcome in NFA_OUTCOMES
+
+
+def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime) -> list[Cell]:
+    span = Period(min(current.start, baseline.start), max(current.end, baseline.end))
+    items = _items(filters, span)
+    calendar = _calendar(span.start - dt.timedelta(days=1), span.end + dt.timedelta(days=1))
+    received = _epoch(items.c.received_at)
+    due = case((_hour(items.c.received_at) < calendar.c.split,
+                func.coalesce(received + calendar.c.a_shift, calendar.c.a_due)),
+               else_=func.coalesce(received + calendar.c.b_shift, calendar.c.b_due))
+    timeliness = case(
+        (items.c.first_decided_at.is_(None), case((due < _epoch_of(now), "late"), else_="pending")),
+        # A millisecond's grace: SQLite's julianday() carries times to about 50 microseconds.
+        (_epoch(items.c.first_decided_at) <= due + 0.001, "on_time"), else_="late")
+
+    def within(period: Period):
+        return case((and_(items.c.received_at >= period.start_at, items.c.received_at < period.end_before), 1),
+                    else_=0)
+
+    keys = [within(current).label("in_current"), within(baseline).label("in_baseline"),
+            _month(items.c.received_at).label("month"), items.c.kind, items.c.origin, items.c.source_code,
+            items.c.threshold_id, items.c.recommended_route, items.c.route_taken, items.c.outcome,
+            timeliness.label("timeliness"), items.c.re_referral, items.c.followed_up]
+    # Keys computed in a subquery and grouped by name: PostgreSQL would not see two copies of an
+    # expression with bound parameters as the same expression.
+    keyed = (select(*keys).select_from(items.join(calendar, calendar.c.day == _day(items.c.received_at)))
+             .subquery("keyed"))
+    query = select(*keyed.c, func.count().label("count")).group_by(*keyed.c)
+    return [Cell(in_current=bool(row.in_current), in_baseline=bool(row.in_baseline), month=row.month,
+                 kind=row.kind, origin=row.origin, source_code=row.source_code, threshold_id=row.threshold_id,
+                 recommended_route=row.recommended_route, route_taken=row.route_taken, outcome=row.outcome,
+                 timeliness=row.timeliness, re_referral=bool(row.re_referral), followed_up=bool(row.followed_up),
+                 count=row.count)
+            for row in db.session.execute(query)]
+
+
+# ---- the overview: every table on the reports page, added up from the cube -----------------------
+
+@dataclasses.dataclass(frozen=True)
+class RateRow:
+    """One line of a breakdown: what arrived, and of the referrals decided, how many ended in NFA."""
+
+    key: str
+    label: str
+    received: int
+    nfa: Proportion
+
+
+@dataclasses.dataclass(frozen=True)
+class Month:
+    month: str
+    in_baseline: bool
+    in_current: bool
+    nfa: Proportion
+    limits: tuple[float, float] | None
+
+    @property
+    def signal(self) -> str | None:
+        """"above" or "below" when the month is outside the control limits: more than noise."""
+        if self.limits is None or self.nfa.rate is None:
+            return None
+        if self.nfa.rate > self.limits[1]:
+            return "above"
+        if self.nfa.rate < self.limits[0]:
+            return "below"
+        return None
+
+    @property
+    def label(self) -> str:
+        return dt.date.fromisoformat(self.month + "-01").strftime("%b %Y")
+
+
+@dataclasses.dataclass(frozen=True)
+class Overview:
+    current: Period
+    baseline: Period
+    filters: Filters
+    endings: dict[str, dict[str, int]]       # kind (and "all") -> ending -> count, this period
+    nfa_now: Proportion
+    nfa_baseline: Proportion
+    difference: tuple[float, tuple[float, float]] | None
+    months: list[Month]
+    run: int                                  # longest run of months on one side of the baseline rate
+    by_source: list[RateRow]
+    by_organisation: list[RateRow]
+    by_threshold: list[RateRow]
+    by_origin: list[RateRow]
+    agreement: dict[str, dict[str, int]]      # recommended route -> ending -> referrals
+    agreed: Proportion                        # decisions that matched the recommended route
+    overrides: list[dict]                     # one per direction: from, to, endings, nfa
+    on_time: Proportion                       # decided within one working day (of those due)
+    re_referrals: Proportion                  # referrals that were re-referrals
+    consultations_followed: Proportion        # consultations followed by a referral within 30 days
+
+    @property
+    def baseline_rate(self) -> float | None:
+        return self.nfa_baseline.rate
+
+
+def _is_decided_referral(cell: Cell) -> bool:
+    return cell.kind == "referral" and cell.outcome is not None
+
+
+def _proportion(cells: Iterable[Cell], hit) -> Proportion:
+    cells = list(cells)
+    return Proportion(sum(c.count for c in cells if hit(c)), sum(c.count for c in cells))
+
+
+def _nfa(cells: Iterable[Cell]) -> Proportion:
+    return _proportion((c for c in cells if _is_decided_referral(c)), lambda c: c.nfa)
+
+
+def _rate_rows(cells: list[Cell], key, labels: Mapping[str, str], order: Iterable[str] = ()) -> list[RateRow]:
+    groups: dict[str, list[Cell]] = defaultdict(list)
+    for cell in cells:
+        groups[key(cell) or "unknown"].append(cell)
+    keys = [k for k in order if k in groups] + sorted(k for k in groups if k not in set(order))
+    return [RateRow(k, labels.get(k, k), sum(c.count for c in groups[k] if c.kind == "referral"),
+                    _nfa(groups[k])) for k in keys]
+
+
+def overview(current: Period, baseline: Period, filters: Filters = Filters(),
+             now: dt.datetime | None = None) -> Overview:
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    cube = _cube(filters, current, baseline, now)
+    this = [c for c in cube if c.in_current]
+    before = [c for c in cube if c.in_baseline]
+
+    endings: dict[str, dict[str, int]] = {kind: dict.fromkeys(ENDINGS, 0) for kind in (*ITEM_KINDS, "all")}
+    for cell in this:
+        endings[cell.kind][cell.ending] += cell.count
+        endings["all"][cell.ending] += cell.count
+
+    nfa_now, nfa_baseline = _nfa(this), _nfa(before)
+    centre = nfa_baseline.rate
+    by_month: dict[str, list[Cell]] = defaultdict(list)
+    for cell in cube:
+        by_month[cell.month].append(cell)
+    in_baseline = set(baseline.months())
+    in_current = set(current.months())
+    months = []
+    for month in sorted(in_baseline | in_current):
+        nfa = _nfa(by_month.get(month, []))
+        months.append(Month(month, month in in_baseline, month in in_current, nfa,
+                            p_chart_limits(centre, nfa.n) if centre is not None else None))
+    sides = [0 if m.nfa.rate is None or centre is None else (m.nfa.rate > centre) - (m.nfa.rate < centre)
+             for m in months if m.in_current]
+
+    referrals = [c for c in this if c.kind == "referral" and c.origin == "signpost"]
+    agreement = {route: dict.fromkeys(ENDINGS, 0) for route in ROUTES}
+    for cell in referrals:
+        agreement[cell.recommended_route][cell.ending] += cell.count
+    judged = [c for c in referrals if c.ending in ROUTE_OF_ENDING]
+    agreed = _proportion(judged, lambda c: ROUTE_OF_ENDING[c.ending] == c.recommended_route)
+
+    directions: dict[tuple[str, str], list[Cell]] = defaultdict(list)
+    for cell in this:
+        if cell.origin == "signpost" and cell.route_taken and cell.route_taken != cell.recommended_route:
+            directions[(cell.recommended_route, cell.route_taken)].append(cell)
+    rank = {route: n for n, route in enumerate(ROUTES)}
+    overrides = []
+    for (start, end), cells in sorted(directions.items(), key=lambda d: (rank[d[0][1]] - rank[d[0][0]], d[0])):
+        ends = dict.fromkeys(ENDINGS, 0)
+        for cell in cells:
+            ends[cell.ending] += cell.count
+        overrides.append({"from": start, "to": end, "up": rank[end] > rank[start], "endings": ends,
+                          "total": sum(ends.values()), "nfa": _proportion(
+                              [c for c in cells if c.outcome is not None], lambda c: c.nfa)})
+
+    due = [c for c in this if c.timeliness != "pending"]
+    return Overview(
+        current=current, baseline=baseline, filters=filters, endings=endings,
+        nfa_now=nfa_now, nfa_baseline=nfa_baseline, difference=newcombe(nfa_now, nfa_baseline),
+        months=months, run=longest_run(sides),
+        by_source=_rate_rows(this, lambda c: c.source_code, {k: f"{k}: {v}" for k, v in REFERRAL_SOURCES.items()},
+                             REFERRAL_SOURCES),
+        by_organisation=_rate_rows(this, lambda c: ORGANISATION_OF_SOURCE.get(c.source_code),
+                                   {k: name for k, (name, _codes) in ORGANISATION_TYPES.items()},
+                                   ORGANISATION_TYPES),
+        by_threshold=_rate_rows(this, lambda c: c.threshold_id or "none", {
+            "none": "Not through Signpost (recorded by the front door)"}),
+        by_origin=_rate_rows(this, lambda c: c.origin, ORIGIN_NAMES, ORIGINS),
+        agreement=agreement, agreed=agreed, overrides=overrides,
+        on_time=_proportion(due, lambda c: c.timeliness == "on_time"),
+        re_referrals=_proportion([c for c in referrals], lambda c: c.re_referral),
+        consultations_followed=_proportion([c for c in this if c.kind == "consultation"], lambda c: c.followed_up),
+    )
+
+
+# ---- by deciding concern -----------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class ConcernRow:
+    reason_id: str
+    label: str
+    kind: str          # "indicator", "rule" or "" when no threshold version names it
+    referrals: int     # Signpost referrals whose recommendation this concern or rule decided
+    nfa: Proportion    # of those decided, how many ended in NFA
+
+
+def _reason_elements(reason_ids):
+    """The ids in an assessment's reason_ids (a JSON list), one row each."""
+    if _sqlite():
+        return func.json_each(reason_ids).table_valued("value", name="reason")
+    return func.json_array_elements_text(reason_ids).table_valued("value", name="reason")
+
+
+def deciding_concerns(current: Period, filters: Filters = Filters(), labels: Mapping[str, tuple[str, str]] = {}
+                      ) -> list[ConcernRow]:
+    """For each indicator and rule that decided recommendations: referrals it produced, and NFA share.
+
+    Only referrals made through Signpost carry reasons. `labels` maps id -> (kind, text).
+    """
+    if filters.origin == "front_door":
+        return []
+    items = _signpost_branch(filters, current).add_columns(Assessment.reason_ids.label("reason_ids")).subquery()
+    reason = _reason_elements(items.c.reason_ids)
+    nfa = case((items.c.outcome.in_(NFA_OUTCOMES), 1), else_=0)
+    decided = case((items.c.outcome.is_not(None), 1), else_=0)
+    query = (select(reason.c.value.label("reason_id"), func.count().label("referrals"),
+                    func.sum(decided).label("decided"), func.sum(nfa).label("nfa"))
+             .select_from(items).join(reason, true())
+             .where(items.c.kind == "referral")
+             .group_by(reason.c.value))
+    rows = [ConcernRow(row.reason_id, labels.get(row.reason_id, ("", row.reason_id))[1],
+                       labels.get(row.reason_id, ("", ""))[0], row.referrals,
+                       Proportion(int(row.nfa or 0), int(row.decided or 0)))
+            for row in db.session.execute(query)]
+    return sorted(rows, key=lambda r: (-r.referrals, r.reason_id))
+
+
+def reason_labels(library) -> dict[str, tuple[str, str]]:
+    """id -> (kind, text) for every indicator and rule in every threshold version (newest wording wins)."""
+    labels: dict[str, tuple[str, str]] = {}
+    for version in library.versions:
+        for indicator in version.document.indicators:
+            labels[indicator.id] = ("Concern", indicator.text)
+        for rule in version.document.rules:
+            labels[rule.id] = ("Rule", rule.reason)
+    return labels
+
+
+# ---- periods ---------------------------------------------------------------------------------
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` months earlier (clamped to the month's end)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+def first_signpost_referral() -> dt.date | None:
+    first = db.session.scalar(select(func.min(Referral.created_at)).where(Referral.kind == "referral"))
+    return first.date() if first else None
+
+
+def default_current(today: dt.date) -> Period:
+    """The 12 months to today: from the first day of the month 11 months ago."""
+    start = months_before(today.replace(day=1), 11)
+    return Period(start, today)
+
+
+def default_baseline(current: Period) -> Period:
+    """The 12 months before the first referral made through Signpost (before `current` if none)."""
+    first = first_signpost_referral() or current.start
+    return Period(months_before(first, 12), first - dt.timedelta(days=1))
