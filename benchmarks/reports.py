@@ -45,13 +45,17 @@ def schema_url(url: str, schema: str) -> str:
 
 def seed(n_assessments: int, n_items: int, n_contacts: int, now: dt.datetime, users: dict) -> None:
     rng = random.Random(10)
+    # Contacts recorded by the front door over two years; Signpost in the second year only, so
+    # the default baseline (the 12 months before the first Signpost referral) has data.
     span = 730 * 24 * 3600
     start = now - dt.timedelta(seconds=span)
+    signpost_span = span // 2
+    signpost_start = now - dt.timedelta(seconds=signpost_span)
     library_ids = [("northmere-2024-09", "a" * 64), ("northmere-2026-04", "b" * 64)]
     conn = db.session.connection()
     reasons = [f"indicator_{n}" for n in range(60)] + ["cumulative_rule"]
     item_of = set(rng.sample(range(n_assessments), n_items))
-    times = sorted(start + dt.timedelta(seconds=rng.randrange(span)) for _ in range(n_assessments))
+    times = sorted(signpost_start + dt.timedelta(seconds=rng.randrange(signpost_span)) for _ in range(n_assessments))
     rows, items = [], []
     for n, at in enumerate(times):
         route = rng.choice(("universal", "early_help", "social_care"))
@@ -91,12 +95,10 @@ def seed(n_assessments: int, n_items: int, n_contacts: int, now: dt.datetime, us
                        "decided_by": users["front_door"], "note": "", "created_at": d,
                        "referral_advised": (rng.random() < 0.3) if kind == "consultation" else None}
                       for s, (o, d) in enumerate(zip(outcomes, decided, strict=True), start=1)]
-        if len(referrals) == CHUNK:
+        if len(referrals) == CHUNK:  # decisions after their referrals (foreign keys)
             conn.execute(Referral.__table__.insert(), referrals)
-            referrals = []
-        if len(decisions) >= CHUNK:
             conn.execute(Decision.__table__.insert(), decisions)
-            decisions = []
+            referrals, decisions = [], []
     for table, rest in ((Referral, referrals), (Decision, decisions)):
         if rest:
             conn.execute(table.__table__.insert(), rest)
@@ -158,6 +160,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=300_000)
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sqlite-path", default="", help="keep the SQLite database here (seeded if empty)")
     args = parser.parse_args()
 
     schema = None
@@ -168,20 +171,23 @@ def main() -> None:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         url = schema_url(args.database_url, schema)
     else:
-        url = f"sqlite:///{tempfile.mkdtemp()}/reports.db"
+        url = f"sqlite:///{args.sqlite_path or tempfile.mkdtemp() + '/reports.db'}"
     app = create_app({"SECRET_KEY": "bench-" + "x" * 40, "SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False,
                       "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1})
     try:
         with app.app_context():
             db.create_all()
-            policy = store.create_user("policy@example.org", "Policy", "policy_lead", "x" * 16, actor="bench")
-            referrer = store.create_user("referrer@example.org", "Referrer", "referrer", "x" * 16, actor="bench")
-            door = store.create_user("door@example.org", "Door", "front_door", "x" * 16, actor="bench")
             now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-            started = time.perf_counter()
-            seed(args.assessments, args.items, args.contacts, now, {"referrer": referrer.id, "front_door": door.id})
-            print(f"seeded {args.assessments:,} assessments, {args.items:,} items and {args.contacts:,} recorded "
-                  f"contacts on {db.engine.dialect.name} in {time.perf_counter() - started:.0f} s")
+            policy = store.find_user("policy@example.org")
+            if policy is None:
+                policy = store.create_user("policy@example.org", "Policy", "policy_lead", "x" * 16, actor="bench")
+                referrer = store.create_user("referrer@example.org", "Referrer", "referrer", "x" * 16, actor="bench")
+                door = store.create_user("door@example.org", "Door", "front_door", "x" * 16, actor="bench")
+                started = time.perf_counter()
+                seed(args.assessments, args.items, args.contacts, now,
+                     {"referrer": referrer.id, "front_door": door.id})
+                print(f"seeded {args.assessments:,} assessments, {args.items:,} items and {args.contacts:,} "
+                      f"recorded contacts on {db.engine.dialect.name} in {time.perf_counter() - started:.0f} s")
 
             current = metrics.default_current(now.date())
             baseline = metrics.default_baseline(current)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import (Float, Integer, String, and_, case, cast, column, exists, func, literal_column, null,
+from sqlalchemy import (Float, Integer, Numeric, String, and_, case, cast, column, exists, func, literal_column, null,
                         or_, select, true, union_all, values)
 from sqlalchemy.sql import ColumnElement
 
@@ -135,54 +136,77 @@ def _month(at) -> ColumnElement:
     return func.strftime("%Y-%m", at) if _sqlite() else func.to_char(at, "YYYY-MM")
 
 
-def _day(at) -> ColumnElement:
-    return func.date(at) if _sqlite() else func.to_char(at, "YYYY-MM-DD")
-
-
-def _hour(at) -> ColumnElement:
-    return cast(func.strftime("%H", at), Integer) if _sqlite() else cast(func.extract("hour", at), Integer)
-
-
 def _epoch(at) -> ColumnElement:
-    """Seconds since 1970 (a float), so times and working-day shifts compare the same way on both."""
-    if _sqlite():
-        return (func.julianday(at) - 2440587.5) * 86400.0
-    return func.extract("epoch", at)
+    """Seconds since 1970 of a stored naive UTC time, to the millisecond."""
+    if _sqlite():  # julianday() is good to about 50 microseconds: rounding makes it exact to the ms
+        return func.round((func.julianday(at) - 2440587.5) * DAY_S, 3)
+    return func.round(cast(func.extract("epoch", at), Numeric), 3)
+
+
+def _whole(value) -> ColumnElement:
+    """floor() of a non-negative number, as an integer, on either database."""
+    return cast(value, Integer) if _sqlite() else cast(func.floor(value), Integer)
 
 
 def _epoch_of(at: dt.datetime) -> float:
     return (at - dt.datetime(1970, 1, 1)).total_seconds()
 
 
-# ---- decisions within one working day, in SQL -----------------------------------------------------
+# ---- decisions within one working day, in SQL: workdays.due_by as arithmetic ---------------------
 
-def _calendar(first: dt.date, last: dt.date):
-    """One row per UTC day: when each item received that day is due (workdays.due_by, exactly).
+DAY_S = 86400
 
-    A UTC day is at most two London dates (from 23:00 UTC in summer it is already tomorrow).
-    Received on a working day, an item is due a fixed number of seconds later (the clocks only
-    change on Sundays); received on a day off, at a fixed time. So each part of the day is
-    (shift, None) or (None, due) and the database adds them to the receipt time.
+
+@functools.lru_cache(maxsize=16)
+def _summer_time(years: range) -> list[tuple[dt.datetime, dt.datetime]]:
+    """UTC times [start, end) of British Summer Time: from 01:00 UTC on the last Sunday of March to
+    01:00 UTC on the last Sunday of October (the Summer Time Order 2002), checked against the tz database."""
+    def last_sunday(year: int, month: int) -> dt.datetime:
+        day = dt.date(year, month + 1, 1) - dt.timedelta(days=1)
+        return dt.datetime.combine(day - dt.timedelta(days=(day.weekday() + 1) % 7), dt.time(1))
+
+    out = []
+    for year in years:
+        start, end = last_sunday(year, 3), last_sunday(year, 10)
+        for edge, before, after in ((start, 0, 3600), (end, 3600, 0)):
+            for at, expected in ((edge - dt.timedelta(minutes=1), before), (edge, after)):
+                offset = at.replace(tzinfo=dt.UTC).astimezone(workdays.LONDON).utcoffset().total_seconds()
+                assert offset == expected, f"summer time in {year} is not as the law says"
+        out.append((start, end))
+    return out
+
+
+def _london(at, summers: list[tuple[dt.datetime, dt.datetime]]) -> ColumnElement:
+    """A stored UTC time as London wall-clock seconds since 1970 (an hour on in summer time).
+
+    The summer-time test compares the stored column with constants, which costs next to nothing.
     """
-    def noon_utc(local_day: dt.date) -> dt.datetime:
-        noon = dt.datetime.combine(local_day, dt.time(12), tzinfo=workdays.LONDON)
-        return noon.astimezone(dt.UTC).replace(tzinfo=None)
+    return _epoch(at) + case(*((and_(at >= start, at < end), 3600) for start, end in summers), else_=0)
 
-    rows = []
-    day = first
-    while day <= last:
-        parts = []
-        for local_day in (day, day + dt.timedelta(days=1)):
-            probe = noon_utc(local_day)
-            due = workdays.due_by(probe)
-            parts += [(due - probe).total_seconds(), None] if workdays.is_working_day(local_day) \
-                else [None, _epoch_of(due)]
-        late = dt.datetime.combine(day, dt.time(23, 30), tzinfo=dt.UTC).astimezone(workdays.LONDON)
-        rows.append((day.isoformat(), 23 if late.date() != day else 24, *parts))
-        day += dt.timedelta(days=1)
-    return values(column("day", String), column("split", Integer), column("a_shift", Float),
-                  column("a_due", Float), column("b_shift", Float), column("b_due", Float),
-                  name="calendar").data(rows).cte("calendar")
+
+def _due(local, day, span: Period) -> ColumnElement:
+    """When an item received at `local` (London seconds; `day` its London day number) is due, in London
+    seconds, exactly as workdays.due_by says.
+
+    Received on a working day: the same time on the next working day (Monday to Thursday the next
+    day, Friday the Monday). On a day off: the start of the day after the next working day. Bank
+    holidays change that for a few days a year: those days are listed in the SQL as exceptions.
+    """
+    default = case({4: local + 3 * DAY_S, 5: (day + 3) * DAY_S, 6: (day + 2) * DAY_S},
+                   value=(day + 3) % 7, else_=local + DAY_S)  # 1 January 1970 was a Thursday (3)
+    exceptions = {}
+    first = span.start - dt.timedelta(days=1)
+    for n in range((span.end - first).days + 3):
+        local_day = first + dt.timedelta(days=n)
+        number = (local_day - dt.date(1970, 1, 1)).days
+        after = (workdays.next_working_day(local_day) - local_day).days
+        weekday = local_day.weekday()
+        if workdays.is_working_day(local_day):
+            if after != (3 if weekday == 4 else 1):
+                exceptions[number] = local + after * DAY_S
+        elif weekday < 5 or after + 1 != (3 if weekday == 5 else 2):
+            exceptions[number] = literal_column(str((number + after + 1) * DAY_S))
+    return case(exceptions, value=day, else_=default) if exceptions else default
 
 
 # ---- the items: everything that reached the front door, one row each -----------------------------
@@ -288,11 +312,16 @@ def _followed_up() -> ColumnElement:
     asking and then referring instead.
     """
     later = Referral.__table__.alias("later")
-    same_child = or_(and_(Referral.child_key.is_(None), later.c.user_id == Referral.user_id),
-                     later.c.child_key == Referral.child_key)
-    followed = exists().where(same_child, later.c.kind == "referral", later.c.created_at > Referral.created_at,
+
+    def referral_after(*same_child) -> ColumnElement:
+        return exists().where(*same_child, later.c.kind == "referral", later.c.created_at > Referral.created_at,
                               later.c.created_at <= _days_later(Referral.created_at, CONSULTATION_FOLLOW_UP_DAYS))
-    return case((Referral.kind != "consultation", 0), (followed, 1), else_=0)
+
+    # Separate lookups (not one OR) so each can use its index: (child_key, created_at) or user_id.
+    return case((Referral.kind != "consultation", 0),
+                (Referral.child_key.is_not(None), case((referral_after(later.c.child_key == Referral.child_key), 1),
+                                                       else_=0)),
+                (referral_after(later.c.user_id == Referral.user_id), 1), else_=0)
 
 
 # ---- the cube: one grouped query that every table on the overview page adds up from -------------
@@ -330,15 +359,20 @@ class Cell:
 def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime) -> list[Cell]:
     span = Period(min(current.start, baseline.start), max(current.end, baseline.end))
     items = _items(filters, span)
-    calendar = _calendar(span.start - dt.timedelta(days=1), span.end + dt.timedelta(days=1))
-    received = _epoch(items.c.received_at)
-    due = case((_hour(items.c.received_at) < calendar.c.split,
-                func.coalesce(received + calendar.c.a_shift, calendar.c.a_due)),
-               else_=func.coalesce(received + calendar.c.b_shift, calendar.c.b_due))
+    summers = _summer_time(range(span.start.year - 1, span.end.year + 2))
+    # London times worked out once per item, in a subquery the planner keeps as it is (OFFSET 0),
+    # so the deadline arithmetic below reads two columns instead of repeating the conversion.
+    received = _london(items.c.received_at, summers)
+    timed = (select(items, received.label("received_local"), _whole(received / DAY_S).label("received_day"),
+                    _london(items.c.first_decided_at, summers).label("decided_local"))
+             .offset(0).subquery("timed"))
+    due = _due(timed.c.received_local, timed.c.received_day, span)
+    now_local = _epoch_of(now) + now.replace(tzinfo=dt.UTC).astimezone(workdays.LONDON).utcoffset().total_seconds()
     timeliness = case(
-        (items.c.first_decided_at.is_(None), case((due < _epoch_of(now), "late"), else_="pending")),
-        # A millisecond's grace: SQLite's julianday() carries times to about 50 microseconds.
-        (_epoch(items.c.first_decided_at) <= due + 0.001, "on_time"), else_="late")
+        (timed.c.decided_local.is_(None), case((due < now_local, "late"), else_="pending")),
+        # A millisecond's grace, for the rounding of fractions of a second.
+        (timed.c.decided_local <= due + 0.001, "on_time"), else_="late")
+    items = timed
 
     def within(period: Period):
         return case((and_(items.c.received_at >= period.start_at, items.c.received_at < period.end_before), 1),
@@ -350,8 +384,7 @@ def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime)
             timeliness.label("timeliness"), items.c.re_referral, items.c.followed_up]
     # Keys computed in a subquery and grouped by name: PostgreSQL would not see two copies of an
     # expression with bound parameters as the same expression.
-    keyed = (select(*keys).select_from(items.join(calendar, calendar.c.day == _day(items.c.received_at)))
-             .subquery("keyed"))
+    keyed = select(*keys).select_from(items).subquery("keyed")
     query = select(*keyed.c, func.count().label("count")).group_by(*keyed.c)
     return [Cell(in_current=bool(row.in_current), in_baseline=bool(row.in_baseline), month=row.month,
                  kind=row.kind, origin=row.origin, source_code=row.source_code, threshold_id=row.threshold_id,
