@@ -161,14 +161,15 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sqlite-path", default="", help="keep the SQLite database here (seeded if empty)")
+    parser.add_argument("--schema", default="", help="PostgreSQL: use and keep this schema (seeded if empty)")
     args = parser.parse_args()
 
     schema = None
     if args.database_url:
-        schema = f"bench_reports_{uuid.uuid4().hex[:8]}"
+        schema = args.schema or f"bench_reports_{uuid.uuid4().hex[:8]}"
         engine = sa.create_engine(schema_url(args.database_url, "public"))
         with engine.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         url = schema_url(args.database_url, schema)
     else:
         url = f"sqlite:///{args.sqlite_path or tempfile.mkdtemp() + '/reports.db'}"
@@ -227,7 +228,7 @@ def main() -> None:
             print(f"reports_page_ms: {page_s * 1000:.0f}")
             print(f"reports_vs_raw_sql: {page_s / raw_s:.2f}")
     finally:
-        if schema:
+        if schema and not args.schema:
             with app.app_context():
                 db.engine.dispose()
             with engine.begin() as conn:

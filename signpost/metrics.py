@@ -11,7 +11,8 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import (Float, Integer, Numeric, String, and_, case, cast, column, exists, func, literal_column, null,
+from sqlalchemy import (Float, Integer, Numeric, String, and_, case, cast, column, exists, false, func, literal_column,
+                        null,
                         or_, select, true, union_all, values)
 from sqlalchemy.sql import ColumnElement
 
@@ -137,10 +138,10 @@ def _month(at) -> ColumnElement:
 
 
 def _epoch(at) -> ColumnElement:
-    """Seconds since 1970 of a stored naive UTC time, to the millisecond."""
-    if _sqlite():  # julianday() is good to about 50 microseconds: rounding makes it exact to the ms
-        return func.round((func.julianday(at) - 2440587.5) * DAY_S, 3)
-    return func.round(cast(func.extract("epoch", at), Numeric), 3)
+    """Seconds since 1970 of a stored naive UTC time, to the microsecond."""
+    if _sqlite():  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds, then the microseconds
+        return func.unixepoch(at) + cast(func.substr(at, 21, 6), Integer) / 1e6
+    return cast(func.extract("epoch", at), Float)
 
 
 def _whole(value) -> ColumnElement:
@@ -214,17 +215,26 @@ def _due(local, day, span: Period) -> ColumnElement:
 SIGNPOST_ONLY = ("threshold", "route", "followed")  # filters that only Signpost's items can match
 
 
+def _summers(span: Period) -> list[tuple[dt.datetime, dt.datetime]]:
+    return _summer_time(range(span.start.year - 1, span.end.year + 2))
+
+
 def _signpost_branch(filters: Filters, span: Period):
     # The referral carries its latest outcome (the front door's store keeps it with each decision);
-    # the first decision, for timeliness, is sequence 1 (unique per referral, so one index probe).
-    first = (select(Decision.decided_at).where(Decision.referral_id == Referral.id, Decision.sequence == 1)
+    # the first decision, for timeliness, is sequence 1 (unique per referral, so one index probe),
+    # turned into London seconds inside the lookup so the conversion runs once per item.
+    summers = _summers(span)
+    first = (select(_london(Decision.decided_at, summers))
+             .where(Decision.referral_id == Referral.id, Decision.sequence == 1)
              .correlate(Referral).scalar_subquery())
+    received = _london(Referral.created_at, summers)
     columns = {
         "origin": literal_column("'signpost'"), "kind": Referral.kind, "received_at": Referral.created_at,
         "source_code": Assessment.source_code, "age_band": Assessment.age_band, "urgency": Assessment.urgency,
         "recommended_route": Assessment.recommended_route, "route_taken": Assessment.route_taken,
         "overridden": Assessment.overridden, "threshold_id": Assessment.threshold_id,
-        "outcome": Referral.latest_outcome, "first_decided_at": first,
+        "outcome": Referral.latest_outcome, "decided_local": first,
+        "received_local": received, "received_day": _whole(received / DAY_S),
         "re_referral": _re_referral(), "followed_up": _followed_up(),
     }
     return (select(*(value.label(name) for name, value in columns.items()))
@@ -235,6 +245,8 @@ def _signpost_branch(filters: Filters, span: Period):
 
 def _recorded_branch(filters: Filters, span: Period):
     contact = ExternalContact
+    summers = _summers(span)
+    received = _london(contact.received_at, summers)
     columns = {
         # A recorded contact answered with advice was a consultation; every other one a referral.
         "origin": literal_column("'front_door'"),
@@ -242,7 +254,8 @@ def _recorded_branch(filters: Filters, span: Period):
         "received_at": contact.received_at,
         "source_code": contact.source_code, "age_band": contact.age_band, "urgency": contact.urgency,
         "recommended_route": null(), "route_taken": null(), "overridden": null(), "threshold_id": null(),
-        "outcome": contact.outcome, "first_decided_at": contact.decided_at,
+        "outcome": contact.outcome, "decided_local": _london(contact.decided_at, summers),
+        "received_local": received, "received_day": _whole(received / DAY_S),
         "re_referral": literal_column("0"), "followed_up": literal_column("0"),
     }
     return (select(*(value.label(name) for name, value in columns.items()))
@@ -270,12 +283,16 @@ def _conditions(columns: Mapping[str, ColumnElement], filters: Filters) -> list:
 
 
 def _items(filters: Filters, span: Period):
+    """The items as a subquery. OFFSET 0 keeps the planner from pasting it into the query around it,
+    which would repeat each correlated lookup (first decision, re-referral) wherever its column is used."""
     branches = []
-    if filters.origin in (None, "signpost"):
-        branches.append(_signpost_branch(filters, span))
-    if filters.origin in (None, "front_door") and not any(getattr(filters, f) for f in SIGNPOST_ONLY):
+    recorded_can_match = not any(getattr(filters, f) for f in SIGNPOST_ONLY)
+    if filters.origin in (None, "signpost") or not recorded_can_match:
+        branch = _signpost_branch(filters, span)
+        branches.append(branch if filters.origin in (None, "signpost") else branch.where(false()))
+    if filters.origin in (None, "front_door") and recorded_can_match:
         branches.append(_recorded_branch(filters, span))
-    return (union_all(*branches) if len(branches) > 1 else branches[0]).subquery("items")
+    return (union_all(*branches) if len(branches) > 1 else branches[0]).offset(0).subquery("items")
 
 
 def _months_earlier(at, months: int) -> ColumnElement:
@@ -359,20 +376,12 @@ class Cell:
 def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime) -> list[Cell]:
     span = Period(min(current.start, baseline.start), max(current.end, baseline.end))
     items = _items(filters, span)
-    summers = _summer_time(range(span.start.year - 1, span.end.year + 2))
-    # London times worked out once per item, in a subquery the planner keeps as it is (OFFSET 0),
-    # so the deadline arithmetic below reads two columns instead of repeating the conversion.
-    received = _london(items.c.received_at, summers)
-    timed = (select(items, received.label("received_local"), _whole(received / DAY_S).label("received_day"),
-                    _london(items.c.first_decided_at, summers).label("decided_local"))
-             .offset(0).subquery("timed"))
-    due = _due(timed.c.received_local, timed.c.received_day, span)
+    due = _due(items.c.received_local, items.c.received_day, span)
     now_local = _epoch_of(now) + now.replace(tzinfo=dt.UTC).astimezone(workdays.LONDON).utcoffset().total_seconds()
     timeliness = case(
-        (timed.c.decided_local.is_(None), case((due < now_local, "late"), else_="pending")),
-        # A millisecond's grace, for the rounding of fractions of a second.
-        (timed.c.decided_local <= due + 0.001, "on_time"), else_="late")
-    items = timed
+        (items.c.decided_local.is_(None), case((due < now_local, "late"), else_="pending")),
+        # A millisecond's grace for floating point (epochs in seconds carry microseconds).
+        (items.c.decided_local <= due + 0.001, "on_time"), else_="late")
 
     def within(period: Period):
         return case((and_(items.c.received_at >= period.start_at, items.c.received_at < period.end_before), 1),
