@@ -30,6 +30,9 @@ SEASON = {1: 1.0, 2: 1.0, 3: 1.05, 4: 0.95, 5: 1.05, 6: 1.05, 7: 0.95, 8: 0.75, 
           11: 1.1, 12: 0.9}
 NOT_NFA = (("early_help", 28), ("assessment_s17", 50), ("strategy_s47", 15), ("already_open", 5),
            ("other_council", 1), ("lado", 1))
+# Referrals Signpost recommended for social care that the front door kept: mostly assessments.
+NOT_NFA_SOCIAL_CARE = (("early_help", 11), ("assessment_s17", 60), ("strategy_s47", 22), ("already_open", 5),
+                       ("other_council", 1), ("lado", 1))
 FIRST_NAMES = ("Alfie", "Bea", "Callum", "Daisy", "Ellis", "Freya", "Idris", "Jade", "Kai", "Lola", "Milo",
                "Nia", "Oscar", "Poppy", "Reuben", "Sana", "Theo", "Una", "Wren", "Zac", "Amara", "Bilal")
 LAST_NAMES = ("Ashdown", "Brackley", "Cobbold", "Dunmere", "Elstow", "Fenwick", "Garside", "Holloway",
@@ -111,10 +114,10 @@ class History:
         return at if at <= self.now else None
 
     # -- items ------------------------------------------------------------------------------
-    def outcome(self, nfa_chance: float) -> str:
+    def outcome(self, nfa_chance: float, otherwise=NOT_NFA) -> str:
         if self.rng.random() < nfa_chance:
             return "nfa" if self.rng.random() < 0.65 else "nfa_advice"
-        return _pick(self.rng, NOT_NFA)
+        return _pick(self.rng, otherwise)
 
     def contact(self, received: dt.datetime, source: str, nfa_chance: float) -> None:
         decided = self.decided(received)
@@ -205,9 +208,11 @@ class History:
         elif kind == "early_help_request":
             outcome = _pick(self.rng, (("early_help", 85), ("nfa_advice", 10), ("assessment_s17", 5)))
         else:
-            chance = (0.14 + max((self.misread.get(c.id, 0.0) for c in concerns), default=0.0)
-                      if route == "social_care" else 0.52)
-            outcome = self.outcome(chance)
+            if route == "social_care":
+                outcome = self.outcome(0.14 + max((self.misread.get(c.id, 0.0) for c in concerns), default=0.0),
+                                       NOT_NFA_SOCIAL_CARE)
+            else:
+                outcome = self.outcome(0.52)
         decisions = [{"sequence": 1, "outcome": outcome, "decided_on": decided.date(), "decided_at": decided,
                       "decided_by": self.front_door, "note": "(demo) Decision recorded.",
                       "referral_advised": advised, "created_at": decided}]
@@ -228,8 +233,9 @@ class History:
             since = (month.year * 12 + month.month) - (self.signpost_from.year * 12 + self.signpost_from.month)
             adoption = min(0.9, 0.5 + 0.05 * since) if live else 0.0
             volume = max(0, round(self.per_month * SEASON[month.month] * rng.gauss(1.0, 0.06)))
-            # A front door's month-to-month wobble in NFA, before and after.
-            baseline_nfa = min(0.6, max(0.2, rng.gauss(0.40, 0.02)))
+            # A front door's month-to-month wobble in NFA; after Signpost starts, the partnership's
+            # threshold work lowers it a little for the contacts that do not come through Signpost too.
+            baseline_nfa = min(0.6, max(0.2, rng.gauss(0.40, 0.02))) - (min(0.12, 0.012 * since) if live else 0.0)
             for _ in range(volume):
                 received = self.received(month)
                 if received > self.now:
@@ -240,6 +246,8 @@ class History:
                     kind = _pick(rng, ((None, 14), ("early_help_request", 10), ("consultation", 6),
                                        ("referral", 70)))
                     self.journey(received, source, kind)
+                    if rng.random() < 0.8:  # and a journey that ended in universal services or early help
+                        self.journey(received + dt.timedelta(minutes=rng.randint(5, 600)), source, None)
                 else:
                     self.contact(received, source, baseline_nfa)
         for at, child, source in sorted(self.follow_ups, key=lambda f: f[0]):
