@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import (Float, Integer, Numeric, String, and_, case, cast, column, exists, false, func, literal_column,
                         null,
-                        or_, select, true, union_all, values)
+                        or_, select, text, true, union_all, values)
 from sqlalchemy.sql import ColumnElement
 
 from . import workdays
@@ -219,28 +219,41 @@ def _summers(span: Period) -> list[tuple[dt.datetime, dt.datetime]]:
     return _summer_time(range(span.start.year - 1, span.end.year + 2))
 
 
-def _signpost_branch(filters: Filters, span: Period):
-    # The referral carries its latest outcome (the front door's store keeps it with each decision);
-    # the first decision, for timeliness, is sequence 1 (unique per referral, so one index probe),
-    # turned into London seconds inside the lookup so the conversion runs once per item.
+def _signpost_branch(filters: Filters, span: Period, *, lookups: bool = True):
+    """Signpost's items; lookups=False leaves out the first decision, re-referrals and follow-ups.
+
+    The referral carries its latest outcome (the front door's store keeps it with each decision).
+    """
+    if not lookups:
+        columns = {"kind": Referral.kind, "outcome": Referral.latest_outcome, **_assessment_columns()}
+        return (select(*(value.label(name) for name, value in columns.items()))
+                .select_from(Referral).join(Assessment, Assessment.id == Referral.assessment_id)
+                .where(Referral.created_at >= span.start_at, Referral.created_at < span.end_before,
+                       *_conditions(columns, filters)))
     summers = _summers(span)
-    first = (select(_london(Decision.decided_at, summers))
-             .where(Decision.referral_id == Referral.id, Decision.sequence == 1)
-             .correlate(Referral).scalar_subquery())
+    first = Decision.__table__.alias("first_decision")
+    re_referrals = _re_referrals(span)
     received = _london(Referral.created_at, summers)
     columns = {
         "origin": literal_column("'signpost'"), "kind": Referral.kind, "received_at": Referral.created_at,
-        "source_code": Assessment.source_code, "age_band": Assessment.age_band, "urgency": Assessment.urgency,
-        "recommended_route": Assessment.recommended_route, "route_taken": Assessment.route_taken,
-        "overridden": Assessment.overridden, "threshold_id": Assessment.threshold_id,
-        "outcome": Referral.latest_outcome, "decided_local": first,
+        **_assessment_columns(), "outcome": Referral.latest_outcome, "decided_local": _london(first.c.decided_at, summers),
         "received_local": received, "received_day": _whole(received / DAY_S),
-        "re_referral": _re_referral(), "followed_up": _followed_up(),
+        "re_referral": case((re_referrals.c.id.is_not(None), 1), else_=0), "followed_up": _followed_up(),
     }
+    # Joins, not a lookup per row, so PostgreSQL can hash them: the first decision (sequence 1,
+    # for timeliness) and the re-referrals.
     return (select(*(value.label(name) for name, value in columns.items()))
             .select_from(Referral).join(Assessment, Assessment.id == Referral.assessment_id)
+            .outerjoin(first, and_(first.c.referral_id == Referral.id, first.c.sequence == 1))
+            .outerjoin(re_referrals, re_referrals.c.id == Referral.id)
             .where(Referral.created_at >= span.start_at, Referral.created_at < span.end_before,
                    *_conditions(columns, filters)))
+
+
+def _assessment_columns() -> dict[str, ColumnElement]:
+    return {"source_code": Assessment.source_code, "age_band": Assessment.age_band, "urgency": Assessment.urgency,
+            "recommended_route": Assessment.recommended_route, "route_taken": Assessment.route_taken,
+            "overridden": Assessment.overridden, "threshold_id": Assessment.threshold_id}
 
 
 def _recorded_branch(filters: Filters, span: Period):
@@ -307,19 +320,32 @@ def _days_later(at, days: int) -> ColumnElement:
     return at + literal_column(f"interval '{days} days'")
 
 
-def _re_referral() -> ColumnElement:
-    """1 for a referral whose child had a referral in the 12 months before (census: re-referral).
+def _tune_for_reports() -> None:
+    """PostgreSQL, for this transaction only: no JIT (compiling the long CASE costs seconds and saves
+    nothing on one pass) and room to sort the grouped rows in memory."""
+    if not _sqlite():
+        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
 
-    The same child is the same child_key (name and date of birth, as the front door matches them).
+
+def _re_referrals(span: Period):
+    """Referrals (kind referral) received in the span whose child had a referral in the 12 months before.
+
+    The census's re-referral. The same child is the same child_key (name and date of birth, as the
+    front door matches them). One window over the child's referrals in date order (the
+    (child_key, kind, created_at) index gives that order), not one lookup per referral.
     """
-    earlier = Referral.__table__.alias("earlier")
-    earlier_referral = exists().where(
-        earlier.c.child_key == Referral.child_key, earlier.c.kind == "referral",
-        earlier.c.created_at < Referral.created_at,
-        earlier.c.created_at >= _months_earlier(Referral.created_at, RE_REFERRAL_MONTHS))
-    # CASE, so the lookup only runs for referrals that have a child to match.
-    return case((or_(Referral.kind != "referral", Referral.child_key.is_(None)), 0),
-                (earlier_referral, 1), else_=0)
+    previous = func.lag(Referral.created_at).over(partition_by=Referral.child_key, order_by=Referral.created_at)
+    ordered = (select(Referral.id, Referral.created_at, previous.label("previous_at"))
+               .where(Referral.kind == "referral", Referral.child_key.is_not(None),
+                      Referral.created_at >= dt.datetime.combine(
+                          months_before(span.start, RE_REFERRAL_MONTHS), dt.time()),
+                      Referral.created_at < span.end_before)
+               .subquery("ordered"))
+    return (select(ordered.c.id)
+            .where(ordered.c.created_at >= span.start_at,
+                   ordered.c.previous_at >= _months_earlier(ordered.c.created_at, RE_REFERRAL_MONTHS))
+            .subquery("re_referrals"))
 
 
 def _followed_up() -> ColumnElement:
@@ -395,6 +421,7 @@ def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime)
     # expression with bound parameters as the same expression.
     keyed = select(*keys).select_from(items).subquery("keyed")
     query = select(*keyed.c, func.count().label("count")).group_by(*keyed.c)
+    _tune_for_reports()
     return [Cell(in_current=bool(row.in_current), in_baseline=bool(row.in_baseline), month=row.month,
                  kind=row.kind, origin=row.origin, source_code=row.source_code, threshold_id=row.threshold_id,
                  recommended_route=row.recommended_route, route_taken=row.route_taken, outcome=row.outcome,
@@ -582,7 +609,8 @@ def deciding_concerns(current: Period, filters: Filters = Filters(), labels: Map
     """
     if filters.origin == "front_door":
         return []
-    items = _signpost_branch(filters, current).add_columns(Assessment.reason_ids.label("reason_ids")).subquery()
+    items = (_signpost_branch(filters, current, lookups=False)
+             .add_columns(Assessment.reason_ids.label("reason_ids")).subquery())
     reason = _reason_elements(items.c.reason_ids)
     nfa = case((items.c.outcome.in_(NFA_OUTCOMES), 1), else_=0)
     decided = case((items.c.outcome.is_not(None), 1), else_=0)
