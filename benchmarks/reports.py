@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from signpost import create_app, metrics, store  # noqa: E402
 from signpost.extensions import db  # noqa: E402
-from signpost.models import Assessment, Decision, ExternalContact, Referral  # noqa: E402
+from signpost.models import Assessment, Decision, ExternalContact, Referral, urgency_priority  # noqa: E402
 from signpost.values import NFA_OUTCOMES  # noqa: E402
 
 SOURCES = ("2A", "2A", "2A", "2B", "3A", "3B", "3C", "3D", "3E", "3F")
@@ -72,7 +72,7 @@ def seed(n_assessments: int, n_items: int, n_contacts: int, now: dt.datetime, us
                      "overridden": taken != route, "threshold_id": version[0], "threshold_hash": version[1],
                      "urgency": rng.choice(("standard",) * 8 + ("same_day", "emergency")), "lado": False})
         if kind:
-            items.append((n + 1, at, kind))
+            items.append((n + 1, at, kind, rows[-1]["urgency"]))
         if len(rows) == CHUNK:
             conn.execute(Assessment.__table__.insert(), rows)
             rows = []
@@ -80,7 +80,7 @@ def seed(n_assessments: int, n_items: int, n_contacts: int, now: dt.datetime, us
         conn.execute(Assessment.__table__.insert(), rows)
     children = [uuid.UUID(int=rng.getrandbits(128)).hex for _ in range(n_items * 4 // 5)]
     referrals, decisions = [], []
-    for n, (assessment_id, at, kind) in enumerate(items, start=1):
+    for n, (assessment_id, at, kind, urgency) in enumerate(items, start=1):
         decided = [] if at > now - dt.timedelta(days=2) and rng.random() < 0.5 else [
             at + dt.timedelta(hours=rng.uniform(1, 40))]
         if decided and rng.random() < 0.05:
@@ -89,6 +89,7 @@ def seed(n_assessments: int, n_items: int, n_contacts: int, now: dt.datetime, us
         referrals.append({"id": n, "reference": f"B-{n}", "kind": kind, "assessment_id": assessment_id,
                           "user_id": users["referrer"], "created_at": at, "details": {}, "consent": "given",
                           "child_key": rng.choice(children) if kind != "consultation" else None,
+                          "urgency_priority": urgency_priority(urgency),
                           "latest_outcome": outcomes[-1] if outcomes else None,
                           "latest_decided_at": decided[-1] if decided else None})
         decisions += [{"referral_id": n, "sequence": s, "outcome": o, "decided_on": d.date(), "decided_at": d,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .extensions import db
 
 from .values import (CONSENT_VALUES as CONSENT, CONTACT_CHANNELS, ITEM_KINDS, OUTCOME_NAMES,  # noqa: F401
-                     OUTCOMES, ROLE_NAMES, ROLES, ROUTES, URGENCIES)
+                     OUTCOMES, ROLE_NAMES, ROLES, ROUTES, URGENCIES, URGENCY_ORDER)
 
 
 def utcnow() -> dt.datetime:
@@ -141,7 +141,8 @@ class Referral(db.Model):
     __table_args__ = (
         CheckConstraint(_in("kind", ITEM_KINDS), name="kind"),
         CheckConstraint(f"latest_outcome IS NULL OR {_in('latest_outcome', OUTCOMES)}", name="latest_outcome"),
-        Index("ix_referrals_queue", "latest_outcome", "created_at"),
+        # The queue: awaiting (latest_outcome null), most urgent first, then oldest, read straight off one index.
+        Index("ix_referrals_queue", "latest_outcome", "urgency_priority", "created_at", "id"),
         Index("ix_referrals_child", "child_key", "created_at"),
     )
 
@@ -162,6 +163,8 @@ class Referral(db.Model):
     latest_outcome: Mapped[str | None] = mapped_column(String(20))
     latest_decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     child_key: Mapped[str | None] = mapped_column(String(64))
+    # The assessment's urgency when sent, as the queue sorts it: 0 emergency, 1 same day, 2 standard.
+    urgency_priority: Mapped[int] = mapped_column(Integer)
 
     assessment: Mapped[Assessment] = relationship(back_populates="referral")
     user: Mapped[User] = relationship(foreign_keys=[user_id])
@@ -285,6 +288,11 @@ for _model in (Decision, AuditEvent):
     event.listen(_model, "before_delete", _refuse(_model.__name__))
 
 
+def urgency_priority(urgency: str) -> int:
+    """0 for the most urgent (emergency), then same day, then standard: the queue's sort order."""
+    return len(URGENCIES) - 1 - URGENCY_ORDER[urgency]
+
+
 def child_key(details: dict | None) -> str | None:
     """Name and date of birth, normalised (case, spaces, accents, punctuation) and hashed: the key
     that matches a child's earlier referrals. None without a full name and date of birth."""
@@ -305,8 +313,15 @@ def child_key(details: dict | None) -> str | None:
 
 @event.listens_for(Referral, "before_insert")
 def _referral_child_key(mapper, connection, target: Referral) -> None:
-    # Whoever makes the row (the journey, a seeder), the re-referral key is set the same way.
+    # Whoever makes the row (the journey, a seeder), the re-referral key and the urgency the queue
+    # sorts on are set the same way.
     target.child_key = child_key(target.details)
+    if target.urgency_priority is None:
+        table = Assessment.__table__
+        row = connection.execute(table.select().with_only_columns(table.c.urgency, table.c.immediate)
+                                 .where(table.c.id == target.assessment_id)).first()
+        urgency = (row.urgency or ("emergency" if row.immediate else "standard")) if row else "standard"
+        target.urgency_priority = urgency_priority(urgency)
 
 
 @event.listens_for(Decision, "before_insert")

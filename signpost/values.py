@@ -68,6 +68,19 @@ REFERRAL_SOURCES = {
 # The child's age band, as assessments store it (signpost.journey.age_band gives one of these).
 AGE_BANDS = ("unborn", "under 1", "1 to 4", "5 to 9", "10 to 15", "16 to 17", "unknown")
 
+
+def age_band_for(months: int | None, unborn: bool = False) -> str:
+    """The age band of a child this many whole months old."""
+    if unborn:
+        return "unborn"
+    if months is None or months < 0:
+        return "unknown"
+    years = months // 12
+    for low, high in ((0, 0), (1, 4), (5, 9), (10, 15), (16, 17)):
+        if low <= years <= high:
+            return "under 1" if high == 0 else f"{low} to {high}"
+    return "unknown"
+
 # How a contact that did not come through Signpost reached the front door.
 CONTACT_CHANNELS = ("phone", "email", "referral_form", "police_notification", "in_person", "other")
 CONTACT_CHANNEL_NAMES = {

@@ -39,10 +39,11 @@ def test_existing_decisions_and_referrals_are_filled_in(empty_database):
         upgrade(directory=str(MIGRATIONS))
         with db.engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT outcome, sequence, decided_at FROM decisions ORDER BY sequence")).all()
-            referral = conn.execute(sa.text("SELECT latest_outcome, child_key FROM referrals")).one()
+            referral = conn.execute(sa.text("SELECT latest_outcome, child_key, urgency_priority FROM referrals")).one()
         assert [(r.outcome, r.sequence) for r in rows] == [("nfa", 1), ("early_help", 2)]
         assert str(rows[1].decided_at).startswith("2026-01-03 11:00")
         assert referral.latest_outcome == "early_help"
         assert referral.child_key == child_key(details)
+        assert referral.urgency_priority == 2  # a standard referral (0002 made urgency 'standard')
         downgrade(directory=str(MIGRATIONS), revision="0002_urgency_lado_kinds")
         db.engine.dispose()

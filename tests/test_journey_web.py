@@ -579,7 +579,7 @@ def test_demo_seed_adds_history_once(app):
     for _ in range(2):
         result = runner.invoke(args=["demo", "seed"])
         assert result.exit_code == 0, result.output
-    # The journeys made through drafts (the reports' demo history adds its own, without drafts).
+    # Journeys (with drafts); the front door's queue and the reports' history seeders add their own.
     assessments = db.session.scalars(select(Assessment).where(Assessment.draft_id.is_not(None))).all()
     assert len(assessments) == 60
     assert {a.recommended_route for a in assessments} == {"universal", "early_help", "social_care"}

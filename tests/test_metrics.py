@@ -346,10 +346,18 @@ def test_every_figure_on_the_page_and_in_the_csv(known, policy_lead, frozen_now)
     assert table_cells(html, "concerns")[1][1:] == ["ind_a", "", "3", "2", "1", "50.0%", "9.5% to 90.5%"]
 
 
-def test_csv_cells_that_look_like_formulas_are_neutralised(known, policy_lead):
-    from signpost.web.reports import safe_cell
-    assert [safe_cell(v) for v in ("=1+1", "+44", "-3", "@SUM", "\tx", "plain")] == [
-        "'=1+1", "'+44", "'-3", "'@SUM", "'\tx", "plain"]
+def test_csv_cells_that_look_like_formulas_are_neutralised(known, policy_lead, monkeypatch):
+    from signpost.web import reports
+    real = reports.report_tables
+
+    def with_a_formula(o, concerns):
+        tables = real(o, concerns)
+        tables["concerns"].rows.append(["=HYPERLINK(\"x\")", "+44", "-3", "@SUM", "1", "1", "1", "1"])
+        return tables
+
+    monkeypatch.setattr(reports, "report_tables", with_a_formula)
+    rows = csv_cells(policy_lead, "concerns", QUERY)
+    assert rows[-1][:4] == ["'=HYPERLINK(\"x\")", "'+44", "'-3", "'@SUM"]
 
 
 def test_the_chart_is_svg_with_a_title_and_a_description(known, policy_lead, frozen_now):

@@ -71,3 +71,12 @@ def test_due_by_never_goes_down(earlier, later):
     earlier, later = sorted((earlier, later))
     assert workdays.due_by(earlier) <= workdays.due_by(later)
     assert workdays.due_by(earlier) > earlier
+
+
+def test_age_bands_match_the_journeys():
+    from signpost import journey
+    from signpost.values import AGE_BANDS, age_band_for
+    for months in range(0, 18 * 12 + 5):
+        answers = {"child": {"unborn": False, "years": months // 12, "months": months % 12}}
+        assert age_band_for(months) == journey.age_band(answers) in AGE_BANDS
+    assert age_band_for(None, unborn=True) == journey.age_band({"child": {"unborn": True}}) == "unborn"

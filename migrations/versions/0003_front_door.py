@@ -5,7 +5,7 @@ Revises: 0002_urgency_lado_kinds
 Create Date: 2026-12-01
 
 Issue 9. Referrals gain allocation, a copy of their newest decision (latest_outcome, null while
-awaiting: the queue's indexed filter) and child_key (hashed name and date of birth, for
+awaiting: the queue's indexed filter), the urgency the queue sorts on (urgency_priority) and child_key (hashed name and date of birth, for
 re-referrals). Decisions gain a sequence, unique per referral (optimistic locking: a new decision
 names the one it supersedes), decided_at and, for consultations, referral_advised. New tables:
 external_contacts (contacts outside Signpost) and outbox (email sent after commit). Users gain
@@ -56,6 +56,10 @@ def _backfill():
     for referral_id, (outcome, at) in latest.items():
         bind.execute(sa.text("UPDATE referrals SET latest_outcome = :o, latest_decided_at = :at WHERE id = :id"),
                      {"o": outcome, "at": at, "id": referral_id})
+    # The queue's sort order: 0 emergency, 1 same day, 2 standard (0002 filled assessments.urgency).
+    bind.execute(sa.text(
+        "UPDATE referrals SET urgency_priority = (SELECT CASE a.urgency WHEN 'emergency' THEN 0 "
+        "WHEN 'same_day' THEN 1 ELSE 2 END FROM assessments a WHERE a.id = referrals.assessment_id)"))
     for row in bind.execute(sa.text("SELECT id, details FROM referrals")).fetchall():
         details = row.details if isinstance(row.details, dict) else json.loads(row.details or "{}")
         key = _child_key(details)
@@ -128,9 +132,9 @@ def upgrade():
         batch_op.add_column(sa.Column('latest_outcome', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('latest_decided_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('child_key', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('urgency_priority', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_referrals_allocated_to_id'), ['allocated_to_id'], unique=False)
         batch_op.create_index('ix_referrals_child', ['child_key', 'created_at'], unique=False)
-        batch_op.create_index('ix_referrals_queue', ['latest_outcome', 'created_at'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_referrals_allocated_to_id_users'), 'users', ['allocated_to_id'], ['id'])
         batch_op.create_check_constraint('latest_outcome', f"latest_outcome IS NULL OR {_in('latest_outcome', OUTCOMES)}")
 
@@ -138,6 +142,10 @@ def upgrade():
         batch_op.add_column(sa.Column('manager', sa.Boolean(), server_default=sa.false(), nullable=False))
 
     _backfill()
+    with op.batch_alter_table('referrals', schema=None) as batch_op:
+        batch_op.alter_column('urgency_priority', existing_type=sa.Integer(), nullable=False)
+        batch_op.create_index('ix_referrals_queue', ['latest_outcome', 'urgency_priority', 'created_at', 'id'],
+                              unique=False)
     with op.batch_alter_table('decisions', schema=None) as batch_op:
         batch_op.alter_column('sequence', existing_type=sa.Integer(), nullable=False)
         batch_op.alter_column('decided_at', existing_type=sa.DateTime(), nullable=False)
@@ -155,6 +163,7 @@ def downgrade():
         batch_op.drop_index('ix_referrals_queue')
         batch_op.drop_index('ix_referrals_child')
         batch_op.drop_index(batch_op.f('ix_referrals_allocated_to_id'))
+        batch_op.drop_column('urgency_priority')
         batch_op.drop_column('child_key')
         batch_op.drop_column('latest_decided_at')
         batch_op.drop_column('latest_outcome')

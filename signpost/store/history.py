@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 
 from ..extensions import db
-from ..models import Assessment, AuditEvent, Decision, ExternalContact, Referral, utcnow
+from ..models import Assessment, AuditEvent, Decision, ExternalContact, Referral, urgency_priority, utcnow
 from . import _audit, transaction
 
 SEEDED = "demo_history_seeded"
@@ -24,7 +24,8 @@ def record_demo_history(contacts: list[dict], journeys: list[dict], *, months: i
 
     Each journey is {"assessment": {...}, "referral": {...} or None, "decisions": [{...}, ...]};
     referral and decision rows get their foreign keys here. Bulk inserts fire no model events, so
-    rows carry what the listeners would set (a referral's child_key and latest outcome).
+    rows carry what the listeners would set (a referral's child_key and latest outcome; its
+    urgency_priority is set here from the assessment).
     """
     counts = {"contacts": len(contacts), "assessments": 0, "referrals": 0, "decisions": 0}
     with transaction() as session:
@@ -40,7 +41,8 @@ def record_demo_history(contacts: list[dict], journeys: list[dict], *, months: i
             if referred:
                 referral_ids = session.scalars(
                     insert(Referral).returning(Referral.id, sort_by_parameter_order=True),
-                    [{**j["referral"], "assessment_id": assessment_id} for assessment_id, j in referred]).all()
+                    [{"urgency_priority": urgency_priority(j["assessment"].get("urgency") or "standard"),
+                      **j["referral"], "assessment_id": assessment_id} for assessment_id, j in referred]).all()
                 decisions = [{**d, "referral_id": referral_id}
                              for referral_id, (_a, j) in zip(referral_ids, referred, strict=True)
                              for d in j["decisions"]]

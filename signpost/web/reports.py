@@ -5,10 +5,8 @@ page is built once (report_tables) and both rendered and downloaded as CSV from 
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
-import io
 import re
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -16,6 +14,7 @@ from wtforms import Form, SelectField, StringField
 
 from .. import metrics
 from ..content import current_library
+from ..spreadsheet import to_csv
 from ..values import AGE_BANDS, REFERRAL_SOURCES, ROUTES, URGENCIES
 from .charts import bar_chart, month_chart
 from .security import role_required
@@ -245,14 +244,6 @@ def _args(query: Query) -> dict[str, str]:
     return {field.name: field.data for field in query.form if field.data and not field.errors}
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: str) -> str:
-    """A cell a spreadsheet will never run: one starting = + - @ (or tab, return) gets a quote first."""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
 @bp.get("/<name>.csv")
 @role_required(*ROLES)
 def download(name: str):
@@ -261,10 +252,6 @@ def download(name: str):
     table = tables.get(name)
     if table is None:
         abort(404)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([safe_cell(h) for h in table.headers])
-    writer.writerows([[safe_cell(cell) for cell in row] for row in table.rows])
     filename = f"signpost-{name}-{query.current.start.isoformat()}-to-{query.current.end.isoformat()}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
+    return Response(to_csv(table.headers, table.rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
