@@ -14,9 +14,11 @@ import re
 from html import unescape
 
 import pytest
+from sqlalchemy import func, select
 
 from signpost import metrics, workdays
 from signpost.extensions import db
+from signpost.models import ExternalContact, Referral
 from signpost.store.history import record_demo_history
 
 T = dt.datetime
@@ -390,3 +392,29 @@ def test_nothing_identifying_on_the_page(known, policy_lead):
     html = policy_lead.get(f"/reports/?{QUERY}").get_data(as_text=True)
     for secret in ("child-1", "child-2", "T-1", "X1"):
         assert secret not in re.sub(r"<[^>]+>", " ", html).split()
+
+
+# ---- the demo history -------------------------------------------------------------------------------
+
+def test_demo_history_is_seeded_once_and_shows_nfa_falling(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "history", "--months", "24", "--per-month", "120"])
+    assert result.exit_code == 0, result.output
+    contacts = db.session.scalar(select(func.count()).select_from(ExternalContact))
+    items = db.session.scalar(select(func.count()).select_from(Referral))
+    again = runner.invoke(args=["demo", "history", "--months", "24"])
+    assert "already there" in again.output
+    assert db.session.scalar(select(func.count()).select_from(ExternalContact)) == contacts
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == items
+    kinds = set(db.session.scalars(select(Referral.kind).distinct()))
+    assert kinds == {"referral", "early_help_request", "consultation"}
+    today = dt.date.today()
+    current = metrics.default_current(today)
+    o = metrics.overview(current, metrics.default_baseline(current))
+    assert 0.33 <= o.nfa_baseline.rate <= 0.47          # a baseline of about 40%
+    assert o.difference[1][1] < 0                        # and a fall that is not chance
+    assert len(o.by_threshold) >= 3                      # a threshold version change part-way
+    police = next(r for r in o.by_organisation if r.key == "police")
+    everyone = sum(r.received for r in o.by_organisation)
+    assert 0.2 <= police.received / everyone <= 0.4      # police the largest source
+    assert o.re_referrals.k > 0 and o.consultations_followed.n > 0
