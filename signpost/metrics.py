@@ -653,9 +653,9 @@ def first_signpost_referral() -> dt.date | None:
 
 
 def default_current(today: dt.date) -> Period:
-    """The 12 months to today: from the first day of the month 11 months ago."""
-    start = months_before(today.replace(day=1), 11)
-    return Period(start, today)
+    """The last 12 whole months (a month still under way would show as a half-empty point)."""
+    first_of_this_month = today.replace(day=1)
+    return Period(months_before(first_of_this_month, 12), first_of_this_month - dt.timedelta(days=1))
 
 
 def default_baseline(current: Period) -> Period:

@@ -418,3 +418,8 @@ def test_demo_history_is_seeded_once_and_shows_nfa_falling(app):
     everyone = sum(r.received for r in o.by_organisation)
     assert 0.2 <= police.received / everyone <= 0.4      # police the largest source
     assert o.re_referrals.k > 0 and o.consultations_followed.n > 0
+
+
+def test_the_default_period_is_the_last_12_whole_months():
+    assert metrics.default_current(dt.date(2026, 12, 1)) == metrics.Period(dt.date(2025, 12, 1), dt.date(2026, 11, 30))
+    assert metrics.default_current(dt.date(2026, 3, 31)) == metrics.Period(dt.date(2025, 3, 1), dt.date(2026, 2, 28))
