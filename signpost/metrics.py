@@ -11,9 +11,8 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import (Float, Integer, Numeric, String, and_, case, cast, column, exists, false, func, literal_column,
-                        null,
-                        or_, select, text, true, union_all, values)
+from sqlalchemy import (Float, Integer, and_, case, cast, exists, false, func, literal_column, null, select, text,
+                        true, union_all)
 from sqlalchemy.sql import ColumnElement
 
 from . import workdays
