@@ -21,9 +21,12 @@ import time
 import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
+# Not this folder on the path: benchmarks/queue.py would stand in for the standard library's queue.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import sqlalchemy as sa  # noqa: E402
 
 from signpost import create_app, metrics, store  # noqa: E402
 from signpost.extensions import db  # noqa: E402

@@ -295,8 +295,9 @@ def _conditions(columns: Mapping[str, ColumnElement], filters: Filters) -> list:
 
 
 def _items(filters: Filters, span: Period):
-    """The items as a subquery. OFFSET 0 keeps the planner from pasting it into the query around it,
-    which would repeat each correlated lookup (first decision, re-referral) wherever its column is used."""
+    """The items as a subquery. On SQLite, OFFSET 0 keeps the planner from pasting it into the query
+    around it, which would repeat the consultation's follow-up lookup wherever its column is used;
+    PostgreSQL needs no such fence and can then scan the branches in parallel."""
     branches = []
     recorded_can_match = not any(getattr(filters, f) for f in SIGNPOST_ONLY)
     if filters.origin in (None, "signpost") or not recorded_can_match:
@@ -304,7 +305,8 @@ def _items(filters: Filters, span: Period):
         branches.append(branch if filters.origin in (None, "signpost") else branch.where(false()))
     if filters.origin in (None, "front_door") and recorded_can_match:
         branches.append(_recorded_branch(filters, span))
-    return (union_all(*branches) if len(branches) > 1 else branches[0]).offset(0).subquery("items")
+    items = union_all(*branches) if len(branches) > 1 else branches[0]
+    return (items.offset(0) if _sqlite() else items).subquery("items")
 
 
 def _months_earlier(at, months: int) -> ColumnElement:
