@@ -93,6 +93,21 @@ def set_password_command(email):
     click.echo(f"{user.email} has a new password.")
 
 
+@demo_cli.command("history")
+@click.option("--months", type=click.IntRange(2, 120), default=24, show_default=True,
+              help="How many months back: the first half is the baseline before Signpost.")
+@click.option("--per-month", type=click.IntRange(1, 100_000), default=240, show_default=True,
+              help="Contacts a month, before seasonal and random variation.")
+def history_command(months, per_month):
+    """Add fictional front-door history for the reports (once; running it again adds nothing)."""
+    from .demo_history import seed_history
+    if current_app.config["ENVIRONMENT"] == "production":
+        click.echo("Refusing to add fictional history in production.", err=True)
+        sys.exit(1)
+    demo.seed_accounts(click.echo)
+    seed_history(months, click.echo, per_month=per_month)
+
+
 @demo_cli.command("seed")
 @click.option("--force", is_flag=True, help="Seed even when SIGNPOST_ENV=production (never do this for real).")
 def seed_command(force):

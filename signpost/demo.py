@@ -261,3 +261,9 @@ DEMO_ACCOUNTS_OF_WHAT_HAPPENED = [
     "(demo) Missed 30% of sessions this term; no one answers the phone at home.",
 ]
 
+
+@seeder
+def seed_report_history(echo: Callable[[str], None]) -> None:
+    """Two years of fictional front-door history, so the reports have something to show (once)."""
+    from .demo_history import seed_history
+    seed_history(24, echo)

@@ -340,3 +340,20 @@ def _referral_latest(mapper, connection, target: Decision) -> None:
     table = Referral.__table__
     connection.execute(table.update().where(table.c.id == target.referral_id).values(
         latest_outcome=target.outcome, latest_decided_at=target.decided_at))
+
+
+# The reports' indexes (signpost.metrics): each carries every column its query reads, so the
+# reports walk small indexes instead of the wide rows (a referral's details, an assessment's JSON).
+REPORT_INDEXES = (
+    # Items received in a period, with what the reports group by and the keys they join on.
+    Index("ix_referrals_reports", Referral.created_at, Referral.kind, Referral.latest_outcome,
+          Referral.assessment_id, Referral.child_key, Referral.user_id),
+    # An item's assessment, by id: the recommendation and the breakdowns' columns.
+    Index("ix_assessments_reports", Assessment.id, Assessment.source_code, Assessment.age_band, Assessment.urgency,
+          Assessment.recommended_route, Assessment.route_taken, Assessment.overridden, Assessment.threshold_id),
+    # The first decision's time (decided within one working day).
+    Index("ix_decisions_first", Decision.referral_id, Decision.sequence, Decision.decided_at),
+    # The same child's earlier referral (re-referrals), and the referral after a consultation.
+    Index("ix_referrals_child_kind", Referral.child_key, Referral.kind, Referral.created_at),
+    Index("ix_referrals_user_kind", Referral.user_id, Referral.kind, Referral.created_at),
+)

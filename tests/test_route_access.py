@@ -80,6 +80,8 @@ EXPECTED: dict[str, dict] = {
     "frontdoor.export": {"GET": only("front_door", "policy_lead")},
     "frontdoor.team": {"GET": only("admin")},
     "frontdoor.set_manager": {"path": "/front-door/team/{user_id}", "POST": only("admin", status=404)},
+    "reports.index": {"GET": only("policy_lead", "front_door", "admin")},
+    "reports.download": {"path": "/reports/monthly.csv", "GET": only("policy_lead", "front_door", "admin")},
 }
 
 

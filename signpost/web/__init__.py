@@ -27,6 +27,7 @@ NAVIGATION = [
     ("frontdoor.index", "Front door", ("front_door", "admin")),
     ("frontdoor.export", "Export decisions", ("policy_lead",)),
     ("policy.index", "Policy", ("policy_lead", "admin")),
+    ("reports.index", "Reports", ("policy_lead", "front_door", "admin")),
     ("admin.users", "Admin", ("admin",)),
 ]
 
@@ -49,9 +50,10 @@ def init_web(app: Flask) -> None:
 
     _govuk_frontend(app)
 
-    from . import admin, api, auth, errors, frontdoor, health, journey, refer
+    from . import admin, api, auth, errors, frontdoor, health, journey, refer, reports
     for module in (health, auth, refer, journey, frontdoor, admin, api, errors):
         app.register_blueprint(module.bp)
+    app.register_blueprint(reports.bp)
     csrf.exempt(api.bp)  # stateless JSON for other systems: no session, so nothing to forge
 
     app.context_processor(_template_context)
