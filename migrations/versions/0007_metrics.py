@@ -1,7 +1,7 @@
 """Reports: covering indexes for the measures (NFA, timeliness, re-referrals, follow-ups)
 
 Revision ID: 0007_metrics
-Revises: 0003_front_door
+Revises: 0006_hardening
 Create Date: 2026-12-01
 
 Issue 10. Indexes only: each holds every column one of signpost.metrics' queries reads, so the
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007_metrics'
-down_revision = '0003_front_door'
+down_revision = '0006_hardening'
 branch_labels = None
 depends_on = None
 
