@@ -231,6 +231,7 @@ def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
 
 
 def register_cli(app: Flask) -> None:
+    from . import cli_policy  # noqa: F401  (adds `thresholds simulate` and `thresholds publish`)
     from .cli_accounts import demo_cli, users_cli
     app.cli.add_command(thresholds_cli)
     app.cli.add_command(users_cli)

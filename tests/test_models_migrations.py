@@ -21,7 +21,8 @@ from signpost.extensions import db
 from signpost.models import (AppendOnlyError, Assessment, AuditEvent, Decision, Draft, Referral, User,
                              new_draft_id, utcnow)
 
-TABLES = {"users", "drafts", "assessments", "referrals", "decisions", "audit_events"}
+TABLES = {"users", "drafts", "assessments", "referrals", "decisions", "audit_events",
+          "published_thresholds", "threshold_drafts"}
 
 
 @pytest.fixture(params=DATABASES)

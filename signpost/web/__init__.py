@@ -22,7 +22,7 @@ NAVIGATION = [
     # (endpoint, text, roles allowed to see it)
     ("refer.start", "Start", ALL_ROLES),
     ("journey.my_referrals", "My referrals", ("referrer",)),
-    ("refer.thresholds", "Thresholds", ALL_ROLES),
+    ("guide.index", "Thresholds", ALL_ROLES),
     ("frontdoor.index", "Front door", ("front_door", "admin")),
     ("policy.index", "Policy", ("policy_lead", "admin")),
     ("admin.users", "Admin", ("admin",)),
@@ -47,8 +47,8 @@ def init_web(app: Flask) -> None:
 
     _govuk_frontend(app)
 
-    from . import admin, api, auth, errors, health, journey, refer
-    for module in (health, auth, refer, journey, admin, api, errors):
+    from . import admin, api, auth, errors, guide, health, journey, policy, refer
+    for module in (health, auth, refer, journey, admin, api, errors, guide, policy):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # stateless JSON for other systems: no session, so nothing to forge
 
