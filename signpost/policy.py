@@ -12,7 +12,6 @@ import yaml
 from .thresholds import ConfigError, Library, Problem, ThresholdVersion, load_text
 from .thresholds.schema import Indicator
 
-URGENCIES = ("emergency", "same_day", "standard")
 HAS_URGENCY = "urgency" in Indicator.model_fields
 HAS_REFERENCES = "references" in Indicator.model_fields
 DRAFT_NAME = "draft.yaml"

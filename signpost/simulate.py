@@ -14,9 +14,10 @@ from pathlib import Path
 from sqlalchemy import Text, and_, cast, func, select
 
 from .engine import AnswerError, Answers, applies_to_age, assess
-from .models import OUTCOMES, Assessment, Decision, Referral
+from .models import Assessment, Decision, Referral
 from .thresholds.cases import load_cases, run_case
 from .thresholds.loader import ThresholdVersion
+from .values import NFA_OUTCOMES, OUTCOMES
 
 # Stored assessments made before the age in months was kept have only a band: the
 # simulation then uses a representative age inside the band, and says so.
@@ -24,7 +25,7 @@ BAND_AGE = {"under 1": 6, "1 to 4": 36, "5 to 9": 84, "10 to 15": 150, "16 to 17
 # Which front-door outcomes agree with which recommended route.
 AGREES = {"universal": {"nfa", "nfa_advice"}, "early_help": {"early_help"},
           "social_care": {"assessment_s17", "strategy_s47", "already_open"}}
-NFA = {"nfa", "nfa_advice"}
+NFA = set(NFA_OUTCOMES)
 SERIOUS = {"assessment_s17", "strategy_s47"}  # the front door took it to assessment or s47
 EXAMPLES = 3
 

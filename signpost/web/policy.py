@@ -19,10 +19,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from .. import policy
 from ..content import current_library, current_version_or_none, forget_published
 from ..extensions import db
-from ..models import OUTCOME_NAMES, PublishedThreshold, ThresholdDraft
+from ..models import PublishedThreshold, ThresholdDraft
 from ..simulate import simulate as run_simulation
 from ..store import policy as store
 from ..thresholds.diff import diff as diff_versions
+from ..values import OUTCOME_NAMES
 from .guide import ROUTE_NAMES, URGENCY_NAMES, urgency_of
 from .security import role_required
 
