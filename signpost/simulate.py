@@ -22,6 +22,8 @@ from .values import NFA_OUTCOMES, OUTCOMES
 # Stored assessments made before the age in months was kept have only a band: the
 # simulation then uses a representative age inside the band, and says so.
 BAND_AGE = {"under 1": 6, "1 to 4": 36, "5 to 9": 84, "10 to 15": 150, "16 to 17": 198}
+BAND_MONTHS = {"under 1": (0, 11), "1 to 4": (12, 59), "5 to 9": (60, 119), "10 to 15": (120, 191),
+               "16 to 17": (192, 215)}
 # Which front-door outcomes agree with which recommended route.
 AGREES = {"universal": {"nfa", "nfa_advice"}, "early_help": {"early_help"},
           "social_care": {"assessment_s17", "strategy_s47", "already_open"}}
@@ -114,12 +116,23 @@ class Evaluator:
             self.cache[key] = self._evaluate(key)
         return self.cache[key]
 
+    def _band_age(self, band: str, known: list[str]) -> int:
+        """The band's typical age, moved (within the band) to an age every recorded concern fits:
+        the referrer could only have ticked them for a child they apply to."""
+        low, high = BAND_MONTHS[band]
+        for ind_id in known:
+            ind = self.version.indicators[ind_id]
+            low = max(low, ind.min_age_months if ind.min_age_months is not None else low)
+            high = min(high, ind.max_age_months if ind.max_age_months is not None else high)
+        typical = BAND_AGE[band]
+        return min(max(typical, low), high) if low <= high else typical
+
     def _evaluate(self, key: AnswerKey):
         ids_json, age_months, band, unborn, consent, in_danger = key
         ids = json.loads(ids_json) if ids_json else []
         from_band = age_months is None and not unborn and band in BAND_AGE
-        age = BAND_AGE.get(band) if from_band else age_months
         known = [i for i in ids if i in self.version.indicators]
+        age = self._band_age(band, known) if from_band else age_months
         usable = [i for i in known if applies_to_age(self.version.indicators[i], age, bool(unborn))]
         answers = Answers(indicators=frozenset(usable), age_months=None if unborn else age,
                           unborn=bool(unborn), consent=consent or "not_asked", in_danger=bool(in_danger))

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
 from ..content import current_directory, current_library, current_version_or_none
-from ..engine import applies_to_age, describe_ages
+from ..engine import applies_to_age
 
 bp = Blueprint("guide", __name__, url_prefix="/guide")
 
@@ -18,6 +18,8 @@ ROUTE_NAMES = {"universal": "Universal services", "early_help": "Early help",
                "social_care": "Children's social care"}
 URGENCY_NAMES = {"emergency": "Emergency: call 999 now", "same_day": "Same day: phone the front door today",
                  "standard": "Standard: a written referral or request"}
+ROUTE_LINES = {"universal": ("Universal", "services"), "early_help": ("Early help",),
+               "social_care": ("Children's", "social care")}
 WINDSCREEN_FILLS = ("#cce2d8", "#bbd4ea", "#fcd6c3", "#f4cdc6", "#e5d4e8", "#f3f2f1")
 
 
@@ -25,9 +27,34 @@ def urgency_of(indicator) -> str:
     return getattr(indicator, "urgency", None) or ("emergency" if indicator.immediate else "standard")
 
 
+def _from(months: int) -> str:
+    return f"{months // 12}" if months % 12 == 0 else f"{months} months"
+
+
+def _under(months_inclusive: int) -> str:
+    limit = months_inclusive + 1
+    return f"{limit // 12}" if limit % 12 == 0 else f"{limit} months"
+
+
 def ages(indicator) -> str:
-    """Who a concern applies to, e.g. "children from 0 to 5 months"."""
-    return describe_ages(indicator).removeprefix("it applies to ").removeprefix("it is ")
+    """Who a concern applies to, in years where the bounds are whole years (bounds are inclusive)."""
+    low, high = indicator.min_age_months, indicator.max_age_months
+    if indicator.applies_to == "unborn":
+        return "Unborn babies only"
+    if low is None and high is None:
+        text = "Any age"
+    elif low is None:
+        text = f"Children under {_under(high)}"
+    elif high is None:
+        text = f"Children aged {_from(low)} and over"
+    else:
+        text = f"Children aged {_from(low)} to under {_under(high)}"
+    return text + (", and unborn babies" if indicator.applies_to == "both" else "")
+
+
+def level_title(level) -> str:
+    """A level's heading: its name, with its number unless the name already says it."""
+    return level.name if level.name.lower().startswith("level") else f"Level {level.number}: {level.name}"
 
 
 def parse_filters(args) -> tuple[str, int | None, bool, str]:
@@ -88,7 +115,7 @@ def render_guide(version, *, in_force):
         overdue=in_force and version.overdue_for_review(today)
         and current_user.role in ("policy_lead", "admin"),
         route_names=ROUTE_NAMES, urgency_names=URGENCY_NAMES, urgency_of=urgency_of,
-        fills=WINDSCREEN_FILLS, ages=ages, sources=sources_of(version.document),
+        fills=WINDSCREEN_FILLS, ages=ages, level_title=level_title, route_lines=ROUTE_LINES, sources=sources_of(version.document),
         services=services, versions=library.versions)
 
 

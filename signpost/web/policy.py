@@ -242,13 +242,18 @@ class ConcernForm(FlaskForm):
                          "chosen and why.", validators=[Optional(), Length(max=2000)])
 
 
+def level_label(level) -> str:
+    name = level.name if level.name.lower().startswith("level") else f"Level {level.number}: {level.name}"
+    return f"{name} (leads to {ROUTE_NAMES[level.route].lower()})"
+
+
 def _concern_form(version, indicator=None, adding=False):
     form = ConcernForm(data=None if indicator is None else {
         "text": indicator.text, "hint": indicator.hint, "level": indicator.level,
         "urgency": urgency_of(indicator), "urgency_reason": getattr(indicator, "urgency_reason", None),
         "references": policy.format_references(getattr(indicator, "references", None)),
         "note": getattr(indicator, "note", None)})
-    form.level.choices = [(lv.number, f"Level {lv.number}: {lv.name}") for lv in version.document.levels]
+    form.level.choices = [(lv.number, level_label(lv)) for lv in version.document.levels]
     form.area.choices = [(f"{d.id}/{a.id}", f"{d.name}: {a.name}") for d in version.document.domains
                          for a in d.areas]
     if adding:
