@@ -75,12 +75,13 @@ def test_guide_shows_every_concern_with_its_hint_apart_and_a_described_diagram(r
     version = current_version()
     html = referrer.get("/guide/").text
     assert 'role="img"' in html and 'aria-labelledby="windscreen-title windscreen-desc"' in html
+    from signpost.web.guide import level_title
     for level in version.document.levels:
-        assert f"Level {level.number}: {level.name}".replace("'", "&#39;") in html
+        assert f'<h3 class="govuk-heading-s">{level_title(level)}</h3>'.replace("'", "&#39;") in html
     assert html.count('class="signpost-guide__concern"') == len(version.document.indicators)
     hinted = next(i for i in version.document.indicators if i.hint)
     # The hint is its own paragraph, labelled for screen readers, never run into the text.
-    text_end = html.index(hinted.text.replace("'", "&#39;").replace('"', "&#34;")) 
+    text_end = html.index(hinted.text.replace("'", "&#39;").replace('"', "&#34;"))
     hint_at = html.index('signpost-guide__hint', text_end)
     assert "</p>" in html[text_end:hint_at]
     assert "Hint: </span>" in html[hint_at:hint_at + 200]
