@@ -11,12 +11,13 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from sqlalchemy import Text, and_, cast, func, select
+from sqlalchemy import Text, and_, case, cast, func, select
 
-from .engine import AnswerError, Answers, applies_to_age, assess
+from .engine import MAX_AGE_MONTHS, AnswerError, Answers, applies_to_age, assess
 from .models import Assessment, Decision, Referral
 from .thresholds.cases import load_cases, run_case
 from .thresholds.loader import ThresholdVersion
+from .thresholds.schema import AgeRule
 from .values import NFA_OUTCOMES, OUTCOMES
 
 # Stored assessments made before the age in months was kept have only a band: the
@@ -31,7 +32,31 @@ NFA = set(NFA_OUTCOMES)
 SERIOUS = {"assessment_s17", "strategy_s47"}  # the front door took it to assessment or s47
 EXAMPLES = 3
 
-AnswerKey = tuple  # (indicator ids JSON, age_months, age_band, unborn, consent, in_danger)
+AnswerKey = tuple  # (indicator ids JSON, age class, age_band, unborn, consent, in_danger)
+NO_AGE = -1  # the age class of an assessment stored without its age in months
+
+
+def age_breakpoints(version: ThresholdVersion) -> list[int]:
+    """Every age (months) at which this version's answer can change: concerns' and age rules' bounds.
+
+    The engine compares ages only with these bounds, so every age between two breakpoints
+    gets the same recommendation: SQL groups ages into these classes, not by the month.
+    """
+    points = {0, MAX_AGE_MONTHS + 1}
+    bounded = list(version.document.indicators) + [r.when for r in version.document.rules if isinstance(r, AgeRule)]
+    for item in bounded:
+        if item.min_age_months is not None:
+            points.add(item.min_age_months)
+        if item.max_age_months is not None:
+            points.add(item.max_age_months + 1)
+    return sorted(points)
+
+
+def age_class(points: list[int]):
+    """SQL: the index of the breakpoint class an assessment's age falls in (NO_AGE when not stored)."""
+    return case((Assessment.age_months.is_(None), NO_AGE),
+                *((Assessment.age_months < p, i) for i, p in enumerate(points[1:])),
+                else_=len(points) - 1).label("age_class")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +76,7 @@ class Simulation:
     total: int = 0
     changed: int = 0
     not_assessable: int = 0
+    distinct: int = 0  # distinct answer sets the engine ran on
     band_ages: int = 0  # assessed at a representative age for their band
     retired_concerns: int = 0  # had concerns the draft no longer has
     routes: Counter = dataclasses.field(default_factory=Counter)  # (old, new) -> n, changed only
@@ -71,8 +97,8 @@ class Simulation:
         return [c for c in self.cases if not c.passed]
 
 
-def _answer_columns():
-    return (cast(Assessment.indicator_ids, Text).label("ids"), Assessment.age_months, Assessment.age_band,
+def _answer_columns(points: list[int]):
+    return (cast(Assessment.indicator_ids, Text).label("ids"), age_class(points), Assessment.age_band,
             Assessment.unborn, Assessment.consent, Assessment.in_danger)
 
 
@@ -81,19 +107,19 @@ def _period(start: dt.date, end: dt.date):
                 Assessment.completed_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
 
 
-def grouped_assessments(connection, start: dt.date, end: dt.date) -> list:
+def grouped_assessments(connection, start: dt.date, end: dt.date, points: list[int]) -> list:
     """(answers..., stored route, count) for every distinct answer set in the period."""
-    cols = _answer_columns()
+    cols = _answer_columns(points)
     query = (select(*cols, Assessment.recommended_route, func.count())
              .where(_period(start, end)).group_by(*cols, Assessment.recommended_route))
     return connection.execute(query).all()
 
 
-def grouped_decisions(connection, start: dt.date, end: dt.date) -> list:
+def grouped_decisions(connection, start: dt.date, end: dt.date, points: list[int]) -> list:
     """(answers..., stored route, latest outcome, count) for the period's decided referrals."""
     latest = (select(Decision.referral_id, func.max(Decision.id).label("decision_id"))
               .group_by(Decision.referral_id).subquery())
-    cols = _answer_columns()
+    cols = _answer_columns(points)
     query = (select(*cols, Assessment.recommended_route, Decision.outcome, func.count())
              .select_from(Assessment)
              .join(Referral, Referral.assessment_id == Assessment.id)
@@ -109,6 +135,7 @@ class Evaluator:
 
     def __init__(self, version: ThresholdVersion, on_date: dt.date):
         self.version, self.on_date = version, on_date
+        self.points = age_breakpoints(version)
         self.cache: dict[AnswerKey, tuple] = {}
 
     def __call__(self, key: AnswerKey):
@@ -128,8 +155,9 @@ class Evaluator:
         return min(max(typical, low), high) if low <= high else typical
 
     def _evaluate(self, key: AnswerKey):
-        ids_json, age_months, band, unborn, consent, in_danger = key
+        ids_json, klass, band, unborn, consent, in_danger = key
         ids = json.loads(ids_json) if ids_json else []
+        age_months = None if klass == NO_AGE else self.points[klass]
         from_band = age_months is None and not unborn and band in BAND_AGE
         known = [i for i in ids if i in self.version.indicators]
         age = self._band_age(band, known) if from_band else age_months
@@ -143,8 +171,18 @@ class Evaluator:
         return rec, from_band, len(known) < len(ids)
 
 
-def describe(version: ThresholdVersion, key: AnswerKey, count: int, outcome: str | None = None) -> Example:
-    ids_json, age_months, band, unborn, consent, in_danger = key
+def _ages(points: list[int], klass: int) -> str:
+    low, high = points[klass], points[klass + 1] - 1 if klass + 1 < len(points) else points[klass]
+    if low % 12 == 0 and (high + 1) % 12 == 0:
+        low, high, unit = low // 12, (high + 1) // 12 - 1, "years"
+    else:
+        unit = "months"
+    return f"Aged {low} {unit}" if low == high else f"Aged {low} to {high} {unit}"
+
+
+def describe(version: ThresholdVersion, key: AnswerKey, count: int, outcome: str | None = None,
+             points: list[int] | None = None) -> Example:
+    ids_json, klass, band, unborn, consent, in_danger = key
     ids = json.loads(ids_json) if ids_json else []
     texts = [version.indicators[i].text if i in version.indicators else f"{i} (not in this version)"
              for i in ids]
@@ -152,8 +190,8 @@ def describe(version: ThresholdVersion, key: AnswerKey, count: int, outcome: str
         texts.insert(0, "The child was said to be in immediate danger")
     if unborn:
         age = "Unborn baby"
-    elif age_months is not None:
-        age = f"{age_months // 12} years {age_months % 12} months"
+    elif klass != NO_AGE and points:
+        age = _ages(points, klass)
     else:
         age = f"Aged {band}" if band else "Age not known"
     return Example(tuple(texts) or ("No concerns ticked",), age, (consent or "not_asked").replace("_", " "),
@@ -165,7 +203,8 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
     """Compare the draft with what was recommended (and decided) for the period's assessments."""
     evaluate = Evaluator(version, on_date or version.effective_from)
     result = Simulation(version.id, start, end)
-    for *key, old_route, count in grouped_assessments(connection, start, end):
+    points = evaluate.points
+    for *key, old_route, count in grouped_assessments(connection, start, end, points):
         key = tuple(key)
         rec, from_band, retired = evaluate(key)
         result.total += count
@@ -180,11 +219,11 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
             for reason in rec.reasons:
                 result.by_reason[reason.id] += count
                 result.reason_text[reason.id] = reason.text
-            result.examples[(old_route, rec.route)].append(describe(version, key, count))
+            result.examples[(old_route, rec.route)].append(describe(version, key, count, points=points))
     for pair, examples in result.examples.items():
         result.examples[pair] = sorted(examples, key=lambda e: -e.count)[:EXAMPLES]
 
-    for *key, old_route, outcome, count in grouped_decisions(connection, start, end):
+    for *key, old_route, outcome, count in grouped_decisions(connection, start, end, points):
         key = tuple(key)
         rec, _, _ = evaluate(key)
         if rec is None or outcome not in OUTCOMES:
@@ -198,8 +237,9 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
                 result.nfa_kept_away += count
             elif outcome in SERIOUS:
                 result.sent_away += count
-                result.sent_away_examples.append((describe(version, key, count, outcome), rec.route))
+                result.sent_away_examples.append((describe(version, key, count, outcome, points), rec.route))
     result.sent_away_examples.sort(key=lambda pair: -pair[0].count)
+    result.distinct = len(evaluate.cache)
     if cases_dir is not None and Path(cases_dir).is_dir():
         result.cases = [run_case(case, version, on_date or version.effective_from)
                         for case in load_cases(cases_dir) if case.applies_to(version)]

@@ -409,3 +409,50 @@ def test_cli_simulates_and_publishes_a_draft_file(app, users, thresholds_dir, tm
     assert result.exit_code == 1 and "already published" in result.output
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.actor == "cli")).all()
     assert "threshold_simulated" in actions and "threshold_published" in actions
+
+
+def test_grouped_simulation_agrees_with_the_engine_row_by_row(app, users):
+    """The invariant behind the speed: grouping by answers (ages by the draft's breakpoints)
+    gives exactly what running the engine on every stored assessment would."""
+    import random
+    from collections import Counter
+
+    from signpost.engine import AnswerError, applies_to_age
+    rng = random.Random(7)
+    version = current_version()
+    plain = [i for i in version.document.indicators if not i.asks_for and not i.lado]
+    rows = []
+    while len(rows) < 120:
+        age = rng.randrange(0, 216)
+        fits = [i.id for i in plain if applies_to_age(i, age, False)]
+        ids = rng.sample(fits, rng.choice((1, 2, 3)))
+        consent = rng.choice(("given", "refused", "not_asked"))
+        try:
+            assess(Answers.of(ids, age_months=age, consent=consent), version, TODAY)
+        except AnswerError:
+            continue
+        rows.append((ids, age, consent))
+    from signpost import store
+    for ids, age, consent in rows:
+        rec = assess(Answers.of(ids, age_months=age, consent=consent), version, TODAY)
+        store.record_demo_journey(users["referrer"], {}, rec, at=dt.datetime.now() - dt.timedelta(days=2),
+                                  assessment_fields={"age_band": "5 to 9", "age_months": age, "unborn": False,
+                                                     "indicator_ids": sorted(ids), "consent": consent,
+                                                     "in_danger": False})
+    data = policy.load_data(open(current_version().path).read())
+    data["id"] = "invariant-draft"
+    for ind in rng.sample(plain, 6):
+        policy.edit_indicator(data, ind.id, {"level": rng.choice((1, 2, 3))})
+    draft, problems = policy.check(policy.dump(data))
+    assert not problems
+    expected: Counter = Counter()
+    for ids, age, consent in rows:
+        old = assess(Answers.of(ids, age_months=age, consent=consent), version, TODAY).route
+        usable = [i for i in ids if applies_to_age(draft.indicators[i], age, False)]
+        new = assess(Answers.of(usable, age_months=age, consent=consent), draft, TODAY).route
+        if old != new:
+            expected[(old, new)] += 1
+    result = simulate(db.session.connection(), draft, TODAY - dt.timedelta(days=30), TODAY, on_date=TODAY)
+    assert expected, "the draft changes some recommendations"
+    assert result.total == len(rows) and result.not_assessable == 0
+    assert dict(result.routes) == dict(expected)
