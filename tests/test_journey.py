@@ -71,9 +71,12 @@ def test_every_applicable_indicator_can_be_reached_exactly_once(version):
 
 @VERSIONS
 def test_ticking_an_immediate_indicator_interrupts_with_phone_now(version):
-    serious = journey.concerns_pages(version, BORN)[0]
+    # A 5 year old: every version has an emergency concern for a young child (northmere-2026-12
+    # keeps 999 for "a young child on their own right now").
+    young = dict(BORN, child={"unborn": False, "years": 5, "months": 0, "expected_date": None})
+    serious = journey.concerns_pages(version, young)[0]
     immediate = next(i for i in serious.items if i.id in version.indicators and version.indicators[i.id].immediate)
-    answers = dict(BORN, concerns={"concerns_serious": [immediate.id]})
+    answers = dict(young, concerns={"concerns_serious": [immediate.id]})
     assert_next_page(version, answers, "concerns_serious", "danger_call")
     assert journey.sequence(version, answers)[-1] == "danger_call"
 
