@@ -136,10 +136,11 @@ def edit_indicator(data: dict, indicator_id: str | None, fields: dict) -> dict:
     if HAS_URGENCY and "urgency" in fields:
         item.pop("immediate", None)
         _set(item, "urgency", fields["urgency"])
-        _set(item, "urgency_reason", fields.get("urgency_reason"))
+    for key in ("urgency_reason", "note"):
+        if key in fields:
+            _set(item, key, fields[key])
     if HAS_REFERENCES and "references" in fields:
         _set(item, "references", parse_references(fields["references"]))
-        _set(item, "note", fields.get("note"))
     return data
 
 

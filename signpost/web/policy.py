@@ -278,6 +278,23 @@ def _form_page(template: str, record, form, problems, **context):
                            **context), 400 if problems or form.errors else 200
 
 
+def _optional_fields(form: ConcernForm) -> dict:
+    """The optional parts of a concern that the form sent (a field left out is left unchanged)."""
+    sent = {name for name in ("hint", "urgency", "urgency_reason", "references", "note") if name in request.form}
+    fields = {}
+    if "hint" in sent:
+        fields["hint"] = (form.hint.data or "").strip() or None
+    if policy.HAS_URGENCY and "urgency" in sent and form.urgency.data:
+        fields["urgency"] = form.urgency.data
+        if "urgency_reason" in sent:
+            fields["urgency_reason"] = (form.urgency_reason.data or "").strip()
+    if policy.HAS_REFERENCES and "references" in sent:
+        fields["references"] = form.references.data or ""
+    if policy.HAS_REFERENCES and "note" in sent:
+        fields["note"] = (form.note.data or "").strip()
+    return fields
+
+
 @bp.route("/drafts/<int:draft_id>/concerns/<indicator_id>", methods=["GET", "POST"])
 def edit_concern(draft_id: int, indicator_id: str):
     record = _draft(draft_id)
@@ -289,12 +306,7 @@ def edit_concern(draft_id: int, indicator_id: str):
     form = _concern_form(version, None if request.method == "POST" else indicator)
     problems = None
     if form.validate_on_submit():
-        fields = {"text": form.text.data.strip(), "hint": (form.hint.data or "").strip() or None,
-                  "level": form.level.data}
-        if policy.HAS_URGENCY and form.urgency.data:
-            fields.update(urgency=form.urgency.data, urgency_reason=(form.urgency_reason.data or "").strip())
-        if policy.HAS_REFERENCES:
-            fields.update(references=form.references.data or "", note=(form.note.data or "").strip())
+        fields = {"text": form.text.data.strip(), "level": form.level.data, **_optional_fields(form)}
         data = policy.edit_indicator(policy.load_data(record.content), indicator_id, fields)
         problems = _save_change(record, data, "concern_changed", {"indicator": indicator_id})
         if problems is None:
@@ -315,12 +327,7 @@ def add_concern(draft_id: int):
     if form.validate_on_submit():
         domain, area = form.area.data.split("/", 1)
         fields = {"id": form.id.data, "domain": domain, "area": area, "text": form.text.data.strip(),
-                  "hint": (form.hint.data or "").strip() or None, "level": form.level.data}
-        if policy.HAS_URGENCY:
-            fields.update(urgency=form.urgency.data or "standard",
-                          urgency_reason=(form.urgency_reason.data or "").strip())
-        if policy.HAS_REFERENCES:
-            fields.update(references=form.references.data or "", note=(form.note.data or "").strip())
+                  "level": form.level.data, "urgency": "standard", **_optional_fields(form)}
         data = policy.edit_indicator(policy.load_data(record.content), None, fields)
         problems = _save_change(record, data, "concern_added", {"indicator": form.id.data})
         if problems is None:
