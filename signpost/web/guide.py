@@ -93,7 +93,8 @@ def guide_sections(version, age_months: int | None, unborn: bool, words: str, fi
 
 
 def sources_of(doc) -> dict:
-    return {s.id: s for s in getattr(doc, "sources", None) or []}
+    """Source id -> (number, source): concerns cite sources by number, listed once at the end."""
+    return {s.id: (n, s) for n, s in enumerate(getattr(doc, "sources", None) or [], start=1)}
 
 
 def render_guide(version, *, in_force):

@@ -54,7 +54,7 @@ def policy_server(tmp_path_factory, browser):
 def lead(browser, policy_server):
     url, users, _ = policy_server
     context = browser.new_context(base_url=url, locale="en-GB", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(60_000)  # the guide is a long page to screenshot on a busy machine
     page = context.new_page()
     page.problems = PageProblems(page)
     sign_in(page, *users["policy_lead"])
@@ -66,6 +66,7 @@ def test_the_guide_filters_without_javascript_and_prints(browser, policy_server)
     url, users, _ = policy_server
     context = browser.new_context(base_url=url, locale="en-GB", java_script_enabled=False,
                                   viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(60_000)
     page = context.new_page()
     sign_in(page, *users["referrer"])
     page.goto("/guide/")
