@@ -168,7 +168,7 @@ def test_a_draft_changed_through_the_forms_changes_nothing_a_referrer_sees(polic
     assert not problems and version.indicators[concern.id].level == 3
     assert version.indicators[concern.id].text == "Reworded for the draft"
     page = policy_lead.get(f"/policy/drafts/{draft_id}").text
-    assert "Reworded for the draft" in page and "Moved" in page
+    assert "Reworded for the draft" in page and "Concerns moved level: 1" in page
     assert current_version().content_hash == before.content_hash
     assert "Reworded for the draft" not in referrer.get("/guide/").text
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.record_type == "threshold_drafts")).all()

@@ -92,29 +92,49 @@ def versions():
     return render_template("policy/versions.html", rows=rows, problems=library.problems)
 
 
+SECTION_NAMES = {"indicator": "Concerns", "level": "Levels", "rule": "Rules", "route": "Routes and outcomes",
+                 "advice": "Consent advice", "contact": "Contacts", "document": "Version details",
+                 "domain": "Domains", "area": "Areas", "question": "Severity questions"}
+KIND_NAMES = {"added": "added", "removed": "retired", "moved": "moved level", "reworded": "reworded",
+              "urgency changed": "urgency changed", "references changed": "references changed",
+              "note changed": "notes changed", "changed": "changed"}
+
+
 def describe_change(change, old, new) -> dict:
     """A change with the names a policy lead knows, and its before and after side by side."""
     label = change.id
-    section_names = {"indicator": "Concern", "level": "Level", "rule": "Rule", "route": "Route",
-                     "contact": "Contact", "document": "Version details", "domain": "Domain",
-                     "area": "Area", "question": "Question", "advice": "Consent advice"}
     for version in (new, old):
         if change.section == "indicator" and change.id in version.indicators:
-            label = version.indicators[change.id].text
+            ind = version.indicators[change.id]
+            domain, area = version.areas[ind.area]
+            label = f"{domain.name}: {area.name}" if change.kind in ("added", "removed") else ind.text
             break
         if change.section == "rule":
             rule = next((r for r in version.document.rules if r.id == change.id), None)
             if rule is not None:
                 label = rule.reason
                 break
-    return {"section": section_names.get(change.section, change.section), "kind": change.kind,
-            "label": label, "before": change.before, "after": change.after, "detail": change.detail}
+        if change.section == "level" and change.id in {lv.id for lv in version.document.levels}:
+            label = next(lv.name for lv in version.document.levels if lv.id == change.id)
+            break
+    if change.section in ("contact", "route", "document"):
+        label = change.id.replace("_", " ").capitalize()
+    return {"label": label, "before": change.before, "after": change.after, "detail": change.detail}
 
 
 def compare_versions(old, new) -> list[dict]:
-    order = {"indicator": 0, "rule": 1, "level": 2, "route": 3, "advice": 4, "contact": 5}
-    changes = sorted(diff_versions(old, new), key=lambda c: order.get(c.section, 9))
-    return [describe_change(c, old, new) for c in changes]
+    """The changes grouped by what changed and how, concerns first: [{title, anchor, changes}]."""
+    order = list(SECTION_NAMES)
+    groups: dict[tuple, list] = {}
+    for change in diff_versions(old, new):
+        groups.setdefault((change.section, change.kind), []).append(describe_change(change, old, new))
+    out = []
+    for (section, kind), changes in sorted(groups.items(), key=lambda item: (
+            order.index(item[0][0]) if item[0][0] in order else 99, list(KIND_NAMES).index(item[0][1])
+            if item[0][1] in KIND_NAMES else 99)):
+        title = f"{SECTION_NAMES.get(section, section)} {KIND_NAMES.get(kind, kind)}"
+        out.append({"title": title, "anchor": f"{section}-{kind}".replace(" ", "-"), "changes": changes})
+    return out
 
 
 @bp.get("/versions/compare")

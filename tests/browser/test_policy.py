@@ -108,7 +108,7 @@ def test_edit_a_draft_simulate_and_publish(lead, policy_server):
     submit(lead, "Save and check")
     assert lead.url.startswith(draft_url)
     assert "No problems" in lead.content()
-    assert lead.locator(".signpost-diff").get_by_text("Moved").count() >= 1
+    assert lead.get_by_role("link", name="Concerns moved level: 1").count() == 1
 
     # A mistake is refused with its line and key, and nothing is saved.
     follow(lead, lead.get_by_role("link", name=re.compile("^Change.*version details")))
