@@ -470,3 +470,25 @@ def test_grouped_simulation_agrees_with_the_engine_row_by_row(app, users):
     assert expected, "the draft changes some recommendations"
     assert result.total == len(rows) and result.not_assessable == 0
     assert dict(result.routes) == dict(expected)
+
+
+def test_retiring_a_concern_asks_first_then_leaves_it_out_of_the_draft(policy_lead):
+    indicator_id = a_concern(2).id
+    draft_id = start_draft(policy_lead)
+    page = policy_lead.get(f"/policy/drafts/{draft_id}/concerns/{indicator_id}/retire")
+    assert page.status_code == 200 and "Retire this concern?" in page.text
+    assert indicator_id in policy.check(db.session.get(ThresholdDraft, draft_id).content)[0].indicators
+    response = post(policy_lead, f"/policy/drafts/{draft_id}/concerns/{indicator_id}/retire",
+                    form_page=f"/policy/drafts/{draft_id}/concerns/{indicator_id}/retire")
+    assert response.status_code == 302
+    db.session.expire_all()
+    draft, problems = policy.check(db.session.get(ThresholdDraft, draft_id).content)
+    assert not problems and indicator_id not in draft.indicators
+    assert "Concerns retired: 1" in policy_lead.get(f"/policy/drafts/{draft_id}").text
+
+
+def test_retiring_a_concern_takes_it_out_of_the_rules_that_name_it():
+    data = {"indicators": [{"id": "a"}, {"id": "b"}],
+            "rules": [{"id": "r", "type": "age", "when": {"any_indicator": ["a", "b"]}}]}
+    data = policy.retire_indicator(data, "a")
+    assert data["indicators"] == [{"id": "b"}] and data["rules"][0]["when"]["any_indicator"] == ["b"]

@@ -81,7 +81,7 @@ EXPECTED: dict[str, dict] = {
            ("policy.discard", "/policy/drafts/999/discard", ("POST",)),
            ("policy.edit_concern", "/policy/drafts/999/concerns/x", ("GET", "POST")),
            ("policy.add_concern", "/policy/drafts/999/concerns/new", ("GET", "POST")),
-           ("policy.retire_concern", "/policy/drafts/999/concerns/x/retire", ("POST",)),
+           ("policy.retire_concern", "/policy/drafts/999/concerns/x/retire", ("GET", "POST")),
            ("policy.edit_rule", "/policy/drafts/999/rules/x", ("GET", "POST")),
            ("policy.edit_contact", "/policy/drafts/999/contacts/front_door", ("GET", "POST")),
            ("policy.edit_route", "/policy/drafts/999/routes/universal", ("GET", "POST")),

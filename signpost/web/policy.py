@@ -356,23 +356,23 @@ def add_concern(draft_id: int):
     return _form_page("policy/concern.html", record, form, problems, indicator=None, adding=True)
 
 
-@bp.post("/drafts/<int:draft_id>/concerns/<indicator_id>/retire")
+@bp.route("/drafts/<int:draft_id>/concerns/<indicator_id>/retire", methods=["GET", "POST"])
 def retire_concern(draft_id: int, indicator_id: str):
+    """Ask first, then leave the concern out of the draft (its id is never used again)."""
     record = _draft(draft_id)
     _editable(record)
-    data = policy.load_data(record.content)
-    try:
-        policy.find(data.get("indicators", []), indicator_id)
-    except KeyError:
+    version, _ = _checked(record)
+    if version is None or indicator_id not in version.indicators:
         abort(404)
-    problems = _save_change(record, policy.retire_indicator(data, indicator_id), "concern_retired",
-                            {"indicator": indicator_id})
-    if problems:
-        for problem in problems:
-            flash(f"Not retired: {problem}")
-    else:
-        flash("The concern is retired in this draft: old records keep it; new journeys will not ask it.")
-    return redirect(url_for("policy.draft", draft_id=record.id, _anchor="concerns"))
+    problems = None
+    if request.method == "POST":
+        data = policy.retire_indicator(policy.load_data(record.content), indicator_id)
+        problems = _save_change(record, data, "concern_retired", {"indicator": indicator_id})
+        if problems is None:
+            flash("The concern is retired in this draft: old records keep it; new journeys will not ask it.")
+            return redirect(url_for("policy.draft", draft_id=record.id, _anchor="concerns"))
+    return render_template("policy/retire.html", draft=record, indicator=version.indicators[indicator_id],
+                           problems=problems or []), 400 if problems else 200
 
 
 class RuleForm(FlaskForm):
