@@ -6,6 +6,7 @@ through signpost.store.policy; nothing here changes what a referrer sees until p
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
@@ -190,7 +191,7 @@ def draft(draft_id: int):
 @bp.get("/drafts/<int:draft_id>/draft.yaml")
 def download(draft_id: int):
     record = _draft(draft_id)
-    name = policy.load_data(record.content).get("id", f"draft-{record.id}")
+    name = re.sub(r"[^a-z0-9_-]", "", str(policy.load_data(record.content).get("id", ""))) or f"draft-{record.id}"
     return Response(record.content, mimetype="application/x-yaml",
                     headers={"Content-Disposition": f'attachment; filename="{name}.yaml"'})
 
