@@ -102,10 +102,13 @@ def seed(rows: int, version, rng: random.Random) -> None:
                           "route_taken": rec.route, "overridden": False, "threshold_id": rec.version_id,
                           "threshold_hash": rec.version_hash})
             if rng.random() < 0.2:
+                outcome = rng.choice(OUTCOMES)  # the referral keeps its latest outcome, as the store does
                 refs.append({"id": next_id, "reference": f"B-{next_id}", "assessment_id": next_id,
-                             "user_id": user.id, "created_at": at, "details": {}})
-                decs.append({"referral_id": next_id, "outcome": rng.choice(OUTCOMES), "decided_on": at.date(),
-                             "decided_by": decider.id, "note": "", "created_at": at})
+                             "user_id": user.id, "created_at": at, "details": {}, "urgency_priority": 2,
+                             "latest_outcome": outcome, "latest_decided_at": at})
+                decs.append({"referral_id": next_id, "outcome": outcome, "decided_on": at.date(),
+                             "decided_by": decider.id, "note": "", "created_at": at, "decided_at": at,
+                             "sequence": 1})
             next_id += 1
         conn.execute(assessments.insert(), batch)
         if refs:
@@ -127,12 +130,9 @@ def read_floor(start: dt.date, end: dt.date) -> int:
             Assessment.consent, Assessment.in_danger, Assessment.recommended_route)
     for _row in conn.execute(sa.select(*cols).where(_period(start, end))):
         count += 1
-    latest = (sa.select(Decision.referral_id, sa.func.max(Decision.id).label("decision_id"))
-              .group_by(Decision.referral_id).subquery())
-    query = (sa.select(*cols, Decision.outcome).select_from(Assessment)
+    query = (sa.select(*cols, Referral.latest_outcome).select_from(Assessment)
              .join(Referral, Referral.assessment_id == Assessment.id)
-             .join(latest, latest.c.referral_id == Referral.id)
-             .join(Decision, Decision.id == latest.c.decision_id).where(_period(start, end)))
+             .where(_period(start, end), Referral.latest_outcome.is_not(None), Referral.kind != "consultation"))
     for _row in conn.execute(query):
         count += 1
     db.session.rollback()

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Text, and_, case, cast, func, select
 
 from .engine import MAX_AGE_MONTHS, AnswerError, Answers, applies_to_age, assess
-from .models import Assessment, Decision, Referral
+from .models import Assessment, Referral
 from .thresholds.cases import load_cases, run_case
 from .thresholds.loader import ThresholdVersion
 from .thresholds.schema import AgeRule
@@ -116,17 +116,16 @@ def grouped_assessments(connection, start: dt.date, end: dt.date, points: list[i
 
 
 def grouped_decisions(connection, start: dt.date, end: dt.date, points: list[int]) -> list:
-    """(answers..., stored route, latest outcome, count) for the period's decided referrals."""
-    latest = (select(Decision.referral_id, func.max(Decision.id).label("decision_id"))
-              .group_by(Decision.referral_id).subquery())
+    """(answers..., stored route, latest outcome, count) for the period's decided referrals.
+
+    Referral.latest_outcome is the newest decision's outcome, kept with every decision."""
     cols = _answer_columns(points)
-    query = (select(*cols, Assessment.recommended_route, Decision.outcome, func.count())
+    query = (select(*cols, Assessment.recommended_route, Referral.latest_outcome, func.count())
              .select_from(Assessment)
              .join(Referral, Referral.assessment_id == Assessment.id)
-             .join(latest, latest.c.referral_id == Referral.id)
-             .join(Decision, Decision.id == latest.c.decision_id)
-             .where(_period(start, end))
-             .group_by(*cols, Assessment.recommended_route, Decision.outcome))
+             .where(_period(start, end), Referral.latest_outcome.is_not(None),
+                    Referral.kind != "consultation")  # advice asked for, not a referral
+             .group_by(*cols, Assessment.recommended_route, Referral.latest_outcome))
     return connection.execute(query).all()
 
 

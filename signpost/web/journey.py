@@ -473,7 +473,7 @@ def recommendation(draft: Draft):
     return render_template("journey/recommendation.html", rec=rec, version=version,
                            route=getattr(version.document.routes, rec.route),
                            answers=draft.answers or {}, back=url_for("journey.check"),
-                           route_words=ROUTE_WORDS)
+                           route_words=ROUTE_WORDS, draft_id=draft.id)
 
 
 @bp.get("/phone-now")
@@ -616,7 +616,8 @@ def my_referrals():
 def my_referral(reference: str):
     made = db.session.scalar(select(Referral).where(Referral.reference == reference))
     if made is None or made.user_id != current_user.id:
-        abort(404)
+        from .frontdoor import audited_not_found
+        audited_not_found("referrals", reference, "no such item" if made is None else "another referrer's item")
     store.record_view("referral_viewed", made, actor=_user())
     version = current_library().by_hash(made.assessment.threshold_hash)
     return render_template("journey/my_referral.html", referral=made, version=version, route_words=ROUTE_WORDS)
