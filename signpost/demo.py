@@ -176,7 +176,6 @@ DEMO_QUEUE = [
 def seed_front_door_queue(echo: Callable[[str], None]) -> None:
     """A realistic queue for the front door: every urgency and kind, some overdue, some allocated,
     and one re-referral of a child whose first referral ended in no further action."""
-    import dataclasses
     import datetime as dt
     import random
 
@@ -204,17 +203,22 @@ def seed_front_door_queue(echo: Callable[[str], None]) -> None:
     now = utcnow()
     version = library.in_force(now.date())
 
+    def fits(ind, months):
+        return (ind.min_age_months or 0) <= months <= (ind.max_age_months if ind.max_age_months is not None else 215)
+
+    born_concerns = [i for i in version.document.indicators if not i.lado and i.applies_to != "unborn"
+                     and not i.asks_for and any(fits(i, m) for m in range(14, 191))]
+
     def item(kind, urgency, at, level, who=None, person=None, decision=None):
-        months = rng.randint(14, 190)
-        pool = [i for i in version.indicators.values() if not i.lado and i.applies_to != "unborn"
-                and (i.min_age_months or 0) <= months <= (i.max_age_months or 999) and not i.asks_for
-                and (i.urgency == "emergency" if urgency == "emergency" else i.urgency != "emergency")]
-        same_level = [i for i in pool if i.level == level] or pool
-        chosen = {rng.choice(same_level).id} | {i.id for i in rng.sample(pool, 2) if i.level < level}
+        # The deciding concern has this urgency and level (or this urgency, if the file has none at
+        # that level); the child's age fits it; up to two milder, standard concerns go with it.
+        lead = rng.choice([i for i in born_concerns if i.urgency == urgency and i.level == level]
+                          or [i for i in born_concerns if i.urgency == urgency])
+        months = rng.choice([m for m in range(14, 191) if fits(lead, m)])
+        milder = [i for i in born_concerns if i.urgency == "standard" and i.level < lead.level and fits(i, months)]
+        chosen = {lead.id} | {i.id for i in rng.sample(milder, min(2, len(milder)))}
         consent = "refused" if kind == "consultation" and urgency == "standard" else rng.choice(["given", "given", "not_asked"])
         rec = assess(Answers.of(chosen, age_months=months, consent=consent), version, at.date(), current_directory())
-        if rec.urgency != urgency:  # the threshold file may have no same-day concern yet: demo data says so
-            rec = dataclasses.replace(rec, urgency=urgency)
         referrer = rng.choice(referrers)
         answers = {"what_happened": rng.choice(DEMO_ACCOUNTS_OF_WHAT_HAPPENED),
                    "voice": {"seen": "yes", "says": "(demo) I don't want to go home tonight.",

@@ -25,6 +25,7 @@ NAVIGATION = [
     ("journey.my_referrals", "My referrals", ("referrer",)),
     ("guide.index", "Thresholds", ALL_ROLES),
     ("frontdoor.index", "Front door", ("front_door", "admin")),
+    ("frontdoor.export", "Export decisions", ("policy_lead",)),
     ("policy.index", "Policy", ("policy_lead", "admin")),
     ("admin.users", "Admin", ("admin",)),
 ]
