@@ -19,7 +19,9 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# Run as a script, this folder comes first on sys.path, where benchmarks/queue.py would hide the
+# standard library's queue (psycopg needs it): put the project's root there instead.
+sys.path[0] = str(ROOT)
 
 import sqlalchemy as sa  # noqa: E402
 
