@@ -11,6 +11,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from .. import journey, store
 from ..content import current_directory, current_library, current_version_or_none
@@ -18,7 +19,7 @@ from ..engine import AnswerError, assess
 from ..extensions import db
 from ..models import Draft, Referral
 from . import journey_forms as jf
-from .security import role_required
+from .security import abort_not_yours, role_required
 
 bp = Blueprint("journey", __name__, url_prefix="/refer")
 REFERRERS = ("referrer",)
@@ -119,8 +120,19 @@ def unsent_form(user) -> tuple | None:
         validate_csrf(request.form.get("csrf_token"))
     except CSRFError:
         return None
-    data = {key: request.form.getlist(key) for key in request.form if key != "csrf_token"}
-    return draft, kept_key(), data
+    page = kept_key()
+    try:  # only a real page of this draft, and only that page's own fields
+        version = version_for(draft)
+        if request.endpoint == "journey.question":
+            name = page.replace("-", "_")
+            form, _ = build_form(name, version, draft.answers or {}, None)
+        else:
+            form = jf.ReferralForm() if request.endpoint == "journey.referral" else jf.override_form("")
+    except HTTPException:
+        return None
+    from .hygiene import keepable_form
+    data = keepable_form({field.name for field in form if field.type != "CSRFTokenField"})
+    return (draft, page, data) if data is not None else None
 
 
 def kept_key() -> str:
@@ -161,7 +173,11 @@ def new():
     version = current_version_or_none()
     if version is None:
         abort(503)
-    draft = store.start_draft(_user(), version)
+    try:
+        draft = store.start_draft(_user(), version)
+    except store.TooManyDrafts as exc:
+        flash(str(exc).capitalize() + ".", "info")
+        return redirect(url_for("journey.drafts"))
     session["draft_id"] = draft.id
     return redirect(page_url("danger"))
 
@@ -203,7 +219,9 @@ def describe_draft(draft: Draft) -> str:
 def posted_draft() -> Draft:
     """The unfinished draft named in the form, if it is this user's; else 404."""
     draft = db.session.get(Draft, request.form.get("draft_id", ""))
-    if draft is None or draft.user_id != current_user.id or draft.submitted_at is not None:
+    if draft is not None and draft.user_id != current_user.id:
+        abort_not_yours(draft)
+    if draft is None or draft.submitted_at is not None:
         abort(404)
     return draft
 
@@ -615,9 +633,10 @@ def my_referrals():
 @role_required(*REFERRERS)
 def my_referral(reference: str):
     made = db.session.scalar(select(Referral).where(Referral.reference == reference))
-    if made is None or made.user_id != current_user.id:
-        from .frontdoor import audited_not_found
-        audited_not_found("referrals", reference, "no such item" if made is None else "another referrer's item")
+    if made is None:
+        abort(404)
+    if made.user_id != current_user.id:
+        abort_not_yours(made)
     store.record_view("referral_viewed", made, actor=_user())
     version = current_library().by_hash(made.assessment.threshold_hash)
     return render_template("journey/my_referral.html", referral=made, version=version, route_words=ROUTE_WORDS)
