@@ -1,7 +1,7 @@
 """Policy leads: published threshold versions, their drafts, and the child's age in months
 
 Revision ID: 0005_policy
-Revises: 0003_front_door
+Revises: 0006_hardening
 Create Date: 2026-12-01
 
 published_thresholds holds each version published from Signpost (append-only, the exact
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_policy'
-down_revision = '0003_front_door'
+down_revision = '0006_hardening'
 branch_labels = None
 depends_on = None
 
