@@ -1,7 +1,7 @@
 """Referrals record when their identifying details were erased (retention or an erasure request)
 
 Revision ID: 0006_hardening
-Revises: 0001_initial
+Revises: 0003_front_door
 Create Date: 2026-12-01
 
 The referral row, its assessment's coded fields and its decisions' outcomes stay, so the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_hardening'
-down_revision = '0001_initial'
+down_revision = '0003_front_door'
 branch_labels = None
 depends_on = None
 
