@@ -236,6 +236,7 @@ def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
 
 
 def register_cli(app: Flask) -> None:
+    from . import cli_policy  # noqa: F401  (adds `thresholds simulate` and `thresholds publish`)
     from .cli_accounts import demo_cli, users_cli
     from .cli_frontdoor import contacts_cli, mail_cli
     app.cli.add_command(mail_cli)

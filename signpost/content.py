@@ -1,4 +1,5 @@
-"""The threshold library and service directory, loaded once when the app starts.
+"""The threshold library and service directory: files loaded when the app starts, plus the
+versions published from Signpost, read from the database with a short cache.
 
 A broken file is logged (file, line, key) and skipped, never used and never fatal; but once
 its effective date has come, the older version is not used in its place (see current_version):
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from pathlib import Path
 
 from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import directory as directory_module
-from .thresholds import ConfigError, Library, ThresholdVersion, load_library
+from .thresholds import ConfigError, Library, ThresholdVersion, load_library, load_text
 
 log = logging.getLogger("signpost.content")
 _cache: dict = {}
@@ -93,7 +97,77 @@ def blocking_failures(on_date: dt.date | None = None) -> list[tuple[str, dt.date
 
 
 def current_library() -> Library:
-    return current_app.extensions["signpost.library"]
+    """The file library merged with the versions published from Signpost (see published_library)."""
+    return published_library(current_app)
+
+
+# Published versions ------------------------------------------------------------------------
+# A version published on any host is a row in published_thresholds (and a file on the host
+# that published it). Each process asks the database at most every THRESHOLDS_CACHE_SECONDS
+# which versions exist (ids and hashes only), and parses a version's text once.
+
+_published: dict = {}  # (app id, database url) -> (checked at, fingerprint, merged Library)
+_parsed: dict = {}  # content hash -> ThresholdVersion
+
+
+def published_library(app: Flask) -> Library:
+    files: Library = app.extensions["signpost.library"]
+    key = (id(app), app.config.get("SQLALCHEMY_DATABASE_URI"))
+    now = time.monotonic()
+    cached = _published.get(key)
+    if cached and now - cached[0] < app.config.get("THRESHOLDS_CACHE_SECONDS", 5) and cached[2][0] is files:
+        return cached[2][1]
+    try:
+        rows = _published_rows(app)
+    except SQLAlchemyError as exc:  # no database (or no table yet): the files alone still work
+        log.warning("published threshold versions not read: %s", exc.__class__.__name__)
+        return files
+    fingerprint = tuple((r[0], r[1]) for r in rows)
+    if cached and cached[1] == fingerprint and cached[2][0] is files:
+        merged = cached[2][1]
+    else:
+        merged = merge_published(files, rows)
+    _published[key] = (now, fingerprint, (files, merged))
+    return merged
+
+
+def forget_published(app: Flask) -> None:
+    """After this process publishes, look again at once rather than after the cache time."""
+    _published.pop((id(app), app.config.get("SQLALCHEMY_DATABASE_URI")), None)
+
+
+def _published_rows(app: Flask) -> list[tuple]:
+    from .extensions import db
+    from .models import PublishedThreshold
+    table = PublishedThreshold.__table__
+    # Its own connection: a request's session (and any transaction it is in) is left alone.
+    with db.engine.connect() as conn:
+        hashes = conn.execute(select(table.c.id, table.c.content_hash).order_by(table.c.id)).all()
+        missing = [h for _, h in hashes if h not in _parsed]
+        texts = dict(conn.execute(select(table.c.content_hash, table.c.content)
+                                  .where(table.c.content_hash.in_(missing))).all()) if missing else {}
+    return [(vid, h, texts.get(h)) for vid, h in hashes]
+
+
+def merge_published(files: Library, rows: list[tuple]) -> Library:
+    """The file versions plus every published one (the stored text wins over a differing file)."""
+    versions = {v.id: v for v in files.versions}
+    problems = list(files.problems)
+    for version_id, content_hash, text in rows:
+        version = _parsed.get(content_hash)
+        if version is None:
+            try:
+                version = load_text(text or "", f"{version_id}.yaml (published)", expected_id=version_id)
+            except ConfigError as exc:  # cannot happen for a version published through Signpost
+                problems.extend(exc.problems)
+                continue
+            _parsed[content_hash] = version
+        versions[version_id] = version
+    by_date: dict = {}
+    for version in sorted(versions.values(), key=lambda v: v.effective_from):
+        by_date.setdefault(version.effective_from, version)
+    return Library(versions=tuple(sorted(by_date.values(), key=lambda v: v.effective_from)),
+                   problems=tuple(sorted(problems)))
 
 
 def current_directory():

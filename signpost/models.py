@@ -107,6 +107,8 @@ class Assessment(db.Model):
     source_code: Mapped[str | None] = mapped_column(String(8))  # census referral source, e.g. "2A"
     referrer_role: Mapped[str | None] = mapped_column(String(64))
     age_band: Mapped[str | None] = mapped_column(String(20))
+    # Whole months (not identifying on its own): lets a policy lead's simulation use the real age.
+    age_months: Mapped[int | None] = mapped_column(Integer)
     unborn: Mapped[bool] = mapped_column(Boolean, default=False)
     indicator_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     consent: Mapped[str | None] = mapped_column(String(20))
@@ -275,6 +277,42 @@ class AuditEvent(db.Model):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class PublishedThreshold(db.Model):
+    """A threshold version published from Signpost: the exact YAML text, never changed.
+
+    Every host reads these (with a short cache) beside thresholds/*.yaml, so a version
+    published on one host is in force on all of them from its effective date.
+    """
+
+    __tablename__ = "published_thresholds"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+    effective_from: Mapped[dt.date] = mapped_column(Date, unique=True)
+    approved_by: Mapped[str] = mapped_column(String(200))
+    summary_of_changes: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ThresholdDraft(db.Model):
+    """A policy lead's draft of a new threshold version: YAML that referrers never see."""
+
+    __tablename__ = "threshold_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    base_id: Mapped[str] = mapped_column(String(80))
+    base_hash: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    published_id: Mapped[str | None] = mapped_column(String(80))
+
+    user: Mapped[User] = relationship()
+
+
 class AppendOnlyError(RuntimeError):
     pass
 
@@ -285,7 +323,7 @@ def _refuse(kind: str):
     return listener
 
 
-for _model in (Decision, AuditEvent):
+for _model in (Decision, AuditEvent, PublishedThreshold):
     event.listen(_model, "before_update", _refuse(_model.__name__))
     event.listen(_model, "before_delete", _refuse(_model.__name__))
 

@@ -76,6 +76,8 @@ def from_environment(env=os.environ) -> dict:
         "AUDIT_RETENTION_DAYS": _int(env, "SIGNPOST_AUDIT_RETENTION_DAYS", 6 * 365, minimum=30),
         "MAX_OPEN_DRAFTS": _int(env, "SIGNPOST_MAX_OPEN_DRAFTS", 25, minimum=1),
         "THRESHOLDS_DIR": env.get("SIGNPOST_THRESHOLDS_DIR", str(ROOT / "thresholds")),
+        # How long a process reuses its list of versions published from Signpost before asking the database again.
+        "THRESHOLDS_CACHE_SECONDS": _int(env, "SIGNPOST_THRESHOLDS_CACHE_SECONDS", 5),
         "DIRECTORY_PATH": env.get("SIGNPOST_DIRECTORY_PATH", str(ROOT / "directory" / "services.yaml")),
         "GOVUK_FRONTEND_DIR": env.get("SIGNPOST_GOVUK_FRONTEND_DIR",
                                       str(ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk")),

@@ -21,7 +21,8 @@ from signpost.extensions import db
 from signpost.models import (AppendOnlyError, Assessment, AuditEvent, Decision, Draft, Referral, User,
                              new_draft_id, utcnow)
 
-TABLES = {"users", "drafts", "assessments", "referrals", "decisions", "audit_events", "external_contacts", "outbox"}
+TABLES = {"users", "drafts", "assessments", "referrals", "decisions", "audit_events", "external_contacts", "outbox",
+          "published_thresholds", "threshold_drafts"}
 
 
 @pytest.fixture(params=DATABASES)

@@ -64,6 +64,30 @@ EXPECTED: dict[str, dict] = {
     "api.threshold_current": {"GET": everyone(200)},
     "api.threshold_version": {"path": "/api/v1/thresholds/northmere-2024-09", "GET": everyone(200)},
     "api.openapi_document": {"GET": everyone(200)},
+    # The thresholds guide (every signed-in user) and the policy pages (policy leads and admins).
+    "guide.index": {"GET": signed_in(200)},
+    "guide.version": {"path": "/guide/northmere-2024-09", "GET": signed_in(200)},
+    "policy.index": {"GET": only("policy_lead", "admin")},
+    "policy.versions": {"GET": only("policy_lead", "admin")},
+    "policy.compare": {"GET": only("policy_lead", "admin")},
+    "policy.drafts": {"GET": only("policy_lead", "admin")},
+    "policy.new_draft": {"POST": only("policy_lead", "admin", status=302)},
+    # No draft 999: 404 for those allowed in.
+    **{endpoint: {"path": path, **{method: only("policy_lead", "admin", status=404) for method in methods}}
+       for endpoint, path, methods in (
+           ("policy.draft", "/policy/drafts/999", ("GET",)),
+           ("policy.download", "/policy/drafts/999/draft.yaml", ("GET",)),
+           ("policy.upload", "/policy/drafts/999/upload", ("POST",)),
+           ("policy.discard", "/policy/drafts/999/discard", ("POST",)),
+           ("policy.edit_concern", "/policy/drafts/999/concerns/x", ("GET", "POST")),
+           ("policy.add_concern", "/policy/drafts/999/concerns/new", ("GET", "POST")),
+           ("policy.retire_concern", "/policy/drafts/999/concerns/x/retire", ("GET", "POST")),
+           ("policy.edit_rule", "/policy/drafts/999/rules/x", ("GET", "POST")),
+           ("policy.edit_contact", "/policy/drafts/999/contacts/front_door", ("GET", "POST")),
+           ("policy.edit_route", "/policy/drafts/999/routes/universal", ("GET", "POST")),
+           ("policy.edit_details", "/policy/drafts/999/details", ("GET", "POST")),
+           ("policy.simulate", "/policy/drafts/999/simulate", ("GET",)),
+           ("policy.publish", "/policy/drafts/999/publish", ("GET", "POST")))},
     "journey.my_referral": {"path": "/refer/my-referrals/NM-2026-00001", "GET": only("referrer", status=404)},
     # The front door (issue 9). No items exist here, so an item's pages are 404s (audited) for the team.
     "frontdoor.index": {"GET": only("front_door", "admin")},

@@ -1,7 +1,7 @@
 """Reports: covering indexes for the measures (NFA, timeliness, re-referrals, follow-ups)
 
 Revision ID: 0007_metrics
-Revises: 0006_hardening
+Revises: 0005_policy
 Create Date: 2026-12-01
 
 Issue 10. Indexes only: each holds every column one of signpost.metrics' queries reads, so the
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007_metrics'
-down_revision = '0006_hardening'
+down_revision = '0005_policy'
 branch_labels = None
 depends_on = None
 

@@ -295,7 +295,7 @@ def purge_drafts(older_than, *, actor: str = "cli") -> int:
 def record_assessment(draft, rec, *, source_code: str | None, referrer_role: str | None,
                       age_band: str, unborn: bool, indicator_ids, consent: str | None,
                       in_danger: bool, actor: User | None = None, answers: dict | None = None,
-                      page: str | None = None):
+                      page: str | None = None, age_months: int | None = None):
     """Store (or revise, if the referrer changed answers) the recommendation made for a draft.
 
     With answers, the page that led here is saved in the same transaction (a ticked
@@ -314,6 +314,7 @@ def record_assessment(draft, rec, *, source_code: str | None, referrer_role: str
         assessment.source_code = source_code
         assessment.referrer_role = referrer_role
         assessment.age_band = age_band
+        assessment.age_months = age_months
         assessment.unborn = unborn
         assessment.indicator_ids = sorted(indicator_ids)
         assessment.consent = consent

@@ -16,6 +16,8 @@ class Change:
     kind: str  # "added", "removed", "moved", "reworded", "changed"
     id: str
     detail: str
+    before: str | None = None  # the old wording or value, for a side-by-side view
+    after: str | None = None
 
     def __str__(self) -> str:
         return f"{self.section} {self.kind}: {self.id}: {self.detail}"
@@ -31,19 +33,32 @@ def diff(old: ThresholdVersion, new: ThresholdVersion) -> list[Change]:
     old_ind, new_ind = dict(old.indicators), dict(new.indicators)
     for ind_id, ind in new_ind.items():
         if ind_id not in old_ind:
-            changes.append(Change("indicator", "added", ind_id, f"level {ind.level}: {ind.text}"))
+            changes.append(Change("indicator", "added", ind_id, f"level {ind.level}: {ind.text}",
+                                  after=f"Level {ind.level}: {ind.text}"))
     for ind_id, ind in old_ind.items():
         if ind_id not in new_ind:
-            changes.append(Change("indicator", "removed", ind_id, f"was level {ind.level}: {ind.text}"))
+            changes.append(Change("indicator", "removed", ind_id, f"was level {ind.level}: {ind.text}",
+                                  before=f"Level {ind.level}: {ind.text}"))
             continue
         now = new_ind[ind_id]
         if now.level != ind.level:
-            changes.append(Change("indicator", "moved", ind_id, f"level {ind.level} -> level {now.level}"))
+            changes.append(Change("indicator", "moved", ind_id, f"level {ind.level} -> level {now.level}",
+                                  before=f"Level {ind.level}", after=f"Level {now.level}"))
         if now.text != ind.text:
-            changes.append(Change("indicator", "reworded", ind_id, f"'{ind.text}' -> '{now.text}'"))
+            changes.append(Change("indicator", "reworded", ind_id, f"'{ind.text}' -> '{now.text}'",
+                                  before=ind.text, after=now.text))
         if now.hint != ind.hint:
-            changes.append(Change("indicator", "reworded", ind_id, f"hint: {_short(ind.hint)} -> {_short(now.hint)}"))
-        others = _field_changes(ind.model_dump(), now.model_dump(), skip={"level", "text", "hint"})
+            changes.append(Change("indicator", "reworded", ind_id, f"hint: {_short(ind.hint)} -> {_short(now.hint)}",
+                                  before=f"Hint: {ind.hint or '(none)'}", after=f"Hint: {now.hint or '(none)'}"))
+        for key, kind in NAMED_INDICATOR_FIELDS.items():
+            was, becomes = _words(getattr(ind, key, None)), _words(getattr(now, key, None))
+            if was != becomes:
+                changes.append(Change("indicator", kind, ind_id, f"{key}: {_short(was)} -> {_short(becomes)}",
+                                      before=f"{key.replace('_', ' ').capitalize()}: {was or '(none)'}",
+                                      after=f"{key.replace('_', ' ').capitalize()}: {becomes or '(none)'}"))
+        others = _field_changes(ind.model_dump(), now.model_dump(),
+                                skip={"level", "text", "hint", *NAMED_INDICATOR_FIELDS,
+                                      *(("immediate",) if hasattr(ind, "urgency") else ())})
         if others:
             changes.append(Change("indicator", "changed", ind_id, others))
 
@@ -75,6 +90,29 @@ def diff(old: ThresholdVersion, new: ThresholdVersion) -> list[Change]:
             changes.append(Change("contact", "changed", key, _field_changes(before.get(key) or {},
                                                                              after.get(key) or {})))
     return changes
+
+
+# Fields of a concern a policy lead checks one by one (present once the schema has them).
+NAMED_INDICATOR_FIELDS = {"urgency": "urgency changed", "urgency_reason": "urgency changed",
+                          "references": "references changed", "note": "note changed",
+                          "lado": "changed", "must_tell_council": "changed"}
+
+
+def _words(value) -> str:
+    """A field's value as words: references as "source (where)", lists joined, None as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_words(v) for v in value)
+    if hasattr(value, "model_dump"):
+        data = value.model_dump(exclude_none=True)
+        if "source" in data:
+            extra = ", ".join(str(data[k]) for k in ("where", "level", "note") if k in data)
+            return f"{data['source']}" + (f" ({extra})" if extra else "")
+        return ", ".join(f"{k}: {v}" for k, v in data.items())
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def _by_id(section: str, old: dict, new: dict, skip: set[str] = frozenset()) -> list[Change]:

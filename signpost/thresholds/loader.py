@@ -66,11 +66,19 @@ class ThresholdVersion:
 def load_file(path: Path | str, display_name: str | None = None) -> ThresholdVersion:
     """Load one version or raise ConfigError listing every problem in the file."""
     path = Path(path)
-    source = src.read(path, display_name)
+    return load_source(src.read(path, display_name), expected_id=path.stem)
+
+
+def load_text(text: str, name: str, expected_id: str | None = None) -> ThresholdVersion:
+    """Load one version from YAML text (a draft or a published copy) exactly as from a file."""
+    return load_source(src.parse(text, name), expected_id=expected_id)
+
+
+def load_source(source: src.Source, expected_id: str | None = None) -> ThresholdVersion:
     doc, problems = src.validate(source, ThresholdDocument)
     if doc is None:
-        raise src.ConfigError(problems + _checks_despite_schema_errors(source, path.stem))
-    problems = check_document(doc, source, expected_id=path.stem)
+        raise src.ConfigError(problems + _checks_despite_schema_errors(source, expected_id))
+    problems = check_document(doc, source, expected_id=expected_id)
     if problems:
         raise src.ConfigError(problems)
     return build_version(doc, source)
@@ -89,7 +97,7 @@ def _ids_within(value) -> set[str]:
     return set()
 
 
-def _checks_despite_schema_errors(source: src.Source, expected_id: str) -> list[src.Problem]:
+def _checks_despite_schema_errors(source: src.Source, expected_id: str | None) -> list[src.Problem]:
     """Cross-reference problems in a file that also has schema problems, so all come at once.
 
     The list items with schema problems (and unknown top-level keys) are set aside and the

@@ -23,7 +23,7 @@ NAVIGATION = [
     # (endpoint, text, roles allowed to see it)
     ("refer.start", "Start", ALL_ROLES),
     ("journey.my_referrals", "My referrals", ("referrer",)),
-    ("refer.thresholds", "Thresholds", ALL_ROLES),
+    ("guide.index", "Thresholds", ALL_ROLES),
     ("frontdoor.index", "Front door", ("front_door", "admin")),
     ("frontdoor.export", "Export decisions", ("policy_lead",)),
     ("policy.index", "Policy", ("policy_lead", "admin")),
@@ -50,10 +50,9 @@ def init_web(app: Flask) -> None:
 
     _govuk_frontend(app)
 
-    from . import admin, api, auth, errors, frontdoor, health, journey, refer, reports
-    for module in (health, auth, refer, journey, frontdoor, admin, api, errors):
+    from . import admin, api, auth, errors, frontdoor, guide, health, journey, policy, refer, reports
+    for module in (health, auth, refer, journey, frontdoor, admin, api, errors, guide, policy, reports):
         app.register_blueprint(module.bp)
-    app.register_blueprint(reports.bp)
     csrf.exempt(api.bp)  # stateless JSON for other systems: no session, so nothing to forge
 
     app.context_processor(_template_context)

@@ -98,7 +98,7 @@ def record(draft: Draft, version, answers: dict | None = None, page: str | None 
     engine_answers = journey.engine_answers(version, answers)
     store.record_assessment(
         draft, rec, source_code=journey.source_code(answers), referrer_role=about.get("role"),
-        age_band=journey.age_band(answers), unborn=engine_answers.unborn,
+        age_band=journey.age_band(answers), age_months=engine_answers.age_months, unborn=engine_answers.unborn,
         indicator_ids=engine_answers.indicators, consent=(answers.get("consent") or {}).get("consent"),
         in_danger=engine_answers.in_danger, actor=_user(), answers=answers if saved else None, page=page)
 

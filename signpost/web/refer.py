@@ -4,8 +4,6 @@ Referrers start (or carry on) a referral journey from here; the journey is in jo
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, abort, render_template, session
 from flask_login import current_user
 
@@ -33,17 +31,6 @@ def start():
 
 @bp.get("/thresholds")
 def thresholds():
-    version = current_version_or_none()
-    if version is None:
-        abort(503)
-    doc = version.document
-    domains = []
-    for domain in doc.domains:
-        areas = []
-        for area in domain.areas:
-            indicators = sorted((i for i in doc.indicators if i.area == area.id),
-                                key=lambda i: (-i.level, i.text))
-            areas.append({"area": area, "indicators": indicators})
-        domains.append({"domain": domain, "areas": areas})
-    return render_template("refer/thresholds.html", version=version, doc=doc, domains=domains,
-                           overdue=version.overdue_for_review(dt.date.today()))
+    """The old address of the threshold document, kept for bookmarks: it serves the guide."""
+    from .guide import index
+    return index()

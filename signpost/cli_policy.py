@@ -1,0 +1,101 @@
+"""`flask thresholds simulate` and `thresholds publish`: a policy lead's draft from a script.
+
+The same checks, simulation and audited publishing as the policy pages.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from .cli import thresholds_cli
+from .content import current_library, forget_published
+
+
+def _read_draft(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        click.echo(f"{path}: cannot be read: {exc}", err=True)
+        sys.exit(1)
+
+
+def _date(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        click.echo(f"{name} must be a date written as YYYY-MM-DD, not '{value}'.", err=True)
+        sys.exit(1)
+
+
+def _checked(path: str, text: str):
+    from . import policy
+    version, problems = policy.check(text, current_library())
+    for problem in problems:
+        click.echo(f"{path}:{problem.line}: {problem.key + ': ' if problem.key else ''}{problem.message}", err=True)
+    if problems:
+        sys.exit(1)
+    return version
+
+
+@thresholds_cli.command("simulate")
+@click.argument("draft", type=click.Path())
+@click.option("--from", "start", help="First day (YYYY-MM-DD); default a year before --to.")
+@click.option("--to", "end", help="Last day (YYYY-MM-DD); default today.")
+def simulate_command(draft, start, end):
+    """What a draft version would have recommended for the stored assessments of a period."""
+    from .extensions import db
+    from .simulate import simulate
+    from .store import policy as store
+    version = _checked(draft, _read_draft(draft))
+    end_date = _date(end, "--to") or dt.date.today()
+    start_date = _date(start, "--from") or end_date - dt.timedelta(days=365)
+    result = simulate(db.session.connection(), version, start_date, end_date, on_date=dt.date.today(),
+                      cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests")
+    db.session.rollback()
+    store.record_simulation(None, version.id, start_date, end_date,
+                            {"assessments": result.total, "changed": result.changed, "sent_away": result.sent_away,
+                             "cases_failed": len(result.cases_failed)}, actor="cli")
+    if result.sent_away:
+        click.echo(f"WARNING: {result.sent_away} referral(s) the front door took to assessment or section 47 "
+                   "would not be referred under this draft:")
+        for example, route in result.sent_away_examples[:10]:
+            click.echo(f"  - {example.count} x {example.age}: {'; '.join(example.concerns)} -> {route}")
+    click.echo(f"{start_date} to {end_date}: {result.changed} of {result.total} recommendations would change.")
+    for (old, new), count in result.routes.most_common():
+        click.echo(f"  {old} -> {new}: {count}")
+    for reason_id, count in result.by_reason.most_common(10):
+        click.echo(f"  decided by {result.reason_text[reason_id]}: {count}")
+    if result.decided:
+        click.echo(f"Decided referrals: {result.decided}; agreement {result.agree_before} -> {result.agree_after}; "
+                   f"NFA kept away: {result.nfa_kept_away}")
+    if result.band_ages:
+        click.echo(f"{result.band_ages} assessment(s) had only an age band: a typical age for the band was used.")
+    click.echo(f"Test cases: {len(result.cases) - len(result.cases_failed)} of {len(result.cases)} pass.")
+    for outcome in result.cases_failed:
+        click.echo(f"  FAIL {outcome.case.name}: {'; '.join(outcome.failures)}")
+
+
+@thresholds_cli.command("publish")
+@click.argument("draft", type=click.Path())
+@click.option("--effective", required=True, help="The day it takes effect (YYYY-MM-DD), today or later.")
+def publish_command(draft, effective):
+    """Publish a draft as a new version: stored in the database and written to thresholds/."""
+    from .policy import PublishError
+    from .store import policy as store
+    text = _read_draft(draft)
+    _checked(draft, text)
+    try:
+        row = store.publish(text, _date(effective, "--effective"), library=current_library(),
+                            thresholds_dir=current_app.config["THRESHOLDS_DIR"], today=dt.date.today(), actor="cli")
+    except PublishError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    forget_published(current_app._get_current_object())
+    click.echo(f"Published {row.id} (hash {row.content_hash[:12]}), in force from {row.effective_from}.")

@@ -1,0 +1,229 @@
+"""Draft threshold versions as YAML text: start one, check it, change it, ready it to publish.
+
+No Flask and no database: the web pages, the CLI and signpost.store.policy call these.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import yaml
+
+from .thresholds import ConfigError, Library, Problem, ThresholdVersion, load_text
+from .thresholds.schema import Indicator
+
+HAS_URGENCY = "urgency" in Indicator.model_fields
+HAS_REFERENCES = "references" in Indicator.model_fields
+DRAFT_NAME = "draft.yaml"
+
+
+class PublishError(ValueError):
+    """A version that cannot be published; `problems` says why, in plain English."""
+
+    def __init__(self, problems: list):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def load_data(text: str) -> dict:
+    return yaml.safe_load(text) or {}
+
+
+def dump(data: dict) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+
+
+def check(text: str, library: Library | None = None) -> tuple[ThresholdVersion | None, list[Problem]]:
+    """The draft as a loaded version, or every problem with its line and key."""
+    try:
+        version = load_text(text, DRAFT_NAME)
+    except ConfigError as exc:
+        return None, list(exc.problems)
+    problems = []
+    if library is not None:
+        taken = next((v for v in library.versions if v.id == version.id), None)
+        if taken is not None and taken.content_hash != version.content_hash:
+            problems.append(Problem(DRAFT_NAME, 1, "id", f"'{version.id}' is already the id of a published "
+                                    "version with different content: give this draft a new id"))
+    return version, problems
+
+
+def plain(problem: Problem) -> str:
+    """A problem in the words a policy lead reads: "Line 12, indicators[3].level: ..."."""
+    where = f"Line {problem.line}" + (f", {problem.key}" if problem.key else "")
+    return f"{where}: {problem.message}"
+
+
+def new_draft_text(base: ThresholdVersion, base_text: str, library: Library, today: dt.date,
+                   approver: str) -> str:
+    """A draft copied from a version, with a new id and dates to be confirmed at publishing."""
+    data = load_data(base_text)
+    prefix = re.sub(r"-\d{4}-\d{2}(-\d{2})?$", "", base.id)
+    month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    taken = {v.id for v in library.versions}
+    new_id = f"{prefix}-{month:%Y-%m}"
+    suffix = 2
+    while new_id in taken:
+        new_id, suffix = f"{prefix}-{month:%Y-%m}-{suffix}", suffix + 1
+    data.update(id=new_id, effective_from=month, review_by=month.replace(year=month.year + 1),
+                approved_by=approver, supersedes=base.id,
+                summary_of_changes="Describe what changed, in plain English, before publishing.")
+    return dump(_ordered(data))
+
+
+def _ordered(data: dict) -> dict:
+    """Keep the document's header keys first, as people write them."""
+    head = ("id", "title", "council", "effective_from", "review_by", "approved_by", "supersedes",
+            "summary_of_changes")
+    return {**{k: data[k] for k in head if k in data}, **{k: v for k, v in data.items() if k not in head}}
+
+
+# Changes made through the forms ------------------------------------------------------------
+# Each takes the draft's data and returns the changed data; check() then validates the result.
+
+def find(items: list, item_id: str) -> dict:
+    for item in items:
+        if item.get("id") == item_id:
+            return item
+    raise KeyError(item_id)
+
+
+def _set(item: dict, key: str, value) -> None:
+    if value in (None, "", []):
+        item.pop(key, None)
+    else:
+        item[key] = value
+
+
+def parse_references(text: str) -> list[dict]:
+    """One reference a line: "source id | where | note" (where and note optional)."""
+    refs = []
+    for line in (text or "").splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if not parts[0]:
+            continue
+        ref = {"source": parts[0]}
+        if len(parts) > 1 and parts[1]:
+            ref["where"] = parts[1]
+        if len(parts) > 2 and parts[2]:
+            ref["note"] = parts[2]
+        refs.append(ref)
+    return refs
+
+
+def format_references(refs) -> str:
+    lines = []
+    for ref in refs or []:
+        ref = ref if isinstance(ref, dict) else ref.model_dump(exclude_none=True)
+        parts = [ref.get("source", ""), ref.get("where") or "", ref.get("note") or ""]
+        while parts and not parts[-1]:
+            parts.pop()
+        lines.append(" | ".join(str(p) for p in parts))
+    return "\n".join(lines)
+
+
+def edit_indicator(data: dict, indicator_id: str | None, fields: dict) -> dict:
+    """Reword, move, change urgency or references of a concern; add one when indicator_id is None."""
+    indicators = data.setdefault("indicators", [])
+    if indicator_id is None:
+        item = {"id": fields["id"]}
+        indicators.append(item)
+    else:
+        item = find(indicators, indicator_id)
+    for key in ("domain", "area", "text", "hint", "level", "min_age_months", "max_age_months"):
+        if key in fields:
+            _set(item, key, fields[key])
+    if HAS_URGENCY and "urgency" in fields:
+        item.pop("immediate", None)
+        _set(item, "urgency", fields["urgency"])
+    for key in ("urgency_reason", "note"):
+        if key in fields:
+            _set(item, key, fields[key])
+    if HAS_REFERENCES and "references" in fields:
+        _set(item, "references", parse_references(fields["references"]))
+    return data
+
+
+def retire_indicator(data: dict, indicator_id: str) -> dict:
+    """Leave a concern out of the new version (its id is never reused), and out of the rules."""
+    data["indicators"] = [i for i in data.get("indicators", []) if i.get("id") != indicator_id]
+    for rule in data.get("rules", []):
+        when = rule.get("when") or {}
+        if indicator_id in (when.get("any_indicator") or []):
+            when["any_indicator"] = [i for i in when["any_indicator"] if i != indicator_id]
+    return data
+
+
+RULE_NUMBERS = {
+    "cumulative": (("when", "min_level"), ("when", "min_count"), ("when", "min_domains"), ("raise_to",)),
+    "age": (("when", "min_age_months"), ("when", "max_age_months"), ("raise_to",)),
+    "consent": (("unless_level",),),
+}
+
+
+def edit_rule(data: dict, rule_id: str, reason: str, numbers: dict) -> dict:
+    rule = find(data.get("rules", []), rule_id)
+    rule["reason"] = reason
+    for path in RULE_NUMBERS.get(rule.get("type"), ()):
+        name = path[-1]
+        if name not in numbers:
+            continue
+        target = rule.setdefault("when", {}) if len(path) == 2 else rule
+        _set(target, name, numbers[name])
+    return data
+
+
+def edit_contact(data: dict, key: str, fields: dict) -> dict:
+    contact = data.setdefault("contacts", {}).setdefault(key, {})
+    for name in ("name", "phone", "hours", "email"):
+        _set(contact, name, fields.get(name))
+    return data
+
+
+def edit_route(data: dict, route: str, summary: str, next_steps: list[str]) -> dict:
+    info = data["routes"][route]
+    info["summary"] = summary
+    info["next_steps"] = next_steps
+    return data
+
+
+def edit_details(data: dict, fields: dict) -> dict:
+    for key in ("id", "title", "approved_by", "summary_of_changes", "review_by"):
+        if key in fields:
+            data[key] = fields[key]
+    return _ordered(data)
+
+
+# Publishing --------------------------------------------------------------------------------
+
+EFFECTIVE_RE = re.compile(r"^effective_from:.*$", re.MULTILINE)
+
+
+def with_effective_date(text: str, effective: dt.date) -> str:
+    """The text with its effective date set (one line changed, so comments are kept)."""
+    if not EFFECTIVE_RE.search(text):
+        raise PublishError(["The draft has no effective_from line at the top level."])
+    return EFFECTIVE_RE.sub(f"effective_from: {effective.isoformat()}", text, count=1)
+
+
+def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.date) -> tuple[str, ThresholdVersion]:
+    """The exact text to publish and its version, or PublishError with every reason it cannot be."""
+    if effective < today:
+        raise PublishError([f"The effective date must be today ({today:%-d %B %Y}) or later."])
+    final = with_effective_date(text, effective)
+    try:
+        version = load_text(final, DRAFT_NAME)
+    except ConfigError as exc:
+        raise PublishError([plain(p) for p in exc.problems]) from None
+    problems = []
+    same_id = next((v for v in library.versions if v.id == version.id), None)
+    if same_id is not None:
+        problems.append(f"'{version.id}' is already published"
+                        + ("" if same_id.content_hash == version.content_hash else " with different content")
+                        + ": give this draft a new id.")
+    same_day = next((v for v in library.versions if v.effective_from == effective), None)
+    if same_day is not None:
+        problems.append(f"Version '{same_day.id}' already takes effect on {effective:%-d %B %Y}: choose another date.")
+    if problems:
+        raise PublishError(problems)
+    return final, version

@@ -1,0 +1,245 @@
+"""What a draft threshold version would have recommended for the stored assessments.
+
+SQL groups the period's assessments by their answers (and decided referrals by answers and
+outcome); the pure engine then runs once per distinct answer set, never once per row.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from sqlalchemy import Text, and_, case, cast, func, select
+
+from .engine import MAX_AGE_MONTHS, AnswerError, Answers, applies_to_age, assess
+from .models import Assessment, Referral
+from .thresholds.cases import load_cases, run_case
+from .thresholds.loader import ThresholdVersion
+from .thresholds.schema import AgeRule
+from .values import NFA_OUTCOMES, OUTCOMES
+
+# Stored assessments made before the age in months was kept have only a band: the
+# simulation then uses a representative age inside the band, and says so.
+BAND_AGE = {"under 1": 6, "1 to 4": 36, "5 to 9": 84, "10 to 15": 150, "16 to 17": 198}
+BAND_MONTHS = {"under 1": (0, 11), "1 to 4": (12, 59), "5 to 9": (60, 119), "10 to 15": (120, 191),
+               "16 to 17": (192, 215)}
+# Which front-door outcomes agree with which recommended route.
+AGREES = {"universal": {"nfa", "nfa_advice"}, "early_help": {"early_help"},
+          "social_care": {"assessment_s17", "strategy_s47", "already_open"}}
+NFA = set(NFA_OUTCOMES)
+SERIOUS = {"assessment_s17", "strategy_s47"}  # the front door took it to assessment or s47
+EXAMPLES = 3
+
+AnswerKey = tuple  # (indicator ids JSON, age class, age_band, unborn, consent, in_danger)
+NO_AGE = -1  # the age class of an assessment stored without its age in months
+
+
+def age_breakpoints(version: ThresholdVersion) -> list[int]:
+    """Every age (months) at which this version's answer can change: concerns' and age rules' bounds.
+
+    The engine compares ages only with these bounds, so every age between two breakpoints
+    gets the same recommendation: SQL groups ages into these classes, not by the month.
+    """
+    points = {0, MAX_AGE_MONTHS + 1}
+    bounded = list(version.document.indicators) + [r.when for r in version.document.rules if isinstance(r, AgeRule)]
+    for item in bounded:
+        if item.min_age_months is not None:
+            points.add(item.min_age_months)
+        if item.max_age_months is not None:
+            points.add(item.max_age_months + 1)
+    return sorted(points)
+
+
+def age_class(points: list[int]):
+    """SQL: the index of the breakpoint class an assessment's age falls in (NO_AGE when not stored)."""
+    return case((Assessment.age_months.is_(None), NO_AGE),
+                *((Assessment.age_months < p, i) for i, p in enumerate(points[1:])),
+                else_=len(points) - 1).label("age_class")
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+    concerns: tuple[str, ...]
+    age: str
+    consent: str
+    count: int
+    outcome: str | None = None
+
+
+@dataclasses.dataclass
+class Simulation:
+    version_id: str
+    start: dt.date
+    end: dt.date
+    total: int = 0
+    changed: int = 0
+    not_assessable: int = 0
+    distinct: int = 0  # distinct answer sets the engine ran on
+    band_ages: int = 0  # assessed at a representative age for their band
+    retired_concerns: int = 0  # had concerns the draft no longer has
+    routes: Counter = dataclasses.field(default_factory=Counter)  # (old, new) -> n, changed only
+    by_reason: Counter = dataclasses.field(default_factory=Counter)  # reason id -> changed n
+    reason_text: dict = dataclasses.field(default_factory=dict)
+    examples: dict = dataclasses.field(default_factory=lambda: defaultdict(list))  # (old, new) -> [Example]
+    decided: int = 0
+    agree_before: int = 0
+    agree_after: int = 0
+    nfa_kept_away: int = 0
+    sent_away: int = 0  # taken to assessment or s47 by the front door, which the draft would not refer
+    sent_away_examples: list = dataclasses.field(default_factory=list)
+    outcomes: Counter = dataclasses.field(default_factory=Counter)  # (outcome, new route) -> n
+    cases: list = dataclasses.field(default_factory=list)  # thresholds.cases.Outcome
+
+    @property
+    def cases_failed(self) -> list:
+        return [c for c in self.cases if not c.passed]
+
+
+def _answer_columns(points: list[int]):
+    return (cast(Assessment.indicator_ids, Text).label("ids"), age_class(points), Assessment.age_band,
+            Assessment.unborn, Assessment.consent, Assessment.in_danger)
+
+
+def _period(start: dt.date, end: dt.date):
+    return and_(Assessment.completed_at >= dt.datetime.combine(start, dt.time()),
+                Assessment.completed_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+
+
+def grouped_assessments(connection, start: dt.date, end: dt.date, points: list[int]) -> list:
+    """(answers..., stored route, count) for every distinct answer set in the period."""
+    cols = _answer_columns(points)
+    query = (select(*cols, Assessment.recommended_route, func.count())
+             .where(_period(start, end)).group_by(*cols, Assessment.recommended_route))
+    return connection.execute(query).all()
+
+
+def grouped_decisions(connection, start: dt.date, end: dt.date, points: list[int]) -> list:
+    """(answers..., stored route, latest outcome, count) for the period's decided referrals.
+
+    Referral.latest_outcome is the newest decision's outcome, kept with every decision."""
+    cols = _answer_columns(points)
+    query = (select(*cols, Assessment.recommended_route, Referral.latest_outcome, func.count())
+             .select_from(Assessment)
+             .join(Referral, Referral.assessment_id == Assessment.id)
+             .where(_period(start, end), Referral.latest_outcome.is_not(None),
+                    Referral.kind != "consultation")  # advice asked for, not a referral
+             .group_by(*cols, Assessment.recommended_route, Referral.latest_outcome))
+    return connection.execute(query).all()
+
+
+class Evaluator:
+    """The draft's recommendation for one answer set, worked out once per distinct set."""
+
+    def __init__(self, version: ThresholdVersion, on_date: dt.date):
+        self.version, self.on_date = version, on_date
+        self.points = age_breakpoints(version)
+        self.cache: dict[AnswerKey, tuple] = {}
+
+    def __call__(self, key: AnswerKey):
+        if key not in self.cache:
+            self.cache[key] = self._evaluate(key)
+        return self.cache[key]
+
+    def _band_age(self, band: str, known: list[str]) -> int:
+        """The band's typical age, moved (within the band) to an age every recorded concern fits:
+        the referrer could only have ticked them for a child they apply to."""
+        low, high = BAND_MONTHS[band]
+        for ind_id in known:
+            ind = self.version.indicators[ind_id]
+            low = max(low, ind.min_age_months if ind.min_age_months is not None else low)
+            high = min(high, ind.max_age_months if ind.max_age_months is not None else high)
+        typical = BAND_AGE[band]
+        return min(max(typical, low), high) if low <= high else typical
+
+    def _evaluate(self, key: AnswerKey):
+        ids_json, klass, band, unborn, consent, in_danger = key
+        ids = json.loads(ids_json) if ids_json else []
+        age_months = None if klass == NO_AGE else self.points[klass]
+        from_band = age_months is None and not unborn and band in BAND_AGE
+        known = [i for i in ids if i in self.version.indicators]
+        age = self._band_age(band, known) if from_band else age_months
+        usable = [i for i in known if applies_to_age(self.version.indicators[i], age, bool(unborn))]
+        answers = Answers(indicators=frozenset(usable), age_months=None if unborn else age,
+                          unborn=bool(unborn), consent=consent or "not_asked", in_danger=bool(in_danger))
+        try:
+            rec = assess(answers, self.version, self.on_date)
+        except AnswerError:
+            return None, from_band, len(known) < len(ids)
+        return rec, from_band, len(known) < len(ids)
+
+
+def _ages(points: list[int], klass: int) -> str:
+    low, high = points[klass], points[klass + 1] - 1 if klass + 1 < len(points) else points[klass]
+    if low % 12 == 0 and (high + 1) % 12 == 0:
+        low, high, unit = low // 12, (high + 1) // 12 - 1, "years"
+    else:
+        unit = "months"
+    return f"Aged {low} {unit}" if low == high else f"Aged {low} to {high} {unit}"
+
+
+def describe(version: ThresholdVersion, key: AnswerKey, count: int, outcome: str | None = None,
+             points: list[int] | None = None) -> Example:
+    ids_json, klass, band, unborn, consent, in_danger = key
+    ids = json.loads(ids_json) if ids_json else []
+    texts = [version.indicators[i].text if i in version.indicators else f"{i} (not in this version)"
+             for i in ids]
+    if in_danger:
+        texts.insert(0, "The child was said to be in immediate danger")
+    if unborn:
+        age = "Unborn baby"
+    elif klass != NO_AGE and points:
+        age = _ages(points, klass)
+    else:
+        age = f"Aged {band}" if band else "Age not known"
+    return Example(tuple(texts) or ("No concerns ticked",), age, (consent or "not_asked").replace("_", " "),
+                   count, outcome)
+
+
+def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date,
+             on_date: dt.date | None = None, cases_dir: Path | str | None = None) -> Simulation:
+    """Compare the draft with what was recommended (and decided) for the period's assessments."""
+    evaluate = Evaluator(version, on_date or version.effective_from)
+    result = Simulation(version.id, start, end)
+    points = evaluate.points
+    for *key, old_route, count in grouped_assessments(connection, start, end, points):
+        key = tuple(key)
+        rec, from_band, retired = evaluate(key)
+        result.total += count
+        result.band_ages += count if from_band else 0
+        result.retired_concerns += count if retired else 0
+        if rec is None:
+            result.not_assessable += count
+            continue
+        if rec.route != old_route:
+            result.changed += count
+            result.routes[(old_route, rec.route)] += count
+            for reason in rec.reasons:
+                result.by_reason[reason.id] += count
+                result.reason_text[reason.id] = reason.text
+            result.examples[(old_route, rec.route)].append(describe(version, key, count, points=points))
+    for pair, examples in result.examples.items():
+        result.examples[pair] = sorted(examples, key=lambda e: -e.count)[:EXAMPLES]
+
+    for *key, old_route, outcome, count in grouped_decisions(connection, start, end, points):
+        key = tuple(key)
+        rec, _, _ = evaluate(key)
+        if rec is None or outcome not in OUTCOMES:
+            continue
+        result.decided += count
+        result.outcomes[(outcome, rec.route)] += count
+        result.agree_before += count if outcome in AGREES.get(old_route, ()) else 0
+        result.agree_after += count if outcome in AGREES[rec.route] else 0
+        if old_route == "social_care" and rec.route != "social_care":
+            if outcome in NFA:
+                result.nfa_kept_away += count
+            elif outcome in SERIOUS:
+                result.sent_away += count
+                result.sent_away_examples.append((describe(version, key, count, outcome, points), rec.route))
+    result.sent_away_examples.sort(key=lambda pair: -pair[0].count)
+    result.distinct = len(evaluate.cache)
+    if cases_dir is not None and Path(cases_dir).is_dir():
+        result.cases = [run_case(case, version, on_date or version.effective_from)
+                        for case in load_cases(cases_dir) if case.applies_to(version)]
+    return result

@@ -1,0 +1,104 @@
+"""Policy leads' writers: threshold drafts, simulations and publishing, each audited.
+
+A published version is one row (the exact YAML, append-only) and one file in thresholds/.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import PublishedThreshold, ThresholdDraft, User, utcnow
+from ..policy import PublishError, ready_to_publish
+from . import _audit, transaction
+
+
+def start_draft(user: User | None, base, text: str, *, actor=None) -> ThresholdDraft:
+    with transaction() as session:
+        draft = ThresholdDraft(user_id=user.id, base_id=base.id, base_hash=base.content_hash, content=text,
+                               created_at=utcnow(), updated_at=utcnow())
+        session.add(draft)
+        session.flush()
+        _audit("threshold_draft_started", draft, actor=actor or user, base_id=base.id)
+    return draft
+
+
+def save_draft(draft: ThresholdDraft, text: str, change: str, *, actor=None, **detail) -> None:
+    """A checked change to a draft (through a form, or an uploaded file)."""
+    if draft.published_id:
+        raise PublishError(["This draft has been published: start a new draft to change it."])
+    with transaction():
+        draft.content = text
+        draft.updated_at = utcnow()
+        _audit("threshold_draft_changed", draft, actor=actor, change=change, **detail)
+
+
+def refuse_upload(draft: ThresholdDraft, problems: int, *, actor=None) -> None:
+    """An upload with problems changes nothing, but is recorded."""
+    with transaction():
+        _audit("threshold_draft_upload_refused", draft, actor=actor, problems=problems)
+
+
+def discard_draft(draft: ThresholdDraft, *, actor=None) -> None:
+    with transaction() as session:
+        _audit("threshold_draft_discarded", draft, actor=actor, base_id=draft.base_id)
+        session.delete(draft)
+
+
+def record_simulation(draft: ThresholdDraft | None, version_id: str, start: dt.date, end: dt.date,
+                      summary: dict, *, actor=None) -> None:
+    with transaction():
+        _audit("threshold_simulated", draft, actor=actor, record_type="threshold_drafts",
+               version_id=version_id, start=start.isoformat(), end=end.isoformat(), **summary)
+
+
+def publish(text: str, effective: dt.date, *, library, thresholds_dir: Path | str, today: dt.date,
+            draft: ThresholdDraft | None = None, actor=None) -> PublishedThreshold:
+    """Store the version and write its file, or raise PublishError and change nothing."""
+    final, version = ready_to_publish(text, effective, library, today)
+    path = Path(thresholds_dir) / f"{version.id}.yaml"
+    if path.exists() and path.read_text(encoding="utf-8") != final:
+        raise PublishError([f"A different file {path.name} already exists: give this draft a new id."])
+    if db.session.get(PublishedThreshold, version.id) is not None or db.session.scalar(
+            select(PublishedThreshold.id).where(PublishedThreshold.effective_from == effective)):
+        raise PublishError([f"'{version.id}' or another version taking effect that day is already published."])
+    doc = version.document
+    wrote = False
+    try:
+        with transaction() as session:
+            row = PublishedThreshold(id=version.id, content_hash=version.content_hash, content=final,
+                                     effective_from=effective, approved_by=doc.approved_by,
+                                     summary_of_changes=doc.summary_of_changes, published_at=utcnow(),
+                                     published_by=actor.id if isinstance(actor, User) else None)
+            session.add(row)
+            if draft is not None:
+                draft.published_id = version.id
+                draft.content = final
+                draft.updated_at = utcnow()
+            _audit("threshold_published", row, actor=actor, effective_from=effective.isoformat(),
+                   content_hash=version.content_hash, draft_id=draft.id if draft is not None else None)
+            session.flush()  # a clash with another host's publication fails here, before the file
+            if not path.exists():
+                _write_atomically(path, final)
+                wrote = True
+    except BaseException:
+        if wrote:
+            path.unlink(missing_ok=True)
+        raise
+    return row
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

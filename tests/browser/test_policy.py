@@ -1,0 +1,144 @@
+"""A policy lead in a real browser: read the guide, edit a draft through the forms, simulate, publish.
+
+Its own server, publishing into a copy of thresholds/ (never the repository's); axe on every page.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import threading
+
+import pytest
+
+from .conftest import demo_users
+from .harness import ROOT, PageProblems, axe, screenshot, sign_in, submit
+
+
+def follow(page, locator) -> None:
+    """Click a link or button and wait for the page it leads to."""
+    with page.expect_navigation():
+        locator.click()
+
+
+@pytest.fixture(scope="module")
+def policy_server(tmp_path_factory, browser):
+    from werkzeug.serving import make_server
+
+    from signpost import create_app
+
+    folder = tmp_path_factory.mktemp("policy-live")
+    shutil.copytree(ROOT / "thresholds", folder / "thresholds")
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'signpost.db'}",
+        "SECRET_KEY": "browser-tests-" + "x" * 40,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "THRESHOLDS_DIR": str(folder / "thresholds"),
+        "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
+    })
+    runner = app.test_cli_runner()
+    for args in (["db", "upgrade"], ["demo", "seed"]):
+        result = runner.invoke(args=args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", demo_users(app), folder / "thresholds"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def lead(browser, policy_server):
+    url, users, _ = policy_server
+    context = browser.new_context(base_url=url, locale="en-GB", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(60_000)  # the guide is a long page to screenshot on a busy machine
+    page = context.new_page()
+    page.problems = PageProblems(page)
+    sign_in(page, *users["policy_lead"])
+    yield page
+    context.close()
+
+
+def test_the_guide_filters_without_javascript_and_prints(browser, policy_server):
+    url, users, _ = policy_server
+    context = browser.new_context(base_url=url, locale="en-GB", java_script_enabled=False,
+                                  viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    sign_in(page, *users["referrer"])
+    page.goto("/guide/")
+    all_concerns = page.locator(".signpost-guide__concern").count()
+    page.get_by_label("Child's age").select_option("15")
+    submit(page, "Filter")
+    assert "age=15" in page.url
+    assert 0 < page.locator(".signpost-guide__concern").count() < all_concerns
+    page.emulate_media(media="print")
+    assert not page.locator(".signpost-guide__filter").is_visible()
+    screenshot(page, "policy-guide-print")
+    context.close()
+
+
+def test_edit_a_draft_simulate_and_publish(lead, policy_server):
+    _, _, thresholds_dir = policy_server
+    lead.goto("/guide/")
+    assert lead.locator("svg[role=img] title").count() == 1
+    axe(lead, "policy-guide")
+    lead.goto("/policy/")
+    axe(lead, "policy-index")
+    lead.goto("/policy/versions")
+    axe(lead, "policy-versions")
+    submit(lead, "Compare")
+    assert lead.locator(".signpost-diff__before").count() > 0
+    axe(lead, "policy-diff")
+
+    lead.goto("/policy/")
+    submit(lead, "Start a draft from the version in force")
+    draft_url = lead.url
+    axe(lead, "policy-draft")
+
+    # Move a level-3 concern down to level 2, through its form.
+    row = lead.locator("tr", has=lead.locator("td:nth-child(2)", has_text=re.compile(r"^3$"))).first
+    concern = row.locator("td").first.inner_text().splitlines()[0]
+    follow(lead, row.get_by_role("link", name=re.compile("^Change")))
+    axe(lead, "policy-concern-form")
+    lead.get_by_role("radio", name=re.compile(r"^Level 2 ")).check()
+    submit(lead, "Save and check")
+    assert lead.url.startswith(draft_url)
+    assert "No problems" in lead.content()
+    assert lead.get_by_role("link", name="Concerns moved level: 1").count() == 1
+
+    # A mistake is refused with its line and key, and nothing is saved.
+    follow(lead, lead.get_by_role("link", name=re.compile("^Change.*version details")))
+    lead.get_by_label("Review by (YYYY-MM-DD)").fill("2001-01-01")
+    submit(lead, "Save and check")
+    assert re.search(r"Line \d+, review_by: must be after effective_from", lead.content())
+    axe(lead, "policy-details-error")
+    lead.get_by_label("Review by (YYYY-MM-DD)").fill("2030-01-01")
+    lead.get_by_label("Summary of changes").fill(f"Moved '{concern}' to early help.")
+    submit(lead, "Save and check")
+
+    lead.goto(draft_url)
+    follow(lead, lead.get_by_role("button", name="Simulate against past referrals"))
+    assert "What this draft would have done" in lead.content()
+    axe(lead, "policy-simulation")
+
+    lead.goto(draft_url)
+    follow(lead, lead.get_by_role("button", name="Publish", exact=True))
+    axe(lead, "policy-publish")
+    when = dt.date.today() + dt.timedelta(days=2)
+    lead.get_by_label("Day").fill(str(when.day))
+    lead.get_by_label("Month").fill(str(when.month))
+    lead.get_by_label("Year").fill(str(when.year))
+    lead.get_by_role("checkbox", name=re.compile("I have checked")).check()
+    follow(lead, lead.get_by_role("button", name=re.compile("^Publish ")))
+    assert lead.url.endswith("/policy/versions")
+    assert "Scheduled" in lead.content()
+    axe(lead, "policy-versions-after-publishing")
+    published = [p.name for p in thresholds_dir.glob("*.yaml")]
+    assert len(published) == len(list((ROOT / "thresholds").glob("*.yaml"))) + 1
+
+    lead.goto("/policy/drafts")
+    axe(lead, "policy-drafts")

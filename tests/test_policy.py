@@ -1,0 +1,495 @@
+"""Policy leads: the guide, drafts changed through forms and uploads, simulation and publishing.
+
+Every app here reads and publishes into its own copy of thresholds/, never the repository's.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import ROOT, csrf_token, make_app, sign_in_as
+from signpost import policy
+from signpost.content import current_library, current_version
+from signpost.engine import Answers, assess
+from signpost.extensions import db
+from signpost.models import Assessment, AuditEvent, PublishedThreshold, ThresholdDraft
+from signpost.simulate import simulate
+from test_journey_web import Walker
+
+TODAY = dt.date.today()
+
+
+def copy_thresholds(target):
+    shutil.copytree(ROOT / "thresholds", target)
+    return target
+
+
+PUBLISHES_TODAY = ("test_publishing_today_", "test_two_app_instances_")
+
+
+def without_version_effective_today(folder):
+    """Publishing today needs a free day: drop a shipped version that takes effect today itself."""
+    for path in folder.glob("*.yaml"):
+        if f"effective_from: {TODAY.isoformat()}" in path.read_text():
+            path.unlink()
+    return folder
+
+
+@pytest.fixture
+def thresholds_dir(tmp_path, request):
+    folder = copy_thresholds(tmp_path / "thresholds")
+    publishes_today = request.node.name.startswith(PUBLISHES_TODAY)
+    return without_version_effective_today(folder) if publishes_today else folder
+
+
+@pytest.fixture
+def app_settings(thresholds_dir):
+    return {"THRESHOLDS_DIR": str(thresholds_dir), "RATELIMIT_ENABLED": False}
+
+
+def post(client, path, data=None, form_page=None, **kwargs):
+    token = csrf_token(client, form_page or "/policy/")
+    return client.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
+
+
+def start_draft(client) -> int:
+    response = post(client, "/policy/drafts")
+    assert response.status_code == 302
+    return int(response.location.rsplit("/", 1)[1])
+
+
+def a_concern(level: int, age: int = 111):
+    """A plain concern (no severity question, not immediate) at this level for a child of this age."""
+    version = current_version()
+    return next(i for i in version.document.indicators if i.level == level and not i.asks_for
+                and i.urgency == "standard" and not i.lado and i.applies_to != "unborn"
+                and (i.min_age_months or 0) <= age <= (i.max_age_months if i.max_age_months is not None else 999))
+
+
+def publish_draft(client, draft_id: int, on: dt.date):
+    return post(client, f"/policy/drafts/{draft_id}/publish",
+                {"effective-day": on.day, "effective-month": on.month, "effective-year": on.year, "effective-confirm": "y"},
+                form_page=f"/policy/drafts/{draft_id}/publish")
+
+
+def move_concern(client, draft_id: int, indicator, level: int):
+    return post(client, f"/policy/drafts/{draft_id}/concerns/{indicator.id}",
+                {"text": indicator.text, "hint": indicator.hint or "", "level": level},
+                form_page=f"/policy/drafts/{draft_id}/concerns/{indicator.id}")
+
+
+# ---- the guide ------------------------------------------------------------------------------
+
+def test_guide_shows_every_concern_with_its_hint_apart_and_a_described_diagram(referrer):
+    version = current_version()
+    html = referrer.get("/guide/").text
+    assert 'role="img"' in html and 'aria-labelledby="windscreen-title windscreen-desc"' in html
+    from signpost.web.guide import level_title
+    for level in version.document.levels:
+        assert f'<h3 class="govuk-heading-s">{level_title(level)}</h3>'.replace("'", "&#39;") in html
+    assert html.count('class="signpost-guide__concern"') == len(version.document.indicators)
+    hinted = next(i for i in version.document.indicators if i.hint)
+    # The hint is its own paragraph, labelled for screen readers, never run into the text.
+    text_end = html.index(hinted.text.replace("'", "&#39;").replace('"', "&#34;"))
+    hint_at = html.index('signpost-guide__hint', text_end)
+    assert "</p>" in html[text_end:hint_at]
+    assert "Hint: </span>" in html[hint_at:hint_at + 200]
+    assert referrer.get("/thresholds").text.count('class="signpost-guide__concern"') == len(version.document.indicators)
+
+
+def test_guide_filters_by_age_and_word_without_javascript(referrer):
+    version = current_version()
+    baby_only = [i for i in version.document.indicators if i.max_age_months is not None and i.max_age_months < 60]
+    assert baby_only, "the version has concerns only for young children"
+    html = referrer.get("/guide/?age=15").text
+    for ind in baby_only:
+        assert f'id="concern-{ind.id}"' not in html
+    assert 'id="concern-' in html and "Showing" in html
+    word = baby_only[0].text.split()[-1].strip(".,").lower()
+    html = referrer.get(f"/guide/?q={word}").text
+    shown = re.findall(r'id="concern-([a-z0-9_]+)"', html)
+    assert baby_only[0].id in shown
+    def words_of(ind):
+        return " ".join(filter(None, (ind.text, ind.hint, ind.note, version.areas[ind.area][1].name))).lower()
+    assert all(word in words_of(version.indicators[i]) for i in shown)
+
+
+def test_an_earlier_version_is_readable_and_marked_not_in_force(referrer):
+    library = current_library()
+    older = library.versions[0]
+    assert older.id != current_version().id
+    html = referrer.get(f"/guide/{older.id}").text
+    assert "This version is not in force" in html and older.document.title in html
+    assert "This version is not in force" not in referrer.get("/guide/").text
+    assert referrer.get("/guide/no-such-version").status_code == 404
+
+
+def test_policy_leads_are_warned_when_the_version_is_past_its_review_date(policy_lead, referrer, monkeypatch):
+    version = current_version()
+    import signpost.web.guide as guide
+    monkeypatch.setattr(guide.dt, "date", type("D", (dt.date,), {"today": classmethod(
+        lambda cls: version.document.review_by + dt.timedelta(days=1))}))
+    assert "was due for review" in policy_lead.get("/guide/").text
+    assert "was due for review" not in referrer.get("/guide/").text
+
+
+# ---- versions and differences -----------------------------------------------------------------
+
+def test_versions_list_and_side_by_side_difference_in_words(policy_lead):
+    library = current_library()
+    html = policy_lead.get("/policy/versions").text
+    for v in library.versions:
+        assert v.id in html
+    assert "In force" in html
+    old, new = library.versions[0], library.versions[-1]
+    html = policy_lead.get(f"/policy/versions/compare?old={old.id}&new={new.id}").text
+    assert "signpost-diff__before" in html and "signpost-diff__after" in html
+    assert policy_lead.get("/policy/versions/compare?old=nope&new=nope").status_code == 404
+
+
+# ---- drafts -------------------------------------------------------------------------------------
+
+def test_a_draft_changed_through_the_forms_changes_nothing_a_referrer_sees(policy_lead, referrer):
+    before = current_version()
+    concern = a_concern(2)
+    draft_id = start_draft(policy_lead)
+    response = move_concern(policy_lead, draft_id, concern, 3)
+    assert response.status_code == 302
+    response = post(policy_lead, f"/policy/drafts/{draft_id}/concerns/{concern.id}",
+                    {"text": "Reworded for the draft", "hint": "A separate hint", "level": 3},
+                    form_page=f"/policy/drafts/{draft_id}/concerns/{concern.id}")
+    assert response.status_code == 302
+    draft = db.session.get(ThresholdDraft, draft_id)
+    version, problems = policy.check(draft.content)
+    assert not problems and version.indicators[concern.id].level == 3
+    assert version.indicators[concern.id].text == "Reworded for the draft"
+    page = policy_lead.get(f"/policy/drafts/{draft_id}").text
+    assert "Reworded for the draft" in page and "Concerns moved level: 1" in page
+    assert current_version().content_hash == before.content_hash
+    assert "Reworded for the draft" not in referrer.get("/guide/").text
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.record_type == "threshold_drafts")).all()
+    assert actions.count("threshold_draft_changed") == 2 and "threshold_draft_started" in actions
+
+
+def test_a_change_that_would_break_the_draft_is_refused_with_the_line_and_key(policy_lead):
+    draft_id = start_draft(policy_lead)
+    rule = next(r for r in current_version().document.rules if r.type == "cumulative")
+    saved = db.session.get(ThresholdDraft, draft_id).content
+    top = current_version().top_level.number
+    response = post(policy_lead, f"/policy/drafts/{draft_id}/rules/{rule.id}",
+                    {"reason": rule.reason, "min_level": rule.when.min_level, "min_count": rule.when.min_count,
+                     "min_domains": rule.when.min_domains, "raise_to": top},
+                    form_page=f"/policy/drafts/{draft_id}/rules/{rule.id}")
+    assert response.status_code == 400
+    assert re.search(r"Line \d+, rules\[\d+\]\.raise_to: a rule cannot raise to the top level", response.text)
+    db.session.expire_all()
+    assert db.session.get(ThresholdDraft, draft_id).content == saved
+
+
+def test_an_invalid_upload_shows_its_errors_and_changes_nothing(policy_lead):
+    draft_id = start_draft(policy_lead)
+    saved = db.session.get(ThresholdDraft, draft_id).content
+    broken = saved.replace("title:", "title: x\ntitle:", 1) + "bogus_key: 1\n"
+    import io
+    response = post(policy_lead, f"/policy/drafts/{draft_id}/upload",
+                    {"file": (io.BytesIO(broken.encode()), "draft.yaml")}, content_type="multipart/form-data",
+                    form_page=f"/policy/drafts/{draft_id}")
+    assert response.status_code == 400
+    assert "The uploaded file was not used" in response.text
+    assert re.search(r"Line \d+, title: duplicate key", response.text)
+    assert re.search(r"Line \d+, bogus_key: is not a recognised key", response.text)
+    db.session.expire_all()
+    assert db.session.get(ThresholdDraft, draft_id).content == saved
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "threshold_draft_upload_refused")) == 1
+    # A good upload (an edited download) replaces the draft.
+    download = policy_lead.get(f"/policy/drafts/{draft_id}/draft.yaml")
+    edited = "# a comment that is kept\n" + download.text
+    response = post(policy_lead, f"/policy/drafts/{draft_id}/upload",
+                    {"file": (io.BytesIO(edited.encode()), "draft.yaml")}, content_type="multipart/form-data",
+                    form_page=f"/policy/drafts/{draft_id}")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ThresholdDraft, draft_id).content.startswith("# a comment that is kept")
+
+
+def test_drafts_are_listed_and_can_be_discarded(policy_lead):
+    draft_id = start_draft(policy_lead)
+    assert f"/policy/drafts/{draft_id}" in policy_lead.get("/policy/drafts").text
+    assert post(policy_lead, f"/policy/drafts/{draft_id}/discard").status_code == 302
+    assert db.session.get(ThresholdDraft, draft_id) is None
+    assert policy_lead.get(f"/policy/drafts/{draft_id}").status_code == 404
+
+
+# ---- simulation -------------------------------------------------------------------------------------
+
+def seed(users, answers_list, *, decision=None, at=None):
+    """Stored assessments as the journey makes them (through the demo writer)."""
+    from signpost import store
+    version = current_version()
+    made = []
+    for ids, age in answers_list:
+        rec = assess(Answers.of(ids, age_months=age, consent="given"), version, TODAY)
+        made.append(store.record_demo_journey(
+            users["referrer"], {}, rec, at=at or dt.datetime.now() - dt.timedelta(days=3),
+            assessment_fields={"age_band": "10 to 15", "age_months": age, "unborn": False,
+                               "indicator_ids": sorted(ids), "consent": "given", "in_danger": False},
+            referral_details={"child": "fictional"} if decision else None,
+            decision=(decision, "") if decision else None, decided_by=users["front_door"]))
+    return made
+
+
+def test_simulation_counts_changes_by_route_and_shows_sent_away_referrals_first(policy_lead, users):
+    level3 = a_concern(3)
+    level2 = a_concern(2)
+    assert current_version().level(3).route == "social_care"
+    seed(users, [([level3.id], 130)] * 3, decision="strategy_s47")
+    seed(users, [([level3.id], 130)] * 2, decision="nfa")
+    seed(users, [([level2.id], 130)] * 4)
+    draft_id = start_draft(policy_lead)
+    assert move_concern(policy_lead, draft_id, level3, 2).status_code == 302
+    version, _ = policy.check(db.session.get(ThresholdDraft, draft_id).content)
+    result = simulate(db.session.connection(), version, TODAY - dt.timedelta(days=365), TODAY, on_date=TODAY)
+    assert result.total == 9 and result.changed == 5
+    assert result.routes[("social_care", version.level(2).route)] == 5
+    assert result.decided == 5 and result.sent_away == 3 and result.nfa_kept_away == 2
+    assert result.agree_before == 3 and result.agree_after == 0
+    assert result.by_reason[level3.id] == 5
+    html = policy_lead.get(f"/policy/drafts/{draft_id}/simulate").text
+    warning = html.index("signpost-danger-panel")
+    assert "Warning:" in html[warning:warning + 300]
+    assert warning < html.index("Changed recommendations, from which route to which")
+    assert "3 referrals the front door took to assessment" in html
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "threshold_simulated")) == 1
+
+
+def test_simulation_uses_a_representative_age_when_only_the_band_was_kept(app, users):
+    from signpost import store
+    version = current_version()
+    concern = a_concern(2)
+    rec = assess(Answers.of([concern.id], age_months=130), version, TODAY)
+    store.record_demo_journey(users["referrer"], {}, rec, at=dt.datetime.now() - dt.timedelta(days=1),
+                              assessment_fields={"age_band": "10 to 15", "unborn": False,
+                                                 "indicator_ids": [concern.id], "consent": "given",
+                                                 "in_danger": False})
+    result = simulate(db.session.connection(), version, TODAY - dt.timedelta(days=30), TODAY, on_date=TODAY)
+    assert result.total == 1 and result.band_ages == 1 and result.changed == 0
+
+
+# ---- publishing ---------------------------------------------------------------------------------------
+
+def test_a_published_version_is_used_from_its_effective_date_and_not_before(policy_lead, thresholds_dir, app):
+    before = current_version()
+    draft_id = start_draft(policy_lead)
+    concern = a_concern(2)
+    assert move_concern(policy_lead, draft_id, concern, 1).status_code == 302
+    tomorrow = TODAY + dt.timedelta(days=1)
+    response = publish_draft(policy_lead, draft_id, tomorrow)
+    assert response.status_code == 302, response.text
+    new_id = db.session.get(ThresholdDraft, draft_id).published_id
+    row = db.session.get(PublishedThreshold, new_id)
+    assert row.effective_from == tomorrow
+    # Not before its date ...
+    assert current_version().id == before.id
+    assert current_library().in_force(tomorrow).id == new_id
+    rec = assess(Answers.of([concern.id], age_months=111), current_library().in_force(tomorrow), tomorrow)
+    assert rec.level == 1 and rec.version_hash == row.content_hash
+    # ... and the file written is one `thresholds validate` accepts, with the same hash.
+    from signpost.thresholds import load_file
+    assert load_file(thresholds_dir / f"{new_id}.yaml").content_hash == row.content_hash
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["thresholds", "validate"]).exit_code == 0
+    assert "Scheduled" in policy_lead.get("/policy/versions").text
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "threshold_published")) == 1
+    # A published version is never edited.
+    assert policy_lead.get(f"/policy/drafts/{draft_id}/concerns/{concern.id}").status_code == 302
+
+
+def test_publishing_today_changes_new_journeys_old_assessments_keep_their_version(policy_lead, referrer, users):
+    concern = a_concern(2)
+    old_version = current_version()
+    [old] = seed(users, [([concern.id], 111)])
+    # A journey started before the publication ...
+    walker = Walker(referrer)
+    location = walker.to_concerns(years=9, months=3)
+    draft_id = start_draft(policy_lead)
+    assert move_concern(policy_lead, draft_id, concern, 1).status_code == 302
+    assert publish_draft(policy_lead, draft_id, TODAY).status_code == 302
+    new_id = db.session.get(ThresholdDraft, draft_id).published_id
+    assert current_version().id == new_id
+    # ... and finished after it says which version it used, and stores that version.
+    page_of = {concern.id: None}
+    from signpost import journey
+    for page in journey.concerns_pages(old_version, {"child": {"unborn": False, "years": 9, "months": 3}}):
+        if any(item.id == concern.id for item in page.items):
+            page_of[concern.id] = page.id
+    walker.concerns({page_of[concern.id]: [concern.id]}, location=location)
+    walker.finish_questions()
+    route, level, reasons, _, html = walker.recommendation()
+    used = re.search(r'data-threshold-id="([^"]+)"', html).group(1)
+    assert f"version {used}" in html
+    stored = db.session.scalars(select(Assessment).order_by(Assessment.id.desc())).first()
+    assert stored.threshold_id == used and stored.age_months == 111
+    # A journey started after the publication uses the new version.
+    walker2 = Walker(referrer)
+    walker2.client.post("/refer/start-again", data={"csrf_token": walker2.token})
+    location = walker2.to_concerns(years=9, months=3)
+    walker2.concerns({page_of[concern.id]: [concern.id]}, location=location)
+    walker2.finish_questions()
+    route, level, reasons, _, html = walker2.recommendation()
+    assert 'data-threshold-id="%s"' % new_id in html and level == 1
+    # The old assessment keeps its own version and hash.
+    db.session.expire_all()
+    kept = db.session.get(Assessment, old.id)
+    assert (kept.threshold_id, kept.threshold_hash) == (old_version.id, old_version.content_hash)
+
+
+def test_broken_or_clashing_versions_are_never_published(policy_lead, app, thresholds_dir):
+    from signpost.store import policy as store_policy
+    library = current_library()
+    current = current_version()
+    text = (thresholds_dir / f"{current.id}.yaml").read_text()
+    with pytest.raises(policy.PublishError, match="already published with different content"):
+        store_policy.publish(text.replace(current.document.title, "Changed title"), TODAY + dt.timedelta(days=3),
+                             library=library, thresholds_dir=thresholds_dir, today=TODAY)
+    with pytest.raises(policy.PublishError, match="Line"):
+        store_policy.publish(text.replace(f"id: {current.id}", "id: brand-new", 1).replace("levels:", "levels: 3\nx:", 1),
+                             TODAY + dt.timedelta(days=3), library=library, thresholds_dir=thresholds_dir, today=TODAY)
+    with pytest.raises(policy.PublishError, match="today"):
+        store_policy.publish(text.replace(f"id: {current.id}", "id: brand-new", 1), TODAY - dt.timedelta(days=1),
+                             library=library, thresholds_dir=thresholds_dir, today=TODAY)
+    with pytest.raises(policy.PublishError, match="already takes effect"):
+        store_policy.publish(text.replace(f"id: {current.id}", "id: brand-new", 1), current.effective_from,
+                             library=library, thresholds_dir=thresholds_dir, today=current.effective_from)
+    assert db.session.scalar(select(func.count()).select_from(PublishedThreshold)) == 0
+    assert not (thresholds_dir / "brand-new.yaml").exists()
+
+
+def test_two_app_instances_sharing_a_database_both_see_a_new_version_without_restarting(tmp_path, users, app):
+    """Two hosts: separate thresholds folders, one database. The second never restarts."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    other_dir = without_version_effective_today(copy_thresholds(tmp_path / "other-host"))
+    other = make_app(url, THRESHOLDS_DIR=str(other_dir), THRESHOLDS_CACHE_SECONDS=0, RATELIMIT_ENABLED=False)
+    client = other.test_client()
+    with other.app_context():
+        before = current_version().id
+    sign_in_as(client, users["referrer"])
+    assert before in client.get("/guide/").text
+    draft_id = start_draft_client(app, users)
+    from signpost.store import policy as store_policy
+    draft = db.session.get(ThresholdDraft, draft_id)
+    row = store_policy.publish(draft.content, TODAY, library=current_library(),
+                               thresholds_dir=app.config["THRESHOLDS_DIR"], today=TODAY, draft=draft, actor="test")
+    assert not (other_dir / f"{row.id}.yaml").exists()
+    with other.app_context():
+        assert current_version().id == row.id
+        assert current_version().content_hash == row.content_hash
+    assert f"{row.id}" in client.get("/guide/").text
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def start_draft_client(app, users) -> int:
+    client = app.test_client()
+    sign_in_as(client, users["policy_lead"])
+    return start_draft(client)
+
+
+# ---- command line ----------------------------------------------------------------------------------
+
+def test_cli_simulates_and_publishes_a_draft_file(app, users, thresholds_dir, tmp_path):
+    concern = a_concern(3)
+    seed(users, [([concern.id], 130)] * 2, decision="assessment_s17")
+    current = current_version()
+    text = (thresholds_dir / f"{current.id}.yaml").read_text()
+    data = policy.load_data(text)
+    data["id"] = "cli-draft"
+    policy.edit_indicator(data, concern.id, {"level": 2})
+    draft_file = tmp_path / "cli-draft.yaml"
+    draft_file.write_text(policy.dump(data))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["thresholds", "simulate", str(draft_file)])
+    assert result.exit_code == 0, result.output
+    assert "2 of 2 recommendations would change" in result.output
+    assert "WARNING: 2 referral(s) the front door took to assessment or section 47" in result.output
+    later = TODAY + dt.timedelta(days=7)
+    result = runner.invoke(args=["thresholds", "publish", str(draft_file), "--effective", later.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert (thresholds_dir / "cli-draft.yaml").exists()
+    result = runner.invoke(args=["thresholds", "publish", str(draft_file), "--effective", later.isoformat()])
+    assert result.exit_code == 1 and "already published" in result.output
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.actor == "cli")).all()
+    assert "threshold_simulated" in actions and "threshold_published" in actions
+
+
+def test_grouped_simulation_agrees_with_the_engine_row_by_row(app, users):
+    """The invariant behind the speed: grouping by answers (ages by the draft's breakpoints)
+    gives exactly what running the engine on every stored assessment would."""
+    import random
+    from collections import Counter
+
+    from signpost.engine import AnswerError, applies_to_age
+    rng = random.Random(7)
+    version = current_version()
+    plain = [i for i in version.document.indicators if not i.asks_for and not i.lado and i.urgency == "standard"]
+    rows = []
+    while len(rows) < 120:
+        age = rng.randrange(0, 216)
+        fits = [i.id for i in plain if applies_to_age(i, age, False)]
+        ids = rng.sample(fits, rng.choice((1, 2, 3)))
+        consent = rng.choice(("given", "refused", "not_asked"))
+        try:
+            assess(Answers.of(ids, age_months=age, consent=consent), version, TODAY)
+        except AnswerError:
+            continue
+        rows.append((ids, age, consent))
+    from signpost import store
+    for ids, age, consent in rows:
+        rec = assess(Answers.of(ids, age_months=age, consent=consent), version, TODAY)
+        store.record_demo_journey(users["referrer"], {}, rec, at=dt.datetime.now() - dt.timedelta(days=2),
+                                  assessment_fields={"age_band": "5 to 9", "age_months": age, "unborn": False,
+                                                     "indicator_ids": sorted(ids), "consent": consent,
+                                                     "in_danger": False})
+    data = policy.load_data(open(current_version().path).read())
+    data["id"] = "invariant-draft"
+    for ind in rng.sample(plain, 6):
+        policy.edit_indicator(data, ind.id, {"level": rng.choice((1, 2, 3))})
+    draft, problems = policy.check(policy.dump(data))
+    assert not problems
+    expected: Counter = Counter()
+    for ids, age, consent in rows:
+        old = assess(Answers.of(ids, age_months=age, consent=consent), version, TODAY).route
+        usable = [i for i in ids if applies_to_age(draft.indicators[i], age, False)]
+        new = assess(Answers.of(usable, age_months=age, consent=consent), draft, TODAY).route
+        if old != new:
+            expected[(old, new)] += 1
+    result = simulate(db.session.connection(), draft, TODAY - dt.timedelta(days=30), TODAY, on_date=TODAY)
+    assert expected, "the draft changes some recommendations"
+    assert result.total == len(rows) and result.not_assessable == 0
+    assert dict(result.routes) == dict(expected)
+
+
+def test_retiring_a_concern_asks_first_then_leaves_it_out_of_the_draft(policy_lead):
+    indicator_id = a_concern(2).id
+    draft_id = start_draft(policy_lead)
+    page = policy_lead.get(f"/policy/drafts/{draft_id}/concerns/{indicator_id}/retire")
+    assert page.status_code == 200 and "Retire this concern?" in page.text
+    assert indicator_id in policy.check(db.session.get(ThresholdDraft, draft_id).content)[0].indicators
+    response = post(policy_lead, f"/policy/drafts/{draft_id}/concerns/{indicator_id}/retire",
+                    form_page=f"/policy/drafts/{draft_id}/concerns/{indicator_id}/retire")
+    assert response.status_code == 302
+    db.session.expire_all()
+    draft, problems = policy.check(db.session.get(ThresholdDraft, draft_id).content)
+    assert not problems and indicator_id not in draft.indicators
+    assert "Concerns retired: 1" in policy_lead.get(f"/policy/drafts/{draft_id}").text
+
+
+def test_retiring_a_concern_takes_it_out_of_the_rules_that_name_it():
+    data = {"indicators": [{"id": "a"}, {"id": "b"}],
+            "rules": [{"id": "r", "type": "age", "when": {"any_indicator": ["a", "b"]}}]}
+    data = policy.retire_indicator(data, "a")
+    assert data["indicators"] == [{"id": "b"}] and data["rules"][0]["when"]["any_indicator"] == ["b"]
