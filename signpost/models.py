@@ -92,6 +92,9 @@ class Draft(db.Model):
     threshold_id: Mapped[str] = mapped_column(String(64))
     threshold_hash: Mapped[str] = mapped_column(String(64))
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Bumped by every save of the answers: a save made from an older read is applied again to
+    # the newer answers, never over them (store.drafts.save_page).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     user: Mapped[User] = relationship()
     # The link is stored once, on the assessment (assessments.draft_id, unique).

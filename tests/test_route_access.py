@@ -44,7 +44,7 @@ EXPECTED: dict[str, dict] = {
     "refer.thresholds": {"GET": signed_in(200)},
     # The referral journey: referrers only. With no draft yet, its pages send them to the start page (302).
     "journey.new": {"POST": only("referrer", status=302)},
-    "journey.start_again": {"POST": only("referrer", status=302)},
+    "journey.start_again": {"GET": only("referrer", status=302), "POST": only("referrer", status=302)},
     "journey.drafts": {"GET": only("referrer")},
     "journey.resume": {"POST": only("referrer", status=404)},  # no such draft
     "journey.delete_draft": {"POST": only("referrer", status=404)},

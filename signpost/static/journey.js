@@ -20,7 +20,7 @@ if (warning) {
 
 // Radios that reveal more questions (data-reveals="id of the block"): show only the chosen
 // radio's block. Unlike GOV.UK Frontend's own reveal, no aria-expanded, which a radio may not have.
-const revealers = Array.from(document.querySelectorAll("input[type='radio'][data-reveals]"));
+const revealers = Array.from(document.querySelectorAll("input[data-reveals]"));
 if (revealers.length) {
   const names = new Set(revealers.map((radio) => radio.name));
   const sync = () => revealers.forEach((radio) => {

@@ -15,8 +15,10 @@ from sqlalchemy import func, select, update
 
 from .. import passwords
 from ..extensions import client_address, db
-from ..journey import UNSENT
 from ..models import ROLES, Assessment, AuditEvent, Decision, Draft, Referral, User, utcnow
+
+
+UNSENT = "_unsent"  # draft answers key: forms posted after an idle sign-out, shown again once
 
 
 class StoreError(ValueError):
@@ -158,9 +160,10 @@ def count_users() -> int:
 # The referral journey: drafts, assessments, referrals -----------------------------------------
 # Nothing about the child is ever put in an audit event's detail: ids, pages and routes only.
 
-def start_draft(user: User, version) -> Draft:
+def start_draft(user: User, version, answers: dict | None = None) -> Draft:
+    """A new draft; `answers` carries what is asked once per account (the referrer's role)."""
     with transaction() as session:
-        draft = Draft(user_id=user.id, answers={}, threshold_id=version.id,
+        draft = Draft(user_id=user.id, answers=answers or {}, threshold_id=version.id,
                       threshold_hash=version.content_hash, created_at=utcnow(), updated_at=utcnow())
         session.add(draft)
         session.flush()
