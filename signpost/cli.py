@@ -216,6 +216,11 @@ def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
     info = version.document.immediate_danger if rec.immediate else getattr(version.document.routes, rec.route)
     click.echo(f"Recommendation: {info.title} (route: {rec.route}{', IMMEDIATE DANGER' if rec.immediate else ''})")
     click.echo(f"Level: {rec.level_name}")
+    click.echo(f"Urgency: {rec.urgency}")
+    if rec.lado:
+        click.echo("About an adult who works with children (tell the LADO):")
+        for step in rec.lado_steps:
+            click.echo(f"  - {step}")
     click.echo(f"Threshold version: {rec.version_id} (hash {rec.version_hash[:12]})")
     click.echo("Why:")
     for reason in rec.reasons:

@@ -1,7 +1,10 @@
 """The decision engine: a referrer's answers plus one threshold version -> a recommendation.
 
-Pure: no Flask, no database, no clock. Order: immediate danger, highest indicator level,
-explicit rules (cumulative, age), consent, then the route of the final level.
+Pure: no Flask, no database, no clock. Order: urgency (an emergency decides everything; a
+same-day concern decides the first next steps), highest indicator level, explicit rules
+(cumulative, age), consent (which only ever turns early help into universal services),
+then the route of the final level. A concern about an adult who works with children (LADO)
+is outside the child's threshold: it adds its own outcome, shown first.
 """
 from __future__ import annotations
 
@@ -10,8 +13,9 @@ import datetime as dt
 from collections.abc import Iterable
 
 from .directory import Directory, Service
-from .thresholds.loader import ROUTE_ORDER, ThresholdVersion
-from .thresholds.schema import CONSENT_VALUES, AgeRule, ConsentRule, CumulativeRule
+from .thresholds.loader import ThresholdVersion
+from .thresholds.schema import AgeRule, ConsentRule, CumulativeRule
+from .values import CONSENT_VALUES, URGENCY_ORDER
 
 MAX_AGE_MONTHS = 18 * 12 - 1  # a child is under 18
 MAX_PREGNANCY_DAYS = 300
@@ -42,7 +46,7 @@ class Answers:
 
 @dataclasses.dataclass(frozen=True)
 class Reason:
-    kind: str  # "immediate", "indicator", "rule" or "consent"
+    kind: str  # "immediate", "indicator", "rule", "consent" or "lado"
     id: str
     text: str
     level: int | None = None
@@ -64,6 +68,10 @@ class Recommendation:
     version_hash: str
     consent_applied: bool = False
     overdue_for_review: bool = False
+    urgency: str = "standard"  # emergency, same_day or standard (values.URGENCIES)
+    lado: bool = False  # a concern about an adult who works with children: tell the LADO
+    lado_steps: tuple[str, ...] = ()
+    consent_refused_referral: bool = False  # consent refused, and the referral still goes
 
     @property
     def reason_ids(self) -> list[str]:
@@ -73,6 +81,8 @@ class Recommendation:
         return {
             "route": self.route,
             "immediate": self.immediate,
+            "urgency": self.urgency,
+            "lado": {"concern": self.lado, "next_steps": list(self.lado_steps)},
             "level": {"number": self.level, "name": self.level_name},
             "reasons": [r.to_dict() for r in self.reasons],
             "services": [service_summary(s) for s in self.services],
@@ -165,20 +175,28 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
     if problems:
         raise AnswerError(problems)
     doc = version.document
-    chosen = [version.indicators[i] for i in sorted(answers.indicators)]
+    picked = [version.indicators[i] for i in sorted(answers.indicators)]
+    about_adults = [i for i in picked if i.lado]
+    chosen = [i for i in picked if not i.lado]
     overdue = on_date > doc.review_by
     top = doc.levels[-1]
+    lado = dict(lado=bool(about_adults),
+                lado_steps=tuple(doc.lado.next_steps) if about_adults and doc.lado else ())
+    lado_reasons = [Reason("lado", i.id, i.text, None) for i in about_adults]
+    urgency = max((i.urgency for i in chosen), key=URGENCY_ORDER.__getitem__, default="standard")
 
-    immediate = [i for i in chosen if i.immediate]
-    if answers.in_danger or immediate:
-        reasons = [Reason("immediate", i.id, i.text, i.level) for i in immediate]
+    if answers.in_danger or urgency == "emergency":
+        reasons = [Reason("immediate", i.id, i.text, i.level) for i in chosen if i.urgency == "emergency"]
         if answers.in_danger:
             reasons.insert(0, Reason("immediate", "in_immediate_danger",
                                      "You told us the child is in immediate danger.", top.number))
+        steps = list(doc.immediate_danger.next_steps) + [
+            s for s in doc.routes.social_care.next_steps if s not in doc.immediate_danger.next_steps]
         return Recommendation(
             route="social_care", immediate=True, level=top.number, level_name=top.name,
-            reasons=tuple(reasons), services=(), next_steps=tuple(doc.immediate_danger.next_steps),
-            version_id=version.id, version_hash=version.content_hash, overdue_for_review=overdue)
+            reasons=tuple(lado_reasons + reasons), services=(), next_steps=tuple(steps),
+            version_id=version.id, version_hash=version.content_hash, overdue_for_review=overdue,
+            urgency="emergency", **lado)
 
     base = max((i.level for i in chosen), default=doc.levels[0].number)
     reasons = [Reason("indicator", i.id, i.text, i.level) for i in chosen if i.level == base]
@@ -203,17 +221,24 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
     route = level_info.route
 
     extra_steps: list[str] = []
-    consent_applied = False
+    consent_applied = refused_referral = False
     for rule in doc.rules:
-        if (isinstance(rule, ConsentRule) and answers.consent in rule.consent
-                and level < rule.unless_level and ROUTE_ORDER[rule.route] < ROUTE_ORDER[route]):
+        if not isinstance(rule, ConsentRule) or answers.consent not in rule.consent:
+            continue
+        # Early help is voluntary, so without consent it cannot go ahead. A level that leads
+        # to social care is never lowered: the referral goes, saying the family refused and why.
+        if route == "early_help" and (rule.unless_level is None or level < rule.unless_level):
             route = rule.route
             consent_applied = True
             reasons.append(Reason("consent", rule.id, rule.reason, None))
             extra_steps.extend(rule.next_steps)
+        elif route == "social_care" and rule.referral_reason:
+            refused_referral = True
+            reasons.append(Reason("consent", rule.id, rule.referral_reason, None))
 
     info = getattr(doc.routes, route)
-    steps = list(info.next_steps) + extra_steps + list(getattr(getattr(doc.consent_advice, answers.consent), route))
+    first = list(doc.same_day.next_steps) if urgency == "same_day" and doc.same_day else []
+    steps = first + list(info.next_steps) + extra_steps + list(getattr(getattr(doc.consent_advice, answers.consent), route))
     services: tuple[Service, ...] = ()
     if directory is not None:
         areas = frozenset(i.area for i in chosen)
@@ -221,9 +246,10 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
                                       areas, info.services.limit, answers.indicators)
     return Recommendation(
         route=route, immediate=False, level=level, level_name=level_info.name,
-        reasons=tuple(reasons), services=services, next_steps=tuple(steps),
+        reasons=tuple(lado_reasons + reasons), services=services, next_steps=tuple(steps),
         version_id=version.id, version_hash=version.content_hash,
-        consent_applied=consent_applied, overdue_for_review=overdue)
+        consent_applied=consent_applied, overdue_for_review=overdue, urgency=urgency,
+        consent_refused_referral=refused_referral, **lado)
 
 
 def _age_rule_applies(rule: AgeRule, chosen, answers: Answers) -> bool:

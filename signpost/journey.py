@@ -161,18 +161,13 @@ def applies(ind: Indicator, months: int | None, unborn: bool) -> bool:
     return applies_to_age(ind, months, unborn)
 
 
-def urgency_of(ind: Indicator) -> str:
-    """emergency, same_day or standard (older versions only say `immediate`)."""
-    return getattr(ind, "urgency", None) or ("emergency" if ind.immediate else "standard")
-
-
 def is_serious(version: ThresholdVersion, ind: Indicator) -> bool:
     """Asked on the first concerns page: every top-level, emergency or same-day concern."""
-    return ind.level == version.document.levels[-1].number or urgency_of(ind) != "standard"
+    return not ind.lado and (ind.level == version.document.levels[-1].number or ind.urgency != "standard")
 
 
 def is_emergency(ind: Indicator) -> bool:
-    return urgency_of(ind) == "emergency"
+    return ind.urgency == "emergency"
 
 
 # ---------------------------------------------------------------- concerns, from the thresholds

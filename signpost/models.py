@@ -15,24 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 
-ROLES = ("referrer", "front_door", "policy_lead", "admin")
-ROLE_NAMES = {
-    "referrer": "Referrer (school or health staff)",
-    "front_door": "Front door team",
-    "policy_lead": "Policy lead",
-    "admin": "Administrator",
-}
-ROUTES = ("universal", "early_help", "social_care")
-CONSENT = ("given", "refused", "not_asked", "not_needed")
-OUTCOMES = ("nfa", "nfa_advice", "early_help", "assessment_s17", "strategy_s47", "already_open")
-OUTCOME_NAMES = {
-    "nfa": "No further action",
-    "nfa_advice": "No further action: advice given or signposted to universal services",
-    "early_help": "Passed to early help",
-    "assessment_s17": "Child and family assessment (section 17)",
-    "strategy_s47": "Strategy discussion or section 47 enquiry",
-    "already_open": "Already open to social care",
-}
+from .values import (CONSENT_VALUES as CONSENT, ITEM_KINDS, OUTCOME_NAMES, OUTCOMES, ROLE_NAMES,  # noqa: F401
+                     ROLES, ROUTES, URGENCIES)
 
 
 def utcnow() -> dt.datetime:
@@ -112,6 +96,7 @@ class Assessment(db.Model):
     __table_args__ = (
         CheckConstraint(_in("recommended_route", ROUTES), name="recommended_route"),
         CheckConstraint(f"route_taken IS NULL OR {_in('route_taken', ROUTES)}", name="route_taken"),
+        CheckConstraint(f"urgency IS NULL OR {_in('urgency', URGENCIES)}", name="urgency"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -130,6 +115,9 @@ class Assessment(db.Model):
     recommended_route: Mapped[str] = mapped_column(String(20))
     recommended_level: Mapped[int | None] = mapped_column(Integer)
     reason_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Null only for assessments made before urgency was recorded (it was then `immediate`).
+    urgency: Mapped[str | None] = mapped_column(String(20))
+    lado: Mapped[bool] = mapped_column(Boolean, default=False)  # a concern about an adult who works with children
     route_taken: Mapped[str | None] = mapped_column(String(20))
     overridden: Mapped[bool] = mapped_column(Boolean, default=False)
     override_reason: Mapped[str | None] = mapped_column(Text)
@@ -145,9 +133,11 @@ class Referral(db.Model):
     """An assessment sent to the front door, with identifying details; one per draft."""
 
     __tablename__ = "referrals"
+    __table_args__ = (CheckConstraint(_in("kind", ITEM_KINDS), name="kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. "NM-2026-00042"
+    kind: Mapped[str] = mapped_column(String(30), default="referral", server_default="referral")
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), unique=True)
     # Unique: a double-click or a refresh can never make a second referral from one draft.
     draft_id: Mapped[str | None] = mapped_column(ForeignKey("drafts.id", ondelete="SET NULL"), unique=True)

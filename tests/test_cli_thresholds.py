@@ -237,10 +237,11 @@ def test_assess_json_with_refused_consent(fixture_cli):
                          "--age-months", "100", "--consent", "refused", "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["route"] == "universal" and data["level"]["number"] == 3
-    assert [r["id"] for r in data["reasons"]] == ["home_conditions_unsafe", "consent_refused"]
+    # Refused consent never lowers a level that leads to social care: the referral still goes.
+    assert data["route"] == "social_care" and data["level"]["number"] == 3
+    assert data["urgency"] == "standard" and data["immediate"] is False
+    assert [r["id"] for r in data["reasons"]] == ["home_conditions_unsafe"]
     assert data["threshold"]["id"] == "fixture-2024-01"
-    assert [s["id"] for s in data["services"]] == ["family_hub"]  # universal tier, general
 
 
 def test_assess_immediate_danger(fixture_cli):

@@ -75,7 +75,11 @@ def test_immediate_indicator_short_circuits_everything(v1, consent):
     assert (rec.route, rec.level, rec.immediate) == ("social_care", 4, True)
     assert rec.reason_ids == ["disclosure_of_abuse"]
     assert rec.reasons[0].kind == "immediate"
-    assert rec.next_steps == tuple(v1.document.immediate_danger.next_steps)
+    # The 999 steps come first, then the referral's; nothing else comes before them.
+    immediate_steps = tuple(v1.document.immediate_danger.next_steps)
+    assert rec.next_steps[:len(immediate_steps)] == immediate_steps
+    assert rec.next_steps[len(immediate_steps):] == tuple(v1.document.routes.social_care.next_steps)
+    assert rec.urgency == "emergency"
     assert rec.services == ()  # nothing to read through first: call 999
     assert not rec.consent_applied
 
@@ -159,19 +163,25 @@ def test_unborn_age_rule_applies_only_before_birth(v1):
 
 # --- consent ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("indicators, level", [
-    (("health_appointments_missed",), 2),
-    (("home_conditions_unsafe",), 3),
-    (("health_appointments_missed", "basic_care_inconsistent", "housing_poor"), 3),  # cumulative
-])
-def test_refused_consent_below_level_four_gives_universal(v1, indicators, level):
-    rec = run(v1, *indicators, consent="refused")
+def test_refused_consent_turns_early_help_into_universal_services(v1):
+    rec = run(v1, "health_appointments_missed", consent="refused")
     assert rec.route == "universal"
-    assert rec.level == level  # the level is still reported honestly
+    assert rec.level == 2  # the level is still reported honestly
     assert rec.consent_applied
     assert rec.reasons[-1].kind == "consent" and rec.reasons[-1].id == "consent_refused"
     assert "Record the family's decision." in rec.next_steps
     assert rec.next_steps[0] == "Keep supporting the child."  # the universal route's steps
+
+
+@pytest.mark.parametrize("indicators", [
+    ("home_conditions_unsafe",),
+    ("health_appointments_missed", "basic_care_inconsistent", "housing_poor"),  # cumulative
+])
+def test_refused_consent_never_lowers_a_social_care_level(v1, indicators):
+    """Working Together 2023: refusal never stops a referral; the front door decides."""
+    rec = run(v1, *indicators, consent="refused")
+    assert (rec.route, rec.level, rec.consent_applied) == ("social_care", 3, False)
+    assert rec.next_steps[0] == "Complete the referral today."
 
 
 def test_refused_consent_with_a_level_four_indicator_still_gives_social_care(v1):
@@ -217,9 +227,9 @@ def test_services_fit_the_age_inclusively(v1, age, expected):
     assert service_ids(rec) == expected
 
 
-def test_services_for_an_unborn_baby_are_those_serving_pregnancy(v1):
-    rec = run(v1, "pregnancy_concealed", unborn=True, consent="refused", directory=fixture_directory())
-    assert service_ids(rec) == ["health_visiting", "family_hub"]
+def test_services_for_an_unborn_baby_with_no_concerns_are_those_taking_unborn_babies(v1):
+    rec = run(v1, unborn=True, consent="given", directory=fixture_directory())
+    assert service_ids(rec) == ["family_hub"]
 
 
 @pytest.mark.parametrize("age, expected", [
@@ -352,6 +362,5 @@ def test_same_answers_same_recommendation(v1):
 def test_a_version_change_changes_the_answer(v1):
     # home_conditions_unsafe moved from level 3 to level 4 in fixture-2025-04.
     v2 = fixture_version("fixture-2025-04")
-    a = answers("home_conditions_unsafe", consent="refused")
-    assert assess(a, v1, ON).route == "universal"
-    assert assess(a, v2, ON).route == "social_care"
+    a = answers("home_conditions_unsafe", consent="given")
+    assert (assess(a, v1, ON).level, assess(a, v2, ON).level) == (3, 4)

@@ -52,11 +52,9 @@ def children(draw):
 
 
 @st.composite
-def answer_sets(draw, version, consent=None, in_danger=None, exclude_top=False):
+def answer_sets(draw, version, consent=None, in_danger=None):
     age, unborn = draw(children())
     pool = applicable_indicators(version, age, unborn)
-    if exclude_top:
-        pool = [i for i in pool if i.level < version.top_level.number]
     chosen = draw(st.lists(st.sampled_from(pool), max_size=8, unique_by=lambda i: i.id)) if pool else []
     if in_danger is None:
         in_danger = draw(st.integers(0, 19)) == 0  # now and then, the referrer says "in danger now"
@@ -137,18 +135,42 @@ def test_a_more_serious_severity_answer_never_lowers_the_level(version_id, data)
 @by_version
 @PROPERTY
 @given(data=st.data())
-def test_any_immediate_indicator_gives_immediate_social_care(version_id, data):
+def test_an_emergency_indicator_always_gives_the_999_steps_first(version_id, data):
     version = BY_ID[version_id]
     base = data.draw(answer_sets(version))
-    pool = [i for i in applicable_indicators(version, base.age_months, base.unborn) if i.immediate]
+    pool = [i for i in applicable_indicators(version, base.age_months, base.unborn) if i.urgency == "emergency"]
     assume(pool)
     answers = with_indicator(version, base, data.draw(st.sampled_from(pool)))
     rec = assess(answers, version, version.effective_from, shipped_directory())
-    assert rec.immediate and rec.route == "social_care"
+    assert rec.immediate and rec.urgency == "emergency" and rec.route == "social_care"
     assert rec.level == version.top_level.number
-    assert rec.next_steps == tuple(version.document.immediate_danger.next_steps)
-    immediate_ids = {i for i in answers.indicators if version.indicators[i].immediate}
-    assert immediate_ids <= set(rec.reason_ids)
+    call_999 = tuple(version.document.immediate_danger.next_steps)
+    assert rec.next_steps[:len(call_999)] == call_999
+    emergency_ids = {i for i in answers.indicators if version.indicators[i].urgency == "emergency"}
+    assert emergency_ids <= set(rec.reason_ids)
+
+
+def same_day_versions():
+    return [v.id for v in VERSIONS if any(i.urgency == "same_day" for i in v.document.indicators)]
+
+
+@pytest.mark.parametrize("version_id", same_day_versions() or [pytest.param(None, marks=pytest.mark.skip(
+    reason="no shipped version has same-day concerns"))])
+@PROPERTY
+@given(data=st.data())
+def test_a_same_day_indicator_gives_phone_today_first_and_never_the_999_page(version_id, data):
+    version = BY_ID[version_id]
+    base = data.draw(answer_sets(version, in_danger=False))
+    base = Answers(indicators=frozenset(i for i in base.indicators if version.indicators[i].urgency != "emergency"),
+                   age_months=base.age_months, unborn=base.unborn, consent=base.consent, in_danger=False)
+    pool = [i for i in applicable_indicators(version, base.age_months, base.unborn) if i.urgency == "same_day"]
+    assume(pool)
+    answers = with_indicator(version, base, data.draw(st.sampled_from(pool)))
+    rec = assess(answers, version, version.effective_from, shipped_directory())
+    assert rec.urgency == "same_day" and not rec.immediate and rec.route == "social_care"
+    phone_today = tuple(version.document.same_day.next_steps)
+    assert rec.next_steps[:len(phone_today)] == phone_today
+    assert not set(version.document.immediate_danger.next_steps) & set(rec.next_steps)
 
 
 @by_version
@@ -181,12 +203,21 @@ def test_any_top_level_indicator_gives_social_care_whatever_the_consent(version_
 @by_version
 @PROPERTY
 @given(data=st.data())
-def test_refused_consent_without_a_top_level_indicator_never_gives_social_care(version_id, data):
+def test_consent_only_ever_turns_early_help_into_universal_services(version_id, data):
+    """Refused consent never lowers a social-care route (Working Together 2023): only early help
+    is voluntary, so consent can only change an early-help recommendation."""
     version = BY_ID[version_id]
-    answers = data.draw(answer_sets(version, consent="refused", in_danger=False, exclude_top=True))
-    rec = assess(answers, version, version.effective_from)
-    assert rec.route != "social_care", sorted(answers.indicators)
-    assert rec.level < version.top_level.number  # rules cannot raise to the top level
+    answers = data.draw(answer_sets(version, consent="given"))
+    assessed = assess(answers, version, version.effective_from)
+    assert assessed.route == version.route_of_level(assessed.level) or assessed.immediate
+    for consent in CONSENT_VALUES:
+        rec = assess(with_consent(answers, consent), version, version.effective_from)
+        assert rec.level == assessed.level, (sorted(answers.indicators), consent)
+        if assessed.route == "social_care":
+            assert rec.route == "social_care", (sorted(answers.indicators), consent)
+        elif rec.route != assessed.route:
+            assert (assessed.route, rec.route) == ("early_help", "universal"), (sorted(answers.indicators), consent)
+            assert consent == "refused" and rec.consent_applied
 
 
 @by_version

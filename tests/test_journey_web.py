@@ -207,12 +207,21 @@ def test_one_additional_need_recommends_early_help_with_how_to_start(walker):
     assert db.session.scalar(select(Assessment)).route_taken == "early_help"
 
 
-def test_consent_refused_below_the_top_level_keeps_to_universal_services(walker):
+def test_consent_refused_never_lowers_a_social_care_level(walker):
     item = level_items(3)[0]
     walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions(consent="refused")
+    route, level, reasons, _, html = walker.recommendation()
+    assert route == "social_care" and level == 3 and item in reasons
+    assert "Continue to the referral" in html
+
+
+def test_consent_refused_turns_early_help_into_universal_services(walker):
+    item = level_items(2)[0]
+    walker.concerns([item], location=walker.to_concerns())
+    walker.finish_questions(consent="refused")
     route, level, reasons, _, _ = walker.recommendation()
-    assert route == "universal" and level == 3 and item in reasons
+    assert route == "universal" and level == 2 and item in reasons
     assert any(r.startswith("consent") for r in reasons)
 
 

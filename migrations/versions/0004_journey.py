@@ -1,7 +1,7 @@
 """The referral journey: draft versions (no lost writes), assessment revisions, what the record holds
 
 Revision ID: 0004_journey
-Revises: 0001_initial
+Revises: 0002_urgency_lado_kinds
 Create Date: 2026-12-01
 
 drafts.version guards concurrent saves of one draft.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0004_journey'
-down_revision = '0001_initial'
+down_revision = '0002_urgency_lado_kinds'
 branch_labels = None
 depends_on = None
 

@@ -262,6 +262,8 @@ def record_assessment(draft, rec, *, source_code: str | None, referrer_role: str
         assessment.consent = consent
         assessment.in_danger = in_danger
         assessment.immediate = rec.immediate
+        assessment.urgency = rec.urgency
+        assessment.lado = rec.lado
         assessment.recommended_route = rec.route
         assessment.recommended_level = rec.level
         assessment.reason_ids = rec.reason_ids
@@ -272,7 +274,7 @@ def record_assessment(draft, rec, *, source_code: str | None, referrer_role: str
         assessment.override_reason = None
         draft.threshold_id, draft.threshold_hash = rec.version_id, rec.version_hash
         session.flush()
-        _audit(action, assessment, actor=actor, route=rec.route, level=rec.level, page=page,
+        _audit(action, assessment, actor=actor, route=rec.route, level=rec.level, urgency=rec.urgency, page=page,
                threshold_id=rec.version_id, threshold_hash=rec.version_hash)
     return assessment
 
@@ -360,7 +362,8 @@ def record_demo_journey(user: User, answers: dict, rec, *, at, assessment_fields
         route_taken = "social_care" if referral_details is not None else rec.route
         assessment = Assessment(
             draft_id=draft.id, user_id=user.id, started_at=draft.created_at, completed_at=at,
-            immediate=rec.immediate, recommended_route=rec.route, recommended_level=rec.level,
+            immediate=rec.immediate, urgency=rec.urgency, lado=rec.lado,
+            recommended_route=rec.route, recommended_level=rec.level,
             reason_ids=rec.reason_ids, route_taken=route_taken, overridden=route_taken != rec.route,
             override_reason=None if route_taken == rec.route else "Demo: the referrer knew more about the family",
             threshold_id=rec.version_id, threshold_hash=rec.version_hash, **assessment_fields)

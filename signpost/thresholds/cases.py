@@ -9,6 +9,8 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import Field
 
 from . import source as src
@@ -31,6 +33,8 @@ class Case(Strict):
     expected_route: Route
     expected_level: int | None = None
     expected_immediate: bool | None = None
+    expected_urgency: Literal["standard", "same_day", "emergency"] | None = None
+    expected_lado: bool | None = None
     expected_reasons: list[str] = Field(default_factory=list)
 
 
@@ -105,6 +109,10 @@ def run_case(loaded: LoadedCase, version: ThresholdVersion, on_date: dt.date | N
         failures.append(f"level: expected {case.expected_level}, got {rec.level}")
     if case.expected_immediate is not None and rec.immediate != case.expected_immediate:
         failures.append(f"immediate: expected {case.expected_immediate}, got {rec.immediate}")
+    if case.expected_urgency is not None and rec.urgency != case.expected_urgency:
+        failures.append(f"urgency: expected {case.expected_urgency}, got {rec.urgency}")
+    if case.expected_lado is not None and rec.lado != case.expected_lado:
+        failures.append(f"lado: expected {case.expected_lado}, got {rec.lado}")
     if sorted(set(rec.reason_ids)) != sorted(set(case.expected_reasons)):
         failures.append(f"reasons: expected {sorted(set(case.expected_reasons))}, "
                         f"got {sorted(set(rec.reason_ids))}")

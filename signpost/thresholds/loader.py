@@ -15,9 +15,8 @@ from types import MappingProxyType
 from pydantic import ValidationError
 
 from . import source as src
+from ..values import ROUTE_ORDER
 from .schema import AgeRule, ConsentRule, CumulativeRule, Indicator, Level, ThresholdDocument
-
-ROUTE_ORDER = {"universal": 0, "early_help": 1, "social_care": 2}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,8 +203,6 @@ def check_document(doc: ThresholdDocument, source: src.Source, expected_id: str 
             add(here + ("area",), f"area '{ind.area}' is not an area of domain '{ind.domain}'")
         if ind.level not in level_numbers:
             add(here + ("level",), f"level {ind.level} is not defined under levels")
-        if ind.immediate and ind.level != doc.levels[-1].number:
-            add(here + ("level",), "an immediate indicator must be at the top level")
         if ind.min_age_months is not None and ind.max_age_months is not None \
                 and ind.min_age_months > ind.max_age_months:
             add(here + ("min_age_months",), "must not be more than max_age_months")
@@ -245,17 +242,80 @@ def check_document(doc: ThresholdDocument, source: src.Source, expected_id: str 
             if not (rule.when.any_indicator or rule.when.any_area or rule.when.min_level):
                 add(here + ("when",), "needs any_indicator, any_area or min_level to say which concerns count")
         if isinstance(rule, ConsentRule):
-            if rule.unless_level not in level_numbers:
+            if rule.unless_level is not None and rule.unless_level not in level_numbers:
                 add(here + ("unless_level",), f"level {rule.unless_level} is not defined under levels")
-            if rule.route == "social_care":
-                add(here + ("route",), "a consent rule cannot send a child to social care")
+            if rule.route != "universal":
+                add(here + ("route",), "a consent rule can only turn early help into universal services")
             if "not_needed" in rule.consent:
                 add(here + ("consent",), "'not_needed' means the family must not be told; it cannot block a referral")
         if isinstance(rule, (CumulativeRule, AgeRule)) and rule.raise_to == top:
             # Escalation to the top level must come from an indicator, so that the
             # consent safeguard ("never social care without consent below the top") holds.
             add(here + ("raise_to",), "a rule cannot raise to the top level; add a top-level indicator instead")
+    _check_urgency_and_lado(doc, add)
+    _check_references(doc, source, add)
     return problems
+
+
+def _check_urgency_and_lado(doc: ThresholdDocument, add) -> None:
+    routes = {lv.number: lv.route for lv in doc.levels}
+    top = doc.levels[-1].number
+    for index, ind in enumerate(doc.indicators):
+        here = ("indicators", index)
+        if ind.lado:
+            if ind.urgency != "standard":
+                add(here + ("urgency",), "a LADO concern's urgency must be standard: the lado section says how fast")
+            continue
+        if ind.urgency == "emergency" and ind.level != top:
+            add(here + ("level",), "an emergency indicator must be at the top level")
+        elif ind.urgency != "standard" and routes.get(ind.level) != "social_care":
+            add(here + ("urgency",), f"a {ind.urgency} indicator must be at a level that leads to social_care")
+    if any(i.urgency == "same_day" and not i.lado for i in doc.indicators) and doc.same_day is None:
+        add(("same_day",), "is required: some indicators have urgency same_day")
+    if any(i.lado for i in doc.indicators):
+        if doc.lado is None:
+            add(("lado",), "is required: some indicators are LADO concerns (lado: true)")
+        if doc.contacts.lado is None:
+            add(("contacts", "lado"), "is required: some indicators are LADO concerns (lado: true)")
+
+
+def _check_references(doc: ThresholdDocument, source: src.Source, add) -> None:
+    """Every reference names a source; a cited document (one with sources) cites everywhere."""
+    _duplicates(add, "sources", [s.id for s in doc.sources], "source id")
+    known = {s.id for s in doc.sources}
+
+    def check(path: tuple, references) -> None:
+        for k, ref in enumerate(references):
+            if ref.source not in known:
+                add(path + ("references", k, "source"), f"source '{ref.source}' is not defined under sources")
+
+    check((), doc.references)
+    for li, level in enumerate(doc.levels):
+        check(("levels", li), level.references)
+    for ii, ind in enumerate(doc.indicators):
+        check(("indicators", ii), ind.references)
+    for ri, rule in enumerate(doc.rules):
+        check(("rules", ri), rule.references)
+    if not doc.sources:
+        return  # an older, uncited document: its references (if any) are checked above
+    if not doc.references:
+        add(("references",), "is required in a cited document: the statutory guidance it follows")
+    for li, level in enumerate(doc.levels):
+        if not level.references:
+            add(("levels", li, "references"), "is required: the published sources behind this level")
+    raw = source.data.get("indicators") if isinstance(source.data, dict) else None
+    top = doc.levels[-1].number
+    for ii, ind in enumerate(doc.indicators):
+        here = ("indicators", ii)
+        written = raw[ii] if isinstance(raw, list) and ii < len(raw) and isinstance(raw[ii], dict) else {}
+        if not ind.references:
+            add(here + ("references",), "is required: a published source that puts this concern at this level")
+        if "urgency" not in written:
+            add(here + ("urgency",), "is required in a cited document: emergency, same_day or standard")
+        if "immediate" in written:
+            add(here + ("immediate",), "is replaced by urgency: emergency in a cited document")
+        if ind.urgency_reason is None and not ind.lado and (ind.level == top or ind.urgency != "standard"):
+            add(here + ("urgency_reason",), "is required: say why this concern has this urgency")
 
 
 def _duplicates(add, section: str, ids: list[str], what: str) -> None:

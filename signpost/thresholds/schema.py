@@ -8,12 +8,13 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-ROUTES = ("universal", "early_help", "social_care")
+from ..values import CONSENT_VALUES, ROUTES, URGENCIES  # noqa: F401  (re-exported)
+
 Route = Literal["universal", "early_help", "social_care"]
-CONSENT_VALUES = ("given", "refused", "not_asked", "not_needed")
 Consent = Literal["given", "refused", "not_asked", "not_needed"]
+Urgency = Literal["standard", "same_day", "emergency"]
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 Slug = Annotated[str, StringConstraints(pattern=SLUG_RE.pattern, max_length=80)]
@@ -24,6 +25,29 @@ Months = Annotated[int, Field(ge=0, le=18 * 12)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    """A published document the file cites: statutory guidance, an Act, a partnership's thresholds."""
+
+    id: Slug
+    title: Text
+    publisher: Text
+    year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    kind: Literal["statutory_guidance", "legislation", "guidance", "threshold_document", "research"]
+    url: Text | None = None
+
+
+class Reference(Strict):
+    """Where a source says so: the source's id, and optionally where in it and the level it gives."""
+
+    source: Slug
+    where: Text | None = None
+    level: Annotated[int, Field(ge=1, le=9)] | None = None
+    note: Text | None = None
+
+
+References = Annotated[list[Reference], Field(default_factory=list)]
 
 
 class Contact(Strict):
@@ -42,6 +66,7 @@ class Contacts(Strict):
     early_help: Contact | None = None
     consultation: Contact | None = None
     police_non_emergency: Contact | None = None
+    lado: Contact | None = None  # the Local Authority Designated Officer: required with `lado` concerns
 
 
 class Level(Strict):
@@ -50,6 +75,7 @@ class Level(Strict):
     name: Text
     description: Text
     route: Route
+    references: References
 
 
 class Area(Strict):
@@ -86,9 +112,36 @@ class Indicator(Strict):
     max_age_months: Months | None = None
     applies_to: Literal["born", "unborn", "both"] = "born"
     census_factor: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}[A-Z]?$")] | None = None
+    # How fast: emergency (999, then the front door), same_day (phone the front door today) or
+    # standard. Older files said `immediate: true` for emergency; one is derived from the other.
+    urgency: Urgency = "standard"
+    urgency_reason: Text | None = None
     immediate: bool = False
     asks_for: Slug | None = None
     option: Text | None = None
+    references: References
+    note: Text | None = None  # where published documents disagree: the level chosen, and why
+    # A concern about an adult who works with children: it goes to the LADO, outside the
+    # child's own threshold route (it counts towards no level, rule or urgency).
+    lado: bool = False
+    # The council must be told whatever the family says (private fostering, a homeless 16 or
+    # 17 year old, an unaccompanied child).
+    must_tell_council: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _urgency_from_immediate(cls, data):
+        if isinstance(data, dict) and "urgency" not in data and data.get("immediate") is True:
+            return {**data, "urgency": "emergency"}
+        return data
+
+    @model_validator(mode="after")
+    def _immediate_is_emergency(self):
+        if self.immediate and self.urgency != "emergency":
+            raise ValueError("immediate: true means urgency emergency; give urgency alone")
+        if self.urgency == "emergency" and not self.immediate:
+            object.__setattr__(self, "immediate", True)
+        return self
 
 
 class CumulativeWhen(Strict):
@@ -114,6 +167,7 @@ class CumulativeRule(Strict):
     id: Slug
     type: Literal["cumulative"]
     reason: Text
+    references: References
     when: CumulativeWhen
     raise_to: Annotated[int, Field(ge=1, le=9)]
 
@@ -122,20 +176,28 @@ class AgeRule(Strict):
     id: Slug
     type: Literal["age"]
     reason: Text
+    references: References
     when: AgeWhen
     raise_to: Annotated[int, Field(ge=1, le=9)]
 
 
 class ConsentRule(Strict):
-    """Without the family's consent, voluntary help cannot be arranged below `unless_level`."""
+    """Without the family's consent, early help (voluntary) becomes `route` (universal services).
+
+    It only ever changes an early-help route: where the level leads to social care, refused
+    consent never lowers it (Working Together 2023); `referral_reason` then says the referral
+    still goes. `unless_level` (older files) also stops the rule at and above that level.
+    """
 
     id: Slug
     type: Literal["consent"]
     reason: Text
     consent: list[Consent] = Field(min_length=1)
-    unless_level: Annotated[int, Field(ge=1, le=9)]
+    unless_level: Annotated[int, Field(ge=1, le=9)] | None = None
     route: Route
     next_steps: list[Text] = Field(default_factory=list)
+    referral_reason: Text | None = None
+    references: References
 
 
 Rule = Annotated[CumulativeRule | AgeRule | ConsentRule, Field(discriminator="type")]
@@ -158,6 +220,14 @@ class RouteInfo(Strict):
 
 
 class ImmediateDanger(Strict):
+    title: Text
+    summary: Text
+    next_steps: list[Text] = Field(min_length=1)
+
+
+class Outcome(Strict):
+    """A fixed outcome shown first: same-day (phone the front door today) or LADO."""
+
     title: Text
     summary: Text
     next_steps: list[Text] = Field(min_length=1)
@@ -193,8 +263,13 @@ class ThresholdDocument(Strict):
     approved_by: Text
     summary_of_changes: Text
     supersedes: VersionId | None = None
+    # A cited document (one with `sources`) must give references and urgencies everywhere.
+    sources: list[Source] = Field(default_factory=list)
+    references: References
     contacts: Contacts
     immediate_danger: ImmediateDanger
+    same_day: Outcome | None = None
+    lado: Outcome | None = None
     consent_advice: ConsentAdvice = ConsentAdvice()
     levels: list[Level] = Field(min_length=2)
     domains: list[Domain] = Field(min_length=1)

@@ -13,11 +13,12 @@ from flask_login import current_user
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from ..extensions import csrf, db, limiter, login_manager
+from ..values import ROLES
 from . import forms, security
 
 # The navigation, by role. An entry shows only when its endpoint exists, so a blueprint
 # still to come (front door, policy) appears here as soon as it is registered.
-ALL_ROLES = ("referrer", "front_door", "policy_lead", "admin")
+ALL_ROLES = ROLES
 NAVIGATION = [
     # (endpoint, text, roles allowed to see it)
     ("refer.start", "Start", ALL_ROLES),

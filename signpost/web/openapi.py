@@ -8,7 +8,8 @@ from __future__ import annotations
 import copy
 import functools
 
-from ..thresholds.schema import ROUTES, ThresholdDocument
+from ..thresholds.schema import ThresholdDocument
+from ..values import ROUTES, URGENCIES
 
 REF = "#/components/schemas/{model}"
 
@@ -31,7 +32,14 @@ RECOMMENDATION_SCHEMAS = {
     "Recommendation": _obj({
         "route": {"type": "string", "enum": list(ROUTES),
                   "description": "universal services, early help or a referral to children's social care"},
-        "immediate": {"type": "boolean", "description": "true: the child is in immediate danger; call 999 now"},
+        "immediate": {"type": "boolean", "description": "true: the child is in immediate danger; call 999 now "
+                                                        "(the same as urgency emergency)"},
+        "urgency": {"type": "string", "enum": list(URGENCIES),
+                    "description": "emergency: call 999, then the front door; same_day: phone the front "
+                                   "door today, before writing anything; standard: a written referral"},
+        "lado": _obj({"concern": {"type": "boolean"}, "next_steps": {"type": "array", "items": {"type": "string"}}},
+                     description="a concern about an adult who works with children: tell the headteacher "
+                                 "or manager and the Local Authority Designated Officer (LADO)"),
         "level": _obj({"number": {"type": "integer", "minimum": 1}, "name": {"type": "string"}}),
         "reasons": {"type": "array", "items": _ref("Reason"),
                     "description": "each indicator and rule that decided the level, quoted"},
@@ -44,7 +52,7 @@ RECOMMENDATION_SCHEMAS = {
                                "description": "the threshold version is past its review date"},
     }),
     "Reason": _obj({
-        "kind": {"type": "string", "enum": ["immediate", "indicator", "rule", "consent"]},
+        "kind": {"type": "string", "enum": ["immediate", "indicator", "rule", "consent", "lado"]},
         "id": {"type": "string"},
         "text": {"type": "string"},
         "level": NULLABLE_INT,

@@ -1,0 +1,52 @@
+"""Every fixed value set, defined once: routes, urgencies, consent answers, roles, item kinds, outcomes.
+
+Pure Python (no Flask, no database), so the thresholds schema, the engine, the models,
+the forms, the API and the CLI all import the same tuples; migrations' CHECK constraints
+are tested against them.
+"""
+from __future__ import annotations
+
+# The three routes a recommendation can take, lowest first (the order matters: see ROUTE_ORDER).
+ROUTES = ("universal", "early_help", "social_care")
+ROUTE_ORDER = {route: rank for rank, route in enumerate(ROUTES)}
+
+# How fast: emergency (call 999, then the front door), same_day (phone the front door today,
+# before writing anything; consent is not needed first) or standard (a written referral).
+URGENCIES = ("standard", "same_day", "emergency")
+URGENCY_ORDER = {urgency: rank for rank, urgency in enumerate(URGENCIES)}
+
+CONSENT_VALUES = ("given", "refused", "not_asked", "not_needed")
+
+ROLES = ("referrer", "front_door", "policy_lead", "admin")
+ROLE_NAMES = {
+    "referrer": "Referrer (school or health staff)",
+    "front_door": "Front door team",
+    "policy_lead": "Policy lead",
+    "admin": "Administrator",
+}
+
+# What a referrer can send to the front door: a referral to children's social care, a request
+# for early help to the Family Help Hub, or a request for advice (a consultation).
+ITEM_KINDS = ("referral", "early_help_request", "consultation")
+ITEM_KIND_NAMES = {
+    "referral": "Referral to children's social care",
+    "early_help_request": "Request for early help",
+    "consultation": "Request for advice (consultation)",
+}
+
+# The front door's decisions, in the Children in Need census's terms.
+OUTCOMES = ("nfa", "nfa_advice", "early_help", "assessment_s17", "strategy_s47", "already_open",
+            "other_council", "lado", "advice_given")
+OUTCOME_NAMES = {
+    "nfa": "No further action",
+    "nfa_advice": "No further action: advice given or signposted to universal services",
+    "early_help": "Passed to early help",
+    "assessment_s17": "Child and family assessment (section 17)",
+    "strategy_s47": "Strategy discussion or section 47 enquiry",
+    "already_open": "Already open to social care",
+    "other_council": "Passed to another council",
+    "lado": "Passed to the Local Authority Designated Officer (LADO)",
+    "advice_given": "Advice given (consultation)",
+}
+# Outcomes that count as No Further Action in the reports (the referral NFA flag).
+NFA_OUTCOMES = ("nfa", "nfa_advice")
