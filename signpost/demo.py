@@ -114,13 +114,7 @@ def seed_history(echo: Callable[[str], None]) -> None:
             voice=journey.Voice(seen="yes", says="(demo) The child talked about home.", wants="(demo) To feel safe."),
             family=journey.Family(working_well="(demo) Attends regularly."),
             consent=journey.Consent(aware="yes", consent=consent))
-        picked, asked = [], set()
-        for ind in version.document.indicators:
-            if (rng.random() < 0.02 and journey.applies(ind, months, False) and not journey.is_emergency(ind)
-                    and (ind.asks_for or ind.id) not in asked):
-                asked.add(ind.asks_for or ind.id)
-                picked.append(ind.id)
-        answers = journey.with_concerns(version, answers, picked)
+        answers = journey.with_concerns(version, answers, journey.random_concerns(version, months, False, rng, 0.02))
         engine_answers = journey.engine_answers(version, answers)
         rec = assess(engine_answers, version, at.date(), current_directory())
         # Some referrers refer anyway: the overrides the partnership wants to see.

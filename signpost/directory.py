@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -68,6 +69,7 @@ class DirectoryDocument(Strict):
 class Directory:
     document: DirectoryDocument
     path: str = ""
+    content_hash: str = ""  # sha256 of the file: each recorded revision says which directory it used
 
     def __post_init__(self):
         active = [s for s in self.document.services if s.status == "active"]
@@ -179,5 +181,5 @@ def load_directory(path: Path | str, known_areas: set[str] | None = None,
                                                f"'{concern}' is both a concern it is for and one it is not for"))
     if problems:
         raise src.ConfigError(problems)
-    return Directory(doc, str(path))
+    return Directory(doc, str(path), hashlib.sha256(source.text.encode("utf-8")).hexdigest())
 

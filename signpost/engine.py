@@ -242,8 +242,10 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
     services: tuple[Service, ...] = ()
     if directory is not None:
         areas = frozenset(i.area for i in chosen)
+        # Services for a concern that decided the level come first.
+        deciding = frozenset(r.id for r in reasons if r.kind == "indicator" and r.level == level)
         services = directory.signpost(tuple(info.services.tiers), answers.age_months, answers.unborn,
-                                      areas, info.services.limit, answers.indicators)
+                                      areas, info.services.limit, answers.indicators, deciding)
     return Recommendation(
         route=route, immediate=False, level=level, level_name=level_info.name,
         reasons=tuple(lado_reasons + reasons), services=services, next_steps=tuple(steps),

@@ -473,3 +473,15 @@ def with_concerns(version: ThresholdVersion, answers: JourneyAnswers, indicator_
     answers = answers.but(areas=Ticks(ticked=tuple(areas), shown=plan.area_ids))
     shown = tuple(i.id for i in concern_items(version, answers))
     return answers.but(concerns=Ticks(ticked=tuple(ticked), shown=shown) if areas else None, severity=severity)
+
+
+def random_concerns(version: ThresholdVersion, months: int | None, unborn: bool, rng, rate: float) -> list[str]:
+    """Concerns a referrer might tick (each with probability `rate`): no emergencies, one
+    answer per severity question. For the demo history, tests and benchmarks."""
+    picked, asked = [], set()
+    for ind in version.document.indicators:
+        if (rng.random() < rate and applies(ind, months, unborn) and not is_emergency(ind)
+                and (ind.asks_for or ind.id) not in asked):
+            asked.add(ind.asks_for or ind.id)
+            picked.append(ind.id)
+    return picked

@@ -586,12 +586,7 @@ def test_recommendation_page_matches_assess_for_200_random_answer_sets(app, user
         unborn = rng.random() < 0.08
         months = None if unborn else rng.randint(0, 215)
         location = walker.to_concerns(years=(months or 0) // 12, months=(months or 0) % 12, unborn=unborn)
-        chosen, asked = set(), set()
-        for ind in v.document.indicators:
-            if (rng.random() < 0.03 and journey.applies(ind, months, unborn) and not journey.is_emergency(ind)
-                    and (ind.asks_for or ind.id) not in asked):
-                asked.add(ind.asks_for or ind.id)
-                chosen.add(ind.id)
+        chosen = set(journey.random_concerns(v, months, unborn, rng, 0.03))
         consent = rng.choice(["given", "refused", "not_asked", "not_needed"])
         walker.concerns(chosen, location=location)
         walker.finish_questions(consent=consent, unborn=unborn)

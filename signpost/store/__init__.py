@@ -235,50 +235,6 @@ def purge_drafts(older_than, *, actor: str = "cli") -> int:
     return len(ids)
 
 
-def record_assessment(draft, rec, *, source_code: str | None, referrer_role: str | None,
-                      age_band: str, unborn: bool, indicator_ids, consent: str | None,
-                      in_danger: bool, actor: User | None = None, answers: dict | None = None,
-                      page: str | None = None):
-    """Store (or revise, if the referrer changed answers) the recommendation made for a draft.
-
-    With answers, the page that led here is saved in the same transaction (a ticked
-    immediate-danger concern is saved and logged as one action).
-    """
-    with transaction() as session:
-        if answers is not None:
-            draft.answers = dict(answers)
-            draft.updated_at = utcnow()
-        assessment = draft.assessment
-        action = "assessment_revised" if assessment is not None else "assessment_recorded"
-        if assessment is None:
-            assessment = Assessment(draft_id=draft.id, user_id=draft.user_id, started_at=draft.created_at)
-            session.add(assessment)
-        assessment.completed_at = utcnow()
-        assessment.source_code = source_code
-        assessment.referrer_role = referrer_role
-        assessment.age_band = age_band
-        assessment.unborn = unborn
-        assessment.indicator_ids = sorted(indicator_ids)
-        assessment.consent = consent
-        assessment.in_danger = in_danger
-        assessment.immediate = rec.immediate
-        assessment.urgency = rec.urgency
-        assessment.lado = rec.lado
-        assessment.recommended_route = rec.route
-        assessment.recommended_level = rec.level
-        assessment.reason_ids = rec.reason_ids
-        assessment.threshold_id = rec.version_id
-        assessment.threshold_hash = rec.version_hash
-        assessment.route_taken = None
-        assessment.overridden = False
-        assessment.override_reason = None
-        draft.threshold_id, draft.threshold_hash = rec.version_id, rec.version_hash
-        session.flush()
-        _audit(action, assessment, actor=actor, route=rec.route, level=rec.level, urgency=rec.urgency, page=page,
-               threshold_id=rec.version_id, threshold_hash=rec.version_hash)
-    return assessment
-
-
 def choose_route(draft, route: str, *, override_reason: str | None = None, finished: bool,
                  actor: User | None = None) -> None:
     """The referrer acts on the recommendation, or overrides it (with a reason) for another route."""

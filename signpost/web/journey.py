@@ -130,20 +130,65 @@ def recommendation_for(version, answers: JourneyAnswers):
     return assess(journey.engine_answers(version, answers), version, today(), current_directory())
 
 
-def record(draft: Draft, version, answers: JourneyAnswers | None = None, page: str | None = None) -> None:
-    """Log the recommendation for the draft's answers (or for new answers, saved with it)."""
+def record(draft: Draft, version, answers: JourneyAnswers | None = None, page: str | None = None) -> Assessment:
+    """Record the recommendation for the draft's answers (or for new answers, saved with it)
+    as a revision, storing exactly what its pages will show."""
     saved = answers is not None
     answers = answers if saved else answers_of(draft)
     rec = recommendation_for(version, answers)
     engine_answers = journey.engine_answers(version, answers)
-    store.record_assessment(
-        draft, rec, source_code=journey.source_code(answers),
-        referrer_role=answers.about_you.role if answers.about_you else None,
-        age_band=journey.age_band(answers), unborn=engine_answers.unborn,
-        indicator_ids=engine_answers.indicators,
-        consent=answers.consent.consent if answers.consent else None,
-        in_danger=engine_answers.in_danger, actor=_user(), answers=answers.dump() if saved else None,
-        page=page)
+    directory = current_directory()
+    shown = {"level_name": rec.level_name, "reasons": [r.to_dict() for r in rec.reasons],
+             "next_steps": list(rec.next_steps), "lado_steps": list(rec.lado_steps),
+             "services": [s.model_dump(mode="json", include=SERVICE_FIELDS) for s in rec.services],
+             "overdue_for_review": rec.overdue_for_review}
+    facts = {"source_code": journey.source_code(answers),
+             "referrer_role": answers.about_you.role if answers.about_you else None,
+             "age_band": journey.age_band(answers), "unborn": engine_answers.unborn,
+             "indicator_ids": sorted(engine_answers.indicators),
+             "consent": answers.consent.consent if answers.consent else None,
+             "in_danger": engine_answers.in_danger}
+    return drafts_store.record_revision(
+        draft, rec, answers_key=journey.answers_key(version, answers), shown=shown,
+        directory_hash=directory.content_hash if directory is not None else None, facts=facts,
+        actor=_user(), answers=answers.dump() if saved else None, page=page)
+
+
+SERVICE_FIELDS = {"id", "name", "description", "eligibility_description", "how_to_access", "contact"}
+
+
+class Recorded:
+    """A stored revision, read the way the templates read a fresh Recommendation."""
+
+    def __init__(self, assessment: Assessment):
+        shown = assessment.shown or {}
+        self.assessment = assessment
+        self.route, self.level, self.urgency = (assessment.recommended_route, assessment.recommended_level,
+                                                assessment.urgency or "standard")
+        self.immediate, self.lado = assessment.immediate, assessment.lado
+        self.level_name = shown.get("level_name", "")
+        self.reasons = shown.get("reasons", [])
+        self.next_steps = shown.get("next_steps", [])
+        self.lado_steps = shown.get("lado_steps", [])
+        self.services = shown.get("services", [])
+        self.overdue_for_review = shown.get("overdue_for_review", False)
+        self.version_id, self.version_hash = assessment.threshold_id, assessment.threshold_hash
+
+
+def current_revision(draft: Draft, version) -> Assessment | None:
+    """The latest revision, if it was recorded for the draft's answers as they are now.
+
+    Anything that acts on a recommendation uses this: a revision made before an answer
+    changed is never shown or acted on as if it were for the new answers.
+    """
+    latest = draft.assessment
+    if latest is None or latest.answers_key != journey.answers_key(version, answers_of(draft)):
+        return None
+    return latest
+
+
+def version_of(assessment: Assessment, fallback):
+    return current_library().by_hash(assessment.threshold_hash) or fallback
 
 
 KEPT_PAGES = {"journey.question", "journey.referral", "journey.override"}
@@ -376,14 +421,16 @@ def describe_age(answers: JourneyAnswers) -> str:
 @role_required(*REFERRERS)
 @needs_draft
 def recommendation(draft: Draft):
+    """The recorded revision, never a fresh working-out that could differ from the record."""
     version = version_for(draft)
-    if draft.assessment is None:
+    revision = current_revision(draft, version)
+    if revision is None:
         return redirect(url_for("journey.check"))
-    rec = recommendation_for(version, answers_of(draft))
-    if rec.immediate:
+    if revision.immediate:
         return redirect(url_for("journey.danger_call"))
-    return render_template("journey/recommendation.html", rec=rec, version=version, draft=draft,
-                           route=getattr(version.document.routes, rec.route),
+    shown_with = version_of(revision, version)
+    return render_template("journey/recommendation.html", rec=Recorded(revision), version=shown_with,
+                           draft=draft, route=getattr(shown_with.document.routes, revision.recommended_route),
                            back=url_for("journey.check"), route_words=ROUTE_WORDS)
 
 
@@ -395,11 +442,8 @@ def danger_call(draft: Draft):
     answers = answers_of(draft)
     if "danger_call" not in journey.sequence(version, answers):
         return redirect(page_url(journey.first_unanswered(version, answers)))
-    rec = recommendation_for(version, answers)
-    if draft.assessment is None or draft.assessment.recommended_route != rec.route \
-            or not draft.assessment.immediate:
-        record(draft, version)
-    return render_template("journey/danger_call.html", rec=rec, version=version, draft=draft,
+    revision = current_revision(draft, version) or record(draft, version)
+    return render_template("journey/danger_call.html", rec=Recorded(revision), version=version, draft=draft,
                            back=page_url(journey.previous_page(version, answers, "danger_call")))
 
 
@@ -410,9 +454,10 @@ def finish(draft: Draft):
     if draft.submitted_at is not None:  # a second click: the same result as the first
         session["finished_draft"] = draft.id
         return redirect(url_for("journey.summary"))
-    if draft.assessment is None:
+    revision = current_revision(draft, version_for(draft))
+    if revision is None:
         return redirect(url_for("journey.check"))
-    route = draft.assessment.recommended_route
+    route = revision.recommended_route
     if route == "social_care":
         return redirect(url_for("journey.referral"))
     store.choose_route(draft, route, finished=True, actor=_user())
@@ -425,11 +470,12 @@ def finish(draft: Draft):
 @role_required(*REFERRERS)
 @needs_draft
 def override(draft: Draft):
-    if draft.assessment is None:
+    revision = current_revision(draft, version_for(draft))
+    if revision is None:
         return redirect(url_for("journey.check"))
-    if draft.assessment.immediate:  # immediate danger is never softened: phone, then refer
+    if revision.immediate:  # immediate danger is never softened: phone, then refer
         return redirect(url_for("journey.danger_call"))
-    recommended = draft.assessment.recommended_route
+    recommended = revision.recommended_route
     form = jf.override_form(recommended, formdata=formdata_for(draft))
     if request.method == "POST" and form.validate():
         if form.route.data == "social_care":
@@ -456,13 +502,13 @@ def referral(draft: Draft):
     if existing:
         session["confirmation"] = existing.id
         return redirect(url_for("journey.confirmation"))
-    assessment = draft.assessment
-    if assessment is None:
-        return redirect(url_for("journey.check"))
-    if assessment.recommended_route != "social_care" and assessment.route_taken != "social_care":
-        return redirect(url_for("journey.override"))
     version = version_for(draft)
     answers = answers_of(draft)
+    assessment = current_revision(draft, version)
+    if assessment is None:
+        return redirect(page_url(journey.first_unanswered(version, answers)))
+    if assessment.recommended_route != "social_care" and assessment.route_taken != "social_care":
+        return redirect(url_for("journey.override"))
     if not journey.is_answered(version, "what_happened", answers):
         return redirect(page_url("what_happened"))  # the front door needs the referrer's own words
     age_months, unborn = journey.child_age(answers)
@@ -502,9 +548,11 @@ def summary():
         draft = finished if finished is not None and finished.user_id == current_user.id else None
     if draft is None or draft.assessment is None:
         return redirect(url_for("refer.start"))
-    version = version_for(draft)
+    if draft.submitted_at is None and current_revision(draft, version_for(draft)) is None:
+        return redirect(url_for("journey.check"))  # answers changed since: not this record's summary
+    version = version_of(draft.assessment, version_for(draft))
     answers = answers_of(draft)
-    rec = recommendation_for(version, answers)
+    rec = Recorded(draft.assessment)
     info = version.document.immediate_danger if rec.immediate else getattr(version.document.routes, rec.route)
     return render_template("journey/summary.html", rec=rec, version=version, info=info,
                            assessment=draft.assessment, answers=answers, **check_context(version, answers, changeable=False),
