@@ -216,12 +216,25 @@ class Layout:
         return tuple(Group(a, names[a], self.by_area[a]) for a in self.area_ids if a in set(areas))
 
 
+_LAYOUTS: dict[tuple, Layout] = {}  # a page works it out several times: it depends on little
+
+
 def layout(version: ThresholdVersion, answers: JourneyAnswers) -> Layout:
     """The serious concerns grouped by domain; the rest by area, each only where it applies."""
     months, unborn = child_age(answers)
+    serious_ticked = tuple(sorted(answers.serious.ticked)) if answers.serious else ()
+    key = (version.content_hash, months, unborn, serious_ticked)
+    found = _LAYOUTS.get(key)
+    if found is None:
+        if len(_LAYOUTS) > 2000:
+            _LAYOUTS.clear()
+        found = _LAYOUTS[key] = _layout(version, months, unborn, set(serious_ticked))
+    return found
+
+
+def _layout(version: ThresholdVersion, months: int | None, unborn: bool, serious_ticked: set[str]) -> Layout:
     doc = version.document
     questions = {q.id: q for q in doc.severity_questions}
-    serious_ticked = set(answers.serious.ticked) if answers.serious else set()
 
     serious: dict[str, list[Item]] = {d.id: [] for d in doc.domains}
     by_area: dict[str, list[Item]] = {a.id: [] for d in doc.domains for a in d.areas}
@@ -367,7 +380,10 @@ def next_page(version: ThresholdVersion, answers: JourneyAnswers, current: str,
     if returning_to_check or current not in seq:
         return first_unanswered(version, answers)
     index = seq.index(current)
-    return seq[index + 1] if index + 1 < len(seq) else seq[-1]
+    following = seq[index + 1] if index + 1 < len(seq) else seq[-1]
+    if following == "about_you" and is_answered(version, following, answers):
+        following = seq[index + 2]  # known from the account: changed on Check your answers only
+    return following
 
 
 def previous_page(version: ThresholdVersion, answers: JourneyAnswers, current: str) -> str | None:
