@@ -105,6 +105,13 @@ class Consent(_Part):
     reason: str = ""
 
 
+class Sending(_Part):
+    """The details for a referral or an early-help request, kept until it is sent."""
+
+    kind: Literal["referral", "early_help_request"]
+    details: dict[str, str | None]
+
+
 class JourneyAnswers(_Part):
     """Everything a referrer has answered so far; stored as JSON in the draft."""
 
@@ -119,6 +126,7 @@ class JourneyAnswers(_Part):
     voice: Voice | None = None
     family: Family | None = None
     consent: Consent | None = None
+    sending: Sending | None = None
 
     @classmethod
     def load(cls, data: dict | None) -> "JourneyAnswers":

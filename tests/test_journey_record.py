@@ -122,7 +122,7 @@ def test_a_referral_sent_from_an_older_tab_goes_with_its_own_child(walker):
     first = walker.draft_id
     other_tab = Walker(walker.client)
     other_tab.concerns([], location=other_tab.to_concerns(years=4))  # a second child, started later
-    walker.answer("/refer/referral", referral_details(), "/refer/confirmation")
+    assert walker.send(referral_details()) == "/refer/confirmation"
     made = db.session.scalar(select(Referral))
     assert made.draft_id == first and made.details["first_name"] == "Ada"
     assert made.assessment.draft_id == first and made.assessment.age_band == "5 to 9"

@@ -95,6 +95,13 @@ class Walker:
         assert self.client.get("/refer/check").status_code == 200
         return self.answer("/refer/check", {}, "/refer/recommendation")
 
+    def send(self, details, kind="referral"):
+        """The details page, then Check before you send, then send; returns where it went."""
+        path = "/refer/referral" if kind == "referral" else "/refer/early-help-request"
+        self.answer(path, details, f"/refer/send/{kind.replace('_', '-')}")
+        assert self.client.get(f"/refer/send/{kind.replace('_', '-')}").status_code == 200
+        return self.answer(f"/refer/send/{kind.replace('_', '-')}", {})
+
     def recommendation(self):
         page = self.client.get("/refer/recommendation")
         assert page.status_code == 200
@@ -174,8 +181,7 @@ def test_after_phoning_the_referrer_can_send_the_referral(walker):
     walker.answer("/refer/what-happened", {"what_happened": "Her father hit her with a belt this morning"},
                   "/refer/referral")
     assert walker.client.get("/refer/referral").status_code == 200
-    location = walker.answer("/refer/referral", referral_details())
-    assert location == "/refer/confirmation"
+    assert walker.send(referral_details()) == "/refer/confirmation"
     made = db.session.scalar(select(Referral))
     assert made.assessment.immediate and made.assessment.route_taken == "social_care"
     assert made.details["answers"]["what_happened"] == "Her father hit her with a belt this morning"
@@ -276,8 +282,13 @@ def test_social_care_referral_is_sent_once_even_on_double_submit(walker):
     walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions()
     assert walker.client.get("/refer/referral").status_code == 200
-    first = walker.post("/refer/referral", referral_details())
-    second = walker.post("/refer/referral", referral_details())
+    walker.answer("/refer/referral", referral_details(), "/refer/send/referral")
+    check = walker.client.get("/refer/send/referral")
+    assert "Check before you send the referral" in check.text and "1 Fictional Row, Northmere" in check.text
+    assert "She said she was hungry" in check.text  # the referrer's own words go with it
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == 0  # nothing sent before check
+    first = walker.post("/refer/send/referral")
+    second = walker.post("/refer/send/referral")
     assert first.location == second.location == "/refer/confirmation"
     assert db.session.scalar(select(func.count()).select_from(Referral)) == 1
     made = db.session.scalar(select(Referral))
@@ -287,6 +298,43 @@ def test_social_care_referral_is_sent_once_even_on_double_submit(walker):
     assert db.session.scalar(select(Draft)).submitted_at is not None
     actions = [e.action for e in db.session.scalars(select(AuditEvent))]
     assert actions.count("referral_submitted") == 1
+
+
+def test_an_early_help_request_goes_to_the_family_help_hub_after_check(walker):
+    item = level_items(2)[0]
+    walker.concerns([item], location=walker.to_concerns())
+    walker.finish_questions()
+    route, level, _, _, html = walker.recommendation()
+    assert (route, level) == ("early_help", 2) and "Send a request to the Family Help Hub" in html
+    assert walker.send(referral_details(), kind="early_help_request") == "/refer/confirmation"
+    made = db.session.scalar(select(Referral))
+    assert made.kind == "early_help_request" and made.assessment.route_taken == "early_help"
+    assert not made.assessment.overridden and made.details["answers"]["what_happened"]
+    assert walker.client.get("/refer/referral").location == "/refer/confirmation"
+
+
+def test_my_referrals_keeps_every_finished_assessment_with_a_printable_summary(walker):
+    walker.concerns([], location=walker.to_concerns())
+    walker.finish_questions()
+    walker.answer("/refer/finish", {}, "/refer/summary")
+    walker.concerns([level_items(4)[0]], location=walker.to_concerns(years=9, months=3))
+    walker.finish_questions()
+    assert walker.send(referral_details()) == "/refer/confirmation"
+    history = walker.client.get("/refer/my-referrals")
+    kept, referred = db.session.scalars(select(Assessment).order_by(Assessment.id)).all()
+    assert f'data-assessment-id="{kept.id}"' in history.text and f'data-assessment-id="{referred.id}"' in history.text
+    assert "Kept a summary: universal services" in history.text and referred.referral.reference in history.text
+    summary = walker.client.get(f"/refer/my-referrals/summary/{kept.id}")
+    assert summary.status_code == 200 and "data-print" in summary.text
+    assert 'data-route="universal"' in summary.text
+
+
+def test_no_early_help_request_without_the_familys_consent(walker):
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.finish_questions(consent="not_asked")
+    route, _, _, _, html = walker.recommendation()
+    assert route == "early_help" and "Send a request to the Family Help Hub" not in html
+    assert walker.client.get("/refer/early-help-request").location == "/refer/recommendation"
 
 
 def test_referral_details_are_validated_and_kept_on_error(walker):
@@ -309,7 +357,7 @@ def test_override_to_social_care_needs_a_reason_and_is_logged(walker):
     assert response.status_code == 200 and "Enter why you disagree" in response.text
     walker.answer("/refer/disagree", {"route": "social_care", "reason": "Her brother was hurt last year"},
                   "/refer/referral")
-    walker.answer("/refer/referral", referral_details(), "/refer/confirmation")
+    assert walker.send(referral_details()) == "/refer/confirmation"
     assessment = db.session.scalar(select(Assessment))
     assert assessment.overridden and assessment.recommended_route == "early_help"
     assert assessment.route_taken == "social_care" and "brother" in assessment.override_reason
@@ -463,7 +511,7 @@ def test_a_referral_form_sent_after_the_idle_timeout_comes_back_after_sign_in(ap
     page = walker.client.get("/refer/referral")
     assert "7 Remembered Lane, Northmere" in page.text
     walker.token = csrf_token(walker.client, "/")
-    walker.answer("/refer/referral", referral_details(), "/refer/confirmation")
+    assert walker.send(referral_details()) == "/refer/confirmation"
     assert store.UNSENT not in db.session.scalar(select(Referral)).details["answers"]
 
 
@@ -505,7 +553,7 @@ def test_purging_an_old_finished_draft_keeps_its_referral(app, walker):
     item = level_items(4)[0]
     walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions()
-    walker.answer("/refer/referral", referral_details(), "/refer/confirmation")
+    assert walker.send(referral_details()) == "/refer/confirmation"
     draft = db.session.scalar(select(Draft))
     draft.updated_at = draft.updated_at - dt.timedelta(days=31)
     db.session.commit()
@@ -557,7 +605,7 @@ def test_my_referrals_shows_the_front_door_decision(walker, users):
     item = level_items(4)[0]
     walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions()
-    walker.answer("/refer/referral", referral_details(), "/refer/confirmation")
+    assert walker.send(referral_details()) == "/refer/confirmation"
     made = db.session.scalar(select(Referral))
     listing = walker.client.get("/refer/my-referrals")
     assert made.reference in listing.text and "Waiting for a decision" in listing.text

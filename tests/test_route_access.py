@@ -56,6 +56,9 @@ EXPECTED: dict[str, dict] = {
     "journey.finish": {"POST": only("referrer", status=302)},
     "journey.override": {"GET": only("referrer", status=302), "POST": only("referrer", status=302)},
     "journey.referral": {"GET": only("referrer", status=302), "POST": only("referrer", status=302)},
+    "journey.early_help_request": {"GET": only("referrer", status=302), "POST": only("referrer", status=302)},
+    "journey.send": {"path": "/refer/send/referral", "GET": only("referrer", status=302),
+                     "POST": only("referrer", status=302)},
     "journey.confirmation": {"GET": only("referrer", status=302)},
     "journey.summary": {"GET": only("referrer", status=302)},
     "journey.my_referrals": {"GET": only("referrer")},
@@ -65,6 +68,7 @@ EXPECTED: dict[str, dict] = {
     "api.threshold_version": {"path": "/api/v1/thresholds/northmere-2024-09", "GET": everyone(200)},
     "api.openapi_document": {"GET": everyone(200)},
     "journey.my_referral": {"path": "/refer/my-referrals/NM-2026-00001", "GET": only("referrer", status=404)},
+    "journey.history_summary": {"path": "/refer/my-referrals/summary/1", "GET": only("referrer", status=404)},
 }
 
 

@@ -37,3 +37,10 @@ if (revealers.length) {
   window.addEventListener("pageshow", sync);  // the browser may restore a choice on Back
   sync();
 }
+
+// A print button on printable summaries (without JavaScript, the browser's own print).
+document.querySelectorAll("[data-print]").forEach((button) => {
+  button.hidden = false;
+  button.addEventListener("click", () => window.print());
+  document.querySelectorAll("[data-print-hint]").forEach((hint) => { hint.hidden = false; });
+});

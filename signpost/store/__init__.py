@@ -257,8 +257,12 @@ def choose_route(draft, route: str, *, override_reason: str | None = None, finis
 
 
 def submit_referral(draft, details: dict, *, family_aware: str | None, consent: str | None,
-                    consent_reason: str | None, reference_prefix: str, actor: User | None = None):
-    """Send the draft to the front door. One referral per draft: a second submit returns the first."""
+                    consent_reason: str | None, reference_prefix: str, actor: User | None = None,
+                    kind: str = "referral"):
+    """Send the draft to the front door. One referral per draft: a second submit returns the first.
+
+    kind "early_help_request" sends it to the Family Help Hub instead (route early help).
+    """
     from sqlalchemy.exc import IntegrityError
     existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
     if existing is not None:
@@ -268,12 +272,13 @@ def submit_referral(draft, details: dict, *, family_aware: str | None, consent: 
         raise StoreError("there is no recommendation to refer from yet")
     try:
         with transaction() as session:
-            if assessment.route_taken != "social_care":
-                overridden = assessment.recommended_route != "social_care"
-                assessment.route_taken = "social_care"
+            route = "early_help" if kind == "early_help_request" else "social_care"
+            if assessment.route_taken != route:
+                overridden = assessment.recommended_route != route
+                assessment.route_taken = route
                 assessment.overridden = overridden
             now = utcnow()
-            referral = Referral(reference=f"pending-{draft.id}", assessment_id=assessment.id,
+            referral = Referral(reference=f"pending-{draft.id}", kind=kind, assessment_id=assessment.id,
                                 draft_id=draft.id, user_id=draft.user_id, created_at=now,
                                 details=details, family_aware=family_aware, consent=consent,
                                 consent_reason=consent_reason)
@@ -281,7 +286,7 @@ def submit_referral(draft, details: dict, *, family_aware: str | None, consent: 
             session.flush()
             referral.reference = f"{reference_prefix}-{now.year}-{referral.id:05d}"
             draft.submitted_at = now
-            _audit("referral_submitted", referral, actor=actor, reference=referral.reference,
+            _audit("referral_submitted", referral, actor=actor, reference=referral.reference, kind=kind,
                    assessment_id=assessment.id, overridden=assessment.overridden)
     except IntegrityError:
         # Two submits raced: the database kept one; return it.

@@ -191,7 +191,7 @@ def version_of(assessment: Assessment, fallback):
     return current_library().by_hash(assessment.threshold_hash) or fallback
 
 
-KEPT_PAGES = {"journey.question", "journey.referral", "journey.override"}
+KEPT_PAGES = {"journey.question", "journey.referral", "journey.early_help_request", "journey.override"}
 KEPT_MESSAGE = ("You were signed out before this page was sent. We kept what you entered: "
                 "check it, then continue.")
 
@@ -431,7 +431,8 @@ def recommendation(draft: Draft):
     shown_with = version_of(revision, version)
     return render_template("journey/recommendation.html", rec=Recorded(revision), version=shown_with,
                            draft=draft, route=getattr(shown_with.document.routes, revision.recommended_route),
-                           back=url_for("journey.check"), route_words=ROUTE_WORDS)
+                           back=url_for("journey.check"), route_words=ROUTE_WORDS,
+                           can_request=may_send(revision, "early_help_request", answers_of(draft)))
 
 
 @bp.get("/phone-now")
@@ -494,38 +495,100 @@ def override(draft: Draft):
 
 # ------------------------------------------------------------------------------ referral
 
-@bp.route("/referral", methods=["GET", "POST"])
-@role_required(*REFERRERS)
-@needs_draft(include_submitted=True)
-def referral(draft: Draft):
+SENDING = {"referral": "journey.referral", "early_help_request": "journey.early_help_request"}
+
+
+def may_send(assessment: Assessment, kind: str, answers: JourneyAnswers) -> bool:
+    """A referral for social care (recommended, or chosen against the recommendation); an
+    early-help request when early help was recommended and the family agreed."""
+    if kind == "referral":
+        return assessment.recommended_route == "social_care" or assessment.route_taken == "social_care"
+    return (assessment.recommended_route == "early_help" and answers.consent is not None
+            and answers.consent.consent == "given")
+
+
+def _sending_draft(draft: Draft, kind: str):
+    """(version, answers, revision) for a draft that may send this kind now, or a redirect."""
     existing = draft.submitted_at and db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
-    if existing:
+    if existing:  # sent already (a second click, a refresh): the same result as the first
         session["confirmation"] = existing.id
         return redirect(url_for("journey.confirmation"))
     version = version_for(draft)
     answers = answers_of(draft)
-    assessment = current_revision(draft, version)
-    if assessment is None:
+    revision = current_revision(draft, version)
+    if revision is None:
         return redirect(page_url(journey.first_unanswered(version, answers)))
-    if assessment.recommended_route != "social_care" and assessment.route_taken != "social_care":
-        return redirect(url_for("journey.override"))
+    if not may_send(revision, kind, answers):
+        return redirect(url_for("journey.override" if kind == "referral" else "journey.recommendation"))
     if not journey.is_answered(version, "what_happened", answers):
         return redirect(page_url("what_happened"))  # the front door needs the referrer's own words
+    return version, answers, revision
+
+
+@bp.route("/referral", methods=["GET", "POST"])
+@role_required(*REFERRERS)
+@needs_draft(include_submitted=True)
+def referral(draft: Draft):
+    return send_details(draft, "referral")
+
+
+@bp.route("/early-help-request", methods=["GET", "POST"])
+@role_required(*REFERRERS)
+@needs_draft(include_submitted=True)
+def early_help_request(draft: Draft):
+    return send_details(draft, "early_help_request")
+
+
+def send_details(draft: Draft, kind: str):
+    """The identifying details the front door or the Family Help Hub needs; then Check."""
+    found = _sending_draft(draft, kind)
+    if not isinstance(found, tuple):
+        return found
+    version, answers, revision = found
     age_months, unborn = journey.child_age(answers)
-    form = jf.ReferralForm(formdata=formdata_for(draft))
+    saved = answers.sending.details if answers.sending and answers.sending.kind == kind else None
+    formdata = formdata_for(draft)
+    form = jf.ReferralForm(formdata=formdata, data=jf.ReferralForm.data_from(saved) if formdata is None else None)
     if request.method == "POST" and form.validate() & form.validate_extra(unborn, today(), age_months):
+        details = form.details(unborn)
+
+        def apply(stored: dict) -> dict:
+            return JourneyAnswers.load(stored).but(sending=journey.Sending(kind=kind, details=details)).dump()
+        drafts_store.save_page(draft, kind, apply, actor=_user())
+        return redirect(url_for("journey.send", kind=kind.replace("_", "-")))
+    back = url_for("journey.danger_call") if revision.immediate else url_for("journey.recommendation")
+    return render_template("journey/referral.html", form=form, unborn=unborn, back=back, draft=draft,
+                           immediate=revision.immediate, version=version, kind=kind)
+
+
+@bp.route("/send/<kind>", methods=["GET", "POST"])
+@role_required(*REFERRERS)
+@needs_draft(include_submitted=True)
+def send(draft: Draft, kind: str):
+    """Check your answers before sending: the details and what the front door will read."""
+    kind = kind.replace("-", "_")
+    if kind not in SENDING:
+        abort(404)
+    found = _sending_draft(draft, kind)
+    if not isinstance(found, tuple):
+        return found
+    version, answers, revision = found
+    if answers.sending is None or answers.sending.kind != kind:
+        return redirect(url_for(SENDING[kind]))
+    if request.method == "POST":
         consent = answers.consent
+        details = {**answers.sending.details, "answers": answers.but(sending=None).dump()}
         made, _created = store.submit_referral(
-            draft, {**form.details(unborn), "answers": answers.dump()},
-            family_aware=consent.aware if consent else None,
-            consent=consent.consent if consent else ("not_needed" if assessment.immediate else None),
+            draft, details, kind=kind, family_aware=consent.aware if consent else None,
+            consent=consent.consent if consent else ("not_needed" if revision.immediate else None),
             consent_reason=consent.reason if consent else None,
             reference_prefix=current_app.config.get("REFERENCE_PREFIX", "NM"), actor=_user())
         session["confirmation"] = made.id
         return redirect(url_for("journey.confirmation"))
-    back = page_url("what_happened")
-    return render_template("journey/referral.html", form=form, unborn=unborn, back=back, draft=draft,
-                           immediate=assessment.immediate, version=version)
+    return render_template("journey/send_check.html", draft=draft, kind=kind, details=answers.sending.details,
+                           rec=Recorded(revision), version=version, answers=answers,
+                           **check_context(version, answers, changeable=True),
+                           back=url_for(SENDING[kind]))
 
 
 @bp.get("/confirmation")
@@ -564,13 +627,33 @@ def summary():
 @bp.get("/my-referrals")
 @role_required(*REFERRERS)
 def my_referrals():
-    """The referrer's referrals and what the front door decided (reading names: audited)."""
-    made = list(db.session.scalars(select(Referral).where(Referral.user_id == current_user.id)
-                                   .order_by(Referral.created_at.desc()).limit(200)))
-    if made:
+    """Every finished assessment (universal, early help, referral), newest first, with what the
+    front door decided. Names of referred children are shown, so reading it is audited."""
+    finished = list(db.session.scalars(
+        select(Assessment).where(Assessment.user_id == current_user.id, Assessment.route_taken.is_not(None))
+        .order_by(Assessment.completed_at.desc(), Assessment.id.desc()).limit(200)))
+    references = [a.referral.reference for a in finished if a.referral is not None]
+    if references:
         store.record_view("referrals_listed", actor=_user(), record_type="referrals",
-                          record_id=None, references=[r.reference for r in made])
-    return render_template("journey/my_referrals.html", referrals=made, route_words=ROUTE_WORDS)
+                          record_id=None, references=references)
+    return render_template("journey/my_referrals.html", finished=finished, route_words=ROUTE_WORDS)
+
+
+@bp.get("/my-referrals/summary/<int:assessment_id>")
+@role_required(*REFERRERS)
+def history_summary(assessment_id: int):
+    """The printable summary of a finished assessment, as it was recorded (no names in it)."""
+    assessment = db.session.get(Assessment, assessment_id)
+    if assessment is None or assessment.user_id != current_user.id or assessment.route_taken is None:
+        abort(404)
+    version = version_of(assessment, current_version_or_none())
+    draft = assessment.draft  # gone after the retention period: the record itself stays
+    answers = answers_of(draft) if draft is not None else None
+    rec = Recorded(assessment)
+    info = version.document.immediate_danger if rec.immediate else getattr(version.document.routes, rec.route)
+    extra = check_context(version, answers, changeable=False) if answers is not None else {"pages": []}
+    return render_template("journey/summary.html", rec=rec, version=version, info=info, assessment=assessment,
+                           answers=answers, finished=True, route_words=ROUTE_WORDS, **extra)
 
 
 @bp.get("/my-referrals/<reference>")

@@ -295,6 +295,17 @@ class ReferralForm(FlaskForm):
         self.dob = dob
         return ok
 
+    @staticmethod
+    def data_from(details: dict | None) -> dict | None:
+        """Form data from details saved earlier (the date of birth back in its three boxes)."""
+        if not details:
+            return None
+        data = {k: v for k, v in details.items() if k != "date_of_birth"}
+        if details.get("date_of_birth"):
+            born = dt.date.fromisoformat(details["date_of_birth"])
+            data.update(dob_day=str(born.day), dob_month=str(born.month), dob_year=str(born.year))
+        return data
+
     def details(self, unborn: bool) -> dict:
         dob = self.dob.isoformat() if getattr(self, "dob", None) else None
         return {
