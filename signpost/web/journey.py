@@ -382,12 +382,21 @@ def check(draft: Draft):
     if request.method == "POST":  # CSRFProtect has checked the token
         try:
             record(draft, version)
-        except AnswerError:
-            return redirect(page_url(journey.first_unanswered(version, answers)))
+        except AnswerError as exc:  # the engine says which answer: send the referrer to its page
+            for problem in exc.problems:
+                flash(problem.message, "info")
+            page = PROBLEM_PAGES.get(exc.problems[0].field) if exc.problems else None
+            return redirect(page_url(page, change=True) if page else
+                            page_url(journey.first_unanswered(version, answers)))
         return redirect(url_for("journey.recommendation"))
     return render_template("journey/check.html", version=version, answers=answers, draft=draft,
                            **check_context(version, answers),
                            back=page_url(journey.previous_page(version, answers, "check")))
+
+
+# Where each answer the engine may refuse is given.
+PROBLEM_PAGES = {"age_months": "about_child", "unborn": "about_child", "expected_date": "about_child",
+                 "indicators": "serious", "consent": "family"}
 
 
 def check_context(version, answers: JourneyAnswers, changeable: bool = True) -> dict:
