@@ -227,7 +227,8 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
     raised: list[tuple[int, Reason]] = []
     for rule in doc.rules:
         if isinstance(rule, CumulativeRule):
-            counted = [i for i in chosen if i.level >= rule.when.min_level]
+            counted = [i for i in chosen if i.level >= rule.when.min_level
+                       and (not rule.when.any_indicator or i.id in rule.when.any_indicator)]
             hit = (len(counted) >= rule.when.min_count
                    and len({i.domain for i in counted}) >= rule.when.min_domains)
         elif isinstance(rule, AgeRule):

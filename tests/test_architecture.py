@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED = {
     "northmere-2024-09": "2aeae8f4f1094e23029b173294b39824a1a3a83be1edefa588b649fc25de33cf",
     "northmere-2026-04": "1ebaf75481fb9480e21b4fe19e634e712bb60a9aa5b0487c528f0023d27bc206",
-    "northmere-2026-12": "45334e01b08e6efa07616a9e8c0811787314819dbd9b7f5c0c1da1876cd8aa72",
+    "northmere-2026-12": "74b699b3713f9e8c7f18266d05dbb173fa65c984267aa2bc760eb98eb120344a",
 }
 
 

@@ -181,3 +181,18 @@ def test_a_lado_concern_never_changes_the_childs_own_route(version):
     assert both.lado and not alone.lado
     emergency = run(version, "disclosure_of_abuse", "staff_harmed_child")
     assert emergency.immediate and emergency.lado  # shown first even on the 999 page
+
+
+def test_a_cumulative_rule_can_count_only_named_concerns(tmp_path):
+    data = cited()
+    data["rules"].insert(0, {"id": "parental_factors", "type": "cumulative", "reason": "Together they harm.",
+                             "when": {"min_level": 2, "min_count": 2,
+                                      "any_indicator": ["health_appointments_missed", "basic_care_inconsistent"]},
+                             "raise_to": 3, "references": REF})
+    version = load(tmp_path, data)
+    both = run(version, "health_appointments_missed", "basic_care_inconsistent")
+    assert (both.level, both.reasons[0].id) == (3, "parental_factors")
+    other = run(version, "health_appointments_missed", "school_attendance_low")
+    assert other.level == 2 and "parental_factors" not in other.reason_ids
+    data["rules"][0]["when"]["any_indicator"].append("no_such_concern")
+    assert "rules[0].when.any_indicator[2]: indicator 'no_such_concern' is not defined" in problems(tmp_path, data)

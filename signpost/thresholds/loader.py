@@ -232,10 +232,11 @@ def check_document(doc: ThresholdDocument, source: src.Source, expected_id: str 
             add(here + ("raise_to",), f"level {rule.raise_to} is not defined under levels")
         if isinstance(rule, CumulativeRule) and rule.when.min_level not in level_numbers:
             add(here + ("when", "min_level"), f"level {rule.when.min_level} is not defined under levels")
-        if isinstance(rule, AgeRule):
+        if isinstance(rule, (AgeRule, CumulativeRule)):
             for k, ref in enumerate(rule.when.any_indicator):
                 if ref not in indicator_ids:
                     add(here + ("when", "any_indicator", k), f"indicator '{ref}' is not defined")
+        if isinstance(rule, AgeRule):
             for k, ref in enumerate(rule.when.any_area):
                 if ref not in area_owner:
                     add(here + ("when", "any_area", k), f"area '{ref}' is not defined")

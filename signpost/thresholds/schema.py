@@ -145,11 +145,16 @@ class Indicator(Strict):
 
 
 class CumulativeWhen(Strict):
-    """Counts indicators at or above `min_level`, across at least `min_domains` domains."""
+    """Counts indicators at or above `min_level`, across at least `min_domains` domains.
+
+    With `any_indicator`, only those concerns count (for example a parent's drinking, mental
+    ill-health and domestic abuse, which together harm a child more than any one alone).
+    """
 
     min_level: Annotated[int, Field(ge=1, le=9)]
     min_count: Annotated[int, Field(ge=2)]
     min_domains: Annotated[int, Field(ge=1)] = 1
+    any_indicator: list[Slug] = Field(default_factory=list)
 
 
 class AgeWhen(Strict):
