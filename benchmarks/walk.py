@@ -132,7 +132,13 @@ class Referrer:
             page = self.request("GET", location)
             assert page.status_code == 200, (location, page.status_code)
             out.pages.append(location)
-            if location in ("/refer/recommendation", "/refer/phone-now"):
+            if location == "/refer/recommendation":
+                break
+            if location == "/refer/phone-now":  # the recommendation, on the emergency path
+                lado = sorted(target.indicators & {i.id for i in journey.lado_items(version)})
+                if lado:  # then, after the phone numbers, the referrer's words and the LADO (not counted)
+                    self.request("GET", "/refer/what-happened")
+                    self.post("/refer/what-happened", {"what_happened": "What I saw", "lado": lado}, draft_id)
                 break
             if location == "/refer/danger":
                 data = {"in_danger": "yes" if target.in_danger else "no"}

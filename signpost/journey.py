@@ -122,6 +122,7 @@ class JourneyAnswers(_Part):
     areas: Ticks | None = None  # the areas that worry the referrer (area ids)
     concerns: Ticks | None = None  # those areas' concerns (indicator or severity question ids)
     severity: dict[str, str] = Field(default_factory=dict)  # question id -> indicator id
+    lado: Ticks | None = None  # on the immediate-danger path: is it about an adult who works with children?
     what_happened: str | None = None
     voice: Voice | None = None
     family: Family | None = None
@@ -300,13 +301,23 @@ def chosen_indicators(version: ThresholdVersion, answers: JourneyAnswers) -> fro
     """Indicator ids the referrer has ticked (severity concerns resolved to their answer)."""
     chosen: set[str] = set()
     ticked = list(answers.serious.ticked if answers.serious else ()) + list(
-        answers.concerns.ticked if answers.concerns else ())
+        answers.concerns.ticked if answers.concerns else ()) + list(answers.lado.ticked if answers.lado else ())
     for item_id in ticked:
         if item_id in version.indicators:
             chosen.add(item_id)
         elif answers.severity.get(item_id) in version.indicators:
             chosen.add(answers.severity[item_id])
     return frozenset(chosen)
+
+
+def lado_items(version: ThresholdVersion) -> tuple[Indicator, ...]:
+    """Concerns about an adult who works with children: asked on the immediate-danger path
+    too, after the phone numbers, so the LADO is told whatever else happens."""
+    return tuple(i for i in version.document.indicators if i.lado)
+
+
+def on_emergency_path(version: ThresholdVersion, answers: JourneyAnswers) -> bool:
+    return answers.in_danger == "yes" or bool(emergency_chosen(version, answers))
 
 
 def emergency_chosen(version: ThresholdVersion, answers: JourneyAnswers) -> list[Indicator]:
@@ -431,6 +442,8 @@ def prune(version: ThresholdVersion, answers: JourneyAnswers) -> tuple[JourneyAn
             dropped.append(_words(version, ind))
     _, unborn = child_age(answers)
     out = answers.but(concerns=concerns, severity=severity)
+    if answers.lado is not None and not on_emergency_path(version, answers):
+        out = out.but(lado=None)  # asked on that path only; elsewhere they are an area of their own
     if unborn:
         out = out.but(voice=None)
     return out, [d for d in dropped if d]
@@ -478,7 +491,10 @@ def with_concerns(version: ThresholdVersion, answers: JourneyAnswers, indicator_
     with one answer per severity question.
     """
     wanted = set(indicator_ids)
-    answers = answers.but(serious=None, areas=None, concerns=None, severity={})
+    answers = answers.but(serious=None, areas=None, concerns=None, severity={}, lado=None)
+    if answers.in_danger == "yes":  # the danger path asks only about an adult who works with children
+        lado = tuple(i.id for i in lado_items(version))
+        return answers.but(lado=Ticks(ticked=tuple(i for i in lado if i in wanted), shown=lado))
     plan = layout(version, answers)
     serious = tuple(i.id for i in plan.serious_items if i.id in wanted)
     answers = answers.but(serious=Ticks(ticked=serious, shown=tuple(i.id for i in plan.serious_items)))

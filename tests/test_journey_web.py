@@ -187,6 +187,21 @@ def test_after_phoning_the_referrer_can_send_the_referral(walker):
     assert made.details["answers"]["what_happened"] == "Her father hit her with a belt this morning"
 
 
+def test_after_the_phone_numbers_a_concern_about_an_adult_adds_the_lado_outcome_first(walker):
+    lado = next(i.id for i in version().document.indicators if i.lado)
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
+    walker.client.get("/refer/phone-now")
+    assert "adult who works with children" in walker.client.get("/refer/what-happened").text
+    walker.answer("/refer/what-happened", {"what_happened": "A coach hit him at training", "lado": [lado]},
+                  "/refer/phone-now")
+    page = walker.client.get("/refer/phone-now").text
+    assert page.index('id="lado"') < page.index("signpost-emergency")  # the LADO first, then 999
+    assert 'href="/refer/referral"' in page
+    latest = db.session.get(Draft, walker.draft_id).assessment
+    assert latest.lado and latest.immediate and lado in latest.indicator_ids and latest.revision == 2
+
+
 # ---------------------------------------------------------------------------------- routes
 
 def test_no_concerns_recommends_universal_services(walker):

@@ -355,8 +355,11 @@ def question(draft: Draft, slug: str):
             new_answers, dropped = journey.prune(version, new_answers)
             tell_dropped(dropped)
             following = journey.next_page(version, new_answers, page.id, returning_to_check=change)
-            if following == "danger_call":  # saved and logged at once: the referrer is about to phone
-                record(draft, version, new_answers, page.id)
+            after_phoning = page.id == "what_happened" and journey.on_emergency_path(version, new_answers)
+            if following == "danger_call" or after_phoning:  # saved and recorded at once
+                revision = record(draft, version, new_answers, page.id)
+                if after_phoning and revision.lado:
+                    following = "danger_call"  # the LADO outcome, first, before the referral
             else:
                 def apply(stored: dict) -> dict:  # re-applied to fresh answers after a concurrent save
                     fresh = page.write(Context(version, JourneyAnswers.load(stored), today()), form)
@@ -454,6 +457,7 @@ def danger_call(draft: Draft):
         return redirect(page_url(journey.first_unanswered(version, answers)))
     revision = current_revision(draft, version) or record(draft, version)
     return render_template("journey/danger_call.html", rec=Recorded(revision), version=version, draft=draft,
+                           words_given=journey.is_answered(version, "what_happened", answers),
                            back=page_url(journey.previous_page(version, answers, "danger_call")))
 
 

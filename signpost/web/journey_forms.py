@@ -162,6 +162,10 @@ def severity_answers(form) -> dict[str, str] | None:
 
 
 class WhatHappenedForm(FlaskForm):
+    # On the immediate-danger path only (choices set then): concerns for the LADO.
+    lado = SelectMultipleField("Is your worry about an adult who works with children?", choices=[],
+                               validate_choice=True,
+                               description="A member of staff, a volunteer or a carer. Select any that apply.")
     what_happened = _text("What has happened, and what are you worried about?",
                           "Enter what has happened and what you are worried about",
                           description="In your own words: what you saw or were told, when, and by whom.")

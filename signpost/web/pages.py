@@ -137,15 +137,26 @@ def _asks_voice(ctx) -> bool:
     return not ctx.unborn and ctx.answers.in_danger != "yes"
 
 
+def _asks_lado(ctx) -> bool:
+    return journey.on_emergency_path(ctx.version, ctx.answers)
+
+
 def what_happened_form(ctx, formdata):
     voice = ctx.answers.voice
-    data = {"what_happened": ctx.answers.what_happened, **(voice.model_dump() if voice else {})}
+    data = {"what_happened": ctx.answers.what_happened, **(voice.model_dump() if voice else {}),
+            "lado": list(ctx.answers.lado.ticked) if ctx.answers.lado else []}
     form_class = jf.VoiceForm if _asks_voice(ctx) else jf.WhatHappenedForm
-    return form_class(formdata=formdata, data=data)
+    form = form_class(formdata=formdata, data=data)
+    if _asks_lado(ctx):
+        form.lado.choices = [(i.id, i.text) for i in journey.lado_items(ctx.version)]
+    return form
 
 
 def what_happened_write(ctx, form):
     answers = ctx.answers.but(what_happened=form.what_happened.data or "")
+    if _asks_lado(ctx):
+        shown = tuple(i.id for i in journey.lado_items(ctx.version))
+        answers = answers.but(lado=Ticks(ticked=tuple(form.lado.data or ()), shown=shown))
     if not _asks_voice(ctx):
         return answers
     if not form.validate_extra():
@@ -156,7 +167,7 @@ def what_happened_write(ctx, form):
 
 
 def what_happened_extra(ctx):
-    return {"asks_voice": _asks_voice(ctx)}
+    return {"asks_voice": _asks_voice(ctx), "asks_lado": _asks_lado(ctx) and bool(journey.lado_items(ctx.version))}
 
 
 def family_form(ctx, formdata):
