@@ -134,6 +134,7 @@ def seed_history(echo: Callable[[str], None]) -> None:
             assessment_fields={"source_code": journey.source_code(answers),
                                "referrer_role": answers.about_you.role,
                                "age_band": journey.age_band(answers), "unborn": False,
+                               "shown": journey.shown(rec), "answers_key": journey.answers_key(version, answers),
                                "indicator_ids": sorted(engine_answers.indicators), "consent": consent,
                                "in_danger": False})
         made += 1

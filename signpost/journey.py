@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .engine import Answers, applies_to_age
 from .thresholds.loader import ThresholdVersion
 from .thresholds.schema import Indicator, SeverityQuestion
+from .values import CONSENT_VALUES
 
 # Who is referring: (id, label, census referral source code).
 ORGANISATIONS = (
@@ -45,12 +46,13 @@ ROLES = (
     ("other", "Other"),
 )
 
-CONSENT_CHOICES = (
-    ("given", "Yes, the family agrees to this request for help"),
-    ("refused", "No, the family does not agree"),
-    ("not_asked", "I have not asked the family yet"),
-    ("not_needed", "I have not told the family because telling them would increase the risk to the child"),
-)
+_CONSENT_WORDS = {
+    "given": "Yes, the family agrees to this request for help",
+    "refused": "No, the family does not agree",
+    "not_asked": "I have not asked the family yet",
+    "not_needed": "I have not told the family because telling them would increase the risk to the child",
+}
+CONSENT_CHOICES = tuple((value, _CONSENT_WORDS[value]) for value in CONSENT_VALUES)  # the one value set
 
 # The fixed order of the journey's pages. Concerns pages depend on the child and the version.
 DANGER_PATH = ("danger", "danger_call", "what_happened", "referral")
@@ -101,7 +103,7 @@ class Family(_Part):
 
 class Consent(_Part):
     aware: Literal["yes", "no"]
-    consent: str
+    consent: Literal[CONSENT_VALUES]  # type: ignore[valid-type]
     reason: str = ""
 
 
@@ -467,6 +469,17 @@ def engine_answers(version: ThresholdVersion, answers: JourneyAnswers) -> Answer
         age_months=months, unborn=unborn,
         expected_date=child.expected_date if unborn else None,
         consent=consent, in_danger=answers.in_danger == "yes")
+
+
+SERVICE_FIELDS = {"id", "name", "description", "eligibility_description", "how_to_access", "contact"}
+
+
+def shown(rec) -> dict:
+    """What the pages show of a recommendation, as stored with its revision."""
+    return {"level_name": rec.level_name, "reasons": [r.to_dict() for r in rec.reasons],
+            "next_steps": list(rec.next_steps), "lado_steps": list(rec.lado_steps),
+            "services": [s.model_dump(mode="json", include=SERVICE_FIELDS) for s in rec.services],
+            "overdue_for_review": rec.overdue_for_review}
 
 
 def answers_key(version: ThresholdVersion, answers: JourneyAnswers) -> str:

@@ -80,6 +80,9 @@ class Draft(db.Model):
     # Bumped by every save of the answers: a save made from an older read is applied again to
     # the newer answers, never over them (store.drafts.save_page).
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Forms posted just as the session went idle, by page: shown again once after sign-in.
+    # Beside the answers, not in them: they were never checked.
+    kept_forms: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     user: Mapped[User] = relationship()
     # Every recommendation recorded for this draft, oldest first: a changed answer adds a

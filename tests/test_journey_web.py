@@ -527,7 +527,8 @@ def test_a_referral_form_sent_after_the_idle_timeout_comes_back_after_sign_in(ap
     assert "7 Remembered Lane, Northmere" in page.text
     walker.token = csrf_token(walker.client, "/")
     assert walker.send(referral_details()) == "/refer/confirmation"
-    assert store.UNSENT not in db.session.scalar(select(Referral)).details["answers"]
+    assert "_unsent" not in db.session.scalar(select(Referral)).details["answers"]
+    assert db.session.get(Draft, walker.draft_id).kept_forms is None
 
 
 def test_odd_digits_in_number_boxes_are_a_message_not_a_crash(walker):

@@ -4,7 +4,8 @@ Revision ID: 0004_journey
 Revises: 0002_urgency_lado_kinds
 Create Date: 2026-12-01
 
-drafts.version guards concurrent saves of one draft. An assessment is never changed in
+drafts.version guards concurrent saves of one draft; drafts.kept_forms holds a form posted
+as the session went idle (it used to sit in the answers under "_unsent"). An assessment is never changed in
 place: a changed answer adds a revision (assessments.revision, linked by replaces_id), so
 a draft has many assessments; each stores what its pages show (`shown`: level name,
 reasons, next steps, services shown, LADO steps) and the directory's content hash.
@@ -24,6 +25,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('drafts') as batch:
         batch.add_column(sa.Column('version', sa.Integer(), server_default='1', nullable=False))
+        batch.add_column(sa.Column('kept_forms', sa.JSON(), nullable=True))
     with op.batch_alter_table('assessments') as batch:
         batch.drop_constraint(op.f('uq_assessments_draft_id'), type_='unique')
         batch.add_column(sa.Column('revision', sa.Integer(), server_default='1', nullable=False))
@@ -55,4 +57,5 @@ def downgrade():
         batch.drop_column('revision')
         batch.create_unique_constraint(op.f('uq_assessments_draft_id'), ['draft_id'])
     with op.batch_alter_table('drafts') as batch:
+        batch.drop_column('kept_forms')
         batch.drop_column('version')

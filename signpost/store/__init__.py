@@ -18,9 +18,6 @@ from ..extensions import client_address, db
 from ..models import ROLES, Assessment, AuditEvent, Decision, Draft, Referral, User, utcnow
 
 
-UNSENT = "_unsent"  # draft answers key: forms posted after an idle sign-out, shown again once
-
-
 class StoreError(ValueError):
     """An action that breaks a rule (for example a duplicate email); nothing was written."""
 
@@ -188,26 +185,22 @@ def save_answers(draft, page: str, answers: dict, *, actor: User | None = None, 
 
 
 def _keep_form(draft, page: str, data: dict, *, actor: User | None = None) -> None:
-    """Add (not commit) a form posted after the session went idle, to show it again after sign-in."""
-    answers = dict(draft.answers or {})
-    answers[UNSENT] = {**answers.get(UNSENT, {}), page: data}
-    draft.answers = answers
+    """Add (not commit) a form posted after the session went idle, to show it again after sign-in.
+
+    Kept beside the answers (drafts.kept_forms), never in them: it was never checked.
+    """
+    draft.kept_forms = {**(draft.kept_forms or {}), page: data}
+    draft.version = (draft.version or 1) + 1
     _audit("draft_form_kept", draft, actor=actor, page=page)
 
 
 def take_unsent_form(draft, page: str, *, actor: User | None = None) -> dict | None:
     """The kept form for a page, removed from the draft as it is shown again."""
-    kept = (draft.answers or {}).get(UNSENT, {})
+    kept = draft.kept_forms or {}
     if page not in kept:
         return None
     with transaction():
-        answers = dict(draft.answers)
-        rest = {k: v for k, v in kept.items() if k != page}
-        if rest:
-            answers[UNSENT] = rest
-        else:
-            answers.pop(UNSENT)
-        draft.answers = answers
+        draft.kept_forms = {k: v for k, v in kept.items() if k != page} or None
         _audit("draft_form_restored", draft, actor=actor, page=page)
     return kept[page]
 

@@ -35,7 +35,7 @@ def save_page(draft: Draft, page: str, change: Callable[[dict], dict], *, actor:
         with transaction() as session:
             done = session.execute(
                 update(Draft).where(Draft.id == draft.id, Draft.version == seen_version)
-                .values(answers=answers, updated_at=utcnow(), version=seen_version + 1)
+                .values(answers=answers, updated_at=utcnow(), version=seen_version + 1, kept_forms=None)
                 .execution_options(synchronize_session=False))
             if done.rowcount == 1:
                 _audit("draft_answered", draft, actor=actor, page=page)

@@ -138,10 +138,6 @@ def record(draft: Draft, version, answers: JourneyAnswers | None = None, page: s
     rec = recommendation_for(version, answers)
     engine_answers = journey.engine_answers(version, answers)
     directory = current_directory()
-    shown = {"level_name": rec.level_name, "reasons": [r.to_dict() for r in rec.reasons],
-             "next_steps": list(rec.next_steps), "lado_steps": list(rec.lado_steps),
-             "services": [s.model_dump(mode="json", include=SERVICE_FIELDS) for s in rec.services],
-             "overdue_for_review": rec.overdue_for_review}
     facts = {"source_code": journey.source_code(answers),
              "referrer_role": answers.about_you.role if answers.about_you else None,
              "age_band": journey.age_band(answers), "unborn": engine_answers.unborn,
@@ -149,12 +145,9 @@ def record(draft: Draft, version, answers: JourneyAnswers | None = None, page: s
              "consent": answers.consent.consent if answers.consent else None,
              "in_danger": engine_answers.in_danger}
     return drafts_store.record_revision(
-        draft, rec, answers_key=journey.answers_key(version, answers), shown=shown,
+        draft, rec, answers_key=journey.answers_key(version, answers), shown=journey.shown(rec),
         directory_hash=directory.content_hash if directory is not None else None, facts=facts,
         actor=_user(), answers=answers.dump() if saved else None, page=page)
-
-
-SERVICE_FIELDS = {"id", "name", "description", "eligibility_description", "how_to_access", "contact"}
 
 
 class Recorded:
