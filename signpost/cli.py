@@ -237,6 +237,9 @@ def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
 
 def register_cli(app: Flask) -> None:
     from .cli_accounts import demo_cli, users_cli
+    from .cli_frontdoor import contacts_cli, mail_cli
+    app.cli.add_command(mail_cli)
+    app.cli.add_command(contacts_cli)
     app.cli.add_command(thresholds_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)

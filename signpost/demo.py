@@ -19,6 +19,8 @@ DEMO_ACCOUNTS = [
     # A second referrer from health, and a disabled account, so lists have some history.
     ("healthvisitor@northmere.example", "Chris Lee", "referrer", "Northmere Health Visiting Service"),
     ("former.teacher@northmere.example", "Pat Green", "referrer", "Northmere High School"),
+    # A second front door worker, so the queue shows work allocated to someone else.
+    ("kit.ellison@northmere.example", "Kit Ellison", "front_door", "Northmere Children's Front Door"),
 ]
 DISABLED = {"former.teacher@northmere.example"}
 
@@ -140,3 +142,111 @@ def seed_history(echo: Callable[[str], None]) -> None:
         made += 1
         referred += bool(refer)
     echo(f"  added {made} demo assessments ({referred} referred to the front door)")
+
+
+# (kind, urgency, hours ago, allocated to: None / "me" / "colleague", level of the concerns)
+DEMO_QUEUE = [
+    ("referral", "emergency", 2, "me", 4),
+    ("referral", "same_day", 0.5, None, 4),
+    ("referral", "same_day", 5, "colleague", 4),
+    ("referral", "standard", 1, None, 3),
+    ("referral", "standard", 20, None, 3),
+    ("referral", "standard", 30, "colleague", 2),   # the referrer overrode an early-help recommendation
+    ("referral", "standard", 80, None, 3),          # overdue
+    ("referral", "standard", 150, "me", 4),         # overdue
+    ("early_help_request", "standard", 3, None, 2),
+    ("early_help_request", "standard", 100, None, 2),  # overdue
+    ("consultation", "standard", 4, None, 2),
+    ("consultation", "same_day", 1.5, "me", 3),
+]
+
+
+@seeder
+def seed_front_door_queue(echo: Callable[[str], None]) -> None:
+    """A realistic queue for the front door: every urgency and kind, some overdue, some allocated,
+    and one re-referral of a child whose first referral ended in no further action."""
+    import datetime as dt
+    import random
+
+    from flask import current_app
+    from sqlalchemy import select
+
+    from .content import current_directory, current_library
+    from .engine import Answers, assess
+    from .extensions import db
+    from .models import AuditEvent, utcnow
+    from .store import frontdoor as fd_store
+    from .values import age_band_for
+
+    if db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "demo_item_seeded").limit(1)):
+        return
+    library = current_library()
+    if not library.versions:
+        return
+    rng = random.Random(909)
+    me, colleague = demo_user("front_door"), store.find_user("kit.ellison@northmere.example")
+    if not me.manager:
+        fd_store.set_manager(me, True, actor=demo_user("admin"))
+    referrers = [demo_user("referrer"), store.find_user("healthvisitor@northmere.example")]
+    prefix = current_app.config.get("REFERENCE_PREFIX", "NM")
+    now = utcnow()
+    version = library.in_force(now.date())
+
+    def fits(ind, months):
+        return (ind.min_age_months or 0) <= months <= (ind.max_age_months if ind.max_age_months is not None else 215)
+
+    born_concerns = [i for i in version.document.indicators if not i.lado and i.applies_to != "unborn"
+                     and not i.asks_for and any(fits(i, m) for m in range(14, 191))]
+
+    def item(kind, urgency, at, level, who=None, person=None, decision=None):
+        # The deciding concern has this urgency and level (or this urgency, if the file has none at
+        # that level); the child's age fits it; up to two milder, standard concerns go with it.
+        lead = rng.choice([i for i in born_concerns if i.urgency == urgency and i.level == level]
+                          or [i for i in born_concerns if i.urgency == urgency])
+        months = rng.choice([m for m in range(14, 191) if fits(lead, m)])
+        milder = [i for i in born_concerns if i.urgency == "standard" and i.level < lead.level and fits(i, months)]
+        chosen = {lead.id} | {i.id for i in rng.sample(milder, min(2, len(milder)))}
+        consent = "refused" if kind == "consultation" and urgency == "standard" else rng.choice(["given", "given", "not_asked"])
+        rec = assess(Answers.of(chosen, age_months=months, consent=consent), version, at.date(), current_directory())
+        referrer = rng.choice(referrers)
+        answers = {"what_happened": rng.choice(DEMO_ACCOUNTS_OF_WHAT_HAPPENED),
+                   "voice": {"seen": "yes", "says": "(demo) I don't want to go home tonight.",
+                             "wants": "(demo) For mum to stop shouting."},
+                   "family": {"working_well": "(demo) Attends school every day.", "tried": "(demo) Pastoral support.",
+                              "tried_by": "(demo) School"},
+                   "consent": {"aware": "yes", "consent": consent,
+                               "reason": "(demo) Mum says the family can manage." if consent == "refused" else ""},
+                   "child": {"unborn": False, "years": months // 12, "months": months % 12}}
+        first, last = person or (rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES))
+        born = (at - dt.timedelta(days=months * 30 + 10)).date().isoformat()
+        details = ({"question": "(demo) Consent is refused: should I still refer? The child is not at risk today.",
+                    "referrer_phone": "01632 960 711", "answers": answers} if kind == "consultation" else
+                   {"first_name": first, "last_name": last, "date_of_birth": born if not person else "2015-03-14",
+                    "address": f"{rng.randint(1, 90)} Demo Street, Northmere", "postcode": "NM1 4AB",
+                    "parents": "(demo) A parent, 01632 960 5xx", "interpreter": "no",
+                    "referrer_phone": "01632 960 700", "answers": answers})
+        return fd_store.seed_demo_item(
+            referrer, rec, kind=kind, at=at, reference_prefix=prefix, details=details,
+            allocated_to={"me": me, "colleague": colleague}.get(who), decision=decision,
+            assessment_fields={"source_code": "2A" if referrer.email.startswith("referrer") else "3B",
+                               "referrer_role": "dsl", "age_band": age_band_for(months), "unborn": False,
+                               "indicator_ids": sorted(chosen), "consent": consent, "in_danger": False})
+
+    for kind, urgency, hours, who, level in DEMO_QUEUE:
+        item(kind, urgency, now - dt.timedelta(hours=hours), level, who)
+    # The same child twice: first ended in NFA four months ago, now referred again.
+    twice = ("Jade", "Holloway")
+    item("referral", "standard", now - dt.timedelta(days=120), 2, person=twice,
+         decision=("nfa", "No further action: school to keep monitoring.", me))
+    item("referral", "standard", now - dt.timedelta(hours=6), 3, None, person=twice)
+    echo(f"  added {len(DEMO_QUEUE) + 2} front door queue items (some overdue, some allocated, one re-referral)")
+
+
+DEMO_ACCOUNTS_OF_WHAT_HAPPENED = [
+    "(demo) Came to school with a bruise on the arm and said dad grabbed them.",
+    "(demo) Has been hungry most mornings this term and their uniform is not washed.",
+    "(demo) Told a teaching assistant that an older boy gives them money to carry parcels.",
+    "(demo) Mum disclosed that her partner hit her last weekend; the children were at home.",
+    "(demo) Missed 30% of sessions this term; no one answers the phone at home.",
+]
+

@@ -10,14 +10,14 @@ import secrets
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text,
-                        UniqueConstraint, event)
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, event, false as sa_false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 
-from .values import (CONSENT_VALUES as CONSENT, ITEM_KINDS, OUTCOME_NAMES, OUTCOMES, ROLE_NAMES,  # noqa: F401
-                     ROLES, ROUTES, URGENCIES)
+from .values import (CONSENT_VALUES as CONSENT, CONTACT_CHANNELS, ITEM_KINDS, OUTCOME_NAMES,  # noqa: F401
+                     OUTCOMES, ROLE_NAMES, ROLES, ROUTES, URGENCIES, URGENCY_ORDER)
 
 
 def utcnow() -> dt.datetime:
@@ -48,6 +48,8 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # A front door manager allocates items to others and reads the audit trail (set by an admin).
+    manager: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     @property
     def is_active(self) -> bool:  # Flask-Login
@@ -152,10 +154,21 @@ class Assessment(db.Model):
 
 
 class Referral(db.Model):
-    """An assessment sent to the front door, with identifying details; one per draft."""
+    """An item sent to the front door (a referral, an early-help request or a consultation); one per draft.
+
+    latest_outcome and latest_decided_at copy the newest decision (null: awaiting a decision), kept by
+    a listener on Decision, so the queue filters on one indexed column; child_key (name and date of
+    birth, normalised and hashed) finds the same child's earlier referrals.
+    """
 
     __tablename__ = "referrals"
-    __table_args__ = (CheckConstraint(_in("kind", ITEM_KINDS), name="kind"),)
+    __table_args__ = (
+        CheckConstraint(_in("kind", ITEM_KINDS), name="kind"),
+        CheckConstraint(f"latest_outcome IS NULL OR {_in('latest_outcome', OUTCOMES)}", name="latest_outcome"),
+        # The queue: awaiting (latest_outcome null), most urgent first, then oldest, read straight off one index.
+        Index("ix_referrals_queue", "latest_outcome", "urgency_priority", "created_at", "id"),
+        Index("ix_referrals_child", "child_key", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. "NM-2026-00042"
@@ -169,11 +182,19 @@ class Referral(db.Model):
     family_aware: Mapped[str | None] = mapped_column(String(20))
     consent: Mapped[str | None] = mapped_column(String(20))
     consent_reason: Mapped[str | None] = mapped_column(Text)
+    allocated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    allocated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    latest_outcome: Mapped[str | None] = mapped_column(String(20))
+    latest_decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    child_key: Mapped[str | None] = mapped_column(String(64))
+    # The assessment's urgency when sent, as the queue sorts it: 0 emergency, 1 same day, 2 standard.
+    urgency_priority: Mapped[int] = mapped_column(Integer)
 
     assessment: Mapped[Assessment] = relationship(back_populates="referral")
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    allocated_to: Mapped[User | None] = relationship(foreign_keys=[allocated_to_id])
     decisions: Mapped[list[Decision]] = relationship(
-        back_populates="referral", order_by="Decision.created_at, Decision.id")
+        back_populates="referral", order_by="Decision.sequence, Decision.id")
 
     @property
     def latest_decision(self) -> Decision | None:
@@ -184,7 +205,11 @@ class Decision(db.Model):
     """What the front door decided. Append-only: a new decision never overwrites an old one."""
 
     __tablename__ = "decisions"
-    __table_args__ = (CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),)
+    __table_args__ = (
+        CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
+        # Optimistic locking: decision n+1 names the n it supersedes; two at once cannot both be n+1.
+        UniqueConstraint("referral_id", "sequence"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
@@ -193,6 +218,10 @@ class Decision(db.Model):
     decided_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    sequence: Mapped[int] = mapped_column(Integer, default=1)  # 1 for the first decision, then 2, 3...
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)  # when decided (naive UTC)
+    # Consultations only: whether the front door advised the referrer to refer.
+    referral_advised: Mapped[bool | None] = mapped_column(Boolean)
 
     referral: Mapped[Referral] = relationship(back_populates="decisions")
     decider: Mapped[User] = relationship()
@@ -202,15 +231,65 @@ class Decision(db.Model):
         return OUTCOME_NAMES.get(self.outcome, self.outcome)
 
 
+class ExternalContact(db.Model):
+    """A contact that reached the front door outside Signpost (phone, email, another council's form).
+
+    No names: enough for the reports' baseline and comparisons. `reference` is the case management
+    system's own id, unique, so importing the same CSV twice adds nothing.
+    """
+
+    __tablename__ = "external_contacts"
+    __table_args__ = (
+        CheckConstraint(_in("channel", CONTACT_CHANNELS), name="channel"),
+        CheckConstraint(_in("urgency", URGENCIES), name="urgency"),
+        CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    source_code: Mapped[str] = mapped_column(String(8))  # census referral source, e.g. "6" for police
+    channel: Mapped[str] = mapped_column(String(30))
+    age_band: Mapped[str] = mapped_column(String(20))
+    urgency: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(20))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    import_batch: Mapped[str | None] = mapped_column(String(64), index=True)  # null: recorded by hand
+
+
+class OutboxMessage(db.Model):
+    """An email waiting to be sent (or sent): written with the change it reports, sent after the commit."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    gave_up_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_outbox_due", "sent_at", "next_attempt_at"),)
+
+
 class AuditEvent(db.Model):
     """Who did what to which record, when, from where. Append-only."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_record", "record_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    actor: Mapped[str] = mapped_column(String(254))  # email, "anonymous" or "cli"
+    actor: Mapped[str] = mapped_column(String(254), index=True)  # email, "anonymous" or "cli"
     action: Mapped[str] = mapped_column(String(64), index=True)
     record_type: Mapped[str | None] = mapped_column(String(40))
     record_id: Mapped[str | None] = mapped_column(String(64))
@@ -231,3 +310,55 @@ def _refuse(kind: str):
 for _model in (Decision, AuditEvent):
     event.listen(_model, "before_update", _refuse(_model.__name__))
     event.listen(_model, "before_delete", _refuse(_model.__name__))
+
+
+def urgency_priority(urgency: str) -> int:
+    """0 for the most urgent (emergency), then same day, then standard: the queue's sort order."""
+    return len(URGENCIES) - 1 - URGENCY_ORDER[urgency]
+
+
+def child_key(details: dict | None) -> str | None:
+    """Name and date of birth, normalised (case, spaces, accents, punctuation) and hashed: the key
+    that matches a child's earlier referrals. None without a full name and date of birth."""
+    import hashlib
+    import unicodedata
+
+    details = details or {}
+
+    def norm(value) -> str:
+        text = unicodedata.normalize("NFKD", str(value or "")).casefold()
+        return "".join(ch for ch in text if ch.isalnum())
+
+    first, last, dob = norm(details.get("first_name")), norm(details.get("last_name")), details.get("date_of_birth")
+    if not (first and last and dob):
+        return None
+    return hashlib.sha256(f"child-v1|{last}|{first}|{dob}".encode()).hexdigest()
+
+
+@event.listens_for(Referral, "before_insert")
+def _referral_child_key(mapper, connection, target: Referral) -> None:
+    # Whoever makes the row (the journey, a seeder), the re-referral key and the urgency the queue
+    # sorts on are set the same way.
+    target.child_key = child_key(target.details)
+    if target.urgency_priority is None:
+        table = Assessment.__table__
+        row = connection.execute(table.select().with_only_columns(table.c.urgency, table.c.immediate)
+                                 .where(table.c.id == target.assessment_id)).first()
+        urgency = (row.urgency or ("emergency" if row.immediate else "standard")) if row else "standard"
+        target.urgency_priority = urgency_priority(urgency)
+
+
+@event.listens_for(Decision, "before_insert")
+def _decision_time(mapper, connection, target: Decision) -> None:
+    if target.decided_at is None:
+        target.decided_at = target.created_at or utcnow()
+    if target.sequence is None:
+        target.sequence = 1
+
+
+@event.listens_for(Decision, "after_insert")
+def _referral_latest(mapper, connection, target: Decision) -> None:
+    # The referral carries its newest decision, whoever wrote the decision.
+    table = Referral.__table__
+    connection.execute(table.update().where(table.c.id == target.referral_id).values(
+        latest_outcome=target.outcome, latest_decided_at=target.decided_at))

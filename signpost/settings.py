@@ -101,6 +101,18 @@ def from_environment(env=os.environ) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session (idle timeout applies)
         "WTF_CSRF_SSL_STRICT": True,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},  # no child data in logs
+        # Email to referrers when the front door decides (a link only). No host: nothing is sent,
+        # and messages wait in the outbox until one is set and `flask mail send-pending` runs.
+        "BASE_URL": env.get("SIGNPOST_BASE_URL", "http://127.0.0.1:8000").strip().rstrip("/"),
+        "SMTP_HOST": env.get("SIGNPOST_SMTP_HOST", "").strip(),
+        "SMTP_PORT": _int(env, "SIGNPOST_SMTP_PORT", 587, minimum=1),
+        "SMTP_USERNAME": env.get("SIGNPOST_SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env.get("SIGNPOST_SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool(env.get("SIGNPOST_SMTP_STARTTLS"), default=True),
+        "SMTP_SSL": _bool(env.get("SIGNPOST_SMTP_SSL"), default=False),
+        "SMTP_FROM": env.get("SIGNPOST_SMTP_FROM", "signpost@localhost").strip(),
+        "SMTP_TIMEOUT": _int(env, "SIGNPOST_SMTP_TIMEOUT", 10, minimum=1),
+        "SMTP_MAX_ATTEMPTS": _int(env, "SIGNPOST_SMTP_MAX_ATTEMPTS", 12, minimum=1),
         "SEND_FILE_MAX_AGE_DEFAULT": 365 * 24 * 3600,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
     }

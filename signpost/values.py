@@ -50,3 +50,44 @@ OUTCOME_NAMES = {
 }
 # Outcomes that count as No Further Action in the reports (the referral NFA flag).
 NFA_OUTCOMES = ("nfa", "nfa_advice")
+
+# The Children in Need census's referral sources (who made the contact), by code.
+REFERRAL_SOURCES = {
+    "1A": "Individual", "1B": "Individual: family member, relative or carer",
+    "1C": "Individual: acquaintance (including neighbours and childminders)", "1D": "Individual: self",
+    "1E": "Individual: other (including strangers, MPs, councillors)",
+    "2A": "Schools", "2B": "Education services",
+    "3A": "Health services: GP", "3B": "Health services: health visitor", "3C": "Health services: school nurse",
+    "3D": "Health services: other primary health services", "3E": "Health services: A&E",
+    "3F": "Health services: other (for example hospice)",
+    "4": "Housing", "5A": "Local authority services: social care", "5B": "Local authority services: other internal",
+    "5C": "Local authority services: external (for example another council)", "5D": "Early help",
+    "6": "Police", "7": "Other legal agency", "8": "Other", "9": "Anonymous", "10": "Unknown",
+}
+
+# The child's age band, as assessments store it (signpost.journey.age_band gives one of these).
+AGE_BANDS = ("unborn", "under 1", "1 to 4", "5 to 9", "10 to 15", "16 to 17", "unknown")
+
+
+def age_band_for(months: int | None, unborn: bool = False) -> str:
+    """The age band of a child this many whole months old."""
+    if unborn:
+        return "unborn"
+    if months is None or months < 0:
+        return "unknown"
+    years = months // 12
+    for low, high in ((0, 0), (1, 4), (5, 9), (10, 15), (16, 17)):
+        if low <= years <= high:
+            return "under 1" if high == 0 else f"{low} to {high}"
+    return "unknown"
+
+# How a contact that did not come through Signpost reached the front door.
+CONTACT_CHANNELS = ("phone", "email", "referral_form", "police_notification", "in_person", "other")
+CONTACT_CHANNEL_NAMES = {
+    "phone": "Phone call",
+    "email": "Email",
+    "referral_form": "Another agency's or council's referral form",
+    "police_notification": "Police notification (for example a domestic abuse notification)",
+    "in_person": "In person",
+    "other": "Another way",
+}

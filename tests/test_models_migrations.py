@@ -21,7 +21,7 @@ from signpost.extensions import db
 from signpost.models import (AppendOnlyError, Assessment, AuditEvent, Decision, Draft, Referral, User,
                              new_draft_id, utcnow)
 
-TABLES = {"users", "drafts", "assessments", "referrals", "decisions", "audit_events"}
+TABLES = {"users", "drafts", "assessments", "referrals", "decisions", "audit_events", "external_contacts", "outbox"}
 
 
 @pytest.fixture(params=DATABASES)
@@ -181,7 +181,7 @@ def test_decisions_and_audit_events_are_append_only(app):
     db.session.add(Decision(referral_id=referral.id, outcome="nfa", decided_on=dt.date.today(), decided_by=user.id))
     db.session.commit()
     db.session.add(Decision(referral_id=referral.id, outcome="early_help", decided_on=dt.date.today(),
-                            decided_by=user.id))
+                            decided_by=user.id, sequence=2))  # a later decision supersedes decision 1
     db.session.commit()
     assert [d.outcome for d in referral.decisions] == ["nfa", "early_help"]
     assert referral.latest_decision.outcome == "early_help"

@@ -69,6 +69,21 @@ EXPECTED: dict[str, dict] = {
     "api.openapi_document": {"GET": everyone(200)},
     "journey.my_referral": {"path": "/refer/my-referrals/NM-2026-00001", "GET": only("referrer", status=404)},
     "journey.history_summary": {"path": "/refer/my-referrals/summary/1", "GET": only("referrer", status=404)},
+    # The front door (issue 9). No items exist here, so an item's pages are 404s (audited) for the team.
+    "frontdoor.index": {"GET": only("front_door", "admin")},
+    "frontdoor.item": {"path": "/front-door/items/NM-2026-00001", "GET": only("front_door", status=404)},
+    "frontdoor.take": {"path": "/front-door/items/NM-2026-00001/take", "POST": only("front_door", status=404)},
+    "frontdoor.allocate": {"path": "/front-door/items/NM-2026-00001/allocate", "POST": only()},  # managers only
+    "frontdoor.decide": {"path": "/front-door/items/NM-2026-00001/decide", "POST": only("front_door", status=404)},
+    "frontdoor.ask_for_advice": {"GET": only("referrer", status=302), "POST": only("referrer", status=404)},
+    "frontdoor.contacts": {"GET": only("front_door")},
+    "frontdoor.new_contact": {"GET": only("front_door"), "POST": only("front_door", status=400)},
+    "frontdoor.import_contacts": {"GET": only("front_door"), "POST": only("front_door", status=400)},
+    "frontdoor.example_csv": {"GET": only("front_door")},
+    "frontdoor.audit": {"GET": only("admin")},  # and front door managers (tests/test_frontdoor.py)
+    "frontdoor.export": {"GET": only("front_door", "policy_lead")},
+    "frontdoor.team": {"GET": only("admin")},
+    "frontdoor.set_manager": {"path": "/front-door/team/{user_id}", "POST": only("admin", status=404)},
 }
 
 

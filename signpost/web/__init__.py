@@ -48,8 +48,8 @@ def init_web(app: Flask) -> None:
 
     _govuk_frontend(app)
 
-    from . import admin, api, auth, errors, health, journey, refer
-    for module in (health, auth, refer, journey, admin, api, errors):
+    from . import admin, api, auth, errors, frontdoor, health, journey, refer
+    for module in (health, auth, refer, journey, frontdoor, admin, api, errors):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # stateless JSON for other systems: no session, so nothing to forge
 

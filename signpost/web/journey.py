@@ -11,7 +11,7 @@ import functools
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for)
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from werkzeug.datastructures import MultiDict
 
 from .. import journey, store
@@ -437,7 +437,8 @@ def recommendation(draft: Draft):
     return render_template("journey/recommendation.html", rec=Recorded(revision), version=shown_with,
                            draft=draft, route=getattr(shown_with.document.routes, revision.recommended_route),
                            back=url_for("journey.check"), route_words=ROUTE_WORDS,
-                           can_request=may_send(revision, "early_help_request", answers_of(draft)))
+                           can_request=may_send(revision, "early_help_request", answers_of(draft)),
+                           draft_id=draft.id)
 
 
 @bp.get("/phone-now")
@@ -636,7 +637,8 @@ def my_referrals():
     """Every finished assessment (universal, early help, referral), newest first, with what the
     front door decided. Names of referred children are shown, so reading it is audited."""
     finished = list(db.session.scalars(
-        select(Assessment).where(Assessment.user_id == current_user.id, Assessment.route_taken.is_not(None))
+        select(Assessment).where(Assessment.user_id == current_user.id,
+                                 or_(Assessment.route_taken.is_not(None), Assessment.referral.has()))
         .order_by(Assessment.completed_at.desc(), Assessment.id.desc()).limit(200)))
     references = [a.referral.reference for a in finished if a.referral is not None]
     if references:
@@ -650,7 +652,8 @@ def my_referrals():
 def history_summary(assessment_id: int):
     """The printable summary of a finished assessment, as it was recorded (no names in it)."""
     assessment = db.session.get(Assessment, assessment_id)
-    if assessment is None or assessment.user_id != current_user.id or assessment.route_taken is None:
+    if assessment is None or assessment.user_id != current_user.id or (
+            assessment.route_taken is None and assessment.referral is None):
         abort(404)
     version = version_of(assessment, current_version_or_none())
     draft = assessment.draft  # gone after the retention period: the record itself stays
@@ -667,7 +670,8 @@ def history_summary(assessment_id: int):
 def my_referral(reference: str):
     made = db.session.scalar(select(Referral).where(Referral.reference == reference))
     if made is None or made.user_id != current_user.id:
-        abort(404)
+        from .frontdoor import audited_not_found
+        audited_not_found("referrals", reference, "no such item" if made is None else "another referrer's item")
     store.record_view("referral_viewed", made, actor=_user())
     version = current_library().by_hash(made.assessment.threshold_hash)
     return render_template("journey/my_referral.html", referral=made, version=version, route_words=ROUTE_WORDS)

@@ -1,0 +1,279 @@
+"""The front door's writers: allocation, decisions, consultations, outside contacts, the outbox.
+
+One function per user action, one transaction each, the audit event in the same transaction
+(see signpost.store). Nothing about a child goes into an audit event's detail or an email.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import Decision, ExternalContact, OutboxMessage, Referral, User, utcnow
+from ..values import OUTCOMES
+from . import StoreError, _audit, transaction
+
+
+class DecisionConflict(StoreError):
+    """Someone else recorded a decision first; `winner` is theirs, and nothing of ours was written."""
+
+    def __init__(self, winner: Decision | None):
+        super().__init__("another decision was recorded first")
+        self.winner = winner
+
+
+# Allocation -----------------------------------------------------------------------------------
+
+def allocate(referral: Referral, to: User | None, *, actor: User) -> None:
+    """Give an item to a front door worker (or take it back: to=None); the queue shows who has what."""
+    if to is not None and to.role != "front_door":
+        raise StoreError("items can only be allocated to the front door team")
+    before = referral.allocated_to_id
+    with transaction():
+        referral.allocated_to_id = to.id if to is not None else None
+        referral.allocated_at = utcnow() if to is not None else None
+        _audit("item_allocated" if to is not None else "item_unallocated", referral, actor=actor,
+               reference=referral.reference, from_user_id=before, to_user_id=to.id if to else None)
+
+
+def set_manager(user: User, manager: bool, *, actor: User) -> None:
+    """An administrator marks a front door worker as a manager (allocates to others, reads the audit)."""
+    if manager and user.role != "front_door":
+        raise StoreError("only front door team members can be front door managers")
+    with transaction():
+        before = user.manager
+        user.manager = manager
+        _audit("user_changed", user, actor=actor, changes={"manager": [before, manager]})
+
+
+# Decisions ------------------------------------------------------------------------------------
+
+def latest_decision(referral_id: int) -> Decision | None:
+    return db.session.scalar(select(Decision).where(Decision.referral_id == referral_id)
+                             .order_by(Decision.sequence.desc()).limit(1))
+
+
+def record_decision(referral: Referral, outcome: str, note: str, *, supersedes: int, actor: User,
+                    decided_at: dt.datetime | None = None, referral_advised: bool | None = None,
+                    link: str | None = None) -> Decision:
+    """Record the front door's decision; a change is a new decision that supersedes the last.
+
+    `supersedes` is the sequence of the decision the worker saw (0 for none). If another
+    decision was recorded since, nothing is written and DecisionConflict carries the winner:
+    the unique (referral_id, sequence) makes this hold even for two commits at the same moment.
+    With `link`, an email telling the referrer (a link only, no child data) is queued in the same
+    transaction, so the decision and its notice are committed together or not at all.
+    """
+    if outcome not in OUTCOMES:
+        raise StoreError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    if (referral.kind == "consultation") != (outcome == "advice_given"):
+        raise StoreError("a consultation is answered with advice; other items with a decision")
+    if referral.kind == "consultation" and referral_advised is None:
+        raise StoreError("say whether a referral should follow the advice")
+    now = utcnow()
+    decided_at = decided_at or now
+    if decided_at > now + dt.timedelta(minutes=5):
+        raise StoreError("a decision cannot be dated in the future")
+    if decided_at < referral.created_at - dt.timedelta(minutes=5):
+        raise StoreError("a decision cannot be dated before the item was received")
+    current = latest_decision(referral.id)
+    if (current.sequence if current else 0) != supersedes:
+        raise DecisionConflict(current)
+    try:
+        with transaction() as session:
+            decision = Decision(referral_id=referral.id, sequence=supersedes + 1, outcome=outcome,
+                                decided_on=decided_at.date(), decided_at=decided_at, decided_by=actor.id,
+                                note=(note or "").strip(), referral_advised=referral_advised, created_at=now)
+            session.add(decision)
+            session.flush()  # models' listener copies the outcome onto the referral, for the queue
+            # Filed under the referral, so the audit trail of one item shows its decisions too.
+            _audit("decision_recorded" if supersedes == 0 else "decision_superseded", actor=actor,
+                   record_type="referrals", record_id=referral.id, decision_id=decision.id,
+                   reference=referral.reference, outcome=outcome, sequence=decision.sequence)
+            if link is not None:
+                _queue_decision_email(referral, link)
+    except IntegrityError:
+        db.session.rollback()
+        raise DecisionConflict(latest_decision(referral.id)) from None
+    return decision
+
+
+def _queue_decision_email(referral: Referral, link: str) -> None:
+    """Add (not commit) the referrer's notice: the item's reference and a link, nothing about the child."""
+    referrer = db.session.get(User, referral.user_id)
+    if referrer is None or not referrer.active:
+        return
+    what = {"consultation": "your request for advice", "early_help_request": "your request for early help"}.get(
+        referral.kind, "your referral")
+    body = (f"The front door has recorded a decision on {what}, reference {referral.reference}.\n\n"
+            f"Sign in to Signpost to see the decision and the front door's note:\n{link}\n\n"
+            "This email does not contain any details about the child. Do not reply to it.")
+    db.session.add(OutboxMessage(to_address=referrer.email, subject=f"Signpost: a decision on {referral.reference}",
+                                 body=body, kind="decision_made", record_id=referral.id,
+                                 created_at=utcnow(), next_attempt_at=utcnow()))
+
+
+# Consultations ---------------------------------------------------------------------------------
+
+def request_consultation(draft, *, question: str, phone: str, answers: dict, reference_prefix: str,
+                         actor: User) -> tuple[Referral, bool]:
+    """A referrer asks the front door for advice instead of referring: a queue item of kind consultation.
+
+    One per draft (the unique draft_id), so a double-click returns the first.
+    """
+    existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
+    if existing is not None:
+        return existing, False
+    assessment = draft.assessment
+    if assessment is None:
+        raise StoreError("there is no recommendation to ask about yet")
+    if assessment.immediate or assessment.urgency == "emergency":
+        raise StoreError("a child in immediate danger is referred after phoning, never a request for advice")
+    if not question.strip() or not phone.strip():
+        raise StoreError("a question and a phone number are needed")
+    try:
+        with transaction() as session:
+            now = utcnow()
+            item = Referral(reference=f"pending-{draft.id}", kind="consultation", assessment_id=assessment.id,
+                            draft_id=draft.id, user_id=draft.user_id, created_at=now,
+                            details={"question": question.strip(), "referrer_phone": phone.strip(),
+                                     "answers": answers},
+                            consent=(answers.get("consent") or {}).get("consent"),
+                            family_aware=(answers.get("consent") or {}).get("aware"))
+            session.add(item)
+            session.flush()
+            item.reference = f"{reference_prefix}-{now.year}-{item.id:05d}"
+            draft.submitted_at = now
+            _audit("consultation_requested", item, actor=actor, reference=item.reference,
+                   assessment_id=assessment.id)
+    except IntegrityError:
+        existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
+        if existing is None:
+            raise
+        return existing, False
+    return item, True
+
+
+# Contacts that did not come through Signpost -------------------------------------------------------
+
+def record_external_contact(fields: dict, *, actor: User) -> ExternalContact:
+    """One contact recorded by hand (phone, email, another council's form)."""
+    try:
+        with transaction() as session:
+            contact = ExternalContact(**fields, recorded_by=actor.id, recorded_at=utcnow())
+            session.add(contact)
+            session.flush()
+            _audit("external_contact_recorded", contact, actor=actor, channel=contact.channel,
+                   outcome=contact.outcome)
+    except IntegrityError:
+        raise StoreError("a contact with this reference is already recorded") from None
+    return contact
+
+
+class ContactImportError(StoreError):
+    """Rows that clash with contacts already recorded; nothing was imported."""
+
+    def __init__(self, problems: list):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+def import_external_contacts(rows: Iterable[dict], *, batch: str, file_name: str, actor: User) -> tuple[int, int]:
+    """All the rows of one checked CSV file, or none: returns (added, already there).
+
+    A row whose reference is already recorded with the same details is skipped, so the same
+    file imported twice adds nothing; one recorded with other details stops the whole import.
+    """
+    from ..contacts_csv import RowProblem, same_contact
+
+    rows = list(rows)
+    stored = {c.reference: c for c in db.session.scalars(
+        select(ExternalContact).where(ExternalContact.reference.in_([r["reference"] for r in rows])))} if rows else {}
+    clashes = [RowProblem(r["_line"], "reference", f"{r['reference']} is already recorded with other details")
+               for r in rows if r["reference"] in stored and not same_contact(stored[r["reference"]], r)]
+    if clashes:
+        raise ContactImportError(clashes)
+    added = 0
+    with transaction() as session:
+        now = utcnow()
+        for row in rows:
+            if row["reference"] in stored:
+                continue
+            fields = {k: v for k, v in row.items() if not k.startswith("_")}
+            session.add(ExternalContact(**fields, import_batch=batch, recorded_by=actor.id, recorded_at=now))
+            added += 1
+        _audit("external_contacts_imported", actor=actor, record_type="external_contacts", record_id=batch,
+               file_name=file_name[:200], added=added, already_there=len(rows) - added)
+    return added, len(rows) - added
+
+
+# The outbox ---------------------------------------------------------------------------------------
+
+def claim_email(message_id: int, seen_next_attempt: dt.datetime, lease: dt.timedelta) -> bool:
+    """Take one due message for sending; False if another sender took it first."""
+    with transaction() as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None),
+                   OutboxMessage.next_attempt_at == seen_next_attempt)
+            .values(next_attempt_at=utcnow() + lease, attempts=OutboxMessage.attempts + 1))
+    return result.rowcount == 1
+
+
+def email_sent(message: OutboxMessage) -> None:
+    with transaction():
+        message.sent_at = utcnow()
+        message.last_error = None
+        _audit("email_sent", message, actor="mail", kind=message.kind, about_record=message.record_id,
+               attempts=message.attempts)
+
+
+def email_failed(message: OutboxMessage, error: str, retry_in: dt.timedelta | None) -> None:
+    """A failed send: tried again after `retry_in`, or given up (None) after too many attempts."""
+    with transaction():
+        message.last_error = error[:500]
+        if retry_in is None:
+            message.gave_up_at = utcnow()
+            _audit("email_gave_up", message, actor="mail", kind=message.kind, attempts=message.attempts,
+                   error=error[:200])
+        else:
+            message.next_attempt_at = utcnow() + retry_in
+
+
+# The demo (`flask demo seed`) ---------------------------------------------------------------------
+
+def seed_demo_item(user: User, rec, *, kind: str, at: dt.datetime, assessment_fields: dict, details: dict,
+                   reference_prefix: str, allocated_to: User | None = None,
+                   decision: tuple[str, str, User] | None = None) -> Referral:
+    """Demo only: one queue item (assessment and item, allocation, perhaps a decision), dated in the past."""
+    from ..models import Assessment
+
+    with transaction() as session:
+        assessment = Assessment(
+            user_id=user.id, started_at=at - dt.timedelta(minutes=11), completed_at=at, immediate=rec.immediate,
+            recommended_route=rec.route, recommended_level=rec.level, reason_ids=rec.reason_ids,
+            urgency=rec.urgency, route_taken="social_care" if kind == "referral" else rec.route,
+            overridden=kind == "referral" and rec.route != "social_care",
+            override_reason=("Demo: the referrer knows the family has refused help before"
+                             if kind == "referral" and rec.route != "social_care" else None),
+            threshold_id=rec.version_id, threshold_hash=rec.version_hash, **assessment_fields)
+        session.add(assessment)
+        session.flush()
+        item = Referral(reference=f"demo-{assessment.id}", kind=kind, assessment_id=assessment.id, user_id=user.id,
+                        created_at=at, details=details, consent=assessment.consent,
+                        family_aware=(details.get("answers", {}).get("consent") or {}).get("aware"),
+                        allocated_to_id=allocated_to.id if allocated_to else None,
+                        allocated_at=at + dt.timedelta(minutes=20) if allocated_to else None)
+        session.add(item)
+        session.flush()
+        item.reference = f"{reference_prefix}-{at.year}-{item.id:05d}"
+        if decision is not None:
+            outcome, note, decider = decision
+            decided = at + dt.timedelta(hours=5)
+            session.add(Decision(referral_id=item.id, sequence=1, outcome=outcome, decided_on=decided.date(),
+                                 decided_at=decided, decided_by=decider.id, note=note, created_at=decided))
+        _audit("demo_item_seeded", item, actor="demo seed", reference=item.reference, kind=kind)
+    return item

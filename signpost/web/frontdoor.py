@@ -1,0 +1,423 @@
+"""The front door (MASH): the queue, an item, allocation, decisions, consultations, outside contacts,
+the audit viewer and the decisions export. Thin views over frontdoor_queue (reads) and store.frontdoor.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
+                   url_for)
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import contacts_csv, frontdoor_queue as fq, mail, store, workdays
+from ..content import current_directory, current_library
+from ..extensions import db
+from ..models import Assessment, AuditEvent, Decision, Draft, ExternalContact, Referral, User, utcnow
+from ..settings import ROOT
+from ..spreadsheet import to_csv
+from ..store import frontdoor as fd_store
+from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_KIND_NAMES, NFA_OUTCOMES,
+                      OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES)
+from . import frontdoor_forms as ff
+from .security import role_required
+
+bp = Blueprint("frontdoor", __name__, url_prefix="/front-door")
+TEAM = ("front_door",)
+EXAMPLE_CSV = ROOT / "docs" / "external-contacts-example.csv"
+URGENCY_WORDS = {"emergency": "Emergency", "same_day": "Same day", "standard": "Standard"}
+ROUTE_WORDS = {"universal": "Universal services", "early_help": "Early help", "social_care": "Social care"}
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def is_manager(user) -> bool:
+    return user.is_authenticated and user.role == "front_door" and bool(user.manager)
+
+
+def audited_not_found(record_type: str, record_id: str, reason: str):
+    """A 404 for a record that is missing or not this user's, with the attempt in the audit trail.
+
+    (Issue 12's shared denial helper was not on main yet; this small one serves the front door and
+    the referrer's item page.)
+    """
+    store.record_view("access_denied", actor=_user(), record_type=record_type, record_id=str(record_id)[:64],
+                      path=request.path[:200], reason=reason)
+    abort(404)
+
+
+def _item(reference: str) -> Referral:
+    item = db.session.scalar(select(Referral).where(Referral.reference == reference[:64]))
+    if item is None:
+        audited_not_found("referrals", reference, "no such item")
+    return item
+
+
+@bp.context_processor
+def _words():
+    return {"urgency_words": URGENCY_WORDS, "route_words": ROUTE_WORDS, "kind_names": ITEM_KIND_NAMES,
+            "outcome_names": OUTCOME_NAMES, "source_names": REFERRAL_SOURCES, "is_manager": is_manager(current_user),
+            "channel_names": CONTACT_CHANNEL_NAMES}
+
+
+# ------------------------------------------------------------------------------ the queue
+
+@bp.get("/")
+@role_required("front_door", "admin")
+def index():
+    if current_user.role == "admin":  # administrators manage the team and read the audit, never the children
+        return render_template("frontdoor/admin_index.html")
+    filters, problems = fq.Filters.from_args(request.args)
+    page = fq.queue_page(filters, current_user.id)
+    html = render_template("frontdoor/queue.html", page=page, filters=filters, problems=problems,
+                           team=fq.front_door_team(), routes=ROUTES, urgencies=URGENCIES,
+                           sources=REFERRAL_SOURCES, now=utcnow())
+    # The queue links re-referrals by name: reading it is audited like any identifying view. (After
+    # rendering, as the commit expires every loaded row; nothing is sent unless the audit is written.)
+    store.record_view("queue_viewed", actor=_user(), record_type="referrals",
+                      references=[row.referral.reference for row in page.rows][:100], status=filters.status)
+    return html
+
+
+# ------------------------------------------------------------------------------ an item
+
+def _thresholds_seen(assessment: Assessment):
+    """The concerns and deciding reasons, from the version the recommendation was made with."""
+    version = current_library().by_hash(assessment.threshold_hash)
+    if version is None:
+        return None, [], []
+    concerns = [version.indicators[i] for i in assessment.indicator_ids if i in version.indicators]
+    concerns.sort(key=lambda i: -i.level)
+    reasons = []
+    rules = {r.id: r for r in version.document.rules}
+    for rid in assessment.reason_ids:
+        if rid in version.indicators:
+            reasons.append(("indicator", version.indicators[rid].level, version.indicators[rid].text))
+        elif rid in rules:
+            reasons.append(("rule", None, rules[rid].reason))
+    return version, concerns, reasons
+
+
+def services_that_fit(referral: Referral, route: str):
+    """Services for the route the front door chose (NFA: universal; early help), for the child's age."""
+    version, concerns, _ = _thresholds_seen(referral.assessment)
+    directory = current_directory()
+    if version is None or directory is None:
+        return []
+    info = getattr(version.document.routes, route)
+    child = ((referral.details or {}).get("answers") or {}).get("child") or {}
+    unborn = bool(child.get("unborn"))
+    months = None if unborn or not child else int(child.get("years", 0)) * 12 + int(child.get("months", 0))
+    return list(directory.signpost(tuple(info.services.tiers), months, unborn,
+                                   frozenset(i.area for i in concerns), info.services.limit,
+                                   frozenset(referral.assessment.indicator_ids)))
+
+
+def route_for_outcome(outcome: str | None) -> str | None:
+    if outcome in NFA_OUTCOMES:
+        return "universal"
+    if outcome == "early_help":
+        return "early_help"
+    return None
+
+
+@bp.app_template_global("front_door_feedback")
+def front_door_feedback(referral: Referral) -> dict:
+    """What the referrer's item page shows of the front door's work: the decisions (newest first) and,
+    after NFA or early help, the thresholds the front door saw and the services that fit."""
+    history = fq.decision_history(referral.id)
+    latest = history[-1] if history else None
+    route = route_for_outcome(latest.outcome if latest else None)
+    version, concerns, reasons = _thresholds_seen(referral.assessment) if route else (None, [], [])
+    return {"history": list(reversed(history)), "latest": latest, "route": route, "concerns": concerns,
+            "reasons": reasons, "version": version, "services": services_that_fit(referral, route) if route else [],
+            "outcome_names": OUTCOME_NAMES, "kind_names": ITEM_KIND_NAMES}
+
+
+@bp.get("/items/<reference>")
+@role_required(*TEAM)
+def item(reference: str):
+    referral = _item(reference)
+    html, status = _render_item(referral)
+    store.record_view("item_viewed", actor=_user(), record_type="referrals", record_id=referral.id,
+                      reference=reference)  # after rendering: see index()
+    return html, status
+
+
+def _render_item(referral: Referral, form=None, conflict: Decision | None = None, status: int = 200):
+    assessment = referral.assessment
+    version, concerns, reasons = _thresholds_seen(assessment)
+    history = fq.decision_history(referral.id)
+    earlier = fq.earlier_referrals([referral]).get(referral.id, [])
+    if form is None:
+        form = ff.decision_form(referral, supersedes=history[-1].sequence if history else 0)
+    allocate_form = ff.AllocateForm()
+    allocate_form.worker.choices = [("", "Nobody")] + [(str(u.id), u.name) for u in fq.front_door_team()]
+    allocate_form.worker.data = str(referral.allocated_to_id or "")
+    allocated_to = db.session.get(User, referral.allocated_to_id) if referral.allocated_to_id else None
+    return render_template(
+        "frontdoor/item.html", referral=referral, assessment=assessment, version=version, concerns=concerns,
+        reasons=reasons, history=history, earlier=earlier, form=form, conflict=conflict,
+        allocate_form=allocate_form, allocated_to=allocated_to, urgency=fq.urgency_of(assessment),
+        answers=(referral.details or {}).get("answers") or {}, details=referral.details or {},
+        due_by=workdays.due_by(referral.created_at),
+        hours_left=workdays.working_hours_left(referral.created_at, utcnow()),
+        referrer=db.session.get(User, referral.user_id)), status
+
+
+@bp.post("/items/<reference>/take")
+@role_required(*TEAM)
+def take(reference: str):
+    referral = _item(reference)
+    fd_store.allocate(referral, _user(), actor=_user())
+    flash(f"{referral.reference} is now yours.", "success")
+    return redirect(url_for("frontdoor.item", reference=referral.reference))
+
+
+@bp.post("/items/<reference>/allocate")
+@role_required(*TEAM)
+def allocate(reference: str):
+    if not is_manager(current_user):
+        abort(403)
+    referral = _item(reference)
+    form = ff.AllocateForm()
+    team = {str(u.id): u for u in fq.front_door_team()}
+    form.worker.choices = [("", "Nobody")] + [(k, u.name) for k, u in team.items()]
+    if form.validate():
+        fd_store.allocate(referral, team.get(form.worker.data), actor=_user())
+        flash(f"Allocation of {referral.reference} saved.", "success")
+    else:
+        flash("Choose someone from the front door team.", "error")
+    return redirect(url_for("frontdoor.item", reference=referral.reference))
+
+
+@bp.post("/items/<reference>/decide")
+@role_required(*TEAM)
+def decide(reference: str):
+    referral = _item(reference)
+    form = ff.decision_form(referral, formdata=request.form)
+    if not form.validate():
+        return _render_item(referral, form=form, status=400)
+    advised = {"yes": True, "no": False}.get(form.referral_advised.data) if referral.kind == "consultation" else None
+    link = current_app.config["BASE_URL"] + url_for("journey.my_referral", reference=referral.reference)
+    try:
+        fd_store.record_decision(referral, form.outcome.data, form.note.data, supersedes=form.supersedes.data,
+                                 actor=_user(), decided_at=form.decided_at, referral_advised=advised, link=link)
+    except fd_store.DecisionConflict as conflict:
+        db.session.expire_all()
+        referral = _item(reference)
+        fresh = ff.decision_form(referral, supersedes=conflict.winner.sequence if conflict.winner else 0)
+        return _render_item(referral, form=fresh, conflict=conflict.winner, status=409)
+    except store.StoreError as exc:
+        form.outcome.errors = [str(exc).capitalize()]
+        return _render_item(referral, form=form, status=400)
+    flash(f"Decision recorded for {referral.reference}. The referrer will see it, and is emailed a link.",
+          "success")
+    return mail.send_after_response(redirect(url_for("frontdoor.item", reference=referral.reference)))
+
+
+# ------------------------------------------------------------------------------ consultations (referrers)
+
+@bp.route("/ask-for-advice", methods=["GET", "POST"])
+@role_required("referrer")
+def ask_for_advice():
+    """A referrer asks the front door for advice instead of referring (posted with the draft's id)."""
+    if request.method == "GET":
+        return redirect(url_for("journey.my_referrals"))
+    draft = db.session.get(Draft, (request.form.get("draft_id") or "")[:64])
+    if draft is None or draft.user_id != current_user.id:
+        audited_not_found("drafts", request.form.get("draft_id") or "-", "not this referrer's draft")
+    existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
+    if existing is not None:  # a double-click, or sent already: show what was made
+        return redirect(url_for("journey.my_referral", reference=existing.reference))
+    if draft.assessment is None or draft.submitted_at is not None:
+        return redirect(url_for("refer.start"))
+    if draft.assessment.immediate or draft.assessment.urgency == "emergency":
+        return redirect(url_for("journey.danger_call"))  # never softened: phone, then refer
+    form = ff.ConsultationForm(formdata=request.form if request.form.get("step") == "send" else None)
+    if request.form.get("step") == "send" and form.validate():
+        made, _created = fd_store.request_consultation(
+            draft, question=form.question.data, phone=form.phone.data, answers=dict(draft.answers or {}),
+            reference_prefix=current_app.config.get("REFERENCE_PREFIX", "NM"), actor=_user())
+        flash("Your request for advice has been sent to the front door. They will call you, and their advice "
+              "will be shown here.", "success")
+        return redirect(url_for("journey.my_referral", reference=made.reference))
+    return render_template("frontdoor/ask_for_advice.html", form=form, draft=draft,
+                           assessment=draft.assessment), (400 if form.errors else 200)
+
+
+# ------------------------------------------------------------------------------ contacts outside Signpost
+
+@bp.get("/contacts")
+@role_required(*TEAM)
+def contacts():
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    rows = list(db.session.scalars(select(ExternalContact).order_by(ExternalContact.received_at.desc(),
+                                                                    ExternalContact.id.desc())
+                                   .offset((page - 1) * fq.PAGE_SIZE).limit(fq.PAGE_SIZE + 1)))
+    total = db.session.scalar(select(func.count()).select_from(ExternalContact))
+    return render_template("frontdoor/contacts.html", recorded=rows[:fq.PAGE_SIZE], has_next=len(rows) > fq.PAGE_SIZE,
+                           page=page, total=total)
+
+
+@bp.route("/contacts/new", methods=["GET", "POST"])
+@role_required(*TEAM)
+def new_contact():
+    form = ff.ExternalContactForm()
+    if form.validate_on_submit():
+        fields = form.fields()
+        try:
+            contact = fd_store.record_external_contact(fields, actor=_user())
+        except store.StoreError as exc:
+            form.reference.errors = [str(exc).capitalize()]
+        else:
+            flash(f"Contact {contact.reference} recorded.", "success")
+            return redirect(url_for("frontdoor.contacts"))
+    return render_template("frontdoor/new_contact.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/contacts/import", methods=["GET", "POST"])
+@role_required(*TEAM)
+def import_contacts():
+    form = ff.ImportForm()
+    problems = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        raw = upload.read()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            problems = [contacts_csv.RowProblem(1, None, "the file is not UTF-8 text: save it as CSV UTF-8")]
+        else:
+            rows, problems = contacts_csv.read_contacts(text, utcnow())
+        if not problems:
+            batch = f"{utcnow():%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
+            try:
+                added, skipped = fd_store.import_external_contacts(rows, batch=batch,
+                                                                   file_name=upload.filename or "upload.csv",
+                                                                   actor=_user())
+            except fd_store.ContactImportError as exc:
+                problems = exc.problems
+            except IntegrityError:
+                db.session.rollback()
+                problems = [contacts_csv.RowProblem(1, None, "the same contacts were being imported at the same "
+                                                             "moment by someone else: try again")]
+            else:
+                flash(f"Imported {added} contact{'s' if added != 1 else ''}"
+                      + (f"; {skipped} were already recorded and were left as they are." if skipped else "."),
+                      "success")
+                return redirect(url_for("frontdoor.contacts"))
+    status = 400 if (problems or form.errors) else 200
+    return render_template("frontdoor/import_contacts.html", form=form, problems=problems,
+                           columns=contacts_csv.COLUMNS, channels=CONTACT_CHANNELS, age_bands=AGE_BANDS,
+                           urgencies=URGENCIES), status
+
+
+@bp.get("/contacts/example.csv")
+@role_required(*TEAM)
+def example_csv():
+    return send_file(EXAMPLE_CSV, mimetype="text/csv", as_attachment=True,
+                     download_name="external-contacts-example.csv")
+
+
+# ------------------------------------------------------------------------------ audit viewer
+
+@bp.get("/audit")
+@role_required("admin", "front_door")
+def audit():
+    if current_user.role == "front_door" and not is_manager(current_user):
+        abort(403)
+    form = ff.AuditSearchForm(request.args, meta={"csrf": False})
+    form.validate()
+    query = select(AuditEvent)
+    if form.person.data:
+        query = query.where(AuditEvent.actor.ilike(f"%{_like(form.person.data.strip().lower())}%", escape="\\"))
+    if form.record.data:
+        record = form.record.data.strip()
+        query = query.where(or_(AuditEvent.record_id == record[:64],
+                                AuditEvent.record_id == _referral_id(record)))
+    if form.action.data:
+        query = query.where(AuditEvent.action == form.action.data)
+    if form.date_from.data:
+        query = query.where(AuditEvent.at >= dt.datetime.combine(form.date_from.data, dt.time()))
+    if form.date_to.data:
+        query = query.where(AuditEvent.at < dt.datetime.combine(form.date_to.data + dt.timedelta(days=1), dt.time()))
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    events = list(db.session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+                                     .offset((page - 1) * 50).limit(51)))
+    searched = {k: v for k, v in request.args.items() if k != "page" and v}
+    store.record_view("audit_searched", actor=_user(), record_type="audit_events", search=searched)
+    return render_template("frontdoor/audit.html", form=form, events=events[:50], has_next=len(events) > 50,
+                           page=page, searched=searched)
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _referral_id(record: str) -> str:
+    """A reference (NM-2026-00042) also finds the events stored under the referral's numeric id."""
+    found = db.session.scalar(select(Referral.id).where(Referral.reference == record[:64]))
+    return str(found) if found is not None else record[:64]
+
+
+# ------------------------------------------------------------------------------ decisions export
+
+@bp.get("/export")
+@role_required("front_door", "policy_lead")
+def export():
+    form = ff.ExportForm(request.args, meta={"csrf": False})
+    if not request.args or not form.validate():
+        return render_template("frontdoor/export.html", form=form), (400 if request.args else 200)
+    start = dt.datetime.combine(form.date_from.data, dt.time())
+    end = dt.datetime.combine(form.date_to.data + dt.timedelta(days=1), dt.time())
+    rows = db.session.execute(
+        select(Decision, Referral, Assessment, User.email)
+        .join(Referral, Decision.referral_id == Referral.id)
+        .join(Assessment, Referral.assessment_id == Assessment.id)
+        .join(User, Decision.decided_by == User.id)
+        .where(Decision.decided_at >= start, Decision.decided_at < end)
+        .order_by(Decision.decided_at, Decision.id))
+    header = ("reference", "kind", "received_at", "source_code", "age_band", "recommended_route",
+              "recommended_level", "urgency", "overridden", "consent", "threshold_id", "decision_sequence",
+              "outcome", "decided_at", "within_one_working_day", "decided_by", "referral_advised", "note")
+    body = []
+    for decision, referral, assessment, email in rows:
+        body.append((referral.reference, referral.kind, f"{referral.created_at:%Y-%m-%d %H:%M}",
+                     assessment.source_code, assessment.age_band, assessment.recommended_route,
+                     assessment.recommended_level, fq.urgency_of(assessment), assessment.overridden,
+                     assessment.consent, assessment.threshold_id, decision.sequence, decision.outcome,
+                     f"{decision.decided_at:%Y-%m-%d %H:%M}",
+                     workdays.within_one_working_day(referral.created_at, decision.decided_at), email,
+                     "" if decision.referral_advised is None else decision.referral_advised, decision.note))
+    store.record_view("decisions_exported", actor=_user(), record_type="decisions",
+                      date_from=form.date_from.data.isoformat(), date_to=form.date_to.data.isoformat(),
+                      rows=len(body))
+    name = f"decisions-{form.date_from.data:%Y%m%d}-{form.date_to.data:%Y%m%d}.csv"
+    return Response(to_csv(header, body), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# ------------------------------------------------------------------------------ the team (administrators)
+
+@bp.get("/team")
+@role_required("admin")
+def team():
+    people = list(db.session.scalars(select(User).where(User.role == "front_door").order_by(User.name)))
+    return render_template("frontdoor/team.html", people=people)
+
+
+@bp.post("/team/<int:user_id>")
+@role_required("admin")
+def set_manager(user_id: int):
+    person = db.session.get(User, user_id)
+    if person is None or person.role != "front_door":
+        abort(404)
+    manager = request.form.get("manager") == "yes"
+    fd_store.set_manager(person, manager, actor=_user())
+    flash(f"{person.name} is {'now' if manager else 'no longer'} a front door manager.", "success")
+    return redirect(url_for("frontdoor.team"))

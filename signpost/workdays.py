@@ -1,0 +1,105 @@
+"""Working days in England and Wales: the front door's one-working-day clock, for queue and reports.
+
+Pure (no Flask, no database). Weekends and bank holidays from the pinned `holidays` package.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from zoneinfo import ZoneInfo
+
+import holidays
+
+LONDON = ZoneInfo("Europe/London")
+DAY = dt.timedelta(days=1)
+
+
+@functools.lru_cache(maxsize=64)
+def _bank_holidays(year: int) -> frozenset[dt.date]:
+    # England and Wales share one list of bank holidays (holidays' "ENG" and "WLS" agree).
+    return frozenset(holidays.UK(subdiv="ENG", years=year))
+
+
+def is_working_day(day: dt.date) -> bool:
+    return day.weekday() < 5 and day not in _bank_holidays(day.year)
+
+
+def next_working_day(day: dt.date) -> dt.date:
+    """The first working day strictly after `day`."""
+    day += DAY
+    while not is_working_day(day):
+        day += DAY
+    return day
+
+
+def previous_working_day(day: dt.date) -> dt.date:
+    """The last working day strictly before `day`."""
+    day -= DAY
+    while not is_working_day(day):
+        day -= DAY
+    return day
+
+
+def _local(at_utc: dt.datetime) -> dt.datetime:
+    """Naive UTC (as stored) to naive London wall-clock time."""
+    return at_utc.replace(tzinfo=dt.UTC).astimezone(LONDON).replace(tzinfo=None)
+
+
+def _utc(local: dt.datetime) -> dt.datetime:
+    return local.replace(tzinfo=LONDON).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def due_by(received_utc: dt.datetime) -> dt.datetime:
+    """When a decision is due: one working day after receipt (naive UTC in and out).
+
+    Time on weekends and bank holidays does not count: received on a working day, it is due
+    at the same time on the next working day; received on a day off, by the end of the first
+    working day after it (the clock starts that morning).
+    """
+    local = _local(received_utc)
+    if is_working_day(local.date()):
+        return _utc(dt.datetime.combine(next_working_day(local.date()), local.time()))
+    first = next_working_day(local.date())
+    return _utc(dt.datetime.combine(first + DAY, dt.time()))
+
+
+def overdue_if_received_before(now_utc: dt.datetime) -> dt.datetime:
+    """The receipt time before which an undecided item is overdue at `now` (naive UTC).
+
+    due_by() never goes down as receipt time goes up, so `received < this` is the same test as
+    `due_by(received) < now`, and the queue can count overdue items with one indexed comparison.
+    """
+    local = _local(now_utc)
+    if is_working_day(local.date()):
+        return _utc(dt.datetime.combine(previous_working_day(local.date()), local.time()))
+    # On a day off the clock stands still at the end of the last working day.
+    last = previous_working_day(local.date())
+    return _utc(dt.datetime.combine(last, dt.time()))
+
+
+def within_one_working_day(received_utc: dt.datetime, decided_utc: dt.datetime) -> bool:
+    """Decision within one working day of receipt: the measure the reports use."""
+    return decided_utc <= due_by(received_utc)
+
+
+def working_hours_left(received_utc: dt.datetime, now_utc: dt.datetime) -> float:
+    """Working hours until due (negative once overdue), counting only working days' hours."""
+    due = due_by(received_utc)
+    if now_utc <= due:
+        return _working_seconds(now_utc, due) / 3600
+    return -_working_seconds(due, now_utc) / 3600
+
+
+def _working_seconds(start_utc: dt.datetime, end_utc: dt.datetime) -> float:
+    """Seconds between two times that fall on working days (London dates)."""
+    start, end = _local(start_utc), _local(end_utc)
+    total = 0.0
+    day = start.date()
+    while day <= end.date():
+        if is_working_day(day):
+            lo = max(start, dt.datetime.combine(day, dt.time()))
+            hi = min(end, dt.datetime.combine(day + DAY, dt.time()))
+            if hi > lo:
+                total += (hi - lo).total_seconds()
+        day += DAY
+    return total

@@ -1,0 +1,135 @@
+"""The front door in a real browser: a referral decided and the referrer told; a consultation asked
+and answered; axe-core on the queue, item, decision and audit pages; screenshots in test-artifacts/.
+
+The referrer's journey is walked with test_journey's Referrer, so it follows the journey's pages.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .harness import submit
+from .test_journey import NINE_YEARS, Referrer, check_page, plain_items
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def version(live_server):
+    from signpost.content import current_version
+    with live_server.app.app_context():
+        return current_version()
+
+
+def refer(page, version, name: str) -> str:
+    """A referrer sends a social-care referral; returns its reference."""
+    referrer = Referrer(page, version, name)
+    page_id, item = plain_items(version, NINE_YEARS, level=4, serious=True)[0]
+    referrer.whole_questions(NINE_YEARS, {page_id: [item]})
+    referrer.check_answers((item.text,))
+    referrer.recommendation("social_care", 4, heading=version.document.routes.social_care.title)
+    page.get_by_role("link", name="Continue to the referral").click()
+    page.get_by_label("First name").fill("Ada")
+    page.get_by_label("Last name").fill("Front-Door")
+    born = page.get_by_role("group", name="Date of birth")
+    birthday = dt.date.today() - dt.timedelta(days=9 * 365 + 100)
+    born.get_by_label("Day").fill(str(birthday.day))
+    born.get_by_label("Month").fill(str(birthday.month))
+    born.get_by_label("Year").fill(str(birthday.year))
+    page.get_by_label("Home address").fill("2 Fictional Row, Northmere")
+    page.get_by_label("Postcode").fill("NM1 4AB")
+    page.get_by_label("Parents or carers").fill("Sam Example (mother), 01632 960 555")
+    referrer.radio("Does the family need an interpreter?", "No")
+    page.get_by_label("Your phone number").fill("01632 960 777")
+    submit(page, "Send referral to the front door")
+    return page.locator(".govuk-panel strong").inner_text().strip()
+
+
+def open_item(page, reference: str, query: str = "") -> None:
+    page.goto(f"/front-door/{query}")
+    page.get_by_role("link", name=reference, exact=True).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(reference)
+
+
+def test_a_referral_is_taken_decided_and_the_referrer_sees_the_decision(page_as, version):
+    referrer_page = page_as("referrer")
+    reference = refer(referrer_page, version, "front-door-referral")
+    assert re.fullmatch(r"[A-Z]+-\d{4}-\d+", reference), reference
+
+    page = page_as("front_door")
+    page.goto("/front-door/")
+    expect(page.locator("#queue")).to_contain_text(reference)
+    expect(page.locator("main")).to_contain_text("past the one-working-day target")  # the demo has overdue work
+    check_page(page, "front-door-queue")
+    page.goto("/front-door/?urgency=same_day&allocated=nobody")
+    check_page(page, "front-door-queue-filtered")
+
+    open_item(page, reference)
+    main = page.locator("main")
+    expect(main).to_contain_text("Ada Front-Door")
+    expect(main).to_contain_text("I am hungry at school")  # the child's voice
+    check_page(page, "front-door-item")
+    submit(page, "Take this item")
+    expect(page.locator("#allocated-to")).to_contain_text("Sam Okafor")
+
+    # A decision without a note: the error summary, linked to the field.
+    page.get_by_label("No further action: advice given or signposted to universal services").check()
+    submit(page, "Record the decision")
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Write a note for the referrer")
+    check_page(page, "front-door-decision-error")
+    page.get_by_label("No further action: advice given or signposted to universal services").check()
+    page.get_by_label("Note for the referrer").fill("No further action. The school's breakfast club and the "
+                                                    "family hub can help; call us if anything changes.")
+    submit(page, "Record the decision")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Decision recorded")
+    expect(page.locator("#decisions")).to_be_visible()
+    check_page(page, "front-door-decision")
+
+    referrer_page.goto("/refer/my-referrals")
+    row = referrer_page.get_by_role("row").filter(has_text=reference)
+    expect(row).to_contain_text("No further action: advice given")
+    row.get_by_role("link", name=reference).click()
+    expect(referrer_page.locator("#decision-note")).to_contain_text("breakfast club and the family hub")
+    expect(referrer_page.locator("main")).to_contain_text("The thresholds the front door saw")
+    expect(referrer_page.locator("main")).to_contain_text("Services that could help now")
+    check_page(referrer_page, "front-door-referrer-sees-decision")
+
+    # The front door's manager reads who saw this record.
+    page.goto(f"/front-door/audit?record={reference}")
+    expect(page.locator("#audit")).to_contain_text("item_viewed")
+    expect(page.locator("#audit")).to_contain_text("decision_recorded")
+    check_page(page, "front-door-audit")
+
+
+def test_a_consultation_is_asked_and_answered(page_as, version):
+    referrer_page = page_as("referrer")
+    referrer = Referrer(referrer_page, version, "front-door-consultation")
+    page_id, item = plain_items(version, NINE_YEARS, level=2, serious=False)[0]
+    referrer.whole_questions(NINE_YEARS, {page_id: [item]})
+    referrer.check_answers((item.text,))
+    referrer.recommendation("early_help", 2, heading=version.document.routes.early_help.title)
+    submit(referrer_page, "Ask the front door for advice instead")
+    check_page(referrer_page, "front-door-ask-for-advice")
+    referrer_page.get_by_label("What would you like advice about?").fill(
+        "The family say no to early help. Should I refer anyway?")
+    referrer_page.get_by_label("Your phone number").fill("01632 960 778")
+    submit(referrer_page, "Send my request for advice")
+    expect(referrer_page.locator("main")).to_contain_text("The family say no to early help")
+    reference = referrer_page.locator(".govuk-caption-l").inner_text().split()[-1]
+
+    page = page_as("front_door")
+    open_item(page, reference, "?kind=consultation")
+    expect(page.locator("main")).to_contain_text("Should I refer anyway?")
+    expect(page.get_by_label("Advice given (consultation)")).to_be_checked()
+    page.get_by_label("No referral is needed").check()
+    page.get_by_label("Note for the referrer").fill("Keep offering early help; no referral is needed now.")
+    submit(page, "Record the advice")
+    check_page(page, "front-door-consultation-answered")
+
+    referrer_page.reload()
+    expect(referrer_page.locator("main")).to_contain_text("The front door does not think a referral is needed")
+    expect(referrer_page.locator("#decision-note")).to_contain_text("Keep offering early help")
+    check_page(referrer_page, "front-door-referrer-sees-advice")

@@ -1,0 +1,551 @@
+"""The front door, path by path: the queue, an item, allocation, decisions (with optimistic locking),
+consultations, outside contacts and CSV import, the audit viewer, the export, and closing the loop.
+
+Items are made straight in the database (the journey that makes them is tested in test_journey_web),
+so these tests hold whatever shape the journey's pages take.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import itertools
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import csrf_token, sign_in_as, submit
+from signpost import frontdoor_queue as fq, store, workdays
+from signpost.content import current_library
+from signpost.extensions import db
+from signpost.models import (Assessment, AuditEvent, Decision, Draft, ExternalContact, OutboxMessage, Referral,
+                             utcnow)
+from signpost.settings import ROOT
+from signpost.store import frontdoor as fd_store
+
+_numbers = itertools.count(1)
+CHILD = {"first_name": "Ada", "last_name": "Fenwick", "date_of_birth": "2016-05-04", "address": "1 Demo Street",
+         "postcode": "NM1 4AB", "parents": "(test) a parent", "referrer_phone": "01632 960 700",
+         "answers": {"what_happened": "(test) Ada came to school hungry again.",
+                     "voice": {"seen": "yes", "says": "(test) I am hungry", "wants": "(test) breakfast"},
+                     "consent": {"aware": "yes", "consent": "given", "reason": ""},
+                     "child": {"unborn": False, "years": 10, "months": 2}}}
+
+
+def version():
+    return current_library().in_force(dt.date.today())
+
+
+def level_indicators(level: int, n: int = 1) -> list[str]:
+    return [i.id for i in version().indicators.values() if i.level == level and not i.immediate][:n]
+
+
+def make_item(user, *, kind="referral", urgency="standard", route="social_care", source="2A", consent="given",
+              overridden=False, received=None, details=None, indicators=None, allocated_to=None) -> Referral:
+    v = version()
+    received = received or utcnow() - dt.timedelta(minutes=5)
+    indicators = level_indicators(2, 2) if indicators is None else indicators
+    assessment = Assessment(user_id=user.id, started_at=received, completed_at=received, source_code=source,
+                            age_band="10 to 15", indicator_ids=indicators, consent=consent,
+                            recommended_route=route, recommended_level=2, reason_ids=indicators[:1], urgency=urgency,
+                            immediate=urgency == "emergency", route_taken="social_care", overridden=overridden,
+                            override_reason="(test) I know the family" if overridden else None,
+                            threshold_id=v.id, threshold_hash=v.content_hash)
+    db.session.add(assessment)
+    db.session.flush()
+    item = Referral(reference=f"NM-T-{next(_numbers):05d}", kind=kind, assessment_id=assessment.id, user_id=user.id,
+                    created_at=received, details=dict(CHILD if details is None else details), consent=consent,
+                    allocated_to_id=allocated_to.id if allocated_to else None)
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+def queue_refs(client, query="") -> list[str]:
+    import re
+    html = client.get(f"/front-door/{query}").text
+    return re.findall(r'<tr class="govuk-table__row" data-reference="([^"]+)"', html)
+
+
+def decide(client, item, outcome="nfa_advice", note="(test) Signposted to the family hub.", supersedes=0, **extra):
+    now = workdays._local(utcnow())
+    return submit(client, f"/front-door/items/{item.reference}/decide",
+                  {"outcome": outcome, "note": note, "supersedes": supersedes, "decided_day": now.day,
+                   "decided_month": now.month, "decided_year": now.year, "decided_time": now.strftime("%H:%M"),
+                   **extra}, form_page=f"/front-door/items/{item.reference}")
+
+
+def events(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+# ---------------------------------------------------------------------------------------------- queue
+
+def test_queue_is_most_urgent_first_then_oldest_and_leaves_out_decided(front_door, users):
+    r = users["referrer"]
+    now = utcnow()
+    old_standard = make_item(r, urgency="standard", received=now - dt.timedelta(hours=3))
+    new_standard = make_item(r, urgency="standard", received=now - dt.timedelta(hours=1))
+    same_day = make_item(r, urgency="same_day", received=now - dt.timedelta(minutes=30))
+    emergency = make_item(r, urgency="emergency", received=now - dt.timedelta(minutes=10))
+    decided = make_item(r, urgency="emergency", received=now - dt.timedelta(hours=5))
+    fd_store.record_decision(decided, "nfa", "done", supersedes=0, actor=users["front_door"])
+    assert queue_refs(front_door) == [emergency.reference, same_day.reference, old_standard.reference,
+                                      new_standard.reference]
+    assert decided.reference in queue_refs(front_door, "?status=decided")
+    assert len(queue_refs(front_door, "?status=all")) == 5
+
+
+def test_overdue_count_uses_working_days(front_door, users):
+    r = users["referrer"]
+    now = utcnow()
+    make_item(r, received=now - dt.timedelta(days=6))   # overdue whatever the weekends and bank holidays
+    make_item(r, received=now - dt.timedelta(minutes=1))
+    assert fq.overdue_count(now) == 1
+    html = front_door.get("/front-door/").text
+    assert "1 item is past the one-working-day target" in html
+    assert "Overdue" in html
+
+
+def test_queue_shows_source_override_consent_and_re_referrals(front_door, users):
+    r = users["referrer"]
+    now = utcnow()
+    earlier = make_item(r, received=now - dt.timedelta(days=100))
+    fd_store.record_decision(earlier, "nfa", "(test) nothing needed", supersedes=0, actor=users["front_door"])
+    too_old = make_item(r, received=now - dt.timedelta(days=400))
+    # The same child, typed differently: case, spaces and an accent do not hide a re-referral.
+    latest = make_item(r, consent="refused", overridden=True, source="3B",
+                       details={**CHILD, "first_name": " ADA ", "last_name": "Fénwick"})
+    other_child = make_item(r, details={**CHILD, "first_name": "Bea"})
+    page = fq.queue_page(fq.Filters(status="all"), users["front_door"].id)
+    rows = {row.referral.reference: row for row in page.rows}
+    assert [e.reference for e in rows[latest.reference].earlier] == [earlier.reference]
+    assert too_old.reference not in [e.reference for e in rows[latest.reference].earlier]
+    assert rows[other_child.reference].earlier == []
+    html = front_door.get("/front-door/").text
+    assert "Re-referral" in html and f'/front-door/items/{earlier.reference}' in html
+    assert "Referrer overrode the recommendation" in html and "Consent refused" in html and "3B" in html
+
+
+def test_queue_filters_and_paging(front_door, users):
+    r, me = users["referrer"], users["front_door"]
+    today = utcnow()
+    consultation = make_item(r, kind="consultation", details={"question": "?", "referrer_phone": "1"})
+    early = make_item(r, route="early_help", urgency="same_day", source="3C", allocated_to=me)
+    yesterday = make_item(r, received=today - dt.timedelta(days=1, hours=1))
+    assert queue_refs(front_door, "?kind=consultation") == [consultation.reference]
+    assert queue_refs(front_door, "?route=early_help") == [early.reference]
+    assert queue_refs(front_door, "?urgency=same_day") == [early.reference]
+    assert queue_refs(front_door, "?source=3c") == [early.reference]
+    assert queue_refs(front_door, "?allocated=me") == [early.reference]
+    assert early.reference not in queue_refs(front_door, "?allocated=nobody")
+    day = (today - dt.timedelta(days=1, hours=1)).date().isoformat()
+    assert queue_refs(front_door, f"?from={day}&to={day}") == [yesterday.reference]
+    html = front_door.get("/front-door/?urgency=nonsense&from=not-a-date").text
+    assert "Some filters were not understood" in html and len(queue_refs(front_door)) == 3
+    for _ in range(fq.PAGE_SIZE):
+        make_item(r)
+    first, second = queue_refs(front_door), queue_refs(front_door, "?page=2")
+    assert len(first) == fq.PAGE_SIZE and len(second) == 3 and not set(first) & set(second)
+    assert 'href="/front-door/?status=awaiting&amp;page=2"' in front_door.get("/front-door/").text
+
+
+def test_reading_the_queue_is_audited(front_door, users):
+    item = make_item(users["referrer"])
+    front_door.get("/front-door/")
+    viewed = events("queue_viewed")
+    assert viewed and item.reference in viewed[-1].detail["references"]
+
+
+# ---------------------------------------------------------------------------------------------- an item
+
+def test_item_page_reads_in_a_social_workers_order_and_every_view_is_audited(front_door, users):
+    earlier = make_item(users["referrer"], received=utcnow() - dt.timedelta(days=30))
+    item = make_item(users["referrer"], urgency="same_day")
+    html = front_door.get(f"/front-door/items/{item.reference}").text
+    headings = ["Urgency", "What has happened, in the referrer", "The child's voice", "Consent",
+                "Signpost's recommendation", "The concerns", "Identifying details", "Previous referrals",
+                "Decisions"]
+    positions = [html.index(h) for h in headings]
+    assert positions == sorted(positions)
+    assert "Ada came to school hungry again" in html and "I am hungry" in html and "Fenwick" in html
+    assert earlier.reference in html
+    assert version().indicators[item.assessment.indicator_ids[0]].text in html
+    front_door.get(f"/front-door/items/{item.reference}")
+    viewed = [e for e in events("item_viewed") if e.record_id == str(item.id)]
+    assert len(viewed) == 2 and viewed[0].actor == users["front_door"].email
+    assert "Fenwick" not in str(viewed[0].detail) and "Ada" not in str(viewed[0].detail)
+
+
+def test_an_unknown_item_is_404_and_audited(front_door):
+    assert front_door.get("/front-door/items/NM-2026-99999").status_code == 404
+    denied = events("access_denied")
+    assert denied and denied[-1].record_id == "NM-2026-99999"
+
+
+def test_a_referrer_opening_another_referrers_item_gets_404_audited(app, users, referrer):
+    other = store.create_user("other.referrer@example.org", "Other", "referrer", "a long enough password",
+                              actor="test")
+    theirs = make_item(other)
+    mine = make_item(users["referrer"])
+    assert referrer.get(f"/refer/my-referrals/{mine.reference}").status_code == 200
+    assert referrer.get(f"/refer/my-referrals/{theirs.reference}").status_code == 404
+    denied = events("access_denied")[-1]
+    assert denied.record_id == theirs.reference and denied.detail["reason"] == "another referrer's item"
+    assert denied.actor == users["referrer"].email
+
+
+# ---------------------------------------------------------------------------------------------- allocation
+
+def test_a_worker_takes_an_item_and_the_queue_shows_who_has_it(front_door, users):
+    item = make_item(users["referrer"])
+    response = submit(front_door, f"/front-door/items/{item.reference}/take", {},
+                      form_page=f"/front-door/items/{item.reference}")
+    assert response.status_code == 302
+    db.session.refresh(item)
+    assert item.allocated_to_id == users["front_door"].id and item.allocated_at is not None
+    assert users["front_door"].name in front_door.get("/front-door/").text
+    assert events("item_allocated")[-1].detail["to_user_id"] == users["front_door"].id
+
+
+def test_only_a_manager_allocates_to_someone_else(app, front_door, users, admin):
+    colleague = store.create_user("colleague@example.org", "Colleague Two", "front_door", "a long enough password",
+                                  actor="test")
+    item = make_item(users["referrer"])
+    path = f"/front-door/items/{item.reference}/allocate"
+    page = f"/front-door/items/{item.reference}"
+    assert submit(front_door, path, {"worker": colleague.id}, form_page=page).status_code == 403
+    # An administrator makes the worker a manager (audited), then the allocation works.
+    assert submit(admin, f"/front-door/team/{users['front_door'].id}", {"manager": "yes"},
+                  form_page="/front-door/team").status_code == 302
+    db.session.refresh(users["front_door"])
+    assert users["front_door"].manager
+    assert events("user_changed")[-1].detail["changes"] == {"manager": [False, True]}
+    sign_in_as(front_door, users["front_door"])
+    assert submit(front_door, path, {"worker": colleague.id}, form_page=page).status_code == 302
+    db.session.refresh(item)
+    assert item.allocated_to_id == colleague.id
+
+
+# ---------------------------------------------------------------------------------------------- decisions
+
+def test_recording_a_decision_then_superseding_it_keeps_both(front_door, users):
+    item = make_item(users["referrer"])
+    response = decide(front_door, item, "nfa_advice", "(test) Signposted to the family hub.")
+    assert response.status_code == 302
+    response = decide(front_door, item, "early_help", "(test) On reflection, early help.", supersedes=1)
+    assert response.status_code == 302
+    decisions = fq.decision_history(item.id)
+    assert [(d.sequence, d.outcome) for d in decisions] == [(1, "nfa_advice"), (2, "early_help")]
+    db.session.refresh(item)
+    assert item.latest_outcome == "early_help"
+    assert [e.action for e in events("decision_recorded") + events("decision_superseded")] == [
+        "decision_recorded", "decision_superseded"]
+    html = front_door.get(f"/front-door/items/{item.reference}").text
+    assert "(superseded)" in html and "On reflection, early help" in html
+
+
+def test_a_stale_decision_is_refused_and_shows_the_winner(front_door, users):
+    item = make_item(users["referrer"])
+    colleague = store.create_user("colleague@example.org", "Colleague Two", "front_door", "a long enough password",
+                                  actor="test")
+    fd_store.record_decision(item, "strategy_s47", "(test) Strategy discussion today.", supersedes=0,
+                             actor=colleague)
+    response = decide(front_door, item, "nfa", "(test) Nothing to do.", supersedes=0)
+    assert response.status_code == 409
+    assert "Someone else recorded a decision first" in response.text and "Colleague Two" in response.text
+    assert "Strategy discussion today" in response.text
+    assert [d.outcome for d in fq.decision_history(item.id)] == ["strategy_s47"]
+    assert 'name="supersedes" value="1"' in response.text  # sending again now supersedes theirs, knowingly
+
+
+def test_a_decision_needs_a_note_and_a_real_time(front_door, users):
+    item = make_item(users["referrer"])
+    response = decide(front_door, item, "nfa", "")
+    assert response.status_code == 400 and "Write a note for the referrer" in response.text
+    future = workdays._local(utcnow()) + dt.timedelta(days=2)
+    response = decide(front_door, item, "nfa", "x", decided_day=future.day, decided_month=future.month,
+                      decided_year=future.year)
+    assert response.status_code == 400 and "cannot be in the future" in response.text
+    response = decide(front_door, item, "advice_given", "x")  # advice is for consultations only
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(Decision)) == 0
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_simultaneous_decisions_cannot_both_win(app, users, attempt, monkeypatch):
+    """Both workers read 'no decision yet' before either writes; the database keeps exactly one."""
+    item = make_item(users["referrer"])
+    colleague = store.create_user("colleague@example.org", "Colleague Two", "front_door", "a long enough password",
+                                  actor="test")
+    both_read = threading.Barrier(2, timeout=30)
+    original = fd_store.latest_decision
+    waited = threading.local()
+
+    def read_then_wait(referral_id):
+        found = original(referral_id)
+        if not getattr(waited, "once", False):  # the first read of each worker: wait for the other's
+            waited.once = True
+            both_read.wait()
+        return found
+
+    monkeypatch.setattr(fd_store, "latest_decision", read_then_wait)
+    results: dict = {}
+
+    def worker(user_id, outcome):
+        with app.app_context():
+            from signpost.models import User
+            referral, user = db.session.get(Referral, item.id), db.session.get(User, user_id)
+            try:
+                fd_store.record_decision(referral, outcome, f"(test) {outcome}", supersedes=0, actor=user)
+                results[outcome] = "won"
+            except fd_store.DecisionConflict as conflict:
+                results[outcome] = conflict.winner.outcome if conflict.winner else None
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(users["front_door"].id, "nfa")),
+               threading.Thread(target=worker, args=(colleague.id, "strategy_s47"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    db.session.expire_all()
+    stored = fq.decision_history(item.id)
+    assert len(stored) == 1
+    winner = stored[0].outcome
+    loser = "nfa" if winner == "strategy_s47" else "strategy_s47"
+    assert results == {winner: "won", loser: winner}  # the loser was told, and told who won
+
+
+# ---------------------------------------------------------------------------------------------- closing the loop
+
+def test_the_referrer_sees_the_decision_note_thresholds_and_services(front_door, referrer, users):
+    item = make_item(users["referrer"])
+    decide(front_door, item, "nfa_advice", "(test) The family hub can help with breakfast club.")
+    html = referrer.get(f"/refer/my-referrals/{item.reference}").text
+    assert "No further action: advice given" in html and "The family hub can help with breakfast club" in html
+    assert "The thresholds the front door saw" in html
+    assert version().indicators[item.assessment.indicator_ids[0]].text in html
+    assert "Services that could help now" in html and 'data-service-id="' in html
+    listing = referrer.get("/refer/my-referrals").text
+    assert "No further action: advice given" in listing
+
+
+def test_a_decision_queues_one_email_with_a_link_and_no_child_data(front_door, users, app):
+    item = make_item(users["referrer"])
+    decide(front_door, item)
+    message = db.session.scalar(select(OutboxMessage))
+    assert message.to_address == users["referrer"].email and message.sent_at is None  # no SMTP host set
+    assert f"/refer/my-referrals/{item.reference}" in message.body
+    assert app.config["BASE_URL"] in message.body
+    for secret in ("Ada", "Fenwick", "hungry", "2016-05-04", "Demo Street", "Signposted"):
+        assert secret not in message.body and secret not in message.subject
+
+
+# ---------------------------------------------------------------------------------------------- consultations
+
+def make_draft_with_assessment(user) -> Draft:
+    v = version()
+    draft = Draft(user_id=user.id, answers=dict(CHILD["answers"]), threshold_id=v.id, threshold_hash=v.content_hash)
+    db.session.add(draft)
+    db.session.flush()
+    db.session.add(Assessment(draft_id=draft.id, user_id=user.id, started_at=utcnow(), source_code="2A",
+                              age_band="10 to 15", indicator_ids=level_indicators(2), consent="refused",
+                              recommended_route="early_help", recommended_level=2, reason_ids=[],
+                              urgency="standard", threshold_id=v.id, threshold_hash=v.content_hash))
+    db.session.commit()
+    return draft
+
+
+def test_a_referrer_asks_for_advice_and_the_front_door_answers(referrer, front_door, users):
+    draft = make_draft_with_assessment(users["referrer"])
+    token = csrf_token(referrer, "/refer/my-referrals")
+    shown = referrer.post("/front-door/ask-for-advice", data={"csrf_token": token, "draft_id": draft.id})
+    assert shown.status_code == 200 and "Ask the front door for advice" in shown.text
+    empty = referrer.post("/front-door/ask-for-advice", data={"csrf_token": token, "draft_id": draft.id,
+                                                               "step": "send"})
+    assert empty.status_code == 400 and "Say what you would like advice about" in empty.text
+    sent = {"csrf_token": token, "draft_id": draft.id, "step": "send", "question": "(test) Consent refused: refer?",
+            "phone": "01632 960 701"}
+    first = referrer.post("/front-door/ask-for-advice", data=sent)
+    second = referrer.post("/front-door/ask-for-advice", data=sent)  # a double-click
+    assert first.status_code == second.status_code == 302 and first.location == second.location
+    item = db.session.scalar(select(Referral))
+    assert item.kind == "consultation" and db.session.scalar(select(func.count()).select_from(Referral)) == 1
+    assert queue_refs(front_door, "?kind=consultation") == [item.reference]
+    page = front_door.get(f"/front-door/items/{item.reference}").text
+    assert "Consent refused: refer?" in page and "01632 960 701" in page
+    no_answer = decide(front_door, item, "advice_given", "(test) Please refer.")
+    assert no_answer.status_code == 400 and "Select whether a referral should follow" in no_answer.text
+    assert decide(front_door, item, "advice_given", "(test) Please refer, saying why the family refused.",
+                  referral_advised="yes").status_code == 302
+    decision = fq.decision_history(item.id)[0]
+    assert decision.outcome == "advice_given" and decision.referral_advised is True
+    html = referrer.get(first.location).text
+    assert "The front door advises you to make a referral" in html and "saying why the family refused" in html
+
+
+def test_asking_about_someone_elses_draft_is_404_audited(referrer, users):
+    other = store.create_user("other.referrer@example.org", "Other", "referrer", "a long enough password",
+                              actor="test")
+    draft = make_draft_with_assessment(other)
+    token = csrf_token(referrer, "/refer/my-referrals")
+    response = referrer.post("/front-door/ask-for-advice", data={"csrf_token": token, "draft_id": draft.id})
+    assert response.status_code == 404
+    assert events("access_denied")[-1].record_type == "drafts"
+
+
+def test_immediate_danger_is_never_turned_into_a_request_for_advice(referrer, users):
+    draft = make_draft_with_assessment(users["referrer"])
+    with db.session.begin_nested():
+        draft.assessment.immediate, draft.assessment.urgency = True, "emergency"
+    db.session.commit()
+    token = csrf_token(referrer, "/refer/my-referrals")
+    response = referrer.post("/front-door/ask-for-advice", data={"csrf_token": token, "draft_id": draft.id,
+                                                                  "step": "send", "question": "?", "phone": "1"})
+    assert response.status_code == 302 and response.location.endswith("/refer/phone-now")
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
+def test_the_recommendation_page_offers_advice_instead(app):
+    html = app.jinja_env.get_template("journey/recommendation.html")
+    assert "frontdoor/_ask_for_advice_button.html" in open(html.filename).read()
+
+
+# ---------------------------------------------------------------------------------------------- outside contacts
+
+EXAMPLE = (ROOT / "docs" / "external-contacts-example.csv").read_text()
+
+
+def upload(client, text: str, name="contacts.csv"):
+    token = csrf_token(client, "/front-door/contacts/import")
+    return client.post("/front-door/contacts/import", data={"csrf_token": token,
+                                                            "file": (io.BytesIO(text.encode()), name)},
+                       content_type="multipart/form-data")
+
+
+def test_recording_a_contact_by_hand(front_door, users):
+    response = submit(front_door, "/front-door/contacts/new", {
+        "reference": "CMS-1", "received_day": "5", "received_month": "10", "received_year": "2026",
+        "received_time": "09:30", "channel": "phone", "source_code": "6", "age_band": "5 to 9",
+        "urgency": "same_day", "outcome": "strategy_s47"})
+    assert response.status_code == 302
+    contact = db.session.scalar(select(ExternalContact))
+    assert contact.received_at == dt.datetime(2026, 10, 5, 8, 30)  # 09:30 British Summer Time
+    assert contact.recorded_by == users["front_door"].id and contact.import_batch is None
+    again = submit(front_door, "/front-door/contacts/new", {
+        "reference": "CMS-1", "received_day": "5", "received_month": "10", "received_year": "2026",
+        "received_time": "09:30", "channel": "phone", "source_code": "6", "age_band": "5 to 9",
+        "urgency": "same_day", "outcome": "strategy_s47"})
+    assert again.status_code == 400 and "already recorded" in again.text
+
+
+def test_importing_the_example_twice_adds_it_once(front_door):
+    first = upload(front_door, EXAMPLE)
+    assert first.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(ExternalContact)) == 6
+    second = upload(front_door, EXAMPLE)
+    assert second.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(ExternalContact)) == 6
+    assert "6 were already recorded" in front_door.get("/front-door/contacts").text
+    imported = events("external_contacts_imported")
+    assert [e.detail["added"] for e in imported] == [6, 0]
+
+
+def test_a_file_with_bad_rows_imports_nothing_and_names_every_line(front_door):
+    rows = EXAMPLE.splitlines()
+    rows[2] = rows[2].replace(",2A,", ",99,")                      # line 3: unknown source
+    rows[4] = rows[4].replace("2026-10-06 14:20", "14/10/2026")     # line 5: a date in another format
+    rows.append(rows[1])                                            # line 8: line 2 again
+    rows.append("NM-CMS-9,2026-10-08 10:00,2A,fax,5 to 9,standard,nfa,")  # line 9: unknown channel
+    response = upload(front_door, "\n".join(rows) + "\n")
+    assert response.status_code == 400
+    text = response.text
+    for expected in ("line 3, source_code", "line 5, received_at", "line 8, reference", "line 9, channel"):
+        assert expected in text, expected
+    assert "Nothing was imported" in text
+    assert db.session.scalar(select(func.count()).select_from(ExternalContact)) == 0
+
+
+def test_a_reference_already_recorded_with_other_details_stops_the_import(front_door):
+    upload(front_door, EXAMPLE)
+    changed = EXAMPLE.replace("NM-CMS-104231,2026-10-05 08:40,6,police_notification,5 to 9,standard,nfa",
+                              "NM-CMS-104231,2026-10-05 08:40,6,police_notification,5 to 9,standard,lado")
+    changed += "NM-CMS-200000,2026-10-09 10:00,2A,phone,5 to 9,standard,nfa,\n"
+    response = upload(front_door, changed)
+    assert response.status_code == 400 and "line 2, reference: NM-CMS-104231 is already recorded" in response.text
+    assert db.session.scalar(select(func.count()).select_from(ExternalContact)) == 6
+
+
+def test_a_wrong_header_or_an_empty_file_is_one_clear_problem(front_door):
+    assert "missing columns: outcome" in upload(front_door, "reference,received_at,source_code,channel,age_band,"
+                                                             "urgency\n").text
+    assert "the file is empty" in upload(front_door, "").text
+    assert "The file must be a CSV file" in upload(front_door, EXAMPLE, name="contacts.xlsx").text
+
+
+def test_contacts_import_from_the_command_line(app, users):
+    runner = app.test_cli_runner()
+    path = str(ROOT / "docs" / "external-contacts-example.csv")
+    result = runner.invoke(args=["contacts", "import", path, "--as", users["front_door"].email])
+    assert result.exit_code == 0 and "Imported 6" in result.output
+    result = runner.invoke(args=["contacts", "import", path, "--as", users["front_door"].email])
+    assert result.exit_code == 0 and "Imported 0 contact(s); 6 already recorded" in result.output
+
+
+# ---------------------------------------------------------------------------------------------- audit viewer
+
+def test_the_audit_viewer_is_for_admins_and_front_door_managers(front_door, admin, users):
+    item = make_item(users["referrer"])
+    front_door.get(f"/front-door/items/{item.reference}")
+    assert front_door.get("/front-door/audit").status_code == 403
+    fd_store.set_manager(users["front_door"], True, actor=users["admin"])
+    sign_in_as(front_door, users["front_door"])
+    by_record = front_door.get(f"/front-door/audit?record={item.reference}").text
+    assert "item_viewed" in by_record
+    by_person = admin.get(f"/front-door/audit?person={users['front_door'].email}&action=item_viewed").text
+    assert "item_viewed" in by_person and "user_created" not in by_person
+    today = dt.date.today().isoformat()
+    assert "item_viewed" in admin.get(f"/front-door/audit?date_from={today}&date_to={today}").text
+    assert "No events match" in admin.get("/front-door/audit?date_from=2001-01-01&date_to=2001-01-02").text
+    assert events("audit_searched")[-1].detail["search"]["date_from"] == "2001-01-01"
+
+
+# ---------------------------------------------------------------------------------------------- export
+
+def test_decisions_export_neutralises_formulas_and_is_audited(front_door, policy_lead, users, referrer):
+    item = make_item(users["referrer"])
+    decide(front_door, item, "nfa", "=HYPERLINK(\"http://example.invalid\")")
+    today = dt.date.today().isoformat()
+    response = policy_lead.get(f"/front-door/export?date_from={today}&date_to={today}")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 1 and rows[0]["reference"] == item.reference and rows[0]["outcome"] == "nfa"
+    assert rows[0]["note"].startswith("'=") and rows[0]["within_one_working_day"] == "True"
+    assert "Fenwick" not in response.text
+    exported = events("decisions_exported")[-1]
+    assert exported.actor == users["policy_lead"].email and exported.detail["rows"] == 1
+    assert referrer.get(f"/front-door/export?date_from={today}&date_to={today}").status_code == 403
+    bad = front_door.get(f"/front-door/export?date_from={today}&date_to=2001-01-01")
+    assert bad.status_code == 400 and "same as or after the first date" in bad.text
+
+
+# ---------------------------------------------------------------------------------------------- demo
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_demo_seed_gives_a_realistic_queue_once(app):
+    from signpost import demo
+    demo.seed(echo=lambda _line: None)
+    demo.seed(echo=lambda _line: None)
+    front_door = demo.demo_user("front_door")
+    page = fq.queue_page(fq.Filters(), front_door.id)
+    awaiting = [row for row in page.rows]
+    assert {row.urgency for row in awaiting} == {"emergency", "same_day", "standard"}
+    assert {row.referral.kind for row in awaiting} == {"referral", "early_help_request", "consultation"}
+    assert page.overdue >= 3 and any(row.allocated_to for row in awaiting)
+    assert any(row.earlier for row in awaiting)  # a re-referral, linked to the earlier NFA
+    assert front_door.manager
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "demo_item_seeded")) == len(demo.DEMO_QUEUE) + 2
