@@ -154,7 +154,10 @@ def child_age(answers: JourneyAnswers) -> tuple[int | None, bool]:
     return int(child.years or 0) * 12 + int(child.months or 0), False
 
 
-def age_band(answers: JourneyAnswers) -> str:
+def age_band(answers: JourneyAnswers | dict) -> str:
+    """The Children in Need style age band (values.AGE_BANDS); also from stored answers (a dict)."""
+    if isinstance(answers, dict):
+        answers = JourneyAnswers.load(answers)
     months, unborn = child_age(answers)
     if unborn:
         return "unborn"
