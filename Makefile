@@ -40,7 +40,7 @@ run: install assets
 	@echo ""
 	@echo "Signpost is running at http://127.0.0.1:$(PORT)/ (Ctrl+C to stop)"
 	@echo ""
-	$(BIN)/gunicorn --workers $(WORKERS) --threads $(THREADS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	GUNICORN_WORKERS=$(WORKERS) GUNICORN_THREADS=$(THREADS) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 ## test: install the test tools and run every test
 test: install-dev assets

@@ -244,6 +244,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(drafts_cli)
+    from .cli_retention import retention_cli
+    app.cli.add_command(retention_cli)
 
 
 drafts_cli = AppGroup("drafts", help="Referral drafts kept server-side while referrers answer.")

@@ -1,6 +1,9 @@
 """The threshold library and service directory, loaded once when the app starts.
 
-A broken file is logged (file, line, key) and skipped, never used and never fatal.
+A broken file is logged (file, line, key) and skipped, never used and never fatal; but once
+its effective date has come, the older version is not used in its place (see current_version):
+pages that need a version answer 503 and /healthz says why, until the file is fixed.
+gunicorn loads this once in the master before forking (preload), so every worker agrees.
 """
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ def load_content(app: Flask) -> None:
         app.logger.error("no valid threshold version under %s: pages that need one answer 503", thresholds_dir)
     app.extensions["signpost.library"] = library
     app.extensions["signpost.directory"] = directory
+    app.extensions["signpost.failed_versions"] = _failed_versions(library)
 
 
 def _load(thresholds_dir: Path, directory_path: Path):
@@ -56,6 +60,38 @@ def _load(thresholds_dir: Path, directory_path: Path):
     return library, directory
 
 
+def _failed_versions(library: Library) -> tuple[tuple[str, dt.date | None], ...]:
+    """(file, effective_from or None when unreadable) of each threshold file that failed to load."""
+    import yaml
+    used = {v.path for v in library.versions}
+    failed = []
+    for file in sorted({p.file for p in library.problems} - used):
+        effective = None
+        try:
+            data = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
+            raw = data.get("effective_from") if isinstance(data, dict) else None
+            effective = raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw)) if raw else None
+        except (OSError, ValueError, yaml.YAMLError):
+            pass
+        failed.append((file, effective))
+    return tuple(failed)
+
+
+class VersionNotLoaded(LookupError):
+    """A newer version should be in force but failed to load: the older one is not used instead."""
+
+
+def blocking_failures(on_date: dt.date | None = None) -> list[tuple[str, dt.date]]:
+    """Files that failed to load and whose effective date has come, after the newest good version's."""
+    on_date = on_date or dt.date.today()
+    try:
+        version = current_library().in_force(on_date)
+    except LookupError:
+        return []
+    return [(file, effective) for file, effective in current_app.extensions.get("signpost.failed_versions", ())
+            if effective is not None and version.effective_from < effective <= on_date]
+
+
 def current_library() -> Library:
     return current_app.extensions["signpost.library"]
 
@@ -66,8 +102,26 @@ def current_directory():
 
 
 def current_version(on_date: dt.date | None = None) -> ThresholdVersion:
-    """The threshold version in force today (or on a date); LookupError when there is none."""
-    return current_library().in_force(on_date or dt.date.today())
+    """The threshold version in force today (or on a date); LookupError when there is none.
+
+    Never an older version standing in for a newer one that failed to load (VersionNotLoaded).
+    """
+    on_date = on_date or dt.date.today()
+    version = current_library().in_force(on_date)
+    blocked = blocking_failures(on_date)
+    if blocked:
+        file, effective = blocked[-1]
+        raise VersionNotLoaded(f"the threshold version in {Path(file).name}, in force from {effective}, "
+                               f"failed to load; {version.id} is not used in its place")
+    return version
+
+
+def current_contacts(on_date: dt.date | None = None):
+    """The front door's numbers for every page, even while the version in force cannot be used."""
+    try:
+        return current_library().in_force(on_date or dt.date.today()).document.contacts
+    except LookupError:
+        return None
 
 
 def current_version_or_none(on_date: dt.date | None = None) -> ThresholdVersion | None:

@@ -189,6 +189,8 @@ class Referral(db.Model):
     child_key: Mapped[str | None] = mapped_column(String(64))
     # The assessment's urgency when sent, as the queue sorts it: 0 emergency, 1 same day, 2 standard.
     urgency_priority: Mapped[int] = mapped_column(Integer)
+    # Set when the identifying details and free text were erased (retention or an erasure request).
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     assessment: Mapped[Assessment] = relationship(back_populates="referral")
     user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -68,6 +68,13 @@ def from_environment(env=os.environ) -> dict:
         "SESSION_IDLE_MINUTES": _int(env, "SIGNPOST_SESSION_IDLE_MINUTES", 30, minimum=1),
         "SESSION_MAX_HOURS": _int(env, "SIGNPOST_SESSION_MAX_HOURS", 12, minimum=1),
         "DRAFT_RETENTION_DAYS": _int(env, "SIGNPOST_DRAFT_RETENTION_DAYS", 30, minimum=1),
+        # Retention (README "Retention and erasure"): days after which records are purged or
+        # their identifying details erased by `flask retention purge`.
+        "REFERRAL_RETENTION_DAYS": _int(env, "SIGNPOST_REFERRAL_RETENTION_DAYS", 6 * 365, minimum=30),
+        "DECISION_RETENTION_DAYS": _int(env, "SIGNPOST_DECISION_RETENTION_DAYS", 6 * 365, minimum=30),
+        "ASSESSMENT_RETENTION_DAYS": _int(env, "SIGNPOST_ASSESSMENT_RETENTION_DAYS", 8 * 365, minimum=30),
+        "AUDIT_RETENTION_DAYS": _int(env, "SIGNPOST_AUDIT_RETENTION_DAYS", 6 * 365, minimum=30),
+        "MAX_OPEN_DRAFTS": _int(env, "SIGNPOST_MAX_OPEN_DRAFTS", 25, minimum=1),
         "THRESHOLDS_DIR": env.get("SIGNPOST_THRESHOLDS_DIR", str(ROOT / "thresholds")),
         "DIRECTORY_PATH": env.get("SIGNPOST_DIRECTORY_PATH", str(ROOT / "directory" / "services.yaml")),
         "GOVUK_FRONTEND_DIR": env.get("SIGNPOST_GOVUK_FRONTEND_DIR",
@@ -77,6 +84,12 @@ def from_environment(env=os.environ) -> dict:
         # Sign-in throttling (Flask-Limiter syntax); only failed attempts count.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "signpost"),
+        # Redis unreachable: count in this process's memory (with a logged warning) rather than
+        # refuse every sign-in; short timeouts so an unreachable Redis never stalls a request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": ({"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+                                      if env.get("RATELIMIT_STORAGE_URI", "").startswith(("redis://", "rediss://"))
+                                      else {}),
         # Explicit: Flask-Limiter's one limiter object otherwise takes its default from
         # whichever app was set up last (a test app may switch it off).
         "RATELIMIT_ENABLED": True,

@@ -36,6 +36,7 @@ TEST_SETTINGS = {
     "ARGON2_PARALLELISM": 1,
     "RATELIMIT_STORAGE_URI": "memory://",
     "SQLALCHEMY_ENGINE_OPTIONS": {},
+    "MAX_OPEN_DRAFTS": 1000,  # tests walk hundreds of journeys as one referrer; test_hardening sets it low
 }
 
 

@@ -118,7 +118,10 @@ def test_a_broken_new_file_never_replaces_the_valid_one(tmp_path, caplog):
     assert messages and all("northmere-2099-01.yaml" in m for m in messages)
     assert any(":" in m.split("northmere-2099-01.yaml", 1)[1][:3] for m in messages)  # file:line
     with app.app_context():
-        assert current_version(dt.date(2100, 1, 1)).id == good.stem
+        assert current_version(dt.date(2098, 12, 31)).id == good.stem
+        # Once the broken version's date has come, the older one never stands in for it.
+        with pytest.raises(LookupError, match="northmere-2099-01.yaml"):
+            current_version(dt.date(2100, 1, 1))
 
 
 def test_no_valid_version_starts_and_answers_503(tmp_path):
@@ -247,14 +250,17 @@ def test_api_paths_get_json_errors(client):
 
 def test_healthz_ok(client):
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "checks": {
+        "database": "ok", "rate_limit_store": "ok", "thresholds": {"status": "ok", "files_not_loaded": 0}}}
 
 
 def test_healthz_503_when_the_database_is_unreachable(tmp_path):
     app = make_app(f"sqlite:///{tmp_path / 'missing-dir' / 'x' / 'no.db'}")
     shutil.rmtree(tmp_path / "missing-dir")  # the factory made the folder; take it away again
     response = app.test_client().get("/healthz")
-    assert response.status_code == 503 and response.get_json() == {"status": "unavailable"}
+    assert response.status_code == 503 and response.get_json()["status"] == "unavailable"
+    assert response.get_json()["checks"]["database"] == "unavailable"
 
 
 def test_healthz_503_when_postgresql_is_down(tmp_path):

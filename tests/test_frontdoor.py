@@ -192,7 +192,8 @@ def test_a_referrer_opening_another_referrers_item_gets_404_audited(app, users, 
     assert referrer.get(f"/refer/my-referrals/{mine.reference}").status_code == 200
     assert referrer.get(f"/refer/my-referrals/{theirs.reference}").status_code == 404
     denied = events("access_denied")[-1]
-    assert denied.record_id == theirs.reference and denied.detail["reason"] == "another referrer's item"
+    assert (denied.record_type, denied.record_id) == ("referrals", str(theirs.id))
+    assert denied.detail["status"] == 404
     assert denied.actor == users["referrer"].email
 
 

@@ -1,7 +1,7 @@
 """The referral journey: draft versions (no lost writes) and append-only assessment revisions
 
 Revision ID: 0004_journey
-Revises: 0003_front_door
+Revises: 0003_front_door, 0006_hardening
 Create Date: 2026-12-01
 
 drafts.version guards concurrent saves of one draft; drafts.kept_forms holds a form posted
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = '0004_journey'
-down_revision = '0003_front_door'
+down_revision = ('0003_front_door', '0006_hardening')  # also joins the two heads main has
 branch_labels = None
 depends_on = None
 

@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import func, select, update
 
 from .. import passwords
+from ..hygiene import escape
 from ..extensions import client_address, db
 from ..models import ROLES, Assessment, AuditEvent, Decision, Draft, Referral, User, utcnow
 
@@ -28,10 +29,42 @@ def transaction() -> Iterator[Any]:
     session = db.session
     try:
         yield session
+        _refuse_unsafe_request(session)
         session.commit()
     except BaseException:
         session.rollback()
         raise
+
+
+class UnsafeInput(StoreError):
+    """A request carrying refused characters tried to store something; nothing was written."""
+
+
+def _refuse_unsafe_request(session) -> None:
+    """Backstop to the edge screen: from a request with refused characters only audit rows are kept."""
+    if not has_request_context():
+        return
+    from ..web.hygiene import request_is_unsafe
+    if request_is_unsafe() and any(not isinstance(obj, AuditEvent)
+                                   for obj in (*session.new, *session.dirty, *session.deleted)):
+        raise UnsafeInput("the request contains characters that are not allowed; nothing was saved")
+
+
+SECRET_KEYS = ("password", "secret", "token", "csrf")
+DETAIL_TEXT_LIMIT = 500
+
+
+def _clean_detail(value: Any, key: str = "") -> Any:
+    """Audit detail as stored: no secrets, no control characters, no unbounded text."""
+    if any(word in key.lower() for word in SECRET_KEYS):
+        return "[removed]"
+    if isinstance(value, str):
+        return escape(value)[:DETAIL_TEXT_LIMIT]
+    if isinstance(value, dict):
+        return {escape(str(k))[:80]: _clean_detail(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean_detail(v, key) for v in value]
+    return value
 
 
 def _actor(actor: User | str | None) -> tuple[int | None, str]:
@@ -55,7 +88,7 @@ def _audit(action: str, record: Any = None, *, actor: User | str | None = None,
         at=utcnow(), user_id=user_id, actor=actor_name[:254], action=action,
         record_type=record_type, record_id=None if record_id is None else str(record_id),
         ip=client_address()[:45] if has_request_context() else None,
-        detail=detail,
+        detail=_clean_detail(detail),
     )
     db.session.add(event)
     return event
@@ -127,9 +160,22 @@ def record_sign_in(user: User, password: str | None = None) -> None:
 
 
 def record_failed_sign_in(email: str, user: User | None, reason: str) -> None:
+    """A failed sign-in. What was typed as an email is kept only when it names an account:
+    an unknown one may be a password typed in the wrong box, so only a keyed hash is kept
+    (enough to see the same attempt repeated, never the text)."""
+    typed = {"email": user.email} if user is not None else {"typed_email_hash": _keyed_hash(email)}
     with transaction():
         _audit("sign_in_failed", actor=user or "anonymous", record_type="users",
-               record_id=user.id if user else None, email=normalise_email(email)[:254], reason=reason)
+               record_id=user.id if user else None, reason=reason, **typed)
+
+
+def _keyed_hash(value: str) -> str:
+    import hashlib
+    import hmac
+
+    from flask import current_app
+    key = (current_app.config.get("SECRET_KEY") or "").encode()
+    return hmac.new(key, normalise_email(value).encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
 
 
 def record_sign_out(user: User, reason: str = "signed_out", kept_form: tuple | None = None) -> None:
@@ -157,8 +203,22 @@ def count_users() -> int:
 # The referral journey: drafts, assessments, referrals -----------------------------------------
 # Nothing about the child is ever put in an audit event's detail: ids, pages and routes only.
 
+class TooManyDrafts(StoreError):
+    """The user already has as many unfinished drafts as allowed (setting MAX_OPEN_DRAFTS)."""
+
+
+def open_draft_count(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(Draft).where(
+        Draft.user_id == user.id, Draft.submitted_at.is_(None))) or 0
+
+
 def start_draft(user: User, version, answers: dict | None = None) -> Draft:
     """A new draft; `answers` carries what is asked once per account (the referrer's role)."""
+    from flask import current_app
+    limit = current_app.config.get("MAX_OPEN_DRAFTS", 25)
+    if open_draft_count(user) >= limit:
+        raise TooManyDrafts(f"you already have {limit} unfinished drafts: carry on with one of them, "
+                            "or delete those you no longer need")
     with transaction() as session:
         draft = Draft(user_id=user.id, answers=answers or {}, threshold_id=version.id,
                       threshold_hash=version.content_hash, created_at=utcnow(), updated_at=utcnow())

@@ -25,6 +25,7 @@ NAVIGATION = [
     ("journey.my_referrals", "My referrals", ("referrer",)),
     ("refer.thresholds", "Thresholds", ALL_ROLES),
     ("frontdoor.index", "Front door", ("front_door", "admin")),
+    ("frontdoor.export", "Export decisions", ("policy_lead",)),
     ("policy.index", "Policy", ("policy_lead", "admin")),
     ("admin.users", "Admin", ("admin",)),
 ]
@@ -118,14 +119,14 @@ def navigation() -> list[dict]:
 
 
 def _template_context() -> dict:
-    from ..content import current_version_or_none
+    from ..content import current_contacts, current_version_or_none
     version = current_version_or_none()
     council = current_app.config.get("COUNCIL_NAME") or (version.document.council if version else "")
     return {
         "cspNonce": g.get("csp_nonce", ""),
         "council_name": council or "Signpost",
         "threshold_version": version,
-        "contacts": version.document.contacts if version else None,
+        "contacts": version.document.contacts if version else current_contacts(),
         "navigation": navigation(),
         "asset_url": asset_url,
         "govuk_asset": govuk_asset,

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from ..content import current_directory, current_library
+from ..content import current_directory, current_library, current_version
 from ..engine import AnswerError, Answers, Problem, assess as assess_answers, check_answers
 from ..extensions import limiter
 from ..thresholds.schema import CONSENT_VALUES
@@ -177,7 +177,8 @@ def assess():
     wanted = data.get("threshold_id") if isinstance(data, dict) else None
     version = None
     try:
-        version = library.get(wanted if isinstance(wanted, str) else "current", on_date)
+        version = (library.get(wanted, on_date) if isinstance(wanted, str) and wanted != "current"
+                   else current_version(on_date))
     except KeyError:
         known = ", ".join(v.id for v in library.versions)
         problems.append(("threshold_id", f"There is no threshold version '{wanted}'. Known versions: {known}."))
@@ -224,7 +225,7 @@ def version_json(version) -> dict:
 @bp.get("/thresholds/current")
 def threshold_current():
     try:
-        version = current_library().in_force(today())
+        version = current_version(today())
     except LookupError as exc:
         return error(503, [(None, f"No threshold version is in force: {exc}.")])
     return json_response(version_json(version))

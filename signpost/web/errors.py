@@ -1,14 +1,23 @@
 """Error pages (400, 403, 404, 405, 429, 500, 503) in the service's own style.
 
 Under /api/ the same errors answer in JSON. A CSRF failure is a 400 page that says why.
+A database that cannot be reached is a 503 page rendered without touching the database
+(no user loaded from it), still with the 999 and front door numbers and every header.
 """
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template, request
+import logging
+
+from flask import Blueprint, current_app, g, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
+from .hygiene import request_is_unsafe
+
+log = logging.getLogger("signpost.errors")
 
 bp = Blueprint("errors", __name__)
 
@@ -46,9 +55,42 @@ def csrf_error(error):
                              "the page and try again. Nothing you had saved has been lost.")
 
 
+UNREACHABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+UNSAFE_INPUT = ("Something you entered contains a character that is not allowed (such as a hidden or "
+                "control character). Go back, remove it and try again.")
+
+
+def _without_the_database() -> None:
+    """Render what follows without reading the database: roll back, and no user is loaded now."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        pass
+    if "_login_user" not in g:  # Flask-Login has not loaded the user: do not try now
+        from ..extensions import login_manager
+        g._login_user = login_manager.anonymous_user()
+
+
+@bp.app_errorhandler(SQLAlchemyError)
+def database_error(error: SQLAlchemyError):
+    if isinstance(error, UNREACHABLE) or isinstance(getattr(error, "orig", None), OSError):
+        log.error("database unreachable: %s", type(error).__name__)
+        _without_the_database()
+        return render_error(503)
+    if request_is_unsafe():  # e.g. PostgreSQL refusing a NUL that a view passed on unchecked
+        _without_the_database()
+        return render_error(400, UNSAFE_INPUT)
+    current_app.log_exception(error)
+    _without_the_database()
+    return render_error(500)
+
+
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
     code = error.code or 500
+    if code == 403:
+        from .security import audit_denial
+        audit_denial(403)
     if request.path.startswith("/api/"):
         from .api import json_error_for
         return json_error_for(error)
@@ -65,5 +107,5 @@ def http_error(error: HTTPException):
 
 @bp.app_errorhandler(500)
 def server_error(error):
-    db.session.rollback()
+    _without_the_database()
     return render_error(500)

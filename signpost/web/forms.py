@@ -5,11 +5,87 @@ point aria-describedby at hints that are not rendered (see README "Front-end").
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask
+from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import SelectChoice
+from wtforms import PasswordField, SelectChoice, StringField
+from wtforms.validators import StopValidation, ValidationError
+
+from ..hygiene import bad_character, problem_message, strip_text
+
+
+# ---- Input hygiene for every form ------------------------------------------------------------
+# Every FlaskForm (ours and any added later) gets these through its Meta: a refused character
+# in any field is an error beside that field, and text fields are stripped, so a required one
+# holding only spaces is empty. Nothing else to remember when adding a form.
+
+def no_hidden_characters(form, field) -> None:
+    """Refuse NUL, control and format characters and lone surrogates in what was sent."""
+    for value in getattr(field, "raw_data", None) or ():
+        char = bad_character(value) if isinstance(value, str) else None
+        if char:
+            field.errors[:] = []
+            raise StopValidation(problem_message(char))
+
+
+def not_blank(form, field) -> None:
+    """A required text field must hold more than spaces (InputRequired only sees that something came)."""
+    if field.flags.required and isinstance(field.data, str) and not field.data.strip():
+        message = next((getattr(v, "message", None) for v in field.validators
+                        if "required" in getattr(v, "field_flags", {})), None)
+        raise StopValidation(message or "This field is required")
+
+
+class SafeMeta(FlaskForm.Meta):
+    def bind_field(self, form, unbound_field, options):
+        field = super().bind_field(form, unbound_field, options)
+        field.validators = [no_hidden_characters, *field.validators]
+        if isinstance(field, StringField) and not isinstance(field, PasswordField):
+            field.filters = (*field.filters, strip_text)
+            field.validators.append(not_blank)
+        return field
+
+
+FlaskForm.Meta = SafeMeta  # every form, including those in blueprints written later
+
+
+# ---- Shapes of UK postcodes and phone numbers ----------------------------------------------------
+
+POSTCODE = re.compile(r"(GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?[0-9][0-9A-HJKPSTUW]? ?[0-9][ABD-HJLNP-UW-Z]{2})")
+
+
+def normalise_postcode(value):
+    """A WTForms filter: upper case, one space before the last three characters."""
+    if not isinstance(value, str):
+        return value
+    compact = re.sub(r"\s+", "", value).upper()
+    return f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
+
+
+def uk_postcode(message: str = "Enter a real postcode, like SW1A 1AA"):
+    def check(form, field) -> None:
+        if field.data and not POSTCODE.fullmatch(field.data):
+            raise ValidationError(message)
+    return check
+
+
+PHONE_PUNCTUATION = re.compile(r"[\s()\-.]")
+
+
+def uk_phone(message: str = "Enter a UK phone number, like 01632 960 001 or 07700 900 982"):
+    """A UK number: 0 and 9 or 10 more digits, or +44 and the same without the 0; spaces allowed."""
+    def check(form, field) -> None:
+        if not field.data:
+            return
+        digits = PHONE_PUNCTUATION.sub("", field.data)
+        if digits.startswith("+44"):
+            digits = "0" + digits[3:].removeprefix("(0)").removeprefix("0")
+        if not re.fullmatch(r"0[1-9][0-9]{8,9}", digits):
+            raise ValidationError(message)
+    return check
 
 
 def _merge(base: dict, extra: dict) -> dict:

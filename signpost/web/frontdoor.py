@@ -22,7 +22,7 @@ from ..store import frontdoor as fd_store
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_KIND_NAMES, NFA_OUTCOMES,
                       OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES)
 from . import frontdoor_forms as ff
-from .security import role_required
+from .security import abort_not_yours, audit_denial, role_required
 
 bp = Blueprint("frontdoor", __name__, url_prefix="/front-door")
 TEAM = ("front_door",)
@@ -40,13 +40,8 @@ def is_manager(user) -> bool:
 
 
 def audited_not_found(record_type: str, record_id: str, reason: str):
-    """A 404 for a record that is missing or not this user's, with the attempt in the audit trail.
-
-    (Issue 12's shared denial helper was not on main yet; this small one serves the front door and
-    the referrer's item page.)
-    """
-    store.record_view("access_denied", actor=_user(), record_type=record_type, record_id=str(record_id)[:64],
-                      path=request.path[:200], reason=reason)
+    """A 404 for a record that is missing or not this user's, with the attempt in the audit trail."""
+    audit_denial(404, record_type=record_type, record_id=str(record_id)[:64], reason=reason)
     abort(404)
 
 
@@ -229,8 +224,10 @@ def ask_for_advice():
     if request.method == "GET":
         return redirect(url_for("journey.my_referrals"))
     draft = db.session.get(Draft, (request.form.get("draft_id") or "")[:64])
-    if draft is None or draft.user_id != current_user.id:
-        audited_not_found("drafts", request.form.get("draft_id") or "-", "not this referrer's draft")
+    if draft is None:
+        audited_not_found("drafts", request.form.get("draft_id") or "-", "no such draft")
+    if draft.user_id != current_user.id:
+        abort_not_yours(draft)
     existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
     if existing is not None:  # a double-click, or sent already: show what was made
         return redirect(url_for("journey.my_referral", reference=existing.reference))

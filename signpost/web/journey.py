@@ -13,6 +13,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_login import current_user
 from sqlalchemy import or_, select
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from .. import journey, store
 from ..store import drafts as drafts_store
@@ -23,7 +24,7 @@ from ..journey import JourneyAnswers
 from ..models import Assessment, Draft, Referral
 from . import journey_forms as jf
 from .pages import BY_SLUG, PAGES, Context
-from .security import role_required
+from .security import abort_not_yours, role_required
 
 bp = Blueprint("journey", __name__, url_prefix="/refer")
 REFERRERS = ("referrer",)
@@ -54,8 +55,10 @@ def answers_of(draft: Draft) -> JourneyAnswers:
 
 
 def _own_unfinished(draft_id: str | None) -> Draft | None:
-    draft = db.session.get(Draft, draft_id or "")
-    if draft is None or draft.user_id != current_user.id or draft.submitted_at is not None:
+    draft = db.session.get(Draft, (draft_id or "")[:64])
+    if draft is not None and draft.user_id != current_user.id:
+        abort_not_yours(draft)  # audited
+    if draft is None or draft.submitted_at is not None:
         return None
     return draft
 
@@ -101,8 +104,10 @@ def needs_draft(view=None, *, include_submitted: bool = False, adopt: bool = Tru
             posted = request.form.get("draft_id")
             if not posted:
                 return redirect(url_for("refer.start"))
-            draft = db.session.get(Draft, posted)
-            if draft is None or draft.user_id != current_user.id:
+            draft = db.session.get(Draft, posted[:64])
+            if draft is not None and draft.user_id != current_user.id:
+                abort_not_yours(draft)  # audited
+            if draft is None:
                 abort(404)
             if draft.submitted_at is not None and not include_submitted:
                 return redirect(url_for("journey.my_referrals"))
@@ -201,8 +206,20 @@ def unsent_form(user) -> tuple | None:
         validate_csrf(request.form.get("csrf_token"))
     except CSRFError:
         return None
-    data = {key: request.form.getlist(key) for key in request.form if key not in ("csrf_token", "draft_id")}
-    return draft, kept_key(), data
+    page = kept_key()
+    try:  # only a real page of this draft, and only that page's own fields
+        if request.endpoint == "journey.question":
+            defined = BY_SLUG.get(page) or abort(404)
+            form = defined.form(Context(version_for(draft), answers_of(draft), today()), None)
+        elif request.endpoint in ("journey.referral", "journey.early_help_request"):
+            form = jf.ReferralForm()
+        else:
+            form = jf.override_form("")
+    except HTTPException:
+        return None
+    from .hygiene import keepable_form
+    data = keepable_form({field.name for field in form if field.type != "CSRFTokenField"})
+    return (draft, page, data) if data is not None else None
 
 
 def kept_key() -> str:
@@ -235,7 +252,11 @@ def new():
     version = current_version_or_none()
     if version is None:
         abort(503)
-    draft = store.start_draft(_user(), version, JourneyAnswers(about_you=known_about_you()).dump())
+    try:
+        draft = store.start_draft(_user(), version, JourneyAnswers(about_you=known_about_you()).dump())
+    except store.TooManyDrafts as exc:
+        flash(str(exc).capitalize() + ".", "info")
+        return redirect(url_for("journey.drafts"))
     session["draft_id"] = draft.id
     return redirect(page_url("danger"))
 
@@ -669,9 +690,10 @@ def history_summary(assessment_id: int):
 @role_required(*REFERRERS)
 def my_referral(reference: str):
     made = db.session.scalar(select(Referral).where(Referral.reference == reference))
-    if made is None or made.user_id != current_user.id:
-        from .frontdoor import audited_not_found
-        audited_not_found("referrals", reference, "no such item" if made is None else "another referrer's item")
+    if made is None:
+        abort(404)
+    if made.user_id != current_user.id:
+        abort_not_yours(made)
     store.record_view("referral_viewed", made, actor=_user())
     version = current_library().by_hash(made.assessment.threshold_hash)
     return render_template("journey/my_referral.html", referral=made, version=version, route_words=ROUTE_WORDS)

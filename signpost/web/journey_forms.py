@@ -12,6 +12,7 @@ from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..journey import CONSENT_CHOICES, ORGANISATIONS, ROLES
+from .forms import normalise_postcode, uk_phone, uk_postcode
 
 LONG = 5000  # characters allowed in a free-text answer
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -257,8 +258,8 @@ class ReferralForm(FlaskForm):
     dob_year = StringField("Year")
     gender = StringField("Gender (optional)", validators=[Optional(), Length(max=50)])
     address = _text("Home address", "Enter the child's home address", max_length=500)
-    postcode = StringField("Postcode", validators=[InputRequired("Enter the postcode"), Length(max=10)],
-                           filters=[lambda v: v.strip().upper() if isinstance(v, str) else v])
+    postcode = StringField("Postcode", validators=[InputRequired("Enter the postcode"), Length(max=10), uk_postcode()],
+                           filters=[normalise_postcode])
     parents = _text("Parents or carers",
                     "Enter the names of the child's parents or carers and how to contact them",
                     description="Names, relationship to the child, phone numbers.")
@@ -271,7 +272,7 @@ class ReferralForm(FlaskForm):
     risks_to_workers = _text("Any risks to workers visiting the home (optional)",
                              description="For example, a dangerous dog or a person known to be violent.")
     referrer_phone = StringField("Your phone number", validators=[
-        InputRequired("Enter a phone number the front door can call you on"), Length(max=40)],
+        InputRequired("Enter a phone number the front door can call you on"), Length(max=40), uk_phone()],
         description="The front door may call you today to talk about this referral.")
 
     def validate_extra(self, unborn: bool, today: dt.date, age_months: int | None = None) -> bool:

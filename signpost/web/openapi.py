@@ -144,7 +144,8 @@ def document() -> dict:
                 "responses": {
                     "200": {"description": "The recommendation, with reasons, services and next steps.",
                             "content": {"application/json": {"schema": _ref("Recommendation")}}},
-                    "400": _error_response("The body is not valid JSON, or the answers have problems."),
+                    "400": _error_response("The body is not valid JSON, or the answers have problems "
+                                           "(including control or format characters in any string)."),
                     "413": _error_response("The body is too large."),
                     "429": RATE_LIMITED,
                     "503": UNAVAILABLE,
@@ -168,6 +169,8 @@ def document() -> dict:
                 "responses": {
                     "200": {"description": "The whole threshold document and its content hash.",
                             "content": {"application/json": {"schema": _ref("ThresholdVersion")}}},
+                    "400": _error_response("The id contains a character that is never allowed "
+                                           "(a control or format character, or a lone surrogate)."),
                     "404": _error_response("There is no version with this id."),
                     "429": RATE_LIMITED,
                 },

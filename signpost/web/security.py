@@ -46,6 +46,30 @@ def role_required(*roles: str):
     return decorator
 
 
+def audit_denial(status: int, record=None, **detail) -> None:
+    """Record an access denial: who tried what (never fails the response it belongs to)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ..hygiene import escape
+    from ..store.access import record_denial
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    try:
+        record_denial(user, status, method=request.method, path=escape(request.path)[:200],
+                      endpoint=request.endpoint, record=record, **detail)
+    except SQLAlchemyError:
+        current_app.logger.exception("could not record an access denial")
+
+
+def abort_not_yours(record, **detail):
+    """A record that exists but is not this user's: audited, then the same 404 as a missing one.
+
+    Call it wherever a view finds a record by an id the user sent and checks its owner, so a
+    referrer changing a reference or a draft id learns nothing and leaves a trace.
+    """
+    audit_denial(404, record, **detail)
+    abort(404)
+
+
 def safe_return_path(path: str | None) -> str | None:
     """Only a path on this site (never another host) is a place to return to."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
@@ -138,6 +162,8 @@ def _headers(response):
 
 def init_app(app: Flask) -> None:
     # Registered before CSRFProtect, so an anonymous POST is sent to sign in, not shown a 400.
+    from . import hygiene
     app.before_request(_nonce)
+    hygiene.init_app(app)  # refused characters are screened before anything reads the request
     app.before_request(_idle_and_access)
     app.after_request(_headers)

@@ -1,0 +1,184 @@
+"""Signpost's heaviest journey page against a bare Flask app rendering the same layout, over HTTP.
+
+Both are served by gunicorn with gunicorn.conf.py and the same settings, and loaded by the same
+client (wrk, 16 connections; Debian's `wrk` is installed with apt-get if missing and this is root).
+Prints each one's requests per second and latency percentiles, the throughput ratio, then last
+`journey_vs_bare_flask: R` (goal: R at least 0.5, with the journey page's p99 under 50 ms).
+Run: .venv/bin/python benchmarks/http.py [--seconds 15] [--workers 2] [--threads 4]
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file's own folder first on sys.path would make `http` this file: take it off first.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import http.cookiejar  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import urllib.parse  # noqa: E402
+import urllib.request  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "loadtests"))
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+PASSWORD = "benchmark-password-1"
+CONNECTIONS = 16
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, capture_output=True)
+        if not shutil.which("wrk"):
+            subprocess.run(["apt-get", "update"], check=False, capture_output=True)
+            subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
+        return shutil.which("wrk")
+    sys.exit("wrk is needed: apt-get install wrk")
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(module: str, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), module], cwd=ROOT,
+                               env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url + "/healthz" if module == "wsgi:app" else url + "/page", timeout=1)
+            return process, url
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{module} did not start: see {log}")
+
+
+def signed_in_journey(url: str) -> tuple[str, list[str]]:
+    """Sign in, walk the journey's question pages; (cookie header, journey page paths)."""
+    from journey_plan import PLAN
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def token(path):
+        return CSRF.search(opener.open(url + path).read().decode()).group(1)
+
+    def post(path, data):
+        body = urllib.parse.urlencode({"csrf_token": csrf, **data}, doseq=True).encode()
+        opener.open(urllib.request.Request(url + path, data=body))
+
+    csrf = token("/sign-in")
+    post("/sign-in", {"email": "bench@example.org", "password": PASSWORD})
+    csrf = token("/")
+    post("/refer/new", {})
+    pages = []
+    for path, data in PLAN:
+        pages.append(path)
+        post(path, data)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    return cookie, pages
+
+
+def heaviest(url: str, cookie: str, pages: list[str]) -> tuple[str, dict]:
+    """The journey page with the slowest median over 15 sequential GETs."""
+    medians = {}
+    for path in pages:
+        times = []
+        for _ in range(15):
+            request = urllib.request.Request(url + path, headers={"Cookie": cookie})
+            start = time.perf_counter()
+            with urllib.request.urlopen(request) as response:
+                response.read()
+                assert response.status == 200, path
+            times.append((time.perf_counter() - start) * 1000)
+        medians[path] = statistics.median(times[3:])
+    return max(medians, key=medians.get), medians
+
+
+def wrk(binary: str, url: str, seconds: int, cookie: str | None = None) -> dict:
+    args = [binary, "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency", url]
+    if cookie:
+        args[1:1] = ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def ms(label):
+        value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"), "non_2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": socket_errors.group(1) if socket_errors else "none"}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args(argv)
+    binary = ensure_wrk()
+    folder = Path(tempfile.mkdtemp(prefix="signpost-http-"))
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}", "SECRET_KEY": "bench-" + "k" * 40,
+           "SIGNPOST_ARGON2_TIME_COST": "1", "SIGNPOST_ARGON2_MEMORY_KIB": "8", "SIGNPOST_ARGON2_PARALLELISM": "1",
+           "GUNICORN_WORKERS": str(args.workers), "GUNICORN_THREADS": str(args.threads),
+           "GUNICORN_ACCESS_LOG": str(folder / "access.log"), "GUNICORN_LOG_LEVEL": "warning"}
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    from signpost import create_app, store
+    app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "SECRET_KEY": env["SECRET_KEY"],
+                      "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1})
+    with app.app_context():
+        store.create_user("bench@example.org", "Bench", "referrer", PASSWORD, actor="benchmark")
+    servers = []
+    try:
+        signpost, signpost_url = serve("wsgi:app", env, folder / "signpost.log")
+        servers.append(signpost)
+        cookie, pages = signed_in_journey(signpost_url)
+        page, medians = heaviest(signpost_url, cookie, pages)
+        print("journey pages, median of 12 sequential GETs:")
+        for path, median in sorted(medians.items(), key=lambda kv: -kv[1]):
+            print(f"  {path:<32} {median:7.1f} ms")
+        journey = wrk(binary, signpost_url + page, args.seconds, cookie)
+        signpost.send_signal(signal.SIGTERM)
+        signpost.wait(timeout=30)
+        bare, bare_url = serve("benchmarks.bare_flask:app", env, folder / "bare.log")
+        servers.append(bare)
+        baseline = wrk(binary, bare_url + "/page", args.seconds)
+    finally:
+        for server in servers:
+            if server.poll() is None:
+                server.send_signal(signal.SIGTERM)
+                server.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"gunicorn.conf.py with {args.workers} workers x {args.threads} threads; wrk, {CONNECTIONS} connections, "
+          f"{args.seconds} s each")
+    for label, result in ((f"bare Flask, same layout (/page)", baseline), (f"Signpost {page}", journey)):
+        print(f"{label:<40} {result['rps']:8.1f} req/s  p50 {result['p50']:6.1f} ms  p99 {result['p99']:6.1f} ms  "
+              f"non-2xx {result['non_2xx']}  socket errors {result['socket_errors']}")
+    ratio = journey["rps"] / baseline["rps"]
+    print(f"throughput ratio (journey / bare Flask): {ratio:.2f}  (goal >= 0.5; journey p99 goal < 50 ms: "
+          f"{journey['p99']:.1f} ms)")
+    print(f"journey_vs_bare_flask: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

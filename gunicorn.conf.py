@@ -1,0 +1,67 @@
+"""gunicorn settings for Signpost: `gunicorn -c gunicorn.conf.py wsgi:app` (make run uses it).
+
+Workers from the core count, the app (and the threshold files) loaded once before forking,
+timeouts, and an access log of method, path, status and time: no query strings, no bodies,
+every value escaped so a crafted URL cannot forge a log line. Override with GUNICORN_* below.
+"""
+import multiprocessing
+import os
+
+from gunicorn import glogging
+
+from signpost.hygiene import EscapingFilter, escape
+
+_env = os.environ.get
+_shared_limits = _env("RATELIMIT_STORAGE_URI", "memory://").startswith(("redis://", "rediss://"))
+
+bind = _env("GUNICORN_BIND", f"127.0.0.1:{_env('PORT', '8000')}")
+# Sign-in throttling counts in memory unless Redis is configured, and memory is per process:
+# then one process with threads, so every attempt is counted in one place.
+workers = int(_env("GUNICORN_WORKERS") or (multiprocessing.cpu_count() * 2 + 1 if _shared_limits else 1))
+threads = int(_env("GUNICORN_THREADS", "4"))
+# Load the app in the master: thresholds and the directory are read once, every worker (and
+# every worker restarted after a crash or a kill) has the same version in force.
+preload_app = True
+timeout = int(_env("GUNICORN_TIMEOUT", "30"))           # a worker silent this long is killed and replaced
+graceful_timeout = int(_env("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = 5
+max_requests = int(_env("GUNICORN_MAX_REQUESTS", "5000"))  # recycle workers now and then
+max_requests_jitter = 500
+limit_request_line = 4094
+limit_request_fields = 100
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# No shared control socket in the home folder: several instances (and the load tests) can run at once.
+control_socket_disable = True
+forwarded_allow_ips = _env("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+accesslog = _env("GUNICORN_ACCESS_LOG", "-")
+errorlog = "-"
+loglevel = _env("GUNICORN_LOG_LEVEL", "info")
+# %(U)s is the path without the query string; %(M)s the time in milliseconds.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+class Logger(glogging.Logger):
+    """gunicorn's logger with every access-log value and error-log line escaped."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: escape(value) if isinstance(value, str) else value for key, value in atoms.items()}
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for handler in (*self.error_log.handlers, *self.access_log.handlers):
+            handler.addFilter(EscapingFilter())
+
+
+logger_class = Logger
+
+
+def post_fork(server, worker):
+    """A forked worker opens its own database connections, never the master's."""
+    import sys
+    if "wsgi" not in sys.modules:  # not Signpost's app (benchmarks/bare_flask.py), or not preloaded
+        return
+    from signpost.extensions import db
+    with sys.modules["wsgi"].app.app_context():
+        db.engine.dispose(close=False)

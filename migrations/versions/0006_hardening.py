@@ -1,0 +1,29 @@
+"""Referrals record when their identifying details were erased (retention or an erasure request)
+
+Revision ID: 0006_hardening
+Revises: 0001_initial
+Create Date: 2026-12-01
+
+The referral row, its assessment's coded fields and its decisions' outcomes stay, so the
+reports' anonymous counts are unchanged; only names, addresses and free text go.
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0006_hardening'
+down_revision = '0001_initial'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('referrals', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('erased_at', sa.DateTime(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('referrals', schema=None) as batch_op:
+        batch_op.drop_column('erased_at')

@@ -1,0 +1,47 @@
+"""`flask --app wsgi retention purge [--dry-run]` and `retention erase REFERENCE` for operators.
+
+Periods come from the settings (README "Retention and erasure"); every run is audited.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+retention_cli = AppGroup("retention", help="Delete or anonymise records past their retention period.")
+
+
+@retention_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only say what would be deleted or erased.")
+def purge_command(dry_run):
+    """Apply every retention period (run daily, e.g. from cron)."""
+    from .store import retention
+    periods = retention.Periods.from_config(current_app.config)
+    counts = retention.purge(periods, dry_run=dry_run)
+    verb = "Would act on" if dry_run else "Acted on"
+    words = {"drafts": "draft(s) deleted", "referrals": "referral(s) with identifying details erased",
+             "decisions": "decision note(s) erased", "assessments": "assessment(s) deleted with their referral "
+             "and decisions", "audit_events": "audit event(s) deleted"}
+    for kind in retention.KINDS:
+        click.echo(f"{verb} {counts[kind]:>6} {words[kind]} (older than {getattr(periods, kind).days} days)")
+
+
+@retention_cli.command("erase")
+@click.argument("reference")
+@click.option("--same-child", is_flag=True,
+              help="Also erase the child's other referrals (same name and date of birth).")
+@click.option("--reason", required=True, help="Why, for the audit trail (e.g. the request's reference).")
+def erase_command(reference, same_child, reason):
+    """Erase one child's referral records; the anonymous counts the reports use are kept."""
+    from .store import retention
+    try:
+        erased = retention.erase_child(reference, same_child=same_child, reason=reason)
+    except LookupError as exc:
+        click.echo(str(exc).capitalize(), err=True)
+        sys.exit(1)
+    if not erased:
+        click.echo(f"{reference} was already erased.")
+        return
+    click.echo(f"Erased {len(erased)} referral(s): {', '.join(erased)}")

@@ -1,0 +1,383 @@
+"""Hostile input, faults and audit: refused characters, a database or Redis that is down,
+thresholds that fail to load, denials audited, no secrets in the audit log, drafts capped.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import PASSWORD, ROOT, csrf_token, make_app, sign_in_as, submit
+from signpost import store
+from signpost.extensions import db
+from signpost.hygiene import bad_character, escape
+from signpost.models import AuditEvent, Draft, Referral, User
+
+HIDDEN = ["\x00", "\x07", "\u200b", "\u202e", "\ufeff", "\x1b[31m"]
+
+
+def audit(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+# ---------------------------------------------------------------------------- the characters
+
+@pytest.mark.parametrize("char", ["\x00", "\x1f", "\x7f", "\x85", "\u200b", "\u200e", "\u2066", "\ufeff", "\ud800"])
+def test_refused_characters(char):
+    assert bad_character(f"abc{char}def") == char
+
+
+@pytest.mark.parametrize("text", ["plain", "Zoë's café — 😀", "line one\nline two\r\n\tindented", "NM1 4AB"])
+def test_ordinary_text_is_accepted(text):
+    assert bad_character(text) is None
+
+
+def test_newlines_are_refused_where_text_is_not_typed():
+    assert bad_character("a\nb", allow_newlines=False) == "\n"
+
+
+def test_escape_makes_one_printable_line():
+    assert escape("GET /x\nFORGED 200\x00\u202e") == "GET /x\\x0aFORGED 200\\x00\\u202e"
+
+
+# ---------------------------------------------------------------------------- at the edge
+
+@pytest.mark.parametrize("char", HIDDEN)
+def test_sign_in_with_a_hidden_character_is_an_error_beside_the_field(client, users, char):
+    response = submit(client, "/sign-in", {"email": f"referrer@example.org{char}", "password": PASSWORD})
+    assert response.status_code == 200
+    assert "hidden or control character" in response.text and 'href="#email"' in response.text
+    assert audit("signed_in") == []
+
+
+def test_a_hidden_character_in_a_password_is_refused_too(client, users):
+    response = submit(client, "/sign-in", {"email": "referrer@example.org", "password": PASSWORD + "\x00"})
+    assert response.status_code == 200 and "hidden or control character" in response.text
+
+
+@pytest.mark.parametrize("path", ["/refer/my-referrals/NM%00-1", "/refer/%E2%80%AEabout-you", "/x%0aFORGED"])
+def test_a_hidden_character_in_the_address_is_a_400(referrer, path):
+    response = referrer.get(path)
+    assert response.status_code == 400 and "not allowed" in response.text
+    assert response.headers["Content-Security-Policy"]
+
+
+def test_a_hidden_character_in_a_query_is_a_400(referrer):
+    assert referrer.get("/?x=%00").status_code == 400
+
+
+def test_a_url_cannot_forge_a_log_line(client, caplog):
+    from signpost.hygiene import EscapingFilter
+    record = logging.LogRecord("signpost", logging.ERROR, __file__, 1, "Exception on %s [%s]",
+                               ("/x\n2026-01-01 INFO forged", "GET"), None)
+    EscapingFilter().filter(record)
+    assert "\n" not in record.getMessage() and "\\x0a" in record.getMessage()
+    handlers = logging.getLogger().handlers
+    assert handlers and all(any(isinstance(f, EscapingFilter) for f in h.filters) for h in handlers)
+
+
+def test_draft_ids_with_a_nul_never_reach_the_database(referrer):
+    token = csrf_token(referrer, "/refer/drafts")
+    for path in ("/refer/drafts/resume", "/refer/drafts/delete"):
+        response = referrer.post(path, data={"csrf_token": token, "draft_id": "abc\x00def"})
+        assert response.status_code in (400, 404), path
+
+
+def test_admin_forms_refuse_hidden_characters_and_blank_names(admin):
+    before = count(User)
+    response = submit(admin, "/admin/users/new", {"email": "new@example.org", "name": "Ann\u200b",
+                                                  "role": "referrer", "password": "a long password 123"})
+    assert response.status_code == 200 and "hidden or control character" in response.text
+    response = submit(admin, "/admin/users/new", {"email": "new@example.org", "name": "   ",
+                                                  "role": "referrer", "password": "a long password 123"})
+    assert response.status_code == 200 and "Enter the person" in response.text
+    assert count(User) == before
+
+
+def test_api_lone_surrogate_is_a_json_400_naming_the_field(client):
+    body = '{"age_months": 60, "indicators": ["a", "\\ud800"]}'
+    response = client.post("/api/v1/assess", data=body, content_type="application/json")
+    assert response.status_code == 400 and response.is_json
+    (problem,) = response.get_json()["errors"]
+    assert problem["field"] == "indicators[1]" and "U+D800" in problem["message"]
+
+
+def test_api_nul_in_a_key_is_a_json_400(client):
+    response = client.post("/api/v1/assess", data='{"indicators": [], "age\\u0000": 1}',
+                           content_type="application/json")
+    assert response.status_code == 400 and response.is_json
+
+
+def test_nothing_is_stored_from_a_request_with_refused_characters(app, users):
+    """The store's backstop: even a view that skipped its form's checks cannot save."""
+    from flask import g
+    with app.test_request_context("/refer/x", method="POST"):
+        g.unsafe_fields = {"reason": "\x00"}
+        with pytest.raises(store.UnsafeInput):
+            store.update_user(users["admin"], name="Changed", actor="test")
+    db.session.rollback()
+    assert db.session.get(User, users["admin"].id).name != "Changed"
+
+
+# ---------------------------------------------------------------------------- form validators
+
+@pytest.mark.parametrize("postcode,ok", [("SW1A 1AA", True), ("nm1 4ab", True), ("M1 1AE", True),
+                                         ("B33 8TH", True), ("CR2 6XH", True), ("DN55 1PT", True),
+                                         ("12345", False), ("NM1", False), ("QQ1 1AA", False), ("", True)])
+def test_uk_postcode_shape(app, postcode, ok):
+    from wtforms import Form, StringField
+
+    from signpost.web.forms import normalise_postcode, uk_postcode
+
+    class F(Form):
+        postcode = StringField(validators=[uk_postcode()], filters=[normalise_postcode])
+    from werkzeug.datastructures import MultiDict
+    form = F(MultiDict({"postcode": postcode}))
+    assert form.validate() is ok, form.errors
+
+
+@pytest.mark.parametrize("phone,ok", [("01632 960 001", True), ("07700 900982", True), ("+44 7700 900982", True),
+                                      ("+44 (0)1632 960001", True), ("020 7946 0000", True),
+                                      ("999", False), ("12345678901", False), ("phone me", False)])
+def test_uk_phone_shape(app, phone, ok):
+    from werkzeug.datastructures import MultiDict
+    from wtforms import Form, StringField
+
+    from signpost.web.forms import uk_phone
+
+    class F(Form):
+        phone = StringField(validators=[uk_phone()])
+    assert F(MultiDict({"phone": phone})).validate() is ok
+
+
+# ---------------------------------------------------------------------------- faults
+
+def test_database_down_is_a_styled_503_with_the_numbers_for_a_signed_in_user(tmp_path, caplog):
+    app = make_app(f"sqlite:///{tmp_path / 'db' / 'x.db'}")
+    with app.app_context():
+        db.create_all()
+        user = store.create_user("r@example.org", "R", "referrer", "a long password here", actor="test")
+        client = app.test_client()
+        sign_in_as(client, user)
+        db.session.remove()
+        db.engine.dispose()
+    shutil.rmtree(tmp_path / "db")
+    (tmp_path / "db").write_text("not a folder")  # SQLite can no longer open it
+    response = client.get("/refer/drafts")
+    assert response.status_code == 503
+    html = response.get_data(as_text=True)
+    assert "Sorry, the service is unavailable" in html and "call 999" in html
+    contacts = app.extensions["signpost.library"].versions[-1].document.contacts
+    assert contacts.front_door.phone in html and contacts.out_of_hours.phone in html
+    assert "Content-Security-Policy" in response.headers and response.headers["Cache-Control"] == "no-store"
+
+
+def test_redis_down_still_signs_in_with_in_memory_limits(tmp_path, caplog):
+    app = make_app(f"sqlite:///{tmp_path / 'r.db'}", RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0",
+                   RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 0.2, "socket_timeout": 0.2})
+    with app.app_context():
+        db.create_all()
+        store.create_user("r@example.org", "R", "referrer", "a long password here", actor="test")
+        client = app.test_client()
+        with caplog.at_level(logging.WARNING):
+            response = submit(client, "/sign-in", {"email": "r@example.org", "password": "a long password here"})
+        assert response.status_code == 302
+        assert any("falling back to in-memory" in r.getMessage() for r in caplog.records)
+        assert client.post("/api/v1/assess", json={"indicators": [], "age_months": 60}).status_code == 200
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.get_json()["checks"]["rate_limit_store"] == "unavailable"
+        assert health.get_json()["checks"]["database"] == "ok"
+        assert client.get("/healthz?only=database,thresholds").status_code == 200
+        # The in-memory counts still throttle: the per-account limit is 5 failures.
+        fresh = app.test_client()
+        codes = [submit(fresh, "/sign-in", {"email": "r@example.org", "password": "wrong"}).status_code
+                 for _ in range(7)]
+        assert codes[-1] == 429
+    from signpost.extensions import limiter
+    limiter._storage_dead = False  # the limiter is one object for every app in this process
+
+
+def test_a_newer_version_that_failed_to_load_is_never_replaced_by_an_older_one(tmp_path):
+    import datetime as dt
+    folder = tmp_path / "thresholds"
+    folder.mkdir()
+    good = sorted((ROOT / "thresholds").glob("*.yaml"))[-1]
+    # The good version took effect long ago; the broken one's date (yesterday) is newer.
+    (folder / good.name).write_text(re.sub(r"(?m)^effective_from: .*$", "effective_from: 2020-01-01",
+                                           good.read_text(), count=1))
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    (folder / "northmere-2099-99.yaml").write_text(
+        good.read_text().replace(good.stem, "northmere-2099-99").replace(
+            "effective_from:", f"effective_from: {yesterday.isoformat()}\nunknown_key: 1\nxeffective_from:", 1))
+    app = make_app(f"sqlite:///{tmp_path / 't.db'}", THRESHOLDS_DIR=str(folder))
+    with app.app_context():
+        db.create_all()
+        client = app.test_client()
+        health = client.get("/healthz")
+        assert health.status_code == 503
+        assert health.get_json()["checks"]["thresholds"]["status"] == "unavailable"
+        assert health.get_json()["checks"]["thresholds"]["files_not_loaded"] == 1
+        response = client.post("/api/v1/assess", json={"indicators": [], "age_months": 60})
+        assert response.status_code == 503
+        page = client.get("/sign-in").get_data(as_text=True)
+        contacts = app.extensions["signpost.library"].versions[-1].document.contacts
+        assert contacts.front_door.phone in page  # the numbers are still on every page
+
+
+def test_healthz_reports_files_that_failed_to_load_but_stays_up_when_the_version_in_force_is_fine(tmp_path):
+    folder = tmp_path / "thresholds"
+    folder.mkdir()
+    for f in (ROOT / "thresholds").glob("*.yaml"):
+        shutil.copy(f, folder / f.name)
+    (folder / "broken.yaml").write_text("id: [unclosed\n")
+    app = make_app(f"sqlite:///{tmp_path / 'h.db'}", THRESHOLDS_DIR=str(folder))
+    with app.app_context():
+        db.create_all()
+        health = app.test_client().get("/healthz")
+        assert health.status_code == 200
+        assert health.get_json()["checks"]["thresholds"] == {"status": "ok", "files_not_loaded": 1}
+
+
+# ---------------------------------------------------------------------------- audit
+
+def test_a_referrer_on_an_admin_page_is_audited(referrer, users):
+    assert referrer.get("/admin/users").status_code == 403
+    (event,) = audit("access_denied")
+    assert event.user_id == users["referrer"].id
+    assert event.detail["status"] == 403 and event.detail["path"] == "/admin/users"
+    assert event.detail["endpoint"] == "admin.users" and event.detail["role"] == "referrer"
+
+
+def test_another_users_draft_is_a_404_and_audited(app, users, referrer):
+    other = store.create_user("other@example.org", "Other", "referrer", PASSWORD, actor="test")
+    from signpost.content import current_version
+    theirs = store.start_draft(other, current_version())
+    token = csrf_token(referrer, "/refer/drafts")
+    for path in ("/refer/drafts/resume", "/refer/drafts/delete"):
+        assert referrer.post(path, data={"csrf_token": token, "draft_id": theirs.id}).status_code == 404
+    events = audit("access_denied")
+    assert len(events) == 2 and {e.record_id for e in events} == {theirs.id}
+    assert all(e.record_type == "drafts" and e.detail["status"] == 404 for e in events)
+    assert db.session.get(Draft, theirs.id) is not None
+    # A draft id that does not exist is a 404 too, and nothing to audit as a denial.
+    assert referrer.post("/refer/drafts/resume", data={"csrf_token": token, "draft_id": "nope"}).status_code == 404
+    assert len(audit("access_denied")) == 2
+
+
+def test_a_password_typed_into_the_email_box_is_not_in_the_audit_log(client, users):
+    secret = "Hunter2-correct-horse"
+    submit(client, "/sign-in", {"email": secret, "password": "x"})
+    submit(client, "/sign-in", {"email": secret + "@example.org", "password": "x"})
+    stored = " ".join(str(e.detail) + e.actor for e in db.session.scalars(select(AuditEvent)))
+    assert secret not in stored
+
+
+def test_audit_detail_never_keeps_secrets_or_control_characters(app):
+    with app.test_request_context("/"):
+        store.record_view("test_event", actor="test", record_type="x", password="p4ss", note="a\nb\x00",
+                          long="y" * 5000)
+    (event,) = audit("test_event")
+    assert event.detail["password"] == "[removed]"
+    assert event.detail["note"] == "a\\x0ab\\x00" and len(event.detail["long"]) <= 500
+
+
+def test_open_drafts_are_capped(app, users, referrer):
+    app.config["MAX_OPEN_DRAFTS"] = 3
+    token = csrf_token(referrer, "/")
+    for _ in range(3):
+        assert referrer.post("/refer/new", data={"csrf_token": token}).location == "/refer/danger"
+    response = referrer.post("/refer/new", data={"csrf_token": token})
+    assert response.location == "/refer/drafts"
+    assert count(Draft) == 3
+    assert "3 unfinished drafts" in referrer.get("/refer/drafts").text
+
+
+def test_the_idle_kept_form_keeps_only_the_pages_fields_and_has_a_size_cap(app, users, referrer):
+    token = csrf_token(referrer, "/")
+    referrer.post("/refer/new", data={"csrf_token": token})
+    referrer.post("/refer/danger", data={"csrf_token": token, "in_danger": "no"})
+
+    def idle_post(path, data):
+        with referrer.session_transaction() as session:
+            session["last_seen"] = int(time.time()) - 31 * 60
+        response = referrer.post(path, data={"csrf_token": token, **data})
+        sign_in_as(referrer, db.session.get(User, users["referrer"].id))
+        return response
+
+    idle_post("/refer/about-you", {"role": "dsl", "organisation": "school", "evil": "x" * 100})
+    draft = db.session.scalar(select(Draft))
+    db.session.refresh(draft)
+    assert draft.answers["_unsent"] == {"about-you": {"role": ["dsl"], "organisation": ["school"]}}
+    idle_post("/refer/about-you", {"role": "x" * 40000})
+    db.session.refresh(draft)
+    assert "x" * 100 not in str(draft.answers)
+    idle_post("/refer/not-a-page", {"role": "dsl"})
+    db.session.refresh(draft)
+    assert "not-a-page" not in draft.answers.get("_unsent", {})
+
+
+# ---------------------------------------------------------------------------- the causes found before
+
+def walk(client, upto: str | None = None) -> str:
+    """Post the load test's journey (loadtests/journey_plan.py) up to a page; the CSRF token."""
+    import sys
+    sys.path.insert(0, str(ROOT / "loadtests"))
+    from journey_plan import PLAN
+    token = csrf_token(client, "/")
+    client.post("/refer/new", data={"csrf_token": token})
+    for path, data in PLAN:
+        if path == upto:
+            break
+        assert client.post(path, data={"csrf_token": token, **data}).status_code == 302, path
+    return token
+
+
+def referral_details(**overrides):
+    from journey_plan import PLAN
+    return {**PLAN.referral, **overrides}
+
+
+@pytest.fixture
+def at_referral(referrer):
+    """A referrer whose journey reached the referral page (a top-level concern); posts with a token."""
+    token = walk(referrer)
+
+    class Poster:
+        def post(self, path, data):
+            return referrer.post(path, data={"csrf_token": token, **data})
+    return Poster()
+
+
+def test_about_the_child_with_fields_missing_is_an_error_not_a_500(referrer):
+    token = walk(referrer, upto="/refer/about-child")
+    for data in ({"born": "born"}, {"born": "unborn"}, {"born": "born", "years": "3"}, {}):
+        response = referrer.post("/refer/about-child", data={"csrf_token": token, **data})
+        assert response.status_code == 200 and "govuk-error-summary" in response.text, data
+
+
+@pytest.mark.parametrize("value", ["   ", "\u200b", "\t\n", "\u00a0\u00a0"])
+def test_required_referral_fields_holding_nothing_are_errors(at_referral, value):
+    for field in ("address", "postcode", "parents", "referrer_phone", "first_name", "last_name"):
+        response = at_referral.post("/refer/referral", referral_details(**{field: value}))
+        assert response.status_code == 200 and "govuk-error-summary" in response.text, field
+    assert count(Referral) == 0
+
+
+@pytest.mark.parametrize("field,value", [("postcode", "12345"), ("referrer_phone", "call me")])
+def test_referral_postcode_and_phone_must_look_british(at_referral, field, value):
+    response = at_referral.post("/refer/referral", referral_details(**{field: value}))
+    assert response.status_code == 200 and "govuk-error-message" in response.text
+    assert count(Referral) == 0
+
+
+def test_an_override_reason_of_only_spaces_is_an_error(at_referral):
+    response = at_referral.post("/refer/disagree", {"route": "early_help", "reason": "    "})
+    assert response.status_code == 200 and "Enter why you disagree" in response.text

@@ -1,0 +1,127 @@
+"""Retention and erasure: each period applied, dry runs change nothing, the counts survive erasure."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from signpost import store
+from signpost.content import current_version
+from signpost.engine import Answers, assess
+from signpost.extensions import db
+from signpost.models import Assessment, AuditEvent, Decision, Draft, Referral, utcnow
+from signpost.store import retention
+
+DAY = dt.timedelta(days=1)
+
+
+def journey(users, *, days_ago: float, name: str = "Ada", dob: str = "2017-03-01", referred=True,
+            outcome=("nfa", "Spoke to school; no role for social care")):
+    version = current_version()
+    rec = assess(Answers.of([], age_months=100), version, dt.date.today(), None)
+    at = utcnow() - dt.timedelta(days=days_ago)
+    answers = {"voice": {"seen": "yes", "says": "I am scared at home", "wants": "to stay with gran"}}
+    details = {"first_name": name, "last_name": "Example", "date_of_birth": dob, "address": "1 Fictional Row",
+               "postcode": "NM1 4AB", "answers": answers} if referred else None
+    return store.record_demo_journey(users["referrer"], answers, rec, at=at, referral_details=details,
+                                     decision=outcome if referred else None, decided_by=users["front_door"],
+                                     assessment_fields={"age_band": "5-9", "indicator_ids": []})
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def periods(**days) -> retention.Periods:
+    base = {"drafts": 30, "referrals": 2190, "decisions": 2190, "assessments": 2920, "audit_events": 2190}
+    return retention.Periods(**{k: dt.timedelta(days=v) for k, v in {**base, **days}.items()})
+
+
+def test_defaults_come_from_the_settings(app):
+    p = retention.Periods.from_config(app.config)
+    assert (p.drafts.days, p.referrals.days, p.decisions.days, p.assessments.days, p.audit_events.days) == (
+        30, 2190, 2190, 2920, 2190)
+
+
+def test_dry_run_counts_and_changes_nothing(app, users):
+    journey(users, days_ago=2200)
+    journey(users, days_ago=10)
+    before = (count(Referral), count(Decision), count(AuditEvent), count(Draft))
+    counts = retention.purge(periods(), dry_run=True)
+    assert counts == {"drafts": 1, "referrals": 1, "decisions": 1, "assessments": 0, "audit_events": 0}
+    assert (count(Referral), count(Decision), count(AuditEvent), count(Draft)) == before
+    old = db.session.scalar(select(Referral).order_by(Referral.created_at))
+    assert old.details["first_name"] == "Ada" and old.erased_at is None
+
+
+def test_referrals_past_their_period_lose_identifying_details_but_keep_their_counts(app, users):
+    old = journey(users, days_ago=2200)
+    recent = journey(users, days_ago=10)
+    by_outcome = retention.counts_by_outcome()
+    counts = retention.purge(periods())
+    assert counts["referrals"] == 1 and counts["decisions"] == 1 and counts["drafts"] == 1
+    db.session.expire_all()
+    erased = db.session.get(Assessment, old.id).referral
+    assert erased.details == {} and erased.erased_at is not None and erased.consent_reason is None
+    assert "scared" not in str(erased.details) and erased.decisions[0].note == ""
+    assert erased.decisions[0].outcome == "nfa" and erased.assessment.recommended_route
+    kept = db.session.get(Assessment, recent.id).referral
+    assert kept.details["first_name"] == "Ada" and kept.decisions[0].note
+    assert retention.counts_by_outcome() == by_outcome
+    (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "retention_purged"))
+    assert event.detail["referrals"] == 1 and event.detail["periods_days"]["referrals"] == 2190
+    # A second run finds nothing more to do.
+    assert retention.purge(periods())["referrals"] == 0
+
+
+def test_assessments_past_their_period_go_with_their_referral_and_decisions(app, users):
+    journey(users, days_ago=3000)
+    journey(users, days_ago=3000, referred=False)
+    journey(users, days_ago=5)
+    counts = retention.purge(periods())
+    assert counts["assessments"] == 2
+    assert count(Assessment) == 1 and count(Referral) == 1 and count(Decision) == 1
+
+
+def test_old_audit_events_are_deleted_and_the_purge_itself_is_audited(app, users):
+    journey(users, days_ago=1)
+    db.session.execute(AuditEvent.__table__.update().values(at=utcnow() - 2200 * DAY))
+    db.session.commit()
+    assert retention.purge(periods())["audit_events"] >= 1
+    assert [e.action for e in db.session.scalars(select(AuditEvent))] == ["retention_purged"]
+
+
+def test_erasing_one_child_keeps_other_children_and_the_counts(app, users):
+    first = journey(users, days_ago=300).referral.reference
+    again = journey(users, days_ago=100).referral.reference  # the same child referred again
+    other = journey(users, days_ago=50, name="Ben").referral.reference
+    by_outcome = retention.counts_by_outcome()
+    result = app.test_cli_runner().invoke(args=["retention", "erase", first, "--same-child",
+                                                "--reason", "SAR-2026-17"])
+    assert result.exit_code == 0, result.output
+    assert first in result.output and again in result.output and other not in result.output
+    refs = {r.reference: r for r in db.session.scalars(select(Referral))}
+    assert refs[first].details == {} and refs[again].details == {} and refs[other].details["first_name"] == "Ben"
+    assert retention.counts_by_outcome() == by_outcome
+    (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "referrals_erased"))
+    assert event.detail["references"] == sorted([first, again]) and event.detail["reason"] == "SAR-2026-17"
+
+
+def test_erase_an_unknown_reference_fails(app, users):
+    result = app.test_cli_runner().invoke(args=["retention", "erase", "NM-1999-00001", "--reason", "x"])
+    assert result.exit_code == 1 and "No referral" in result.output
+
+
+def test_purge_command_dry_run_says_what_it_would_do(app, users):
+    journey(users, days_ago=2200)
+    result = app.test_cli_runner().invoke(args=["retention", "purge", "--dry-run"])
+    assert result.exit_code == 0 and "Would act on      1 referral(s)" in result.output
+    assert count(Referral) == 1 and db.session.scalar(select(Referral)).erased_at is None
+    result = app.test_cli_runner().invoke(args=["retention", "purge"])
+    assert result.exit_code == 0 and "Acted on      1 referral(s)" in result.output
+
+
+@pytest.fixture
+def app_settings():
+    return {}
