@@ -20,45 +20,37 @@ from signpost.thresholds import load_library  # noqa: E402
 YEARS, MONTHS = 9, 3
 
 
-class Plan(list):
-    """[(path, form data)] from the danger question to Check your answers, and the referral form."""
+class Plan(dict):
+    """{path: form data} for each question page up to Check your answers (the journey is followed
+    by its redirects: "About you" is only asked on an account's first journey), and the
+    referral form. Every post also names its draft (`draft_id`, from the page's form)."""
 
     referral: dict
+
+
+DRAFT_ID = __import__("re").compile(r'name="draft_id" value="([^"]+)"')
 
 
 def build(thresholds_dir: str | Path = ROOT / "thresholds", today: dt.date | None = None) -> Plan:
     today = today or dt.date.today()
     version = load_library(thresholds_dir).in_force(today)
-    answers: dict = {"in_danger": "no", "about_you": {"role": "dsl", "organisation": "school"},
-                     "child": {"unborn": False, "years": YEARS, "months": MONTHS}}
-    pages = journey.concerns_pages(version, answers)
+    child = journey.JourneyAnswers(in_danger="no", child=journey.Child(unborn=False, years=YEARS, months=MONTHS))
     top = version.document.levels[-1].number
-    page, item = next((p, i) for p in pages for i in p.items
-                      if i.question is None and i.level == top and not version.indicators[i.id].immediate)
-    ticks = {p.id: ([item.id] if p.id == page.id else []) for p in pages}
-    answers["concerns"] = ticks
-    answers["voice"] = {"seen": "yes", "says": "(load test) fictional words", "wants": "(load test) to be safe"}
-    answers["family"] = {"working_well": "(load test) attends school", "tried": "", "tried_by": ""}
-    answers["consent"] = {"aware": "yes", "consent": "given", "reason": ""}
-    data = {
-        "danger": {"in_danger": "no"},
-        "about_you": {"role": "dsl", "organisation": "school"},
-        "about_child": {"born": "born", "years": str(YEARS), "months": str(MONTHS)},
-        "voice": {"seen": "yes", "says": answers["voice"]["says"], "wants": answers["voice"]["wants"]},
-        "family": {"working_well": answers["family"]["working_well"]},
-        "consent": {"aware": "yes", "consent": "given"},
-        "check": {},
-    }
-    plan = Plan()
-    for name in journey.sequence(version, answers):
-        if name == "recommendation":
-            break
-        if name.startswith("concerns_"):
-            form = {"concerns": ticks.get(name) or ["none"]}
-        else:
-            form = data[name]
-        path = "/refer/check" if name == "check" else "/refer/" + name.replace("_", "-")
-        plan.append((path, form))
+    item = next(i for i in version.document.indicators if i.level == top and not i.asks_for and not i.lado
+                and not journey.is_emergency(i) and journey.applies(i, YEARS * 12 + MONTHS, False))
+    target = journey.with_concerns(version, child, [item.id])
+    plan = Plan({
+        "/refer/danger": {"in_danger": "no"},
+        "/refer/about-you": {"role": "dsl", "organisation": "school"},
+        "/refer/about-child": {"born": "born", "years": str(YEARS), "months": str(MONTHS)},
+        "/refer/serious": {"concerns": list(target.serious.ticked) or ["none"]},
+        "/refer/areas": {"concerns": list(target.areas.ticked) or ["none"]},
+        "/refer/concerns": {"concerns": list(target.concerns.ticked) if target.concerns else ["none"]},
+        "/refer/what-happened": {"what_happened": "(load test) what the referrer saw", "seen": "yes",
+                                 "says": "(load test) fictional words", "wants": "(load test) to be safe"},
+        "/refer/family": {"working_well": "(load test) attends school", "aware": "yes", "consent": "given"},
+        "/refer/check": {},
+    })
     born = today - dt.timedelta(days=YEARS * 365 + MONTHS * 30 + 5)
     plan.referral = {"first_name": "Load", "last_name": "Test", "dob_day": str(born.day),
                      "dob_month": str(born.month), "dob_year": str(born.year),

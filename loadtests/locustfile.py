@@ -14,7 +14,7 @@ import threading
 import gevent
 from locust import HttpUser, between, events, task
 
-from journey_plan import PLAN
+from journey_plan import DRAFT_ID, PLAN
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 REFERENCE = re.compile(r"\b([A-Z]{2,4}-\d{4}-\d{5})\b")
@@ -103,20 +103,27 @@ class Referrer(HttpUser):
         if location is None or location.startswith("/sign-in"):
             self.token = None
             return None
-        for path, data in PLAN:
-            if location != path:
-                self._fail_journey(f"expected {path}, went to {location}")
-                if location and location.startswith("/sign-in"):
-                    self.token = None
-                return None
-            location = self.post(path, data, name=path if not path.startswith("/refer/concerns-")
-                                 else "/refer/concerns-[page]")
+        draft_id = None
+        while location in PLAN:  # follow the journey's own redirects, answering each page
+            path = location
+            if draft_id is None:
+                found = DRAFT_ID.search(self.client.get(path, name=path).text)
+                draft_id = found.group(1) if found else None
+            location = self.post(path, {**PLAN[path], "draft_id": draft_id or ""}, name=path)
             if location is None:
                 return None
+        if location != "/refer/recommendation":
+            self._fail_journey(f"expected the recommendation, went to {location}")
+            if location and location.startswith("/sign-in"):
+                self.token = None
+            return None
         self.client.get("/refer/referral", name="/refer/referral")
         # A lost reply is sent again, as a browser's retry would: one referral per draft, whatever.
         for attempt in range(4):
-            location = self.post("/refer/referral", PLAN.referral, name="/refer/referral [POST]")
+            location = self.post("/refer/referral", {**PLAN.referral, "draft_id": draft_id},
+                                 name="/refer/referral [POST]")
+            if location == "/refer/send/referral":
+                location = self.post("/refer/send/referral", {"draft_id": draft_id}, name="/refer/send [POST]")
             if location == "/refer/confirmation":
                 break
             gevent.sleep(0.5 * (attempt + 1))

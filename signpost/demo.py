@@ -106,29 +106,17 @@ def seed_history(echo: Callable[[str], None]) -> None:
         at = now - dt.timedelta(days=rng.randint(1, 360), hours=rng.randint(0, 8))
         version = library.in_force(at.date())
         months = rng.randint(0, 215)
-        answers = {"in_danger": "no",
-                   "about_you": rng.choice([{"role": "dsl", "organisation": "school"},
-                                            {"role": "health_visitor", "organisation": "health_visiting"},
-                                            {"role": "school_nurse", "organisation": "school_nursing"},
-                                            {"role": "gp", "organisation": "gp"}]),
-                   "child": {"unborn": False, "years": months // 12, "months": months % 12},
-                   "concerns": {}, "severity": {}}
-        for page in journey.concerns_pages(version, answers):
-            picked = [i for i in page.items if rng.random() < 0.015 and not (
-                i.id in version.indicators and version.indicators[i.id].immediate)]
-            for item in list(picked):
-                if item.question:
-                    options = [o for o in version.severity_options(item.id)
-                               if journey.applies(o, months, False) and not o.immediate]
-                    if options:
-                        answers["severity"][item.id] = rng.choice(options).id
-                    else:
-                        picked.remove(item)
-            answers["concerns"][page.id] = [i.id for i in picked]
-        answers["voice"] = {"seen": "yes", "says": "(demo) The child talked about home.", "wants": "(demo) To feel safe."}
-        answers["family"] = {"working_well": "(demo) Attends regularly.", "tried": "", "tried_by": ""}
+        about = rng.choice([("dsl", "school"), ("health_visitor", "health_visiting"),
+                            ("school_nurse", "school_nursing"), ("gp", "gp")])
         consent = rng.choices(["given", "refused", "not_asked"], weights=[7, 1, 2])[0]
-        answers["consent"] = {"aware": "yes", "consent": consent, "reason": ""}
+        answers = journey.JourneyAnswers(
+            in_danger="no", about_you=journey.AboutYou(role=about[0], organisation=about[1]),
+            child=journey.Child(unborn=False, years=months // 12, months=months % 12),
+            what_happened="(demo) What the referrer saw and was told.",
+            voice=journey.Voice(seen="yes", says="(demo) The child talked about home.", wants="(demo) To feel safe."),
+            family=journey.Family(working_well="(demo) Attends regularly."),
+            consent=journey.Consent(aware="yes", consent=consent))
+        answers = journey.with_concerns(version, answers, journey.random_concerns(version, months, False, rng, 0.02))
         engine_answers = journey.engine_answers(version, answers)
         rec = assess(engine_answers, version, at.date(), current_directory())
         # Some referrers refer anyway: the overrides the partnership wants to see.
@@ -138,16 +126,17 @@ def seed_history(echo: Callable[[str], None]) -> None:
             details = {"first_name": rng.choice(FIRST_NAMES), "last_name": rng.choice(LAST_NAMES),
                        "address": f"{rng.randint(1, 90)} Demo Street, Northmere", "postcode": "NM1 4AB",
                        "parents": "(demo) Parent's name and 01632 960 5xx", "interpreter": "no",
-                       "referrer_phone": "01632 960 700", "answers": answers}
+                       "referrer_phone": "01632 960 700", "answers": answers.dump()}
             if rng.random() < 0.85:
                 pool = OUTCOMES_BY_ROUTE["social_care" if rec.route == "social_care" else "lower"]
                 decision = rng.choice(pool)
         store.record_demo_journey(
-            rng.choice(referrers), answers, rec, at=at, referral_details=details, decision=decision,
+            rng.choice(referrers), answers.dump(), rec, at=at, referral_details=details, decision=decision,
             decided_by=front_door, reference_prefix=current_app.config.get("REFERENCE_PREFIX", "NM"),
             assessment_fields={"source_code": journey.source_code(answers),
-                               "referrer_role": answers["about_you"]["role"],
+                               "referrer_role": answers.about_you.role,
                                "age_band": journey.age_band(answers), "unborn": False,
+                               "shown": journey.shown(rec), "answers_key": journey.answers_key(version, answers),
                                "indicator_ids": sorted(engine_answers.indicators), "consent": consent,
                                "in_danger": False})
         made += 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -50,6 +51,9 @@ class Service(Strict):
     # Indicator ids this service is specifically for (say, adult drug services for a parent's drug
     # use). A service that lists concerns is signposted for those only, never by area alone.
     concerns: list[Slug] = Field(default_factory=list)
+    # Indicator ids this service must never be offered for (a parental-conflict course is unsafe
+    # where there is domestic abuse): one of these among the chosen concerns rules it out.
+    not_for: list[Slug] = Field(default_factory=list)
     general: bool = False  # offered to any family of the right age, whatever the concern
     languages: list[Text] = Field(default_factory=list)
 
@@ -65,12 +69,16 @@ class DirectoryDocument(Strict):
 class Directory:
     document: DirectoryDocument
     path: str = ""
+    content_hash: str = ""  # sha256 of the file: each recorded revision says which directory it used
 
     def __post_init__(self):
         active = [s for s in self.document.services if s.status == "active"]
         by_area: dict[str, list[int]] = {}
         by_concern: dict[str, list[int]] = {}
+        barred: dict[str, list[int]] = {}
         for index, service in enumerate(active):
+            for concern in service.not_for:
+                barred.setdefault(concern, []).append(index)
             for concern in service.concerns:
                 by_concern.setdefault(concern, []).append(index)
             for area in service.serves if not service.concerns else ():
@@ -78,6 +86,7 @@ class Directory:
         object.__setattr__(self, "_active", tuple(active))
         object.__setattr__(self, "_by_area", {k: tuple(v) for k, v in by_area.items()})
         object.__setattr__(self, "_by_concern", {k: tuple(v) for k, v in by_concern.items()})
+        object.__setattr__(self, "_barred", {k: tuple(v) for k, v in barred.items()})
         object.__setattr__(self, "_cache", {})
 
     @property
@@ -106,25 +115,33 @@ class Directory:
         return found
 
     def signpost(self, tiers: tuple[str, ...], age_months: int | None, unborn: bool,
-                 areas: frozenset[str], limit: int, indicators: frozenset[str] = frozenset()
-                 ) -> tuple[Service, ...]:
-        """Services that fit: those for the very concerns first, then by area, then general ones."""
+                 areas: frozenset[str], limit: int, indicators: frozenset[str] = frozenset(),
+                 deciding: frozenset[str] = frozenset()) -> tuple[Service, ...]:
+        """Services that fit: those for a deciding concern first, then for the very concerns, then
+        by area, then general ones.
+
+        A service whose `not_for` names a chosen concern is never offered.
+        """
         candidates = self._candidates(tuple(tiers), UNBORN if unborn else int(age_months or 0))
-        scores: dict[int, tuple[int, int]] = {}  # (concerns matched, areas matched)
-        for concern in indicators:
+        # (deciding concerns matched, concerns matched, areas matched)
+        scores: dict[int, tuple[int, int, int]] = {}
+        for concern in indicators | deciding:
             for index in self._by_concern.get(concern, ()):
                 if index in candidates:
-                    hits = scores.get(index, (0, 0))
-                    scores[index] = (hits[0] + 1, hits[1])
+                    hits = scores.get(index, (0, 0, 0))
+                    scores[index] = (hits[0] + (concern in deciding), hits[1] + 1, hits[2])
         for area in areas:
             for index in self._by_area.get(area, ()):
                 if index in candidates:
-                    hits = scores.get(index, (0, 0))
-                    scores[index] = (hits[0], hits[1] + 1)
-        ranked = sorted(scores, key=lambda i: (-scores[i][0], -scores[i][1], candidates[i], self._active[i].name))
+                    hits = scores.get(index, (0, 0, 0))
+                    scores[index] = (hits[0], hits[1], hits[2] + 1)
+        barred = {i for concern in indicators | deciding for i in self._barred.get(concern, ())}
+        ranked = sorted((i for i in scores if i not in barred),
+                        key=lambda i: (*(-n for n in scores[i]), candidates[i], self._active[i].name))
         chosen = [self._active[i] for i in ranked[:limit]]
         if len(chosen) < limit:
-            general = sorted((i for i in candidates if i not in scores and self._active[i].general),
+            general = sorted((i for i in candidates if i not in scores and i not in barred
+                              and self._active[i].general),
                              key=lambda i: (candidates[i], self._active[i].name))
             chosen.extend(self._active[i] for i in general[: limit - len(chosen)])
         return tuple(chosen)
@@ -153,11 +170,16 @@ def load_directory(path: Path | str, known_areas: set[str] | None = None,
                     problems.append(source.problem(here + ("serves", k),
                                                    f"area '{area}' is not an area of any threshold document"))
         if known_indicators is not None:
-            for k, concern in enumerate(service.concerns):
-                if concern not in known_indicators:
-                    problems.append(source.problem(here + ("concerns", k),
-                                                   f"'{concern}' is not an indicator of any threshold document"))
+            for key in ("concerns", "not_for"):
+                for k, concern in enumerate(getattr(service, key)):
+                    if concern not in known_indicators:
+                        problems.append(source.problem(here + (key, k),
+                                                       f"'{concern}' is not an indicator of any threshold document"))
+        for k, concern in enumerate(service.not_for):
+            if concern in service.concerns:
+                problems.append(source.problem(here + ("not_for", k),
+                                               f"'{concern}' is both a concern it is for and one it is not for"))
     if problems:
         raise src.ConfigError(problems)
-    return Directory(doc, str(path))
+    return Directory(doc, str(path), hashlib.sha256(source.text.encode("utf-8")).hexdigest())
 

@@ -22,12 +22,28 @@ MAX_PREGNANCY_DAYS = 300
 UNKNOWN_CONCERNS = "These concerns are not in threshold version"  # how the unknown-ids problem starts
 
 
-class AnswerError(ValueError):
-    """Answers that cannot be assessed; `problems` lists each in plain English."""
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """Why answers cannot be assessed, as data: a stable code, the answer it is about
+    (`field`: consent, age_months, unborn, expected_date or indicators, with the concern ids
+    involved, the one that clashes last), and a plain-English message. Pages and the API use
+    these as they are; nobody parses the message."""
 
-    def __init__(self, problems: list[str]):
+    code: str
+    field: str | None
+    message: str
+    indicators: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class AnswerError(ValueError):
+    """Answers that cannot be assessed; `problems` lists each Problem."""
+
+    def __init__(self, problems: list[Problem]):
         self.problems = problems
-        super().__init__("; ".join(problems))
+        super().__init__("; ".join(p.message for p in problems))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,32 +121,37 @@ def service_summary(service: Service) -> dict:
     }
 
 
-def check_answers(answers: Answers, version: ThresholdVersion, on_date: dt.date) -> list[str]:
-    """Every reason these answers cannot be assessed, in plain English."""
-    problems: list[str] = []
+def check_answers(answers: Answers, version: ThresholdVersion, on_date: dt.date) -> list[Problem]:
+    """Every reason these answers cannot be assessed."""
+    problems: list[Problem] = []
     age_ok = True  # only check indicators' age bounds against an age we could read
     if answers.consent not in CONSENT_VALUES:
-        problems.append(f"Consent must be one of: {', '.join(CONSENT_VALUES)}.")
+        problems.append(Problem("consent_unknown", "consent", f"Consent must be one of: {', '.join(CONSENT_VALUES)}."))
     if answers.unborn:
         if answers.age_months is not None:
-            problems.append("Give either the child's age or that the baby is not born yet, not both.")
+            problems.append(Problem("age_and_unborn", "age_months",
+                                    "Give either the child's age or that the baby is not born yet, not both."))
             age_ok = False
         if answers.expected_date is not None and not (
                 on_date <= answers.expected_date <= on_date + dt.timedelta(days=MAX_PREGNANCY_DAYS)):
-            problems.append("The expected date of birth must be between today and 10 months from now.")
+            problems.append(Problem("expected_date_out_of_range", "expected_date",
+                                    "The expected date of birth must be between today and 10 months from now."))
     elif answers.age_months is None:
         if not answers.in_danger:  # a child in danger now is never held up by a missing age
-            problems.append("Give the child's age in months, or say that the baby is not born yet.")
+            problems.append(Problem("age_missing", "age_months",
+                                    "Give the child's age in months, or say that the baby is not born yet."))
         age_ok = False
     elif isinstance(answers.age_months, bool) or not isinstance(answers.age_months, int):
-        problems.append("The child's age must be a whole number of months.")
+        problems.append(Problem("age_not_whole", "age_months", "The child's age must be a whole number of months."))
         age_ok = False
     elif not 0 <= answers.age_months <= MAX_AGE_MONTHS:
-        problems.append("The child's age must be between 0 and 17 years (0 to 215 months).")
+        problems.append(Problem("age_out_of_range", "age_months",
+                                "The child's age must be between 0 and 17 years (0 to 215 months)."))
         age_ok = False
     unknown = sorted(i for i in answers.indicators if i not in version.indicators)
     if unknown:
-        problems.append(f"{UNKNOWN_CONCERNS} {version.id}: {', '.join(unknown)}.")
+        problems.append(Problem("unknown_concerns", "indicators", f"{UNKNOWN_CONCERNS} {version.id}: {', '.join(unknown)}.",
+                                tuple(unknown)))
     asked: dict[str, str] = {}
     for ind_id in sorted(answers.indicators):
         ind = version.indicators.get(ind_id)
@@ -138,11 +159,13 @@ def check_answers(answers: Answers, version: ThresholdVersion, on_date: dt.date)
             continue
         if ind.asks_for:
             if ind.asks_for in asked:
-                problems.append(f"Choose one answer about '{ind.asks_for}', not both "
-                                f"'{asked[ind.asks_for]}' and '{ind.id}'.")
+                problems.append(Problem("two_answers_to_one_question", "indicators",
+                                        f"Choose one answer about '{ind.asks_for}', not both "
+                                        f"'{asked[ind.asks_for]}' and '{ind.id}'.", (asked[ind.asks_for], ind.id)))
             asked.setdefault(ind.asks_for, ind.id)
         if age_ok and not applies_to_age(ind, answers.age_months, answers.unborn):
-            problems.append(f"'{ind.id}' does not apply to a child of this age: {describe_ages(ind)}.")
+            problems.append(Problem("concern_not_for_this_age", "indicators",
+                                    f"'{ind.id}' does not apply to a child of this age: {describe_ages(ind)}.", (ind.id,)))
     return problems
 
 
@@ -243,8 +266,10 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
     services: tuple[Service, ...] = ()
     if directory is not None:
         areas = frozenset(i.area for i in chosen)
+        # Services for a concern that decided the level come first.
+        deciding = frozenset(r.id for r in reasons if r.kind == "indicator" and r.level == level)
         services = directory.signpost(tuple(info.services.tiers), answers.age_months, answers.unborn,
-                                      areas, info.services.limit, answers.indicators)
+                                      areas, info.services.limit, answers.indicators, deciding)
     return Recommendation(
         route=route, immediate=False, level=level, level_name=level_info.name,
         reasons=tuple(lado_reasons + reasons), services=services, next_steps=tuple(steps),

@@ -1,16 +1,22 @@
-"""The referral journey as pure routing: which page comes next, for these answers.
+"""The referral journey as pure routing: a typed answers model, and which page comes next.
 
 Generated from a threshold version, so a new version changes the questions without code
-changes. No Flask, no database: the web layer stores the answers dict in a server-side draft.
+changes. No Flask, no database: the web layer keeps JourneyAnswers in a server-side draft.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from .engine import Answers, applies_to_age
 from .thresholds.loader import ThresholdVersion
 from .thresholds.schema import Indicator, SeverityQuestion
+from .values import CONSENT_VALUES
 
 # Who is referring: (id, label, census referral source code).
 ORGANISATIONS = (
@@ -25,6 +31,7 @@ ORGANISATIONS = (
     ("other", "Another organisation", "8"),
 )
 SOURCE_CODES = {key: code for key, _, code in ORGANISATIONS}
+ORGANISATION_FOR_CODE = {code: key for key, code in SOURCE_CODES.items()}
 
 ROLES = (
     ("dsl", "Designated safeguarding lead or deputy"),
@@ -39,55 +46,118 @@ ROLES = (
     ("other", "Other"),
 )
 
-CONSENT_CHOICES = (
-    ("given", "Yes, the family agrees to this request for help"),
-    ("refused", "No, the family does not agree"),
-    ("not_asked", "I have not asked the family yet"),
-    ("not_needed", "I have not told the family because telling them would increase the risk to the child"),
-)
+_CONSENT_WORDS = {
+    "given": "Yes, the family agrees to this request for help",
+    "refused": "No, the family does not agree",
+    "not_asked": "I have not asked the family yet",
+    "not_needed": "I have not told the family because telling them would increase the risk to the child",
+}
+CONSENT_CHOICES = tuple((value, _CONSENT_WORDS[value]) for value in CONSENT_VALUES)  # the one value set
 
-UNSENT = "_unsent"  # answers key: forms posted after an idle sign-out, shown again once
-
-FIXED_END = ("family", "consent", "check", "recommendation")
-
-
-@dataclasses.dataclass(frozen=True)
-class Item:
-    """One checkbox on a concerns page: an indicator, or a concern with a severity question."""
-
-    id: str
-    text: str
-    hint: str | None
-    level: int
-    area: str
-    question: SeverityQuestion | None = None
+# The fixed order of the journey's pages. Concerns pages depend on the child and the version.
+DANGER_PATH = ("danger", "danger_call", "what_happened", "referral")
+END = ("family", "check", "recommendation")
 
 
-@dataclasses.dataclass(frozen=True)
-class ConcernsPage:
-    id: str
-    title: str
-    domain_id: str | None
-    groups: tuple[tuple[str, tuple[Item, ...]], ...]  # (area name, items)
+# ---------------------------------------------------------------- the typed answers
 
-    @property
-    def items(self) -> tuple[Item, ...]:
-        return tuple(item for _, items in self.groups for item in items)
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class AboutYou(_Part):
+    role: str
+    organisation: str
+
+
+class Child(_Part):
+    unborn: bool = False
+    years: int | None = None
+    months: int | None = None
+    expected_date: dt.date | None = None
+
+
+class Ticks(_Part):
+    """A concerns page's answer: what was ticked, and what was offered when it was answered.
+
+    `shown` is what makes relevance work: when a change (say, of age) offers items the
+    referrer has not seen, the page counts as unanswered and is asked again.
+    """
+    ticked: tuple[str, ...] = ()
+    shown: tuple[str, ...] = ()
+
+
+class Voice(_Part):
+    seen: Literal["yes", "seen_not_spoken", "no"]
+    says: str = ""
+    wants: str = ""
+    observed: str = ""
+    not_seen_reason: str = ""
+
+
+class Family(_Part):
+    working_well: str = ""
+    tried: str = ""
+    tried_by: str = ""
+
+
+class Consent(_Part):
+    aware: Literal["yes", "no"]
+    consent: Literal[CONSENT_VALUES]  # type: ignore[valid-type]
+    reason: str = ""
+
+
+class Sending(_Part):
+    """The details for a referral or an early-help request, kept until it is sent."""
+
+    kind: Literal["referral", "early_help_request"]
+    details: dict[str, str | None]
+
+
+class JourneyAnswers(_Part):
+    """Everything a referrer has answered so far; stored as JSON in the draft."""
+
+    in_danger: Literal["yes", "no"] | None = None
+    about_you: AboutYou | None = None
+    child: Child | None = None
+    serious: Ticks | None = None  # top-level and urgent concerns (indicator ids)
+    areas: Ticks | None = None  # the areas that worry the referrer (area ids)
+    concerns: Ticks | None = None  # those areas' concerns (indicator or severity question ids)
+    severity: dict[str, str] = Field(default_factory=dict)  # question id -> indicator id
+    lado: Ticks | None = None  # on the immediate-danger path: is it about an adult who works with children?
+    what_happened: str | None = None
+    voice: Voice | None = None
+    family: Family | None = None
+    consent: Consent | None = None
+    sending: Sending | None = None
+
+    @classmethod
+    def load(cls, data: dict | None) -> "JourneyAnswers":
+        return cls.model_validate(data or {})
+
+    def dump(self) -> dict:
+        return self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+
+    def but(self, **changes) -> "JourneyAnswers":
+        return self.model_copy(update=changes)
 
 
 # ---------------------------------------------------------------- the child and their age
 
-def child_age(answers: dict) -> tuple[int | None, bool]:
+def child_age(answers: JourneyAnswers) -> tuple[int | None, bool]:
     """(age in months, unborn) from the about_child answer; (None, False) if not answered."""
-    child = answers.get("child")
-    if not child:
+    child = answers.child
+    if child is None:
         return None, False
-    if child.get("unborn"):
+    if child.unborn:
         return None, True
-    return int(child["years"]) * 12 + int(child["months"]), False
+    return int(child.years or 0) * 12 + int(child.months or 0), False
 
 
-def age_band(answers: dict) -> str:
+def age_band(answers: JourneyAnswers | dict) -> str:
+    """The Children in Need style age band (values.AGE_BANDS); also from stored answers (a dict)."""
+    if isinstance(answers, dict):
+        answers = JourneyAnswers.load(answers)
     months, unborn = child_age(answers)
     if unborn:
         return "unborn"
@@ -105,188 +175,369 @@ def applies(ind: Indicator, months: int | None, unborn: bool) -> bool:
     return applies_to_age(ind, months, unborn)
 
 
-# ---------------------------------------------------------------- pages from the thresholds
+def is_serious(version: ThresholdVersion, ind: Indicator) -> bool:
+    """Asked on the first concerns page: every top-level, emergency or same-day concern."""
+    return not ind.lado and (ind.level == version.document.levels[-1].number or ind.urgency != "standard")
 
-def concerns_pages(version: ThresholdVersion, answers: dict) -> list[ConcernsPage]:
-    """The serious page first (top-level concerns from every domain), then one page per domain."""
+
+def is_emergency(ind: Indicator) -> bool:
+    return ind.urgency == "emergency"
+
+
+# ---------------------------------------------------------------- concerns, from the thresholds
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    """One checkbox: an indicator, or a concern whose severity question picks the indicator."""
+
+    id: str
+    text: str
+    hint: str | None
+    level: int
+    area: str
+    question: SeverityQuestion | None = None
+    options: tuple[Indicator, ...] = ()  # the severity answers that apply, for a question
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    """Items under one heading: a domain on the first page, an area on the concerns page."""
+
+    id: str
+    name: str
+    items: tuple[Item, ...]
+    areas: tuple[str, ...] = ()  # area names inside a domain group, to say what it holds
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """What this child's journey asks: serious groups, the areas, and each area's items."""
+
+    serious: tuple[Group, ...]
+    areas: tuple[Group, ...]  # domain groups whose items are areas (Item.id == area id)
+    by_area: dict[str, tuple[Item, ...]]
+
+    @property
+    def serious_items(self) -> tuple[Item, ...]:
+        return tuple(i for g in self.serious for i in g.items)
+
+    @property
+    def area_ids(self) -> tuple[str, ...]:
+        return tuple(i.id for g in self.areas for i in g.items)
+
+    def concern_groups(self, areas) -> tuple[Group, ...]:
+        names = {i.id: i.text for g in self.areas for i in g.items}
+        return tuple(Group(a, names[a], self.by_area[a]) for a in self.area_ids if a in set(areas))
+
+
+_LAYOUTS: dict[tuple, Layout] = {}  # a page works it out several times: it depends on little
+
+
+def layout(version: ThresholdVersion, answers: JourneyAnswers) -> Layout:
+    """The serious concerns grouped by domain; the rest by area, each only where it applies."""
     months, unborn = child_age(answers)
-    doc = version.document
-    top = doc.levels[-1].number
-    questions = {q.id: q for q in doc.severity_questions}
-    area_names = {a.id: a.name for d in doc.domains for a in d.areas}
-    area_order = {a.id: n for n, a in enumerate(a for d in doc.domains for a in d.areas)}
+    serious_ticked = tuple(sorted(answers.serious.ticked)) if answers.serious else ()
+    key = (version.content_hash, months, unborn, serious_ticked)
+    found = _LAYOUTS.get(key)
+    if found is None:
+        if len(_LAYOUTS) > 2000:
+            _LAYOUTS.clear()
+        found = _LAYOUTS[key] = _layout(version, months, unborn, set(serious_ticked))
+    return found
 
-    serious: list[Item] = []
-    by_domain: dict[str, list[Item]] = {d.id: [] for d in doc.domains}
+
+def _layout(version: ThresholdVersion, months: int | None, unborn: bool, serious_ticked: set[str]) -> Layout:
+    doc = version.document
+    questions = {q.id: q for q in doc.severity_questions}
+
+    serious: dict[str, list[Item]] = {d.id: [] for d in doc.domains}
+    by_area: dict[str, list[Item]] = {a.id: [] for d in doc.domains for a in d.areas}
     asked: set[str] = set()
     for ind in doc.indicators:
         if not applies(ind, months, unborn):
+            continue
+        if is_serious(version, ind):
+            serious[ind.domain].append(Item(ind.id, ind.text, ind.hint, ind.level, ind.area,
+                                            options=(ind,)))
             continue
         if ind.asks_for:
             if ind.asks_for in asked:
                 continue
             asked.add(ind.asks_for)
             q = questions[ind.asks_for]
-            options = [o for o in version.severity_options(q.id) if applies(o, months, unborn)]
-            if len(options) == 1:  # only one severity applies at this age: ask it directly
+            options = [o for o in version.severity_options(q.id)
+                       if applies(o, months, unborn) and not is_serious(version, o)]
+            if any(version.indicators[i].asks_for == q.id for i in serious_ticked if i in version.indicators):
+                continue  # already answered at its most serious on the first page
+            if len(options) == 1:  # only one answer applies at this age: ask it directly
                 only = options[0]
-                item = Item(only.id, only.text, only.hint, only.level, only.area)
-                (serious if only.level == top else by_domain[only.domain]).append(item)
+                by_area[only.area].append(Item(only.id, only.text, only.hint, only.level, only.area,
+                                               options=(only,)))
                 continue
-            item = Item(q.id, q.text, q.hint, max(o.level for o in options), ind.area, q)
-            # A concern that can be top-level is asked with the most serious, first.
-            (serious if item.level == top else by_domain[ind.domain]).append(item)
-        elif ind.level == top:
-            serious.append(Item(ind.id, ind.text, ind.hint, ind.level, ind.area))
+            by_area[ind.area].append(Item(q.id, q.text, q.hint, max(o.level for o in options), ind.area,
+                                          q, tuple(options)))
         else:
-            by_domain[ind.domain].append(Item(ind.id, ind.text, ind.hint, ind.level, ind.area))
+            by_area[ind.area].append(Item(ind.id, ind.text, ind.hint, ind.level, ind.area, options=(ind,)))
 
-    def grouped(items: list[Item]) -> tuple:
-        items = sorted(items, key=lambda i: (area_order[i.area], -i.level))
-        groups: dict[str, list[Item]] = {}
-        for item in items:
-            groups.setdefault(area_names[item.area], []).append(item)
-        return tuple((name, tuple(group)) for name, group in groups.items())
-
-    pages = [ConcernsPage("concerns_serious", "The most serious concerns", None, grouped(serious))]
+    serious_groups = []
+    area_groups = []
     for domain in doc.domains:
-        if by_domain[domain.id]:
-            pages.append(ConcernsPage(f"concerns_{domain.id}", domain.name, domain.id,
-                                      grouped(by_domain[domain.id])))
-    return pages
+        names = {a.id: a.name for a in domain.areas}
+        order = {a.id: n for n, a in enumerate(domain.areas)}
+        items = sorted(serious[domain.id], key=lambda i: (order[i.area], not i.options[0].immediate))
+        if items:
+            held = tuple(dict.fromkeys(names[i.area] for i in items))
+            serious_groups.append(Group(domain.id, domain.name, tuple(items), held))
+        areas = tuple(Item(a.id, a.name, a.description, 0, a.id)
+                      for a in domain.areas if by_area[a.id])
+        if areas:
+            area_groups.append(Group(domain.id, domain.name, areas))
+    return Layout(tuple(serious_groups), tuple(area_groups),
+                  {k: tuple(sorted(v, key=lambda i: i.level)) for k, v in by_area.items() if v})
 
 
-def chosen_indicators(version: ThresholdVersion, answers: dict) -> frozenset[str]:
+def concern_items(version: ThresholdVersion, answers: JourneyAnswers) -> tuple[Item, ...]:
+    """The items of the concerns page: those of the areas the referrer chose."""
+    chosen = answers.areas.ticked if answers.areas else ()
+    return tuple(i for g in layout(version, answers).concern_groups(chosen) for i in g.items)
+
+
+def chosen_indicators(version: ThresholdVersion, answers: JourneyAnswers) -> frozenset[str]:
     """Indicator ids the referrer has ticked (severity concerns resolved to their answer)."""
     chosen: set[str] = set()
-    severity = answers.get("severity", {})
-    for items in answers.get("concerns", {}).values():
-        for item_id in items:
-            if item_id in version.indicators:
-                chosen.add(item_id)
-            elif item_id in severity and severity[item_id] in version.indicators:
-                chosen.add(severity[item_id])
+    ticked = list(answers.serious.ticked if answers.serious else ()) + list(
+        answers.concerns.ticked if answers.concerns else ()) + list(answers.lado.ticked if answers.lado else ())
+    for item_id in ticked:
+        if item_id in version.indicators:
+            chosen.add(item_id)
+        elif answers.severity.get(item_id) in version.indicators:
+            chosen.add(answers.severity[item_id])
     return frozenset(chosen)
 
 
-def immediate_chosen(version: ThresholdVersion, answers: dict) -> list[Indicator]:
+def lado_items(version: ThresholdVersion) -> tuple[Indicator, ...]:
+    """Concerns about an adult who works with children: asked on the immediate-danger path
+    too, after the phone numbers, so the LADO is told whatever else happens."""
+    return tuple(i for i in version.document.indicators if i.lado)
+
+
+def on_emergency_path(version: ThresholdVersion, answers: JourneyAnswers) -> bool:
+    return answers.in_danger == "yes" or bool(emergency_chosen(version, answers))
+
+
+def emergency_chosen(version: ThresholdVersion, answers: JourneyAnswers) -> list[Indicator]:
     return [version.indicators[i] for i in sorted(chosen_indicators(version, answers))
-            if version.indicators[i].immediate]
+            if is_emergency(version.indicators[i])]
 
 
-def sequence(version: ThresholdVersion, answers: dict) -> list[str]:
+# ---------------------------------------------------------------- which pages, in which order
+
+def sequence(version: ThresholdVersion, answers: JourneyAnswers) -> list[str]:
     """Every page this referrer will see, in order, given what they have answered so far."""
-    seq = ["danger"]
-    if answers.get("in_danger") == "yes":
-        return seq + ["danger_call"]
-    seq += ["about_you", "about_child"]
-    if "child" not in answers:
+    if answers.in_danger == "yes":
+        return list(DANGER_PATH)
+    seq = ["danger", "about_you", "about_child"]
+    if answers.child is None:
         return seq
-    concerns = answers.get("concerns", {})
-    for page in concerns_pages(version, answers):
-        seq.append(page.id)
-        for item in page.items:
-            if item.question is not None and item.id in concerns.get(page.id, ()):
-                seq.append(f"severity_{item.id}")
-        if immediate_chosen(version, answers):
-            return seq + ["danger_call"]
-    _, unborn = child_age(answers)
-    if not unborn:
-        seq.append("voice")
-    return seq + list(FIXED_END)
+    plan = layout(version, answers)
+    seq.append("serious")
+    if emergency_chosen(version, answers):
+        return seq + ["danger_call", "what_happened", "referral"]
+    if plan.areas:
+        seq.append("areas")
+        if answers.areas and answers.areas.ticked:
+            seq.append("concerns")
+    return seq + ["what_happened"] + list(END)
 
 
-def is_answered(page: str, answers: dict) -> bool:
-    if page.startswith("concerns_"):
-        return page in answers.get("concerns", {})
-    if page.startswith("severity_"):
-        return page.removeprefix("severity_") in answers.get("severity", {})
-    if page in ("check", "recommendation", "danger_call"):
-        return False
-    key = {"danger": "in_danger", "about_child": "child"}.get(page, page)
-    return key in answers
+def _ticks_answered(ticks: Ticks | None, offered) -> bool:
+    return ticks is not None and set(offered) <= set(ticks.shown)
 
 
-def first_unanswered(version: ThresholdVersion, answers: dict) -> str:
+def is_answered(version: ThresholdVersion, page: str, answers: JourneyAnswers) -> bool:
+    """Answered, and nothing offered on it now that the referrer has not seen."""
+    if page == "danger":
+        return answers.in_danger is not None
+    if page == "about_you":
+        return answers.about_you is not None
+    if page == "about_child":
+        return answers.child is not None
+    if page == "serious":
+        return _ticks_answered(answers.serious, (i.id for i in layout(version, answers).serious_items))
+    if page == "areas":
+        return _ticks_answered(answers.areas, layout(version, answers).area_ids)
+    if page == "concerns":
+        items = concern_items(version, answers)
+        return _ticks_answered(answers.concerns, (i.id for i in items)) and all(
+            answers.severity.get(i.id) for i in items if i.question and i.id in answers.concerns.ticked)
+    if page == "what_happened":
+        _, unborn = child_age(answers)
+        return answers.what_happened is not None and (
+            answers.voice is not None or unborn or answers.in_danger == "yes")
+    if page == "family":
+        return answers.family is not None and answers.consent is not None
+    return False  # check, recommendation, referral and danger_call are never "answered"
+
+
+def first_unanswered(version: ThresholdVersion, answers: JourneyAnswers) -> str:
     seq = sequence(version, answers)
     for page in seq:
-        if not is_answered(page, answers):
+        if not is_answered(version, page, answers):
             return page
     return seq[-1]
 
 
-def can_visit(version: ThresholdVersion, answers: dict, page: str) -> bool:
+def can_visit(version: ThresholdVersion, answers: JourneyAnswers, page: str) -> bool:
     """A page is reachable when it is in the sequence and every page before it is answered."""
     seq = sequence(version, answers)
     if page not in seq:
         return False
-    return all(is_answered(p, answers) for p in seq[: seq.index(page)])
+    # The phone page only informs: the pages after it (the referrer's words) may follow it.
+    return all(is_answered(version, p, answers) or p == "danger_call" for p in seq[: seq.index(page)])
 
 
-def next_page(version: ThresholdVersion, answers: dict, current: str, returning_to_check: bool = False) -> str:
-    """The page after `current`; from a change made on Check your answers, back to check."""
-    if returning_to_check:
-        # After a change, go back to Check your answers unless the change opened new questions.
-        return first_unanswered(version, answers)
+def next_page(version: ThresholdVersion, answers: JourneyAnswers, current: str,
+              returning_to_check: bool = False) -> str:
+    """The page after `current`; after a change from Check your answers, the first page the
+    change left unanswered (new questions), else Check your answers."""
     seq = sequence(version, answers)
-    if current not in seq:
+    if returning_to_check or current not in seq:
         return first_unanswered(version, answers)
     index = seq.index(current)
-    return seq[index + 1] if index + 1 < len(seq) else seq[-1]
+    following = seq[index + 1] if index + 1 < len(seq) else seq[-1]
+    if following == "about_you" and is_answered(version, following, answers):
+        following = seq[index + 2]  # known from the account: changed on Check your answers only
+    return following
 
 
-def previous_page(version: ThresholdVersion, answers: dict, current: str) -> str | None:
+def previous_page(version: ThresholdVersion, answers: JourneyAnswers, current: str) -> str | None:
     seq = sequence(version, answers)
     if current not in seq or seq.index(current) == 0:
         return None
     return seq[seq.index(current) - 1]
 
 
-def prune(version: ThresholdVersion, answers: dict) -> dict:
-    """Drop answers that no longer apply (after a change of age, or a new version).
+def prune(version: ThresholdVersion, answers: JourneyAnswers) -> tuple[JourneyAnswers, list[str]]:
+    """Drop answers that no longer apply (after a change of age, or under a new version).
 
-    A ticked concern now asked on another page moves there if that page is answered, so a
-    draft begun before a change of layout keeps it; a form kept across an idle sign-out
-    (UNSENT) is dropped once any page is saved.
+    Returns the answers kept and the words of each concern dropped, to tell the referrer.
     """
-    pages = {p.id: p for p in concerns_pages(version, answers)}
-    home = {item.id: page_id for page_id, page in pages.items() for item in page.items}
-    old = answers.get("concerns", {})
-    concerns: dict[str, list[str]] = {page_id: [] for page_id in old if page_id in pages}
-    for items in old.values():
-        for item_id in items:
-            target = home.get(item_id)
-            if target in concerns and item_id not in concerns[target]:
-                concerns[target].append(item_id)
-    ticked_questions = {i for items in concerns.values() for i in items}
-    months, unborn = child_age(answers)
-    severity = {
-        q: ind for q, ind in answers.get("severity", {}).items()
-        if q in ticked_questions and ind in version.indicators
-        and version.indicators[ind].asks_for == q and applies(version.indicators[ind], months, unborn)
-    }
-    out = {k: v for k, v in answers.items() if k != UNSENT}
-    if "concerns" in answers:
-        out["concerns"] = concerns
-    if "severity" in answers:
-        out["severity"] = severity
+    plan = layout(version, answers)
+    dropped: list[str] = []
+
+    def keep(ticks: Ticks | None, offered: dict[str, str]) -> Ticks | None:
+        if ticks is None:
+            return None
+        kept = tuple(t for t in ticks.ticked if t in offered)
+        dropped.extend(_words(version, t) for t in ticks.ticked if t not in offered)
+        return Ticks(ticked=kept, shown=tuple(s for s in ticks.shown if s in offered))
+
+    serious = keep(answers.serious, {i.id: i.text for i in plan.serious_items})
+    answers = answers.but(serious=serious)
+    plan = layout(version, answers)  # a serious answer removes its question from the areas
+    areas = keep(answers.areas, {a: a for a in plan.area_ids})
+    answers = answers.but(areas=areas)
+    items = {i.id: i for i in concern_items(version, answers)}
+    concerns = keep(answers.concerns, {k: i.text for k, i in items.items()})
+    ticked = set(concerns.ticked) if concerns else set()
+    severity = {q: ind for q, ind in answers.severity.items()
+                if q in ticked and q in items and ind in {o.id for o in items[q].options}}
+    for q, ind in answers.severity.items():
+        if q in ticked and q not in severity:
+            dropped.append(_words(version, ind))
+    _, unborn = child_age(answers)
+    out = answers.but(concerns=concerns, severity=severity)
+    if answers.lado is not None and not on_emergency_path(version, answers):
+        out = out.but(lado=None)  # asked on that path only; elsewhere they are an area of their own
     if unborn:
-        out.pop("voice", None)
-    return out
+        out = out.but(voice=None)
+    return out, [d for d in dropped if d]
 
 
-def engine_answers(version: ThresholdVersion, answers: dict, on_date: dt.date | None = None) -> Answers:
+def _words(version: ThresholdVersion, item_id: str) -> str:
+    if item_id in version.indicators:
+        return version.indicators[item_id].text
+    question = next((q for q in version.document.severity_questions if q.id == item_id), None)
+    if question is not None:
+        return question.text
+    return ""  # an area: the area's concerns are reported instead
+
+
+def engine_answers(version: ThresholdVersion, answers: JourneyAnswers) -> Answers:
     months, unborn = child_age(answers)
-    child = answers.get("child") or {}
-    expected = child.get("expected_date")
-    consent = (answers.get("consent") or {}).get("consent", "not_asked")
+    child = answers.child or Child()
+    consent = answers.consent.consent if answers.consent else "not_asked"
     return Answers(
         indicators=chosen_indicators(version, answers),
         age_months=months, unborn=unborn,
-        expected_date=dt.date.fromisoformat(expected) if expected else None,
-        consent=consent, in_danger=answers.get("in_danger") == "yes")
+        expected_date=child.expected_date if unborn else None,
+        consent=consent, in_danger=answers.in_danger == "yes")
 
 
-def source_code(answers: dict) -> str | None:
-    organisation = (answers.get("about_you") or {}).get("organisation")
-    return SOURCE_CODES.get(organisation)
+SERVICE_FIELDS = {"id", "name", "description", "eligibility_description", "how_to_access", "contact"}
+
+
+def shown(rec) -> dict:
+    """What the pages show of a recommendation, as stored with its revision."""
+    return {"level_name": rec.level_name, "reasons": [r.to_dict() for r in rec.reasons],
+            "next_steps": list(rec.next_steps), "lado_steps": list(rec.lado_steps),
+            "services": [s.model_dump(mode="json", include=SERVICE_FIELDS) for s in rec.services],
+            "overdue_for_review": rec.overdue_for_review}
+
+
+def answers_key(version: ThresholdVersion, answers: JourneyAnswers) -> str:
+    """A hash of what the engine reads from these answers, with the version: a recorded
+    recommendation is for the current answers only when its key matches."""
+    e = engine_answers(version, answers)
+    data = {"indicators": sorted(e.indicators), "age": e.age_months, "unborn": e.unborn,
+            "expected": e.expected_date.isoformat() if e.expected_date else None,
+            "consent": e.consent, "in_danger": e.in_danger, "version": version.content_hash}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def source_code(answers: JourneyAnswers) -> str | None:
+    return SOURCE_CODES.get(answers.about_you.organisation) if answers.about_you else None
+
+
+def with_concerns(version: ThresholdVersion, answers: JourneyAnswers, indicator_ids) -> JourneyAnswers:
+    """The concerns pages answered so that exactly these indicators are chosen.
+
+    Used for the demo history, the tests and the journey-length benchmark: what a referrer
+    who knows their concerns ticks on each page. The ids must apply to the child's age,
+    with one answer per severity question.
+    """
+    wanted = set(indicator_ids)
+    answers = answers.but(serious=None, areas=None, concerns=None, severity={}, lado=None)
+    if answers.in_danger == "yes":  # the danger path asks only about an adult who works with children
+        lado = tuple(i.id for i in lado_items(version))
+        return answers.but(lado=Ticks(ticked=tuple(i for i in lado if i in wanted), shown=lado))
+    plan = layout(version, answers)
+    serious = tuple(i.id for i in plan.serious_items if i.id in wanted)
+    answers = answers.but(serious=Ticks(ticked=serious, shown=tuple(i.id for i in plan.serious_items)))
+    plan = layout(version, answers)
+    ticked, severity, areas = [], {}, []
+    for area in plan.area_ids:
+        for item in plan.by_area[area]:
+            hit = next((o.id for o in item.options if o.id in wanted), None)
+            if hit is None:
+                continue
+            ticked.append(item.id)
+            if item.question is not None:
+                severity[item.id] = hit
+            if area not in areas:
+                areas.append(area)
+    answers = answers.but(areas=Ticks(ticked=tuple(areas), shown=plan.area_ids))
+    shown = tuple(i.id for i in concern_items(version, answers))
+    return answers.but(concerns=Ticks(ticked=tuple(ticked), shown=shown) if areas else None, severity=severity)
+
+
+def random_concerns(version: ThresholdVersion, months: int | None, unborn: bool, rng, rate: float) -> list[str]:
+    """Concerns a referrer might tick (each with probability `rate`): no emergencies, one
+    answer per severity question. For the demo history, tests and benchmarks."""
+    picked, asked = [], set()
+    for ind in version.document.indicators:
+        if (rng.random() < rate and applies(ind, months, unborn) and not is_emergency(ind)
+                and (ind.asks_for or ind.id) not in asked):
+            asked.add(ind.asks_for or ind.id)
+            picked.append(ind.id)
+    return picked

@@ -79,10 +79,22 @@ class Draft(db.Model):
     threshold_id: Mapped[str] = mapped_column(String(64))
     threshold_hash: Mapped[str] = mapped_column(String(64))
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Bumped by every save of the answers: a save made from an older read is applied again to
+    # the newer answers, never over them (store.drafts.save_page).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Forms posted just as the session went idle, by page: shown again once after sign-in.
+    # Beside the answers, not in them: they were never checked.
+    kept_forms: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     user: Mapped[User] = relationship()
-    # The link is stored once, on the assessment (assessments.draft_id, unique).
-    assessment: Mapped[Assessment | None] = relationship(back_populates="draft", uselist=False)
+    # Every recommendation recorded for this draft, oldest first: a changed answer adds a
+    # revision, never edits one (the link is stored on the assessment).
+    revisions: Mapped[list[Assessment]] = relationship(back_populates="draft", order_by="Assessment.revision")
+
+    @property
+    def assessment(self) -> Assessment | None:
+        """The latest revision: the recommendation the referrer acts on."""
+        return self.revisions[-1] if self.revisions else None
 
     @property
     def assessment_id(self) -> int | None:
@@ -97,10 +109,22 @@ class Assessment(db.Model):
         CheckConstraint(_in("recommended_route", ROUTES), name="recommended_route"),
         CheckConstraint(f"route_taken IS NULL OR {_in('route_taken', ROUTES)}", name="route_taken"),
         CheckConstraint(f"urgency IS NULL OR {_in('urgency', URGENCIES)}", name="urgency"),
+        # One row per revision of a draft: two clicks recording the same revision make one row.
+        UniqueConstraint("draft_id", "revision", name="uq_assessments_draft_revision"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    draft_id: Mapped[str | None] = mapped_column(ForeignKey("drafts.id", ondelete="SET NULL"), unique=True)
+    draft_id: Mapped[str | None] = mapped_column(ForeignKey("drafts.id", ondelete="SET NULL"), index=True)
+    # Append-only revisions: 1, 2, ... per draft, each linked to the one it replaces.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
+    # What the engine read (signpost.journey.answers_key): a revision is for the current
+    # answers only while the draft's key matches.
+    answers_key: Mapped[str | None] = mapped_column(String(64))
+    # What the pages show, exactly as recorded: level name, reasons, next steps, services
+    # shown (with the directory's content hash), the LADO steps.
+    shown: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    directory_hash: Mapped[str | None] = mapped_column(String(64))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime)
     completed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
@@ -126,7 +150,7 @@ class Assessment(db.Model):
     threshold_id: Mapped[str] = mapped_column(String(64), index=True)
     threshold_hash: Mapped[str] = mapped_column(String(64))
 
-    draft: Mapped[Draft | None] = relationship(back_populates="assessment")
+    draft: Mapped[Draft | None] = relationship(back_populates="revisions")
     user: Mapped[User] = relationship()
     referral: Mapped[Referral | None] = relationship(back_populates="assessment", uselist=False)
 

@@ -4,11 +4,17 @@ Uses the fixture directory for exact answers and checks the shipped one loads an
 """
 from __future__ import annotations
 
+import functools
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from helpers_thresholds import (FIXTURE_DIRECTORY, SHIPPED_DIRECTORY, fixture_directory, line_containing,
-                                shipped_library)
+                                shipped_library, shipped_versions, applicable_indicators)
 from signpost.directory import TIERS, load_directory
+from signpost.engine import Answers, assess
+from signpost.thresholds.schema import CONSENT_VALUES
 from signpost.thresholds import ConfigError
 
 
@@ -164,3 +170,77 @@ def test_inactive_services_are_never_signposted():
 def test_repeated_calls_give_the_same_answer():
     first = signpost(("early_help", "universal"), 100, ["housing"])
     assert signpost(("early_help", "universal"), 100, ["housing"]) == first
+
+
+# --- services that must not be offered, and deciding concerns first -----------------------------
+
+@functools.lru_cache(maxsize=None)
+def shipped():
+    areas = {a for v in shipped_library().versions for a in v.areas}
+    indicators = {i for v in shipped_library().versions for i in v.indicators}
+    return load_directory(SHIPPED_DIRECTORY, known_areas=areas, known_indicators=indicators)
+
+
+def test_the_parental_conflict_course_is_never_offered_with_domestic_abuse():
+    directory = shipped()
+    course = directory.get("parents_together")
+    assert "domestic_abuse_current" in course.not_for
+    areas = frozenset(course.serves)
+    assert course in directory.signpost(("early_help",), 100, False, areas, 20)
+    found = directory.signpost(("early_help",), 100, False, areas, 20, frozenset({"domestic_abuse_current"}))
+    assert course not in found and found
+
+
+def test_an_attendance_worry_gets_the_attendance_team_first():
+    directory = shipped()
+    found = directory.signpost(("early_help", "universal"), 108, False, frozenset({"education"}), 3,
+                               frozenset({"attendance_persistent_absence"}),
+                               deciding=frozenset({"attendance_persistent_absence"}))
+    assert found[0].id == "attendance_support"
+
+
+def test_a_service_for_a_deciding_concern_ranks_before_one_for_another_concern():
+    directory = shipped()
+    chosen = frozenset({"attendance_persistent_absence", "parent_substance_some"})
+    first = directory.signpost(("early_help",), 108, False, frozenset(), 5, chosen,
+                               deciding=frozenset({"parent_substance_some"}))
+    assert first[0].id == "adult_substance_service"
+    second = directory.signpost(("early_help",), 108, False, frozenset(), 5, chosen,
+                                deciding=frozenset({"attendance_persistent_absence"}))
+    assert second[0].id == "attendance_support"
+
+
+def test_not_for_must_name_indicators_and_cannot_contradict_concerns(tmp_path):
+    broken = tmp_path / "services.yaml"
+    broken.write_text(SHIPPED_DIRECTORY.read_text().replace("not_for: [domestic_abuse_in_home",
+                                                            "not_for: [domestic_abuse_inn_home", 1))
+    indicators = {i for v in shipped_library().versions for i in v.indicators}
+    with pytest.raises(ConfigError) as caught:
+        load_directory(broken, known_indicators=indicators)
+    assert "'domestic_abuse_inn_home' is not an indicator" in str(caught.value)
+    assert "not_for[0]" in str(caught.value)
+    broken.write_text(SHIPPED_DIRECTORY.read_text().replace(
+        "concerns: [attendance_persistent_absence", "not_for: [attendance_persistent_absence]\n"
+        "    concerns: [attendance_persistent_absence", 1))
+    with pytest.raises(ConfigError) as caught:
+        load_directory(broken)
+    assert "both a concern it is for and one it is not for" in str(caught.value)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_no_service_is_ever_shown_where_a_chosen_concern_rules_it_out(data):
+    directory = shipped()
+    version = data.draw(st.sampled_from(shipped_versions()))
+    age = data.draw(st.integers(0, 215))
+    pool = sorted(i.id for i in applicable_indicators(version, age, False))
+    ruled_out = sorted({c for s in directory.services for c in s.not_for} & set(pool))
+    picked = data.draw(st.lists(st.sampled_from(pool), max_size=8, unique=True))
+    if ruled_out and data.draw(st.booleans()):  # half the time, a concern that rules a service out
+        picked.insert(0, data.draw(st.sampled_from(ruled_out)))
+    chosen = frozenset({version.indicators[i].asks_for or i: i for i in picked}.values())  # one per question
+    consent = data.draw(st.sampled_from(CONSENT_VALUES))
+    rec = assess(Answers(indicators=chosen, age_months=age, consent=consent), version,
+                 version.document.effective_from, directory)
+    for service in rec.services:
+        assert not set(service.not_for) & chosen, (service.id, sorted(chosen))

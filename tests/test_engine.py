@@ -26,7 +26,7 @@ def run(v1, *indicators, directory=None, **kwargs):
 def refused(v1, *indicators, **kwargs):
     with pytest.raises(AnswerError) as caught:
         run(v1, *indicators, **kwargs)
-    return caught.value.problems
+    return [p.message for p in caught.value.problems]
 
 
 # --- levels -------------------------------------------------------------------------------
@@ -274,8 +274,15 @@ def test_age_and_unborn_together_are_refused(v1):
 def test_neither_age_nor_unborn_is_refused(v1):
     with pytest.raises(AnswerError) as caught:
         assess(Answers.of(["health_appointments_missed"], consent="given"), v1, ON)
-    assert caught.value.problems == [
+    assert [p.message for p in caught.value.problems] == [
         "Give the child's age in months, or say that the baby is not born yet."]
+
+
+def test_problems_are_data_with_a_code_and_the_answer_they_are_about(v1):
+    with pytest.raises(AnswerError) as caught:
+        assess(Answers.of(["health_appointments_missed"], consent="maybe"), v1, ON)
+    assert [(p.code, p.field) for p in caught.value.problems] == [
+        ("consent_unknown", "consent"), ("age_missing", "age_months")]
 
 
 def test_age_must_be_a_whole_number(v1):

@@ -303,40 +303,47 @@ def test_open_drafts_are_capped(app, users, referrer):
 def test_the_idle_kept_form_keeps_only_the_pages_fields_and_has_a_size_cap(app, users, referrer):
     token = csrf_token(referrer, "/")
     referrer.post("/refer/new", data={"csrf_token": token})
-    referrer.post("/refer/danger", data={"csrf_token": token, "in_danger": "no"})
+    with referrer.session_transaction() as session:
+        draft_id = session["draft_id"]
+    referrer.post("/refer/danger", data={"csrf_token": token, "draft_id": draft_id, "in_danger": "no"})
 
     def idle_post(path, data):
         with referrer.session_transaction() as session:
             session["last_seen"] = int(time.time()) - 31 * 60
-        response = referrer.post(path, data={"csrf_token": token, **data})
+        response = referrer.post(path, data={"csrf_token": token, "draft_id": draft_id, **data})
         sign_in_as(referrer, db.session.get(User, users["referrer"].id))
         return response
 
     idle_post("/refer/about-you", {"role": "dsl", "organisation": "school", "evil": "x" * 100})
     draft = db.session.scalar(select(Draft))
     db.session.refresh(draft)
-    assert draft.answers["_unsent"] == {"about-you": {"role": ["dsl"], "organisation": ["school"]}}
+    assert draft.kept_forms == {"about-you": {"role": ["dsl"], "organisation": ["school"]}}
     idle_post("/refer/about-you", {"role": "x" * 40000})
     db.session.refresh(draft)
-    assert "x" * 100 not in str(draft.answers)
+    assert "x" * 100 not in str(draft.kept_forms)
     idle_post("/refer/not-a-page", {"role": "dsl"})
     db.session.refresh(draft)
-    assert "not-a-page" not in draft.answers.get("_unsent", {})
+    assert "not-a-page" not in (draft.kept_forms or {})
 
 
 # ---------------------------------------------------------------------------- the causes found before
 
 def walk(client, upto: str | None = None) -> str:
-    """Post the load test's journey (loadtests/journey_plan.py) up to a page; the CSRF token."""
+    """Post the load test's journey (loadtests/journey_plan.py) up to a page; the CSRF token.
+
+    Every post names its draft, as the pages' forms do."""
     import sys
     sys.path.insert(0, str(ROOT / "loadtests"))
     from journey_plan import PLAN
     token = csrf_token(client, "/")
-    client.post("/refer/new", data={"csrf_token": token})
-    for path, data in PLAN:
-        if path == upto:
-            break
-        assert client.post(path, data={"csrf_token": token, **data}).status_code == 302, path
+    location = client.post("/refer/new", data={"csrf_token": token}).location
+    with client.session_transaction() as session:
+        draft_id = session["draft_id"]
+    client.draft_id = draft_id
+    while location in PLAN and location != upto:
+        response = client.post(location, data={"csrf_token": token, "draft_id": draft_id, **PLAN[location]})
+        assert response.status_code == 302, location
+        location = response.location
     return token
 
 
@@ -352,14 +359,15 @@ def at_referral(referrer):
 
     class Poster:
         def post(self, path, data):
-            return referrer.post(path, data={"csrf_token": token, **data})
+            return referrer.post(path, data={"csrf_token": token, "draft_id": referrer.draft_id, **data})
     return Poster()
 
 
 def test_about_the_child_with_fields_missing_is_an_error_not_a_500(referrer):
     token = walk(referrer, upto="/refer/about-child")
     for data in ({"born": "born"}, {"born": "unborn"}, {"born": "born", "years": "3"}, {}):
-        response = referrer.post("/refer/about-child", data={"csrf_token": token, **data})
+        response = referrer.post("/refer/about-child", data={"csrf_token": token, "draft_id": referrer.draft_id,
+                                                             **data})
         assert response.status_code == 200 and "govuk-error-summary" in response.text, data
 
 

@@ -31,7 +31,7 @@ VALUES = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40),
 FIELD_RE = re.compile(r'name="([^"]+)"')
 VARIABLE = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 # Values a URL's variable takes (others get hostile text); journey slugs make journey pages real.
-PATH_VALUES = {"slug": ["danger", "about-you", "about-child", "concerns-serious", "voice", "family", "consent"],
+PATH_VALUES = {"slug": ["danger", "about-you", "about-child", "serious", "areas", "concerns", "what-happened", "family"],
                "reference": ["NM-2026-00001"], "version_id": ["northmere-2026-04"]}
 
 

@@ -10,12 +10,14 @@ import random
 import re
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from signpost import journey
 from signpost.content import current_directory, current_version
 from signpost.engine import Answers, assess
 from signpost.extensions import db
+from signpost import store
 from signpost.models import Assessment, AuditEvent, Draft, Referral
 
 from conftest import csrf_token, sign_in_as
@@ -26,18 +28,22 @@ SERVICE_RE = re.compile(r'data-service-id="([a-z0-9_]+)"')
 
 
 class Walker:
-    """A referrer going through the journey; remembers the CSRF token of its session."""
+    """A referrer going through the journey; every post names its draft, as the pages do."""
 
     def __init__(self, client):
         self.client = client
         self.token = csrf_token(client, "/")
+        self.draft_id = None
 
     def post(self, path, data=None, **kwargs):
-        return self.client.post(path, data={"csrf_token": self.token, **(data or {})}, **kwargs)
+        named = {"draft_id": self.draft_id} if self.draft_id else {}
+        return self.client.post(path, data={"csrf_token": self.token, **named, **(data or {})}, **kwargs)
 
     def start(self):
         response = self.post("/refer/new")
         assert response.status_code == 302 and response.location == "/refer/danger"
+        with self.client.session_transaction() as session:
+            self.draft_id = session["draft_id"]
         return response
 
     def answer(self, path, data, expect_next=None):
@@ -47,40 +53,54 @@ class Walker:
             assert response.location == expect_next, (path, response.location)
         return response.location
 
+    def answers(self) -> journey.JourneyAnswers:
+        db.session.expire_all()
+        return journey.JourneyAnswers.load(db.session.get(Draft, self.draft_id).answers)
+
     def to_concerns(self, years=9, months=3, unborn=False, role="dsl", organisation="school"):
         self.start()
-        self.answer("/refer/danger", {"in_danger": "no"}, "/refer/about-you")
-        self.answer("/refer/about-you", {"role": role, "organisation": organisation}, "/refer/about-child")
+        location = self.answer("/refer/danger", {"in_danger": "no"})
+        if location == "/refer/about-you":  # asked once per account
+            location = self.answer(location, {"role": role, "organisation": organisation})
+        assert location == "/refer/about-child"
         if unborn:
             due = dt.date.today() + dt.timedelta(days=90)
             child = {"born": "unborn", "due_day": due.day, "due_month": due.month, "due_year": due.year}
         else:
             child = {"born": "born", "years": years, "months": months}
-        return self.answer("/refer/about-child", child, "/refer/concerns-serious")
+        return self.answer("/refer/about-child", child, "/refer/serious")
 
-    def concerns(self, ticks: dict[str, list[str]] | None = None, severity: dict[str, str] | None = None,
-                 location="/refer/concerns-serious"):
-        """Answer concerns pages until the journey leaves them; returns where it went."""
-        ticks, severity = ticks or {}, severity or {}
-        while location.startswith(("/refer/concerns-", "/refer/severity-")):
-            page = location.removeprefix("/refer/").replace("-", "_")
-            if page.startswith("concerns_"):
-                data = {"concerns": ticks.get(page) or ["none"]}
-            else:
-                data = {"severity": severity[page.removeprefix("severity_")]}
+    def concerns(self, indicators=(), location="/refer/serious"):
+        """Answer the concerns pages so that exactly these indicators are chosen."""
+        target = journey.with_concerns(version(), self.answers(), indicators)
+        while location in ("/refer/serious", "/refer/areas", "/refer/concerns"):
+            page = location.removeprefix("/refer/")
+            ticks = getattr(target, page)
+            data = {"concerns": list(ticks.ticked if ticks else ()) or ["none"]}
+            if page == "concerns":
+                data.update({f"severity_{q}": ind for q, ind in target.severity.items()})
             location = self.answer(location, data)
         return location
 
-    def finish_questions(self, consent="given", voice=None, unborn=False):
+    def finish_questions(self, consent="given", voice=None, unborn=False, location=None):
+        words = {"what_happened": "She said she was hungry and had no coat in the snow"}
         if not unborn:
-            self.answer("/refer/voice", voice or {"seen": "yes", "says": "I am hungry at school",
-                                                  "wants": "I want my mum to be well"}, "/refer/family")
-        self.answer("/refer/family", {"working_well": "Comes to school every day", "tried": "Breakfast club",
-                                      "tried_by": "School"}, "/refer/consent")
+            words.update(voice or {"seen": "yes", "says": "I am hungry at school",
+                                   "wants": "I want my mum to be well"})
+        self.answer("/refer/what-happened", words, "/refer/family")
         reason = "" if consent in ("given", "not_asked") else "They said they do not want help"
-        self.answer("/refer/consent", {"aware": "yes", "consent": consent, "reason": reason}, "/refer/check")
+        self.answer("/refer/family", {"working_well": "Comes to school every day", "tried": "Breakfast club",
+                                      "tried_by": "School", "aware": "yes", "consent": consent,
+                                      "reason": reason}, "/refer/check")
         assert self.client.get("/refer/check").status_code == 200
         return self.answer("/refer/check", {}, "/refer/recommendation")
+
+    def send(self, details, kind="referral"):
+        """The details page, then Check before you send, then send; returns where it went."""
+        path = "/refer/referral" if kind == "referral" else "/refer/early-help-request"
+        self.answer(path, details, f"/refer/send/{kind.replace('_', '-')}")
+        assert self.client.get(f"/refer/send/{kind.replace('_', '-')}").status_code == 200
+        return self.answer(f"/refer/send/{kind.replace('_', '-')}", {})
 
     def recommendation(self):
         page = self.client.get("/refer/recommendation")
@@ -97,17 +117,11 @@ def version():
     return current_version()
 
 
-def level_items(level: int, age_months: int | None = 111, unborn: bool = False):
-    """(page id, item id) for plain indicators at this level that apply at this age."""
-    v = version()
-    answers = {"child": {"unborn": True} if unborn else {"unborn": False, "years": age_months // 12,
-                                                         "months": age_months % 12}}
-    out = []
-    for page in journey.concerns_pages(v, answers):
-        for item in page.items:
-            if item.question is None and v.indicators[item.id].level == level and not v.indicators[item.id].immediate:
-                out.append((page.id, item.id))
-    return out
+def level_items(level: int, age_months: int = 111) -> list[str]:
+    """Plain indicators (no severity question) at this level, not emergencies, for this age."""
+    return [i.id for i in version().document.indicators
+            if i.level == level and not i.asks_for and not journey.is_emergency(i)
+            and journey.applies(i, age_months, False)]
 
 
 @pytest.fixture
@@ -132,10 +146,10 @@ def test_yes_to_immediate_danger_goes_straight_to_phone_now_and_logs_it(walker):
 def test_ticking_an_immediate_indicator_says_phone_now_without_more_pages(walker):
     walker.to_concerns(years=0, months=3)
     v = version()
-    serious = journey.concerns_pages(v, {"child": {"unborn": False, "years": 0, "months": 3}})[0]
-    immediate = next(i.id for i in serious.items if v.indicators[i.id].immediate)
-    assert 'data-immediate="true"' in walker.client.get("/refer/concerns-serious").text
-    walker.answer("/refer/concerns-serious", {"concerns": [immediate]}, "/refer/phone-now")
+    plan = journey.layout(v, walker.answers())
+    immediate = next(i.id for i in plan.serious_items if journey.is_emergency(v.indicators[i.id]))
+    assert 'data-immediate="true"' in walker.client.get("/refer/serious").text
+    walker.answer("/refer/serious", {"concerns": [immediate]}, "/refer/phone-now")
     assert walker.client.get("/refer/phone-now").status_code == 200
     assessment = db.session.scalar(select(Assessment))
     assert assessment.immediate and immediate in assessment.indicator_ids
@@ -158,19 +172,41 @@ def test_immediate_danger_cannot_be_overridden_to_a_lower_route(walker):
 def test_after_phoning_the_referrer_can_send_the_referral(walker):
     walker.start()
     walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
-    walker.client.get("/refer/phone-now")
+    phone = walker.client.get("/refer/phone-now")
+    assert 'href="/refer/what-happened"' in phone.text
+    # The front door needs the referrer's own words: asked after the phone numbers, never before.
+    assert walker.client.get("/refer/referral").location == "/refer/what-happened"
+    asked = walker.client.get("/refer/what-happened")
+    assert "What has happened, and what are you worried about?" in asked.text
+    walker.answer("/refer/what-happened", {"what_happened": "Her father hit her with a belt this morning"},
+                  "/refer/referral")
     assert walker.client.get("/refer/referral").status_code == 200
-    location = walker.answer("/refer/referral", referral_details())
-    assert location == "/refer/confirmation"
+    assert walker.send(referral_details()) == "/refer/confirmation"
     made = db.session.scalar(select(Referral))
     assert made.assessment.immediate and made.assessment.route_taken == "social_care"
+    assert made.details["answers"]["what_happened"] == "Her father hit her with a belt this morning"
+
+
+def test_after_the_phone_numbers_a_concern_about_an_adult_adds_the_lado_outcome_first(walker):
+    lado = next(i.id for i in version().document.indicators if i.lado)
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
+    walker.client.get("/refer/phone-now")
+    assert "adult who works with children" in walker.client.get("/refer/what-happened").text
+    walker.answer("/refer/what-happened", {"what_happened": "A coach hit him at training", "lado": [lado]},
+                  "/refer/phone-now")
+    page = walker.client.get("/refer/phone-now").text
+    assert page.index('id="lado"') < page.index("signpost-emergency")  # the LADO first, then 999
+    assert 'href="/refer/referral"' in page
+    latest = db.session.get(Draft, walker.draft_id).assessment
+    assert latest.lado and latest.immediate and lado in latest.indicator_ids and latest.revision == 2
 
 
 # ---------------------------------------------------------------------------------- routes
 
 def test_no_concerns_recommends_universal_services(walker):
     location = walker.concerns(location=walker.to_concerns())
-    assert location == "/refer/voice"
+    assert location == "/refer/what-happened"
     walker.finish_questions()
     route, level, reasons, services, html = walker.recommendation()
     assert (route, level) == ("universal", 1)
@@ -182,8 +218,8 @@ def test_no_concerns_recommends_universal_services(walker):
 
 
 def test_one_additional_need_recommends_early_help_with_how_to_start(walker):
-    page, item = level_items(2)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns())
+    item = level_items(2)[0]
+    walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions()
     route, level, reasons, services, html = walker.recommendation()
     assert (route, level, reasons) == ("early_help", 2, [item])
@@ -193,8 +229,8 @@ def test_one_additional_need_recommends_early_help_with_how_to_start(walker):
 
 
 def test_consent_refused_never_lowers_a_social_care_level(walker):
-    page, item = level_items(3)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns())
+    item = level_items(3)[0]
+    walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions(consent="refused")
     route, level, reasons, _, html = walker.recommendation()
     assert route == "social_care" and level == 3 and item in reasons
@@ -202,8 +238,8 @@ def test_consent_refused_never_lowers_a_social_care_level(walker):
 
 
 def test_consent_refused_turns_early_help_into_universal_services(walker):
-    page, item = level_items(2)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns())
+    item = level_items(2)[0]
+    walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions(consent="refused")
     route, level, reasons, _, _ = walker.recommendation()
     assert route == "universal" and level == 2 and item in reasons
@@ -211,8 +247,8 @@ def test_consent_refused_turns_early_help_into_universal_services(walker):
 
 
 def test_top_level_concern_refers_to_social_care_whatever_the_consent(walker):
-    page, item = level_items(4)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns())
+    item = level_items(4)[0]
+    walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions(consent="refused")
     route, level, reasons, _, html = walker.recommendation()
     assert (route, level) == ("social_care", 4)
@@ -221,13 +257,18 @@ def test_top_level_concern_refers_to_social_care_whatever_the_consent(walker):
 
 def test_severity_answer_picks_the_level(walker):
     v = version()
-    answers = {"child": {"unborn": False, "years": 14, "months": 0}}
-    page = next(p for p in journey.concerns_pages(v, answers) if any(i.question for i in p.items))
-    question = next(i for i in page.items if i.question)
-    options = v.severity_options(question.id)
-    lowest = options[0]
     location = walker.to_concerns(years=14, months=0)
-    location = walker.concerns({page.id: [question.id]}, {question.id: lowest.id}, location=location)
+    plan = journey.layout(v, walker.answers())
+    question = next(i for area in plan.area_ids for i in plan.by_area[area] if i.question)
+    lowest = question.options[0]
+    walker.answer("/refer/serious", {"concerns": ["none"]}, "/refer/areas")
+    assert f'value="{question.area}"' in walker.client.get("/refer/areas").text
+    walker.answer("/refer/areas", {"concerns": [question.area]}, "/refer/concerns")
+    assert str(escape(question.question.question)) in walker.client.get("/refer/concerns").text  # beside it
+    response = walker.post("/refer/concerns", {"concerns": [question.id]})
+    assert response.status_code == 200 and "Select an answer" in response.text
+    walker.answer("/refer/concerns", {"concerns": [question.id], f"severity_{question.id}": lowest.id},
+                  "/refer/what-happened")
     walker.finish_questions()
     route, level, reasons, _, _ = walker.recommendation()
     assert lowest.id in reasons and level >= lowest.level
@@ -235,7 +276,8 @@ def test_severity_answer_picks_the_level(walker):
 
 def test_unborn_baby_skips_the_voice_page(walker):
     location = walker.concerns(location=walker.to_concerns(unborn=True))
-    assert location == "/refer/family"
+    assert location == "/refer/what-happened"
+    assert "seen and spoken" not in walker.client.get(location).text
     walker.finish_questions(unborn=True)
     assert walker.recommendation()[0] == "universal"
 
@@ -251,12 +293,17 @@ def referral_details(**overrides):
 
 
 def test_social_care_referral_is_sent_once_even_on_double_submit(walker):
-    page, item = level_items(4)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns())
+    item = level_items(4)[0]
+    walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions()
     assert walker.client.get("/refer/referral").status_code == 200
-    first = walker.post("/refer/referral", referral_details())
-    second = walker.post("/refer/referral", referral_details())
+    walker.answer("/refer/referral", referral_details(), "/refer/send/referral")
+    check = walker.client.get("/refer/send/referral")
+    assert "Check before you send the referral" in check.text and "1 Fictional Row, Northmere" in check.text
+    assert "She said she was hungry" in check.text  # the referrer's own words go with it
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == 0  # nothing sent before check
+    first = walker.post("/refer/send/referral")
+    second = walker.post("/refer/send/referral")
     assert first.location == second.location == "/refer/confirmation"
     assert db.session.scalar(select(func.count()).select_from(Referral)) == 1
     made = db.session.scalar(select(Referral))
@@ -268,9 +315,46 @@ def test_social_care_referral_is_sent_once_even_on_double_submit(walker):
     assert actions.count("referral_submitted") == 1
 
 
+def test_an_early_help_request_goes_to_the_family_help_hub_after_check(walker):
+    item = level_items(2)[0]
+    walker.concerns([item], location=walker.to_concerns())
+    walker.finish_questions()
+    route, level, _, _, html = walker.recommendation()
+    assert (route, level) == ("early_help", 2) and "Send a request to the Family Help Hub" in html
+    assert walker.send(referral_details(), kind="early_help_request") == "/refer/confirmation"
+    made = db.session.scalar(select(Referral))
+    assert made.kind == "early_help_request" and made.assessment.route_taken == "early_help"
+    assert not made.assessment.overridden and made.details["answers"]["what_happened"]
+    assert walker.client.get("/refer/referral").location == "/refer/confirmation"
+
+
+def test_my_referrals_keeps_every_finished_assessment_with_a_printable_summary(walker):
+    walker.concerns([], location=walker.to_concerns())
+    walker.finish_questions()
+    walker.answer("/refer/finish", {}, "/refer/summary")
+    walker.concerns([level_items(4)[0]], location=walker.to_concerns(years=9, months=3))
+    walker.finish_questions()
+    assert walker.send(referral_details()) == "/refer/confirmation"
+    history = walker.client.get("/refer/my-referrals")
+    kept, referred = db.session.scalars(select(Assessment).order_by(Assessment.id)).all()
+    assert f'data-assessment-id="{kept.id}"' in history.text and f'data-assessment-id="{referred.id}"' in history.text
+    assert "Kept a summary: universal services" in history.text and referred.referral.reference in history.text
+    summary = walker.client.get(f"/refer/my-referrals/summary/{kept.id}")
+    assert summary.status_code == 200 and "data-print" in summary.text
+    assert 'data-route="universal"' in summary.text
+
+
+def test_no_early_help_request_without_the_familys_consent(walker):
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.finish_questions(consent="not_asked")
+    route, _, _, _, html = walker.recommendation()
+    assert route == "early_help" and "Send a request to the Family Help Hub" not in html
+    assert walker.client.get("/refer/early-help-request").location == "/refer/recommendation"
+
+
 def test_referral_details_are_validated_and_kept_on_error(walker):
-    page, item = level_items(4)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns())
+    item = level_items(4)[0]
+    walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions()
     response = walker.post("/refer/referral", referral_details(first_name="", dob_month="13"))
     assert response.status_code == 200
@@ -280,15 +364,15 @@ def test_referral_details_are_validated_and_kept_on_error(walker):
 
 
 def test_override_to_social_care_needs_a_reason_and_is_logged(walker):
-    page, item = level_items(2)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns())
+    item = level_items(2)[0]
+    walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions()
     assert walker.client.get("/refer/disagree").status_code == 200
     response = walker.post("/refer/disagree", {"route": "social_care", "reason": ""})
     assert response.status_code == 200 and "Enter why you disagree" in response.text
     walker.answer("/refer/disagree", {"route": "social_care", "reason": "Her brother was hurt last year"},
                   "/refer/referral")
-    walker.answer("/refer/referral", referral_details(), "/refer/confirmation")
+    assert walker.send(referral_details()) == "/refer/confirmation"
     assessment = db.session.scalar(select(Assessment))
     assert assessment.overridden and assessment.recommended_route == "early_help"
     assert assessment.route_taken == "social_care" and "brother" in assessment.override_reason
@@ -297,8 +381,8 @@ def test_override_to_social_care_needs_a_reason_and_is_logged(walker):
 
 
 def test_override_to_a_lower_route_finishes_without_a_referral(walker):
-    page, item = level_items(4)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns())
+    item = level_items(4)[0]
+    walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions()
     walker.answer("/refer/disagree", {"route": "early_help", "reason": "Already known, plan in place"},
                   "/refer/summary")
@@ -311,7 +395,8 @@ def test_override_to_a_lower_route_finishes_without_a_referral(walker):
 
 def test_validation_error_keeps_what_was_typed(walker):
     walker.concerns(location=walker.to_concerns())
-    response = walker.post("/refer/voice", {"seen": "yes", "says": "", "wants": "To live with nan"})
+    response = walker.post("/refer/what-happened", {"what_happened": "Bruise", "seen": "yes", "says": "",
+                                                    "wants": "To live with nan"})
     assert response.status_code == 200
     assert "There is a problem" in response.text and "To live with nan" in response.text
     assert "Enter what the child says" in response.text
@@ -323,7 +408,7 @@ def test_age_page_reads_only_the_boxes_under_the_chosen_answer(walker):
     walker.answer("/refer/about-you", {"role": "dsl", "organisation": "school"})
     # Junk left in the hidden expected-date boxes must not block a born child's age.
     walker.answer("/refer/about-child", {"born": "born", "years": "9", "months": "1", "due_day": "x",
-                                         "due_month": "13"}, "/refer/concerns-serious")
+                                         "due_month": "13"}, "/refer/serious")
     response = walker.post("/refer/about-child", {"born": "born", "years": "nine", "months": "1"})
     assert response.status_code == 200
     assert "Years must be a whole number from 0 to 17" in response.text
@@ -334,8 +419,8 @@ def test_age_page_reads_only_the_boxes_under_the_chosen_answer(walker):
 
 
 def test_referral_date_of_birth_must_fit_the_age_given(walker):
-    page, item = level_items(4)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns(years=9, months=3))
+    item = level_items(4)[0]
+    walker.concerns([item], location=walker.to_concerns(years=9, months=3))
     walker.finish_questions()
     year = dt.date.today().year - 2
     response = walker.post("/refer/referral", referral_details(dob_year=str(year)))
@@ -345,17 +430,16 @@ def test_referral_date_of_birth_must_fit_the_age_given(walker):
 
 def test_concerns_page_needs_an_answer_and_none_is_exclusive(walker):
     walker.to_concerns()
-    response = walker.post("/refer/concerns-serious", {})
+    response = walker.post("/refer/serious", {})
     assert response.status_code == 200 and "or select &#39;None of these&#39;" in response.text
-    page, item = level_items(4)[0]
-    response = walker.post(f"/refer/{page.replace('_', '-')}", {"concerns": [item, "none"]})
-    assert response.status_code == 200 and "only if none of the concerns apply" in response.text
+    response = walker.post("/refer/serious", {"concerns": [level_items(4)[0], "none"]})
+    assert response.status_code == 200 and "only if none of them apply" in response.text
 
 
 def test_pages_cannot_be_skipped(walker):
     walker.start()
     assert walker.client.get("/refer/check").location == "/refer/danger"
-    assert walker.client.get("/refer/voice").location == "/refer/danger"
+    assert walker.client.get("/refer/what-happened").location == "/refer/danger"
 
 
 def test_back_link_and_change_from_check_keep_answers(walker):
@@ -375,28 +459,28 @@ def test_resume_after_sign_out(app, users, walker):
     again = Walker(fresh)
     start = fresh.get("/")
     assert "saved drafts" in start.text
-    assert "A child aged 5 to 9" in fresh.get("/refer/drafts").text
+    assert "a child aged 5 to 9" in fresh.get("/refer/drafts").text
     response = again.post("/refer/drafts/resume", {"draft_id": draft_id})
-    assert response.location == "/refer/concerns-serious"
-    assert fresh.get("/refer/concerns-serious").status_code == 200
+    assert response.location == "/refer/serious"
+    assert fresh.get("/refer/serious").status_code == 200
 
 
 def test_idle_sign_out_then_sign_in_returns_to_the_same_page_with_answers(app, users, walker):
     import time
     from conftest import PASSWORD
     location = walker.to_concerns()
-    page, item = level_items(2)[0]
-    walker.concerns({page: [item]}, location=location)
+    item = level_items(2)[0]
+    walker.concerns([item], location=location)
     with walker.client.session_transaction() as session:  # idle for longer than the timeout
         session["last_seen"] = int(time.time()) - 31 * 60
-    response = walker.client.get("/refer/voice")
+    response = walker.client.get("/refer/what-happened")
     assert response.status_code == 302 and response.location.startswith("/sign-in")
     token = csrf_token(walker.client, "/sign-in")
     signed_in = walker.client.post("/sign-in", data={"csrf_token": token, "email": users["referrer"].email,
                                                      "password": PASSWORD})
-    assert signed_in.location == "/refer/voice"
+    assert signed_in.location == "/refer/what-happened"
     walker.token = csrf_token(walker.client, "/")
-    assert walker.client.get("/refer/voice").status_code == 200
+    assert walker.client.get("/refer/what-happened").status_code == 200
     walker.finish_questions()
     assert item in walker.recommendation()[2]
 
@@ -407,18 +491,19 @@ def test_a_page_sent_after_the_idle_timeout_is_kept_and_shown_again_after_sign_i
     walker.concerns(location=walker.to_concerns())
     with walker.client.session_transaction() as session:
         session["last_seen"] = int(time.time()) - 31 * 60
-    sent = walker.post("/refer/voice", {"seen": "yes", "says": "Dad shouts at night", "wants": "A quiet house"})
+    sent = walker.post("/refer/what-happened", {"what_happened": "He came in crying", "seen": "yes",
+                                                "says": "Dad shouts at night", "wants": "A quiet house"})
     assert sent.status_code == 302 and sent.location.startswith("/sign-in")
     draft = db.session.scalar(select(Draft))
     assert "voice" not in draft.answers  # not saved as an answer: it was never checked
     token = csrf_token(walker.client, "/sign-in")
     back = walker.client.post("/sign-in", data={"csrf_token": token, "email": users["referrer"].email,
                                                 "password": PASSWORD})
-    assert back.location == "/refer/voice"
-    page = walker.client.get("/refer/voice")
+    assert back.location == "/refer/what-happened"
+    page = walker.client.get("/refer/what-happened")
     assert "Dad shouts at night" in page.text and "A quiet house" in page.text
     assert "We kept what you entered" in page.text
-    assert "Dad shouts at night" not in walker.client.get("/refer/voice").text  # shown once
+    assert "Dad shouts at night" not in walker.client.get("/refer/what-happened").text  # shown once
     kept = db.session.scalars(select(AuditEvent.action)).all()
     assert "draft_form_kept" in kept and "draft_form_restored" in kept
 
@@ -426,8 +511,8 @@ def test_a_page_sent_after_the_idle_timeout_is_kept_and_shown_again_after_sign_i
 def test_a_referral_form_sent_after_the_idle_timeout_comes_back_after_sign_in(app, users, walker):
     import time
     from conftest import PASSWORD
-    page, item = level_items(4)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns())
+    item = level_items(4)[0]
+    walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions()
     with walker.client.session_transaction() as session:
         session["last_seen"] = int(time.time()) - 31 * 60
@@ -441,8 +526,9 @@ def test_a_referral_form_sent_after_the_idle_timeout_comes_back_after_sign_in(ap
     page = walker.client.get("/refer/referral")
     assert "7 Remembered Lane, Northmere" in page.text
     walker.token = csrf_token(walker.client, "/")
-    walker.answer("/refer/referral", referral_details(), "/refer/confirmation")
-    assert journey.UNSENT not in db.session.scalar(select(Referral)).details["answers"]
+    assert walker.send(referral_details()) == "/refer/confirmation"
+    assert "_unsent" not in db.session.scalar(select(Referral)).details["answers"]
+    assert db.session.get(Draft, walker.draft_id).kept_forms is None
 
 
 def test_odd_digits_in_number_boxes_are_a_message_not_a_crash(walker):
@@ -480,10 +566,10 @@ def test_old_drafts_are_purged_but_recent_ones_kept(app, walker):
 
 
 def test_purging_an_old_finished_draft_keeps_its_referral(app, walker):
-    page, item = level_items(4)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns())
+    item = level_items(4)[0]
+    walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions()
-    walker.answer("/refer/referral", referral_details(), "/refer/confirmation")
+    assert walker.send(referral_details()) == "/refer/confirmation"
     draft = db.session.scalar(select(Draft))
     draft.updated_at = draft.updated_at - dt.timedelta(days=31)
     db.session.commit()
@@ -493,16 +579,36 @@ def test_purging_an_old_finished_draft_keeps_its_referral(app, walker):
     assert made.assessment.recommended_route == "social_care" and made.details["first_name"] == "Ada"
 
 
-def test_start_again_deletes_the_draft(walker):
+def test_start_again_asks_first_then_deletes_the_draft_and_starts_afresh(walker):
     walker.to_concerns()
-    assert walker.post("/refer/start-again").location == "/"
+    first = walker.draft_id
+    asked = walker.client.get("/refer/start-again")
+    assert asked.status_code == 200 and "Are you sure you want to start again?" in asked.text
+    assert "a child aged 5 to 9" in asked.text and db.session.get(Draft, first) is not None
+    response = walker.post("/refer/start-again", {"confirm": "yes"})
+    assert response.location == "/refer/danger"
+    db.session.expire_all()
+    assert db.session.get(Draft, first) is None
+    (fresh,) = db.session.scalars(select(Draft)).all()
+    with walker.client.session_transaction() as session:
+        assert session["draft_id"] == fresh.id
+
+
+def test_deleting_a_draft_asks_first_and_describes_it_without_names(walker):
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    asked = walker.post("/refer/drafts/delete")
+    assert asked.status_code == 200 and "Are you sure you want to delete this draft?" in asked.text
+    assert "Started" in asked.text and "a child aged 5 to 9" in asked.text
+    assert version().indicators[level_items(2)[0]].text[:40] in asked.text
+    assert db.session.scalar(select(func.count()).select_from(Draft)) == 1
+    walker.answer("/refer/drafts/delete", {"confirm": "yes"}, "/refer/drafts")
     assert db.session.scalar(select(func.count()).select_from(Draft)) == 0
 
 
 def test_no_answer_appears_in_urls_or_cookies(walker):
     location = walker.to_concerns()
-    page, item = level_items(2)[0]
-    walker.concerns({page: [item]}, location=location)
+    item = level_items(2)[0]
+    walker.concerns([item], location=location)
     walker.finish_questions()
     for cookie in walker.client._cookies.values():
         assert item not in cookie.value and "hungry" not in cookie.value
@@ -512,10 +618,10 @@ def test_no_answer_appears_in_urls_or_cookies(walker):
 
 
 def test_my_referrals_shows_the_front_door_decision(walker, users):
-    page, item = level_items(4)[0]
-    walker.concerns({page: [item]}, location=walker.to_concerns())
+    item = level_items(4)[0]
+    walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions()
-    walker.answer("/refer/referral", referral_details(), "/refer/confirmation")
+    assert walker.send(referral_details()) == "/refer/confirmation"
     made = db.session.scalar(select(Referral))
     listing = walker.client.get("/refer/my-referrals")
     assert made.reference in listing.text and "Waiting for a decision" in listing.text
@@ -543,28 +649,10 @@ def test_recommendation_page_matches_assess_for_200_random_answer_sets(app, user
         walker = Walker(client)
         unborn = rng.random() < 0.08
         months = None if unborn else rng.randint(0, 215)
-        child_answers = {"child": {"unborn": True} if unborn else
-                         {"unborn": False, "years": months // 12, "months": months % 12}}
-        pages = journey.concerns_pages(v, child_answers)
-        ticks, severity, chosen = {}, {}, set()
-        for page in pages:
-            picked = [i for i in page.items if rng.random() < 0.08 and not (
-                i.id in v.indicators and v.indicators[i.id].immediate)]
-            ticks[page.id] = [i.id for i in picked]
-            for item in picked:
-                if item.question:
-                    options = [o for o in v.severity_options(item.id)
-                               if journey.applies(o, months, unborn) and not o.immediate]
-                    if not options:
-                        ticks[page.id].remove(item.id)
-                        continue
-                    severity[item.id] = rng.choice(options).id
-                    chosen.add(severity[item.id])
-                else:
-                    chosen.add(item.id)
-        consent = rng.choice(["given", "refused", "not_asked", "not_needed"])
         location = walker.to_concerns(years=(months or 0) // 12, months=(months or 0) % 12, unborn=unborn)
-        walker.concerns(ticks, severity, location=location)
+        chosen = set(journey.random_concerns(v, months, unborn, rng, 0.03))
+        consent = rng.choice(["given", "refused", "not_asked", "not_needed"])
+        walker.concerns(chosen, location=location)
         walker.finish_questions(consent=consent, unborn=unborn)
         route, level, reasons, services, _ = walker.recommendation()
         expected = assess(Answers(indicators=frozenset(chosen), age_months=months, unborn=unborn,

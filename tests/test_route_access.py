@@ -44,7 +44,7 @@ EXPECTED: dict[str, dict] = {
     "refer.thresholds": {"GET": signed_in(200)},
     # The referral journey: referrers only. With no draft yet, its pages send them to the start page (302).
     "journey.new": {"POST": only("referrer", status=302)},
-    "journey.start_again": {"POST": only("referrer", status=302)},
+    "journey.start_again": {"GET": only("referrer", status=302), "POST": only("referrer", status=302)},
     "journey.drafts": {"GET": only("referrer")},
     "journey.resume": {"POST": only("referrer", status=404)},  # no such draft
     "journey.delete_draft": {"POST": only("referrer", status=404)},
@@ -56,6 +56,9 @@ EXPECTED: dict[str, dict] = {
     "journey.finish": {"POST": only("referrer", status=302)},
     "journey.override": {"GET": only("referrer", status=302), "POST": only("referrer", status=302)},
     "journey.referral": {"GET": only("referrer", status=302), "POST": only("referrer", status=302)},
+    "journey.early_help_request": {"GET": only("referrer", status=302), "POST": only("referrer", status=302)},
+    "journey.send": {"path": "/refer/send/referral", "GET": only("referrer", status=302),
+                     "POST": only("referrer", status=302)},
     "journey.confirmation": {"GET": only("referrer", status=302)},
     "journey.summary": {"GET": only("referrer", status=302)},
     "journey.my_referrals": {"GET": only("referrer")},
@@ -89,6 +92,7 @@ EXPECTED: dict[str, dict] = {
            ("policy.simulate", "/policy/drafts/999/simulate", ("GET",)),
            ("policy.publish", "/policy/drafts/999/publish", ("GET", "POST")))},
     "journey.my_referral": {"path": "/refer/my-referrals/NM-2026-00001", "GET": only("referrer", status=404)},
+    "journey.history_summary": {"path": "/refer/my-referrals/summary/1", "GET": only("referrer", status=404)},
     # The front door (issue 9). No items exist here, so an item's pages are 404s (audited) for the team.
     "frontdoor.index": {"GET": only("front_door", "admin")},
     "frontdoor.item": {"path": "/front-door/items/NM-2026-00001", "GET": only("front_door", status=404)},

@@ -1,7 +1,7 @@
 """Policy leads: published threshold versions, their drafts, and the child's age in months
 
 Revision ID: 0005_policy
-Revises: 0006_hardening
+Revises: 0004_hardening
 Create Date: 2026-12-01
 
 published_thresholds holds each version published from Signpost (append-only, the exact
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_policy'
-down_revision = '0006_hardening'
+down_revision = '0004_hardening'
 branch_labels = None
 depends_on = None
 

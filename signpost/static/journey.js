@@ -20,7 +20,7 @@ if (warning) {
 
 // Radios that reveal more questions (data-reveals="id of the block"): show only the chosen
 // radio's block. Unlike GOV.UK Frontend's own reveal, no aria-expanded, which a radio may not have.
-const revealers = Array.from(document.querySelectorAll("input[type='radio'][data-reveals]"));
+const revealers = Array.from(document.querySelectorAll("input[data-reveals]"));
 if (revealers.length) {
   const names = new Set(revealers.map((radio) => radio.name));
   const sync = () => revealers.forEach((radio) => {
@@ -37,3 +37,10 @@ if (revealers.length) {
   window.addEventListener("pageshow", sync);  // the browser may restore a choice on Back
   sync();
 }
+
+// A print button on printable summaries (without JavaScript, the browser's own print).
+document.querySelectorAll("[data-print]").forEach((button) => {
+  button.hidden = false;
+  button.addEventListener("click", () => window.print());
+  document.querySelectorAll("[data-print-hint]").forEach((hint) => { hint.hidden = false; });
+});

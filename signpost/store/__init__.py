@@ -16,7 +16,6 @@ from sqlalchemy import func, select, update
 from .. import passwords
 from ..hygiene import escape
 from ..extensions import client_address, db
-from ..journey import UNSENT
 from ..models import ROLES, Assessment, AuditEvent, Decision, Draft, Referral, User, utcnow
 
 
@@ -213,14 +212,15 @@ def open_draft_count(user: User) -> int:
         Draft.user_id == user.id, Draft.submitted_at.is_(None))) or 0
 
 
-def start_draft(user: User, version) -> Draft:
+def start_draft(user: User, version, answers: dict | None = None) -> Draft:
+    """A new draft; `answers` carries what is asked once per account (the referrer's role)."""
     from flask import current_app
     limit = current_app.config.get("MAX_OPEN_DRAFTS", 25)
     if open_draft_count(user) >= limit:
         raise TooManyDrafts(f"you already have {limit} unfinished drafts: carry on with one of them, "
                             "or delete those you no longer need")
     with transaction() as session:
-        draft = Draft(user_id=user.id, answers={}, threshold_id=version.id,
+        draft = Draft(user_id=user.id, answers=answers or {}, threshold_id=version.id,
                       threshold_hash=version.content_hash, created_at=utcnow(), updated_at=utcnow())
         session.add(draft)
         session.flush()
@@ -245,26 +245,22 @@ def save_answers(draft, page: str, answers: dict, *, actor: User | None = None, 
 
 
 def _keep_form(draft, page: str, data: dict, *, actor: User | None = None) -> None:
-    """Add (not commit) a form posted after the session went idle, to show it again after sign-in."""
-    answers = dict(draft.answers or {})
-    answers[UNSENT] = {**answers.get(UNSENT, {}), page: data}
-    draft.answers = answers
+    """Add (not commit) a form posted after the session went idle, to show it again after sign-in.
+
+    Kept beside the answers (drafts.kept_forms), never in them: it was never checked.
+    """
+    draft.kept_forms = {**(draft.kept_forms or {}), page: data}
+    draft.version = (draft.version or 1) + 1
     _audit("draft_form_kept", draft, actor=actor, page=page)
 
 
 def take_unsent_form(draft, page: str, *, actor: User | None = None) -> dict | None:
     """The kept form for a page, removed from the draft as it is shown again."""
-    kept = (draft.answers or {}).get(UNSENT, {})
+    kept = draft.kept_forms or {}
     if page not in kept:
         return None
     with transaction():
-        answers = dict(draft.answers)
-        rest = {k: v for k, v in kept.items() if k != page}
-        if rest:
-            answers[UNSENT] = rest
-        else:
-            answers.pop(UNSENT)
-        draft.answers = answers
+        draft.kept_forms = {k: v for k, v in kept.items() if k != page} or None
         _audit("draft_form_restored", draft, actor=actor, page=page)
     return kept[page]
 
@@ -292,51 +288,6 @@ def purge_drafts(older_than, *, actor: str = "cli") -> int:
     return len(ids)
 
 
-def record_assessment(draft, rec, *, source_code: str | None, referrer_role: str | None,
-                      age_band: str, unborn: bool, indicator_ids, consent: str | None,
-                      in_danger: bool, actor: User | None = None, answers: dict | None = None,
-                      page: str | None = None, age_months: int | None = None):
-    """Store (or revise, if the referrer changed answers) the recommendation made for a draft.
-
-    With answers, the page that led here is saved in the same transaction (a ticked
-    immediate-danger concern is saved and logged as one action).
-    """
-    with transaction() as session:
-        if answers is not None:
-            draft.answers = dict(answers)
-            draft.updated_at = utcnow()
-        assessment = draft.assessment
-        action = "assessment_revised" if assessment is not None else "assessment_recorded"
-        if assessment is None:
-            assessment = Assessment(draft_id=draft.id, user_id=draft.user_id, started_at=draft.created_at)
-            session.add(assessment)
-        assessment.completed_at = utcnow()
-        assessment.source_code = source_code
-        assessment.referrer_role = referrer_role
-        assessment.age_band = age_band
-        assessment.age_months = age_months
-        assessment.unborn = unborn
-        assessment.indicator_ids = sorted(indicator_ids)
-        assessment.consent = consent
-        assessment.in_danger = in_danger
-        assessment.immediate = rec.immediate
-        assessment.urgency = rec.urgency
-        assessment.lado = rec.lado
-        assessment.recommended_route = rec.route
-        assessment.recommended_level = rec.level
-        assessment.reason_ids = rec.reason_ids
-        assessment.threshold_id = rec.version_id
-        assessment.threshold_hash = rec.version_hash
-        assessment.route_taken = None
-        assessment.overridden = False
-        assessment.override_reason = None
-        draft.threshold_id, draft.threshold_hash = rec.version_id, rec.version_hash
-        session.flush()
-        _audit(action, assessment, actor=actor, route=rec.route, level=rec.level, urgency=rec.urgency, page=page,
-               threshold_id=rec.version_id, threshold_hash=rec.version_hash)
-    return assessment
-
-
 def choose_route(draft, route: str, *, override_reason: str | None = None, finished: bool,
                  actor: User | None = None) -> None:
     """The referrer acts on the recommendation, or overrides it (with a reason) for another route."""
@@ -359,8 +310,12 @@ def choose_route(draft, route: str, *, override_reason: str | None = None, finis
 
 
 def submit_referral(draft, details: dict, *, family_aware: str | None, consent: str | None,
-                    consent_reason: str | None, reference_prefix: str, actor: User | None = None):
-    """Send the draft to the front door. One referral per draft: a second submit returns the first."""
+                    consent_reason: str | None, reference_prefix: str, actor: User | None = None,
+                    kind: str = "referral"):
+    """Send the draft to the front door. One referral per draft: a second submit returns the first.
+
+    kind "early_help_request" sends it to the Family Help Hub instead (route early help).
+    """
     from sqlalchemy.exc import IntegrityError
     existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
     if existing is not None:
@@ -370,12 +325,13 @@ def submit_referral(draft, details: dict, *, family_aware: str | None, consent: 
         raise StoreError("there is no recommendation to refer from yet")
     try:
         with transaction() as session:
-            if assessment.route_taken != "social_care":
-                overridden = assessment.recommended_route != "social_care"
-                assessment.route_taken = "social_care"
+            route = "early_help" if kind == "early_help_request" else "social_care"
+            if assessment.route_taken != route:
+                overridden = assessment.recommended_route != route
+                assessment.route_taken = route
                 assessment.overridden = overridden
             now = utcnow()
-            referral = Referral(reference=f"pending-{draft.id}", assessment_id=assessment.id,
+            referral = Referral(reference=f"pending-{draft.id}", kind=kind, assessment_id=assessment.id,
                                 draft_id=draft.id, user_id=draft.user_id, created_at=now,
                                 details=details, family_aware=family_aware, consent=consent,
                                 consent_reason=consent_reason)
@@ -383,7 +339,7 @@ def submit_referral(draft, details: dict, *, family_aware: str | None, consent: 
             session.flush()
             referral.reference = f"{reference_prefix}-{now.year}-{referral.id:05d}"
             draft.submitted_at = now
-            _audit("referral_submitted", referral, actor=actor, reference=referral.reference,
+            _audit("referral_submitted", referral, actor=actor, reference=referral.reference, kind=kind,
                    assessment_id=assessment.id, overridden=assessment.overridden)
     except IntegrityError:
         # Two submits raced: the database kept one; return it.

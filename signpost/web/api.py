@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from werkzeug.exceptions import HTTPException
 
 from ..content import current_directory, current_library, current_version
-from ..engine import UNKNOWN_CONCERNS, AnswerError, Answers, assess as assess_answers, check_answers
+from ..engine import AnswerError, Answers, Problem, assess as assess_answers, check_answers
 from ..extensions import limiter
 from ..thresholds.schema import CONSENT_VALUES
 from ..thresholds.source import key_name
@@ -137,23 +137,13 @@ def _field_order(problem: tuple[str | None, str]) -> tuple:
     return (FIELDS.index(name) if name in FIELDS else len(FIELDS), index)
 
 
-QUOTED_ID = re.compile(r"'([a-z][a-z0-9_]*)'")
-
-
-def _engine_field(message: str, indicators: list[str]) -> str | None:
-    """Which field an engine problem is about, so a client can show it next to the input."""
-    # Of the concerns a problem names, point at the one sent last: it is the one that clashes.
-    named = [indicators.index(q) for q in QUOTED_ID.findall(message) if q in indicators]
-    if named:
-        return f"indicators[{max(named)}]"
-    lowered = message.lower()
-    if lowered.startswith("consent"):
-        return "consent"
-    if "expected date" in lowered:
-        return "expected_date"
-    if "age" in lowered or "not born" in lowered:
-        return "age_months"
-    return None
+def _engine_field(problem: Problem, indicators: list[str]) -> str | None:
+    """The request field an engine problem is about, from the problem's own field and ids."""
+    if problem.field == "indicators":
+        # Of the concerns a problem names, point at the one sent last: it is the one that clashes.
+        named = [indicators.index(i) for i in problem.indicators if i in indicators]
+        return f"indicators[{max(named)}]" if named else "indicators"
+    return problem.field
 
 
 @bp.post("/assess")
@@ -210,14 +200,14 @@ def assess():
                              in_danger=parsed.in_danger)
         # The engine's own checks too (age, contradictions), so one reply lists every problem;
         # unknown ids are already listed above, one per item.
-        problems.extend((_engine_field(p, ids), p) for p in check_answers(answers, version, on_date)
-                        if not p.startswith(UNKNOWN_CONCERNS))
+        problems.extend((_engine_field(p, ids), p.message) for p in check_answers(answers, version, on_date)
+                        if p.code != "unknown_concerns")
     if answers is None or problems:
         return error(400, sorted(problems, key=_field_order))
     try:
         recommendation = assess_answers(answers, version, on_date, current_directory())
     except AnswerError as exc:  # check_answers above should have caught these already
-        return error(400, [(_engine_field(p, ids), p) for p in exc.problems])
+        return error(400, [(_engine_field(p, ids), p.message) for p in exc.problems])
     return json_response(recommendation.to_dict())
 
 

@@ -208,6 +208,13 @@ def csrf_field() -> Markup:
     return Markup(f'<input type="hidden" name="csrf_token" value="{generate_csrf()}">')
 
 
+def draft_field(draft) -> Markup:
+    """The hidden field that ties a journey form to its draft (checked against the user)."""
+    if draft is None:
+        return Markup("")
+    return Markup('<input type="hidden" name="draft_id" value="%s">') % draft.id
+
+
 def init_app(app: Flask) -> None:
     app.add_template_global(input_params)
     app.add_template_global(choice_params)
@@ -215,3 +222,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(error_summary)
     app.add_template_global(date_params)
     app.add_template_global(csrf_field)
+    app.add_template_global(draft_field)

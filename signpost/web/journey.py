@@ -1,31 +1,37 @@
-"""The referral journey for school and health staff: question pages to a recommendation.
+"""The referral journey for school and health staff: generic views over the page registry.
 
-Thin views: routing comes from signpost.journey, the decision from the engine, writes from
-store. Answers live in a server-side draft whose random id is kept in the session only.
+Routing comes from signpost.journey, pages from signpost.web.pages, the decision from the
+engine, writes from store. Every form carries its draft's id, checked against the user, so a
+post for one child can never change another's answers (two tabs, two children).
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for)
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from .. import journey, store
+from ..store import drafts as drafts_store
 from ..content import current_directory, current_library, current_version_or_none
 from ..engine import AnswerError, assess
 from ..extensions import db
-from ..models import Draft, Referral
+from ..journey import JourneyAnswers
+from ..models import Assessment, Draft, Referral
 from . import journey_forms as jf
+from .pages import BY_SLUG, PAGES, Context
 from .security import abort_not_yours, role_required
 
 bp = Blueprint("journey", __name__, url_prefix="/refer")
 REFERRERS = ("referrer",)
-FIXED_PAGES = {"danger", "about_you", "about_child", "voice", "family", "consent"}
 ROUTE_WORDS = {"universal": "universal services", "early_help": "early help",
                "social_care": "children's social care"}
+SPECIAL = {"check": "journey.check", "recommendation": "journey.recommendation",
+           "danger_call": "journey.danger_call", "referral": "journey.referral"}
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -35,15 +41,26 @@ def today() -> dt.date:
 
 
 def page_url(page: str, change: bool = False) -> str:
-    special = {"check": "journey.check", "recommendation": "journey.recommendation",
-               "danger_call": "journey.danger_call"}
-    if page in special:
-        return url_for(special[page])
-    return url_for("journey.question", slug=page.replace("_", "-"), **({"change": 1} if change else {}))
+    if page in SPECIAL:
+        return url_for(SPECIAL[page])
+    return url_for("journey.question", slug=PAGES[page].slug, **({"change": 1} if change else {}))
 
 
 def _user():
     return current_user._get_current_object()
+
+
+def answers_of(draft: Draft) -> JourneyAnswers:
+    return JourneyAnswers.load(draft.answers)
+
+
+def _own_unfinished(draft_id: str | None) -> Draft | None:
+    draft = db.session.get(Draft, (draft_id or "")[:64])
+    if draft is not None and draft.user_id != current_user.id:
+        abort_not_yours(draft)  # audited
+    if draft is None or draft.submitted_at is not None:
+        return None
+    return draft
 
 
 def current_draft(include_submitted: bool = False, adopt: bool = False) -> Draft | None:
@@ -72,11 +89,41 @@ def current_draft(include_submitted: bool = False, adopt: bool = False) -> Draft
     return draft
 
 
+def needs_draft(view=None, *, include_submitted: bool = False, adopt: bool = True):
+    """Load the draft the page is about, or send the referrer to the start page.
+
+    A POST names its draft (the form's draft_id field) and acts on that one only, whatever
+    the session opened last; it becomes the session's draft, so the next page follows it.
+    """
+    if view is None:
+        return functools.partial(needs_draft, include_submitted=include_submitted, adopt=adopt)
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if request.method == "POST":
+            posted = request.form.get("draft_id")
+            if not posted:
+                return redirect(url_for("refer.start"))
+            draft = db.session.get(Draft, posted[:64])
+            if draft is not None and draft.user_id != current_user.id:
+                abort_not_yours(draft)  # audited
+            if draft is None:
+                abort(404)
+            if draft.submitted_at is not None and not include_submitted:
+                return redirect(url_for("journey.my_referrals"))
+            session["draft_id"] = draft.id
+        else:
+            draft = current_draft(include_submitted=include_submitted, adopt=adopt)
+        if draft is None:
+            return redirect(url_for("refer.start"))
+        return view(draft, *args, **kwargs)
+    return wrapped
+
+
 def version_for(draft: Draft):
     """The version the draft was started under, while it is loaded; else the one in force."""
-    library = current_library()
     try:
-        return library.get(draft.threshold_id)
+        return current_library().get(draft.threshold_id)
     except KeyError:
         version = current_version_or_none()
         if version is None:
@@ -84,26 +131,66 @@ def version_for(draft: Draft):
         return version
 
 
-def recommendation_for(draft: Draft, version, answers: dict | None = None):
-    engine_answers = journey.engine_answers(version, draft.answers or {} if answers is None else answers)
-    return assess(engine_answers, version, today(), current_directory())
+def recommendation_for(version, answers: JourneyAnswers):
+    return assess(journey.engine_answers(version, answers), version, today(), current_directory())
 
 
-def record(draft: Draft, version, answers: dict | None = None, page: str | None = None) -> None:
-    """Log the recommendation for the draft's answers (or for new answers, saved with it)."""
+def record(draft: Draft, version, answers: JourneyAnswers | None = None, page: str | None = None) -> Assessment:
+    """Record the recommendation for the draft's answers (or for new answers, saved with it)
+    as a revision, storing exactly what its pages will show."""
     saved = answers is not None
-    answers = answers if saved else (draft.answers or {})
-    rec = recommendation_for(draft, version, answers)
-    about = answers.get("about_you") or {}
+    answers = answers if saved else answers_of(draft)
+    rec = recommendation_for(version, answers)
     engine_answers = journey.engine_answers(version, answers)
-    store.record_assessment(
-        draft, rec, source_code=journey.source_code(answers), referrer_role=about.get("role"),
-        age_band=journey.age_band(answers), age_months=engine_answers.age_months, unborn=engine_answers.unborn,
-        indicator_ids=engine_answers.indicators, consent=(answers.get("consent") or {}).get("consent"),
-        in_danger=engine_answers.in_danger, actor=_user(), answers=answers if saved else None, page=page)
+    directory = current_directory()
+    facts = {"source_code": journey.source_code(answers),
+             "referrer_role": answers.about_you.role if answers.about_you else None,
+             "age_band": journey.age_band(answers), "age_months": engine_answers.age_months,
+             "unborn": engine_answers.unborn,
+             "indicator_ids": sorted(engine_answers.indicators),
+             "consent": answers.consent.consent if answers.consent else None,
+             "in_danger": engine_answers.in_danger}
+    return drafts_store.record_revision(
+        draft, rec, answers_key=journey.answers_key(version, answers), shown=journey.shown(rec),
+        directory_hash=directory.content_hash if directory is not None else None, facts=facts,
+        actor=_user(), answers=answers.dump() if saved else None, page=page)
 
 
-KEPT_PAGES = {"journey.question", "journey.referral", "journey.override"}
+class Recorded:
+    """A stored revision, read the way the templates read a fresh Recommendation."""
+
+    def __init__(self, assessment: Assessment):
+        shown = assessment.shown or {}
+        self.assessment = assessment
+        self.route, self.level, self.urgency = (assessment.recommended_route, assessment.recommended_level,
+                                                assessment.urgency or "standard")
+        self.immediate, self.lado = assessment.immediate, assessment.lado
+        self.level_name = shown.get("level_name", "")
+        self.reasons = shown.get("reasons", [])
+        self.next_steps = shown.get("next_steps", [])
+        self.lado_steps = shown.get("lado_steps", [])
+        self.services = shown.get("services", [])
+        self.overdue_for_review = shown.get("overdue_for_review", False)
+        self.version_id, self.version_hash = assessment.threshold_id, assessment.threshold_hash
+
+
+def current_revision(draft: Draft, version) -> Assessment | None:
+    """The latest revision, if it was recorded for the draft's answers as they are now.
+
+    Anything that acts on a recommendation uses this: a revision made before an answer
+    changed is never shown or acted on as if it were for the new answers.
+    """
+    latest = draft.assessment
+    if latest is None or latest.answers_key != journey.answers_key(version, answers_of(draft)):
+        return None
+    return latest
+
+
+def version_of(assessment: Assessment, fallback):
+    return current_library().by_hash(assessment.threshold_hash) or fallback
+
+
+KEPT_PAGES = {"journey.question", "journey.referral", "journey.early_help_request", "journey.override"}
 KEPT_MESSAGE = ("You were signed out before this page was sent. We kept what you entered: "
                 "check it, then continue.")
 
@@ -113,7 +200,7 @@ def unsent_form(user) -> tuple | None:
     from flask_wtf.csrf import ValidationError as CSRFError, validate_csrf
     if request.endpoint not in KEPT_PAGES:
         return None
-    draft = db.session.get(Draft, session.get("draft_id") or "")
+    draft = db.session.get(Draft, request.form.get("draft_id") or "")
     if draft is None or draft.user_id != user.id or draft.submitted_at is not None:
         return None
     try:
@@ -122,12 +209,13 @@ def unsent_form(user) -> tuple | None:
         return None
     page = kept_key()
     try:  # only a real page of this draft, and only that page's own fields
-        version = version_for(draft)
         if request.endpoint == "journey.question":
-            name = page.replace("-", "_")
-            form, _ = build_form(name, version, draft.answers or {}, None)
+            defined = BY_SLUG.get(page) or abort(404)
+            form = defined.form(Context(version_for(draft), answers_of(draft), today()), None)
+        elif request.endpoint in ("journey.referral", "journey.early_help_request"):
+            form = jf.ReferralForm()
         else:
-            form = jf.ReferralForm() if request.endpoint == "journey.referral" else jf.override_form("")
+            form = jf.override_form("")
     except HTTPException:
         return None
     from .hygiene import keepable_form
@@ -152,17 +240,9 @@ def formdata_for(draft: Draft):
     return MultiDict([(key, value) for key, values in kept.items() for value in values])
 
 
-def needs_draft(view):
-    """Load the referrer's draft or send them to the start page."""
-    import functools
-
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        draft = current_draft(adopt=True)
-        if draft is None:
-            return redirect(url_for("refer.start"))
-        return view(draft, *args, **kwargs)
-    return wrapped
+def tell_dropped(dropped: list[str]) -> None:
+    if dropped:
+        flash({"title": "Some answers no longer apply and were removed", "lines": dropped}, "dropped")
 
 
 # ------------------------------------------------------------------------------ starting
@@ -174,7 +254,7 @@ def new():
     if version is None:
         abort(503)
     try:
-        draft = store.start_draft(_user(), version)
+        draft = store.start_draft(_user(), version, JourneyAnswers(about_you=known_about_you()).dump())
     except store.TooManyDrafts as exc:
         flash(str(exc).capitalize() + ".", "info")
         return redirect(url_for("journey.drafts"))
@@ -182,14 +262,29 @@ def new():
     return redirect(page_url("danger"))
 
 
-@bp.post("/start-again")
+def known_about_you() -> journey.AboutYou | None:
+    """Role and organisation are asked once per account: from the referrer's last assessment."""
+    last = db.session.execute(
+        select(Assessment.referrer_role, Assessment.source_code)
+        .where(Assessment.user_id == current_user.id, Assessment.referrer_role.is_not(None))
+        .order_by(Assessment.id.desc()).limit(1)).first()
+    if last is None or last.source_code not in journey.ORGANISATION_FOR_CODE:
+        return None
+    return journey.AboutYou(role=last.referrer_role, organisation=journey.ORGANISATION_FOR_CODE[last.source_code])
+
+
+@bp.route("/start-again", methods=["GET", "POST"])
 @role_required(*REFERRERS)
-def start_again():
-    draft = current_draft()
-    if draft is not None:
+@needs_draft(adopt=False)  # only the draft this session is on
+def start_again(draft: Draft):
+    """Asks first; then deletes this draft and starts a fresh one (never another old draft)."""
+    if request.method == "POST" and request.form.get("confirm") == "yes":
         store.discard_draft(draft, actor=_user())
-    session.pop("draft_id", None)
-    return redirect(url_for("refer.start"))
+        session.pop("draft_id", None)
+        return new()
+    back = page_url(journey.first_unanswered(version_for(draft), answers_of(draft)))
+    return render_template("journey/confirm_delete.html", draft=draft, describe=describe_draft,
+                           action=url_for("journey.start_again"), again=True, back=back)
 
 
 @bp.get("/drafts")
@@ -205,187 +300,91 @@ def saved_drafts() -> list[Draft]:
 
 
 def describe_draft(draft: Draft) -> str:
-    """A non-identifying description: the child's age band and how far the journey got."""
-    answers = draft.answers or {}
-    if not answers:
-        return "Not started"
+    """Told apart without identifying anyone: when started, the age band, the first concerns."""
+    answers = answers_of(draft)
+    started = f"Started {draft.created_at.strftime('%-d %B %Y at %H:%M')}"
+    if answers.child is None:
+        return f"{started}: no answers about the child yet"
     band = journey.age_band(answers)
-    who = {"unborn": "An unborn baby", "unknown": "A child"}.get(band, f"A child aged {band}")
+    who = {"unborn": "an unborn baby", "unknown": "a child"}.get(band, f"a child aged {band}")
     version = version_for(draft)
-    answered = sum(journey.is_answered(p, answers) for p in journey.sequence(version, answers))
-    return f"{who}: {answered} question {'page' if answered == 1 else 'pages'} answered"
-
-
-def posted_draft() -> Draft:
-    """The unfinished draft named in the form, if it is this user's; else 404."""
-    draft = db.session.get(Draft, request.form.get("draft_id", ""))
-    if draft is not None and draft.user_id != current_user.id:
-        abort_not_yours(draft)
-    if draft is None or draft.submitted_at is not None:
-        abort(404)
-    return draft
+    chosen = [version.indicators[i].text for i in sorted(journey.chosen_indicators(version, answers))
+              if i in version.indicators]
+    about = "; ".join(text[:60] + ("..." if len(text) > 60 else "") for text in chosen[:2])
+    more = f" and {len(chosen) - 2} more" if len(chosen) > 2 else ""
+    return f"{started}: {who}" + (f". Concerns: {about}{more}" if about else ". No concerns chosen yet")
 
 
 @bp.post("/drafts/resume")
 @role_required(*REFERRERS)
 def resume():
-    draft = posted_draft()
+    draft = _own_unfinished(request.form.get("draft_id")) or abort(404)
     session["draft_id"] = draft.id
     carry_on_under_version_in_force(draft)
     version = version_for(draft)
-    return redirect(page_url(journey.first_unanswered(version, draft.answers or {})))
+    return redirect(page_url(journey.first_unanswered(version, answers_of(draft))))
 
 
 def carry_on_under_version_in_force(draft: Draft) -> None:
     """A draft picked up again moves to the version in force, dropping what no longer applies."""
     version = current_version_or_none()
     if version is not None and version.id != draft.threshold_id:
-        answers = draft.answers or {}
-        carried = journey.prune(version, answers)
-        if journey.UNSENT in answers:  # a form kept across an idle sign-out is still to be shown
-            carried[journey.UNSENT] = answers[journey.UNSENT]
-        store.save_answers(draft, "resumed_under_new_version", carried, actor=_user(), version=version)
+        carried, dropped = journey.prune(version, answers_of(draft))
+        store.save_answers(draft, "resumed_under_new_version", carried.dump(), actor=_user(), version=version)
+        tell_dropped(dropped)
 
 
 @bp.post("/drafts/delete")
 @role_required(*REFERRERS)
 def delete_draft():
-    draft = posted_draft()
+    """Asks first (a page that describes the draft), then deletes it."""
+    draft = _own_unfinished(request.form.get("draft_id")) or abort(404)
+    if request.form.get("confirm") != "yes":
+        return render_template("journey/confirm_delete.html", draft=draft, describe=describe_draft,
+                               action=url_for("journey.delete_draft"), again=False,
+                               back=url_for("journey.drafts"))
     if session.get("draft_id") == draft.id:
         session.pop("draft_id", None)
     store.discard_draft(draft, actor=_user())
+    flash("The draft was deleted.", "info")
     return redirect(url_for("journey.drafts"))
 
 
 # ------------------------------------------------------------------------------ question pages
 
-def build_form(page: str, version, answers: dict, formdata):
-    """The form for a page, filled from saved answers on GET, and what the template needs."""
-    saved = answers
-    if page == "danger":
-        return jf.DangerForm(formdata=formdata, data={"in_danger": saved.get("in_danger")}), {}
-    if page == "about_you":
-        return jf.AboutYouForm(formdata=formdata, data=saved.get("about_you") or {}), {}
-    if page == "about_child":
-        child = saved.get("child") or {}
-        data = {}
-        if child:
-            data["born"] = "unborn" if child.get("unborn") else "born"
-            if child.get("unborn") and child.get("expected_date"):
-                due = dt.date.fromisoformat(child["expected_date"])
-                data.update(due_day=due.day, due_month=due.month, due_year=due.year)
-            else:
-                data.update(years=child.get("years"), months=child.get("months"))
-        return jf.AboutChildForm(formdata=formdata, data=data), {}
-    if page.startswith("concerns_"):
-        pages = {p.id: p for p in journey.concerns_pages(version, saved)}
-        concerns_page = pages.get(page)
-        if concerns_page is None:
-            abort(404)
-        ticked = saved.get("concerns", {}).get(page)
-        data = {"concerns": (ticked or [jf.NONE]) if ticked is not None else []}
-        immediate_ids = {i.id for i in concerns_page.items
-                         if i.id in version.indicators and version.indicators[i.id].immediate}
-        return jf.concerns_form(concerns_page, data=data, formdata=formdata), {
-            "concerns_page": concerns_page, "immediate_ids": immediate_ids,
-            "position": _concerns_position(version, saved, page)}
-    if page.startswith("severity_"):
-        qid = page.removeprefix("severity_")
-        question = next((q for q in version.document.severity_questions if q.id == qid), None)
-        if question is None:
-            abort(404)
-        months, unborn = journey.child_age(saved)
-        options = [o for o in version.severity_options(qid) if journey.applies(o, months, unborn)]
-        form = jf.severity_form(question, options, formdata=formdata,
-                                data={"severity": saved.get("severity", {}).get(qid)})
-        return form, {"question": question,
-                      "immediate_ids": {o.id for o in options if o.immediate}}
-    if page == "voice":
-        return jf.VoiceForm(formdata=formdata, data=saved.get("voice") or {}), {}
-    if page == "family":
-        return jf.FamilyForm(formdata=formdata, data=saved.get("family") or {}), {}
-    if page == "consent":
-        return jf.ConsentForm(formdata=formdata, data=saved.get("consent") or {}), {}
-    abort(404)
-
-
-def _concerns_position(version, answers, page_id) -> tuple[int, int]:
-    ids = [p.id for p in journey.concerns_pages(version, answers)]
-    return ids.index(page_id) + 1, len(ids)
-
-
-def apply_answer(page: str, form, answers: dict) -> dict | None:
-    """New answers with this page's answer in, or None if the form's own checks failed."""
-    out = dict(answers)
-    if page == "danger":
-        out["in_danger"] = form.in_danger.data
-    elif page == "about_you":
-        out["about_you"] = {"role": form.role.data, "organisation": form.organisation.data}
-    elif page == "about_child":
-        if not form.validate_extra(today()):
-            return None
-        if form.born.data == "unborn":
-            out["child"] = {"unborn": True, "expected_date": form.due.isoformat()}
-        else:
-            out["child"] = {"unborn": False, "years": form.age_years, "months": form.age_months}
-    elif page.startswith("concerns_"):
-        chosen = [c for c in form.concerns.data if c != jf.NONE]
-        out["concerns"] = dict(out.get("concerns", {}), **{page: chosen})
-    elif page.startswith("severity_"):
-        out["severity"] = dict(out.get("severity", {}), **{page.removeprefix("severity_"): form.severity.data})
-    elif page == "voice":
-        if not form.validate_extra():
-            return None
-        keep = {"yes": ("says", "wants", "observed"), "seen_not_spoken": ("observed",),
-                "no": ("not_seen_reason",)}[form.seen.data]
-        out["voice"] = {"seen": form.seen.data, **{k: getattr(form, k).data or "" for k in keep}}
-    elif page == "family":
-        out["family"] = {k: getattr(form, k).data or "" for k in ("working_well", "tried", "tried_by")}
-    elif page == "consent":
-        if not form.validate_extra():
-            return None
-        out["consent"] = {"aware": form.aware.data, "consent": form.consent.data,
-                          "reason": form.reason.data or ""}
-    return out
-
-
 @bp.route("/<slug>", methods=["GET", "POST"])
 @role_required(*REFERRERS)
 @needs_draft
 def question(draft: Draft, slug: str):
-    page = slug.replace("-", "_")
-    if "_" in slug or not (page in FIXED_PAGES or page.startswith(("concerns_", "severity_"))):
-        abort(404)  # one address per page: /refer/about-child, never /refer/about_child
+    page = BY_SLUG.get(slug) or abort(404)  # one address per page: /refer/about-child, never about_child
     version = version_for(draft)
-    answers = draft.answers or {}
-    if not journey.can_visit(version, answers, page):
+    answers = answers_of(draft)
+    if not journey.can_visit(version, answers, page.id):
         return redirect(page_url(journey.first_unanswered(version, answers)))
     change = bool(request.args.get("change"))
-    form, extra = build_form(page, version, answers, formdata_for(draft))
+    ctx = Context(version, answers, today())
+    form = page.form(ctx, formdata_for(draft))
     if request.method == "POST" and form.validate():
-        new_answers = apply_answer(page, form, answers)
+        new_answers = page.write(ctx, form)
         if new_answers is not None:
-            new_answers = journey.prune(version, new_answers)
-            following = journey.next_page(version, new_answers, page, returning_to_check=change)
-            if following == "danger_call":  # saved and logged at once: the referrer is about to phone
-                record(draft, version, new_answers, page)
+            new_answers, dropped = journey.prune(version, new_answers)
+            tell_dropped(dropped)
+            following = journey.next_page(version, new_answers, page.id, returning_to_check=change)
+            after_phoning = page.id == "what_happened" and journey.on_emergency_path(version, new_answers)
+            if following == "danger_call" or after_phoning:  # saved and recorded at once
+                revision = record(draft, version, new_answers, page.id)
+                if after_phoning and revision.lado:
+                    following = "danger_call"  # the LADO outcome, first, before the referral
             else:
-                store.save_answers(draft, page, new_answers, actor=_user())
-            return redirect(page_url(following, change=change and following not in (
-                "check", "danger_call", "recommendation")))
-    back = url_for("journey.check") if change else (
-        page_url(journey.previous_page(version, answers, page))
-        if journey.previous_page(version, answers, page) else url_for("refer.start"))
-    return render_template(f"journey/{_template(page)}.html", form=form, page=page, back=back,
-                           version=version, answers=answers, change=change, **extra)
-
-
-def _template(page: str) -> str:
-    if page.startswith("concerns_"):
-        return "concerns"
-    if page.startswith("severity_"):
-        return "severity"
-    return page
+                def apply(stored: dict) -> dict:  # re-applied to fresh answers after a concurrent save
+                    fresh = page.write(Context(version, JourneyAnswers.load(stored), today()), form)
+                    return journey.prune(version, fresh or new_answers)[0].dump()
+                drafts_store.save_page(draft, page.id, apply, actor=_user())
+            return redirect(page_url(following, change=change and following not in SPECIAL))
+    previous = journey.previous_page(version, answers, page.id)
+    back = url_for("journey.check") if change else (page_url(previous) if previous else url_for("refer.start"))
+    return render_template(f"journey/{page.template}.html", form=form, page=page.id, back=back,
+                           version=version, answers=answers, change=change, draft=draft, **page.extra(ctx))
 
 
 # ------------------------------------------------------------------------------ check and result
@@ -395,81 +394,48 @@ def _template(page: str) -> str:
 @needs_draft
 def check(draft: Draft):
     version = version_for(draft)
-    answers = draft.answers or {}
+    answers = answers_of(draft)
     if not journey.can_visit(version, answers, "check"):
         return redirect(page_url(journey.first_unanswered(version, answers)))
     if request.method == "POST":  # CSRFProtect has checked the token
         try:
             record(draft, version)
-        except AnswerError:
-            return redirect(page_url(journey.first_unanswered(version, answers)))
+        except AnswerError as exc:  # the engine says which answer: send the referrer to its page
+            for problem in exc.problems:
+                flash(problem.message, "info")
+            page = PROBLEM_PAGES.get(exc.problems[0].field) if exc.problems else None
+            return redirect(page_url(page, change=True) if page else
+                            page_url(journey.first_unanswered(version, answers)))
         return redirect(url_for("journey.recommendation"))
-    return render_template("journey/check.html", rows=check_rows(version, answers), version=version,
+    return render_template("journey/check.html", version=version, answers=answers, draft=draft,
+                           **check_context(version, answers),
                            back=page_url(journey.previous_page(version, answers, "check")))
 
 
-def check_rows(version, answers: dict) -> list[dict]:
-    """(section, rows) for Check your answers, each row with its change link."""
-    sections = []
-    about = answers.get("about_you") or {}
-    roles, orgs = dict(journey.ROLES), {k: label for k, label, _ in journey.ORGANISATIONS}
-    sections.append({"title": "About you", "rows": [
-        _row("Immediate danger", "Yes" if answers.get("in_danger") == "yes" else "No", "danger"),
-        _row("Your role", roles.get(about.get("role"), ""), "about_you"),
-        _row("Organisation", orgs.get(about.get("organisation"), ""), "about_you"),
-    ]})
-    sections.append({"title": "About the child", "rows": [_row("Age", describe_age(answers), "about_child")]})
-    concern_rows = []
-    severity = answers.get("severity", {})
-    for page in journey.concerns_pages(version, answers):
-        ticked = answers.get("concerns", {}).get(page.id, [])
-        items = {i.id: i for i in page.items}
-        lines = []
-        for item_id in ticked:
-            item = items.get(item_id)
-            if item is None:
-                continue
-            if item.question is not None and severity.get(item_id) in version.indicators:
-                lines.append(f"{item.text}: {version.indicators[severity[item_id]].option}")
-            else:
-                lines.append(item.text)
-        concern_rows.append(_row(page.title, lines or ["None of these"], page.id))
-    sections.append({"title": "Your concerns", "rows": concern_rows})
-    voice = answers.get("voice")
-    if voice is not None:
-        seen = {"yes": "Yes, seen and spoken to", "seen_not_spoken": "Seen, but cannot say",
-                "no": "Not seen"}.get(voice.get("seen"), "")
-        rows = [_row("Seen and spoken to", seen, "voice")]
-        for key, label in (("says", "What the child says"), ("wants", "What the child wants"),
-                           ("observed", "What you observed"), ("not_seen_reason", "Why not seen")):
-            if voice.get(key):
-                rows.append(_row(label, voice[key], "voice"))
-        sections.append({"title": "The child's voice", "rows": rows})
-    family = answers.get("family") or {}
-    consent = answers.get("consent") or {}
-    sections.append({"title": "The family", "rows": [
-        _row("What is working well", family.get("working_well", ""), "family"),
-        _row("What has been tried", family.get("tried") or "Nothing given", "family"),
-        _row("Who has been involved", family.get("tried_by") or "Nothing given", "family"),
-        _row("Family knows you are worried", {"yes": "Yes", "no": "No"}.get(consent.get("aware"), ""), "consent"),
-        _row("Consent", dict(journey.CONSENT_CHOICES).get(consent.get("consent"), ""), "consent"),
-    ] + ([_row("Why", consent["reason"], "consent")] if consent.get("reason") else [])})
-    return sections
+# Where each answer the engine may refuse is given.
+PROBLEM_PAGES = {"age_months": "about_child", "unborn": "about_child", "expected_date": "about_child",
+                 "indicators": "serious", "consent": "family"}
 
 
-def _row(key: str, value, page: str) -> dict:
-    lines = value if isinstance(value, list) else [value]
-    return {"key": key, "lines": lines, "href": page_url(page, change=True), "page": page}
+def check_context(version, answers: JourneyAnswers, changeable: bool = True) -> dict:
+    """What the rows on Check your answers (templates/journey/_rows.html) read."""
+    seq = journey.sequence(version, answers)
+    chosen = journey.chosen_indicators(version, answers)
+    return {"pages": [p for p in seq if p in PAGES], "describe_age": describe_age(answers),
+            "chosen": [version.indicators[i] for i in sorted(chosen, key=lambda i: -version.indicators[i].level)],
+            "area_names": {a.id: a.name for d in version.document.domains for a in d.areas},
+            "roles": dict(journey.ROLES), "organisations": {k: label for k, label, _ in journey.ORGANISATIONS},
+            "consent_choices": dict(journey.CONSENT_CHOICES), "page_url": page_url, "changeable": changeable}
 
 
-def describe_age(answers: dict) -> str:
-    child = answers.get("child") or {}
-    if child.get("unborn"):
-        due = child.get("expected_date")
-        return "Not born yet" + (f", due {dt.date.fromisoformat(due).strftime('%-d %B %Y')}" if due else "")
-    if not child:
+def describe_age(answers: JourneyAnswers) -> str:
+    child = answers.child
+    if child is None:
         return "Not known"
-    years, months = child.get("years", 0), child.get("months", 0)
+    if child.unborn:
+        due = child.expected_date
+        return "Not born yet" + (f", due {due.strftime('%-d %B %Y')}" if due else "")
+    years, months = child.years or 0, child.months or 0
     parts = []
     if years:
         parts.append(f"{years} year{'s' if years != 1 else ''}")
@@ -482,16 +448,19 @@ def describe_age(answers: dict) -> str:
 @role_required(*REFERRERS)
 @needs_draft
 def recommendation(draft: Draft):
+    """The recorded revision, never a fresh working-out that could differ from the record."""
     version = version_for(draft)
-    if draft.assessment is None:
+    revision = current_revision(draft, version)
+    if revision is None:
         return redirect(url_for("journey.check"))
-    rec = recommendation_for(draft, version)
-    if rec.immediate:
+    if revision.immediate:
         return redirect(url_for("journey.danger_call"))
-    return render_template("journey/recommendation.html", rec=rec, version=version,
-                           route=getattr(version.document.routes, rec.route),
-                           answers=draft.answers or {}, back=url_for("journey.check"),
-                           route_words=ROUTE_WORDS, draft_id=draft.id)
+    shown_with = version_of(revision, version)
+    return render_template("journey/recommendation.html", rec=Recorded(revision), version=shown_with,
+                           draft=draft, route=getattr(shown_with.document.routes, revision.recommended_route),
+                           back=url_for("journey.check"), route_words=ROUTE_WORDS,
+                           can_request=may_send(revision, "early_help_request", answers_of(draft)),
+                           draft_id=draft.id)
 
 
 @bp.get("/phone-now")
@@ -499,24 +468,26 @@ def recommendation(draft: Draft):
 @needs_draft
 def danger_call(draft: Draft):
     version = version_for(draft)
-    answers = draft.answers or {}
+    answers = answers_of(draft)
     if "danger_call" not in journey.sequence(version, answers):
         return redirect(page_url(journey.first_unanswered(version, answers)))
-    rec = recommendation_for(draft, version)
-    if draft.assessment is None or draft.assessment.recommended_route != rec.route \
-            or not draft.assessment.immediate:
-        record(draft, version)
-    return render_template("journey/danger_call.html", rec=rec, version=version,
+    revision = current_revision(draft, version) or record(draft, version)
+    return render_template("journey/danger_call.html", rec=Recorded(revision), version=version, draft=draft,
+                           words_given=journey.is_answered(version, "what_happened", answers),
                            back=page_url(journey.previous_page(version, answers, "danger_call")))
 
 
 @bp.post("/finish")
 @role_required(*REFERRERS)
-@needs_draft
+@needs_draft(include_submitted=True)
 def finish(draft: Draft):
-    if draft.assessment is None:
+    if draft.submitted_at is not None:  # a second click: the same result as the first
+        session["finished_draft"] = draft.id
+        return redirect(url_for("journey.summary"))
+    revision = current_revision(draft, version_for(draft))
+    if revision is None:
         return redirect(url_for("journey.check"))
-    route = draft.assessment.recommended_route
+    route = revision.recommended_route
     if route == "social_care":
         return redirect(url_for("journey.referral"))
     store.choose_route(draft, route, finished=True, actor=_user())
@@ -529,11 +500,12 @@ def finish(draft: Draft):
 @role_required(*REFERRERS)
 @needs_draft
 def override(draft: Draft):
-    if draft.assessment is None:
+    revision = current_revision(draft, version_for(draft))
+    if revision is None:
         return redirect(url_for("journey.check"))
-    if draft.assessment.immediate:  # immediate danger is never softened: phone, then refer
+    if revision.immediate:  # immediate danger is never softened: phone, then refer
         return redirect(url_for("journey.danger_call"))
-    recommended = draft.assessment.recommended_route
+    recommended = revision.recommended_route
     form = jf.override_form(recommended, formdata=formdata_for(draft))
     if request.method == "POST" and form.validate():
         if form.route.data == "social_care":
@@ -547,44 +519,105 @@ def override(draft: Draft):
         return redirect(url_for("journey.summary"))
     back = url_for("journey.recommendation")
     return render_template("journey/override.html", form=form, recommended=recommended, back=back,
-                           route_words=ROUTE_WORDS)
+                           route_words=ROUTE_WORDS, draft=draft)
 
 
 # ------------------------------------------------------------------------------ referral
 
-@bp.route("/referral", methods=["GET", "POST"])
-@role_required(*REFERRERS)
-def referral():
-    draft = current_draft(include_submitted=True, adopt=True)
-    if draft is None:
-        return redirect(url_for("refer.start"))
+SENDING = {"referral": "journey.referral", "early_help_request": "journey.early_help_request"}
+
+
+def may_send(assessment: Assessment, kind: str, answers: JourneyAnswers) -> bool:
+    """A referral for social care (recommended, or chosen against the recommendation); an
+    early-help request when early help was recommended and the family agreed."""
+    if kind == "referral":
+        return assessment.recommended_route == "social_care" or assessment.route_taken == "social_care"
+    return (assessment.recommended_route == "early_help" and answers.consent is not None
+            and answers.consent.consent == "given")
+
+
+def _sending_draft(draft: Draft, kind: str):
+    """(version, answers, revision) for a draft that may send this kind now, or a redirect."""
     existing = draft.submitted_at and db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
-    if existing:
+    if existing:  # sent already (a second click, a refresh): the same result as the first
         session["confirmation"] = existing.id
         return redirect(url_for("journey.confirmation"))
-    assessment = draft.assessment
-    if assessment is None:
-        return redirect(url_for("journey.check"))
-    if assessment.recommended_route != "social_care" and assessment.route_taken != "social_care":
-        return redirect(url_for("journey.override"))
     version = version_for(draft)
-    answers = draft.answers or {}
+    answers = answers_of(draft)
+    revision = current_revision(draft, version)
+    if revision is None:
+        return redirect(page_url(journey.first_unanswered(version, answers)))
+    if not may_send(revision, kind, answers):
+        return redirect(url_for("journey.override" if kind == "referral" else "journey.recommendation"))
+    if not journey.is_answered(version, "what_happened", answers):
+        return redirect(page_url("what_happened"))  # the front door needs the referrer's own words
+    return version, answers, revision
+
+
+@bp.route("/referral", methods=["GET", "POST"])
+@role_required(*REFERRERS)
+@needs_draft(include_submitted=True)
+def referral(draft: Draft):
+    return send_details(draft, "referral")
+
+
+@bp.route("/early-help-request", methods=["GET", "POST"])
+@role_required(*REFERRERS)
+@needs_draft(include_submitted=True)
+def early_help_request(draft: Draft):
+    return send_details(draft, "early_help_request")
+
+
+def send_details(draft: Draft, kind: str):
+    """The identifying details the front door or the Family Help Hub needs; then Check."""
+    found = _sending_draft(draft, kind)
+    if not isinstance(found, tuple):
+        return found
+    version, answers, revision = found
     age_months, unborn = journey.child_age(answers)
-    form = jf.ReferralForm(formdata=formdata_for(draft))
+    saved = answers.sending.details if answers.sending and answers.sending.kind == kind else None
+    formdata = formdata_for(draft)
+    form = jf.ReferralForm(formdata=formdata, data=jf.ReferralForm.data_from(saved) if formdata is None else None)
     if request.method == "POST" and form.validate() & form.validate_extra(unborn, today(), age_months):
-        consent = answers.get("consent") or {}
+        details = form.details(unborn)
+
+        def apply(stored: dict) -> dict:
+            return JourneyAnswers.load(stored).but(sending=journey.Sending(kind=kind, details=details)).dump()
+        drafts_store.save_page(draft, kind, apply, actor=_user())
+        return redirect(url_for("journey.send", kind=kind.replace("_", "-")))
+    back = url_for("journey.danger_call") if revision.immediate else url_for("journey.recommendation")
+    return render_template("journey/referral.html", form=form, unborn=unborn, back=back, draft=draft,
+                           immediate=revision.immediate, version=version, kind=kind)
+
+
+@bp.route("/send/<kind>", methods=["GET", "POST"])
+@role_required(*REFERRERS)
+@needs_draft(include_submitted=True)
+def send(draft: Draft, kind: str):
+    """Check your answers before sending: the details and what the front door will read."""
+    kind = kind.replace("-", "_")
+    if kind not in SENDING:
+        abort(404)
+    found = _sending_draft(draft, kind)
+    if not isinstance(found, tuple):
+        return found
+    version, answers, revision = found
+    if answers.sending is None or answers.sending.kind != kind:
+        return redirect(url_for(SENDING[kind]))
+    if request.method == "POST":
+        consent = answers.consent
+        details = {**answers.sending.details, "answers": answers.but(sending=None).dump()}
         made, _created = store.submit_referral(
-            draft, {**form.details(unborn), "answers": journey.prune(version, answers)},
-            family_aware=consent.get("aware"),
-            consent=consent.get("consent") or ("not_needed" if assessment.immediate else None),
-            consent_reason=consent.get("reason"),
+            draft, details, kind=kind, family_aware=consent.aware if consent else None,
+            consent=consent.consent if consent else ("not_needed" if revision.immediate else None),
+            consent_reason=consent.reason if consent else None,
             reference_prefix=current_app.config.get("REFERENCE_PREFIX", "NM"), actor=_user())
         session["confirmation"] = made.id
-        # draft_id stays in the session: a second click finds the submitted draft and its referral.
         return redirect(url_for("journey.confirmation"))
-    back = url_for("journey.danger_call") if assessment.immediate else url_for("journey.recommendation")
-    return render_template("journey/referral.html", form=form, unborn=unborn, back=back,
-                           immediate=assessment.immediate, version=version)
+    return render_template("journey/send_check.html", draft=draft, kind=kind, details=answers.sending.details,
+                           rec=Recorded(revision), version=version, answers=answers,
+                           **check_context(version, answers, changeable=True),
+                           back=url_for(SENDING[kind]))
 
 
 @bp.get("/confirmation")
@@ -607,11 +640,14 @@ def summary():
         draft = finished if finished is not None and finished.user_id == current_user.id else None
     if draft is None or draft.assessment is None:
         return redirect(url_for("refer.start"))
-    version = version_for(draft)
-    rec = recommendation_for(draft, version)
+    if draft.submitted_at is None and current_revision(draft, version_for(draft)) is None:
+        return redirect(url_for("journey.check"))  # answers changed since: not this record's summary
+    version = version_of(draft.assessment, version_for(draft))
+    answers = answers_of(draft)
+    rec = Recorded(draft.assessment)
     info = version.document.immediate_danger if rec.immediate else getattr(version.document.routes, rec.route)
     return render_template("journey/summary.html", rec=rec, version=version, info=info,
-                           assessment=draft.assessment, rows=check_rows(version, draft.answers or {}),
+                           assessment=draft.assessment, answers=answers, **check_context(version, answers, changeable=False),
                            finished=draft.submitted_at is not None, route_words=ROUTE_WORDS)
 
 
@@ -620,13 +656,35 @@ def summary():
 @bp.get("/my-referrals")
 @role_required(*REFERRERS)
 def my_referrals():
-    """The referrer's referrals and what the front door decided (reading names: audited)."""
-    made = list(db.session.scalars(select(Referral).where(Referral.user_id == current_user.id)
-                                   .order_by(Referral.created_at.desc()).limit(200)))
-    if made:
+    """Every finished assessment (universal, early help, referral), newest first, with what the
+    front door decided. Names of referred children are shown, so reading it is audited."""
+    finished = list(db.session.scalars(
+        select(Assessment).where(Assessment.user_id == current_user.id,
+                                 or_(Assessment.route_taken.is_not(None), Assessment.referral.has()))
+        .order_by(Assessment.completed_at.desc(), Assessment.id.desc()).limit(200)))
+    references = [a.referral.reference for a in finished if a.referral is not None]
+    if references:
         store.record_view("referrals_listed", actor=_user(), record_type="referrals",
-                          record_id=None, references=[r.reference for r in made])
-    return render_template("journey/my_referrals.html", referrals=made, route_words=ROUTE_WORDS)
+                          record_id=None, references=references)
+    return render_template("journey/my_referrals.html", finished=finished, route_words=ROUTE_WORDS)
+
+
+@bp.get("/my-referrals/summary/<int:assessment_id>")
+@role_required(*REFERRERS)
+def history_summary(assessment_id: int):
+    """The printable summary of a finished assessment, as it was recorded (no names in it)."""
+    assessment = db.session.get(Assessment, assessment_id)
+    if assessment is None or assessment.user_id != current_user.id or (
+            assessment.route_taken is None and assessment.referral is None):
+        abort(404)
+    version = version_of(assessment, current_version_or_none())
+    draft = assessment.draft  # gone after the retention period: the record itself stays
+    answers = answers_of(draft) if draft is not None else None
+    rec = Recorded(assessment)
+    info = version.document.immediate_danger if rec.immediate else getattr(version.document.routes, rec.route)
+    extra = check_context(version, answers, changeable=False) if answers is not None else {"pages": []}
+    return render_template("journey/summary.html", rec=rec, version=version, info=info, assessment=assessment,
+                           answers=answers, finished=True, route_words=ROUTE_WORDS, **extra)
 
 
 @bp.get("/my-referrals/<reference>")

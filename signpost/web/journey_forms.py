@@ -105,35 +105,74 @@ class AboutChildForm(FlaskForm):
 NONE = "none"
 
 
-class ConcernsForm(FlaskForm):
+class TicksForm(FlaskForm):
+    """A page of checkboxes with an exclusive "None of these"."""
+
     concerns = SelectMultipleField("Concerns", choices=[], validate_choice=True)
+    required_message = "Select the concerns that apply, or select 'None of these'"
 
     def validate_concerns(self, field):
         chosen = field.data or []
         if not chosen:
-            raise ValidationError("Select the concerns that apply, or select 'None of these'")
+            raise ValidationError(self.required_message)
         if NONE in chosen and len(chosen) > 1:
-            raise ValidationError("Select 'None of these' only if none of the concerns apply")
+            raise ValidationError("Select 'None of these' only if none of them apply")
+
+    @property
+    def ticked(self) -> tuple[str, ...]:
+        return tuple(c for c in self.concerns.data or () if c != NONE)
 
 
-def concerns_form(page, data=None, formdata=None) -> ConcernsForm:
-    form = ConcernsForm(formdata=formdata, data=data)
-    form.concerns.choices = [(item.id, item.text) for item in page.items] + [(NONE, "None of these")]
+class AreasForm(TicksForm):
+    required_message = "Select the areas that worry you, or select 'None of these'"
+
+
+def ticks_form(items, data=None, formdata=None, form_class=TicksForm) -> TicksForm:
+    form = form_class(formdata=formdata, data=data)
+    form.concerns.choices = [(item.id, item.text) for item in items] + [(NONE, "None of these")]
     return form
 
 
-class SeverityForm(FlaskForm):
-    severity = RadioField("How often or how serious?", choices=[])
-
-
-def severity_form(question, options, data=None, formdata=None) -> SeverityForm:
-    form = SeverityForm(formdata=formdata, data=data)
-    form.severity.choices = [(o.id, o.option) for o in options]
-    form.severity.validators = [InputRequired(f"Select an answer: {question.question.rstrip('?').lower()}")]
+def concerns_form(items, data=None, formdata=None) -> TicksForm:
+    """The chosen areas' concerns; a concern with a severity question gets its radios beside it."""
+    fields = {}
+    for item in items:
+        if item.question is not None:
+            # Checked in severity_answers: only a ticked concern needs its answer.
+            fields[f"severity_{item.id}"] = RadioField(item.question.question, validate_choice=False,
+                                                       choices=[(o.id, o.option) for o in item.options])
+    form_class = type("ConcernsForm", (TicksForm,), fields)
+    form = ticks_form(items, data=data, formdata=formdata, form_class=form_class)
+    form.questions = [item for item in items if item.question is not None]
     return form
 
 
-class VoiceForm(FlaskForm):
+def severity_answers(form) -> dict[str, str] | None:
+    """{question id: answer} for each ticked question, or None after adding the errors."""
+    out, ok = {}, True
+    for item in form.questions:
+        if item.id not in form.ticked:
+            continue
+        field = getattr(form, f"severity_{item.id}")
+        if field.data not in {o.id for o in item.options}:
+            field.errors = [f"Select an answer: {item.question.question.rstrip('?').lower()}"]
+            ok = False
+        else:
+            out[item.id] = field.data
+    return out if ok else None
+
+
+class WhatHappenedForm(FlaskForm):
+    # On the immediate-danger path only (choices set then): concerns for the LADO.
+    lado = SelectMultipleField("Is your worry about an adult who works with children?", choices=[],
+                               validate_choice=True,
+                               description="A member of staff, a volunteer or a carer. Select any that apply.")
+    what_happened = _text("What has happened, and what are you worried about?",
+                          "Enter what has happened and what you are worried about",
+                          description="In your own words: what you saw or were told, when, and by whom.")
+
+
+class VoiceForm(WhatHappenedForm):
     seen = RadioField("Have you seen and spoken to the child about your worries?", choices=[
         ("yes", "Yes, I have seen and spoken to the child"),
         ("seen_not_spoken", "I have seen the child, but they cannot tell me (for example a baby, or a child "
@@ -161,6 +200,8 @@ class VoiceForm(FlaskForm):
 
 
 class FamilyForm(FlaskForm):
+    """What is working well, what has been tried, and the family's consent: one page."""
+
     working_well = _text("What is working well for the child and family?",
                          "Enter what is working well, even if it is small",
                          description="For example, a parent who always brings the child to school, or a "
@@ -170,8 +211,6 @@ class FamilyForm(FlaskForm):
     tried_by = _text("Who has been involved?", max_length=1000,
                      description="Services or people who have worked with the family, if you know.")
 
-
-class ConsentForm(FlaskForm):
     aware = RadioField("Does the family know you are worried about the child?", choices=YES_NO,
                        validators=[InputRequired("Select yes if the family knows you are worried")])
     consent = RadioField("Has the family agreed to you asking for help?", choices=list(CONSENT_CHOICES),
@@ -260,6 +299,17 @@ class ReferralForm(FlaskForm):
             return False
         self.dob = dob
         return ok
+
+    @staticmethod
+    def data_from(details: dict | None) -> dict | None:
+        """Form data from details saved earlier (the date of birth back in its three boxes)."""
+        if not details:
+            return None
+        data = {k: v for k, v in details.items() if k != "date_of_birth"}
+        if details.get("date_of_birth"):
+            born = dt.date.fromisoformat(details["date_of_birth"])
+            data.update(dob_day=str(born.day), dob_month=str(born.month), dob_year=str(born.year))
+        return data
 
     def details(self, unborn: bool) -> dict:
         dob = self.dob.isoformat() if getattr(self, "dob", None) else None

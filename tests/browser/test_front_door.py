@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .harness import submit
-from .test_journey import NINE_YEARS, Referrer, check_page, plain_items
+from .test_journey import NINE_YEARS, Referrer, check_page, plain
 
 pytestmark = pytest.mark.browser
 
@@ -27,10 +27,10 @@ def version(live_server):
 def refer(page, version, name: str) -> str:
     """A referrer sends a social-care referral; returns its reference."""
     referrer = Referrer(page, version, name)
-    page_id, item = plain_items(version, NINE_YEARS, level=4, serious=True)[0]
-    referrer.whole_questions(NINE_YEARS, {page_id: [item]})
-    referrer.check_answers((item.text,))
-    referrer.recommendation("social_care", 4, heading=version.document.routes.social_care.title)
+    item = plain(version, NINE_YEARS, 4)[0]
+    referrer.questions(NINE_YEARS, [item])
+    referrer.check_answers((version.indicators[item].text,))
+    referrer.recommendation("social_care", 4)
     page.get_by_role("link", name="Continue to the referral").click()
     page.get_by_label("First name").fill("Ada")
     page.get_by_label("Last name").fill("Front-Door")
@@ -44,6 +44,7 @@ def refer(page, version, name: str) -> str:
     page.get_by_label("Parents or carers").fill("Sam Example (mother), 01632 960 555")
     referrer.radio("Does the family need an interpreter?", "No")
     page.get_by_label("Your phone number").fill("01632 960 777")
+    submit(page, "Continue")  # then Check before you send
     submit(page, "Send referral to the front door")
     return page.locator(".govuk-panel strong").inner_text().strip()
 
@@ -89,9 +90,9 @@ def test_a_referral_is_taken_decided_and_the_referrer_sees_the_decision(page_as,
     check_page(page, "front-door-decision")
 
     referrer_page.goto("/refer/my-referrals")
-    row = referrer_page.get_by_role("row").filter(has_text=reference)
+    row = referrer_page.locator(".govuk-summary-card").filter(has_text=reference)  # My referrals: a list of cards
     expect(row).to_contain_text("No further action: advice given")
-    row.get_by_role("link", name=reference).click()
+    row.get_by_role("link", name=f"Details and decisions for {reference}").click()
     expect(referrer_page.locator("#decision-note")).to_contain_text("breakfast club and the family hub")
     expect(referrer_page.locator("main")).to_contain_text("The thresholds the front door saw")
     expect(referrer_page.locator("main")).to_contain_text("Services that could help now")
@@ -107,10 +108,10 @@ def test_a_referral_is_taken_decided_and_the_referrer_sees_the_decision(page_as,
 def test_a_consultation_is_asked_and_answered(page_as, version):
     referrer_page = page_as("referrer")
     referrer = Referrer(referrer_page, version, "front-door-consultation")
-    page_id, item = plain_items(version, NINE_YEARS, level=2, serious=False)[0]
-    referrer.whole_questions(NINE_YEARS, {page_id: [item]})
-    referrer.check_answers((item.text,))
-    referrer.recommendation("early_help", 2, heading=version.document.routes.early_help.title)
+    item = plain(version, NINE_YEARS, 2)[0]
+    referrer.questions(NINE_YEARS, [item])
+    referrer.check_answers((version.indicators[item].text,))
+    referrer.recommendation("early_help", 2)
     submit(referrer_page, "Ask the front door for advice instead")
     check_page(referrer_page, "front-door-ask-for-advice")
     referrer_page.get_by_label("What would you like advice about?").fill(

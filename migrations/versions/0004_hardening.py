@@ -1,6 +1,6 @@
 """Referrals record when their identifying details were erased (retention or an erasure request)
 
-Revision ID: 0006_hardening
+Revision ID: 0004_hardening
 Revises: 0003_front_door
 Create Date: 2026-12-01
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_hardening'
+revision = '0004_hardening'
 down_revision = '0003_front_door'
 branch_labels = None
 depends_on = None

@@ -1,6 +1,6 @@
 """Reports: covering indexes for the measures (NFA, timeliness, re-referrals, follow-ups)
 
-Revision ID: 0007_metrics
+Revision ID: 0006_metrics
 Revises: 0005_policy
 Create Date: 2026-12-01
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_metrics'
+revision = '0006_metrics'
 down_revision = '0005_policy'
 branch_labels = None
 depends_on = None

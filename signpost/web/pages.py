@@ -1,0 +1,197 @@
+"""The journey's page registry: each question page defined once.
+
+A Page says which template shows it, how its form is built from the typed answers, and how
+the posted form writes the answers back. Routing and relevance are signpost.journey's; the
+words are in the page's template (templates/journey/<template>.html) and its rows on Check
+your answers in templates/journey/_rows.html (a macro named after the page).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from .. import journey
+from ..journey import AboutYou, Child, Consent, Family, JourneyAnswers, Ticks, Voice
+from . import journey_forms as jf
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    version: Any
+    answers: JourneyAnswers
+    today: dt.date
+
+    @property
+    def plan(self) -> journey.Layout:
+        return journey.layout(self.version, self.answers)
+
+    @property
+    def unborn(self) -> bool:
+        return journey.child_age(self.answers)[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    id: str
+    template: str
+    form: Callable[[Context, Any], Any]  # (context, formdata) -> the form, filled from the answers
+    write: Callable[[Context, Any], JourneyAnswers | None]  # None when the form's own checks failed
+    extra: Callable[[Context], dict] = lambda ctx: {}  # what else the template needs
+
+    @property
+    def slug(self) -> str:
+        return self.id.replace("_", "-")
+
+
+def _ticks_data(ticks: Ticks | None) -> dict:
+    if ticks is None:
+        return {"concerns": []}
+    return {"concerns": list(ticks.ticked) or [jf.NONE]}
+
+
+# ------------------------------------------------------------------------ one function pair per page
+
+def danger_form(ctx, formdata):
+    return jf.DangerForm(formdata=formdata, data={"in_danger": ctx.answers.in_danger})
+
+
+def danger_write(ctx, form):
+    return ctx.answers.but(in_danger=form.in_danger.data)
+
+
+def about_you_form(ctx, formdata):
+    about = ctx.answers.about_you
+    return jf.AboutYouForm(formdata=formdata, data=about.model_dump() if about else {})
+
+
+def about_you_write(ctx, form):
+    return ctx.answers.but(about_you=AboutYou(role=form.role.data, organisation=form.organisation.data))
+
+
+def about_child_form(ctx, formdata):
+    child, data = ctx.answers.child, {}
+    if child is not None:
+        data["born"] = "unborn" if child.unborn else "born"
+        if child.unborn and child.expected_date:
+            due = child.expected_date
+            data.update(due_day=due.day, due_month=due.month, due_year=due.year)
+        elif not child.unborn:
+            data.update(years=child.years, months=child.months)
+    return jf.AboutChildForm(formdata=formdata, data=data)
+
+
+def about_child_write(ctx, form):
+    if not form.validate_extra(ctx.today):
+        return None
+    if form.born.data == "unborn":
+        return ctx.answers.but(child=Child(unborn=True, expected_date=form.due))
+    return ctx.answers.but(child=Child(unborn=False, years=form.age_years, months=form.age_months))
+
+
+def serious_form(ctx, formdata):
+    return jf.ticks_form(ctx.plan.serious_items, data=_ticks_data(ctx.answers.serious), formdata=formdata)
+
+
+def serious_write(ctx, form):
+    shown = tuple(i.id for i in ctx.plan.serious_items)
+    return ctx.answers.but(serious=Ticks(ticked=form.ticked, shown=shown))
+
+
+def serious_extra(ctx):
+    return {"groups": ctx.plan.serious,
+            "emergency_ids": {i.id for i in ctx.plan.serious_items if journey.is_emergency(i.options[0])}}
+
+
+def areas_form(ctx, formdata):
+    items = [i for g in ctx.plan.areas for i in g.items]
+    return jf.ticks_form(items, data=_ticks_data(ctx.answers.areas), formdata=formdata, form_class=jf.AreasForm)
+
+
+def areas_write(ctx, form):
+    return ctx.answers.but(areas=Ticks(ticked=form.ticked, shown=ctx.plan.area_ids))
+
+
+def concerns_form(ctx, formdata):
+    items = journey.concern_items(ctx.version, ctx.answers)
+    data = _ticks_data(ctx.answers.concerns)
+    data.update({f"severity_{q}": ind for q, ind in ctx.answers.severity.items()})
+    return jf.concerns_form(items, data=data, formdata=formdata)
+
+
+def concerns_write(ctx, form):
+    severity = jf.severity_answers(form)
+    if severity is None:
+        return None
+    shown = tuple(i.id for i in journey.concern_items(ctx.version, ctx.answers))
+    return ctx.answers.but(concerns=Ticks(ticked=form.ticked, shown=shown), severity=severity)
+
+
+def concerns_extra(ctx):
+    chosen = ctx.answers.areas.ticked if ctx.answers.areas else ()
+    return {"groups": ctx.plan.concern_groups(chosen)}
+
+
+def _asks_voice(ctx) -> bool:
+    return not ctx.unborn and ctx.answers.in_danger != "yes"
+
+
+def _asks_lado(ctx) -> bool:
+    return journey.on_emergency_path(ctx.version, ctx.answers)
+
+
+def what_happened_form(ctx, formdata):
+    voice = ctx.answers.voice
+    data = {"what_happened": ctx.answers.what_happened, **(voice.model_dump() if voice else {}),
+            "lado": list(ctx.answers.lado.ticked) if ctx.answers.lado else []}
+    form_class = jf.VoiceForm if _asks_voice(ctx) else jf.WhatHappenedForm
+    form = form_class(formdata=formdata, data=data)
+    if _asks_lado(ctx):
+        form.lado.choices = [(i.id, i.text) for i in journey.lado_items(ctx.version)]
+    return form
+
+
+def what_happened_write(ctx, form):
+    answers = ctx.answers.but(what_happened=form.what_happened.data or "")
+    if _asks_lado(ctx):
+        shown = tuple(i.id for i in journey.lado_items(ctx.version))
+        answers = answers.but(lado=Ticks(ticked=tuple(form.lado.data or ()), shown=shown))
+    if not _asks_voice(ctx):
+        return answers
+    if not form.validate_extra():
+        return None
+    keep = {"yes": ("says", "wants", "observed"), "seen_not_spoken": ("observed",),
+            "no": ("not_seen_reason",)}[form.seen.data]
+    return answers.but(voice=Voice(seen=form.seen.data, **{k: getattr(form, k).data or "" for k in keep}))
+
+
+def what_happened_extra(ctx):
+    return {"asks_voice": _asks_voice(ctx), "asks_lado": _asks_lado(ctx) and bool(journey.lado_items(ctx.version))}
+
+
+def family_form(ctx, formdata):
+    family, consent = ctx.answers.family, ctx.answers.consent
+    data = {**(family.model_dump() if family else {}), **(consent.model_dump() if consent else {})}
+    return jf.FamilyForm(formdata=formdata, data=data)
+
+
+def family_write(ctx, form):
+    if not form.validate_extra():
+        return None
+    return ctx.answers.but(
+        family=Family(**{k: getattr(form, k).data or "" for k in ("working_well", "tried", "tried_by")}),
+        consent=Consent(aware=form.aware.data, consent=form.consent.data, reason=form.reason.data or ""))
+
+
+PAGES: dict[str, Page] = {page.id: page for page in (
+    Page("danger", "danger", danger_form, danger_write),
+    Page("about_you", "about_you", about_you_form, about_you_write),
+    Page("about_child", "about_child", about_child_form, about_child_write),
+    Page("serious", "serious", serious_form, serious_write, serious_extra),
+    Page("areas", "areas", areas_form, areas_write, lambda ctx: {"groups": ctx.plan.areas}),
+    Page("concerns", "concerns", concerns_form, concerns_write, concerns_extra),
+    Page("what_happened", "what_happened", what_happened_form, what_happened_write, what_happened_extra),
+    Page("family", "family", family_form, family_write),
+)}
+BY_SLUG = {page.slug: page for page in PAGES.values()}

@@ -1,0 +1,214 @@
+"""The record is the truth: revisions, one draft per form, no lost writes, double clicks.
+
+Every test runs on SQLite and, with SIGNPOST_TEST_DATABASE_URL set, on PostgreSQL.
+"""
+from __future__ import annotations
+
+import random
+import threading
+
+from sqlalchemy import func, select
+
+from signpost import journey
+from signpost.content import current_directory
+from signpost.engine import assess
+from signpost.extensions import db
+from signpost.models import Assessment, AuditEvent, Draft, Referral
+
+from conftest import sign_in_as
+from test_journey_web import ROUTE_RE, Walker, level_items, referral_details, version, walker  # noqa: F401
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_the_page_never_disagrees_with_the_record(walker):
+    """The issue's path: a recommendation recorded, an answer changed, the page opened directly."""
+    walker.concerns([], location=walker.to_concerns())
+    walker.finish_questions()
+    first = db.session.scalar(select(Assessment))
+    assert (first.recommended_route, first.recommended_level, first.revision) == ("universal", 1, 1)
+    serious = level_items(4)[0]
+    walker.answer("/refer/serious?change=1", {"concerns": [serious]}, "/refer/check")
+    # Not recorded for these answers: the page, the summary and every action go back to check.
+    assert walker.client.get("/refer/recommendation").location == "/refer/check"
+    assert walker.client.get("/refer/summary").location == "/refer/check"
+    assert walker.post("/refer/finish").location == "/refer/check"
+    assert walker.client.get("/refer/disagree").location == "/refer/check"
+    db.session.expire_all()
+    assert first.route_taken is None and db.session.get(Draft, walker.draft_id).submitted_at is None
+    walker.answer("/refer/check", {}, "/refer/recommendation")
+    route, level = ROUTE_RE.search(walker.client.get("/refer/recommendation").text).groups()
+    assert (route, level) == ("social_care", "4")
+    db.session.expire_all()
+    old, new = db.session.scalars(select(Assessment).order_by(Assessment.revision)).all()
+    assert (old.recommended_route, old.recommended_level) == ("universal", 1)  # never changed in place
+    assert (new.revision, new.replaces_id, new.recommended_route) == (2, old.id, "social_care")
+    assert new.shown["reasons"][0]["id"] == serious and new.directory_hash == current_directory().content_hash
+    assert [s["id"] for s in old.shown["services"]], "the services shown are stored with the revision"
+
+
+def test_the_page_renders_the_stored_revision_not_a_fresh_assessment(walker):
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    revision = db.session.scalar(select(Assessment))
+    revision.shown = {**revision.shown, "next_steps": ["A step only the record holds"]}
+    db.session.commit()
+    assert "A step only the record holds" in walker.client.get("/refer/recommendation").text
+    assert "A step only the record holds" in walker.client.get("/refer/summary").text
+
+
+def test_random_answers_and_changes_page_equals_the_stored_revision(app, users):
+    rng = random.Random(8)
+    v = version()
+    for n in range(12):
+        client = app.test_client()
+        sign_in_as(client, users["referrer"])
+        walker = Walker(client)
+        months = rng.randint(0, 215)
+        location = walker.to_concerns(years=months // 12, months=months % 12)
+
+        def pick():
+            return journey.random_concerns(v, months, False, rng, 0.04)
+
+        walker.concerns(pick(), location=location)
+        walker.finish_questions(consent=rng.choice(["given", "refused", "not_asked"]))
+        for change in range(2):
+            target = journey.with_concerns(v, walker.answers(), pick())
+            walker.answer("/refer/serious?change=1", {"concerns": list(target.serious.ticked) or ["none"]})
+            walker.client.get("/refer/check")
+            location = walker.answer("/refer/areas?change=1", {"concerns": list(target.areas.ticked) or ["none"]})
+            if location.startswith("/refer/concerns"):
+                data = {"concerns": list(target.concerns.ticked) or ["none"],
+                        **{f"severity_{q}": i for q, i in target.severity.items()}}
+                walker.answer(location, data)
+            walker.answer("/refer/check", {}, "/refer/recommendation")
+            page = walker.client.get("/refer/recommendation").text
+            db.session.expire_all()
+            draft = db.session.get(Draft, walker.draft_id)
+            stored = draft.assessment
+            route, level = ROUTE_RE.search(page).groups()
+            assert (route, int(level)) == (stored.recommended_route, stored.recommended_level), n
+            fresh = assess(journey.engine_answers(v, walker.answers()), v, stored.completed_at.date(),
+                           current_directory())
+            assert (fresh.route, fresh.level, fresh.reason_ids) == (
+                stored.recommended_route, stored.recommended_level, stored.reason_ids), n
+            revisions = draft.revisions
+            assert [r.revision for r in revisions] == list(range(1, len(revisions) + 1))
+            assert all(later.replaces_id == earlier.id for earlier, later in zip(revisions, revisions[1:]))
+
+
+def test_two_tabs_keep_each_childs_answers_with_that_child(walker):
+    walker.to_concerns(years=9)
+    first = walker.draft_id
+    second_tab = Walker(walker.client)
+    second_tab.to_concerns(years=15)  # the session now opens the second draft
+    second = second_tab.draft_id
+    assert first != second
+    concern = level_items(4)[0]
+    walker.answer("/refer/serious", {"concerns": [concern]})  # the first tab's form, sent last
+    second_tab.answer("/refer/serious", {"concerns": ["none"]})
+    db.session.expire_all()
+    answers = {d.id: journey.JourneyAnswers.load(d.answers) for d in db.session.scalars(select(Draft))}
+    assert answers[first].serious.ticked == (concern,) and answers[first].child.years == 9
+    assert answers[second].serious.ticked == () and answers[second].child.years == 15
+
+
+def test_a_referral_sent_from_an_older_tab_goes_with_its_own_child(walker):
+    walker.concerns([level_items(4)[0]], location=walker.to_concerns(years=9, months=3))
+    walker.finish_questions()
+    assert walker.client.get("/refer/referral").status_code == 200
+    first = walker.draft_id
+    other_tab = Walker(walker.client)
+    other_tab.concerns([], location=other_tab.to_concerns(years=4))  # a second child, started later
+    assert walker.send(referral_details()) == "/refer/confirmation"
+    made = db.session.scalar(select(Referral))
+    assert made.draft_id == first and made.details["first_name"] == "Ada"
+    assert made.assessment.draft_id == first and made.assessment.age_band == "5 to 9"
+    other = db.session.get(Draft, other_tab.draft_id)
+    assert other.submitted_at is None and other.assessment is None
+
+
+def test_a_post_for_another_users_draft_changes_nothing(app, users, walker):
+    walker.to_concerns()
+    from signpost import store
+    intruder = store.create_user("nosy@example.org", "Nosy", "referrer", "x" * 16, actor="test")
+    client = app.test_client()
+    sign_in_as(client, intruder)
+    other = Walker(client)
+    other.draft_id = walker.draft_id
+    assert other.post("/refer/serious", {"concerns": ["none"]}).status_code == 404
+    db.session.expire_all()
+    assert "serious" not in db.session.get(Draft, walker.draft_id).answers
+
+
+def second_client(app, users, walker) -> Walker:
+    """Another browser of the same referrer, on the same draft."""
+    client = app.test_client()
+    sign_in_as(client, users["referrer"])
+    tab = Walker(client)
+    tab.draft_id = walker.draft_id
+    return tab
+
+
+def run_together(*calls):
+    """Start the calls at the same moment, each in its own thread; their results, in order."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        results[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_two_pages_saved_at_the_same_moment_keep_both_answers(app, users, walker):
+    walker.concerns([], location=walker.to_concerns())
+    walker.finish_questions()
+    tab = second_client(app, users, walker)
+    for attempt in range(10):
+        words, working = f"Said on attempt {attempt}", f"Working on attempt {attempt}"
+        responses = run_together(
+            lambda: walker.post("/refer/what-happened?change=1",
+                                {"what_happened": words, "seen": "no", "not_seen_reason": "Off sick"}),
+            lambda: tab.post("/refer/family?change=1",
+                             {"working_well": working, "aware": "yes", "consent": "given"}))
+        assert [r.status_code for r in responses] == [302, 302]
+        db.session.expire_all()
+        saved = journey.JourneyAnswers.load(db.session.get(Draft, walker.draft_id).answers)
+        assert (saved.what_happened, saved.family.working_well) == (words, working), attempt
+
+
+def test_a_double_click_on_check_your_answers_records_one_revision(app, users, walker):
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    first = db.session.scalar(select(Assessment))
+    walker.answer("/refer/family?change=1", {"working_well": "More now", "aware": "yes", "consent": "refused",
+                                             "reason": "They said no"}, "/refer/check")
+    tab = second_client(app, users, walker)
+    for _ in range(3):
+        responses = run_together(lambda: walker.post("/refer/check"), lambda: tab.post("/refer/check"))
+        assert [r.status_code for r in responses] == [302, 302]
+        assert {r.location for r in responses} == {"/refer/recommendation"}
+    db.session.expire_all()
+    assert count(Assessment) == 2
+    second = db.session.scalar(select(Assessment).where(Assessment.id != first.id))
+    assert second.replaces_id == first.id and second.consent == "refused"
+    recorded = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("assessment_%"))).all()
+    assert sorted(recorded) == ["assessment_recorded", "assessment_revised"]
+
+
+def test_a_double_click_on_finish_is_one_click(walker):
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    first, second = walker.post("/refer/finish"), walker.post("/refer/finish")
+    assert first.location == second.location == "/refer/summary"
+    events = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "route_chosen")).all()
+    assert len(events) == 1
