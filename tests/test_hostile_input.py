@@ -125,8 +125,10 @@ def test_random_and_malformed_forms_to_every_route_never_fail(app, users):
         path = VARIABLE.sub(lambda m: quote(values[m.group(1)], safe="", errors="surrogatepass"), rule.rule)
         client = client_for(app, users, who, journey_client)
         known = form_fields(client, path) if method == "POST" else []
-        keys = data.draw(st.lists(st.sampled_from(known + ["draft_id", "x", "evil\x00", "a" * 300]) if known
-                                  else st.sampled_from(["draft_id", "x", "email", "evil\x00"]), max_size=8))
+        # Field names are picked by position, so what Hypothesis draws never depends on the app's
+        # state (the fields a page shows change as the walk saves and discards things).
+        pool = known + ["draft_id", "x", "evil\x00", "a" * 300] if known else ["draft_id", "x", "email", "evil\x00"]
+        keys = [pool[i % len(pool)] for i in data.draw(st.lists(st.integers(0, 63), max_size=8))]
         form = [(k, data.draw(VALUES)) for k in keys]
         query = data.draw(st.lists(st.tuples(st.sampled_from(["change", "q", "next"]), VALUES), max_size=2))
         try:

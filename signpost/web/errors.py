@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
+from ..store import UnsafeInput
 from .hygiene import request_is_unsafe
 
 log = logging.getLogger("signpost.errors")
@@ -83,6 +84,13 @@ def database_error(error: SQLAlchemyError):
     current_app.log_exception(error)
     _without_the_database()
     return render_error(500)
+
+
+@bp.app_errorhandler(UnsafeInput)
+def unsafe_input(error: UnsafeInput):
+    """The store's backstop refused a request with refused characters (a view with no form to
+    show the error beside a field): nothing was saved; say so plainly."""
+    return render_error(400, UNSAFE_INPUT)
 
 
 @bp.app_errorhandler(HTTPException)
