@@ -676,3 +676,31 @@ def test_demo_seed_adds_history_once(app):
     assert any(r.decisions for r in referrals)
     assert all(a.threshold_hash == current_version().content_hash or a.threshold_id != current_version().id
                for a in assessments)
+
+
+# ---------------------------------------------------------------------------------- urgency and LADO on the page
+
+def test_a_same_day_concern_shows_phone_today_first_and_never_the_999_steps(walker):
+    v = version()
+    same_day = next(i for i in v.document.indicators
+                    if i.urgency == "same_day" and not i.asks_for and journey.applies(i, 111, False))
+    walker.concerns([same_day.id], location=walker.to_concerns())
+    walker.finish_questions(consent="refused")
+    route, _level, reasons, _, html = walker.recommendation()
+    assert route == "social_care" and same_day.id in reasons
+    assert 'data-urgency="same_day"' in html and 'id="same-day"' in html
+    assert html.index(v.document.same_day.title) < html.index("What to do next")
+    assert not any(step in html for step in v.document.immediate_danger.next_steps)
+
+
+def test_a_concern_about_staff_shows_the_lado_outcome_first_and_keeps_the_childs_route(walker):
+    v = version()
+    about_staff = next(i for i in v.document.indicators if i.lado)
+    child = level_items(3)[0]
+    walker.concerns([about_staff.id, child], location=walker.to_concerns())
+    walker.finish_questions()
+    route, level, _reasons, _, html = walker.recommendation()
+    assert (route, level) == ("social_care", 3)
+    assert 'data-lado="true"' in html and 'id="lado"' in html
+    assert v.document.contacts.lado.phone in html
+    assert html.index(v.document.lado.title) < html.index("What to do next")
