@@ -185,10 +185,10 @@ class Faults(threading.Thread):
     """SIGKILL a gunicorn worker now and then (and restart PostgreSQL once), timing recovery."""
 
     def __init__(self, master: subprocess.Popen, url: str, kills: int, interval: float, postgres, acks: Path,
-                 start_after: int):
+                 start_after: int, journeys: int):
         super().__init__(daemon=True)
         self.master, self.url, self.kills, self.interval = master, url, kills, interval
-        self.postgres, self.acks, self.start_after = postgres, acks, start_after
+        self.postgres, self.acks, self.start_after, self.journeys = postgres, acks, start_after, journeys
         self.recoveries: list[tuple[str, float | None]] = []
         self.stopping = threading.Event()
 
@@ -208,9 +208,16 @@ class Faults(threading.Thread):
         faults = [("kill", n) for n in range(self.kills)]
         if self.postgres is not None:
             faults.insert(len(faults) // 2, ("restart_db", 0))
-        for kind, _ in faults:
-            if self.stopping.wait(self.interval):
+        # Faults are spread over the load by progress (journeys acknowledged), not by the clock,
+        # so every one lands while journeys are still running however fast the machine is;
+        # `interval` is only the least time between two.
+        step = max(1, (self.journeys - self.start_after) // (len(faults) + 1))
+        for number, (kind, _) in enumerate(faults, 1):
+            if self.stopping.wait(self.interval if number > 1 else 0):
                 return
+            while self.acknowledged() < self.start_after + number * step:
+                if self.stopping.wait(0.05):
+                    return
             started = time.monotonic()
             if kind == "kill":
                 workers = psutil.Process(self.master.pid).children()
@@ -290,7 +297,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     parser.add_argument("--kills", type=int, default=3, help="gunicorn workers killed with SIGKILL")
-    parser.add_argument("--fault-interval", type=float, default=None, help="seconds between faults")
+    parser.add_argument("--fault-interval", type=float, default=None, help="least seconds between two faults (they are spread over the load by journeys done)")
     parser.add_argument("--time-limit", type=int, default=None, help="stop Locust after this many seconds")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
@@ -328,7 +335,8 @@ def main(argv=None) -> int:
         decider = Decider(app, decider_id)
         decider.start()
         interval = args.fault_interval or max(2.0, args.journeys / 400)
-        faults = Faults(server, url, args.kills, interval, postgres, acks, start_after=min(20, args.journeys // 10))
+        faults = Faults(server, url, args.kills, interval, postgres, acks, start_after=min(20, args.journeys // 10),
+                        journeys=args.journeys)
         faults.start()
         limit = args.time_limit or int(120 + args.journeys * 0.6)
         started = time.monotonic()

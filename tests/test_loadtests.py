@@ -25,7 +25,7 @@ def run(*args: str) -> int:
 
 def test_short_load_with_killed_workers_on_sqlite(capsys):
     assert run("--database", "sqlite", "--journeys", "40", "--users", "10", "--kills", "2",
-               "--workers", "2", "--fault-interval", "1.5") == 0, capsys.readouterr().out
+               "--workers", "2", "--fault-interval", "0.5") == 0, capsys.readouterr().out
     out = capsys.readouterr().out
     assert "load_test: passed" in out and "requests_per_second" in out
 
@@ -34,5 +34,5 @@ def test_short_load_with_killed_workers_on_sqlite(capsys):
     "/usr/lib/postgresql/*/bin/pg_ctl")), reason="PostgreSQL's pg_ctl is not installed")
 def test_short_load_with_a_killed_worker_and_a_database_restart_on_postgresql(capsys):
     assert run("--database", "postgresql", "--journeys", "40", "--users", "10", "--kills", "1",
-               "--workers", "2", "--fault-interval", "1.5") == 0, capsys.readouterr().out
+               "--workers", "2", "--fault-interval", "0.5") == 0, capsys.readouterr().out
     assert "PostgreSQL restarted" in capsys.readouterr().out
