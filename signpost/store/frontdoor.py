@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import Decision, ExternalContact, OutboxMessage, Referral, User, utcnow
 from ..values import OUTCOMES
-from . import StoreError, _audit, transaction
+from . import StoreError, _audit, _file_item, one_item_per_draft, transaction
 
 
 class DecisionConflict(StoreError):
@@ -124,37 +124,25 @@ def request_consultation(draft, *, question: str, phone: str, answers: dict, ref
 
     One per draft (the unique draft_id), so a double-click returns the first.
     """
-    existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
-    if existing is not None:
-        return existing, False
-    assessment = draft.assessment
-    if assessment is None:
-        raise StoreError("there is no recommendation to ask about yet")
-    if assessment.immediate or assessment.urgency == "emergency":
-        raise StoreError("a child in immediate danger is referred after phoning, never a request for advice")
-    if not question.strip() or not phone.strip():
-        raise StoreError("a question and a phone number are needed")
-    try:
-        with transaction() as session:
-            now = utcnow()
-            item = Referral(reference=f"pending-{draft.id}", kind="consultation", assessment_id=assessment.id,
-                            draft_id=draft.id, user_id=draft.user_id, created_at=now,
-                            details={"question": question.strip(), "referrer_phone": phone.strip(),
-                                     "answers": answers},
-                            consent=(answers.get("consent") or {}).get("consent"),
-                            family_aware=(answers.get("consent") or {}).get("aware"))
-            session.add(item)
-            session.flush()
-            item.reference = f"{reference_prefix}-{now.year}-{item.id:05d}"
-            draft.submitted_at = now
+    def make() -> Referral:
+        assessment = draft.assessment
+        if assessment is None:
+            raise StoreError("there is no recommendation to ask about yet")
+        if assessment.immediate or assessment.urgency == "emergency":
+            raise StoreError("a child in immediate danger is referred after phoning, never a request for advice")
+        if not question.strip() or not phone.strip():
+            raise StoreError("a question and a phone number are needed")
+        consent = answers.get("consent") or {}
+        with transaction():
+            item = _file_item(draft, Referral(kind="consultation", assessment_id=assessment.id,
+                                              details={"question": question.strip(), "referrer_phone": phone.strip(),
+                                                       "answers": answers},
+                                              consent=consent.get("consent"), family_aware=consent.get("aware")),
+                              reference_prefix)
             _audit("consultation_requested", item, actor=actor, reference=item.reference,
                    assessment_id=assessment.id)
-    except IntegrityError:
-        existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
-        if existing is None:
-            raise
-        return existing, False
-    return item, True
+        return item
+    return one_item_per_draft(draft, make)
 
 
 # Contacts that did not come through Signpost -------------------------------------------------------
