@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Decision, ExternalContact, OutboxMessage, Referral, User, utcnow
+from ..models import Assessment, Decision, ExternalContact, OutboxMessage, Referral, User, utcnow
 from ..values import OUTCOMES
 from . import StoreError, _audit, _file_item, one_item_per_draft, transaction
 
@@ -118,29 +118,35 @@ def _queue_decision_email(referral: Referral, link: str) -> None:
 
 # Consultations ---------------------------------------------------------------------------------
 
-def request_consultation(draft, *, question: str, phone: str, answers: dict, reference_prefix: str,
-                         actor: User) -> tuple[Referral, bool]:
-    """A referrer asks the front door for advice instead of referring: a queue item of kind consultation.
+class RevisionNotCurrent(StoreError):
+    """The revision asked about is not the draft's latest recommendation; nothing was written."""
+
+
+def request_consultation(draft, revision: Assessment, *, question: str, phone: str, answers: dict,
+                         reference_prefix: str, actor: User) -> tuple[Referral, bool]:
+    """A referrer asks the front door for advice instead of referring: a queue item of kind consultation,
+    about `revision`, the recommendation they were shown (which must be the draft's latest).
 
     One per draft (the unique draft_id), so a double-click returns the first.
     """
     def make() -> Referral:
-        assessment = draft.assessment
-        if assessment is None:
-            raise StoreError("there is no recommendation to ask about yet")
-        if assessment.immediate or assessment.urgency == "emergency":
+        latest = db.session.scalar(select(Assessment.id).where(Assessment.draft_id == draft.id)
+                                   .order_by(Assessment.revision.desc()).limit(1))
+        if revision.draft_id != draft.id or revision.id != latest:
+            raise RevisionNotCurrent("the recommendation asked about is not the draft's latest")
+        if revision.immediate or revision.urgency == "emergency":
             raise StoreError("a child in immediate danger is referred after phoning, never a request for advice")
         if not question.strip() or not phone.strip():
             raise StoreError("a question and a phone number are needed")
         consent = answers.get("consent") or {}
         with transaction():
-            item = _file_item(draft, Referral(kind="consultation", assessment_id=assessment.id,
+            item = _file_item(draft, Referral(kind="consultation", assessment_id=revision.id,
                                               details={"question": question.strip(), "referrer_phone": phone.strip(),
                                                        "answers": answers},
                                               consent=consent.get("consent"), family_aware=consent.get("aware")),
                               reference_prefix)
             _audit("consultation_requested", item, actor=actor, reference=item.reference,
-                   assessment_id=assessment.id)
+                   assessment_id=revision.id, revision=revision.revision)
         return item
     return one_item_per_draft(draft, make)
 
@@ -237,8 +243,6 @@ def seed_demo_item(user: User, rec, *, kind: str, at: dt.datetime, assessment_fi
                    reference_prefix: str, allocated_to: User | None = None,
                    decision: tuple[str, str, User] | None = None) -> Referral:
     """Demo only: one queue item (assessment and item, allocation, perhaps a decision), dated in the past."""
-    from ..models import Assessment
-
     with transaction() as session:
         assessment = Assessment(
             user_id=user.id, started_at=at - dt.timedelta(minutes=11), completed_at=at, immediate=rec.immediate,
