@@ -7,17 +7,19 @@ professional referred some other child.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from sqlalchemy import func, select
 
-from signpost import store
+from conftest import csrf_token, sign_in_as
+from signpost import metrics, store
 from signpost.extensions import db
 from signpost.models import Assessment, Draft, Referral
 from signpost.store import frontdoor as fd_store
 
-from test_journey_web import Walker, level_items, walker  # noqa: F401  (walker: the fixture)
+from test_journey_web import Walker, level_items, referral_details, walker  # noqa: F401  (walker: the fixture)
 
 ADVICE = "/front-door/ask-for-advice"
 FAMILY = {"working_well": "Comes to school every day", "tried": "Breakfast club", "tried_by": "School",
@@ -148,3 +150,67 @@ def test_a_request_that_loses_the_race_returns_the_item_the_winner_made(walker, 
         draft, {}, family_aware=None, consent=None, consent_reason=None, reference_prefix="NM",
         actor=users["referrer"]))
     assert items() == 1
+
+
+# ---------------------------------------------------------------------------------------------- followed by a referral
+
+def consultations_followed() -> tuple[int, int]:
+    """The reports' "consultations followed by a referral within 30 days", over the last 30 days."""
+    today = dt.date.today()
+    o = metrics.overview(metrics.Period(today - dt.timedelta(days=30), today + dt.timedelta(days=1)),
+                         metrics.Period(today - dt.timedelta(days=400), today - dt.timedelta(days=31)))
+    return o.consultations_followed.k, o.consultations_followed.n
+
+
+def test_only_a_referral_made_from_the_advice_counts_as_following_it(walker, users):
+    walker.concerns([level_items(3)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    assert ask(walker, advice_button(walker)).status_code == 302
+    consultation = db.session.scalar(select(Referral))
+    fd_store.record_decision(consultation, "advice_given", "(test) Please refer.", supersedes=0,
+                             actor=users["front_door"], referral_advised=True)
+
+    # The same teacher refers another child, from a draft of its own: that does not follow the advice.
+    other = Walker(walker.client)
+    other.concerns([level_items(4)[0]], location=other.to_concerns())
+    other.finish_questions()
+    assert other.send(referral_details(first_name="Bea")) == "/refer/confirmation"
+    assert db.session.scalar(select(Referral).where(Referral.kind == "referral")).consultation_id is None
+    assert consultations_followed() == (0, 1)
+
+    # From the advice: a draft with the answers asked about (the same one if asked twice while unfinished).
+    page = walker.client.get(f"/refer/my-referrals/{consultation.reference}").text
+    assert 'id="refer-after-advice"' in page
+    start = f"/front-door/ask-for-advice/{consultation.reference}/refer"
+    drafts = []
+    for _ in range(2):
+        response = walker.client.post(start, data={"csrf_token": walker.token})
+        assert response.status_code == 302 and response.location == "/refer/check"
+        with walker.client.session_transaction() as session:
+            drafts.append(session["draft_id"])
+    assert drafts[0] == drafts[1] != consultation.draft_id
+    walker.draft_id = drafts[0]
+    db.session.expire_all()
+    assert walker.answers().dump() == consultation.details["answers"]
+    walker.answer("/refer/check", {}, "/refer/recommendation")
+    assert walker.send(referral_details()) == "/refer/confirmation"
+    made = db.session.scalar(select(Referral).where(Referral.draft_id == walker.draft_id))
+    assert made.kind == "referral" and made.consultation_id == consultation.id
+    assert consultations_followed() == (1, 1)
+
+
+def test_someone_else_cannot_follow_up_a_request_for_advice(walker, app, users):
+    walker.concerns([level_items(3)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    assert ask(walker, advice_button(walker)).status_code == 302
+    consultation = db.session.scalar(select(Referral))
+    colleague = store.create_user("colleague@example.org", "Colleague", "referrer", "a long enough password",
+                                  actor="test")
+    client = app.test_client()
+    sign_in_as(client, colleague)
+    token = csrf_token(client, "/refer/my-referrals")
+    response = client.post(f"/front-door/ask-for-advice/{consultation.reference}/refer", data={"csrf_token": token})
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Referral, consultation.id).follow_up_draft_id is None
+    assert db.session.scalar(select(func.count()).select_from(Draft).where(Draft.user_id == colleague.id)) == 0

@@ -212,8 +212,12 @@ def open_draft_count(user: User) -> int:
         Draft.user_id == user.id, Draft.submitted_at.is_(None))) or 0
 
 
-def start_draft(user: User, version, answers: dict | None = None) -> Draft:
-    """A new draft; `answers` carries what is asked once per account (the referrer's role)."""
+def start_draft(user: User, version, answers: dict | None = None, *, follows: Referral | None = None) -> Draft:
+    """A new draft; `answers` carries what is asked once per account (the referrer's role).
+
+    With `follows`, a request for advice: the draft is started from its advice, and is that
+    request's follow-up draft (what is sent from it records the request, see _file_item).
+    """
     from flask import current_app
     limit = current_app.config.get("MAX_OPEN_DRAFTS", 25)
     if open_draft_count(user) >= limit:
@@ -224,7 +228,10 @@ def start_draft(user: User, version, answers: dict | None = None) -> Draft:
                       threshold_hash=version.content_hash, created_at=utcnow(), updated_at=utcnow())
         session.add(draft)
         session.flush()
-        _audit("draft_started", draft, actor=user, threshold_id=version.id)
+        if follows is not None:
+            follows.follow_up_draft_id = draft.id
+        _audit("draft_started", draft, actor=user, threshold_id=version.id,
+               **({"follows": follows.reference} if follows is not None else {}))
     return draft
 
 
@@ -360,9 +367,13 @@ def one_item_per_draft(draft, make: Callable[[], Referral]) -> tuple[Referral, b
 
 
 def _file_item(draft, item: Referral, reference_prefix: str) -> Referral:
-    """Add (not commit) the draft's item, numbered like NM-2026-00042, and mark the draft as sent."""
+    """Add (not commit) the draft's item, numbered like NM-2026-00042, and mark the draft as sent.
+
+    A draft started from the front door's advice records that request for advice on the item.
+    """
     now = utcnow()
     item.reference, item.draft_id, item.user_id, item.created_at = f"pending-{draft.id}", draft.id, draft.user_id, now
+    item.consultation_id = db.session.scalar(select(Referral.id).where(Referral.follow_up_draft_id == draft.id))
     db.session.add(item)
     db.session.flush()
     item.reference = f"{reference_prefix}-{now.year}-{item.id:05d}"

@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Assessment, Decision, ExternalContact, OutboxMessage, Referral, User, utcnow
+from ..models import Assessment, Decision, Draft, ExternalContact, OutboxMessage, Referral, User, utcnow
 from ..values import OUTCOMES
-from . import StoreError, _audit, _file_item, one_item_per_draft, transaction
+from . import StoreError, _audit, _file_item, one_item_per_draft, start_draft, transaction
 
 
 class DecisionConflict(StoreError):
@@ -149,6 +149,19 @@ def request_consultation(draft, revision: Assessment, *, question: str, phone: s
                    assessment_id=revision.id, revision=revision.revision)
         return item
     return one_item_per_draft(draft, make)
+
+
+def start_referral_after_advice(consultation: Referral, version, answers: dict, *, actor: User) -> Draft:
+    """The referrer starts a referral from the front door's advice: a new draft with the answers they
+    asked about, the request's follow-up draft. While that draft is unfinished, it is returned again."""
+    if consultation.kind != "consultation":
+        raise StoreError("only a request for advice is followed up this way")
+    if consultation.user_id != actor.id:
+        raise StoreError("only the referrer who asked can follow the advice up")
+    earlier = db.session.get(Draft, consultation.follow_up_draft_id) if consultation.follow_up_draft_id else None
+    if earlier is not None and earlier.submitted_at is None:
+        return earlier
+    return start_draft(actor, version, answers, follows=consultation)
 
 
 # Contacts that did not come through Signpost -------------------------------------------------------

@@ -12,9 +12,10 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import contacts_csv, frontdoor_queue as fq, mail, store, workdays
-from ..content import current_directory, current_library
+from .. import contacts_csv, frontdoor_queue as fq, journey, mail, store, workdays
+from ..content import current_directory, current_library, current_version_or_none
 from ..extensions import db
+from ..journey import JourneyAnswers
 from ..models import Assessment, AuditEvent, Decision, Draft, ExternalContact, Referral, User, utcnow
 from ..settings import ROOT
 from ..spreadsheet import to_csv
@@ -22,7 +23,7 @@ from ..store import frontdoor as fd_store
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_KIND_NAMES, NFA_OUTCOMES,
                       OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES)
 from . import frontdoor_forms as ff
-from .journey import current_revision, version_for
+from .journey import current_revision, tell_dropped, version_for
 from .security import abort_not_yours, audit_denial, role_required
 
 bp = Blueprint("frontdoor", __name__, url_prefix="/front-door")
@@ -257,6 +258,28 @@ def ask_for_advice():
         return redirect(url_for("journey.my_referral", reference=made.reference))
     return render_template("frontdoor/ask_for_advice.html", form=form, draft=draft,
                            assessment=revision), (400 if form.errors else 200)
+
+
+@bp.post("/ask-for-advice/<reference>/refer")
+@role_required("referrer")
+def refer_after_advice(reference: str):
+    """Start a referral from the front door's advice: a new draft with the answers asked about, which
+    the referral made from it records (so it counts as following this request, see store.frontdoor)."""
+    consultation = _item(reference)
+    if consultation.user_id != current_user.id:
+        abort_not_yours(consultation)
+    if consultation.kind != "consultation":
+        audited_not_found("referrals", reference, "not a request for advice")
+    version = current_version_or_none() or abort(503)
+    answers, dropped = journey.prune(version, JourneyAnswers.load((consultation.details or {}).get("answers")))
+    try:
+        draft = fd_store.start_referral_after_advice(consultation, version, answers.dump(), actor=_user())
+    except store.TooManyDrafts as exc:
+        flash(str(exc).capitalize() + ".", "info")
+        return redirect(url_for("journey.drafts"))
+    session["draft_id"] = draft.id
+    tell_dropped(dropped)
+    return redirect(url_for("journey.check"))
 
 
 def _revision_shown(draft: Draft) -> Assessment | None:
