@@ -238,10 +238,7 @@ def ask_for_advice():
         return redirect(url_for("refer.start"))
     revision = _revision_shown(draft)
     if revision is None:  # answers or recommendation changed since that page: check them again
-        session["draft_id"] = draft.id
-        flash("Your answers or Signpost's recommendation changed after you asked. Check your answers, then "
-              "ask for advice about the new recommendation.", "info")
-        return redirect(url_for("journey.check"))
+        return _back_to_check(draft)
     if revision.immediate or revision.urgency == "emergency":
         return redirect(url_for("journey.danger_call"))  # never softened: phone, then refer
     form = ff.ConsultationForm(formdata=request.form if request.form.get("step") == "send" else None)
@@ -252,7 +249,7 @@ def ask_for_advice():
                 answers=dict(draft.answers or {}), reference_prefix=current_app.config.get("REFERENCE_PREFIX", "NM"),
                 actor=_user())
         except fd_store.RevisionNotCurrent:  # a newer revision was recorded in between
-            return redirect(url_for("journey.check"))
+            return _back_to_check(draft)
         flash("Your request for advice has been sent to the front door. They will call you, and their advice "
               "will be shown here.", "success")
         return redirect(url_for("journey.my_referral", reference=made.reference))
@@ -271,7 +268,11 @@ def refer_after_advice(reference: str):
     if consultation.kind != "consultation":
         audited_not_found("referrals", reference, "not a request for advice")
     version = current_version_or_none() or abort(503)
-    answers, dropped = journey.prune(version, JourneyAnswers.load((consultation.details or {}).get("answers")))
+    try:  # the answers asked about (none if erased), without what no longer applies
+        asked = JourneyAnswers.load((consultation.details or {}).get("answers"))
+    except ValueError:
+        asked = JourneyAnswers()
+    answers, dropped = journey.prune(version, asked)
     try:
         draft = fd_store.start_referral_after_advice(consultation, version, answers.dump(), actor=_user())
     except store.TooManyDrafts as exc:
@@ -284,9 +285,17 @@ def refer_after_advice(reference: str):
 
 def _revision_shown(draft: Draft) -> Assessment | None:
     """The posted revision, if it is this draft's and recorded for its answers as they are now."""
-    posted = (request.form.get("revision_id") or "").strip()
     current = current_revision(draft, version_for(draft))
-    return current if current is not None and posted.isdigit() and int(posted) == current.id else None
+    posted = (request.form.get("revision_id") or "").strip()
+    return current if current is not None and posted == str(current.id) else None
+
+
+def _back_to_check(draft: Draft):
+    """Nothing sent: the recommendation shown is no longer the record for the draft's answers."""
+    session["draft_id"] = draft.id
+    flash("Your answers have changed since the recommendation you asked about was shown. Check your answers, "
+          "then ask for advice about the recommendation for them.", "info")
+    return redirect(url_for("journey.check"))
 
 
 # ------------------------------------------------------------------------------ contacts outside Signpost
