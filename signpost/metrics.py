@@ -352,8 +352,9 @@ def _re_referrals(span: Period):
 def _followed_up() -> ColumnElement:
     """For a consultation: 1 when a referral for the same child followed within 30 days.
 
-    A consultation with no child's name (child_key empty) is matched on the same professional
-    asking and then referring instead.
+    A consultation with no child's name (child_key empty) is matched on the referral made from
+    its advice (referrals.consultation_id, written by the store when that referral is made),
+    never on the same professional referring another child.
     """
     later = Referral.__table__.alias("later")
 
@@ -361,11 +362,11 @@ def _followed_up() -> ColumnElement:
         return exists().where(*same_child, later.c.kind == "referral", later.c.created_at > Referral.created_at,
                               later.c.created_at <= _days_later(Referral.created_at, CONSULTATION_FOLLOW_UP_DAYS))
 
-    # Separate lookups (not one OR) so each can use its index: (child_key, created_at) or user_id.
+    # Separate lookups (not one OR) so each can use its index: (child_key, created_at) or consultation_id.
     return case((Referral.kind != "consultation", 0),
                 (Referral.child_key.is_not(None), case((referral_after(later.c.child_key == Referral.child_key), 1),
                                                        else_=0)),
-                (referral_after(later.c.user_id == Referral.user_id), 1), else_=0)
+                (referral_after(later.c.consultation_id == Referral.id), 1), else_=0)
 
 
 # ---- the cube: one grouped query that every table on the overview page adds up from -------------

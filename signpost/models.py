@@ -193,6 +193,14 @@ class Referral(db.Model):
     urgency_priority: Mapped[int] = mapped_column(Integer)
     # Set when the identifying details and free text were erased (retention or an erasure request).
     erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # A request for advice (kind consultation): the draft its referrer started from the advice
+    # ("Start a referral", store.start_draft). Whatever is sent from that draft records this item
+    # in consultation_id, when it is made: a consultation is followed by a referral made from its
+    # advice, never by another referral from the same professional.
+    follow_up_draft_id: Mapped[str | None] = mapped_column(ForeignKey("drafts.id", ondelete="SET NULL"),
+                                                           unique=True)
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id", ondelete="SET NULL"),
+                                                        index=True)
 
     assessment: Mapped[Assessment] = relationship(back_populates="referral")
     user: Mapped[User] = relationship(foreign_keys=[user_id])
