@@ -19,41 +19,24 @@ from .thresholds.loader import ThresholdVersion
 from .thresholds.schema import Indicator, SeverityQuestion
 from .values import CONSENT_VALUES
 
-# Who is referring: (id, label, census referral source code).
-ORGANISATIONS = (
-    ("school", "School or college", "2A"),
-    ("education", "Early years setting or other education service", "2B"),
-    ("gp", "GP practice", "3A"),
-    ("health_visiting", "Health visiting", "3B"),
-    ("school_nursing", "School nursing", "3C"),
-    ("primary_health", "Midwifery or other primary health service", "3D"),
-    ("emergency", "Hospital emergency department", "3E"),
-    ("other_health", "Other health service (for example hospital or CAMHS)", "3F"),
-    ("other", "Another organisation", "8"),
-)
-SOURCE_CODES = {key: code for key, _, code in ORGANISATIONS}
+# Who is referring: the type of organisation, and its Children in Need census referral source
+# code. What the referrer reads for each (and for ROLES) is in templates/journey/_words.html.
+SOURCE_CODES = {
+    "school": "2A",  # school or college
+    "education": "2B",  # early years setting or other education service
+    "gp": "3A",
+    "health_visiting": "3B",
+    "school_nursing": "3C",
+    "primary_health": "3D",  # midwifery or other primary health service
+    "emergency": "3E",  # hospital emergency department
+    "other_health": "3F",  # for example hospital or CAMHS
+    "other": "8",
+}
+ORGANISATIONS = tuple(SOURCE_CODES)
 ORGANISATION_FOR_CODE = {code: key for key, code in SOURCE_CODES.items()}
 
-ROLES = (
-    ("dsl", "Designated safeguarding lead or deputy"),
-    ("teacher", "Teacher, teaching assistant or pastoral staff"),
-    ("head", "Head teacher or senior leader"),
-    ("early_years", "Early years practitioner"),
-    ("health_visitor", "Health visitor"),
-    ("school_nurse", "School nurse"),
-    ("midwife", "Midwife"),
-    ("gp", "GP or practice nurse"),
-    ("other_health", "Other health professional"),
-    ("other", "Other"),
-)
-
-_CONSENT_WORDS = {
-    "given": "Yes, the family agrees to this request for help",
-    "refused": "No, the family does not agree",
-    "not_asked": "I have not asked the family yet",
-    "not_needed": "I have not told the family because telling them would increase the risk to the child",
-}
-CONSENT_CHOICES = tuple((value, _CONSENT_WORDS[value]) for value in CONSENT_VALUES)  # the one value set
+ROLES = ("dsl", "teacher", "head", "early_years", "health_visitor", "school_nurse", "midwife", "gp",
+         "other_health", "other")
 
 
 # ---------------------------------------------------------------- the typed answers
