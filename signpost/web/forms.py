@@ -5,6 +5,7 @@ point aria-describedby at hints that are not rendered (see README "Front-end").
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -138,6 +139,34 @@ def use_words(form, words: dict, shared_errors: dict | None = None) -> str:
             field.choices = [(value, found["options"][value]) for value, *_ in field.choices]
         field.errors = [say(e, {"label": field.label.text, **found}, shared_errors) for e in field.errors]
     return ""
+
+
+DATE_PART = re.compile(r"[0-9]{1,4}")  # ASCII digits only ("²".isdigit() is true), and short
+
+
+def read_date(day, month, year) -> tuple[dt.date | None, Problem | None]:
+    """A date from three GOV.UK date-input boxes: (date, None), or (None, the problem):
+    date_empty, date_missing_<parts> (say date_missing_day_month), date_not_numbers or
+    date_not_real. templates/_words.html says them, with the field's `what`."""
+    raw = [(f.data or "").strip() for f in (day, month, year)]
+    missing = [part for part, value in zip(("day", "month", "year"), raw) if not value]
+    if len(missing) == 3:
+        return None, Problem("date_empty")
+    if missing:
+        return None, Problem("date_missing_" + "_".join(missing))
+    if not all(DATE_PART.fullmatch(v) for v in raw) or len(raw[2]) != 4:
+        return None, Problem("date_not_numbers")
+    try:
+        return dt.date(int(raw[2]), int(raw[1]), int(raw[0])), None
+    except (ValueError, OverflowError):
+        return None, Problem("date_not_real")
+
+
+def date_words(problem: Problem, what: str) -> str:
+    """A date problem in words for a form whose words are in Python (the front door's): the
+    same words the journey's pages use, from templates/_words.html."""
+    from flask import current_app
+    return say(problem, {"what": what}, current_app.jinja_env.get_template("_words.html").module.date_errors)
 
 
 def _merge(base: dict, extra: dict) -> dict:

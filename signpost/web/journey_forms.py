@@ -17,7 +17,7 @@ from wtforms.validators import InputRequired, Optional, ValidationError
 
 from ..journey import ORGANISATIONS, ROLES
 from ..values import CONSENT_VALUES
-from .forms import Problem, max_length, normalise_postcode, uk_phone, uk_postcode
+from .forms import Problem, max_length, normalise_postcode, read_date, uk_phone, uk_postcode
 
 LONG = 5000  # characters allowed in a free-text answer
 REQUIRED = Problem("required")
@@ -68,25 +68,6 @@ def _number(field, low: int, high: int) -> int | None:
         field.errors = list(field.errors) + [Problem("not_a_number", low=low, high=high)]
         return None
     return int(raw)
-
-
-def read_date(day, month, year) -> tuple[dt.date | None, Problem | None]:
-    """A date from three GOV.UK date-input boxes: (date, None), or (None, the problem):
-    date_empty, date_missing_<parts> (say date_missing_day_month), date_not_numbers or
-    date_not_real. The shared words (templates/journey/_words.html) say them with the
-    field's `what`."""
-    raw = [(f.data or "").strip() for f in (day, month, year)]
-    missing = [part for part, value in zip(("day", "month", "year"), raw) if not value]
-    if len(missing) == 3:
-        return None, Problem("date_empty")
-    if missing:
-        return None, Problem("date_missing_" + "_".join(missing))
-    if not all(DIGITS.fullmatch(v) for v in raw) or len(raw[2]) != 4:
-        return None, Problem("date_not_numbers")
-    try:
-        return dt.date(int(raw[2]), int(raw[1]), int(raw[0])), None
-    except (ValueError, OverflowError):
-        return None, Problem("date_not_real")
 
 
 class AboutChildForm(FlaskForm):
