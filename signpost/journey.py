@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,45 +19,24 @@ from .thresholds.loader import ThresholdVersion
 from .thresholds.schema import Indicator, SeverityQuestion
 from .values import CONSENT_VALUES
 
-# Who is referring: (id, label, census referral source code).
-ORGANISATIONS = (
-    ("school", "School or college", "2A"),
-    ("education", "Early years setting or other education service", "2B"),
-    ("gp", "GP practice", "3A"),
-    ("health_visiting", "Health visiting", "3B"),
-    ("school_nursing", "School nursing", "3C"),
-    ("primary_health", "Midwifery or other primary health service", "3D"),
-    ("emergency", "Hospital emergency department", "3E"),
-    ("other_health", "Other health service (for example hospital or CAMHS)", "3F"),
-    ("other", "Another organisation", "8"),
-)
-SOURCE_CODES = {key: code for key, _, code in ORGANISATIONS}
+# Who is referring: the type of organisation, and its Children in Need census referral source
+# code. What the referrer reads for each (and for ROLES) is in templates/journey/_words.html.
+SOURCE_CODES = {
+    "school": "2A",  # school or college
+    "education": "2B",  # early years setting or other education service
+    "gp": "3A",
+    "health_visiting": "3B",
+    "school_nursing": "3C",
+    "primary_health": "3D",  # midwifery or other primary health service
+    "emergency": "3E",  # hospital emergency department
+    "other_health": "3F",  # for example hospital or CAMHS
+    "other": "8",
+}
+ORGANISATIONS = tuple(SOURCE_CODES)
 ORGANISATION_FOR_CODE = {code: key for key, code in SOURCE_CODES.items()}
 
-ROLES = (
-    ("dsl", "Designated safeguarding lead or deputy"),
-    ("teacher", "Teacher, teaching assistant or pastoral staff"),
-    ("head", "Head teacher or senior leader"),
-    ("early_years", "Early years practitioner"),
-    ("health_visitor", "Health visitor"),
-    ("school_nurse", "School nurse"),
-    ("midwife", "Midwife"),
-    ("gp", "GP or practice nurse"),
-    ("other_health", "Other health professional"),
-    ("other", "Other"),
-)
-
-_CONSENT_WORDS = {
-    "given": "Yes, the family agrees to this request for help",
-    "refused": "No, the family does not agree",
-    "not_asked": "I have not asked the family yet",
-    "not_needed": "I have not told the family because telling them would increase the risk to the child",
-}
-CONSENT_CHOICES = tuple((value, _CONSENT_WORDS[value]) for value in CONSENT_VALUES)  # the one value set
-
-# The fixed order of the journey's pages. Concerns pages depend on the child and the version.
-DANGER_PATH = ("danger", "danger_call", "what_happened", "referral")
-END = ("family", "check", "recommendation")
+ROLES = ("dsl", "teacher", "head", "early_years", "health_visitor", "school_nurse", "midwife", "gp",
+         "other_health", "other")
 
 
 # ---------------------------------------------------------------- the typed answers
@@ -330,53 +310,85 @@ def emergency_chosen(version: ThresholdVersion, answers: JourneyAnswers) -> list
             if is_emergency(version.indicators[i])]
 
 
-# ---------------------------------------------------------------- which pages, in which order
+# ---------------------------------------------------------------- each page's part in the routing
 
-def sequence(version: ThresholdVersion, answers: JourneyAnswers) -> list[str]:
-    """Every page this referrer will see, in order, given what they have answered so far."""
-    if answers.in_danger == "yes":
-        return list(DANGER_PATH)
-    seq = ["danger", "about_you", "about_child"]
-    if answers.child is None:
-        return seq
-    plan = layout(version, answers)
-    seq.append("serious")
-    if emergency_chosen(version, answers):
-        return seq + ["danger_call", "what_happened", "referral"]
-    if plan.areas:
-        seq.append("areas")
-        if answers.areas and answers.areas.ticked:
-            seq.append("concerns")
-    return seq + ["what_happened"] + list(END)
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One page's routing: whether it is answered, and which pages it makes relevant.
+
+    `answered` is true when the page's answer is given and nothing offered on it now is new
+    to the referrer. `leads_to` names the pages that come straight after this one, given the
+    answers so far; a page it names that is already in the journey is not asked twice.
+    The web page registry (signpost.web.pages) exposes these with the page's form, template
+    and rows; they are here so that routing stays pure (no Flask) for the tests and benchmarks.
+    """
+
+    id: str
+    answered: Callable[[ThresholdVersion, JourneyAnswers], bool] = lambda version, answers: False
+    leads_to: Callable[[ThresholdVersion, JourneyAnswers], tuple[str, ...]] = lambda version, answers: ()
 
 
 def _ticks_answered(ticks: Ticks | None, offered) -> bool:
     return ticks is not None and set(offered) <= set(ticks.shown)
 
 
+def _concerns_answered(version, answers) -> bool:
+    items = concern_items(version, answers)
+    return _ticks_answered(answers.concerns, (i.id for i in items)) and all(
+        answers.severity.get(i.id) for i in items if i.question and i.id in answers.concerns.ticked)
+
+
+def _what_happened_answered(version, answers) -> bool:
+    _, unborn = child_age(answers)
+    return answers.what_happened is not None and (answers.voice is not None or unborn or answers.in_danger == "yes")
+
+
+def _after_serious(version, answers) -> tuple[str, ...]:
+    if emergency_chosen(version, answers):
+        return ("danger_call",)  # phone first; the referrer's words and the referral follow it
+    return (("areas",) if layout(version, answers).areas else ()) + ("what_happened",)
+
+
+STEPS: dict[str, Step] = {step.id: step for step in (
+    Step("danger", lambda v, a: a.in_danger is not None,
+         lambda v, a: ("danger_call",) if a.in_danger == "yes" else ("about_you", "about_child")),
+    # Known from the account after the first journey: next_page steps over it when answered.
+    Step("about_you", lambda v, a: a.about_you is not None),
+    Step("about_child", lambda v, a: a.child is not None, lambda v, a: ("serious",) if a.child else ()),
+    Step("serious", lambda v, a: _ticks_answered(a.serious, (i.id for i in layout(v, a).serious_items)),
+         _after_serious),
+    Step("areas", lambda v, a: _ticks_answered(a.areas, layout(v, a).area_ids),
+         lambda v, a: ("concerns",) if a.areas and a.areas.ticked else ()),
+    Step("concerns", _concerns_answered),
+    Step("danger_call", leads_to=lambda v, a: ("what_happened",)),  # only informs: never "answered"
+    Step("what_happened", _what_happened_answered,
+         lambda v, a: ("referral",) if on_emergency_path(v, a) else ("family",)),
+    Step("family", lambda v, a: a.family is not None and a.consent is not None, lambda v, a: ("check",)),
+    Step("check", leads_to=lambda v, a: ("recommendation",)),
+    Step("recommendation"),
+    Step("referral"),
+)}
+FIRST = "danger"
+
+
+# ---------------------------------------------------------------- which pages, in which order
+
+def sequence(version: ThresholdVersion, answers: JourneyAnswers) -> list[str]:
+    """Every page this referrer will see, in order, given what they have answered so far:
+    from the first page, each page's `leads_to` pages straight after it."""
+    seq = [FIRST]
+    index = 0
+    while index < len(seq):
+        following = [p for p in STEPS[seq[index]].leads_to(version, answers) if p not in seq]
+        seq[index + 1:index + 1] = following
+        index += 1
+    return seq
+
+
 def is_answered(version: ThresholdVersion, page: str, answers: JourneyAnswers) -> bool:
     """Answered, and nothing offered on it now that the referrer has not seen."""
-    if page == "danger":
-        return answers.in_danger is not None
-    if page == "about_you":
-        return answers.about_you is not None
-    if page == "about_child":
-        return answers.child is not None
-    if page == "serious":
-        return _ticks_answered(answers.serious, (i.id for i in layout(version, answers).serious_items))
-    if page == "areas":
-        return _ticks_answered(answers.areas, layout(version, answers).area_ids)
-    if page == "concerns":
-        items = concern_items(version, answers)
-        return _ticks_answered(answers.concerns, (i.id for i in items)) and all(
-            answers.severity.get(i.id) for i in items if i.question and i.id in answers.concerns.ticked)
-    if page == "what_happened":
-        _, unborn = child_age(answers)
-        return answers.what_happened is not None and (
-            answers.voice is not None or unborn or answers.in_danger == "yes")
-    if page == "family":
-        return answers.family is not None and answers.consent is not None
-    return False  # check, recommendation, referral and danger_call are never "answered"
+    step = STEPS.get(page)
+    return step is not None and step.answered(version, answers)
 
 
 def first_unanswered(version: ThresholdVersion, answers: JourneyAnswers) -> str:

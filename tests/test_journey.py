@@ -189,3 +189,23 @@ def test_source_codes_follow_the_children_in_need_census():
                                         (17, "16 to 17")])
 def test_age_bands(years, band):
     assert journey.age_band(with_age(BORN, years)) == band
+
+
+@VERSIONS
+def test_each_registered_page_owns_whether_it_is_answered_and_what_it_makes_relevant(version):
+    """The registry's pages carry their routing; the journey is the chain of what each makes relevant."""
+    from signpost.web.pages import PAGES
+    item = next(i.id for i in version.document.indicators if i.level == 2 and not i.asks_for
+                and not journey.is_emergency(i) and journey.applies(i, 111, False))
+    answers = finished(version, BORN, [item])
+    seq = journey.sequence(version, answers)
+    assert seq == ["danger", "about_you", "about_child", "serious", "areas", "concerns", "what_happened",
+                   "family", "check", "recommendation"]
+    for index, page in enumerate(seq[1:], start=1):  # each page is made relevant by an earlier one
+        assert any(page in journey.STEPS[p].leads_to(version, answers) for p in seq[:index]), page
+    assert {p for p in seq if p in PAGES} == set(PAGES)
+    for page in PAGES.values():
+        assert page.is_answered(version, answers) and journey.is_answered(version, page.id, answers)
+        assert not page.is_answered(version, JourneyAnswers())  # nothing answered yet
+    assert PAGES["areas"].makes_relevant(version, answers) == ("concerns",)
+    assert PAGES["areas"].makes_relevant(version, answers.but(areas=Ticks(shown=("x",)))) == ()

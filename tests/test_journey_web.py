@@ -6,6 +6,7 @@ and against signpost.engine.assess for the same answers.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import random
 import re
 
@@ -704,3 +705,102 @@ def test_a_concern_about_staff_shows_the_lado_outcome_first_and_keeps_the_childs
     assert 'data-lado="true"' in html and 'id="lado"' in html
     assert v.document.contacts.lado.phone in html
     assert html.index(v.document.lado.title) < html.index("What to do next")
+
+
+# ---------------------------------------------------------------------------------- the words
+
+SUMMARY_RE = re.compile(r'<a href="#([\w-]+)">\s*(.*?)\s*</a>', re.S)
+
+
+def summary_and_fields(response) -> tuple[dict[str, str], list[str]]:
+    """The error summary ({field id it links to: text}) and the messages beside the fields."""
+    assert response.status_code == 200 and "There is a problem" in response.text
+    box = response.text.split("govuk-error-summary__list", 1)[1].split("</ul>", 1)[0]
+    links = {target: html.unescape(text) for target, text in SUMMARY_RE.findall(box)}
+    return links, [html.unescape(text) for text in errors(response)]
+
+
+def check_errors(response, expected: dict[str, str]) -> None:
+    """Each error in the summary, linking to its field, with the same words beside the field."""
+    links, beside = summary_and_fields(response)
+    assert links == expected
+    assert sorted(beside) == sorted(expected.values())
+    for target in expected:
+        assert f'id="{target}"' in response.text, target
+
+
+def test_each_pages_errors_are_its_templates_words_in_the_summary_and_beside_the_field(walker):
+    walker.start()
+    check_errors(walker.post("/refer/danger", {}),
+                 {"in_danger": "Select yes if the child is in immediate danger now"})
+    walker.answer("/refer/danger", {"in_danger": "no"}, "/refer/about-you")
+    check_errors(walker.post("/refer/about-you", {}),
+                 {"role": "Select your role", "organisation": "Select the type of organisation you work for"})
+    walker.answer("/refer/about-you", {"role": "dsl", "organisation": "school"}, "/refer/about-child")
+    check_errors(walker.post("/refer/about-child", {}), {"born": "Select yes if the child has been born"})
+    check_errors(walker.post("/refer/about-child", {"born": "born", "years": "18"}),
+                 {"years": "Years must be a whole number from 0 to 17", "months": "Enter the months (0 to 11)"})
+    check_errors(walker.post("/refer/about-child", {"born": "unborn", "due_day": "3"}),
+                 {"due_day": "The expected date of birth must include a month and a year"})
+    walker.concerns(location=walker.answer("/refer/about-child", {"born": "born", "years": "9", "months": "3"}))
+    check_errors(walker.post("/refer/what-happened", {"what_happened": "Bruise", "seen": "yes",
+                                                      "says": "x" * 5001, "wants": "Home"}),
+                 {"says": "What does the child say, in their own words? must be 5000 characters or fewer"})
+    check_errors(walker.post("/refer/what-happened", {"what_happened": "Bruise", "seen": "yes", "says": "No"}),
+                 {"wants": "Enter what the child wants to happen, or that they did not say"})
+    walker.answer("/refer/what-happened", {"what_happened": "Bruise", "seen": "no", "not_seen_reason": "Absent"},
+                  "/refer/family")
+    check_errors(walker.post("/refer/family", {"working_well": "", "aware": "no", "consent": "given"}),
+                 {"working_well": "Enter what is working well, even if it is small"})
+    check_errors(walker.post("/refer/family", {"working_well": "Breakfast", "aware": "no", "consent": "not_needed"}),
+                 {"reason": "Enter why telling the family would increase the risk to the child"})
+
+
+def test_referral_details_errors_say_what_to_do(walker):
+    walker.concerns([level_items(4)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    check_errors(walker.post("/refer/referral", referral_details(first_name="", postcode="NM1", dob_day="",
+                                                                 referrer_phone="999", interpreter="")),
+                 {"first_name": "Enter the child's first name", "postcode": "Enter a real postcode, like SW1A 1AA",
+                  "dob_day": "The child's date of birth must include a day",
+                  "interpreter": "Select whether the family needs an interpreter",
+                  "referrer_phone": "Enter a UK phone number, like 01632 960 001 or 07700 900 982"})
+
+
+def test_the_journeys_forms_hold_no_words(app):
+    """Labels, hints and option text are in the page templates: a form built in Python is wordless."""
+    from signpost.web import journey_forms as jf
+    with app.test_request_context():
+        forms = [jf.DangerForm(), jf.AboutYouForm(), jf.AboutChildForm(), jf.VoiceForm(), jf.FamilyForm(),
+                 jf.override_form("early_help"), jf.ReferralForm()]
+        for form in forms:
+            for field in form:
+                if field.type == "CSRFTokenField":
+                    continue
+                assert (field.label.text, field.description) == ("", ""), (type(form).__name__, field.name)
+                choices = getattr(field, "choices", None) or ()
+                assert all(choice[1] == "" for choice in choices), (type(form).__name__, field.name)
+
+
+def test_an_error_without_words_is_a_fault_not_a_code_shown_to_the_referrer():
+    from signpost.web.forms import Problem, say
+    assert say(Problem("too_long", max=5), {"label": "Name"}, {"too_long": "{label} must be {max} or fewer"}) == \
+        "Name must be 5 or fewer"
+    assert say("A refused character", {}) == "A refused character"  # a shared check's own words
+    with pytest.raises(LookupError):
+        say(Problem("required"), {"label": "Name"}, {})
+
+
+def test_answers_a_change_dropped_are_named_under_a_heading(walker):
+    baby = journey.with_concerns(version(), journey.JourneyAnswers(child=journey.Child(years=0, months=2)), [])
+    plan = journey.layout(version(), baby)
+    baby_only = next((i for a in plan.area_ids for i in plan.by_area[a]
+                      if not i.question and (i.options[0].max_age_months or 999) < 12), None)
+    if baby_only is None:
+        pytest.skip("no baby-only concern in this version")
+    walker.concerns([baby_only.id], location=walker.to_concerns(years=0, months=2))
+    walker.finish_questions()
+    location = walker.answer("/refer/about-child?change=1", {"born": "born", "years": "9", "months": "3"})
+    page = walker.client.get(location)  # the questions that now apply, with what was removed above them
+    assert "Some answers no longer apply and were removed" in page.text
+    assert f"<li>{escape(baby_only.text)}</li>" in page.text and "{&#39;" not in page.text

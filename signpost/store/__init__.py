@@ -206,6 +206,10 @@ def count_users() -> int:
 class TooManyDrafts(StoreError):
     """The user already has as many unfinished drafts as allowed (setting MAX_OPEN_DRAFTS)."""
 
+    def __init__(self, message: str, limit: int):
+        super().__init__(message)
+        self.limit = limit
+
 
 def open_draft_count(user: User) -> int:
     return db.session.scalar(select(func.count()).select_from(Draft).where(
@@ -221,8 +225,7 @@ def start_draft(user: User, version, answers: dict | None = None, *, follows: Re
     from flask import current_app
     limit = current_app.config.get("MAX_OPEN_DRAFTS", 25)
     if open_draft_count(user) >= limit:
-        raise TooManyDrafts(f"you already have {limit} unfinished drafts: carry on with one of them, "
-                            "or delete those you no longer need")
+        raise TooManyDrafts(f"{limit} unfinished drafts already", limit)
     with transaction() as session:
         draft = Draft(user_id=user.id, answers=answers or {}, threshold_id=version.id,
                       threshold_hash=version.content_hash, created_at=utcnow(), updated_at=utcnow())

@@ -5,6 +5,7 @@ point aria-describedby at hints that are not rendered (see README "Front-end").
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -88,6 +89,86 @@ def uk_phone(message: str = "Enter a UK phone number, like 01632 960 001 or 0770
     return check
 
 
+# ---- Words from templates ----------------------------------------------------------------------
+# A form whose words live in its page's template (the journey's) raises errors as codes
+# (Problem) and leaves labels empty; the template says them in a `words` dict, by field name:
+#   {"field": {"label": ..., "hint": ..., "options": {value: text}, "errors": {code: text}}}
+# where an error's text may use {label}, the field's other words and the Problem's params.
+
+class Problem(str):
+    """A form error as a code, with what its words need (say, the most characters allowed)."""
+
+    params: dict
+
+    def __new__(cls, code: str, **params: Any) -> "Problem":
+        problem = super().__new__(cls, code)
+        problem.params = params
+        return problem
+
+
+def max_length(limit: int):
+    """A validator: at most `limit` characters, else the code too_long (with max)."""
+    def check(form, field) -> None:
+        if isinstance(field.data, str) and len(field.data) > limit:
+            raise ValidationError(Problem("too_long", max=limit))
+    return check
+
+
+def say(problem: str, words: dict, shared: dict | None = None) -> str:
+    """The words of one error: a Problem's text from the field's words, else the shared ones;
+    an error that is not a Problem (a shared check's, such as a refused character) as it is."""
+    if not isinstance(problem, Problem):
+        return problem
+    text = words.get("errors", {}).get(problem) or (shared or {}).get(problem)
+    if text is None:
+        raise LookupError(f"no words for the error {problem!r} of {words.get('label')!r}")
+    return text.format(**{k: v for k, v in words.items() if isinstance(v, str)}, **problem.params)
+
+
+def use_words(form, words: dict, shared_errors: dict | None = None) -> str:
+    """Give a form the words of its page's template (labels, hints, option text, errors), in
+    place, before anything of it is rendered; the error summary and the message beside each
+    field then read the same text. Returns "" so that a template can call it."""
+    for field in form:
+        found = words.get(field.name, {})
+        if "label" in found:
+            field.label.text = found["label"]
+        if "hint" in found:
+            field.description = found["hint"]
+        if "options" in found:
+            field.choices = [(value, found["options"][value]) for value, *_ in field.choices]
+        field.errors = [say(e, {"label": field.label.text, **found}, shared_errors) for e in field.errors]
+    return ""
+
+
+DATE_PART = re.compile(r"[0-9]{1,4}")  # ASCII digits only ("²".isdigit() is true), and short
+
+
+def read_date(day, month, year) -> tuple[dt.date | None, Problem | None]:
+    """A date from three GOV.UK date-input boxes: (date, None), or (None, the problem):
+    date_empty, date_missing_<parts> (say date_missing_day_month), date_not_numbers or
+    date_not_real. templates/_words.html says them, with the field's `what`."""
+    raw = [(f.data or "").strip() for f in (day, month, year)]
+    missing = [part for part, value in zip(("day", "month", "year"), raw) if not value]
+    if len(missing) == 3:
+        return None, Problem("date_empty")
+    if missing:
+        return None, Problem("date_missing_" + "_".join(missing))
+    if not all(DATE_PART.fullmatch(v) for v in raw) or len(raw[2]) != 4:
+        return None, Problem("date_not_numbers")
+    try:
+        return dt.date(int(raw[2]), int(raw[1]), int(raw[0])), None
+    except (ValueError, OverflowError):
+        return None, Problem("date_not_real")
+
+
+def date_words(problem: Problem, what: str) -> str:
+    """A date problem in words for a form whose words are in Python (the front door's): the
+    same words the journey's pages use, from templates/_words.html."""
+    from flask import current_app
+    return say(problem, {"what": what}, current_app.jinja_env.get_template("_words.html").module.date_errors)
+
+
 def _merge(base: dict, extra: dict) -> dict:
     out = dict(base)
     for key, value in extra.items():
@@ -98,11 +179,17 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
+def _words_for(field, text: str) -> str:
+    if not text:  # a field whose words are in its template, rendered without them
+        raise LookupError(f"no words for the field {field.name!r}: give them in the page's template")
+    return text
+
+
 def _common(field, label: str | None, label_classes: str | None, is_page_heading: bool) -> dict:
     params: dict[str, Any] = {
         "id": field.id,
         "name": field.name,
-        "label": {"text": label or field.label.text},
+        "label": {"text": _words_for(field, label or field.label.text)},
     }
     if label_classes or is_page_heading:
         params["label"]["classes"] = label_classes or "govuk-label--l"
@@ -138,14 +225,14 @@ def choice_params(field, legend: str | None = None, *, legend_classes: str | Non
     items = []
     for choice in field.choices:
         value, label = (choice.value, choice.label) if isinstance(choice, SelectChoice) else tuple(choice)[:2]
-        item = {"value": value, "text": label, "checked": str(value) in selected}
+        item = {"value": value, "text": _words_for(field, label), "checked": str(value) in selected}
         if hints and value in hints:
             item["hint"] = {"text": hints[value]}
         items.append(item)
     params: dict[str, Any] = {
         "idPrefix": field.id,
         "name": field.name,
-        "fieldset": {"legend": {"text": legend or field.label.text,
+        "fieldset": {"legend": {"text": _words_for(field, legend or field.label.text),
                                 "classes": legend_classes or ("govuk-fieldset__legend--l" if is_page_heading
                                                               else "govuk-fieldset__legend--s"),
                                 "isPageHeading": is_page_heading}},
@@ -223,3 +310,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(date_params)
     app.add_template_global(csrf_field)
     app.add_template_global(draft_field)
+    app.add_template_global(use_words)

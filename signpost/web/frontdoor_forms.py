@@ -16,7 +16,7 @@ from .. import contacts_csv
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, OUTCOME_NAMES, OUTCOMES,
                       REFERRAL_SOURCES, URGENCIES)
 from ..workdays import LONDON
-from .journey_forms import read_date
+from .forms import date_words, read_date
 
 TIME = re.compile(r"^([01]?[0-9]|2[0-3])[:.]([0-5][0-9])$")
 URGENCY_LABELS = {"emergency": "Emergency", "same_day": "Same day", "standard": "Standard"}
@@ -54,7 +54,8 @@ class DecisionForm(FlaskForm):
         if self.kind == "consultation" and self.referral_advised.data not in ("yes", "no"):
             self.referral_advised.errors = ["Select whether a referral should follow"]
             ok = False
-        day, problem = read_date(self.decided_day, self.decided_month, self.decided_year, "date decided")
+        day, problem = read_date(self.decided_day, self.decided_month, self.decided_year)
+        problem = problem and date_words(problem, "date decided")
         match = TIME.match(self.decided_time.data or "")
         if problem is None and not match:
             problem = "Enter the time decided, such as 14:05"
@@ -127,7 +128,8 @@ class ExternalContactForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
-        day, problem = read_date(self.received_day, self.received_month, self.received_year, "date received")
+        day, problem = read_date(self.received_day, self.received_month, self.received_year)
+        problem = problem and date_words(problem, "date received")
         if problem is None and not TIME.match(self.received_time.data or ""):
             problem = "Enter the time received, such as 09:30"
         if problem is None:

@@ -6,6 +6,7 @@ post for one child can never change another's answers (two tabs, two children).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 
@@ -28,8 +29,6 @@ from .security import abort_not_yours, role_required
 
 bp = Blueprint("journey", __name__, url_prefix="/refer")
 REFERRERS = ("referrer",)
-ROUTE_WORDS = {"universal": "universal services", "early_help": "early help",
-               "social_care": "children's social care"}
 SPECIAL = {"check": "journey.check", "recommendation": "journey.recommendation",
            "danger_call": "journey.danger_call", "referral": "journey.referral"}
 
@@ -191,8 +190,6 @@ def version_of(assessment: Assessment, fallback):
 
 
 KEPT_PAGES = {"journey.question", "journey.referral", "journey.early_help_request", "journey.override"}
-KEPT_MESSAGE = ("You were signed out before this page was sent. We kept what you entered: "
-                "check it, then continue.")
 
 
 def unsent_form(user) -> tuple | None:
@@ -236,13 +233,19 @@ def formdata_for(draft: Draft):
     kept = store.take_unsent_form(draft, kept_key(), actor=_user())
     if kept is None:
         return None
-    flash(KEPT_MESSAGE, "info")
+    tell("kept")
     return MultiDict([(key, value) for key, values in kept.items() for value in values])
 
 
+def tell(key: str, **values) -> None:
+    """A message for the next page: its words are `flashes[key]` in templates/journey/_words.html."""
+    flash([key, values], "journey")
+
+
 def tell_dropped(dropped: list[str]) -> None:
+    """Name the concerns (the threshold file's words) that a change made no longer apply."""
     if dropped:
-        flash({"title": "Some answers no longer apply and were removed", "lines": dropped}, "dropped")
+        flash(dropped, "dropped")
 
 
 # ------------------------------------------------------------------------------ starting
@@ -256,7 +259,7 @@ def new():
     try:
         draft = store.start_draft(_user(), version, JourneyAnswers(about_you=known_about_you()).dump())
     except store.TooManyDrafts as exc:
-        flash(str(exc).capitalize() + ".", "info")
+        tell("too_many_drafts", limit=exc.limit)
         return redirect(url_for("journey.drafts"))
     session["draft_id"] = draft.id
     return redirect(page_url("danger"))
@@ -299,20 +302,25 @@ def saved_drafts() -> list[Draft]:
         .order_by(Draft.updated_at.desc())))
 
 
-def describe_draft(draft: Draft) -> str:
-    """Told apart without identifying anyone: when started, the age band, the first concerns."""
+@dataclasses.dataclass(frozen=True)
+class DraftFacts:
+    """What tells drafts apart without identifying anyone; describe_draft in
+    templates/journey/_words.html says it."""
+
+    started: dt.datetime
+    band: str | None  # values.AGE_BANDS; None before the child's age is given
+    concerns: tuple[str, ...]  # the threshold file's words for the first two concerns chosen
+    more: int  # how many other concerns were chosen
+
+
+def describe_draft(draft: Draft) -> DraftFacts:
     answers = answers_of(draft)
-    started = f"Started {draft.created_at.strftime('%-d %B %Y at %H:%M')}"
     if answers.child is None:
-        return f"{started}: no answers about the child yet"
-    band = journey.age_band(answers)
-    who = {"unborn": "an unborn baby", "unknown": "a child"}.get(band, f"a child aged {band}")
+        return DraftFacts(draft.created_at, None, (), 0)
     version = version_for(draft)
     chosen = [version.indicators[i].text for i in sorted(journey.chosen_indicators(version, answers))
               if i in version.indicators]
-    about = "; ".join(text[:60] + ("..." if len(text) > 60 else "") for text in chosen[:2])
-    more = f" and {len(chosen) - 2} more" if len(chosen) > 2 else ""
-    return f"{started}: {who}" + (f". Concerns: {about}{more}" if about else ". No concerns chosen yet")
+    return DraftFacts(draft.created_at, journey.age_band(answers), tuple(chosen[:2]), max(0, len(chosen) - 2))
 
 
 @bp.post("/drafts/resume")
@@ -346,7 +354,7 @@ def delete_draft():
     if session.get("draft_id") == draft.id:
         session.pop("draft_id", None)
     store.discard_draft(draft, actor=_user())
-    flash("The draft was deleted.", "info")
+    tell("draft_deleted")
     return redirect(url_for("journey.drafts"))
 
 
@@ -418,30 +426,13 @@ PROBLEM_PAGES = {"age_months": "about_child", "unborn": "about_child", "expected
 
 
 def check_context(version, answers: JourneyAnswers, changeable: bool = True) -> dict:
-    """What the rows on Check your answers (templates/journey/_rows.html) read."""
+    """What the rows on Check your answers read: each page's macro in templates/journey/_rows.html."""
     seq = journey.sequence(version, answers)
     chosen = journey.chosen_indicators(version, answers)
-    return {"pages": [p for p in seq if p in PAGES], "describe_age": describe_age(answers),
+    return {"pages": [PAGES[p].rows for p in seq if p in PAGES],
             "chosen": [version.indicators[i] for i in sorted(chosen, key=lambda i: -version.indicators[i].level)],
             "area_names": {a.id: a.name for d in version.document.domains for a in d.areas},
-            "roles": dict(journey.ROLES), "organisations": {k: label for k, label, _ in journey.ORGANISATIONS},
-            "consent_choices": dict(journey.CONSENT_CHOICES), "page_url": page_url, "changeable": changeable}
-
-
-def describe_age(answers: JourneyAnswers) -> str:
-    child = answers.child
-    if child is None:
-        return "Not known"
-    if child.unborn:
-        due = child.expected_date
-        return "Not born yet" + (f", due {due.strftime('%-d %B %Y')}" if due else "")
-    years, months = child.years or 0, child.months or 0
-    parts = []
-    if years:
-        parts.append(f"{years} year{'s' if years != 1 else ''}")
-    if months or not years:
-        parts.append(f"{months} month{'s' if months != 1 else ''}")
-    return " and ".join(parts)
+            "page_url": page_url, "changeable": changeable}
 
 
 @bp.get("/recommendation")
@@ -458,7 +449,7 @@ def recommendation(draft: Draft):
     shown_with = version_of(revision, version)
     return render_template("journey/recommendation.html", rec=Recorded(revision), version=shown_with,
                            draft=draft, route=getattr(shown_with.document.routes, revision.recommended_route),
-                           back=url_for("journey.check"), route_words=ROUTE_WORDS,
+                           back=url_for("journey.check"),
                            can_request=may_send(revision, "early_help_request", answers_of(draft)),
                            draft_id=draft.id)
 
@@ -518,8 +509,7 @@ def override(draft: Draft):
         session.pop("draft_id", None)
         return redirect(url_for("journey.summary"))
     back = url_for("journey.recommendation")
-    return render_template("journey/override.html", form=form, recommended=recommended, back=back,
-                           route_words=ROUTE_WORDS, draft=draft)
+    return render_template("journey/override.html", form=form, recommended=recommended, back=back, draft=draft)
 
 
 # ------------------------------------------------------------------------------ referral
@@ -648,7 +638,7 @@ def summary():
     info = version.document.immediate_danger if rec.immediate else getattr(version.document.routes, rec.route)
     return render_template("journey/summary.html", rec=rec, version=version, info=info,
                            assessment=draft.assessment, answers=answers, **check_context(version, answers, changeable=False),
-                           finished=draft.submitted_at is not None, route_words=ROUTE_WORDS)
+                           finished=draft.submitted_at is not None)
 
 
 # ------------------------------------------------------------------------------ my referrals
@@ -666,7 +656,7 @@ def my_referrals():
     if references:
         store.record_view("referrals_listed", actor=_user(), record_type="referrals",
                           record_id=None, references=references)
-    return render_template("journey/my_referrals.html", finished=finished, route_words=ROUTE_WORDS)
+    return render_template("journey/my_referrals.html", finished=finished)
 
 
 @bp.get("/my-referrals/summary/<int:assessment_id>")
@@ -684,7 +674,7 @@ def history_summary(assessment_id: int):
     info = version.document.immediate_danger if rec.immediate else getattr(version.document.routes, rec.route)
     extra = check_context(version, answers, changeable=False) if answers is not None else {"pages": []}
     return render_template("journey/summary.html", rec=rec, version=version, info=info, assessment=assessment,
-                           answers=answers, finished=True, route_words=ROUTE_WORDS, **extra)
+                           answers=answers, finished=True, **extra)
 
 
 @bp.get("/my-referrals/<reference>")
@@ -697,4 +687,4 @@ def my_referral(reference: str):
         abort_not_yours(made)
     store.record_view("referral_viewed", made, actor=_user())
     version = current_library().by_hash(made.assessment.threshold_hash)
-    return render_template("journey/my_referral.html", referral=made, version=version, route_words=ROUTE_WORDS)
+    return render_template("journey/my_referral.html", referral=made, version=version)

@@ -1,6 +1,10 @@
-"""The referral journey's forms: one WTForms class per page, messages in plain English.
+"""The referral journey's forms: one WTForms class per page, with no words in them.
 
-Concerns and severity pages are built from the threshold version at request time.
+Each field's label, hint and option text, and the words of each error, are in the page's
+template (its `words`; forms.use_words gives them to the form). Errors are raised as codes
+(forms.Problem): "required" for an answer left out, "too_long" for text over the limit, and
+the codes named beside each check below. Concerns and severity pages are built from the
+threshold version at request time, with the threshold file's words.
 """
 from __future__ import annotations
 
@@ -9,92 +13,87 @@ import re
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Optional, ValidationError
 
-from ..journey import CONSENT_CHOICES, ORGANISATIONS, ROLES
-from .forms import normalise_postcode, uk_phone, uk_postcode
+from ..journey import ORGANISATIONS, ROLES
+from ..values import CONSENT_VALUES
+from .forms import Problem, max_length, normalise_postcode, read_date, uk_phone, uk_postcode
 
 LONG = 5000  # characters allowed in a free-text answer
-YES_NO = [("yes", "Yes"), ("no", "No")]
+REQUIRED = Problem("required")
 
 
-def _text(label: str, required: str | None = None, description: str = "", max_length: int = LONG):
-    validators = [Length(max=max_length, message=f"{label} must be {max_length} characters or fewer")]
-    validators.insert(0, InputRequired(required) if required else Optional())
-    return TextAreaField(label, validators=validators, description=description,
+def _choices(*values: str) -> list[tuple[str, str]]:
+    """Radio values; their words are the template's options."""
+    return [(value, "") for value in values]
+
+
+def _radio(*values: str) -> RadioField:
+    return RadioField("", choices=_choices(*values), validators=[InputRequired(REQUIRED)])
+
+
+def _text(required: bool = False, limit: int = LONG) -> TextAreaField:
+    return TextAreaField("", validators=[InputRequired(REQUIRED) if required else Optional(), max_length(limit)],
                          filters=[lambda v: v.strip() if isinstance(v, str) else v])
 
 
+def _line(limit: int, *checks, required: bool = False, **options) -> StringField:
+    return StringField("", validators=[InputRequired(REQUIRED) if required else Optional(), max_length(limit),
+                                       *checks], **options)
+
+
+def _missing(field, code: str) -> None:
+    field.errors = list(field.errors) + [Problem(code)]
+
+
 class DangerForm(FlaskForm):
-    in_danger = RadioField("Is the child in immediate danger?", choices=YES_NO,
-                           validators=[InputRequired("Select yes if the child is in immediate danger now")],
-                           description="For example, the child has been seriously hurt, is being threatened, "
-                                       "or is about to be left alone somewhere unsafe.")
+    in_danger = _radio("yes", "no")
 
 
 class AboutYouForm(FlaskForm):
-    role = RadioField("What is your role?", choices=list(ROLES),
-                      validators=[InputRequired("Select your role")])
-    organisation = RadioField("What type of organisation do you work for?",
-                              choices=[(key, label) for key, label, _ in ORGANISATIONS],
-                              validators=[InputRequired("Select the type of organisation you work for")])
+    role = _radio(*ROLES)
+    organisation = _radio(*ORGANISATIONS)
 
 
 DIGITS = re.compile(r"[0-9]{1,4}")  # ASCII digits only ("²".isdigit() is true), and short
 
 
-def _number(field, name: str, low: int, high: int) -> int | None:
-    """A whole number typed into a text box, or an error in plain English on the field."""
+def _number(field, low: int, high: int) -> int | None:
+    """A whole number typed into a text box; else None, with not_a_number (low, high) on the
+    field if something else was typed."""
     raw = (field.data or "").strip()
     if not raw:
         return None
     if not DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
-        field.errors = list(field.errors) + [f"{name} must be a whole number from {low} to {high}"]
+        field.errors = list(field.errors) + [Problem("not_a_number", low=low, high=high)]
         return None
     return int(raw)
 
 
-def read_date(day, month, year, what: str) -> tuple[dt.date | None, str | None]:
-    """A date from three GOV.UK date-input boxes; (date, None) or (None, the error message)."""
-    raw = [(f.data or "").strip() for f in (day, month, year)]
-    missing = [n for n, v in zip(("a day", "a month", "a year"), raw) if not v]
-    if len(missing) == 3:
-        return None, f"Enter the {what}"
-    if missing:
-        return None, f"The {what} must include {' and '.join(missing)}"
-    if not all(DIGITS.fullmatch(v) for v in raw) or len(raw[2]) != 4:
-        return None, f"The {what} must be a real date, written with numbers, such as 27 3 2027"
-    try:
-        return dt.date(int(raw[2]), int(raw[1]), int(raw[0])), None
-    except (ValueError, OverflowError):
-        return None, f"The {what} must be a real date"
-
-
 class AboutChildForm(FlaskForm):
-    born = RadioField("Has the child been born?",
-                      choices=[("born", "Yes"), ("unborn", "No, the baby is not born yet")],
-                      validators=[InputRequired("Select yes if the child has been born")])
+    born = _radio("born", "unborn")
     # Text boxes read by validate_extra, so that only the boxes under the chosen answer count.
-    years = StringField("Years")
-    months = StringField("Months")
-    due_day = StringField("Day")
-    due_month = StringField("Month")
-    due_year = StringField("Year")
+    # The date's boxes are labelled by forms.date_params; its errors are on the day's box.
+    years = StringField("")
+    months = StringField("")
+    due_day = StringField("")
+    due_month = StringField("")
+    due_year = StringField("")
 
     def validate_extra(self, today: dt.date) -> bool:
         self.age_years = self.age_months = self.due = None
         if self.born.data == "born":
-            self.age_years = _number(self.years, "Years", 0, 17)
-            self.age_months = _number(self.months, "Months", 0, 11)
+            self.age_years = _number(self.years, 0, 17)
+            self.age_months = _number(self.months, 0, 11)
             if self.age_years is None and not self.years.errors:
-                self.years.errors = ["Enter the child's age in years (0 if under 1)"]
+                _missing(self.years, "required")
             if self.age_months is None and not self.months.errors:
-                self.months.errors = ["Enter the months (0 to 11)"]
+                _missing(self.months, "required")
             return self.age_years is not None and self.age_months is not None
         if self.born.data == "unborn":
-            self.due, problem = read_date(self.due_day, self.due_month, self.due_year, "expected date of birth")
+            self.due, problem = read_date(self.due_day, self.due_month, self.due_year)
             if problem is None and not today <= self.due <= today + dt.timedelta(days=300):
-                problem = "The expected date of birth must be between today and 10 months from now"
+                problem = Problem("not_due_soon")
             if problem:
                 self.due_day.errors = [problem]
                 return False
@@ -108,15 +107,16 @@ NONE = "none"
 class TicksForm(FlaskForm):
     """A page of checkboxes with an exclusive "None of these"."""
 
-    concerns = SelectMultipleField("Concerns", choices=[], validate_choice=True)
-    required_message = "Select the concerns that apply, or select 'None of these'"
+    # Its label and options are not rendered from here: the page lays out the threshold's items.
+    concerns = SelectMultipleField("", choices=[], validate_choice=True)
+    required = Problem("concerns_required")
 
     def validate_concerns(self, field):
         chosen = field.data or []
         if not chosen:
-            raise ValidationError(self.required_message)
+            raise ValidationError(self.required)
         if NONE in chosen and len(chosen) > 1:
-            raise ValidationError("Select 'None of these' only if none of them apply")
+            raise ValidationError(Problem("none_and_others"))
 
     @property
     def ticked(self) -> tuple[str, ...]:
@@ -124,12 +124,12 @@ class TicksForm(FlaskForm):
 
 
 class AreasForm(TicksForm):
-    required_message = "Select the areas that worry you, or select 'None of these'"
+    required = Problem("areas_required")
 
 
 def ticks_form(items, data=None, formdata=None, form_class=TicksForm) -> TicksForm:
     form = form_class(formdata=formdata, data=data)
-    form.concerns.choices = [(item.id, item.text) for item in items] + [(NONE, "None of these")]
+    form.concerns.choices = [(item.id, item.text) for item in items] + [(NONE, "")]
     return form
 
 
@@ -155,7 +155,7 @@ def severity_answers(form) -> dict[str, str] | None:
             continue
         field = getattr(form, f"severity_{item.id}")
         if field.data not in {o.id for o in item.options}:
-            field.errors = [f"Select an answer: {item.question.question.rstrip('?').lower()}"]
+            field.errors = [Problem("severity_required", question=item.question.question.rstrip("?").lower())]
             ok = False
         else:
             out[item.id] = field.data
@@ -163,38 +163,27 @@ def severity_answers(form) -> dict[str, str] | None:
 
 
 class WhatHappenedForm(FlaskForm):
-    # On the immediate-danger path only (choices set then): concerns for the LADO.
-    lado = SelectMultipleField("Is your worry about an adult who works with children?", choices=[],
-                               validate_choice=True,
-                               description="A member of staff, a volunteer or a carer. Select any that apply.")
-    what_happened = _text("What has happened, and what are you worried about?",
-                          "Enter what has happened and what you are worried about",
-                          description="In your own words: what you saw or were told, when, and by whom.")
+    # On the immediate-danger path only (choices set then, from the threshold file): concerns for the LADO.
+    lado = SelectMultipleField("", choices=[], validate_choice=True)
+    what_happened = _text(required=True)
 
 
 class VoiceForm(WhatHappenedForm):
-    seen = RadioField("Have you seen and spoken to the child about your worries?", choices=[
-        ("yes", "Yes, I have seen and spoken to the child"),
-        ("seen_not_spoken", "I have seen the child, but they cannot tell me (for example a baby, or a child "
-                            "who does not speak)"),
-        ("no", "No, I have not seen the child"),
-    ], validators=[InputRequired("Select whether you have seen and spoken to the child")])
-    says = _text("What does the child say, in their own words?")
-    wants = _text("What does the child want to happen?")
-    observed = _text("What have you observed?",
-                     description="How the child looks, behaves and responds, and how they are with their parents or carers.")
-    not_seen_reason = _text("Why have you not seen the child?")
+    seen = _radio("yes", "seen_not_spoken", "no")
+    says = _text()
+    wants = _text()
+    observed = _text()
+    not_seen_reason = _text()
 
     def validate_extra(self) -> bool:
-        needs = {"yes": [("says", "Enter what the child says, in their own words"),
-                         ("wants", "Enter what the child wants to happen, or that they did not say")],
-                 "seen_not_spoken": [("observed", "Enter what you have observed")],
-                 "no": [("not_seen_reason", "Enter why you have not seen the child")]}.get(self.seen.data, [])
+        """The boxes the chosen answer needs ("required" on each one left empty)."""
+        needs = {"yes": ("says", "wants"), "seen_not_spoken": ("observed",),
+                 "no": ("not_seen_reason",)}.get(self.seen.data, ())
         ok = True
-        for name, message in needs:
+        for name in needs:
             field = getattr(self, name)
             if not (field.data or "").strip():
-                field.errors = list(field.errors) + [message]
+                _missing(field, "required")
                 ok = False
         return ok
 
@@ -202,78 +191,49 @@ class VoiceForm(WhatHappenedForm):
 class FamilyForm(FlaskForm):
     """What is working well, what has been tried, and the family's consent: one page."""
 
-    working_well = _text("What is working well for the child and family?",
-                         "Enter what is working well, even if it is small",
-                         description="For example, a parent who always brings the child to school, or a "
-                                     "grandparent who helps.")
-    tried = _text("What has already been tried to help?",
-                  description="Include support from your own setting and from other services.")
-    tried_by = _text("Who has been involved?", max_length=1000,
-                     description="Services or people who have worked with the family, if you know.")
+    working_well = _text(required=True)
+    tried = _text()
+    tried_by = _text(limit=1000)
 
-    aware = RadioField("Does the family know you are worried about the child?", choices=YES_NO,
-                       validators=[InputRequired("Select yes if the family knows you are worried")])
-    consent = RadioField("Has the family agreed to you asking for help?", choices=list(CONSENT_CHOICES),
-                         validators=[InputRequired("Select whether the family has agreed")],
-                         description="Early help is voluntary and needs the family's consent. A referral "
-                                     "because a child may be at risk of significant harm does not.")
-    reason = _text("Explain why", description="What the family said, or why telling them would increase the risk.")
+    aware = _radio("yes", "no")
+    consent = _radio(*CONSENT_VALUES)
+    reason = _text()
 
     def validate_extra(self) -> bool:
+        """A reason when the family did not agree (required_refused) or was not told (required_not_needed)."""
         if self.consent.data in ("refused", "not_needed") and not (self.reason.data or "").strip():
-            self.reason.errors = list(self.reason.errors) + [
-                "Enter why the family did not agree" if self.consent.data == "refused"
-                else "Enter why telling the family would increase the risk to the child"]
+            _missing(self.reason, f"required_{self.consent.data}")
             return False
         return True
 
 
-ROUTE_CHOICES = {
-    "social_care": "Refer to children's social care through the front door",
-    "early_help": "Arrange early help",
-    "universal": "Support the child through universal services",
-}
-
-
 class OverrideForm(FlaskForm):
-    route = RadioField("What do you want to do instead?", choices=[],
-                       validators=[InputRequired("Select what you want to do instead")])
-    reason = _text("Why do you disagree with the recommendation?",
-                   "Enter why you disagree with the recommendation",
-                   description="The front door and your safeguarding partnership use this to improve the "
-                               "threshold document.")
+    route = RadioField("", choices=[], validators=[InputRequired(REQUIRED)])
+    reason = _text(required=True)
 
 
 def override_form(recommended: str, formdata=None) -> OverrideForm:
     form = OverrideForm(formdata=formdata)
-    form.route.choices = [(k, v) for k, v in ROUTE_CHOICES.items() if k != recommended]
+    form.route.choices = _choices(*(r for r in ("social_care", "early_help", "universal") if r != recommended))
     return form
 
 
 class ReferralForm(FlaskForm):
-    first_name = StringField("First name", validators=[Optional(), Length(max=100)])
-    last_name = StringField("Last name", validators=[Optional(), Length(max=100)])
-    dob_day = StringField("Day")
-    dob_month = StringField("Month")
-    dob_year = StringField("Year")
-    gender = StringField("Gender (optional)", validators=[Optional(), Length(max=50)])
-    address = _text("Home address", "Enter the child's home address", max_length=500)
-    postcode = StringField("Postcode", validators=[InputRequired("Enter the postcode"), Length(max=10), uk_postcode()],
-                           filters=[normalise_postcode])
-    parents = _text("Parents or carers",
-                    "Enter the names of the child's parents or carers and how to contact them",
-                    description="Names, relationship to the child, phone numbers.")
-    other_children = _text("Other children in the household (optional)",
-                           description="Names and ages, if you know them.")
-    school_or_gp = StringField("School, nursery or GP (optional)", validators=[Optional(), Length(max=200)])
-    languages = StringField("Languages spoken at home (optional)", validators=[Optional(), Length(max=200)])
-    interpreter = RadioField("Does the family need an interpreter?", choices=YES_NO + [("unknown", "I do not know")],
-                             validators=[InputRequired("Select whether the family needs an interpreter")])
-    risks_to_workers = _text("Any risks to workers visiting the home (optional)",
-                             description="For example, a dangerous dog or a person known to be violent.")
-    referrer_phone = StringField("Your phone number", validators=[
-        InputRequired("Enter a phone number the front door can call you on"), Length(max=40), uk_phone()],
-        description="The front door may call you today to talk about this referral.")
+    first_name = _line(100)
+    last_name = _line(100)
+    dob_day = StringField("")
+    dob_month = StringField("")
+    dob_year = StringField("")
+    gender = _line(50)
+    address = _text(required=True, limit=500)
+    postcode = _line(10, uk_postcode(Problem("not_a_postcode")), required=True, filters=[normalise_postcode])
+    parents = _text(required=True)
+    other_children = _text()
+    school_or_gp = _line(200)
+    languages = _line(200)
+    interpreter = _radio("yes", "no", "unknown")
+    risks_to_workers = _text()
+    referrer_phone = _line(40, uk_phone(Problem("not_a_phone_number")), required=True)
 
     def validate_extra(self, unborn: bool, today: dt.date, age_months: int | None = None) -> bool:
         """Name and date of birth for a born child; the date must fit the age given earlier."""
@@ -281,19 +241,18 @@ class ReferralForm(FlaskForm):
         self.dob = None
         if unborn:
             return True
-        for field, what in ((self.first_name, "first name"), (self.last_name, "last name")):
+        for field in (self.first_name, self.last_name):
             if not (field.data or "").strip():
-                field.errors = list(field.errors) + [f"Enter the child's {what}"]
+                _missing(field, "required")
                 ok = False
-        dob, problem = read_date(self.dob_day, self.dob_month, self.dob_year, "child's date of birth")
+        dob, problem = read_date(self.dob_day, self.dob_month, self.dob_year)
         if problem is None and not today - dt.timedelta(days=18 * 366) <= dob <= today:
-            problem = "The date of birth must be in the past, and the child must be under 18"
+            problem = Problem("not_under_18")
         if problem is None and age_months is not None:
             months = (today.year - dob.year) * 12 + today.month - dob.month - (today.day < dob.day)
             if abs(months - age_months) > 1:
-                problem = (f"The date of birth makes the child {months // 12} years and {months % 12} months "
-                           f"old, but you said {age_months // 12} years and {age_months % 12} months. "
-                           "Check the date, or change the child's age on Check your answers")
+                problem = Problem("not_the_age_given", years=months // 12, months=months % 12,
+                                  said_years=age_months // 12, said_months=age_months % 12)
         if problem:
             self.dob_day.errors = [problem]
             return False

@@ -1,9 +1,11 @@
 """The journey's page registry: each question page defined once.
 
-A Page says which template shows it, how its form is built from the typed answers, and how
-the posted form writes the answers back. Routing and relevance are signpost.journey's; the
-words are in the page's template (templates/journey/<template>.html) and its rows on Check
-your answers in templates/journey/_rows.html (a macro named after the page).
+A Page says which template shows it (with all its words: question, hints, options, error
+messages), how its form is built from the typed answers, how the posted form writes the
+answers back, its rows on Check your answers (a macro in templates/journey/_rows.html),
+whether it is answered and which pages it makes relevant. The last two are its Step in
+signpost.journey, which the routing reads without Flask (tests, benchmarks, load plans);
+a Page exposes them as is_answered and makes_relevant.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ class Context:
 @dataclasses.dataclass(frozen=True)
 class Page:
     id: str
-    template: str
+    template: str  # templates/journey/<template>.html, which holds the page's words
     form: Callable[[Context, Any], Any]  # (context, formdata) -> the form, filled from the answers
     write: Callable[[Context, Any], JourneyAnswers | None]  # None when the form's own checks failed
     extra: Callable[[Context], dict] = lambda ctx: {}  # what else the template needs
@@ -43,6 +45,23 @@ class Page:
     @property
     def slug(self) -> str:
         return self.id.replace("_", "-")
+
+    @property
+    def rows(self) -> str:
+        """Its macro in templates/journey/_rows.html: its answers on Check your answers and the summary."""
+        return self.id
+
+    @property
+    def step(self) -> journey.Step:
+        return journey.STEPS[self.id]
+
+    def is_answered(self, version, answers: JourneyAnswers) -> bool:
+        """Answered, and nothing offered on it now is new to the referrer."""
+        return self.step.answered(version, answers)
+
+    def makes_relevant(self, version, answers: JourneyAnswers) -> tuple[str, ...]:
+        """The pages that come straight after it, given the answers so far."""
+        return self.step.leads_to(version, answers)
 
 
 def _ticks_data(ticks: Ticks | None) -> dict:

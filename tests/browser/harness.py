@@ -99,8 +99,13 @@ def axe(page, name: str) -> list[dict]:
     return violations
 
 
+SCREENSHOT_TIMEOUT_MS = 120_000
+
+
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / (re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") + ".png")
-    page.screenshot(path=str(path), full_page=True)
+    # A full-page screenshot of a long page on a loaded 2-core machine can take well over the
+    # context's 10-second default: a generous limit of its own, so it never fails for time.
+    page.screenshot(path=str(path), full_page=True, timeout=SCREENSHOT_TIMEOUT_MS)
     return path
