@@ -476,8 +476,7 @@ def deciding_concerns(current: Period, filters: Filters = Filters(), labels: Map
                "threshold_id": r.threshold_id, "recommended_route": r.recommended_route, "overridden": r.overridden}
     query = (select(r.reasons_key, func.count().label("referrals"), func.count(r.latest_outcome).label("decided"),
                     func.sum(case((r.latest_outcome.in_(NFA_OUTCOMES), 1), else_=0)).label("nfa"))
-             .where(r.created_at >= current.start_at, r.created_at < current.end_before, r.kind == "referral",
-                    *_conditions(columns, filters))
+             .where(r.kind == "referral", _within(_received(r.created_at), current), *_conditions(columns, filters))
              .group_by(r.reasons_key))
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for row in db.session.execute(query):

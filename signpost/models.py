@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (DDL, JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, event, false as sa_false)
+                        UniqueConstraint, event, false as sa_false, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -438,6 +438,12 @@ REPORT_INDEXES = (
     Index("ix_external_contacts_reports", ExternalContact.outcome, ExternalContact.source_code, ExternalContact.month,
           ExternalContact.received_at, ExternalContact.decided_at, ExternalContact.due_at, ExternalContact.age_band,
           ExternalContact.urgency),
+    # By deciding concern: referrals grouped by their list of reasons, read in that order (no sort)
+    # on SQLite. PostgreSQL hashes the groups instead, and a long list of reasons could pass its
+    # limit on the size of an index entry, so there the index is kept empty (WHERE false).
+    Index("ix_referrals_concerns", Referral.kind, Referral.reasons_key, Referral.created_at, Referral.latest_outcome,
+          Referral.source_code, Referral.age_band, Referral.urgency, Referral.threshold_id,
+          Referral.recommended_route, Referral.overridden, postgresql_where=text("false")),
     # Items received in a period: what they are and how they ended.
     Index("ix_referrals_received", Referral.created_at, Referral.kind, Referral.latest_outcome, Referral.month),
     # The same child's other referrals (re-referrals), and the referral after a consultation: what the
