@@ -72,7 +72,8 @@ def test_the_due_time_follows_working_days_and_london_time(app, users, received,
     assert stored(item(users["referrer"], received)).due_at == due
     contact = fd_store.record_external_contact(
         {"reference": f"C-{next(_numbers)}", "received_at": received, "source_code": "6", "channel": "phone",
-         "age_band": "5 to 9", "urgency": "standard", "outcome": "nfa", "decided_at": received}, actor=users["front_door"])
+         "age_band": "5 to 9", "urgency": "standard", "outcome": "nfa", "decided_at": received},
+        actor=users["front_door"])
     assert (contact.due_at, contact.month) == (due, f"{received.year}-{received.month:02d}")
 
 
