@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from sqlalchemy import and_, case, func, literal_column, null, or_, select, text, true, union_all
 from sqlalchemy.sql import ColumnElement
@@ -127,8 +128,8 @@ def _sqlite() -> bool:
 
 
 def _tune_for_reports() -> None:
-    """PostgreSQL, for this transaction only: no JIT (compiling the long CASE costs seconds and saves
-    nothing on one pass) and room to sort the grouped rows in memory."""
+    """PostgreSQL, for this transaction only: no JIT (compiling the aggregates costs more than it saves
+    on one pass) and room to hash the groups in memory."""
     if not _sqlite():
         db.session.execute(text("SET LOCAL jit = off"))
         db.session.execute(text("SET LOCAL work_mem = '64MB'"))
@@ -202,8 +203,7 @@ SIGNPOST_GROUPS = ("kind", "source_code", "threshold_id", "recommended_route", "
 RECORDED_GROUPS = ("outcome", "source_code", "month")
 
 
-@dataclasses.dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):  # a named tuple: thousands are made for each report, and a tuple is quick to make
     """The items that share every key, and how many of them were on time, late, re-referrals...
 
     count is the items in the cell in one period (Period or all of the span the cube covers); the

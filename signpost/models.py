@@ -446,6 +446,8 @@ REPORT_INDEXES = (
           Referral.recommended_route, Referral.overridden, postgresql_where=text("false")),
     # Items received in a period: what they are and how they ended.
     Index("ix_referrals_received", Referral.created_at, Referral.kind, Referral.latest_outcome, Referral.month),
+    Index("ix_external_contacts_received", ExternalContact.received_at, ExternalContact.outcome,
+          ExternalContact.month),
     # The same child's other referrals (re-referrals), and the referral after a consultation: what the
     # store reads when it writes those facts.
     Index("ix_referrals_child_kind", Referral.child_key, Referral.kind, Referral.created_at),

@@ -54,6 +54,7 @@ NEW_INDEXES = {  # as models.REPORT_INDEXES has them
     "ix_external_contacts_reports": ("external_contacts", ["outcome", "source_code", "month", "received_at",
                                                            "decided_at", "due_at", "age_band", "urgency"]),
     "ix_referrals_received": ("referrals", ["created_at", "kind", "latest_outcome", "month"]),
+    "ix_external_contacts_received": ("external_contacts", ["received_at", "outcome", "month"]),
     # Empty on PostgreSQL (see models.REPORT_INDEXES).
     "ix_referrals_concerns": ("referrals", ["kind", "reasons_key", "created_at", "latest_outcome", "source_code",
                                             "age_band", "urgency", "threshold_id", "recommended_route", "overridden"]),
