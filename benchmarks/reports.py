@@ -119,7 +119,7 @@ def seed(n_assessments: int, n_items: int, n_contacts: int, now: dt.datetime, us
             contacts = []
     if contacts:
         conn.execute(ExternalContact.__table__.insert(), contacts)
-    # The reports' facts, as the app writes them for bulk inserts (and migration 0008 for old rows).
+    # The reports' facts, as the app writes them for bulk inserts (and migration 0009 for old rows).
     started = time.perf_counter()
     facts.fill(conn)
     print(f"report facts filled in {time.perf_counter() - started:.0f} s")

@@ -72,7 +72,7 @@ class History:
         self.contacts: list[dict] = []
         self.journeys: list[dict] = []
         self.recent: deque[tuple[dt.datetime, Child]] = deque()
-        self.follow_ups: list[tuple[dt.datetime, Child, str]] = []
+        self.follow_ups: list[tuple[dt.datetime, Child, str, str]] = []
         self._pools: dict[str, dict[str, list]] = {}
         # A few concerns that staff read too high: referrals they decide end in NFA far more often.
         self.misread: dict[str, float] = {}
@@ -147,8 +147,10 @@ class History:
         return Child(self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES), born, band)
 
     def journey(self, received: dt.datetime, source: str, kind: str | None, *, child: Child | None = None,
-                route: str | None = None) -> None:
-        """One Signpost assessment; kind None means it never reached the front door (signposted)."""
+                route: str | None = None, follows: str | None = None) -> None:
+        """One Signpost assessment; kind None means it never reached the front door (signposted).
+
+        follows: the reference of the consultation whose advice this referral was made from."""
         version = self.library.in_force(received.date())
         pools = self.pools(version)
         organisation, role = SIGNPOST_SOURCES[source]
@@ -188,7 +190,8 @@ class History:
             referral = {"reference": f"NM-{received.year}-H{self.serial:06d}", "kind": kind,
                         "user_id": assessment["user_id"], "created_at": received, "details": details,
                         "family_aware": "yes", "consent": assessment["consent"], "consent_reason": None,
-                        "child_key": self.child_key(details) if kind != "consultation" else None}
+                        "child_key": self.child_key(details) if kind != "consultation" else None,
+                        **({"follows": follows} if follows else {})}
             journey["referral"] = referral
             self.decide(journey, received, kind, route, concerns, child)
             if kind == "referral":
@@ -204,7 +207,7 @@ class History:
             outcome, advised = "advice_given", self.rng.random() < 0.35
             if advised and self.rng.random() < 0.6:
                 self.follow_ups.append((received + dt.timedelta(days=self.rng.uniform(1, 25)), child,
-                                        journey["assessment"]["source_code"]))
+                                        journey["assessment"]["source_code"], journey["referral"]["reference"]))
         elif kind == "early_help_request":
             outcome = _pick(self.rng, (("early_help", 85), ("nfa_advice", 10), ("assessment_s17", 5)))
         else:
@@ -250,9 +253,9 @@ class History:
                         self.journey(received + dt.timedelta(minutes=rng.randint(5, 600)), source, None)
                 else:
                     self.contact(received, source, baseline_nfa)
-        for at, child, source in sorted(self.follow_ups, key=lambda f: f[0]):
+        for at, child, source, consultation in sorted(self.follow_ups, key=lambda f: f[0]):
             if at <= self.now:
-                self.journey(at, source, "referral", child=child, route="social_care")
+                self.journey(at, source, "referral", child=child, route="social_care", follows=consultation)
         return self.contacts, self.journeys
 
 

@@ -193,6 +193,14 @@ class Referral(db.Model):
     urgency_priority: Mapped[int] = mapped_column(Integer)
     # Set when the identifying details and free text were erased (retention or an erasure request).
     erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # A request for advice (kind consultation): the draft its referrer started from the advice
+    # ("Start a referral", store.start_draft). Whatever is sent from that draft records this item
+    # in consultation_id, when it is made: a consultation is followed by a referral made from its
+    # advice, never by another referral from the same professional.
+    follow_up_draft_id: Mapped[str | None] = mapped_column(ForeignKey("drafts.id", ondelete="SET NULL"),
+                                                           unique=True)
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id", ondelete="SET NULL"),
+                                                        index=True)
 
     # The reports' facts (signpost.store.facts writes them with the row and with each decision, in the
     # same transaction): the recommendation it was sent from, copied from its assessment, and what the
@@ -210,7 +218,7 @@ class Referral(db.Model):
     first_decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # the decision with sequence 1
     # A referral whose child had another referral in the 12 months before it (the census's re-referral).
     re_referral: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
-    # A consultation followed within 30 days by a referral for the same child (or from the same professional).
+    # A consultation followed within 30 days by a referral for the same child (or made from its advice).
     followed_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     assessment: Mapped[Assessment] = relationship(back_populates="referral")
@@ -457,7 +465,7 @@ REPORT_INDEXES = (
 # PostgreSQL: how many groups the reports' GROUP BY makes, from statistics on those columns taken
 # together. Without them it multiplies each column's number of values, expects about one group per
 # row, and will not share the grouping out between parallel workers. (Made with the table here, and
-# by migration 0008.)
+# by migration 0009.)
 REPORT_STATISTICS = {
     "st_referrals_reports": ("referrals", ("kind", "source_code", "threshold_id", "recommended_route", "route_taken",
                                            "latest_outcome", "month")),

@@ -23,6 +23,8 @@ from signpost.models import (Assessment, AuditEvent, Decision, Draft, ExternalCo
                              utcnow)
 from signpost.settings import ROOT
 from signpost.store import frontdoor as fd_store
+from test_consultations import advice_button, at_early_help
+from test_journey_web import Walker
 
 _numbers = itertools.count(1)
 CHILD = {"first_name": "Ada", "last_name": "Fenwick", "date_of_birth": "2016-05-04", "address": "1 Demo Street",
@@ -361,15 +363,14 @@ def make_draft_with_assessment(user) -> Draft:
 
 
 def test_a_referrer_asks_for_advice_and_the_front_door_answers(referrer, front_door, users):
-    draft = make_draft_with_assessment(users["referrer"])
-    token = csrf_token(referrer, "/refer/my-referrals")
-    shown = referrer.post("/front-door/ask-for-advice", data={"csrf_token": token, "draft_id": draft.id})
+    walker = Walker(referrer)
+    at_early_help(walker)
+    button = advice_button(walker)
+    shown = referrer.post("/front-door/ask-for-advice", data=button)
     assert shown.status_code == 200 and "Ask the front door for advice" in shown.text
-    empty = referrer.post("/front-door/ask-for-advice", data={"csrf_token": token, "draft_id": draft.id,
-                                                               "step": "send"})
+    empty = referrer.post("/front-door/ask-for-advice", data={**button, "step": "send"})
     assert empty.status_code == 400 and "Say what you would like advice about" in empty.text
-    sent = {"csrf_token": token, "draft_id": draft.id, "step": "send", "question": "(test) Consent refused: refer?",
-            "phone": "01632 960 701"}
+    sent = {**button, "step": "send", "question": "(test) Consent refused: refer?", "phone": "01632 960 701"}
     first = referrer.post("/front-door/ask-for-advice", data=sent)
     second = referrer.post("/front-door/ask-for-advice", data=sent)  # a double-click
     assert first.status_code == second.status_code == 302 and first.location == second.location
@@ -399,13 +400,15 @@ def test_asking_about_someone_elses_draft_is_404_audited(referrer, users):
 
 
 def test_immediate_danger_is_never_turned_into_a_request_for_advice(referrer, users):
-    draft = make_draft_with_assessment(users["referrer"])
+    walker = Walker(referrer)
+    at_early_help(walker)
+    button = advice_button(walker)
+    draft = db.session.get(Draft, walker.draft_id)
     with db.session.begin_nested():
         draft.assessment.immediate, draft.assessment.urgency = True, "emergency"
     db.session.commit()
-    token = csrf_token(referrer, "/refer/my-referrals")
-    response = referrer.post("/front-door/ask-for-advice", data={"csrf_token": token, "draft_id": draft.id,
-                                                                  "step": "send", "question": "?", "phone": "1"})
+    response = referrer.post("/front-door/ask-for-advice", data={**button, "step": "send", "question": "?",
+                                                                  "phone": "1"})
     assert response.status_code == 302 and response.location.endswith("/refer/phone-now")
     assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
 

@@ -1,5 +1,5 @@
 """Migrations fill in what existing rows need, on SQLite and PostgreSQL: 0003 decision sequences, each
-referral's newest decision, decided_at and the re-referral key; 0008 the reports' stored facts."""
+referral's newest decision, decided_at and the re-referral key; 0009 the reports' stored facts."""
 from __future__ import annotations
 
 import json
@@ -49,10 +49,10 @@ def test_existing_decisions_and_referrals_are_filled_in(empty_database):
         db.engine.dispose()
 
 
-def test_migration_0008_fills_in_the_reports_facts_of_existing_rows(empty_database):
+def test_migration_0009_fills_in_the_reports_facts_of_existing_rows(empty_database):
     app = make_app(empty_database)
     with app.app_context():
-        upgrade(directory=str(MIGRATIONS), revision="0007_journey")
+        upgrade(directory=str(MIGRATIONS), revision="0008_consultation_link")
         ada = {"first_name": "Ada", "last_name": "Fenwick", "date_of_birth": "2016-05-04"}
         with db.engine.begin() as conn:
             conn.execute(sa.text(
@@ -95,5 +95,5 @@ def test_migration_0008_fills_in_the_reports_facts_of_existing_rows(empty_databa
         assert bool(consultation.followed_up)
         # Received on a Saturday: due by the end of Monday.
         assert contact.month == "2026-02" and str(contact.due_at).startswith("2026-02-10 00:00")
-        downgrade(directory=str(MIGRATIONS), revision="0007_journey")
+        downgrade(directory=str(MIGRATIONS), revision="0008_consultation_link")
         db.engine.dispose()

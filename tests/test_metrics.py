@@ -38,8 +38,9 @@ contact.serial = 0
 
 
 def journey(user_id, received, *, kind="referral", source="2A", route="social_care", reasons=("ind_a",),
-            outcomes=(), child_key=None, threshold="v1", urgency="standard", age_band="5 to 9"):
-    """A Signpost item; outcomes: [(outcome, decided_at)], in order (the last is the latest)."""
+            outcomes=(), child_key=None, threshold="v1", urgency="standard", age_band="5 to 9", follows=None):
+    """A Signpost item; outcomes: [(outcome, decided_at)], in order (the last is the latest); follows:
+    the reference of the consultation whose advice it was made from."""
     taken = {"referral": "social_care", "early_help_request": "early_help"}.get(kind, route)
     journey.serial += 1
     decisions = [{"sequence": n, "outcome": outcome, "decided_on": at.date(), "decided_at": at,
@@ -56,7 +57,7 @@ def journey(user_id, received, *, kind="referral", source="2A", route="social_ca
                        "threshold_id": threshold, "threshold_hash": "h" * 64, "urgency": urgency},
         "referral": {"reference": f"T-{journey.serial}", "kind": kind, "user_id": user_id, "created_at": received,
                      "details": {}, "family_aware": "yes", "consent": "given", "consent_reason": None,
-                     "child_key": child_key,
+                     "child_key": child_key, **({"follows": follows} if follows else {}),
                      "latest_outcome": outcomes[-1][0] if outcomes else None,
                      "latest_decided_at": outcomes[-1][1] if outcomes else None},
         "decisions": decisions,
@@ -88,12 +89,13 @@ def known(app, users):
         # R1 Mon 2 Feb 10:00, decided Tue 09:00 (on time); Signpost and the front door agree.
         journey(who, T(2026, 2, 2, 10), reasons=("ind_a",), child_key="child-1",
                 outcomes=[("assessment_s17", T(2026, 2, 3, 9))]),
-        # C1: a consultation on Tue 3 Feb; the same professional refers (R2) three days later.
-        journey(who, T(2026, 2, 3, 10), kind="consultation", route="early_help", reasons=("ind_b",),
+        # C1: a consultation on Tue 3 Feb; R2, made from its advice, three days later.
+        c1 := journey(who, T(2026, 2, 3, 10), kind="consultation", route="early_help", reasons=("ind_b",),
                 outcomes=[("advice_given", T(2026, 2, 3, 11))]),
         # R2 Fri 6 Feb 15:00, decided Mon 9 Feb 15:00 exactly (due then: on time); the same child as R1
         # (a re-referral); first decided early help, then changed to NFA: the latest decision counts.
         journey(who, T(2026, 2, 6, 15), reasons=("ind_a", "rule_x"), child_key="child-1",
+                follows=c1["referral"]["reference"],
                 outcomes=[("early_help", T(2026, 2, 9, 15)), ("nfa", T(2026, 2, 10, 9))]),
         # R3 Sat 7 Feb (a day off: due by the end of Monday), decided Mon 23:59 (on time);
         # early help recommended, the referrer referred anyway (an override up); NFA with advice.

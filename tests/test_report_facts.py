@@ -28,7 +28,7 @@ def child(name: str) -> dict:
 
 
 def item(user, received: dt.datetime, *, kind="referral", details=None, route="early_help", reasons=("ind_a",),
-         source="3B", urgency="same_day") -> Referral:
+         source="3B", urgency="same_day", follows: Referral | None = None) -> Referral:
     assessment = Assessment(user_id=user.id, started_at=received, completed_at=received, source_code=source,
                             age_band="5 to 9", indicator_ids=list(reasons), recommended_route=route,
                             recommended_level=2, reason_ids=list(reasons), urgency=urgency,
@@ -38,7 +38,8 @@ def item(user, received: dt.datetime, *, kind="referral", details=None, route="e
     db.session.add(assessment)
     db.session.flush()
     referral = Referral(reference=f"F-{next(_numbers)}", kind=kind, assessment_id=assessment.id, user_id=user.id,
-                        created_at=received, details=details or {})
+                        created_at=received, details=details or {},
+                        consultation_id=follows.id if follows else None)
     db.session.add(referral)
     db.session.commit()
     return referral
@@ -109,10 +110,13 @@ def test_consultations_followed_by_a_referral_within_30_days(app, users):
     who, other = users["referrer"], users["admin"]
     named = item(who, T(2026, 3, 1, 9), kind="consultation", details=child("Cai"))
     unnamed = item(who, T(2026, 3, 2, 9), kind="consultation")
-    unnamed_other = item(other, T(2026, 3, 2, 9), kind="consultation")
+    unnamed_other = item(who, T(2026, 3, 2, 10), kind="consultation")
     assert not any(stored(c).followed_up for c in (named, unnamed, unnamed_other))
     item(who, T(2026, 3, 31, 9), details=child("Cai"))   # exactly 30 days after the named consultation
-    assert stored(named).followed_up and stored(unnamed).followed_up and not stored(unnamed_other).followed_up
+    assert stored(named).followed_up and not stored(unnamed).followed_up
+    # With no child's name, only the referral made from its advice counts (not the same professional's).
+    item(who, T(2026, 3, 20, 9), follows=unnamed)
+    assert stored(unnamed).followed_up and not stored(unnamed_other).followed_up
     # An early help request is not a referral; a consultation written after its referral is followed up.
     too_late = item(other, T(2026, 1, 1, 9), kind="consultation", details=child("Dee"))
     item(other, T(2026, 1, 31, 9, 0, 1), details=child("Dee"))   # 30 days and a second
@@ -130,7 +134,10 @@ def test_filling_every_row_again_changes_nothing(app, users):
         received = T(2025, 1, 1) + dt.timedelta(minutes=rng.randrange(600 * 24 * 60))
         kind = rng.choice(("referral", "referral", "consultation", "early_help_request"))
         name = rng.choice(("Ada", "Bea", "Cai", None))
-        rows.append(item(rng.choice(who), received, kind=kind, details=child(name) if name else None))
+        unnamed = [r for r in rows if r.kind == "consultation" and not r.details]
+        follows = rng.choice(unnamed) if kind == "referral" and unnamed and rng.random() < 0.3 else None
+        rows.append(item(rng.choice(who), received, kind=kind, details=child(name) if name else None,
+                         follows=follows))
     columns = [c for c in Referral.__table__.c if c.name in (
         "source_code", "recommended_route", "reasons_key", "month", "due_at", "first_decided_at", "re_referral",
         "followed_up")]

@@ -100,6 +100,8 @@ EXPECTED: dict[str, dict] = {
     "frontdoor.allocate": {"path": "/front-door/items/NM-2026-00001/allocate", "POST": only()},  # managers only
     "frontdoor.decide": {"path": "/front-door/items/NM-2026-00001/decide", "POST": only("front_door", status=404)},
     "frontdoor.ask_for_advice": {"GET": only("referrer", status=302), "POST": only("referrer", status=404)},
+    "frontdoor.refer_after_advice": {"path": "/front-door/ask-for-advice/NM-0000-00000/refer",
+                                     "POST": only("referrer", status=404)},  # no such request for advice
     "frontdoor.contacts": {"GET": only("front_door")},
     "frontdoor.new_contact": {"GET": only("front_door"), "POST": only("front_door", status=400)},
     "frontdoor.import_contacts": {"GET": only("front_door"), "POST": only("front_door", status=400)},

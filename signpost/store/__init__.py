@@ -6,7 +6,7 @@ so an action without its audit row (or the reverse) can never be committed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import has_request_context
@@ -212,8 +212,12 @@ def open_draft_count(user: User) -> int:
         Draft.user_id == user.id, Draft.submitted_at.is_(None))) or 0
 
 
-def start_draft(user: User, version, answers: dict | None = None) -> Draft:
-    """A new draft; `answers` carries what is asked once per account (the referrer's role)."""
+def start_draft(user: User, version, answers: dict | None = None, *, follows: Referral | None = None) -> Draft:
+    """A new draft; `answers` carries what is asked once per account (the referrer's role).
+
+    With `follows`, a request for advice: the draft is started from its advice, and is that
+    request's follow-up draft (what is sent from it records the request, see _file_item).
+    """
     from flask import current_app
     limit = current_app.config.get("MAX_OPEN_DRAFTS", 25)
     if open_draft_count(user) >= limit:
@@ -224,7 +228,10 @@ def start_draft(user: User, version, answers: dict | None = None) -> Draft:
                       threshold_hash=version.content_hash, created_at=utcnow(), updated_at=utcnow())
         session.add(draft)
         session.flush()
-        _audit("draft_started", draft, actor=user, threshold_id=version.id)
+        if follows is not None:
+            follows.follow_up_draft_id = draft.id
+        _audit("draft_started", draft, actor=user, threshold_id=version.id,
+               **({"follows": follows.reference} if follows is not None else {}))
     return draft
 
 
@@ -316,38 +323,62 @@ def submit_referral(draft, details: dict, *, family_aware: str | None, consent: 
 
     kind "early_help_request" sends it to the Family Help Hub instead (route early help).
     """
-    from sqlalchemy.exc import IntegrityError
-    existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
-    if existing is not None:
-        return existing, False
-    assessment = draft.assessment
-    if assessment is None:
-        raise StoreError("there is no recommendation to refer from yet")
-    try:
-        with transaction() as session:
+    def make() -> Referral:
+        assessment = draft.assessment
+        if assessment is None:
+            raise StoreError("there is no recommendation to refer from yet")
+        with transaction():
             route = "early_help" if kind == "early_help_request" else "social_care"
             if assessment.route_taken != route:
                 overridden = assessment.recommended_route != route
                 assessment.route_taken = route
                 assessment.overridden = overridden
-            now = utcnow()
-            referral = Referral(reference=f"pending-{draft.id}", kind=kind, assessment_id=assessment.id,
-                                draft_id=draft.id, user_id=draft.user_id, created_at=now,
-                                details=details, family_aware=family_aware, consent=consent,
-                                consent_reason=consent_reason)
-            session.add(referral)
-            session.flush()
-            referral.reference = f"{reference_prefix}-{now.year}-{referral.id:05d}"
-            draft.submitted_at = now
+            referral = _file_item(draft, Referral(kind=kind, assessment_id=assessment.id, details=details,
+                                                  family_aware=family_aware, consent=consent,
+                                                  consent_reason=consent_reason), reference_prefix)
             _audit("referral_submitted", referral, actor=actor, reference=referral.reference, kind=kind,
                    assessment_id=assessment.id, overridden=assessment.overridden)
+        return referral
+    return one_item_per_draft(draft, make)
+
+
+def item_made_from(draft) -> Referral | None:
+    """The item (referral, early-help request or request for advice) already made from this draft."""
+    return db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
+
+
+def one_item_per_draft(draft, make: Callable[[], Referral]) -> tuple[Referral, bool]:
+    """(item, True) when make() wrote the draft's one item; (the item made before, False) otherwise.
+
+    make() writes in one transaction. A double-click finds the first item here; when two requests
+    race, both pass that check, the unique draft_id keeps one, and the loser returns it.
+    """
+    from sqlalchemy.exc import IntegrityError
+    existing = item_made_from(draft)
+    if existing is not None:
+        return existing, False
+    try:
+        return make(), True
     except IntegrityError:
-        # Two submits raced: the database kept one; return it.
-        existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
+        existing = item_made_from(draft)
         if existing is None:
             raise
         return existing, False
-    return referral, True
+
+
+def _file_item(draft, item: Referral, reference_prefix: str) -> Referral:
+    """Add (not commit) the draft's item, numbered like NM-2026-00042, and mark the draft as sent.
+
+    A draft started from the front door's advice records that request for advice on the item.
+    """
+    now = utcnow()
+    item.reference, item.draft_id, item.user_id, item.created_at = f"pending-{draft.id}", draft.id, draft.user_id, now
+    item.consultation_id = db.session.scalar(select(Referral.id).where(Referral.follow_up_draft_id == draft.id))
+    db.session.add(item)
+    db.session.flush()
+    item.reference = f"{reference_prefix}-{now.year}-{item.id:05d}"
+    draft.submitted_at = now
+    return item
 
 
 def record_view(action: str, record=None, *, actor: User | None = None, record_type: str | None = None,

@@ -9,12 +9,12 @@ columns and works nothing out when it reads:
   decision was made (the decision with sequence 1): decided within one working day or not;
 - re_referral: a referral whose child (child_key) had another referral in the 12 months before it;
 - followed_up: a consultation followed within 30 days by a referral for the same child (or, with
-  no child's name, from the same professional).
+  no child's name, by the referral made from its advice: referrals.consultation_id).
 
 A contact recorded by the front door carries its due time. fill() writes every fact of the rows
 it is given, and of the rows they change (a backdated referral can make a later one a
 re-referral): the app's listeners below call it for each new row, and the bulk writers (migration
-0008, the demo history, the reports benchmark) for many rows at once, so every path writes the
+0009, the demo history, the reports benchmark) for many rows at once, so every path writes the
 facts the same way.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Text, bindparam, cast, event, select
+from sqlalchemy import Text, bindparam, cast, event, or_, select
 from sqlalchemy.engine import Connection
 
 from .. import workdays
@@ -81,22 +81,23 @@ def re_referrals(rows: Iterable[tuple[int, str, dt.datetime]]) -> set[int]:
     return out
 
 
-def followed_up(consultations: Iterable[tuple[int, str | None, int, dt.datetime]],
-                referral_rows: Iterable[tuple[str | None, int, dt.datetime]]) -> set[int]:
-    """The ids of consultations (id, child_key, user_id, created_at) that a referral (kind referral:
-    child_key, user_id, created_at) followed within 30 days: for the same child, or with no child's
-    name on the consultation, from the same professional."""
+def followed_up(consultations: Iterable[tuple[int, str | None, dt.datetime]],
+                referral_rows: Iterable[tuple[str | None, int | None, dt.datetime]]) -> set[int]:
+    """The ids of consultations (id, child_key, created_at) that a referral (kind referral: child_key,
+    consultation_id, created_at) followed within 30 days: one for the same child or, when the
+    consultation named no child, one made from its advice (the referral's consultation_id)."""
     by_child: dict[str, list[dt.datetime]] = defaultdict(list)
-    by_user: dict[int, list[dt.datetime]] = defaultdict(list)
-    for key, user_id, at in referral_rows:
+    by_consultation: dict[int, list[dt.datetime]] = defaultdict(list)
+    for key, consultation_id, at in referral_rows:
         if key:
             by_child[key].append(at)
-        by_user[user_id].append(at)
-    for times in (*by_child.values(), *by_user.values()):
+        if consultation_id:
+            by_consultation[consultation_id].append(at)
+    for times in (*by_child.values(), *by_consultation.values()):
         times.sort()
     out = set()
-    for consultation_id, key, user_id, at in consultations:
-        times = by_child.get(key, []) if key else by_user.get(user_id, [])
+    for consultation_id, key, at in consultations:
+        times = by_child.get(key, []) if key else by_consultation.get(consultation_id, [])
         later = bisect_right(times, at)
         if later < len(times) and times[later] <= at + FOLLOW_UP:
             out.add(consultation_id)
@@ -156,12 +157,13 @@ def _received_facts(connection: Connection, table, received, ids: Sequence[int] 
 def _links(connection: Connection, referral_ids: Sequence[int] | None) -> None:
     """re_referral and followed_up for these referrals (None: all), and for the rows a new one changes.
 
-    Given some rows, it reads every row of the same children, and the same professionals' rows
-    from 30 days before the first to 30 days after the last: all that the flags of those rows,
-    and of the rows they can change, depend on.
+    Given some rows, it reads every row of the same children, the consultations the given
+    referrals were made from, and the referrals made from the given consultations' advice: all
+    that the flags of those rows depend on.
     """
     r = referrals
-    columns = (r.c.id, r.c.kind, r.c.child_key, r.c.user_id, r.c.created_at, r.c.re_referral, r.c.followed_up)
+    columns = (r.c.id, r.c.kind, r.c.child_key, r.c.consultation_id, r.c.created_at, r.c.re_referral,
+               r.c.followed_up)
     if referral_ids is None:
         rows = connection.execute(select(*columns)).all()
         referral_rows = [row for row in rows if row.kind == "referral"]
@@ -174,26 +176,24 @@ def _links(connection: Connection, referral_ids: Sequence[int] | None) -> None:
             return
         given_ids = {row.id for row in given}
         keys = {row.child_key for row in given if row.child_key}
-        users = {row.user_id for row in given}
-        start = min(row.created_at for row in given) - FOLLOW_UP
-        end = max(row.created_at for row in given) + FOLLOW_UP
+        linked = {row.consultation_id for row in given if row.consultation_id} | {
+            row.id for row in given if row.kind == "consultation"}
         found = {row.id: row for row in given}
         for chunk in _chunks(sorted(keys)):
             found.update((row.id, row) for row in connection.execute(select(*columns).where(r.c.child_key.in_(chunk))))
-        for chunk in _chunks(sorted(users)):
+        for chunk in _chunks(sorted(linked)):
             found.update((row.id, row) for row in connection.execute(select(*columns).where(
-                r.c.user_id.in_(chunk), r.c.created_at >= start, r.c.created_at <= end)))
+                or_(r.c.id.in_(chunk), r.c.consultation_id.in_(chunk)))))
         rows = list(found.values())
         referral_rows = [row for row in rows if row.kind == "referral"]
         # The rows whose flags depend only on rows read: referrals of the same children (all read),
-        # and consultations that a given referral could follow up, or that are given themselves.
+        # and the consultations of those children, or linked to the given rows, or given.
         checked_referrals = [row for row in referral_rows if row.id in given_ids or row.child_key in keys]
         checked_consultations = [row for row in rows if row.kind == "consultation" and (
-            row.id in given_ids or (row.child_key in keys if row.child_key
-                                    else row.user_id in users and row.created_at <= end - FOLLOW_UP))]
+            row.id in given_ids or row.id in linked or row.child_key in keys)]
     re = re_referrals((row.id, row.child_key, row.created_at) for row in referral_rows)
-    followed = followed_up(((row.id, row.child_key, row.user_id, row.created_at) for row in checked_consultations),
-                           ((row.child_key, row.user_id, row.created_at) for row in referral_rows))
+    followed = followed_up(((row.id, row.child_key, row.created_at) for row in checked_consultations),
+                           ((row.child_key, row.consultation_id, row.created_at) for row in referral_rows))
     _flags(connection, r.c.re_referral, checked_referrals, re)
     _flags(connection, r.c.followed_up, checked_consultations, followed)
 

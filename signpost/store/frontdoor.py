@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Decision, ExternalContact, OutboxMessage, Referral, User, utcnow
+from ..models import Assessment, Decision, Draft, ExternalContact, OutboxMessage, Referral, User, utcnow
 from ..values import OUTCOMES
-from . import StoreError, _audit, transaction
+from . import StoreError, _audit, _file_item, one_item_per_draft, start_draft, transaction
 
 
 class DecisionConflict(StoreError):
@@ -118,43 +118,50 @@ def _queue_decision_email(referral: Referral, link: str) -> None:
 
 # Consultations ---------------------------------------------------------------------------------
 
-def request_consultation(draft, *, question: str, phone: str, answers: dict, reference_prefix: str,
-                         actor: User) -> tuple[Referral, bool]:
-    """A referrer asks the front door for advice instead of referring: a queue item of kind consultation.
+class RevisionNotCurrent(StoreError):
+    """The revision asked about is not the draft's latest recommendation; nothing was written."""
+
+
+def request_consultation(draft, revision: Assessment, *, question: str, phone: str, answers: dict,
+                         reference_prefix: str, actor: User) -> tuple[Referral, bool]:
+    """A referrer asks the front door for advice instead of referring: a queue item of kind consultation,
+    about `revision`, the recommendation they were shown (which must be the draft's latest).
 
     One per draft (the unique draft_id), so a double-click returns the first.
     """
-    existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
-    if existing is not None:
-        return existing, False
-    assessment = draft.assessment
-    if assessment is None:
-        raise StoreError("there is no recommendation to ask about yet")
-    if assessment.immediate or assessment.urgency == "emergency":
-        raise StoreError("a child in immediate danger is referred after phoning, never a request for advice")
-    if not question.strip() or not phone.strip():
-        raise StoreError("a question and a phone number are needed")
-    try:
-        with transaction() as session:
-            now = utcnow()
-            item = Referral(reference=f"pending-{draft.id}", kind="consultation", assessment_id=assessment.id,
-                            draft_id=draft.id, user_id=draft.user_id, created_at=now,
-                            details={"question": question.strip(), "referrer_phone": phone.strip(),
-                                     "answers": answers},
-                            consent=(answers.get("consent") or {}).get("consent"),
-                            family_aware=(answers.get("consent") or {}).get("aware"))
-            session.add(item)
-            session.flush()
-            item.reference = f"{reference_prefix}-{now.year}-{item.id:05d}"
-            draft.submitted_at = now
+    def make() -> Referral:
+        latest = db.session.scalar(select(Assessment.id).where(Assessment.draft_id == draft.id)
+                                   .order_by(Assessment.revision.desc()).limit(1))
+        if revision.draft_id != draft.id or revision.id != latest:
+            raise RevisionNotCurrent("the recommendation asked about is not the draft's latest")
+        if revision.immediate or revision.urgency == "emergency":
+            raise StoreError("a child in immediate danger is referred after phoning, never a request for advice")
+        if not question.strip() or not phone.strip():
+            raise StoreError("a question and a phone number are needed")
+        consent = answers.get("consent") or {}
+        with transaction():
+            item = _file_item(draft, Referral(kind="consultation", assessment_id=revision.id,
+                                              details={"question": question.strip(), "referrer_phone": phone.strip(),
+                                                       "answers": answers},
+                                              consent=consent.get("consent"), family_aware=consent.get("aware")),
+                              reference_prefix)
             _audit("consultation_requested", item, actor=actor, reference=item.reference,
-                   assessment_id=assessment.id)
-    except IntegrityError:
-        existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
-        if existing is None:
-            raise
-        return existing, False
-    return item, True
+                   assessment_id=revision.id, revision=revision.revision)
+        return item
+    return one_item_per_draft(draft, make)
+
+
+def start_referral_after_advice(consultation: Referral, version, answers: dict, *, actor: User) -> Draft:
+    """The referrer starts a referral from the front door's advice: a new draft with the answers they
+    asked about, the request's follow-up draft. While that draft is unfinished, it is returned again."""
+    if consultation.kind != "consultation":
+        raise StoreError("only a request for advice is followed up this way")
+    if consultation.user_id != actor.id:
+        raise StoreError("only the referrer who asked can follow the advice up")
+    earlier = db.session.get(Draft, consultation.follow_up_draft_id) if consultation.follow_up_draft_id else None
+    if earlier is not None and earlier.submitted_at is None:
+        return earlier
+    return start_draft(actor, version, answers, follows=consultation)
 
 
 # Contacts that did not come through Signpost -------------------------------------------------------
@@ -249,8 +256,6 @@ def seed_demo_item(user: User, rec, *, kind: str, at: dt.datetime, assessment_fi
                    reference_prefix: str, allocated_to: User | None = None,
                    decision: tuple[str, str, User] | None = None) -> Referral:
     """Demo only: one queue item (assessment and item, allocation, perhaps a decision), dated in the past."""
-    from ..models import Assessment
-
     with transaction() as session:
         assessment = Assessment(
             user_id=user.id, started_at=at - dt.timedelta(minutes=11), completed_at=at, immediate=rec.immediate,

@@ -4,7 +4,7 @@ One transaction and one audit event for the whole batch; bulk inserts so 24 mont
 """
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from ..extensions import db
 from ..models import Assessment, AuditEvent, Decision, ExternalContact, Referral, urgency_priority, utcnow
@@ -23,7 +23,8 @@ def record_demo_history(contacts: list[dict], journeys: list[dict], *, months: i
     """Insert fictional history: front-door contacts, and Signpost journeys with referrals and decisions.
 
     Each journey is {"assessment": {...}, "referral": {...} or None, "decisions": [{...}, ...]};
-    referral and decision rows get their foreign keys here. Bulk inserts fire no model events, so
+    referral and decision rows get their foreign keys here (a referral's "follows": the reference of
+    the consultation, earlier in the batch, whose advice it was made from). Bulk inserts fire no model events, so
     rows carry what the listeners would set (a referral's child_key and latest outcome; its
     urgency_priority is set here from the assessment), and the reports' facts are filled in for the
     new rows by the same code the listeners use (store.facts.fill).
@@ -45,7 +46,14 @@ def record_demo_history(contacts: list[dict], journeys: list[dict], *, months: i
                 referral_ids = session.scalars(
                     insert(Referral).returning(Referral.id, sort_by_parameter_order=True),
                     [{"urgency_priority": urgency_priority(j["assessment"].get("urgency") or "standard"),
-                      **j["referral"], "assessment_id": assessment_id} for assessment_id, j in referred]).all()
+                      **{k: v for k, v in j["referral"].items() if k != "follows"}, "assessment_id": assessment_id}
+                     for assessment_id, j in referred]).all()
+                # A referral made from a consultation's advice records it, as store._file_item does.
+                by_reference = {j["referral"]["reference"]: rid for rid, (_a, j) in zip(referral_ids, referred)}
+                links = [{"id": rid, "consultation_id": by_reference[j["referral"]["follows"]]}
+                         for rid, (_a, j) in zip(referral_ids, referred) if j["referral"].get("follows")]
+                if links:
+                    session.execute(update(Referral), links)
                 decisions = [{**d, "referral_id": referral_id}
                              for referral_id, (_a, j) in zip(referral_ids, referred, strict=True)
                              for d in j["decisions"]]

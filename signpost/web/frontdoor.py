@@ -7,14 +7,15 @@ import datetime as dt
 import secrets
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
-                   url_for)
+                   session, url_for)
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import contacts_csv, frontdoor_queue as fq, mail, store, workdays
-from ..content import current_directory, current_library
+from .. import contacts_csv, frontdoor_queue as fq, journey, mail, store, workdays
+from ..content import current_directory, current_library, current_version_or_none
 from ..extensions import db
+from ..journey import JourneyAnswers
 from ..models import Assessment, AuditEvent, Decision, Draft, ExternalContact, Referral, User, utcnow
 from ..settings import ROOT
 from ..spreadsheet import to_csv
@@ -22,6 +23,7 @@ from ..store import frontdoor as fd_store
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_KIND_NAMES, NFA_OUTCOMES,
                       OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES)
 from . import frontdoor_forms as ff
+from .journey import current_revision, tell_dropped, version_for
 from .security import abort_not_yours, audit_denial, role_required
 
 bp = Blueprint("frontdoor", __name__, url_prefix="/front-door")
@@ -220,7 +222,8 @@ def decide(reference: str):
 @bp.route("/ask-for-advice", methods=["GET", "POST"])
 @role_required("referrer")
 def ask_for_advice():
-    """A referrer asks the front door for advice instead of referring (posted with the draft's id)."""
+    """A referrer asks the front door for advice instead of referring, about the revision of the
+    recommendation they were shown (posted with the draft's id and that revision's id)."""
     if request.method == "GET":
         return redirect(url_for("journey.my_referrals"))
     draft = db.session.get(Draft, (request.form.get("draft_id") or "")[:64])
@@ -228,23 +231,71 @@ def ask_for_advice():
         audited_not_found("drafts", request.form.get("draft_id") or "-", "no such draft")
     if draft.user_id != current_user.id:
         abort_not_yours(draft)
-    existing = db.session.scalar(select(Referral).where(Referral.draft_id == draft.id))
+    existing = store.item_made_from(draft)
     if existing is not None:  # a double-click, or sent already: show what was made
         return redirect(url_for("journey.my_referral", reference=existing.reference))
     if draft.assessment is None or draft.submitted_at is not None:
         return redirect(url_for("refer.start"))
-    if draft.assessment.immediate or draft.assessment.urgency == "emergency":
+    revision = _revision_shown(draft)
+    if revision is None:  # answers or recommendation changed since that page: check them again
+        return _back_to_check(draft)
+    if revision.immediate or revision.urgency == "emergency":
         return redirect(url_for("journey.danger_call"))  # never softened: phone, then refer
     form = ff.ConsultationForm(formdata=request.form if request.form.get("step") == "send" else None)
     if request.form.get("step") == "send" and form.validate():
-        made, _created = fd_store.request_consultation(
-            draft, question=form.question.data, phone=form.phone.data, answers=dict(draft.answers or {}),
-            reference_prefix=current_app.config.get("REFERENCE_PREFIX", "NM"), actor=_user())
+        try:
+            made, _created = fd_store.request_consultation(
+                draft, revision, question=form.question.data, phone=form.phone.data,
+                answers=dict(draft.answers or {}), reference_prefix=current_app.config.get("REFERENCE_PREFIX", "NM"),
+                actor=_user())
+        except fd_store.RevisionNotCurrent:  # a newer revision was recorded in between
+            return _back_to_check(draft)
         flash("Your request for advice has been sent to the front door. They will call you, and their advice "
               "will be shown here.", "success")
         return redirect(url_for("journey.my_referral", reference=made.reference))
     return render_template("frontdoor/ask_for_advice.html", form=form, draft=draft,
-                           assessment=draft.assessment), (400 if form.errors else 200)
+                           assessment=revision), (400 if form.errors else 200)
+
+
+@bp.post("/ask-for-advice/<reference>/refer")
+@role_required("referrer")
+def refer_after_advice(reference: str):
+    """Start a referral from the front door's advice: a new draft with the answers asked about, which
+    the referral made from it records (so it counts as following this request, see store.frontdoor)."""
+    consultation = _item(reference)
+    if consultation.user_id != current_user.id:
+        abort_not_yours(consultation)
+    if consultation.kind != "consultation":
+        audited_not_found("referrals", reference, "not a request for advice")
+    version = current_version_or_none() or abort(503)
+    try:  # the answers asked about (none if erased), without what no longer applies
+        asked = JourneyAnswers.load((consultation.details or {}).get("answers"))
+    except ValueError:
+        asked = JourneyAnswers()
+    answers, dropped = journey.prune(version, asked)
+    try:
+        draft = fd_store.start_referral_after_advice(consultation, version, answers.dump(), actor=_user())
+    except store.TooManyDrafts as exc:
+        flash(str(exc).capitalize() + ".", "info")
+        return redirect(url_for("journey.drafts"))
+    session["draft_id"] = draft.id
+    tell_dropped(dropped)
+    return redirect(url_for("journey.check"))
+
+
+def _revision_shown(draft: Draft) -> Assessment | None:
+    """The posted revision, if it is this draft's and recorded for its answers as they are now."""
+    current = current_revision(draft, version_for(draft))
+    posted = (request.form.get("revision_id") or "").strip()
+    return current if current is not None and posted == str(current.id) else None
+
+
+def _back_to_check(draft: Draft):
+    """Nothing sent: the recommendation shown is no longer the record for the draft's answers."""
+    session["draft_id"] = draft.id
+    flash("Your answers have changed since the recommendation you asked about was shown. Check your answers, "
+          "then ask for advice about the recommendation for them.", "info")
+    return redirect(url_for("journey.check"))
 
 
 # ------------------------------------------------------------------------------ contacts outside Signpost

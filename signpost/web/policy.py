@@ -60,10 +60,13 @@ def _draft(draft_id: int) -> ThresholdDraft:
     return draft
 
 
-def _editable(draft: ThresholdDraft) -> None:
+def _editable_draft(draft_id: int) -> ThresholdDraft:
+    """The draft, if it can still be changed; a published one sends the user back to it."""
+    draft = _draft(draft_id)
     if draft.published_id:
         flash(f"This draft was published as {draft.published_id}: start a new draft to change it.")
         abort(redirect(url_for("policy.draft", draft_id=draft.id)))
+    return draft
 
 
 # Overview, versions and differences ---------------------------------------------------------
@@ -203,8 +206,7 @@ class UploadForm(FlaskForm):
 
 @bp.post("/drafts/<int:draft_id>/upload")
 def upload(draft_id: int):
-    record = _draft(draft_id)
-    _editable(record)
+    record = _editable_draft(draft_id)
     form = UploadForm()
     problems: list[str] = []
     if not form.validate_on_submit():
@@ -283,14 +285,16 @@ def _concern_form(version, indicator=None, adding=False):
     return form
 
 
-def _save_change(record, data: dict, change: str, detail: dict):
-    """Check the changed draft; save it if it has no problems, else return the problems."""
+def _save_change(record, data: dict, change: str, detail: dict, *, saved: str, anchor: str | None = None):
+    """Check the changed draft: (a redirect back to the draft's section, None) once saved, with
+    `saved` as the message; else (None, its problems), nothing saved."""
     text = policy.dump(data)
     _version, problems = policy.check(text, current_library())
     if problems:
-        return [policy.plain(p) for p in problems]
+        return None, [policy.plain(p) for p in problems]
     store.save_draft(record, text, change, actor=current_user, **detail)
-    return None
+    flash(saved)
+    return redirect(url_for("policy.draft", draft_id=record.id, _anchor=anchor)), None
 
 
 def _form_page(template: str, record, form, problems, **context):
@@ -316,30 +320,33 @@ def _optional_fields(form: ConcernForm) -> dict:
     return fields
 
 
-@bp.route("/drafts/<int:draft_id>/concerns/<indicator_id>", methods=["GET", "POST"])
-def edit_concern(draft_id: int, indicator_id: str):
-    record = _draft(draft_id)
-    _editable(record)
+def _concern(draft_id: int, indicator_id: str):
+    """(draft, its checked version, the concern) for a concern of an editable draft; else 404."""
+    record = _editable_draft(draft_id)
     version, _ = _checked(record)
     if version is None or indicator_id not in version.indicators:
         abort(404)
-    indicator = version.indicators[indicator_id]
+    return record, version, version.indicators[indicator_id]
+
+
+@bp.route("/drafts/<int:draft_id>/concerns/<indicator_id>", methods=["GET", "POST"])
+def edit_concern(draft_id: int, indicator_id: str):
+    record, version, indicator = _concern(draft_id, indicator_id)
     form = _concern_form(version, None if request.method == "POST" else indicator)
     problems = None
     if form.validate_on_submit():
         fields = {"text": form.text.data.strip(), "level": form.level.data, **_optional_fields(form)}
         data = policy.edit_indicator(policy.load_data(record.content), indicator_id, fields)
-        problems = _save_change(record, data, "concern_changed", {"indicator": indicator_id})
-        if problems is None:
-            flash(f"Saved: {fields['text']}")
-            return redirect(url_for("policy.draft", draft_id=record.id, _anchor="concerns"))
+        saved, problems = _save_change(record, data, "concern_changed", {"indicator": indicator_id},
+                                       saved=f"Saved: {fields['text']}", anchor="concerns")
+        if saved is not None:
+            return saved
     return _form_page("policy/concern.html", record, form, problems, indicator=indicator, adding=False)
 
 
 @bp.route("/drafts/<int:draft_id>/concerns/new", methods=["GET", "POST"])
 def add_concern(draft_id: int):
-    record = _draft(draft_id)
-    _editable(record)
+    record = _editable_draft(draft_id)
     version, _ = _checked(record)
     if version is None:
         abort(404)
@@ -350,29 +357,26 @@ def add_concern(draft_id: int):
         fields = {"id": form.id.data, "domain": domain, "area": area, "text": form.text.data.strip(),
                   "level": form.level.data, "urgency": "standard", **_optional_fields(form)}
         data = policy.edit_indicator(policy.load_data(record.content), None, fields)
-        problems = _save_change(record, data, "concern_added", {"indicator": form.id.data})
-        if problems is None:
-            flash(f"Added: {fields['text']}")
-            return redirect(url_for("policy.draft", draft_id=record.id, _anchor="concerns"))
+        saved, problems = _save_change(record, data, "concern_added", {"indicator": form.id.data},
+                                       saved=f"Added: {fields['text']}", anchor="concerns")
+        if saved is not None:
+            return saved
     return _form_page("policy/concern.html", record, form, problems, indicator=None, adding=True)
 
 
 @bp.route("/drafts/<int:draft_id>/concerns/<indicator_id>/retire", methods=["GET", "POST"])
 def retire_concern(draft_id: int, indicator_id: str):
     """Ask first, then leave the concern out of the draft (its id is never used again)."""
-    record = _draft(draft_id)
-    _editable(record)
-    version, _ = _checked(record)
-    if version is None or indicator_id not in version.indicators:
-        abort(404)
+    record, version, indicator = _concern(draft_id, indicator_id)
     problems = None
     if request.method == "POST":
         data = policy.retire_indicator(policy.load_data(record.content), indicator_id)
-        problems = _save_change(record, data, "concern_retired", {"indicator": indicator_id})
-        if problems is None:
-            flash("The concern is retired in this draft: old records keep it; new journeys will not ask it.")
-            return redirect(url_for("policy.draft", draft_id=record.id, _anchor="concerns"))
-    return render_template("policy/retire.html", draft=record, indicator=version.indicators[indicator_id],
+        saved, problems = _save_change(record, data, "concern_retired", {"indicator": indicator_id},
+                                       saved="The concern is retired in this draft: old records keep it; new "
+                                             "journeys will not ask it.", anchor="concerns")
+        if saved is not None:
+            return saved
+    return render_template("policy/retire.html", draft=record, indicator=indicator,
                            problems=problems or []), 400 if problems else 200
 
 
@@ -390,8 +394,7 @@ class RuleForm(FlaskForm):
 
 @bp.route("/drafts/<int:draft_id>/rules/<rule_id>", methods=["GET", "POST"])
 def edit_rule(draft_id: int, rule_id: str):
-    record = _draft(draft_id)
-    _editable(record)
+    record = _editable_draft(draft_id)
     version, _ = _checked(record)
     rule = next((r for r in version.document.rules if r.id == rule_id), None) if version else None
     if rule is None:
@@ -409,10 +412,10 @@ def edit_rule(draft_id: int, rule_id: str):
     if form.validate_on_submit():
         numbers = {name: getattr(form, name).data for name in names}
         data = policy.edit_rule(policy.load_data(record.content), rule_id, form.reason.data.strip(), numbers)
-        problems = _save_change(record, data, "rule_changed", {"rule": rule_id})
-        if problems is None:
-            flash(f"Saved the rule: {form.reason.data.strip()}")
-            return redirect(url_for("policy.draft", draft_id=record.id, _anchor="rules"))
+        saved, problems = _save_change(record, data, "rule_changed", {"rule": rule_id},
+                                       saved=f"Saved the rule: {form.reason.data.strip()}", anchor="rules")
+        if saved is not None:
+            return saved
     return _form_page("policy/rule.html", record, form, problems, rule=rule, names=names)
 
 
@@ -428,8 +431,7 @@ CONTACT_KEYS = ("front_door", "out_of_hours", "early_help", "consultation", "pol
 
 @bp.route("/drafts/<int:draft_id>/contacts/<key>", methods=["GET", "POST"])
 def edit_contact(draft_id: int, key: str):
-    record = _draft(draft_id)
-    _editable(record)
+    record = _editable_draft(draft_id)
     if key not in CONTACT_KEYS:
         abort(404)
     current = (policy.load_data(record.content).get("contacts") or {}).get(key) or {}
@@ -438,10 +440,10 @@ def edit_contact(draft_id: int, key: str):
     if form.validate_on_submit():
         fields = {n: (getattr(form, n).data or "").strip() or None for n in ("name", "phone", "hours", "email")}
         data = policy.edit_contact(policy.load_data(record.content), key, fields)
-        problems = _save_change(record, data, "contact_changed", {"contact": key})
-        if problems is None:
-            flash(f"Saved the contact: {fields['name']}")
-            return redirect(url_for("policy.draft", draft_id=record.id, _anchor="contacts"))
+        saved, problems = _save_change(record, data, "contact_changed", {"contact": key},
+                                       saved=f"Saved the contact: {fields['name']}", anchor="contacts")
+        if saved is not None:
+            return saved
     return _form_page("policy/contact.html", record, form, problems, key=key,
                       title=key.replace("_", " ").capitalize())
 
@@ -454,8 +456,7 @@ class RouteForm(FlaskForm):
 
 @bp.route("/drafts/<int:draft_id>/routes/<route>", methods=["GET", "POST"])
 def edit_route(draft_id: int, route: str):
-    record = _draft(draft_id)
-    _editable(record)
+    record = _editable_draft(draft_id)
     if route not in ROUTE_NAMES:
         abort(404)
     info = policy.load_data(record.content)["routes"][route]
@@ -465,10 +466,11 @@ def edit_route(draft_id: int, route: str):
     if form.validate_on_submit():
         steps = [line.strip() for line in form.next_steps.data.splitlines() if line.strip()]
         data = policy.edit_route(policy.load_data(record.content), route, form.summary.data.strip(), steps)
-        problems = _save_change(record, data, "route_changed", {"route": route})
-        if problems is None:
-            flash(f"Saved what happens next for {ROUTE_NAMES[route].lower()}.")
-            return redirect(url_for("policy.draft", draft_id=record.id, _anchor="routes"))
+        saved, problems = _save_change(record, data, "route_changed", {"route": route},
+                                       saved=f"Saved what happens next for {ROUTE_NAMES[route].lower()}.",
+                                       anchor="routes")
+        if saved is not None:
+            return saved
     return _form_page("policy/route.html", record, form, problems, route=route, title=ROUTE_NAMES[route])
 
 
@@ -487,8 +489,7 @@ class DetailsForm(FlaskForm):
 
 @bp.route("/drafts/<int:draft_id>/details", methods=["GET", "POST"])
 def edit_details(draft_id: int):
-    record = _draft(draft_id)
-    _editable(record)
+    record = _editable_draft(draft_id)
     data = policy.load_data(record.content)
     form = DetailsForm() if request.method == "POST" else DetailsForm(
         data={k: str(data.get(k, "")) for k in ("id", "title", "approved_by", "summary_of_changes", "review_by")})
@@ -501,10 +502,10 @@ def edit_details(draft_id: int):
         else:
             fields = {"id": form.id.data, "title": form.title.data.strip(), "approved_by": form.approved_by.data.strip(),
                       "summary_of_changes": form.summary_of_changes.data.strip(), "review_by": review_by}
-            problems = _save_change(record, policy.edit_details(data, fields), "details_changed", {})
-            if problems is None:
-                flash("Saved the version details.")
-                return redirect(url_for("policy.draft", draft_id=record.id))
+            saved, problems = _save_change(record, policy.edit_details(data, fields), "details_changed", {},
+                                           saved="Saved the version details.")
+            if saved is not None:
+                return saved
     return _form_page("policy/details.html", record, form, problems)
 
 
@@ -557,8 +558,7 @@ class PublishForm(FlaskForm):
 
 @bp.route("/drafts/<int:draft_id>/publish", methods=["GET", "POST"])
 def publish(draft_id: int):
-    record = _draft(draft_id)
-    _editable(record)
+    record = _editable_draft(draft_id)
     version, problems = _checked(record)
     today = _today()
     form = PublishForm(prefix="effective") if request.method == "POST" else PublishForm(

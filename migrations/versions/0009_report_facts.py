@@ -1,7 +1,7 @@
 """Reports: facts stored with each referral and contact, written with the row, not worked out when read
 
-Revision ID: 0008_report_facts
-Revises: 0007_journey
+Revision ID: 0009_report_facts
+Revises: 0008_consultation_link
 Create Date: 2026-12-01
 
 Issue 10 (the reports' speed). Each referral gains the recommendation it was sent from (copied
@@ -16,8 +16,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008_report_facts'
-down_revision = '0007_journey'
+revision = '0009_report_facts'
+down_revision = '0008_consultation_link'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,216 @@
+"""Requests for advice (consultations) through the real pages: the record is the truth.
+
+A request for advice records the revision of the recommendation the referrer was shown, never
+one recorded later or one made for answers that have changed since; and a referral counts as
+following a request for advice only when it continues from that request, never because the same
+professional referred some other child.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import csrf_token, sign_in_as
+from signpost import metrics, store
+from signpost.extensions import db
+from signpost.models import Assessment, Draft, Referral
+from signpost.store import frontdoor as fd_store
+
+from test_journey_web import Walker, level_items, referral_details, walker  # noqa: F401  (walker: the fixture)
+
+ADVICE = "/front-door/ask-for-advice"
+FAMILY = {"working_well": "Comes to school every day", "tried": "Breakfast club", "tried_by": "School",
+          "aware": "yes"}
+
+
+def advice_button(walker) -> dict:
+    """The hidden fields the recommendation page's "ask for advice" button posts."""
+    html = walker.client.get("/refer/recommendation").text
+    form = re.search(r'<form method="post" action="/front-door/ask-for-advice".*?</form>', html, re.S).group(0)
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+
+
+def ask(walker, button: dict, question="(test) Is this a referral?"):
+    return walker.client.post(ADVICE, data={**button, "step": "send", "question": question,
+                                            "phone": "01632 960 701"})
+
+
+def at_early_help(walker) -> None:
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    assert walker.recommendation()[0] == "early_help"
+
+
+def refuse_consent(walker) -> None:
+    """In another tab: the family now refuses consent (the engine reads it: early help becomes universal)."""
+    walker.answer("/refer/family", {**FAMILY, "consent": "refused", "reason": "They do not want help"},
+                  "/refer/check")
+
+
+def items() -> int:
+    return db.session.scalar(select(func.count()).select_from(Referral))
+
+
+# ---------------------------------------------------------------------------------------------- the revision
+
+def test_a_request_for_advice_records_the_revision_the_referrer_was_shown(walker):
+    at_early_help(walker)
+    button = advice_button(walker)
+    shown = walker.client.post(ADVICE, data=button)
+    assert shown.status_code == 200 and f'name="revision_id" value="{button["revision_id"]}"' in shown.text
+    response = ask(walker, button)
+    assert response.status_code == 302 and response.location.startswith("/refer/my-referrals/")
+    item = db.session.scalar(select(Referral))
+    assert item.kind == "consultation" and item.assessment_id == int(button["revision_id"])
+    assert item.assessment.recommended_route == "early_help"
+    assert item.details["answers"]["consent"]["consent"] == "given"
+
+
+def test_a_recommendation_recorded_after_the_one_shown_is_never_asked_about(walker):
+    at_early_help(walker)
+    button = advice_button(walker)
+    refuse_consent(walker)
+    walker.answer("/refer/check", {}, "/refer/recommendation")  # revision 2: universal services
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 2
+    response = ask(walker, button)
+    assert response.status_code == 302 and response.location == "/refer/check"
+    assert items() == 0
+    # Once the referrer has seen the new recommendation, they can ask about that one.
+    fresh = advice_button(walker)
+    assert fresh["revision_id"] != button["revision_id"]
+    assert ask(walker, fresh).status_code == 302
+    item = db.session.scalar(select(Referral))
+    assert item.assessment_id == int(fresh["revision_id"]) and item.assessment.recommended_route == "universal"
+
+
+def test_answers_changed_since_the_recommendation_go_back_to_check(walker):
+    at_early_help(walker)
+    button = advice_button(walker)
+    refuse_consent(walker)  # not yet checked: no recommendation is recorded for these answers
+    for step in ({}, {"step": "send", "question": "(test) ?", "phone": "01632 960 701"}):
+        response = walker.client.post(ADVICE, data={**button, **step})
+        assert response.status_code == 302 and response.location == "/refer/check"
+    assert items() == 0
+
+
+def test_a_revision_of_another_draft_or_none_is_never_asked_about(walker):
+    at_early_help(walker)
+    button = advice_button(walker)
+    other = Walker(walker.client)
+    at_early_help(other)
+    other_button = advice_button(other)
+    for revision_id in (other_button["revision_id"], "", "not a number"):
+        response = ask(walker, {**button, "revision_id": revision_id})
+        assert response.status_code == 302 and response.location == "/refer/check"
+    assert items() == 0
+
+
+def test_the_store_refuses_a_revision_that_is_not_the_drafts_latest(walker, users):
+    at_early_help(walker)
+    first = advice_button(walker)["revision_id"]
+    refuse_consent(walker)
+    walker.answer("/refer/check", {}, "/refer/recommendation")
+    draft = db.session.get(Draft, walker.draft_id)
+    older = db.session.get(Assessment, int(first))
+    with pytest.raises(fd_store.RevisionNotCurrent):
+        fd_store.request_consultation(draft, older, question="(test) ?", phone="01632 960 701", answers={},
+                                      reference_prefix="NM", actor=users["referrer"])
+    assert items() == 0 and db.session.get(Draft, walker.draft_id).submitted_at is None
+
+
+# ---------------------------------------------------------------------------------------------- one item a draft
+
+def test_a_request_that_loses_the_race_returns_the_item_the_winner_made(walker, users, monkeypatch):
+    """Two requests both find no item, both write: the unique draft_id keeps one, the loser returns it."""
+    at_early_help(walker)
+    button = advice_button(walker)
+    assert ask(walker, button).status_code == 302  # the winner
+    winner = db.session.scalar(select(Referral))
+    draft = db.session.get(Draft, walker.draft_id)
+    draft.submitted_at = None  # as the loser read it, before the winner committed
+    db.session.commit()
+    real = store.item_made_from
+
+    def loses_the_race(call) -> None:
+        calls = []
+        monkeypatch.setattr(store, "item_made_from",
+                            lambda d: calls.append(d) or (None if len(calls) == 1 else real(d)))
+        made, created = call()
+        assert (made.id, created, len(calls)) == (winner.id, False, 2)
+
+    revision = db.session.get(Assessment, int(button["revision_id"]))
+    loses_the_race(lambda: fd_store.request_consultation(
+        draft, revision, question="(test) again", phone="01632 960 702", answers={}, reference_prefix="NM",
+        actor=users["referrer"]))
+    loses_the_race(lambda: store.submit_referral(
+        draft, {}, family_aware=None, consent=None, consent_reason=None, reference_prefix="NM",
+        actor=users["referrer"]))
+    assert items() == 1
+
+
+# ---------------------------------------------------------------------------------------------- followed by a referral
+
+def consultations_followed() -> tuple[int, int]:
+    """The reports' "consultations followed by a referral within 30 days", over the last 30 days."""
+    today = dt.date.today()
+    o = metrics.overview(metrics.Period(today - dt.timedelta(days=30), today + dt.timedelta(days=1)),
+                         metrics.Period(today - dt.timedelta(days=400), today - dt.timedelta(days=31)))
+    return o.consultations_followed.k, o.consultations_followed.n
+
+
+def test_only_a_referral_made_from_the_advice_counts_as_following_it(walker, users):
+    walker.concerns([level_items(3)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    assert ask(walker, advice_button(walker)).status_code == 302
+    consultation = db.session.scalar(select(Referral))
+    fd_store.record_decision(consultation, "advice_given", "(test) Please refer.", supersedes=0,
+                             actor=users["front_door"], referral_advised=True)
+
+    # The same teacher refers another child, from a draft of its own: that does not follow the advice.
+    other = Walker(walker.client)
+    other.concerns([level_items(4)[0]], location=other.to_concerns())
+    other.finish_questions()
+    assert other.send(referral_details(first_name="Bea")) == "/refer/confirmation"
+    assert db.session.scalar(select(Referral).where(Referral.kind == "referral")).consultation_id is None
+    assert consultations_followed() == (0, 1)
+
+    # From the advice: a draft with the answers asked about (the same one if asked twice while unfinished).
+    page = walker.client.get(f"/refer/my-referrals/{consultation.reference}").text
+    assert 'id="refer-after-advice"' in page
+    start = f"/front-door/ask-for-advice/{consultation.reference}/refer"
+    drafts = []
+    for _ in range(2):
+        response = walker.client.post(start, data={"csrf_token": walker.token})
+        assert response.status_code == 302 and response.location == "/refer/check"
+        with walker.client.session_transaction() as session:
+            drafts.append(session["draft_id"])
+    assert drafts[0] == drafts[1] != consultation.draft_id
+    walker.draft_id = drafts[0]
+    db.session.expire_all()
+    assert walker.answers().dump() == consultation.details["answers"]
+    walker.answer("/refer/check", {}, "/refer/recommendation")
+    assert walker.send(referral_details()) == "/refer/confirmation"
+    made = db.session.scalar(select(Referral).where(Referral.draft_id == walker.draft_id))
+    assert made.kind == "referral" and made.consultation_id == consultation.id
+    assert consultations_followed() == (1, 1)
+
+
+def test_someone_else_cannot_follow_up_a_request_for_advice(walker, app, users):
+    walker.concerns([level_items(3)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    assert ask(walker, advice_button(walker)).status_code == 302
+    consultation = db.session.scalar(select(Referral))
+    colleague = store.create_user("colleague@example.org", "Colleague", "referrer", "a long enough password",
+                                  actor="test")
+    client = app.test_client()
+    sign_in_as(client, colleague)
+    token = csrf_token(client, "/refer/my-referrals")
+    response = client.post(f"/front-door/ask-for-advice/{consultation.reference}/refer", data={"csrf_token": token})
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Referral, consultation.id).follow_up_draft_id is None
+    assert db.session.scalar(select(func.count()).select_from(Draft).where(Draft.user_id == colleague.id)) == 0
