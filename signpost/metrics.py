@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
-from sqlalchemy import (Float, Integer, and_, case, cast, exists, false, func, literal_column, null, select, text,
-                        true, union_all)
+from sqlalchemy import and_, case, func, literal_column, null, or_, select, text, true, union_all
 from sqlalchemy.sql import ColumnElement
 
-from . import workdays
 from .extensions import db
-from .models import Assessment, Decision, ExternalContact, Referral
+from .models import Assessment, ExternalContact, Referral
 from .statistics import Proportion, longest_run, newcombe, p_chart_limits
 from .values import ITEM_KINDS, NFA_OUTCOMES, OUTCOMES, REFERRAL_SOURCES, ROUTES
 
@@ -64,9 +63,6 @@ ENDING_OF_OUTCOME = {
 assert set(ENDING_OF_OUTCOME) == set(OUTCOMES), "every outcome needs an ending for the reports"
 assert {code for _name, codes in ORGANISATION_TYPES.values() for code in codes} == set(REFERRAL_SOURCES)
 ROUTE_OF_ENDING = {"nfa": "universal", "early_help": "early_help", "social_care": "social_care"}
-
-RE_REFERRAL_MONTHS = 12  # the census: a referral within 12 months of the child's previous referral
-CONSULTATION_FOLLOW_UP_DAYS = 30
 
 
 def latest_revision(table=Assessment.__table__) -> ColumnElement[bool]:
@@ -131,148 +127,39 @@ def _sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
-def _month(at) -> ColumnElement:
-    """"YYYY-MM" of a stored (naive UTC) time."""
-    return func.strftime("%Y-%m", at) if _sqlite() else func.to_char(at, "YYYY-MM")
+def _tune_for_reports() -> None:
+    """PostgreSQL, for this transaction only: no JIT (compiling the aggregates costs more than it saves
+    on one pass) and room to hash the groups in memory."""
+    if not _sqlite():
+        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
-def _epoch(at) -> ColumnElement:
-    """Seconds since 1970 of a stored naive UTC time, to the microsecond."""
-    if _sqlite():  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds, then the microseconds
-        return func.unixepoch(at) + cast(func.substr(at, 21, 6), Integer) / 1e6
-    return cast(func.extract("epoch", at), Float)
-
-
-def _whole(value) -> ColumnElement:
-    """floor() of a non-negative number, as an integer, on either database."""
-    return cast(value, Integer) if _sqlite() else cast(func.floor(value), Integer)
-
-
-def _epoch_of(at: dt.datetime) -> float:
-    return (at - dt.datetime(1970, 1, 1)).total_seconds()
-
-
-# ---- decisions within one working day, in SQL: workdays.due_by as arithmetic ---------------------
-
-DAY_S = 86400
-
-
-@functools.lru_cache(maxsize=16)
-def _summer_time(years: range) -> list[tuple[dt.datetime, dt.datetime]]:
-    """UTC times [start, end) of British Summer Time: from 01:00 UTC on the last Sunday of March to
-    01:00 UTC on the last Sunday of October (the Summer Time Order 2002), checked against the tz database."""
-    def last_sunday(year: int, month: int) -> dt.datetime:
-        day = dt.date(year, month + 1, 1) - dt.timedelta(days=1)
-        return dt.datetime.combine(day - dt.timedelta(days=(day.weekday() + 1) % 7), dt.time(1))
-
-    out = []
-    for year in years:
-        start, end = last_sunday(year, 3), last_sunday(year, 10)
-        for edge, before, after in ((start, 0, 3600), (end, 3600, 0)):
-            for at, expected in ((edge - dt.timedelta(minutes=1), before), (edge, after)):
-                offset = at.replace(tzinfo=dt.UTC).astimezone(workdays.LONDON).utcoffset().total_seconds()
-                assert offset == expected, f"summer time in {year} is not as the law says"
-        out.append((start, end))
-    return out
-
-
-def _london(at, summers: list[tuple[dt.datetime, dt.datetime]]) -> ColumnElement:
-    """A stored UTC time as London wall-clock seconds since 1970 (an hour on in summer time).
-
-    The summer-time test compares the stored column with constants, which costs next to nothing.
-    """
-    return _epoch(at) + case(*((and_(at >= start, at < end), 3600) for start, end in summers), else_=0)
-
-
-def _due(local, day, span: Period) -> ColumnElement:
-    """When an item received at `local` (London seconds; `day` its London day number) is due, in London
-    seconds, exactly as workdays.due_by says.
-
-    Received on a working day: the same time on the next working day (Monday to Thursday the next
-    day, Friday the Monday). On a day off: the start of the day after the next working day. Bank
-    holidays change that for a few days a year: those days are listed in the SQL as exceptions.
-    """
-    default = case({4: local + 3 * DAY_S, 5: (day + 3) * DAY_S, 6: (day + 2) * DAY_S},
-                   value=(day + 3) % 7, else_=local + DAY_S)  # 1 January 1970 was a Thursday (3)
-    exceptions = {}
-    first = span.start - dt.timedelta(days=1)
-    for n in range((span.end - first).days + 3):
-        local_day = first + dt.timedelta(days=n)
-        number = (local_day - dt.date(1970, 1, 1)).days
-        after = (workdays.next_working_day(local_day) - local_day).days
-        weekday = local_day.weekday()
-        if workdays.is_working_day(local_day):
-            if after != (3 if weekday == 4 else 1):
-                exceptions[number] = local + after * DAY_S
-        elif weekday < 5 or after + 1 != (3 if weekday == 5 else 2):
-            exceptions[number] = literal_column(str((number + after + 1) * DAY_S))
-    return case(exceptions, value=day, else_=default) if exceptions else default
-
-
-# ---- the items: everything that reached the front door, one row each -----------------------------
+# ---- the items: everything that reached the front door ----------------------------------------------
+#
+# Every fact is stored on the row it describes (signpost.store.facts writes them with the row and
+# with each decision): the recommendation copied from the assessment, the month it counts in, when
+# a decision was due and when the first was made, re-referral and follow-up. So each table is read
+# on its own, through the covering index that holds those columns (models.REPORT_INDEXES), and
+# nothing is joined or worked out per row but a few comparisons.
 
 SIGNPOST_ONLY = ("threshold", "route", "followed")  # filters that only Signpost's items can match
 
 
-def _summers(span: Period) -> list[tuple[dt.datetime, dt.datetime]]:
-    return _summer_time(range(span.start.year - 1, span.end.year + 2))
+def _signpost_columns() -> dict[str, ColumnElement]:
+    r = Referral
+    return {"kind": r.kind, "source_code": r.source_code, "threshold_id": r.threshold_id,
+            "recommended_route": r.recommended_route, "route_taken": r.route_taken, "outcome": r.latest_outcome,
+            "month": r.month, "age_band": r.age_band, "urgency": r.urgency, "overridden": r.overridden}
 
 
-def _signpost_branch(filters: Filters, span: Period, *, lookups: bool = True):
-    """Signpost's items; lookups=False leaves out the first decision, re-referrals and follow-ups.
-
-    The referral carries its latest outcome (the front door's store keeps it with each decision).
-    """
-    if not lookups:
-        columns = {"kind": Referral.kind, "outcome": Referral.latest_outcome, **_assessment_columns()}
-        return (select(*(value.label(name) for name, value in columns.items()))
-                .select_from(Referral).join(Assessment, Assessment.id == Referral.assessment_id)
-                .where(Referral.created_at >= span.start_at, Referral.created_at < span.end_before,
-                       *_conditions(columns, filters)))
-    summers = _summers(span)
-    first = Decision.__table__.alias("first_decision")
-    re_referrals = _re_referrals(span)
-    received = _london(Referral.created_at, summers)
-    columns = {
-        "origin": literal_column("'signpost'"), "kind": Referral.kind, "received_at": Referral.created_at,
-        **_assessment_columns(), "outcome": Referral.latest_outcome, "decided_local": _london(first.c.decided_at, summers),
-        "received_local": received, "received_day": _whole(received / DAY_S),
-        "re_referral": case((re_referrals.c.id.is_not(None), 1), else_=0), "followed_up": _followed_up(),
-    }
-    # Joins, not a lookup per row, so PostgreSQL can hash them: the first decision (sequence 1,
-    # for timeliness) and the re-referrals.
-    return (select(*(value.label(name) for name, value in columns.items()))
-            .select_from(Referral).join(Assessment, Assessment.id == Referral.assessment_id)
-            .outerjoin(first, and_(first.c.referral_id == Referral.id, first.c.sequence == 1))
-            .outerjoin(re_referrals, re_referrals.c.id == Referral.id)
-            .where(Referral.created_at >= span.start_at, Referral.created_at < span.end_before,
-                   *_conditions(columns, filters)))
-
-
-def _assessment_columns() -> dict[str, ColumnElement]:
-    return {"source_code": Assessment.source_code, "age_band": Assessment.age_band, "urgency": Assessment.urgency,
-            "recommended_route": Assessment.recommended_route, "route_taken": Assessment.route_taken,
-            "overridden": Assessment.overridden, "threshold_id": Assessment.threshold_id}
-
-
-def _recorded_branch(filters: Filters, span: Period):
+def _recorded_columns() -> dict[str, ColumnElement]:
     contact = ExternalContact
-    summers = _summers(span)
-    received = _london(contact.received_at, summers)
-    columns = {
-        # A recorded contact answered with advice was a consultation; every other one a referral.
-        "origin": literal_column("'front_door'"),
-        "kind": case((contact.outcome == "advice_given", "consultation"), else_="referral"),
-        "received_at": contact.received_at,
-        "source_code": contact.source_code, "age_band": contact.age_band, "urgency": contact.urgency,
-        "recommended_route": null(), "route_taken": null(), "overridden": null(), "threshold_id": null(),
-        "outcome": contact.outcome, "decided_local": _london(contact.decided_at, summers),
-        "received_local": received, "received_day": _whole(received / DAY_S),
-        "re_referral": literal_column("0"), "followed_up": literal_column("0"),
-    }
-    return (select(*(value.label(name) for name, value in columns.items()))
-            .where(contact.received_at >= span.start_at, contact.received_at < span.end_before,
-                   *_conditions(columns, filters)))
+    return {"outcome": contact.outcome, "source_code": contact.source_code, "month": contact.month,
+            "age_band": contact.age_band, "urgency": contact.urgency,
+            # A recorded contact answered with advice was a consultation; every other one a referral.
+            "kind": case((contact.outcome == "advice_given", "consultation"), else_="referral"),
+            "threshold_id": null(), "recommended_route": null(), "route_taken": null(), "overridden": null()}
 
 
 def _conditions(columns: Mapping[str, ColumnElement], filters: Filters) -> list:
@@ -294,91 +181,35 @@ def _conditions(columns: Mapping[str, ColumnElement], filters: Filters) -> list:
     return out
 
 
-def _items(filters: Filters, span: Period):
-    """The items as a subquery. On SQLite, OFFSET 0 keeps the planner from pasting it into the query
-    around it, which would repeat the consultation's follow-up lookup wherever its column is used;
-    PostgreSQL needs no such fence and can then scan the branches in parallel."""
-    branches = []
-    recorded_can_match = not any(getattr(filters, f) for f in SIGNPOST_ONLY)
-    if filters.origin in (None, "signpost") or not recorded_can_match:
-        branch = _signpost_branch(filters, span)
-        branches.append(branch if filters.origin in (None, "signpost") else branch.where(false()))
-    if filters.origin in (None, "front_door") and recorded_can_match:
-        branches.append(_recorded_branch(filters, span))
-    items = union_all(*branches) if len(branches) > 1 else branches[0]
-    return (items.offset(0) if _sqlite() else items).subquery("items")
-
-
-def _months_earlier(at, months: int) -> ColumnElement:
+def _received(column) -> ColumnElement:
+    """The time an item was received, for comparisons. On SQLite, as `+column`: the planner then reads
+    the reports' index in its own order (what the query groups by) and needs no sort, rather than
+    choosing the index on the time and sorting every row."""
     if _sqlite():
-        return func.datetime(at, f"{-months:+d} months")
-    return at - literal_column(f"interval '{months} months'")
+        return literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
+    return column
 
 
-def _days_later(at, days: int) -> ColumnElement:
-    if _sqlite():
-        return func.datetime(at, f"+{days} days")
-    return at + literal_column(f"interval '{days} days'")
-
-
-def _tune_for_reports() -> None:
-    """PostgreSQL, for this transaction only: no JIT (compiling the long CASE costs seconds and saves
-    nothing on one pass) and room to sort the grouped rows in memory."""
-    if not _sqlite():
-        db.session.execute(text("SET LOCAL jit = off"))
-        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
-
-
-def _re_referrals(span: Period):
-    """Referrals (kind referral) received in the span whose child had a referral in the 12 months before.
-
-    The census's re-referral. The same child is the same child_key (name and date of birth, as the
-    front door matches them). One window over the child's referrals in date order (the
-    (child_key, kind, created_at) index gives that order), not one lookup per referral.
-    """
-    previous = func.lag(Referral.created_at).over(partition_by=Referral.child_key, order_by=Referral.created_at)
-    ordered = (select(Referral.id, Referral.created_at, previous.label("previous_at"))
-               .where(Referral.kind == "referral", Referral.child_key.is_not(None),
-                      Referral.created_at >= dt.datetime.combine(
-                          months_before(span.start, RE_REFERRAL_MONTHS), dt.time()),
-                      Referral.created_at < span.end_before)
-               .subquery("ordered"))
-    return (select(ordered.c.id)
-            .where(ordered.c.created_at >= span.start_at,
-                   ordered.c.previous_at >= _months_earlier(ordered.c.created_at, RE_REFERRAL_MONTHS))
-            .subquery("re_referrals"))
-
-
-def _followed_up() -> ColumnElement:
-    """For a consultation: 1 when a referral for the same child followed within 30 days.
-
-    A consultation with no child's name (child_key empty) is matched on the referral made from
-    its advice (referrals.consultation_id, written by the store when that referral is made),
-    never on the same professional referring another child.
-    """
-    later = Referral.__table__.alias("later")
-
-    def referral_after(*same_child) -> ColumnElement:
-        return exists().where(*same_child, later.c.kind == "referral", later.c.created_at > Referral.created_at,
-                              later.c.created_at <= _days_later(Referral.created_at, CONSULTATION_FOLLOW_UP_DAYS))
-
-    # Separate lookups (not one OR) so each can use its index: (child_key, created_at) or consultation_id.
-    return case((Referral.kind != "consultation", 0),
-                (Referral.child_key.is_not(None), case((referral_after(later.c.child_key == Referral.child_key), 1),
-                                                       else_=0)),
-                (referral_after(later.c.consultation_id == Referral.id), 1), else_=0)
+def _within(at, period: Period) -> ColumnElement[bool]:
+    return and_(at >= period.start_at, at < period.end_before)
 
 
 # ---- the cube: one grouped query that every table on the overview page adds up from -------------
 
-CUBE_KEYS = ("in_current", "in_baseline", "month", "kind", "origin", "source_code", "threshold_id",
-             "recommended_route", "route_taken", "outcome", "timeliness", "re_referral", "followed_up")
+CUBE_KEYS = ("month", "kind", "origin", "source_code", "threshold_id", "recommended_route", "route_taken", "outcome")
+# What each table is grouped by, in the order of its index in models.REPORT_INDEXES (the other keys
+# are constant or follow from these: a recorded contact's kind from its outcome).
+SIGNPOST_GROUPS = ("kind", "source_code", "threshold_id", "recommended_route", "route_taken", "outcome", "month")
+RECORDED_GROUPS = ("outcome", "source_code", "month")
 
 
-@dataclasses.dataclass(frozen=True)
-class Cell:
-    in_current: bool
-    in_baseline: bool
+class Cell(NamedTuple):  # a named tuple: thousands are made for each report, and a tuple is quick to make
+    """The items that share every key, and how many of them were on time, late, re-referrals...
+
+    count is the items in the cell in one period (Period or all of the span the cube covers); the
+    other counts are of the items received in the current period.
+    """
+
     month: str
     kind: str
     origin: str
@@ -387,10 +218,11 @@ class Cell:
     recommended_route: str | None
     route_taken: str | None
     outcome: str | None
-    timeliness: str  # "on_time", "late" or "pending" (not decided and not yet due)
-    re_referral: bool
-    followed_up: bool
     count: int
+    on_time: int = 0        # first decided within one working day
+    late: int = 0           # decided later, or not decided and already due
+    re_referrals: int = 0
+    followed_up: int = 0    # consultations followed by a referral within 30 days
 
     @property
     def ending(self) -> str:
@@ -401,35 +233,64 @@ class Cell:
         return self.outcome in NFA_OUTCOMES
 
 
-def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime) -> list[Cell]:
+@dataclasses.dataclass(frozen=True)
+class Cube:
+    span: list[Cell]       # every item received in the span (current and baseline, and between)
+    current: list[Cell]
+    baseline: list[Cell]
+
+
+def _branch(table, columns: Mapping[str, ColumnElement], origin: str, received, decided, group_by: list,
+            filters: Filters, current: Period, baseline: Period, now: dt.datetime, *, links: bool):
+    """One table's cells: grouped by its columns among the cube's keys (in its index's order), with
+    how many items each period has and, of those in the current period, how many were on time..."""
+    at = _received(received)
     span = Period(min(current.start, baseline.start), max(current.end, baseline.end))
-    items = _items(filters, span)
-    due = _due(items.c.received_local, items.c.received_day, span)
-    now_local = _epoch_of(now) + now.replace(tzinfo=dt.UTC).astimezone(workdays.LONDON).utcoffset().total_seconds()
-    timeliness = case(
-        (items.c.decided_local.is_(None), case((due < now_local, "late"), else_="pending")),
-        # A millisecond's grace for floating point (epochs in seconds carry microseconds).
-        (items.c.decided_local <= due + 0.001, "on_time"), else_="late")
+    now_in = _within(at, current)
+    due = table.c.due_at
 
-    def within(period: Period):
-        return case((and_(items.c.received_at >= period.start_at, items.c.received_at < period.end_before), 1),
-                    else_=0)
+    def of_current(*conditions):
+        return func.count().filter(and_(now_in, *conditions))
 
-    keys = [within(current).label("in_current"), within(baseline).label("in_baseline"),
-            _month(items.c.received_at).label("month"), items.c.kind, items.c.origin, items.c.source_code,
-            items.c.threshold_id, items.c.recommended_route, items.c.route_taken, items.c.outcome,
-            timeliness.label("timeliness"), items.c.re_referral, items.c.followed_up]
-    # Keys computed in a subquery and grouped by name: PostgreSQL would not see two copies of an
-    # expression with bound parameters as the same expression.
-    keyed = select(*keys).select_from(items).subquery("keyed")
-    query = select(*keyed.c, func.count().label("count")).group_by(*keyed.c)
+    counts = {
+        "count": func.count(), "in_current": of_current(), "in_baseline": func.count().filter(_within(at, baseline)),
+        "on_time": of_current(decided <= due),
+        "late": of_current(or_(decided > due, and_(decided.is_(None), due < now))),
+        "re_referrals": of_current(table.c.re_referral) if links else literal_column("0"),
+        "followed_up": of_current(table.c.followed_up) if links else literal_column("0"),
+    }
+    keys = {**columns, "origin": literal_column(f"'{origin}'")}
+    return (select(*(keys[name].label(name) for name in CUBE_KEYS), *(v.label(k) for k, v in counts.items()))
+            .where(_within(at, span), *_conditions(columns, filters))
+            .group_by(*group_by))
+
+
+def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime) -> Cube:
+    branches = []
+    recorded_can_match = not any(getattr(filters, f) for f in SIGNPOST_ONLY)
+    if filters.origin in (None, "signpost"):
+        columns = _signpost_columns()
+        branches.append(_branch(Referral.__table__, columns, "signpost", Referral.created_at, Referral.first_decided_at,
+                                [columns[name] for name in SIGNPOST_GROUPS], filters, current, baseline, now,
+                                links=True))
+    if filters.origin in (None, "front_door") and recorded_can_match:
+        columns = _recorded_columns()
+        branches.append(_branch(ExternalContact.__table__, columns, "front_door", ExternalContact.received_at,
+                                ExternalContact.decided_at, [columns[name] for name in RECORDED_GROUPS], filters,
+                                current, baseline, now, links=False))
+    cube = Cube([], [], [])
+    if not branches:
+        return cube
     _tune_for_reports()
-    return [Cell(in_current=bool(row.in_current), in_baseline=bool(row.in_baseline), month=row.month,
-                 kind=row.kind, origin=row.origin, source_code=row.source_code, threshold_id=row.threshold_id,
-                 recommended_route=row.recommended_route, route_taken=row.route_taken, outcome=row.outcome,
-                 timeliness=row.timeliness, re_referral=bool(row.re_referral), followed_up=bool(row.followed_up),
-                 count=row.count)
-            for row in db.session.execute(query)]
+    for row in db.session.execute(union_all(*branches) if len(branches) > 1 else branches[0]):
+        keys = {name: getattr(row, name) for name in CUBE_KEYS}
+        cube.span.append(Cell(**keys, count=row.count))
+        if row.in_current:
+            cube.current.append(Cell(**keys, count=row.in_current, on_time=row.on_time, late=row.late,
+                                     re_referrals=row.re_referrals, followed_up=row.followed_up))
+        if row.in_baseline:
+            cube.baseline.append(Cell(**keys, count=row.in_baseline))
+    return cube
 
 
 # ---- the overview: every table on the reports page, added up from the cube -----------------------
@@ -504,6 +365,12 @@ def _proportion(cells: Iterable[Cell], hit) -> Proportion:
     return Proportion(sum(c.count for c in cells if hit(c)), sum(c.count for c in cells))
 
 
+def _counted(cells: Iterable[Cell], hits, out_of=lambda c: c.count) -> Proportion:
+    """Hits out of the cells' items, from the counts each cell carries."""
+    cells = list(cells)
+    return Proportion(sum(hits(c) for c in cells), sum(out_of(c) for c in cells))
+
+
 def _nfa(cells: Iterable[Cell]) -> Proportion:
     return _proportion((c for c in cells if _is_decided_referral(c)), lambda c: c.nfa)
 
@@ -521,8 +388,7 @@ def overview(current: Period, baseline: Period, filters: Filters = Filters(),
              now: dt.datetime | None = None) -> Overview:
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     cube = _cube(filters, current, baseline, now)
-    this = [c for c in cube if c.in_current]
-    before = [c for c in cube if c.in_baseline]
+    this, before = cube.current, cube.baseline
 
     endings: dict[str, dict[str, int]] = {kind: dict.fromkeys(ENDINGS, 0) for kind in (*ITEM_KINDS, "all")}
     for cell in this:
@@ -532,7 +398,7 @@ def overview(current: Period, baseline: Period, filters: Filters = Filters(),
     nfa_now, nfa_baseline = _nfa(this), _nfa(before)
     centre = nfa_baseline.rate
     by_month: dict[str, list[Cell]] = defaultdict(list)
-    for cell in cube:
+    for cell in cube.span:
         by_month[cell.month].append(cell)
     in_baseline = set(baseline.months())
     in_current = set(current.months())
@@ -565,7 +431,6 @@ def overview(current: Period, baseline: Period, filters: Filters = Filters(),
                           "total": sum(ends.values()), "nfa": _proportion(
                               [c for c in cells if c.outcome is not None], lambda c: c.nfa)})
 
-    due = [c for c in this if c.timeliness != "pending"]
     return Overview(
         current=current, baseline=baseline, filters=filters, endings=endings,
         nfa_now=nfa_now, nfa_baseline=nfa_baseline, difference=newcombe(nfa_now, nfa_baseline),
@@ -579,9 +444,9 @@ def overview(current: Period, baseline: Period, filters: Filters = Filters(),
             "none": "Not through Signpost (recorded by the front door)"}),
         by_origin=_rate_rows(this, lambda c: c.origin, ORIGIN_NAMES, ORIGINS),
         agreement=agreement, agreed=agreed, overrides=overrides,
-        on_time=_proportion(due, lambda c: c.timeliness == "on_time"),
-        re_referrals=_proportion([c for c in referrals], lambda c: c.re_referral),
-        consultations_followed=_proportion([c for c in this if c.kind == "consultation"], lambda c: c.followed_up),
+        on_time=_counted(this, lambda c: c.on_time, lambda c: c.on_time + c.late),
+        re_referrals=_counted(referrals, lambda c: c.re_referrals),
+        consultations_followed=_counted([c for c in this if c.kind == "consultation"], lambda c: c.followed_up),
     )
 
 
@@ -596,35 +461,33 @@ class ConcernRow:
     nfa: Proportion    # of those decided, how many ended in NFA
 
 
-def _reason_elements(reason_ids):
-    """The ids in an assessment's reason_ids (a JSON list), one row each."""
-    if _sqlite():
-        return func.json_each(reason_ids).table_valued("value", name="reason")
-    return func.json_array_elements_text(reason_ids).table_valued("value", name="reason")
-
-
 def deciding_concerns(current: Period, filters: Filters = Filters(), labels: Mapping[str, tuple[str, str]] = {}
                       ) -> list[ConcernRow]:
     """For each indicator and rule that decided recommendations: referrals it produced, and NFA share.
 
-    Only referrals made through Signpost carry reasons. `labels` maps id -> (kind, text).
+    Only referrals made through Signpost carry reasons. `labels` maps id -> (kind, text). The
+    referrals are grouped by their list of reasons (the stored reasons_key, one group per distinct
+    list, far fewer than referrals), and each group is then counted once for each reason in it.
     """
     if filters.origin == "front_door":
         return []
-    items = (_signpost_branch(filters, current, lookups=False)
-             .add_columns(Assessment.reason_ids.label("reason_ids")).subquery())
-    reason = _reason_elements(items.c.reason_ids)
-    nfa = case((items.c.outcome.in_(NFA_OUTCOMES), 1), else_=0)
-    decided = case((items.c.outcome.is_not(None), 1), else_=0)
-    query = (select(reason.c.value.label("reason_id"), func.count().label("referrals"),
-                    func.sum(decided).label("decided"), func.sum(nfa).label("nfa"))
-             .select_from(items).join(reason, true())
-             .where(items.c.kind == "referral")
-             .group_by(reason.c.value))
-    rows = [ConcernRow(row.reason_id, labels.get(row.reason_id, ("", row.reason_id))[1],
-                       labels.get(row.reason_id, ("", ""))[0], row.referrals,
-                       Proportion(int(row.nfa or 0), int(row.decided or 0)))
-            for row in db.session.execute(query)]
+    r = Referral
+    columns = {"source_code": r.source_code, "age_band": r.age_band, "urgency": r.urgency,
+               "threshold_id": r.threshold_id, "recommended_route": r.recommended_route, "overridden": r.overridden}
+    query = (select(r.reasons_key, func.count().label("referrals"), func.count(r.latest_outcome).label("decided"),
+                    func.sum(case((r.latest_outcome.in_(NFA_OUTCOMES), 1), else_=0)).label("nfa"))
+             .where(r.kind == "referral", _within(_received(r.created_at), current), *_conditions(columns, filters))
+             .group_by(r.reasons_key))
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for row in db.session.execute(query):
+        for reason_id in json.loads(row.reasons_key or "[]"):
+            counts = totals[reason_id]
+            counts[0] += row.referrals
+            counts[1] += row.decided
+            counts[2] += int(row.nfa or 0)
+    rows = [ConcernRow(reason_id, labels.get(reason_id, ("", reason_id))[1], labels.get(reason_id, ("", ""))[0],
+                       referrals, Proportion(nfa, decided))
+            for reason_id, (referrals, decided, nfa) in totals.items()]
     return sorted(rows, key=lambda r: (-r.referrals, r.reason_id))
 
 

@@ -10,8 +10,8 @@ import secrets
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, event, false as sa_false)
+from sqlalchemy import (DDL, JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, event, false as sa_false, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -202,6 +202,25 @@ class Referral(db.Model):
     consultation_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id", ondelete="SET NULL"),
                                                         index=True)
 
+    # The reports' facts (signpost.store.facts writes them with the row and with each decision, in the
+    # same transaction): the recommendation it was sent from, copied from its assessment, and what the
+    # measures need, so the reports add up one table's columns and work nothing out when read.
+    source_code: Mapped[str | None] = mapped_column(String(8))
+    age_band: Mapped[str | None] = mapped_column(String(20))
+    urgency: Mapped[str | None] = mapped_column(String(20))
+    recommended_route: Mapped[str | None] = mapped_column(String(20))
+    route_taken: Mapped[str | None] = mapped_column(String(20))
+    overridden: Mapped[bool | None] = mapped_column(Boolean)
+    threshold_id: Mapped[str | None] = mapped_column(String(64))
+    reasons_key: Mapped[str | None] = mapped_column(Text)  # the assessment's reason_ids, as JSON text
+    month: Mapped[str | None] = mapped_column(String(7))  # "YYYY-MM" of created_at: the month it counts in
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # one working day after created_at
+    first_decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # the decision with sequence 1
+    # A referral whose child had another referral in the 12 months before it (the census's re-referral).
+    re_referral: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # A consultation followed within 30 days by a referral for the same child (or made from its advice).
+    followed_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+
     assessment: Mapped[Assessment] = relationship(back_populates="referral")
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     allocated_to: Mapped[User | None] = relationship(foreign_keys=[allocated_to_id])
@@ -269,6 +288,9 @@ class ExternalContact(db.Model):
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     import_batch: Mapped[str | None] = mapped_column(String(64), index=True)  # null: recorded by hand
+    # The reports' facts (signpost.store.facts): the month it counts in and one working day after receipt.
+    month: Mapped[str | None] = mapped_column(String(7))
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class OutboxMessage(db.Model):
@@ -413,17 +435,49 @@ def _referral_latest(mapper, connection, target: Decision) -> None:
 
 
 # The reports' indexes (signpost.metrics): each carries every column its query reads, so the
-# reports walk small indexes instead of the wide rows (a referral's details, an assessment's JSON).
+# reports walk small indexes instead of the wide rows (a referral's details and free text).
 REPORT_INDEXES = (
-    # Items received in a period, with what the reports group by and the keys they join on.
-    Index("ix_referrals_reports", Referral.created_at, Referral.kind, Referral.latest_outcome,
-          Referral.assessment_id, Referral.child_key, Referral.user_id),
-    # An item's assessment, by id: the recommendation and the breakdowns' columns.
-    Index("ix_assessments_reports", Assessment.id, Assessment.source_code, Assessment.age_band, Assessment.urgency,
-          Assessment.recommended_route, Assessment.route_taken, Assessment.overridden, Assessment.threshold_id),
-    # The first decision's time (decided within one working day).
-    Index("ix_decisions_first", Decision.referral_id, Decision.sequence, Decision.decided_at),
-    # The same child's earlier referral (re-referrals), and the referral after a consultation.
+    # The overview's cells: the columns it groups by first, in its order, so SQLite reads the
+    # groups off the index one after another (no sort); then what it counts.
+    Index("ix_referrals_reports", Referral.kind, Referral.source_code, Referral.threshold_id,
+          Referral.recommended_route, Referral.route_taken, Referral.latest_outcome, Referral.month,
+          Referral.created_at, Referral.first_decided_at, Referral.due_at, Referral.re_referral,
+          Referral.followed_up, Referral.age_band, Referral.urgency, Referral.overridden),
+    Index("ix_external_contacts_reports", ExternalContact.outcome, ExternalContact.source_code, ExternalContact.month,
+          ExternalContact.received_at, ExternalContact.decided_at, ExternalContact.due_at, ExternalContact.age_band,
+          ExternalContact.urgency),
+    # By deciding concern: referrals grouped by their list of reasons, read in that order (no sort)
+    # on SQLite. PostgreSQL hashes the groups instead, and a long list of reasons could pass its
+    # limit on the size of an index entry, so there the index is kept empty (WHERE false).
+    Index("ix_referrals_concerns", Referral.kind, Referral.reasons_key, Referral.created_at, Referral.latest_outcome,
+          Referral.source_code, Referral.age_band, Referral.urgency, Referral.threshold_id,
+          Referral.recommended_route, Referral.overridden, postgresql_where=text("false")),
+    # Items received in a period: what they are and how they ended.
+    Index("ix_referrals_received", Referral.created_at, Referral.kind, Referral.latest_outcome, Referral.month),
+    Index("ix_external_contacts_received", ExternalContact.received_at, ExternalContact.outcome,
+          ExternalContact.month),
+    # The same child's other referrals (re-referrals), and the referral after a consultation: what the
+    # store reads when it writes those facts.
     Index("ix_referrals_child_kind", Referral.child_key, Referral.kind, Referral.created_at),
     Index("ix_referrals_user_kind", Referral.user_id, Referral.kind, Referral.created_at),
 )
+
+# PostgreSQL: how many groups the reports' GROUP BY makes, from statistics on those columns taken
+# together. Without them it multiplies each column's number of values, expects about one group per
+# row, and will not share the grouping out between parallel workers. (Made with the table here, and
+# by migration 0009.)
+REPORT_STATISTICS = {
+    "st_referrals_reports": ("referrals", ("kind", "source_code", "threshold_id", "recommended_route", "route_taken",
+                                           "latest_outcome", "month")),
+    "st_external_contacts_reports": ("external_contacts", ("outcome", "source_code", "month")),
+}
+
+
+def report_statistics_sql(name: str) -> str:
+    table, columns = REPORT_STATISTICS[name]
+    return f"CREATE STATISTICS IF NOT EXISTS {name} (ndistinct) ON {', '.join(columns)} FROM {table}"
+
+
+for _name, (_table, _columns) in REPORT_STATISTICS.items():
+    event.listen(db.metadata.tables[_table], "after_create",
+                 DDL(report_statistics_sql(_name)).execute_if(dialect="postgresql"))

@@ -1,5 +1,5 @@
-"""Migration 0003 fills in what existing rows need: decision sequences, each referral's newest
-decision, decided_at and the re-referral key, on SQLite and PostgreSQL."""
+"""Migrations fill in what existing rows need, on SQLite and PostgreSQL: 0003 decision sequences, each
+referral's newest decision, decided_at and the re-referral key; 0009 the reports' stored facts."""
 from __future__ import annotations
 
 import json
@@ -46,4 +46,54 @@ def test_existing_decisions_and_referrals_are_filled_in(empty_database):
         assert referral.child_key == child_key(details)
         assert referral.urgency_priority == 2  # a standard referral (0002 made urgency 'standard')
         downgrade(directory=str(MIGRATIONS), revision="0002_urgency_lado_kinds")
+        db.engine.dispose()
+
+
+def test_migration_0009_fills_in_the_reports_facts_of_existing_rows(empty_database):
+    app = make_app(empty_database)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0008_consultation_link")
+        ada = {"first_name": "Ada", "last_name": "Fenwick", "date_of_birth": "2016-05-04"}
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO users (id, email, name, role, organisation, password_hash, active, session_version, "
+                "created_at, manager) "
+                "VALUES (1, 'a@example.org', 'A', 'front_door', '', 'x', :t, 1, '2026-01-01', :f)"),
+                {"t": True, "f": False})
+            for n, (at, kind) in enumerate([("2026-02-06 15:00:00", "referral"), ("2026-02-09 10:00:00", "referral"),
+                                            ("2026-02-01 10:00:00", "consultation")], start=1):
+                conn.execute(sa.text(
+                    "INSERT INTO assessments (id, user_id, started_at, completed_at, unborn, indicator_ids, in_danger, "
+                    "immediate, recommended_route, reason_ids, overridden, route_taken, threshold_id, threshold_hash, "
+                    "lado, source_code, age_band, urgency, shown) VALUES (:id, 1, :at, :at, :f, '[]', :f, :f, "
+                    "'early_help', :reasons, :t, 'social_care', 'v1', 'h', :f, '3B', '5 to 9', 'standard', '{}')"),
+                    {"id": n, "at": at, "f": False, "t": True, "reasons": json.dumps(["ind_a", f"ind_{n}"])})
+                conn.execute(sa.text(
+                    "INSERT INTO referrals (id, reference, kind, assessment_id, user_id, created_at, details, "
+                    "child_key, urgency_priority) VALUES (:id, :ref, :kind, :id, 1, :at, :d, :key, 2)"),
+                    {"id": n, "ref": f"NM-{n}", "kind": kind, "at": at, "d": json.dumps(ada), "key": child_key(ada)})
+            conn.execute(sa.text(
+                "INSERT INTO decisions (id, referral_id, outcome, decided_on, decided_by, note, created_at, sequence, "
+                "decided_at) VALUES (1, 1, 'nfa', '2026-02-09', 1, '', '2026-02-09 15:00:00', 1, "
+                "'2026-02-09 15:00:00')"))
+            conn.execute(sa.text(
+                "INSERT INTO external_contacts (id, reference, received_at, source_code, channel, age_band, urgency, "
+                "outcome, decided_at, recorded_by, recorded_at) VALUES (1, 'X1', '2026-02-07 11:00:00', '6', 'phone', "
+                "'5 to 9', 'standard', 'nfa', '2026-02-09 10:00:00', 1, '2026-02-09 10:00:00')"))
+        upgrade(directory=str(MIGRATIONS))
+        with db.engine.connect() as conn:
+            rows = {r.id: r for r in conn.execute(sa.text(
+                "SELECT id, source_code, recommended_route, overridden, reasons_key, month, due_at, first_decided_at, "
+                "re_referral, followed_up FROM referrals"))}
+            contact = conn.execute(sa.text("SELECT month, due_at FROM external_contacts")).one()
+        first, second, consultation = rows[1], rows[2], rows[3]
+        assert (first.source_code, first.recommended_route, bool(first.overridden)) == ("3B", "early_help", True)
+        assert json.loads(first.reasons_key) == ["ind_a", "ind_1"] and first.month == "2026-02"
+        assert str(first.due_at).startswith("2026-02-09 15:00")
+        assert str(first.first_decided_at).startswith("2026-02-09 15:00")
+        assert second.first_decided_at is None and bool(second.re_referral) and not bool(first.re_referral)
+        assert bool(consultation.followed_up)
+        # Received on a Saturday: due by the end of Monday.
+        assert contact.month == "2026-02" and str(contact.due_at).startswith("2026-02-10 00:00")
+        downgrade(directory=str(MIGRATIONS), revision="0008_consultation_link")
         db.engine.dispose()

@@ -436,3 +436,5 @@ def record_demo_journey(user: User, answers: dict, rec, *, at, assessment_fields
 
 # Each kind of user's writers live in a submodule of this package (store.frontdoor,
 # store.policy, ...), built on transaction() and _audit() above.
+
+from . import facts  # noqa: E402,F401  (registers the listeners that write the reports' facts with each row)

@@ -8,7 +8,7 @@ from sqlalchemy import insert, select, update
 
 from ..extensions import db
 from ..models import Assessment, AuditEvent, Decision, ExternalContact, Referral, urgency_priority, utcnow
-from . import _audit, transaction
+from . import _audit, facts, transaction
 
 SEEDED = "demo_history_seeded"
 
@@ -26,14 +26,17 @@ def record_demo_history(contacts: list[dict], journeys: list[dict], *, months: i
     referral and decision rows get their foreign keys here (a referral's "follows": the reference of
     the consultation, earlier in the batch, whose advice it was made from). Bulk inserts fire no model events, so
     rows carry what the listeners would set (a referral's child_key and latest outcome; its
-    urgency_priority is set here from the assessment).
+    urgency_priority is set here from the assessment), and the reports' facts are filled in for the
+    new rows by the same code the listeners use (store.facts.fill).
     """
     counts = {"contacts": len(contacts), "assessments": 0, "referrals": 0, "decisions": 0}
     with transaction() as session:
+        contact_ids, referral_ids = [], []
         if contacts:
             now = utcnow()
-            session.execute(insert(ExternalContact), [{"recorded_by": recorded_by, "recorded_at": now, **c}
-                                                      for c in contacts])
+            contact_ids = session.scalars(
+                insert(ExternalContact).returning(ExternalContact.id, sort_by_parameter_order=True),
+                [{"recorded_by": recorded_by, "recorded_at": now, **c} for c in contacts]).all()
         if journeys:
             ids = session.scalars(insert(Assessment).returning(Assessment.id, sort_by_parameter_order=True),
                                   [j["assessment"] for j in journeys]).all()
@@ -57,5 +60,6 @@ def record_demo_history(contacts: list[dict], journeys: list[dict], *, months: i
                 if decisions:
                     session.execute(insert(Decision), decisions)
                 counts["referrals"], counts["decisions"] = len(referral_ids), len(decisions)
+        facts.fill(session.connection(), referral_ids=referral_ids, contact_ids=contact_ids)
         _audit(SEEDED, actor="demo seed", record_type="demo", months=months, **counts)
     return counts
