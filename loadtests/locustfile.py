@@ -10,18 +10,24 @@ import itertools
 import os
 import re
 import threading
+import time
+from urllib.parse import urlencode
 
 import gevent
-from locust import HttpUser, between, events, task
+from locust import FastHttpUser, between, events, task
 
 from journey_plan import DRAFT_ID, PLAN
 
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 REFERENCE = re.compile(r"\b([A-Z]{2,4}-\d{4}-\d{5})\b")
 TARGET = int(os.environ.get("LOAD_JOURNEYS", "100"))
 ACKS = os.environ.get("LOAD_ACKS", "acks.txt")
 PASSWORD = os.environ.get("LOAD_PASSWORD", "load-test-password-1")
 ACCOUNTS = int(os.environ.get("LOAD_ACCOUNTS", "50"))
+# How long one draft's submission is retried after its reply was lost (a killed worker, the
+# database restarting): far longer than any fault lasts, so a submission is never given up.
+SUBMIT_RETRY_S = float(os.environ.get("LOAD_SUBMIT_RETRY_S", "120"))
 
 _accounts = itertools.cycle(range(ACCOUNTS))
 _lock = threading.Lock()
@@ -53,8 +59,11 @@ def release(reference: str | None, environment) -> None:
         gevent.spawn(environment.runner.quit)  # not from this user's own greenlet, which quit() stops
 
 
-class Referrer(HttpUser):
-    """A school's safeguarding lead: signs in once, then refers one child after another."""
+class Referrer(FastHttpUser):
+    """A school's safeguarding lead: signs in once, then refers one child after another.
+
+    FastHttpUser (geventhttpclient): the load generator shares the service's 2 cores, and
+    costs a fraction of requests' CPU per request."""
 
     wait_time = between(0, 0.2)
 
@@ -66,17 +75,20 @@ class Referrer(HttpUser):
     def sign_in(self):
         page = self.client.get("/sign-in", name="/sign-in")
         self.token = self._token(page.text)
-        self.client.post("/sign-in", data={"csrf_token": self.token, "email": self.email, "password": PASSWORD},
-                         name="/sign-in [POST]", allow_redirects=False)
+        self.client.post("/sign-in", data=urlencode({"csrf_token": self.token, "email": self.email,
+                                                     "password": PASSWORD}),
+                         headers=FORM, name="/sign-in [POST]", allow_redirects=False)
         self.token = self._token(self.client.get("/", name="/").text)
 
     @staticmethod
     def _token(html: str):
-        match = CSRF.search(html)
+        match = CSRF.search(html or "")
         return (match.group(1) or match.group(2)) if match else None
 
     def post(self, path: str, data: dict, name: str | None = None):
-        with self.client.post(path, data={"csrf_token": self.token, **data}, name=name or path,
+        # Encoded here: FastHttpSession would send a list (several ticked boxes) as its repr.
+        body = urlencode({"csrf_token": self.token, **data}, doseq=True)
+        with self.client.post(path, data=body, headers=FORM, name=name or path,
                               allow_redirects=False, catch_response=True) as response:
             if response.status_code != 302:
                 response.failure(f"{path}: {response.status_code}")
@@ -107,7 +119,7 @@ class Referrer(HttpUser):
         while location in PLAN:  # follow the journey's own redirects, answering each page
             path = location
             if draft_id is None:
-                found = DRAFT_ID.search(self.client.get(path, name=path).text)
+                found = DRAFT_ID.search(self.client.get(path, name=path).text or "")
                 draft_id = found.group(1) if found else None
             location = self.post(path, {**PLAN[path], "draft_id": draft_id or ""}, name=path)
             if location is None:
@@ -118,20 +130,33 @@ class Referrer(HttpUser):
                 self.token = None
             return None
         self.client.get("/refer/referral", name="/refer/referral")
-        # A lost reply is sent again, as a browser's retry would: one referral per draft, whatever.
-        for attempt in range(4):
+        return self.submit(draft_id)
+
+    def submit(self, draft_id: str) -> str | None:
+        """Send the draft's referral and read its reference, retrying while replies are lost.
+
+        Sending is idempotent per draft (a second send of a sent draft leads to the same
+        referral's confirmation), so a submission whose reply was lost is sent again on the
+        same draft, never by starting another journey: N journeys make exactly N referrals.
+        """
+        deadline = time.monotonic() + SUBMIT_RETRY_S
+        attempt = 0
+        while time.monotonic() < deadline:
             location = self.post("/refer/referral", {**PLAN.referral, "draft_id": draft_id},
                                  name="/refer/referral [POST]")
             if location == "/refer/send/referral":
                 location = self.post("/refer/send/referral", {"draft_id": draft_id}, name="/refer/send [POST]")
             if location == "/refer/confirmation":
-                break
-            gevent.sleep(0.5 * (attempt + 1))
-        else:
-            return None
-        page = self.client.get("/refer/confirmation", name="/refer/confirmation")
-        match = REFERENCE.search(page.text)
-        return match.group(1) if page.status_code == 200 and match else None
+                with self.client.get("/refer/confirmation", name="/refer/confirmation",
+                                     catch_response=True) as page:
+                    match = REFERENCE.search(page.text or "") if page.status_code == 200 else None
+                    if match:
+                        return match.group(1)
+                    page.failure(f"confirmation without a reference: {page.status_code}")
+            attempt += 1
+            gevent.sleep(min(0.25 * attempt, 2.0))
+        self._fail_journey(f"draft {draft_id}: no confirmation within {SUBMIT_RETRY_S:.0f} s")
+        return None
 
     def _fail_journey(self, why: str):
         events.request.fire(request_type="JOURNEY", name="journey", response_time=0, response_length=0,

@@ -14,7 +14,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from ..extensions import csrf, db, limiter, login_manager
 from ..values import ROLES
-from . import forms, security
+from . import forms, security, ticks
+from .templating import FastImports
 
 # The navigation, by role. An entry shows only when its endpoint exists, so a blueprint
 # still to come (front door, policy) appears here as soon as it is registered.
@@ -37,6 +38,7 @@ def init_web(app: Flask) -> None:
         FileSystemLoader(app.template_folder),
         PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
     ])
+    app.jinja_env.template_class = FastImports  # before any template is loaded
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -56,6 +58,7 @@ def init_web(app: Flask) -> None:
     csrf.exempt(api.bp)  # stateless JSON for other systems: no session, so nothing to forge
 
     app.context_processor(_template_context)
+    app.add_template_global(ticks.concern_checkboxes)
     forms.init_app(app)
 
 
