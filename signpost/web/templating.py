@@ -7,7 +7,7 @@ for each `{% from ... import %}` they do. Both are pure, so:
   set difference over a ChainMap of every global. Templates here all come from one environment
   with no globals of their own, so FastImports keeps each template's global names as a
   frozenset (refreshed when globals are added) and answers with one C set operation.
-- GOV.UK Frontend's component macros (govukInput, govukRadios, ...) give the same markup for
+- GOV.UK Frontend's form component macros (govukInput, govukRadios, ...) give the same markup for
   the same parameters, so their output is remembered, keyed by the parameters. What a person
   typed is never kept: a component's typed value (an input's or textarea's, a date's parts)
   is left out of the key and the stored markup holds a marker in its place, filled in with the
@@ -22,6 +22,13 @@ from markupsafe import Markup, escape
 COMPONENTS = "govuk_frontend_jinja/components/"
 TYPED = {"govukInput", "govukTextarea", "govukCharacterCount", "govukPasswordInput"}  # params.value
 TYPED_ITEMS = {"govukDateInput"}  # items[].value
+# Only form components are remembered: their parameters are the service's own words and codes
+# (typed values are left out, above). Components that show a record's details (summary lists,
+# tables, panels, banners) are rendered afresh, so no child's details are kept in memory.
+REMEMBERED = {"govukInput", "govukTextarea", "govukCharacterCount", "govukPasswordInput", "govukDateInput",
+              "govukRadios", "govukCheckboxes", "govukSelect", "govukButton", "govukErrorSummary",
+              "govukFieldset", "govukWarningText", "govukInsetText", "govukDetails", "govukBackLink",
+              "govukServiceNavigation", "govukFileUpload"}
 MAX_REMEMBERED = 2000
 
 
@@ -38,7 +45,7 @@ class FastImports(Template):
         if ctx is None and self._module is None and (self.name or "").startswith(COMPONENTS):
             module = super()._get_default_module()
             for name, value in list(vars(module).items()):
-                if isinstance(value, Macro) and name.startswith("govuk"):
+                if isinstance(value, Macro) and name in REMEMBERED:
                     setattr(module, name, Remembered(value, name))
             return module
         return super()._get_default_module(ctx)
