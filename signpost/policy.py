@@ -43,8 +43,8 @@ def check(text: str, library: Library | None = None) -> tuple[ThresholdVersion |
     if library is not None:
         taken = next((v for v in library.versions if v.id == version.id), None)
         if taken is not None and taken.content_hash != version.content_hash:
-            problems.append(Problem(DRAFT_NAME, 1, "id", f"'{version.id}' is already the id of a published "
-                                    "version with different content: give this draft a new id"))
+            problems.append(Problem(DRAFT_NAME, 1, "id", f"'{version.id}' is already published with different "
+                                    "content: give this draft a new id"))
     return version, problems
 
 
