@@ -149,7 +149,11 @@ def test_ticking_an_immediate_indicator_says_phone_now_without_more_pages(walker
     v = version()
     plan = journey.layout(v, walker.answers())
     immediate = next(i.id for i in plan.serious_items if journey.is_emergency(v.indicators[i.id]))
-    assert 'data-immediate="true"' in walker.client.get("/refer/serious").text
+    page = walker.client.get("/refer/serious").text
+    assert 'data-immediate="true"' in page
+    box = page.index(f'value="{immediate}"')  # the emergency concern's hint says what to do now
+    assert "If this is happening now, call 999." in page[page.rindex('<div class="govuk-checkboxes__item">', 0, box):
+                                                         page.index("</div>", page.index("govuk-hint", box))]
     walker.answer("/refer/serious", {"concerns": [immediate]}, "/refer/phone-now")
     assert walker.client.get("/refer/phone-now").status_code == 200
     assessment = db.session.scalar(select(Assessment))

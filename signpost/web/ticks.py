@@ -17,17 +17,16 @@ from markupsafe import Markup, escape
 CHECKBOXES = "govuk_frontend_jinja/components/checkboxes/macro.html"
 HIDDEN = " govuk-checkboxes__conditional--hidden"
 MAX_CACHED = 1000
-EMERGENCY_HINT = "If this is happening now, call 999."
 
-# One entry per (page, version hash, group index, group id, item ids): a tuple of pieces,
+# One entry per (page, version hash, group index, group id, item ids, emergency ids and hint): a tuple of pieces,
 # each a string, or (what, item index) for a request's state.
 _cache: dict[tuple, tuple] = {}
 
 
-def _item(kind: str, item, emergency: bool) -> dict:
+def _item(kind: str, item, emergency: bool, emergency_hint: str) -> dict:
     entry = {"value": item.id, "text": item.text, "id": f"concerns-{item.id}"}
     if kind == "serious" and emergency:
-        entry["hint"] = {"text": (f"{item.hint} " if item.hint else "") + EMERGENCY_HINT}
+        entry["hint"] = {"text": " ".join(filter(None, (item.hint, emergency_hint)))}
         entry["attributes"] = {"data-immediate": "true"}
     elif item.hint:
         entry["hint"] = {"text": item.hint}
@@ -50,13 +49,15 @@ def _params(kind: str, group, index: int, items: list[dict]) -> dict:
     return {"name": "concerns", "idPrefix": f"concerns-group-{index}", "fieldset": hidden_legend, "items": items}
 
 
-def group_params(kind: str, group, index: int, emergency_ids=()) -> dict:
-    """The macro's parameters for a group, every box unticked (also what the tests compare with)."""
-    return _params(kind, group, index, [_item(kind, item, item.id in emergency_ids) for item in group.items])
+def group_params(kind: str, group, index: int, emergency_ids=(), emergency_hint: str = "") -> dict:
+    """The macro's parameters for a group, every box unticked (also what the tests compare with).
+    emergency_hint, the words under an emergency concern, comes from the page's template."""
+    return _params(kind, group, index, [_item(kind, item, item.id in emergency_ids, emergency_hint)
+                                        for item in group.items])
 
 
-def _pieces(kind: str, group, index: int, emergency_ids) -> tuple:
-    params = group_params(kind, group, index, emergency_ids)
+def _pieces(kind: str, group, index: int, emergency_ids, emergency_hint: str) -> tuple:
+    params = group_params(kind, group, index, emergency_ids, emergency_hint)
     html = str(current_app.jinja_env.get_template(CHECKBOXES).module.govukCheckboxes(params))
     if kind == "concerns":  # journey.js reveals: no aria-expanded on a checkbox (axe)
         html = html.replace("data-aria-controls=", "data-reveals=")
@@ -87,19 +88,19 @@ def _indented(html: str, prefix: str) -> str:
 
 
 def concern_checkboxes(kind: str, version_hash: str, group, index: int, chosen, emergency_ids=(),
-                       reveals=None) -> Markup:
+                       reveals=None, emergency_hint: str = "") -> Markup:
     """One group's checkboxes as govukCheckboxes renders them, with this request's ticks.
 
     kind is the page ("serious", "areas" or "concerns"); chosen the ticked ids; reveals, on
     the concerns page, {item id: HTML revealed under the box} (its severity question).
     """
     ids = tuple(item.id for item in group.items)
-    key = (kind, version_hash, index, group.id, ids)
+    key = (kind, version_hash, index, group.id, ids, tuple(sorted(emergency_ids)), emergency_hint)
     pieces = _cache.get(key)
     if pieces is None:
         if len(_cache) >= MAX_CACHED:
             _cache.clear()
-        pieces = _cache[key] = _pieces(kind, group, index, emergency_ids)
+        pieces = _cache[key] = _pieces(kind, group, index, emergency_ids, emergency_hint)
     chosen = set(chosen or ())
     out = []
     for piece in pieces:
