@@ -286,7 +286,7 @@ def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime)
     # late, re_referrals, followed_up): thousands of rows, and a cell is made from each without a dict.
     span, this, before = cube.span.append, cube.current.append, cube.baseline.append
     keys = len(CUBE_KEYS)
-    for row in db.session.execute(union_all(*branches) if len(branches) > 1 else branches[0]).tuples().all():
+    for row in db.session.execute(union_all(*branches) if len(branches) > 1 else branches[0]).all():
         key = row[:keys]
         count, in_current, in_baseline = row[keys:keys + 3]
         span(Cell(*key, count))
@@ -488,7 +488,7 @@ def deciding_concerns(current: Period, filters: Filters = Filters(), labels: Map
              .where(r.kind == "referral", _within(_received(r.created_at), current), *_conditions(columns, filters))
              .group_by(r.reasons_key))
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for reasons_key, referrals, decided, nfa in db.session.execute(query).tuples().all():
+    for reasons_key, referrals, decided, nfa in db.session.execute(query).all():
         for reason_id in json.loads(reasons_key or "[]"):
             counts = totals[reason_id]
             counts[0] += referrals
