@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .engine import Answers, applies_to_age
 from .thresholds.loader import ThresholdVersion
+from .values import age_band_for
 from .thresholds.schema import Indicator, SeverityQuestion
 from .values import CONSENT_VALUES
 
@@ -138,16 +139,7 @@ def age_band(answers: JourneyAnswers | dict) -> str:
     """The Children in Need style age band (values.AGE_BANDS); also from stored answers (a dict)."""
     if isinstance(answers, dict):
         answers = JourneyAnswers.load(answers)
-    months, unborn = child_age(answers)
-    if unborn:
-        return "unborn"
-    if months is None:
-        return "unknown"
-    years = months // 12
-    for low, high in ((0, 0), (1, 4), (5, 9), (10, 15), (16, 17)):
-        if low <= years <= high:
-            return "under 1" if high == 0 else f"{low} to {high}"
-    return "unknown"
+    return age_band_for(*child_age(answers))
 
 
 def applies(ind: Indicator, months: int | None, unborn: bool) -> bool:

@@ -19,6 +19,7 @@ from .extensions import db
 from .models import Assessment, ExternalContact, Referral
 from .statistics import Proportion, longest_run, newcombe, p_chart_limits
 from .values import ITEM_KINDS, NFA_OUTCOMES, OUTCOMES, REFERRAL_SOURCES, ROUTES
+from .workdays import months_before
 
 # ---- definitions ------------------------------------------------------------------------------
 
@@ -512,14 +513,6 @@ def reason_labels(library) -> dict[str, tuple[str, str]]:
 
 
 # ---- periods ---------------------------------------------------------------------------------
-
-def months_before(day: dt.date, months: int) -> dt.date:
-    """The same day `months` months earlier (clamped to the month's end)."""
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    month += 1
-    last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last))
-
 
 def first_signpost_referral() -> dt.date | None:
     first = db.session.scalar(select(func.min(Referral.created_at)).where(Referral.kind == "referral"))

@@ -20,6 +20,15 @@ def _bank_holidays(year: int) -> frozenset[dt.date]:
     return frozenset(holidays.UK(subdiv="ENG", years=year))
 
 
+def months_before(day, months: int):
+    """The same day (a date or a datetime) `months` months earlier, the day clamped to the month's
+    end, as PostgreSQL's intervals do: the reports' periods and the 12-month re-referral window."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    last = (dt.date(year + (month == 12), month % 12 + 1, 1) - DAY).day
+    return day.replace(year=year, month=month, day=min(day.day, last))
+
+
 def is_working_day(day: dt.date) -> bool:
     return day.weekday() < 5 and day not in _bank_holidays(day.year)
 

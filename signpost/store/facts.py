@@ -54,14 +54,6 @@ def month_of(received: dt.datetime) -> str:
     return f"{received.year:04d}-{received.month:02d}"
 
 
-def months_earlier(at: dt.datetime, months: int) -> dt.datetime:
-    """The same time `months` months earlier, the day clamped to the month's end (as PostgreSQL's intervals)."""
-    year, month = divmod(at.year * 12 + at.month - 1 - months, 12)
-    month += 1
-    last = ((dt.date(year + (month == 12), month % 12 + 1, 1)) - dt.timedelta(days=1)).day
-    return at.replace(year=year, month=month, day=min(at.day, last))
-
-
 def re_referrals(rows: Iterable[tuple[int, str, dt.datetime]]) -> set[int]:
     """The ids of re-referrals among (id, child_key, created_at) of referrals (kind referral).
 
@@ -76,7 +68,7 @@ def re_referrals(rows: Iterable[tuple[int, str, dt.datetime]]) -> set[int]:
     for items in by_child.values():
         items.sort()
         for (before, _), (at, referral_id) in zip(items, items[1:]):
-            if before >= months_earlier(at, RE_REFERRAL_MONTHS):
+            if before >= workdays.months_before(at, RE_REFERRAL_MONTHS):
                 out.add(referral_id)
     return out
 

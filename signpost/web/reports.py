@@ -12,7 +12,7 @@ import re
 from flask import Blueprint, Response, abort, render_template, request
 from wtforms import Form, SelectField, StringField
 
-from .. import metrics
+from .. import metrics, workdays
 from ..content import current_library
 from ..spreadsheet import to_csv
 from ..values import AGE_BANDS, REFERRAL_SOURCES, ROUTES, URGENCIES
@@ -71,7 +71,7 @@ def _parse(text: str, *, end: bool) -> dt.date | None:
     try:
         if len(text) == 7:
             first = dt.date.fromisoformat(text + "-01")
-            return metrics.months_before(first, -1) - dt.timedelta(days=1) if end else first
+            return workdays.months_before(first, -1) - dt.timedelta(days=1) if end else first
         return dt.date.fromisoformat(text)
     except ValueError:
         return None
