@@ -9,7 +9,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import PasswordField, SelectChoice, StringField
@@ -141,7 +141,7 @@ def use_words(form, words: dict, shared_errors: dict | None = None) -> str:
     return ""
 
 
-DATE_PART = re.compile(r"[0-9]{1,4}")  # ASCII digits only ("²".isdigit() is true), and short
+DIGITS = re.compile(r"[0-9]{1,4}")  # a short number typed in a box: ASCII digits only ("²".isdigit() is true)
 
 
 def read_date(day, month, year) -> tuple[dt.date | None, Problem | None]:
@@ -154,7 +154,7 @@ def read_date(day, month, year) -> tuple[dt.date | None, Problem | None]:
         return None, Problem("date_empty")
     if missing:
         return None, Problem("date_missing_" + "_".join(missing))
-    if not all(DATE_PART.fullmatch(v) for v in raw) or len(raw[2]) != 4:
+    if not all(DIGITS.fullmatch(v) for v in raw) or len(raw[2]) != 4:
         return None, Problem("date_not_numbers")
     try:
         return dt.date(int(raw[2]), int(raw[1]), int(raw[0])), None
@@ -165,7 +165,6 @@ def read_date(day, month, year) -> tuple[dt.date | None, Problem | None]:
 def date_words(problem: Problem, what: str) -> str:
     """A date problem in words for a form whose words are in Python (the front door's): the
     same words the journey's pages use, from templates/_words.html."""
-    from flask import current_app
     return say(problem, {"what": what}, current_app.jinja_env.get_template("_words.html").module.date_errors)
 
 

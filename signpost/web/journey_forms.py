@@ -9,7 +9,6 @@ threshold version at request time, with the threshold file's words.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
@@ -17,7 +16,7 @@ from wtforms.validators import InputRequired, Optional, ValidationError
 
 from ..journey import ORGANISATIONS, ROLES
 from ..values import CONSENT_VALUES
-from .forms import Problem, max_length, normalise_postcode, read_date, uk_phone, uk_postcode
+from .forms import DIGITS, Problem, max_length, normalise_postcode, read_date, uk_phone, uk_postcode
 
 LONG = 5000  # characters allowed in a free-text answer
 REQUIRED = Problem("required")
@@ -53,9 +52,6 @@ class DangerForm(FlaskForm):
 class AboutYouForm(FlaskForm):
     role = _radio(*ROLES)
     organisation = _radio(*ORGANISATIONS)
-
-
-DIGITS = re.compile(r"[0-9]{1,4}")  # ASCII digits only ("²".isdigit() is true), and short
 
 
 def _number(field, low: int, high: int) -> int | None:
