@@ -464,7 +464,7 @@ def danger_call(draft: Draft):
         return redirect(page_url(journey.first_unanswered(version, answers)))
     revision = current_revision(draft, version) or record(draft, version)
     return render_template("journey/danger_call.html", rec=Recorded(revision), version=version, draft=draft,
-                           words_given=journey.is_answered(version, "what_happened", answers),
+                           words_given=PAGES["what_happened"].is_answered(version, answers),
                            back=page_url(journey.previous_page(version, answers, "danger_call")))
 
 
@@ -539,7 +539,7 @@ def _sending_draft(draft: Draft, kind: str):
         return redirect(page_url(journey.first_unanswered(version, answers)))
     if not may_send(revision, kind, answers):
         return redirect(url_for("journey.override" if kind == "referral" else "journey.recommendation"))
-    if not journey.is_answered(version, "what_happened", answers):
+    if not PAGES["what_happened"].is_answered(version, answers):
         return redirect(page_url("what_happened"))  # the front door needs the referrer's own words
     return version, answers, revision
 
