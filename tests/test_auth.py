@@ -153,6 +153,23 @@ def test_idle_timeout_signs_out_and_returns_where_they_were(app, users, admin):
     assert response.headers["Location"] == "/admin/users/new"
 
 
+def test_a_page_soon_after_another_leaves_the_session_cookie_alone(app, users, referrer):
+    """The time of last activity is refreshed at most every LAST_SEEN_EVERY seconds: most pages
+    send no Set-Cookie (nothing re-signed), and the idle limit allows for the difference."""
+    from signpost.web.security import LAST_SEEN_EVERY
+    referrer.get("/")  # the first page may set the session's CSRF secret
+    with referrer.session_transaction() as session:
+        session["last_seen"] = int(time.time()) - 2
+    assert "Set-Cookie" not in referrer.get("/").headers
+    with referrer.session_transaction() as session:
+        session["last_seen"] = int(time.time()) - LAST_SEEN_EVERY - 1
+    assert "signpost_session=" in referrer.get("/").headers["Set-Cookie"]
+    with referrer.session_transaction() as session:
+        # Idle for the limit plus less than the refresh interval: still signed in.
+        session["last_seen"] = int(time.time()) - 30 * 60 - LAST_SEEN_EVERY + 5
+    assert referrer.get("/").status_code == 200
+
+
 def test_activity_keeps_the_session_alive(app, users, referrer):
     with referrer.session_transaction() as session:
         session["last_seen"] = int(time.time()) - 29 * 60

@@ -23,6 +23,10 @@ PUBLIC_ENDPOINTS = frozenset({
 PUBLIC_BLUEPRINTS = frozenset({"api"})
 # Endpoints that must not touch the session cookie (so they cache and never refresh idle time).
 SESSIONLESS_ENDPOINTS = frozenset({"static", "govuk_frontend.static", "health.healthz"})
+# The time of last activity is written to the session cookie at most this often, so most pages
+# leave the cookie as it is (no re-signing, no Set-Cookie). The idle limit allows for it: a
+# session ends after between SESSION_IDLE_MINUTES and that plus these seconds of inactivity.
+LAST_SEEN_EVERY = 30
 
 
 def is_public(endpoint: str | None) -> bool:
@@ -103,7 +107,7 @@ def _idle_and_access():
         last_seen = session.get("last_seen", 0)
         started = session.get("signed_in_at", now)
         too_old = now - started > current_app.config["SESSION_MAX_HOURS"] * 3600
-        if now - last_seen > idle or too_old:
+        if now - last_seen > idle + LAST_SEEN_EVERY or too_old:
             from .. import store
             user = current_user._get_current_object()
             kept = None
@@ -119,7 +123,8 @@ def _idle_and_access():
                   f"{current_app.config['SESSION_IDLE_MINUTES']} minutes. Nothing you saved is lost: "
                   f"sign in to carry on where you were.", "info")
             return redirect(url_for("auth.sign_in"))
-        session["last_seen"] = now
+        if now - last_seen >= LAST_SEEN_EVERY:
+            session["last_seen"] = now
         return None
     if not is_public(endpoint):
         remember_return_path()
