@@ -35,6 +35,10 @@ sys.path.insert(0, str(ROOT / "loadtests"))
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 PASSWORD = "benchmark-password-1"
 CONNECTIONS = 16
+# One browser's User-Agent for the sign-in and for wrk: a session is tied to it (Flask-Login's session
+# protection), and a different one on every request would rewrite the session cookie each time,
+# which no real browser causes.
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) signpost-benchmark"
 
 
 def ensure_wrk() -> str:
@@ -77,6 +81,7 @@ def signed_in_journey(url: str) -> tuple[str, list[str]]:
     from journey_plan import DRAFT_ID, PLAN
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
 
     def token(path):
         return CSRF.search(opener.open(url + path).read().decode()).group(1)
@@ -114,7 +119,7 @@ def heaviest(url: str, cookie: str, pages: list[str]) -> tuple[str, dict]:
     for path in pages:
         times = []
         for _ in range(15):
-            request = urllib.request.Request(url + path, headers={"Cookie": cookie})
+            request = urllib.request.Request(url + path, headers={"Cookie": cookie, "User-Agent": USER_AGENT})
             start = time.perf_counter()
             try:
                 with opener.open(request) as response:
@@ -131,7 +136,8 @@ def heaviest(url: str, cookie: str, pages: list[str]) -> tuple[str, dict]:
 
 
 def wrk(binary: str, url: str, seconds: int, cookie: str | None = None) -> dict:
-    args = [binary, "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency", url]
+    args = [binary, "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency", "-H", f"User-Agent: {USER_AGENT}",
+            url]
     if cookie:
         args[1:1] = ["-H", f"Cookie: {cookie}"]
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
