@@ -94,31 +94,55 @@ def _govuk_frontend(app: Flask) -> None:
 _hashes: dict[str, str] = {}
 
 
+def _fixed_url(endpoint: str, **values) -> str:
+    """url_for for an address that cannot change while the app runs (a static file's, a section's):
+    worked out once per app and script root, not on every page."""
+    urls = current_app.extensions.setdefault("signpost_fixed_urls", {})
+    key = (request.script_root, endpoint, *values.items())
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = url_for(endpoint, **values)
+    return url
+
+
 def asset_url(filename: str) -> str:
-    """A URL for one of our own static files, with its content hash so it can be cached forever."""
+    """A URL for one of our own static files, with its content hash so it can be cached forever.
+
+    Outside debug mode the files do not change while the service runs, so the hash is read once;
+    in debug mode the file's modification time is checked on every call.
+    """
+    if not current_app.debug:
+        hashes = current_app.extensions.setdefault("signpost_asset_hashes", {})
+        if filename not in hashes:
+            hashes[filename] = _hash_of(filename)
+        return _fixed_url("static", filename=filename, v=hashes[filename])
+    return url_for("static", filename=filename, v=_hash_of(filename))
+
+
+def _hash_of(filename: str) -> str:
     path = Path(current_app.static_folder) / filename
     key = f"{path}:{path.stat().st_mtime_ns if path.exists() else 0}"
     if key not in _hashes:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "0"
-        _hashes[key] = digest
-    return url_for("static", filename=filename, v=_hashes[key])
+        _hashes[key] = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "0"
+    return _hashes[key]
 
 
 def govuk_asset(filename: str) -> str:
-    return url_for("govuk_frontend.static", filename=filename)
+    return _fixed_url("govuk_frontend.static", filename=filename)
 
 
 def navigation() -> list[dict]:
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
         return []
     items = []
     for endpoint, text, roles in NAVIGATION:
-        if current_user.role in roles and endpoint in current_app.view_functions:
+        if user.role in roles and endpoint in current_app.view_functions:
             # A section is current for any page of its blueprint; "refer" and "journey" hold several.
             blueprint = endpoint.split(".", 1)[0]
             same_section = request.endpoint == endpoint or (
                 request.blueprint == blueprint and blueprint not in ("refer", "journey"))
-            items.append({"href": url_for(endpoint), "text": text, "active": same_section})
+            items.append({"href": _fixed_url(endpoint), "text": text, "active": same_section})
     return items
 
 
