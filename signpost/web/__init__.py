@@ -64,10 +64,11 @@ def init_web(app: Flask) -> None:
 
 def _load_user(user_key: str):
     """The session holds "id:session_version"; an old version (signed out, disabled) is no one."""
+    from ..database import by_key
     from ..models import User
     try:
         raw_id, raw_version = user_key.split(":", 1)
-        user = db.session.get(User, int(raw_id))
+        user = by_key(User, int(raw_id))
         version = int(raw_version)
     except (ValueError, TypeError):
         return None

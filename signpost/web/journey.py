@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from .. import journey, store
 from ..store import drafts as drafts_store
 from ..content import current_directory, current_library, current_version_or_none
+from ..database import by_key
 from ..engine import AnswerError, assess
 from ..extensions import db
 from ..journey import JourneyAnswers
@@ -79,7 +80,7 @@ def current_draft(include_submitted: bool = False, adopt: bool = False) -> Draft
         return latest
     if not draft_id:
         return None
-    draft = db.session.get(Draft, draft_id)
+    draft = by_key(Draft, draft_id)
     if draft is None or draft.user_id != current_user.id:
         session.pop("draft_id", None)
         return None
@@ -103,7 +104,7 @@ def needs_draft(view=None, *, include_submitted: bool = False, adopt: bool = Tru
             posted = request.form.get("draft_id")
             if not posted:
                 return redirect(url_for("refer.start"))
-            draft = db.session.get(Draft, posted[:64])
+            draft = by_key(Draft, posted[:64])
             if draft is not None and draft.user_id != current_user.id:
                 abort_not_yours(draft)  # audited
             if draft is None:
