@@ -8,7 +8,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from flask import Blueprint, Flask, current_app, g, request, url_for
+from flask import Blueprint, Flask, current_app, g, has_request_context, request, url_for
 from flask_login import current_user
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
@@ -58,6 +58,7 @@ def init_web(app: Flask) -> None:
     csrf.exempt(api.bp)  # stateless JSON for other systems: no session, so nothing to forge
 
     app.context_processor(_template_context)
+    app.jinja_env.globals["url_for"] = template_url_for
     app.add_template_global(ticks.concern_checkboxes)
     forms.init_app(app)
 
@@ -98,12 +99,22 @@ _hashes: dict[str, str] = {}
 def _fixed_url(endpoint: str, **values) -> str:
     """url_for for an address that cannot change while the app runs (a static file's, a section's):
     worked out once per app and script root, not on every page."""
+    if not has_request_context():  # a template rendered outside a request: Flask's own rules
+        return url_for(endpoint, **values)
     urls = current_app.extensions.setdefault("signpost_fixed_urls", {})
     key = (request.script_root, endpoint, *values.items())
     url = urls.get(key)
     if url is None:
         url = urls[key] = url_for(endpoint, **values)
     return url
+
+
+def template_url_for(endpoint: str, **values) -> str:
+    """Templates' url_for: an address with no parameters (a section, "Start again") is the same on
+    every page, so it is built once; any other is built by Flask as usual."""
+    if values or endpoint.startswith(".") or any(current_app.url_default_functions.values()):
+        return url_for(endpoint, **values)
+    return _fixed_url(endpoint)
 
 
 def asset_url(filename: str) -> str:
