@@ -265,8 +265,7 @@ RECORDED_GROUPS = ("outcome", "source_code", "month")
 class Cell(NamedTuple):  # a named tuple: thousands are made for each report, and a tuple is quick to make
     """The items that share every key, and how many of them were on time, late, re-referrals...
 
-    count is the items in the cell in one period (Period or all of the span the cube covers); the
-    other counts are of the items received in the current period.
+    count and the other counts are of the items received in the current period.
     """
 
     month: str
@@ -294,9 +293,12 @@ class Cell(NamedTuple):  # a named tuple: thousands are made for each report, an
 
 @dataclasses.dataclass(frozen=True)
 class Cube:
-    span: list[Cell]       # every item received in the span (current and baseline, and between)
-    current: list[Cell]
-    baseline: list[Cell]
+    current: list[Cell]                      # the cells of the items received in the current period
+    # Of the decided referrals (kind referral, with an outcome), [NFA, decided]: received in each month
+    # of the span (current and baseline, and between), and in the baseline. All the NFA rates need of
+    # the rest of the span, added up as the rows are read rather than kept as cells.
+    months: dict[str, list[int]]
+    baseline: list[int]
 
 
 def _branch(table, columns: Mapping[str, ColumnElement], origin: str, received, decided, group_by: list,
@@ -337,24 +339,28 @@ def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime)
         branches.append(_branch(ExternalContact.__table__, columns, "front_door", ExternalContact.received_at,
                                 ExternalContact.decided_at, [columns[name] for name in RECORDED_GROUPS], filters,
                                 current, baseline, now, links=False))
-    cube = Cube([], [], [])
+    cube = Cube([], defaultdict(lambda: [0, 0]), [0, 0])
     if not branches:
         return cube
     _tune_for_reports()
     # Read by position, in the select's order (CUBE_KEYS, then count, in_current, in_baseline, on_time,
     # late, re_referrals, followed_up): thousands of rows, and a cell is made from each without a dict.
-    span, this, before = cube.span.append, cube.current.append, cube.baseline.append
+    this, months, before = cube.current.append, cube.months, cube.baseline
     keys = len(CUBE_KEYS)
     for row in db.session.execute(union_all(*branches) if len(branches) > 1 else branches[0]).all():
         month, number, origin, source_code, threshold_id, outcome = row[:keys]
         kind, recommended_route, route_taken = KIND_ROUTES[number]
-        key = (month, kind, origin, source_code, threshold_id, recommended_route, route_taken, outcome)
         count, in_current, in_baseline = row[keys:keys + 3]
-        span(Cell(*key, count))
         if in_current:
-            this(Cell(*key, in_current, *row[keys + 3:]))
-        if in_baseline:
-            before(Cell(*key, in_baseline))
+            this(Cell(month, kind, origin, source_code, threshold_id, recommended_route, route_taken, outcome,
+                      in_current, *row[keys + 3:]))
+        if kind == "referral" and outcome is not None:  # decided (as _is_decided_referral)
+            nfa = outcome in NFA_OUTCOMES
+            tally = months[month]
+            tally[0] += count if nfa else 0
+            tally[1] += count
+            before[0] += in_baseline if nfa else 0
+            before[1] += in_baseline
     return cube
 
 
@@ -458,23 +464,20 @@ def overview(current: Period, baseline: Period, filters: Filters = Filters(),
              now: dt.datetime | None = None) -> Overview:
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     cube = _cube(filters, current, baseline, now)
-    this, before = cube.current, cube.baseline
+    this = cube.current
 
     endings: dict[str, dict[str, int]] = {kind: dict.fromkeys(ENDINGS, 0) for kind in (*ITEM_KINDS, "all")}
     for cell in this:
         endings[cell.kind][cell.ending] += cell.count
         endings["all"][cell.ending] += cell.count
 
-    nfa_now, nfa_baseline = _nfa(this), _nfa(before)
+    nfa_now, nfa_baseline = _nfa(this), Proportion(*cube.baseline)
     centre = nfa_baseline.rate
-    by_month: dict[str, list[Cell]] = defaultdict(list)
-    for cell in cube.span:
-        by_month[cell.month].append(cell)
     in_baseline = set(baseline.months())
     in_current = set(current.months())
     months = []
     for month in sorted(in_baseline | in_current):
-        nfa = _nfa(by_month.get(month, []))
+        nfa = Proportion(*cube.months.get(month, (0, 0)))
         months.append(Month(month, month in in_baseline, month in in_current, nfa,
                             p_chart_limits(centre, nfa.n) if centre is not None else None))
     sides = [0 if m.nfa.rate is None or centre is None else (m.nfa.rate > centre) - (m.nfa.rate < centre)
