@@ -152,7 +152,9 @@ def read_together(*calls: Callable[[], Any], threads: bool | None = None) -> lis
     app context, so a session and a connection, of its own; all their transactions are REPEATABLE
     READ, read only, and share the snapshot the first one exports, so every table counts the same
     rows as if read in one transaction. threads=None: at once on PostgreSQL; on SQLite one after the
-    other in the request's own session, as before (threads=True works there too, for the tests).
+    other in the request's own session, as before: there the threads only contend for one file and
+    the GIL (the benchmark's page 331 ms at once against 282 ms in turn). threads=True works on
+    SQLite too, for the tests.
     """
     if threads is None:
         threads = not _sqlite()
