@@ -6,6 +6,8 @@ are tested against them.
 """
 from __future__ import annotations
 
+import itertools
+
 # The three routes a recommendation can take, lowest first (the order matters: see ROUTE_ORDER).
 ROUTES = ("universal", "early_help", "social_care")
 ROUTE_ORDER = {route: rank for rank, route in enumerate(ROUTES)}
@@ -91,3 +93,33 @@ CONTACT_CHANNEL_NAMES = {
     "in_person": "In person",
     "other": "Another way",
 }
+
+# The reports group Signpost's items by kind, recommended route and route taken at once, as one small
+# number each referral stores (referrals.kind_routes, which the database works out from those three
+# columns): each value's place in its set counted from 1 (0 for none), the three read as digits in
+# base 8. Stored numbers keep their meaning only while the sets keep their order: add new values at
+# the end (tests/test_report_facts.py pins some numbers).
+KIND_ROUTES_PARTS = (("kind", ITEM_KINDS), ("recommended_route", ROUTES), ("route_taken", ROUTES))
+KIND_ROUTES_BASE = 8
+assert all(len(values) < KIND_ROUTES_BASE for _column, values in KIND_ROUTES_PARTS)
+
+
+def kind_routes(kind: str | None, recommended_route: str | None, route_taken: str | None) -> int:
+    number = 0
+    for (_column, values), value in zip(KIND_ROUTES_PARTS, (kind, recommended_route, route_taken), strict=True):
+        number = number * KIND_ROUTES_BASE + (values.index(value) + 1 if value is not None else 0)
+    return number
+
+
+def kind_routes_sql() -> str:
+    """kind_routes() in SQL, over the referral's own columns: what the database stores."""
+    number = "0"
+    for column, values in KIND_ROUTES_PARTS:
+        places = " ".join(f"WHEN '{value}' THEN {n}" for n, value in enumerate(values, 1))
+        number = f"({number}) * {KIND_ROUTES_BASE} + CASE {column} {places} ELSE 0 END"
+    return number
+
+
+# number -> (kind, recommended route, route taken), for every number kind_routes() can give.
+KIND_ROUTES = {kind_routes(*parts): parts
+               for parts in itertools.product(*((None, *values) for _column, values in KIND_ROUTES_PARTS))}

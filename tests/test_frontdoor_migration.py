@@ -97,3 +97,37 @@ def test_migration_0009_fills_in_the_reports_facts_of_existing_rows(empty_databa
         assert contact.month == "2026-02" and str(contact.due_at).startswith("2026-02-10 00:00")
         downgrade(directory=str(MIGRATIONS), revision="0008_consultation_link")
         db.engine.dispose()
+
+
+def test_migration_0010_stores_kind_and_routes_as_one_number_and_goes_back(empty_database):
+    from signpost.values import KIND_ROUTES
+    app = make_app(empty_database)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0009_report_facts")
+        items = {1: ("referral", "universal", "social_care"), 2: ("consultation", "early_help", "early_help"),
+                 3: ("early_help_request", None, None)}
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO users (id, email, name, role, organisation, password_hash, active, session_version, "
+                "created_at, manager) VALUES (1, 'b@example.org', 'B', 'referrer', '', 'x', :t, 1, '2026-01-01', :f)"),
+                {"t": True, "f": False})
+            for n, (kind, recommended, taken) in items.items():
+                conn.execute(sa.text(
+                    "INSERT INTO assessments (id, user_id, started_at, completed_at, unborn, indicator_ids, in_danger, "
+                    "immediate, recommended_route, reason_ids, overridden, threshold_id, threshold_hash, lado, shown) "
+                    "VALUES (:id, 1, '2026-03-02', '2026-03-02', :f, '[]', :f, :f, 'universal', '[]', :f, 'v1', 'h', "
+                    ":f, '{}')"), {"id": n, "f": False})
+                conn.execute(sa.text(
+                    "INSERT INTO referrals (id, reference, kind, assessment_id, user_id, created_at, details, "
+                    "urgency_priority, recommended_route, route_taken) VALUES (:id, :ref, :kind, :id, 1, "
+                    "'2026-03-02 10:00:00', '{}', 2, :recommended, :taken)"),
+                    {"id": n, "ref": f"K-{n}", "kind": kind, "recommended": recommended, "taken": taken})
+        upgrade(directory=str(MIGRATIONS))
+        with db.engine.connect() as conn:
+            numbers = dict(conn.execute(sa.text("SELECT id, kind_routes FROM referrals")).all())
+        assert {n: KIND_ROUTES[number] for n, number in numbers.items()} == items
+        downgrade(directory=str(MIGRATIONS), revision="0009_report_facts")
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM referrals WHERE route_taken IS NULL")).scalar() == 1
+            assert "kind_routes" not in {c["name"] for c in sa.inspect(conn).get_columns("referrals")}
+        db.engine.dispose()

@@ -396,6 +396,59 @@ def test_nothing_identifying_on_the_page(known, policy_lead):
         assert secret not in re.sub(r"<[^>]+>", " ", html).split()
 
 
+# ---- the page's queries read at the same time ----------------------------------------------------------
+
+@pytest.mark.parametrize("filters", [metrics.Filters(), metrics.Filters(origin="front_door"),
+                                     metrics.Filters(origin="signpost", source="3B"), metrics.Filters(route="universal")])
+def test_the_page_read_at_once_gives_what_one_after_the_other_gives(known, filters):
+    labels = {"ind_a": ("Concern", "A concern")}
+    at_once = metrics.report(CURRENT, BASELINE, filters, labels, now=NOW, threads=True)
+    in_turn = metrics.report(CURRENT, BASELINE, filters, labels, now=NOW, threads=False)
+    assert at_once == in_turn
+    assert at_once == (overview(filters), metrics.deciding_concerns(CURRENT, filters, labels))
+
+
+def test_reading_at_once_uses_a_connection_each_in_one_snapshot(app, users):
+    """Each call runs in a thread and on a connection of its own; on PostgreSQL all in one snapshot, even
+    when a row is committed between the first call's start and the others'."""
+    import threading
+    from sqlalchemy import text
+    postgresql = db.engine.dialect.name == "postgresql"
+    started = threading.Event()
+
+    def seen():
+        connection = db.session.connection().connection.driver_connection
+        rows = db.session.scalar(select(func.count()).select_from(ExternalContact))
+        snapshot = db.session.scalar(text("SELECT pg_current_snapshot()::text")) if postgresql else None
+        return threading.get_ident(), id(connection), rows, snapshot
+
+    def first():
+        out = seen()
+        started.set()
+        return out
+
+    def later():
+        started.wait(10)
+        with app.app_context():  # committed after the snapshot was taken
+            record_demo_history([contact(T(2026, 2, 2, 10), "6", "nfa")], [], months=0,
+                                recorded_by=users["front_door"].id)
+        return seen()
+
+    (thread_a, conn_a, rows_a, snap_a), (thread_b, conn_b, rows_b, snap_b) = metrics.read_together(
+        first, later, threads=True)
+    assert thread_a != thread_b and conn_a != conn_b
+    if postgresql:
+        assert snap_a == snap_b and rows_a == rows_b == 0
+    assert db.session.scalar(select(func.count()).select_from(ExternalContact)) == 1
+
+
+def test_reading_at_once_passes_on_an_error(app):
+    def fails():
+        raise LookupError("no such report")
+    with pytest.raises(LookupError):
+        metrics.read_together(lambda: 1, fails, threads=True)
+
+
 # ---- the demo history -------------------------------------------------------------------------------
 
 def test_demo_history_is_seeded_once_and_shows_nfa_falling(app):

@@ -14,6 +14,7 @@ import random
 import pytest
 from sqlalchemy import select
 
+from signpost import values
 from signpost.extensions import db
 from signpost.models import Assessment, Referral
 from signpost.store import facts
@@ -59,6 +60,25 @@ def test_a_referral_carries_its_recommendation_month_and_due_time(app, users):
     assert r.month == "2026-02"
     assert r.due_at == T(2026, 2, 9, 15)
     assert r.first_decided_at is None and not r.re_referral and not r.followed_up
+
+
+@pytest.mark.parametrize("kind, route, taken", [
+    ("referral", "early_help", "social_care"), ("consultation", "universal", "universal"),
+    ("early_help_request", "early_help", "early_help")])
+def test_a_referral_stores_its_kind_and_routes_as_the_number_the_reports_read_back(app, users, kind, route, taken):
+    r = stored(item(users["referrer"], T(2026, 2, 6, 15), kind=kind, route=route))
+    assert r.kind_routes == values.kind_routes(kind, route, taken)
+    assert values.KIND_ROUTES[r.kind_routes] == (kind, route, taken)
+
+
+def test_the_kind_and_routes_numbers_keep_their_meaning():
+    """Stored numbers: these must never change (add new kinds and routes at the end of their sets)."""
+    assert values.kind_routes("referral", "universal", "social_care") == 0o113
+    assert values.kind_routes("consultation", "early_help", None) == 0o320
+    assert values.kind_routes(None, None, None) == 0
+    every = list(itertools.product(*((None, *v) for _column, v in values.KIND_ROUTES_PARTS)))
+    assert len({values.kind_routes(*parts) for parts in every}) == len(every) == len(values.KIND_ROUTES)
+    assert all(values.KIND_ROUTES[values.kind_routes(*parts)] == parts for parts in every)
 
 
 @pytest.mark.parametrize("received, due", [

@@ -206,8 +206,8 @@ def report_tables(o: metrics.Overview, concerns: list[metrics.ConcernRow]) -> di
 
 
 def _build(query: Query):
-    overview = metrics.overview(query.current, query.baseline, query.filters)
-    concerns = metrics.deciding_concerns(query.current, query.filters, metrics.reason_labels(current_library()))
+    overview, concerns = metrics.report(query.current, query.baseline, query.filters,
+                                        metrics.reason_labels(current_library()))
     return overview, concerns, report_tables(overview, concerns)
 
 
