@@ -17,8 +17,12 @@ _shared_limits = _env("RATELIMIT_STORAGE_URI", "memory://").startswith(("redis:/
 bind = _env("GUNICORN_BIND", f"127.0.0.1:{_env('PORT', '8000')}")
 # Sign-in throttling counts in memory unless Redis is configured, and memory is per process:
 # then one process with threads, so every attempt is counted in one place.
+# With Redis, processes of one thread each: Signpost's pages are CPU-bound Python, and threads in
+# one process queue for its interpreter lock. benchmarks/http.py measured the same throughput for
+# the heaviest journey page at 1 thread as at 4, with the 99th percentile about halved (40-50 ms
+# against 85-105 ms at 16 concurrent clients on 2 cores).
 workers = int(_env("GUNICORN_WORKERS") or (multiprocessing.cpu_count() * 2 + 1 if _shared_limits else 1))
-threads = int(_env("GUNICORN_THREADS", "4"))
+threads = int(_env("GUNICORN_THREADS") or (1 if _shared_limits else 4))
 # Load the app in the master: thresholds and the directory are read once, every worker (and
 # every worker restarted after a crash or a kill) has the same version in force.
 preload_app = True

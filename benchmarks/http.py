@@ -4,7 +4,9 @@ Both are served by gunicorn with gunicorn.conf.py and the same settings, and loa
 client (wrk, 16 connections; Debian's `wrk` is installed with apt-get if missing and this is root).
 Prints each one's requests per second and latency percentiles, the throughput ratio, then last
 `journey_vs_bare_flask: R` (goal: R at least 0.5, with the journey page's p99 under 50 ms).
-Run: .venv/bin/python benchmarks/http.py [--seconds 15] [--workers 2] [--threads 4]
+Run: .venv/bin/python benchmarks/http.py [--seconds 15] [--workers N] [--threads N]
+By default both are served as gunicorn.conf.py serves Signpost in production (with Redis holding the
+rate limits): 2 x cores + 1 workers of one thread each.
 """
 from __future__ import annotations
 
@@ -155,8 +157,8 @@ def wrk(binary: str, url: str, seconds: int, cookie: str | None = None) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() * 2 + 1)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     binary = ensure_wrk()
     folder = Path(tempfile.mkdtemp(prefix="signpost-http-"))
