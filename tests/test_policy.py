@@ -23,6 +23,14 @@ from test_journey_web import Walker
 TODAY = dt.date.today()
 
 
+@pytest.fixture(autouse=True)
+def _today():
+    """TODAY is each test's own date, not the date this module was imported: a run that crosses
+    midnight would otherwise publish "today" on what the service already takes as yesterday."""
+    global TODAY
+    TODAY = dt.date.today()
+
+
 def copy_thresholds(target):
     shutil.copytree(ROOT / "thresholds", target)
     return target
