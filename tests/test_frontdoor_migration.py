@@ -14,6 +14,14 @@ from signpost.extensions import db
 from signpost.models import child_key
 
 
+def insert_user(conn, role: str) -> None:
+    """User 1, in the users table as it stands from 0003 on (which added `manager`)."""
+    conn.execute(sa.text(
+        "INSERT INTO users (id, email, name, role, organisation, password_hash, active, session_version, "
+        "created_at, manager) VALUES (1, :email, 'A', :role, '', 'x', :t, 1, '2026-01-01', :f)"),
+        {"email": f"{role}@example.org", "role": role, "t": True, "f": False})
+
+
 def test_existing_decisions_and_referrals_are_filled_in(empty_database):
     app = make_app(empty_database)
     with app.app_context():
@@ -55,11 +63,7 @@ def test_migration_0009_fills_in_the_reports_facts_of_existing_rows(empty_databa
         upgrade(directory=str(MIGRATIONS), revision="0008_consultation_link")
         ada = {"first_name": "Ada", "last_name": "Fenwick", "date_of_birth": "2016-05-04"}
         with db.engine.begin() as conn:
-            conn.execute(sa.text(
-                "INSERT INTO users (id, email, name, role, organisation, password_hash, active, session_version, "
-                "created_at, manager) "
-                "VALUES (1, 'a@example.org', 'A', 'front_door', '', 'x', :t, 1, '2026-01-01', :f)"),
-                {"t": True, "f": False})
+            insert_user(conn, "front_door")
             for n, (at, kind) in enumerate([("2026-02-06 15:00:00", "referral"), ("2026-02-09 10:00:00", "referral"),
                                             ("2026-02-01 10:00:00", "consultation")], start=1):
                 conn.execute(sa.text(
@@ -107,10 +111,7 @@ def test_migration_0010_stores_kind_and_routes_as_one_number_and_goes_back(empty
         items = {1: ("referral", "universal", "social_care"), 2: ("consultation", "early_help", "early_help"),
                  3: ("early_help_request", None, None)}
         with db.engine.begin() as conn:
-            conn.execute(sa.text(
-                "INSERT INTO users (id, email, name, role, organisation, password_hash, active, session_version, "
-                "created_at, manager) VALUES (1, 'b@example.org', 'B', 'referrer', '', 'x', :t, 1, '2026-01-01', :f)"),
-                {"t": True, "f": False})
+            insert_user(conn, "referrer")
             for n, (kind, recommended, taken) in items.items():
                 conn.execute(sa.text(
                     "INSERT INTO assessments (id, user_id, started_at, completed_at, unborn, indicator_ids, in_danger, "
