@@ -364,12 +364,12 @@ def test_an_app_with_limits_off_does_not_switch_them_off_for_the_next_app(tmp_pa
 
 
 def test_the_limiter_skips_only_requests_that_have_no_limits(app):
-    """extensions.LIMITED lets every other request skip the limiter: each limit declared must be
+    """extensions.LIMITED_* let every other request skip the limiter: each limit declared must be
     on an endpoint it names (Flask-Limiter keeps them in its manager; there is no public list)."""
     from flask_limiter.util import get_qualified_name
 
-    from signpost.extensions import LIMITED, limiter
+    from signpost.extensions import LIMITED_BLUEPRINT, LIMITED_ENDPOINT, limiter
     manager = limiter.limit_manager
-    assert set(manager._blueprint_limits) == {LIMITED[1].rstrip(".")}
+    assert set(manager._blueprint_limits) == {LIMITED_BLUEPRINT}
     endpoints = {get_qualified_name(view): endpoint for endpoint, view in app.view_functions.items()}
-    assert {endpoints[name] for name in manager._decorated_limits} == {LIMITED[0]}
+    assert {endpoints[name] for name in manager._decorated_limits} == {LIMITED_ENDPOINT}
