@@ -2,9 +2,13 @@
 
 Both are served by gunicorn with gunicorn.conf.py and the same settings, and loaded by the same
 client (wrk, 16 connections; Debian's `wrk` is installed with apt-get if missing and this is root).
-Prints each one's requests per second and latency percentiles, the throughput ratio, then last
-`journey_vs_bare_flask: R` (goal: R at least 0.5, with the journey page's p99 under 50 ms).
-Run: .venv/bin/python benchmarks/http.py [--seconds 15] [--workers N] [--threads N]
+Both servers run side by side and are loaded in turn, in short rounds (journey then bare Flask,
+then bare Flask then journey, ...), so a machine that speeds up or slows down while it runs
+changes both alike: each round gives a ratio, and the median round is the figure.
+Prints each round, then the medians of each one's requests per second and latency percentiles,
+the throughput ratio, then last `journey_vs_bare_flask: R` (goal: R at least 0.5, with the journey
+page's p99 under 50 ms).
+Run: .venv/bin/python benchmarks/http.py [--rounds 5] [--seconds 4] [--workers N] [--threads N]
 By default both are served as gunicorn.conf.py serves Signpost in production (with Redis holding the
 rate limits): 2 x cores + 1 workers of one thread each.
 """
@@ -156,7 +160,8 @@ def wrk(binary: str, url: str, seconds: int, cookie: str | None = None) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds, each loading both apps in turn")
+    parser.add_argument("--seconds", type=int, default=4, help="seconds of load for each app in each round")
     parser.add_argument("--workers", type=int, default=os.cpu_count() * 2 + 1)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
@@ -174,6 +179,7 @@ def main(argv=None) -> None:
     with app.app_context():
         store.create_user("bench@example.org", "Bench", "referrer", PASSWORD, actor="benchmark")
     servers = []
+    rounds = []
     try:
         signpost, signpost_url = serve("wsgi:app", env, folder / "signpost.log")
         servers.append(signpost)
@@ -182,26 +188,42 @@ def main(argv=None) -> None:
         print("journey pages, median of 12 sequential GETs:")
         for path, median in sorted(medians.items(), key=lambda kv: -kv[1]):
             print(f"  {path:<32} {median:7.1f} ms")
-        journey = wrk(binary, signpost_url + page, args.seconds, cookie)
-        signpost.send_signal(signal.SIGTERM)
-        signpost.wait(timeout=30)
         bare, bare_url = serve("benchmarks.bare_flask:app", env, folder / "bare.log")
         servers.append(bare)
-        baseline = wrk(binary, bare_url + "/page", args.seconds)
+        # Idle, the other server's workers wait in accept() and take no CPU from the one under load.
+        loads = {"journey": lambda seconds: wrk(binary, signpost_url + page, seconds, cookie),
+                 "bare": lambda seconds: wrk(binary, bare_url + "/page", seconds)}
+        for name in ("journey", "bare"):  # warm-up: every worker has served, caches are filled
+            loads[name](1)
+        print(f"{args.rounds} rounds of {args.seconds} s for each app, in turn:")
+        for number in range(args.rounds):
+            order = ("journey", "bare") if number % 2 == 0 else ("bare", "journey")
+            result = {name: loads[name](args.seconds) for name in order}
+            result["ratio"] = result["journey"]["rps"] / result["bare"]["rps"]
+            rounds.append(result)
+            print(f"  round {number + 1}: journey {result['journey']['rps']:7.1f} req/s (p99 "
+                  f"{result['journey']['p99']:5.1f} ms), bare {result['bare']['rps']:7.1f} req/s (p99 "
+                  f"{result['bare']['p99']:5.1f} ms), ratio {result['ratio']:.2f}")
     finally:
         for server in servers:
             if server.poll() is None:
                 server.send_signal(signal.SIGTERM)
                 server.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"gunicorn.conf.py with {args.workers} workers x {args.threads} threads; wrk, {CONNECTIONS} connections, "
-          f"{args.seconds} s each")
-    for label, result in ((f"bare Flask, same layout (/page)", baseline), (f"Signpost {page}", journey)):
-        print(f"{label:<40} {result['rps']:8.1f} req/s  p50 {result['p50']:6.1f} ms  p99 {result['p99']:6.1f} ms  "
-              f"non-2xx {result['non_2xx']}  socket errors {result['socket_errors']}")
-    ratio = journey["rps"] / baseline["rps"]
-    print(f"throughput ratio (journey / bare Flask): {ratio:.2f}  (goal >= 0.5; journey p99 goal < 50 ms: "
-          f"{journey['p99']:.1f} ms)")
+
+    def median(name, key):
+        return statistics.median(r[name][key] for r in rounds)
+
+    print(f"gunicorn.conf.py with {args.workers} workers x {args.threads} threads; wrk, {CONNECTIONS} connections; "
+          f"medians of {args.rounds} rounds")
+    for label, name in (("bare Flask, same layout (/page)", "bare"), (f"Signpost {page}", "journey")):
+        errors = sum(r[name]["non_2xx"] for r in rounds)
+        socket_errors = "; ".join(sorted({r[name]["socket_errors"] for r in rounds} - {"none"})) or "none"
+        print(f"{label:<40} {median(name, 'rps'):8.1f} req/s  p50 {median(name, 'p50'):6.1f} ms  "
+              f"p99 {median(name, 'p99'):6.1f} ms  non-2xx {errors}  socket errors {socket_errors}")
+    ratio = statistics.median(r["ratio"] for r in rounds)
+    print(f"throughput ratio (journey / bare Flask, median round): {ratio:.2f}  (goal >= 0.5; journey p99 goal "
+          f"< 50 ms: {median('journey', 'p99'):.1f} ms)")
     print(f"journey_vs_bare_flask: {ratio:.2f}")
 
 
