@@ -9,8 +9,8 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from flask import Flask, render_template_string
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from flask import Flask, render_template
+from jinja2 import ChoiceLoader, DictLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from markupsafe import Markup
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,8 +49,11 @@ def context():
 
 PAGE = """{% extends "base.html" %}{% block page %}<h1 class="govuk-heading-l">Bare Flask</h1>
 <p class="govuk-body">The same layout, nothing else.</p>{% endblock %}"""
+# A template like any other, compiled once and cached as Flask caches every template (render_template_string
+# would compile it again on every request: a baseline 2.4 times slower than a real bare app).
+app.jinja_loader.loaders.insert(0, DictLoader({"bare_page.html": PAGE}))
 
 
 @app.get("/page")
 def page():
-    return render_template_string(PAGE)
+    return render_template("bare_page.html")
