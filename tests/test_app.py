@@ -269,6 +269,40 @@ def test_healthz_503_when_postgresql_is_down(tmp_path):
     assert response.status_code == 503
 
 
+def test_warm_compiles_every_template_so_no_page_compiles_one(app, client, referrer, monkeypatch):
+    """What gunicorn's master does before forking: afterwards a worker serves pages without compiling."""
+    import jinja2
+
+    from signpost.web.templating import Remembered, warm
+    env = app.jinja_env
+    env.cache.clear()
+    assert warm(env) == len(env.list_templates()) == len(env.cache)
+    button = env.get_template("govuk_frontend_jinja/components/button/macro.html")
+    assert isinstance(button.module.govukButton, Remembered)  # the module is built, components remembered
+
+    def compiling(*args, **kwargs):
+        raise AssertionError("a template was compiled after warm()")
+    monkeypatch.setattr(jinja2.loaders.BaseLoader, "load", compiling)
+    for response in (client.get("/sign-in"), client.get("/nowhere"), referrer.get("/"), referrer.get("/thresholds"),
+                     referrer.get("/guide/")):
+        assert response.status_code in (200, 404) and "call 999" in response.get_data(as_text=True)
+
+
+def test_gunicorn_warms_the_preloaded_app_in_the_master(app):
+    import runpy
+    from types import SimpleNamespace
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    logged = []
+    for preload in (False, True):
+        app.jinja_env.cache.clear()
+        server = SimpleNamespace(cfg=SimpleNamespace(preload_app=preload), app=SimpleNamespace(wsgi=lambda: app),
+                                 log=SimpleNamespace(info=lambda *args: logged.append(args)))
+        conf["when_ready"](server)
+        assert len(app.jinja_env.cache) == (len(app.jinja_env.list_templates()) if preload else 0)
+    assert len(logged) == 1 and logged[0][0].startswith("Compiled %d templates before forking")
+    assert conf["preload_app"] is True
+
+
 def test_wsgi_module_exposes_the_app(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
     import importlib
