@@ -2,9 +2,9 @@
 
 Both are served by gunicorn with gunicorn.conf.py and the same settings, and loaded by the same
 client (wrk, 16 connections; Debian's `wrk` is installed with apt-get if missing and this is root).
-Both servers run side by side and are loaded in turn, in short rounds (journey then bare Flask,
-then bare Flask then journey, ...), so a machine that speeds up or slows down while it runs
-changes both alike: each round gives a ratio, and the median round is the figure.
+Both servers run side by side and are loaded in turn, in short rounds (benchmarks/turns.py: journey
+then bare Flask, then bare Flask then journey, ...), so a machine that speeds up or slows down while
+it runs changes both alike: each round gives a ratio, and the median round is the figure.
 Prints each round, then the medians of each one's requests per second and latency percentiles,
 the throughput ratio, then last `journey_vs_bare_flask: R` (goal: R at least 0.5, with the journey
 page's p99 under 50 ms).
@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "loadtests"))
+
+from benchmarks.turns import in_turn  # noqa: E402
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 PASSWORD = "benchmark-password-1"
@@ -196,10 +198,9 @@ def main(argv=None) -> None:
         for name in ("journey", "bare"):  # warm-up: every worker has served, caches are filled
             loads[name](1)
         print(f"{args.rounds} rounds of {args.seconds} s for each app, in turn:")
-        for number in range(args.rounds):
-            order = ("journey", "bare") if number % 2 == 0 else ("bare", "journey")
-            result = {name: loads[name](args.seconds) for name in order}
-            result["ratio"] = result["journey"]["rps"] / result["bare"]["rps"]
+        for number, (journey, baseline) in enumerate(in_turn(lambda: loads["journey"](args.seconds),
+                                                             lambda: loads["bare"](args.seconds), args.rounds)):
+            result = {"journey": journey, "bare": baseline, "ratio": journey["rps"] / baseline["rps"]}
             rounds.append(result)
             print(f"  round {number + 1}: journey {result['journey']['rps']:7.1f} req/s (p99 "
                   f"{result['journey']['p99']:5.1f} ms), bare {result['bare']['rps']:7.1f} req/s (p99 "

@@ -4,7 +4,7 @@ Seeds 1,000,000 assessments and 300,000 front-door items (referrals, early-help 
 consultations) with decisions, plus 100,000 contacts recorded by the front door, over 24 months;
 renders /reports/ (every table, both charts, default period and baseline) through the Flask stack;
 and times one hand-written SQL query computing the same headline and monthly NFA numbers.
-The query and the page are timed in turn, run after run, so the machine's drift changes both alike.
+The query and the page are timed in turn, run after run (benchmarks/turns.py).
 Prints each run, both medians, then last `reports_vs_raw_sql: R`, the median run's ratio (goal: at
 most 2.0; the page under 2 s).
 On PostgreSQL the seeded tables are compacted with VACUUM (FULL, ANALYZE) after the bulk load and the
@@ -32,6 +32,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
+from benchmarks.turns import in_turn  # noqa: E402
 from signpost import create_app, metrics, store  # noqa: E402
 from signpost.store import facts  # noqa: E402
 from signpost.extensions import db  # noqa: E402
@@ -170,21 +171,6 @@ def timed(function) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
-def in_turn(raw, page, runs: int) -> tuple[list[float], list[float], object, str]:
-    """Each run times the query and the page one after the other, taking turns at going first, so a
-    machine that speeds up or slows down while it runs changes both alike. (raw times, page times,
-    the query's rows, the page.)"""
-    raw_times, page_times, rows, html = [], [], None, ""
-    for number in range(runs):
-        if number % 2 == 0:
-            (raw_s, rows), (page_s, html) = timed(raw), timed(page)
-        else:
-            (page_s, html), (raw_s, rows) = timed(page), timed(raw)
-        raw_times.append(raw_s)
-        page_times.append(page_s)
-    return raw_times, page_times, rows, html
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="")
@@ -246,7 +232,9 @@ def main() -> None:
                 return response.get_data(as_text=True)
 
             page(), raw()  # warm-up: templates compiled, caches filled, for both alike
-            raw_times, page_times, rows, html = in_turn(raw, page, args.runs)
+            runs = in_turn(lambda: timed(raw), lambda: timed(page), args.runs)
+            raw_times, page_times = [r for (r, _rows), _ in runs], [p for _, (p, _html) in runs]
+            (_r, rows), (_p, html) = runs[-1]
             raw_s, page_s = statistics.median(raw_times), statistics.median(page_times)
             ratio = statistics.median(p / r for p, r in zip(page_times, raw_times, strict=True))
 
