@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 from conftest import csrf_token, sign_in_as
 from signpost import metrics, store
 from signpost.extensions import db
-from signpost.models import Assessment, Draft, Referral
+from signpost.models import Assessment, AuditEvent, Draft, Referral
 from signpost.store import frontdoor as fd_store
 
 from test_journey_web import Walker, level_items, referral_details, walker  # noqa: F401  (walker: the fixture)
@@ -162,13 +163,19 @@ def consultations_followed() -> tuple[int, int]:
     return o.consultations_followed.k, o.consultations_followed.n
 
 
-def test_only_a_referral_made_from_the_advice_counts_as_following_it(walker, users):
+def advised_to_refer(walker, users) -> Referral:
+    """A request for advice, sent through the pages, that the front door answered "make a referral"."""
     walker.concerns([level_items(3)[0]], location=walker.to_concerns())
     walker.finish_questions()
     assert ask(walker, advice_button(walker)).status_code == 302
     consultation = db.session.scalar(select(Referral))
     fd_store.record_decision(consultation, "advice_given", "(test) Please refer.", supersedes=0,
                              actor=users["front_door"], referral_advised=True)
+    return consultation
+
+
+def test_only_a_referral_made_from_the_advice_counts_as_following_it(walker, users):
+    consultation = advised_to_refer(walker, users)
 
     # The same teacher refers another child, from a draft of its own: that does not follow the advice.
     other = Walker(walker.client)
@@ -197,6 +204,54 @@ def test_only_a_referral_made_from_the_advice_counts_as_following_it(walker, use
     made = db.session.scalar(select(Referral).where(Referral.draft_id == walker.draft_id))
     assert made.kind == "referral" and made.consultation_id == consultation.id
     assert consultations_followed() == (1, 1)
+
+
+@pytest.mark.parametrize("attempt", range(2))
+def test_a_double_click_on_start_a_referral_from_the_advice_opens_one_draft(walker, app, users, attempt,
+                                                                             monkeypatch):
+    """Both requests read "no follow-up draft yet" before either writes: one draft is made, and both
+    requests carry on with it."""
+    from signpost.content import current_version_or_none
+    consultation = advised_to_refer(walker, users)
+    before = db.session.scalar(select(func.count()).select_from(Draft))
+    both_read = threading.Barrier(2, timeout=30)
+    original = fd_store.follow_up_draft
+    waited = threading.local()
+
+    def read_then_wait(item):
+        found = original(item)
+        if not getattr(waited, "once", False):  # each request's first read: wait for the other's
+            waited.once = True
+            both_read.wait()
+        return found
+
+    monkeypatch.setattr(fd_store, "follow_up_draft", read_then_wait)
+    opened, failed = [], []
+
+    def click():
+        with app.app_context():
+            from signpost.models import User
+            try:
+                item, user = db.session.get(Referral, consultation.id), db.session.get(User, users["referrer"].id)
+                opened.append(fd_store.start_referral_after_advice(
+                    item, current_version_or_none(), dict(item.details["answers"]), actor=user).id)
+            except Exception as exc:  # noqa: BLE001  (reported by the assertion below)
+                failed.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not failed and len(opened) == 2
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Draft)) == before + 1
+    assert opened[0] == opened[1] == db.session.get(Referral, consultation.id).follow_up_draft_id
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "draft_started",
+                                    AuditEvent.record_id == opened[0])) == 1
 
 
 def test_someone_else_cannot_follow_up_a_request_for_advice(walker, app, users):

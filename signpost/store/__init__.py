@@ -12,6 +12,7 @@ from typing import Any
 from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import passwords
 from ..hygiene import escape
@@ -203,6 +204,10 @@ def count_users() -> int:
 # The referral journey: drafts, assessments, referrals -----------------------------------------
 # Nothing about the child is ever put in an audit event's detail: ids, pages and routes only.
 
+class FollowUpTaken(StoreError):
+    """Another request started the follow-up draft of this request for advice first; nothing was written."""
+
+
 class TooManyDrafts(StoreError):
     """The user already has as many unfinished drafts as allowed (setting MAX_OPEN_DRAFTS)."""
 
@@ -226,13 +231,23 @@ def start_draft(user: User, version, answers: dict | None = None, *, follows: Re
     limit = current_app.config.get("MAX_OPEN_DRAFTS", 25)
     if open_draft_count(user) >= limit:
         raise TooManyDrafts(f"{limit} unfinished drafts already", limit)
+    seen = follows.follow_up_draft_id if follows is not None else None
     with transaction() as session:
         draft = Draft(user_id=user.id, answers=answers or {}, threshold_id=version.id,
                       threshold_hash=version.content_hash, created_at=utcnow(), updated_at=utcnow())
         session.add(draft)
         session.flush()
         if follows is not None:
-            follows.follow_up_draft_id = draft.id
+            # Compare and set: only while the follow-up is still the one read above. Two requests
+            # that both read it (a double-click) both get here; the second finds it changed, and
+            # its draft is rolled back, so a request for advice never has two follow-up drafts.
+            still = Referral.follow_up_draft_id.is_(None) if seen is None else Referral.follow_up_draft_id == seen
+            claimed = session.execute(update(Referral).where(Referral.id == follows.id, still)
+                                      .values(follow_up_draft_id=draft.id)
+                                      .execution_options(synchronize_session=False)).rowcount
+            if claimed != 1:
+                raise FollowUpTaken("another draft already follows this request for advice")
+            set_committed_value(follows, "follow_up_draft_id", draft.id)
         _audit("draft_started", draft, actor=user, threshold_id=version.id,
                **({"follows": follows.reference} if follows is not None else {}))
     return draft

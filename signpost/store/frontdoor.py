@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import Assessment, Decision, Draft, ExternalContact, OutboxMessage, Referral, User, utcnow
 from ..values import OUTCOMES
-from . import StoreError, _audit, _file_item, one_item_per_draft, start_draft, transaction
+from . import FollowUpTaken, StoreError, _audit, _file_item, one_item_per_draft, start_draft, transaction
 
 
 class DecisionConflict(StoreError):
@@ -158,10 +158,23 @@ def start_referral_after_advice(consultation: Referral, version, answers: dict, 
         raise StoreError("only a request for advice is followed up this way")
     if consultation.user_id != actor.id:
         raise StoreError("only the referrer who asked can follow the advice up")
-    earlier = db.session.get(Draft, consultation.follow_up_draft_id) if consultation.follow_up_draft_id else None
+    earlier = follow_up_draft(consultation)
     if earlier is not None and earlier.submitted_at is None:
         return earlier
-    return start_draft(actor, version, answers, follows=consultation)
+    try:
+        return start_draft(actor, version, answers, follows=consultation)
+    except FollowUpTaken:  # a double-click: the other request's draft is the one to carry on with
+        db.session.refresh(consultation)
+        winner = follow_up_draft(consultation)
+        if winner is None or winner.submitted_at is not None:
+            raise
+        return winner
+
+
+def follow_up_draft(consultation: Referral) -> Draft | None:
+    """The draft last started from this request for advice, if it still exists."""
+    key = consultation.follow_up_draft_id
+    return db.session.get(Draft, key) if key else None
 
 
 # Contacts that did not come through Signpost -------------------------------------------------------
