@@ -258,19 +258,21 @@ def _within(at, period: Period) -> ColumnElement[bool]:
 # What the cube reads for each cell: kind, recommended route and route taken as their one stored
 # number (values.KIND_ROUTES gives them back), which PostgreSQL groups by far faster than three strings.
 CUBE_KEYS = ("month", "kind_routes", "origin", "source_code", "threshold_id", "outcome")
+# The kind_routes numbers of referrals (whatever their routes): the only items the NFA rates count.
+DECIDABLE_REFERRALS = frozenset(number for number, (kind, _r, _t) in KIND_ROUTES.items() if kind == "referral")
 # What each table is grouped by, in the order of its index in models.REPORT_INDEXES (the other keys
 # are constant or follow from these: a recorded contact's kind from its outcome).
 SIGNPOST_GROUPS = ("kind_routes", "source_code", "threshold_id", "outcome", "month")
 RECORDED_GROUPS = ("outcome", "source_code", "month")
 
 
-class Cell(NamedTuple):  # a named tuple: thousands are made for each report, and a tuple is quick to make
+class Cell(NamedTuple):  # a named tuple: hundreds are made for each report, and a tuple is quick to make
     """The items that share every key, and how many of them were on time, late, re-referrals...
 
-    count and the other counts are of the items received in the current period.
+    count and the other counts are of the items received in the current period, in all its months
+    together: the month matters only to the NFA rates, which the cube adds up on their own.
     """
 
-    month: str
     kind: str
     origin: str
     source_code: str | None
@@ -295,7 +297,7 @@ class Cell(NamedTuple):  # a named tuple: thousands are made for each report, an
 
 @dataclasses.dataclass(frozen=True)
 class Cube:
-    current: list[Cell]                      # the cells of the items received in the current period
+    current: list[Cell]                      # the cells of the items received in the current period (months merged)
     # Of the decided referrals (kind referral, with an outcome), [NFA, decided]: received in each month
     # of the span (current and baseline, and between), and in the baseline. All the NFA rates need of
     # the rest of the span, added up as the rows are read rather than kept as cells.
@@ -346,23 +348,38 @@ def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime)
         return cube
     _tune_for_reports()
     # Read by position, in the select's order (CUBE_KEYS, then count, in_current, in_baseline, on_time,
-    # late, re_referrals, followed_up): thousands of rows, and a cell is made from each without a dict.
-    this, months, before = cube.current.append, cube.months, cube.baseline
+    # late, re_referrals, followed_up): thousands of rows, one for each month of each cell. The current
+    # period's are added up across its months as they are read, so every table after this adds up
+    # one cell where there were a dozen rows.
+    current: dict[tuple, list[int]] = {}
+    months, before = cube.months, cube.baseline
     keys = len(CUBE_KEYS)
     for row in db.session.execute(union_all(*branches) if len(branches) > 1 else branches[0]).all():
         month, number, origin, source_code, threshold_id, outcome = row[:keys]
-        kind, recommended_route, route_taken = KIND_ROUTES[number]
         count, in_current, in_baseline = row[keys:keys + 3]
         if in_current:
-            this(Cell(month, kind, origin, source_code, threshold_id, recommended_route, route_taken, outcome,
-                      in_current, *row[keys + 3:]))
-        if kind == "referral" and outcome is not None:  # decided (as _is_decided_referral)
+            cell = (number, origin, source_code, threshold_id, outcome)
+            on_time, late, re_referrals, followed_up = row[keys + 3:]
+            tally = current.get(cell)
+            if tally is None:
+                current[cell] = [in_current, on_time, late, re_referrals, followed_up]
+            else:
+                tally[0] += in_current
+                tally[1] += on_time
+                tally[2] += late
+                tally[3] += re_referrals
+                tally[4] += followed_up
+        if outcome is not None and number in DECIDABLE_REFERRALS:  # decided referral (_is_decided_referral)
             nfa = outcome in NFA_OUTCOMES
             tally = months[month]
             tally[0] += count if nfa else 0
             tally[1] += count
             before[0] += in_baseline if nfa else 0
             before[1] += in_baseline
+    for (number, origin, source_code, threshold_id, outcome), counts in current.items():
+        kind, recommended_route, route_taken = KIND_ROUTES[number]
+        cube.current.append(Cell(kind, origin, source_code, threshold_id, recommended_route, route_taken, outcome,
+                                 *counts))
     return cube
 
 
