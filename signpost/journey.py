@@ -453,6 +453,13 @@ def prune(version: ThresholdVersion, answers: JourneyAnswers) -> tuple[JourneyAn
     out = answers.but(concerns=concerns, severity=severity)
     if answers.lado is not None and not on_emergency_path(version, answers):
         out = out.but(lado=None)  # asked on that path only; elsewhere they are an area of their own
+    elif answers.lado is None and on_emergency_path(version, out):
+        # Onto the emergency path with a concern about an adult who works with children already
+        # ticked: it is carried to that path's own question (ticked, not yet shown), so the LADO
+        # outcome stays and the referrer sees it, and can untick it, beside what happened.
+        staff = {i.id for i in lado_items(version)} & chosen_indicators(version, out)
+        if staff:
+            out = out.but(lado=Ticks(ticked=tuple(sorted(staff)), shown=()))
     if unborn:
         out = out.but(voice=None)
     return out, [d for d in dropped if d]
@@ -467,7 +474,33 @@ def _words(version: ThresholdVersion, item_id: str) -> str:
     return ""  # an area: the area's concerns are reported instead
 
 
+def in_journey(version: ThresholdVersion, answers: JourneyAnswers) -> JourneyAnswers:
+    """The answers that count: those of the pages in the referrer's journey as it now stands.
+
+    A change of path ("in danger" now yes, or an emergency ticked on the first concerns page)
+    takes pages out of the journey: the areas and their concerns, the family and consent, the
+    child's voice when they are in danger now. Their answers stay in the draft, so nothing is lost
+    if the referrer changes back, but they no longer count: the recommendation, its record and
+    the referral hold only what the referrer's pages show. (A concern about an adult who works
+    with children is carried to the emergency path's own question by prune.)
+    """
+    pages = set(sequence(version, answers))
+    changes: dict = {}
+    if "serious" not in pages:
+        changes["serious"] = None
+    if "areas" not in pages:
+        changes["areas"] = None
+    if "concerns" not in pages:
+        changes.update(concerns=None, severity={})
+    if "family" not in pages:
+        changes.update(family=None, consent=None)
+    if answers.in_danger == "yes":
+        changes["voice"] = None  # not asked on that path (signpost.web.pages)
+    return answers.but(**changes) if changes else answers
+
+
 def engine_answers(version: ThresholdVersion, answers: JourneyAnswers) -> Answers:
+    answers = in_journey(version, answers)
     months, unborn = child_age(answers)
     child = answers.child or Child()
     consent = answers.consent.consent if answers.consent else "not_asked"

@@ -192,7 +192,7 @@ def test_after_phoning_the_referrer_can_send_the_referral(walker):
     assert made.details["answers"]["what_happened"] == "Her father hit her with a belt this morning"
 
 
-def test_after_the_phone_numbers_a_concern_about_an_adult_adds_the_lado_outcome_first(walker):
+def test_after_the_phone_numbers_a_concern_about_an_adult_adds_the_lado_outcome_after_999(walker):
     lado = next(i.id for i in version().document.indicators if i.lado)
     walker.start()
     walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
@@ -201,10 +201,53 @@ def test_after_the_phone_numbers_a_concern_about_an_adult_adds_the_lado_outcome_
     walker.answer("/refer/what-happened", {"what_happened": "A coach hit him at training", "lado": [lado]},
                   "/refer/phone-now")
     page = walker.client.get("/refer/phone-now").text
-    assert page.index('id="lado"') < page.index("signpost-emergency")  # the LADO first, then 999
+    # 999 first, then the LADO, then the front door.
+    assert page.index("signpost-emergency") < page.index('id="lado"') < page.index("Then phone the front door")
     assert 'href="/refer/referral"' in page
     latest = db.session.get(Draft, walker.draft_id).assessment
     assert latest.lado and latest.immediate and lado in latest.indicator_ids and latest.revision == 2
+
+
+def test_999_comes_first_when_an_emergency_is_added_after_a_concern_about_an_adult(walker):
+    """A referrer who ticked a concern about staff, then goes back and ticks an emergency, has not
+    phoned yet: the phone page puts 999 before the LADO outcome."""
+    v = version()
+    about_staff = next(i for i in v.document.indicators if i.lado)
+    walker.concerns([about_staff.id], location=walker.to_concerns(years=0, months=3))
+    plan = journey.layout(v, walker.answers())
+    emergency = next(i.id for i in plan.serious_items if journey.is_emergency(v.indicators[i.id]))
+    walker.answer("/refer/serious", {"concerns": [emergency]}, "/refer/phone-now")
+    page = walker.client.get("/refer/phone-now").text
+    assert page.index("signpost-emergency") < page.index('id="lado"')
+
+
+def test_answers_of_pages_the_journey_has_left_no_longer_count(walker):
+    """A referrer who finished the "not in danger" journey (a concern about staff, consent refused)
+    then says the child is in danger now: the staff concern is carried to the emergency path's own
+    question, ticked, and unticking it there removes the LADO outcome; the refused consent, asked
+    on a page no longer in the journey, is not recorded."""
+    about_staff = next(i for i in version().document.indicators if i.lado)
+    walker.concerns([about_staff.id], location=walker.to_concerns())
+    walker.finish_questions(consent="refused")
+    walker.answer("/refer/danger?change=1", {"in_danger": "yes"}, "/refer/phone-now")
+    asked = walker.client.get("/refer/what-happened").text
+    assert re.search(rf'<input[^>]*value="{about_staff.id}"[^>]*checked', asked)  # carried over, ticked
+    walker.answer("/refer/what-happened", {"what_happened": "Hit with a belt this morning"}, "/refer/referral")
+    latest = db.session.get(Draft, walker.draft_id).assessment
+    assert latest.immediate and not latest.lado and about_staff.id not in latest.indicator_ids
+    assert latest.consent is None
+    assert walker.answers().concerns.ticked  # kept in the draft, should the referrer change back
+
+
+def test_a_concern_about_staff_carried_to_the_emergency_path_keeps_the_lado_outcome(walker):
+    about_staff = next(i for i in version().document.indicators if i.lado)
+    walker.concerns([about_staff.id], location=walker.to_concerns())
+    walker.finish_questions()
+    walker.answer("/refer/danger?change=1", {"in_danger": "yes"}, "/refer/phone-now")
+    walker.answer("/refer/what-happened", {"what_happened": "A coach hit him", "lado": [about_staff.id]},
+                  "/refer/phone-now")
+    latest = db.session.get(Draft, walker.draft_id).assessment
+    assert latest.immediate and latest.lado and about_staff.id in latest.indicator_ids
 
 
 # ---------------------------------------------------------------------------------- routes

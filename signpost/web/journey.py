@@ -148,7 +148,7 @@ def record(draft: Draft, version, answers: JourneyAnswers | None = None, page: s
              "age_band": journey.age_band(answers), "age_months": engine_answers.age_months,
              "unborn": engine_answers.unborn,
              "indicator_ids": sorted(engine_answers.indicators),
-             "consent": answers.consent.consent if answers.consent else None,
+             "consent": engine_answers.consent if engine_answers.consent != "not_asked" else None,
              "in_danger": engine_answers.in_danger}
     return drafts_store.record_revision(
         draft, rec, answers_key=journey.answers_key(version, answers), shown=journey.shown(rec),
@@ -596,8 +596,9 @@ def send(draft: Draft, kind: str):
     if answers.sending is None or answers.sending.kind != kind:
         return redirect(url_for(SENDING[kind]))
     if request.method == "POST":
-        consent = answers.consent
-        details = {**answers.sending.details, "answers": answers.but(sending=None).dump()}
+        counted = journey.in_journey(version, answers)  # not the answers of pages the journey has left
+        consent = counted.consent
+        details = {**answers.sending.details, "answers": counted.but(sending=None).dump()}
         made, _created = store.submit_referral(
             draft, details, kind=kind, family_aware=consent.aware if consent else None,
             consent=consent.consent if consent else ("not_needed" if revision.immediate else None),
