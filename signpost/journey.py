@@ -499,6 +499,16 @@ def in_journey(version: ThresholdVersion, answers: JourneyAnswers) -> JourneyAns
     return answers.but(**changes) if changes else answers
 
 
+def phone_today(version: ThresholdVersion, answers: JourneyAnswers) -> bool:
+    """A concern that needs a phone call to the front door today is ticked (and the child is not on
+    the emergency path, whose page says 999 first): the pages after it say so straight away, for
+    the threshold document says to phone before writing anything, not at the end of the journey."""
+    if on_emergency_path(version, answers):
+        return False
+    return any(version.indicators[i].urgency == "same_day"
+               for i in chosen_indicators(version, in_journey(version, answers)))
+
+
 def engine_answers(version: ThresholdVersion, answers: JourneyAnswers) -> Answers:
     answers = in_journey(version, answers)
     months, unborn = child_age(answers)

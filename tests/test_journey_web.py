@@ -250,6 +250,32 @@ def test_a_concern_about_staff_carried_to_the_emergency_path_keeps_the_lado_outc
     assert latest.immediate and latest.lado and about_staff.id in latest.indicator_ids
 
 
+def test_a_same_day_concern_says_phone_the_front_door_today_on_every_page_after_it(walker):
+    """The threshold document says to phone before writing anything: the pages after the tick say
+    so, with the number, not only the recommendation at the end."""
+    v = version()
+    walker.to_concerns(years=9, months=3)
+    assert 'id="phone-today"' not in walker.client.get("/refer/serious").text
+    plan = journey.layout(v, walker.answers())
+    same_day = next(i.id for i in plan.serious_items if v.indicators[i.id].urgency == "same_day")
+    location = walker.answer("/refer/serious", {"concerns": [same_day]})
+    pages = []
+    while location != "/refer/recommendation":
+        page = walker.client.get(location).text
+        assert 'id="phone-today"' in page and v.document.same_day.title in page, location
+        assert v.document.contacts.front_door.phone in page
+        pages.append(location)
+        location = {"/refer/areas": lambda: walker.answer(location, {"concerns": ["none"]}),
+                    "/refer/what-happened": lambda: walker.answer(location, {
+                        "what_happened": "She told me he hurts her", "seen": "yes", "says": "he hurts me",
+                        "wants": "to stay with nan"}),
+                    "/refer/family": lambda: walker.answer(location, {"working_well": "School", "aware": "no",
+                                                                      "consent": "not_asked"}),
+                    "/refer/check": lambda: walker.answer(location, {})}[location]()
+    assert pages[0] == "/refer/areas" and pages[-1] == "/refer/check"
+    assert walker.recommendation()[4].count('id="phone-today"') == 0  # the recommendation has its own
+
+
 # ---------------------------------------------------------------------------------- routes
 
 def test_no_concerns_recommends_universal_services(walker):

@@ -393,7 +393,8 @@ def question(draft: Draft, slug: str):
     previous = journey.previous_page(version, answers, page.id)
     back = url_for("journey.check") if change else (page_url(previous) if previous else url_for("refer.start"))
     return render_template(f"journey/{page.template}.html", form=form, page=page.id, back=back,
-                           version=version, answers=answers, change=change, draft=draft, **page.extra(ctx))
+                           version=version, answers=answers, change=change, draft=draft,
+                           phone_today=journey.phone_today(version, answers), **page.extra(ctx))
 
 
 # ------------------------------------------------------------------------------ check and result
@@ -429,8 +430,9 @@ PROBLEM_PAGES = {"age_months": "about_child", "unborn": "about_child", "expected
 def check_context(version, answers: JourneyAnswers, changeable: bool = True) -> dict:
     """What the rows on Check your answers read: each page's macro in templates/journey/_rows.html."""
     seq = journey.sequence(version, answers)
-    chosen = journey.chosen_indicators(version, answers)
+    chosen = journey.chosen_indicators(version, journey.in_journey(version, answers))
     return {"pages": [PAGES[p].rows for p in seq if p in PAGES],
+            "phone_today": journey.phone_today(version, answers),
             "chosen": [version.indicators[i] for i in sorted(chosen, key=lambda i: -version.indicators[i].level)],
             "area_names": {a.id: a.name for d in version.document.domains for a in d.areas},
             "page_url": page_url, "changeable": changeable}

@@ -432,6 +432,25 @@ def test_immediate_danger_phone_numbers_then_the_referrers_words(page_as, versio
     page.problems.assert_none("immediate danger")
 
 
+def test_a_same_day_concern_says_phone_the_front_door_today_from_the_next_page(page_as, version):
+    page = page_as("referrer")
+    referrer = Referrer(page, version, "same-day")
+    months = NINE_YEARS["years"] * 12 + NINE_YEARS["months"]
+    same_day = next(i.id for i in version.document.indicators if i.urgency == "same_day" and not i.asks_for
+                    and journey.applies(i, months, False) and journey.is_serious(version, i))
+    referrer.start()
+    referrer.danger("No")
+    referrer.about_you()
+    referrer.about_child(NINE_YEARS)
+    referrer.concerns([same_day])  # axe on the areas page, with the banner
+    banner = page.locator("#phone-today")
+    expect(banner).to_contain_text(version.document.same_day.title)
+    expect(banner.get_by_role("link", name=version.document.contacts.front_door.phone)).to_be_visible()
+    referrer.what_happened()
+    expect(page.locator("#phone-today")).to_be_visible()
+    page.problems.assert_none("same day")
+
+
 def test_whole_journey_without_javascript(browser, live_server, signed_in_states, version):
     """Progressive enhancement only: with JavaScript off, a journey with a severity question
     beside its concern reaches its recommendation."""
