@@ -276,6 +276,47 @@ def test_a_same_day_concern_says_phone_the_front_door_today_on_every_page_after_
     assert walker.recommendation()[4].count('id="phone-today"') == 0  # the recommendation has its own
 
 
+def answer_what_the_change_asks(walker, location: str, item: str) -> str:
+    """After a change of the child, answer each page it left unanswered (as the pages ask) until Check."""
+    for _ in range(8):
+        page = location.split("?")[0]
+        if page in ("/refer/serious", "/refer/areas", "/refer/concerns"):
+            target = journey.with_concerns(version(), walker.answers(), [item])
+            ticks = getattr(target, page.removeprefix("/refer/"))
+            location = walker.answer(location, {"concerns": list(ticks.ticked if ticks else ()) or ["none"]})
+        elif page == "/refer/what-happened":
+            location = walker.answer(location, {"what_happened": "Mother says her partner hits her"})
+        elif page == "/refer/family":
+            location = walker.answer(location, {"working_well": "School", "aware": "yes", "consent": "given"})
+        else:
+            return location
+    return location
+
+
+@pytest.mark.parametrize("unborn", [False, True])
+def test_details_given_before_the_child_changed_are_checked_again_before_sending(walker, unborn):
+    """The details saved for a 9-year-old (their date of birth) are never sent for a child now said to
+    be 3, or unborn, without being checked again: Check before you send goes back to them."""
+    v = version()
+    item = next(i.id for i in v.document.indicators if i.level == 4 and not i.asks_for and not i.lado
+                and not journey.is_emergency(i) and journey.applies(i, 111, False)
+                and journey.applies(i, None if unborn else 36, unborn))
+    walker.concerns([item], location=walker.to_concerns(years=9, months=3))
+    walker.finish_questions()
+    walker.answer("/refer/referral", referral_details(), "/refer/send/referral")
+    due = dt.date.today() + dt.timedelta(days=60)
+    change = ({"born": "unborn", "due_day": due.day, "due_month": due.month, "due_year": due.year} if unborn
+              else {"born": "born", "years": 3, "months": 0})
+    location = answer_what_the_change_asks(walker, walker.answer("/refer/about-child?change=1", change), item)
+    assert location == "/refer/check"
+    walker.answer("/refer/check", {}, "/refer/recommendation")
+    assert walker.answers().sending is not None  # kept, to be checked again: nothing typed is lost
+    assert walker.client.get("/refer/send/referral").location == "/refer/referral"
+    assert "What you said about the child has changed" in walker.client.get("/refer/referral").text
+    assert walker.post("/refer/send/referral").location == "/refer/referral"
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
 # ---------------------------------------------------------------------------------- routes
 
 def test_no_concerns_recommends_universal_services(walker):

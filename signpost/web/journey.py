@@ -583,6 +583,17 @@ def send_details(draft: Draft, kind: str):
                            immediate=revision.immediate, version=version, kind=kind)
 
 
+def details_fit_the_child(answers: JourneyAnswers) -> bool:
+    """The details saved for sending were checked against the child's age when they were given; a
+    later change (of age, or to or from unborn) sends the referrer back to them, never sends them."""
+    age_months, unborn = journey.child_age(answers)
+    details = answers.sending.details
+    if unborn:
+        return not details.get("date_of_birth")
+    form = jf.ReferralForm(formdata=None, data=jf.ReferralForm.data_from(details), meta={"csrf": False})
+    return form.validate_extra(unborn, today(), age_months)
+
+
 @bp.route("/send/<kind>", methods=["GET", "POST"])
 @role_required(*REFERRERS)
 @needs_draft(include_submitted=True)
@@ -596,6 +607,9 @@ def send(draft: Draft, kind: str):
         return found
     version, answers, revision = found
     if answers.sending is None or answers.sending.kind != kind:
+        return redirect(url_for(SENDING[kind]))
+    if not details_fit_the_child(answers):
+        tell("details_no_longer_fit")
         return redirect(url_for(SENDING[kind]))
     if request.method == "POST":
         counted = journey.in_journey(version, answers)  # not the answers of pages the journey has left
