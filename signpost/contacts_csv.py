@@ -13,12 +13,14 @@ import re
 from zoneinfo import ZoneInfo
 
 from .values import AGE_BANDS, CONTACT_CHANNELS, OUTCOMES, REFERRAL_SOURCES, URGENCIES
+from .workdays import YEARS_ALLOWED, in_range
 
 LONDON = ZoneInfo("Europe/London")
 COLUMNS = ("reference", "received_at", "source_code", "channel", "age_band", "urgency", "outcome", "decided_at")
 REQUIRED = ("reference", "received_at", "source_code", "channel", "age_band", "urgency", "outcome")
 REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$")
 MAX_ROWS = 50_000
+UNREADABLE = "cannot be read as CSV: a cell may be far too long, or a quote not closed"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +43,8 @@ def parse_local_time(value: str) -> dt.datetime:
         local = dt.datetime.fromisoformat(value.replace(" ", "T", 1))
     if local.tzinfo is None:
         local = local.replace(tzinfo=LONDON)
+    if not in_range(local):  # before converting: a time zone could take year 1 or 9999 past the calendar
+        raise ValueError(f"not in a year {YEARS_ALLOWED}")
     return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
@@ -63,9 +67,11 @@ def check_contact(raw: dict, now: dt.datetime) -> tuple[dict | None, list[tuple[
             try:
                 out[column] = parse_local_time(get[column])
             except ValueError:
-                problems.append((column, f"{get[column]!r} is not a date and time like 2026-10-14 09:30"))
-    if out.get("received_at") and out["received_at"] > now:
-        problems.append(("received_at", "is in the future"))
+                problems.append((column, f"{get[column][:40]!r} is not a date and time like 2026-10-14 09:30, "
+                                         f"in a year {YEARS_ALLOWED}"))
+    for column in ("received_at", "decided_at"):
+        if out.get(column) and out[column] > now:
+            problems.append((column, "is in the future"))
     if out.get("received_at") and out.get("decided_at") and out["decided_at"] < out["received_at"]:
         problems.append(("decided_at", "is before received_at"))
     for column, allowed in (("source_code", tuple(REFERRAL_SOURCES)), ("channel", CONTACT_CHANNELS),
@@ -85,7 +91,10 @@ def read_contacts(text: str, now: dt.datetime) -> tuple[list[dict], list[RowProb
     """Every row, checked; with any problem at all, no rows (nothing is half-imported)."""
     text = text.lstrip("\ufeff")
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error:
+        return [], [RowProblem(1, None, UNREADABLE)]
     problems: list[RowProblem] = []
     missing = [c for c in REQUIRED if c not in header]
     unknown = [h for h in header if h not in COLUMNS]
@@ -103,7 +112,15 @@ def read_contacts(text: str, now: dt.datetime) -> tuple[list[dict], list[RowProb
     reader.fieldnames = header
     rows: list[dict] = []
     seen: dict[str, int] = {}
-    for record in reader:
+    records = iter(reader)
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell past the csv module's size limit, or an unreadable line
+            problems.append(RowProblem(reader.line_num, None, UNREADABLE))
+            break
         line = reader.line_num
         if len(rows) + len(problems) >= MAX_ROWS:
             problems.append(RowProblem(line, None, f"more than {MAX_ROWS} rows: split the file"))

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from . import workdays
 from .extensions import db
 from .models import Assessment, Decision, Referral, User, urgency_priority, utcnow
-from .values import ITEM_KINDS, ROUTES, URGENCIES
+from .values import ITEM_KINDS, MAX_ID, ROUTES, URGENCIES
 
 PAGE_SIZE = 25
 STATUSES = ("awaiting", "decided", "all")
@@ -25,6 +25,17 @@ def urgency_of(assessment: Assessment) -> str:
     if assessment.urgency:
         return assessment.urgency
     return "emergency" if assessment.immediate else "standard"
+
+
+MAX_PAGE = 100_000
+
+
+def page_number(value) -> int:
+    """A page number from the address: 1 to MAX_PAGE; anything else is the first page."""
+    try:
+        return max(1, min(int(value or 1), MAX_PAGE))
+    except (TypeError, ValueError):
+        return 1
 
 
 @dataclasses.dataclass
@@ -55,24 +66,21 @@ class Filters:
             value = (args.get(name) or "").strip()
             if not value:
                 return None
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
+            day = workdays.parse_day(value)
+            if day is None:
                 problems.append(name)
-                return None
+            return day
 
         allocated = (args.get("allocated") or "").strip()
-        if allocated not in ("", "me", "nobody") and not allocated.isdigit():
+        if allocated not in ("", "me", "nobody") and not (allocated.isascii() and allocated.isdigit()
+                                                          and int(allocated) <= MAX_ID):
             problems.append("allocated")
             allocated = ""
         source = (args.get("source") or "").strip().upper()
         if source and not (len(source) <= 3 and source.isalnum()):
             problems.append("source")
             source = ""
-        try:
-            page = max(1, min(int(args.get("page") or 1), 100000))
-        except ValueError:
-            page = 1
+        page = page_number(args.get("page"))
         return cls(status=pick("status", STATUSES, "awaiting"), kind=pick("kind", ITEM_KINDS),
                    route=pick("route", ROUTES), urgency=pick("urgency", URGENCIES), source=source,
                    received_from=day("from"), received_to=day("to"), allocated=allocated,

@@ -123,3 +123,8 @@ def kind_routes_sql() -> str:
 # number -> (kind, recommended route, route taken), for every number kind_routes() can give.
 KIND_ROUTES = {kind_routes(*parts): parts
                for parts in itertools.product(*((None, *values) for _column, values in KIND_ROUTES_PARTS))}
+
+
+# The largest id a table's INTEGER key holds (PostgreSQL's int4): an id in an address or a filter
+# beyond it names no record, and the database would refuse to compare with it.
+MAX_ID = 2**31 - 1

@@ -12,6 +12,29 @@ import holidays
 
 LONDON = ZoneInfo("Europe/London")
 DAY = dt.timedelta(days=1)
+# The dates any form, filter or file may give: wide enough for every real record and report, and
+# far enough from year 1 and year 9999 that a year either side still exists (date arithmetic near
+# them overflows, and a report's baseline is a year before its period).
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2999, 12, 31)
+YEARS_ALLOWED = f"from {EARLIEST.year} to {LATEST.year}"
+
+
+def in_range(day: dt.date | None) -> bool:
+    """A date (or datetime) the service accepts: EARLIEST to LATEST."""
+    if day is None:
+        return False
+    day = day.date() if isinstance(day, dt.datetime) else day
+    return EARLIEST <= day <= LATEST
+
+
+def parse_day(text: str | None) -> dt.date | None:
+    """An ISO date (2026-04-15) in the accepted range, else None."""
+    try:
+        day = dt.date.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+    return day if in_range(day) else None
 
 
 @functools.lru_cache(maxsize=64)

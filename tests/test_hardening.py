@@ -15,7 +15,7 @@ from conftest import PASSWORD, ROOT, csrf_token, make_app, sign_in_as, submit
 from signpost import store
 from signpost.extensions import db
 from signpost.hygiene import bad_character, escape
-from signpost.models import AuditEvent, Draft, Referral, User
+from signpost.models import AuditEvent, Draft, ExternalContact, Referral, User
 
 HIDDEN = ["\x00", "\x07", "\u200b", "\u202e", "\ufeff", "\x1b[31m"]
 
@@ -389,3 +389,90 @@ def test_referral_postcode_and_phone_must_look_british(at_referral, field, value
 def test_an_override_reason_of_only_spaces_is_an_error(at_referral):
     response = at_referral.post("/refer/disagree", {"route": "early_help", "reason": "    "})
     assert response.status_code == 200 and "Enter why you disagree" in response.text
+
+
+# ---------------------------------------------------------------------------- the calendar's and the database's edges
+
+YEAR_MESSAGE = "in a year from 1900 to 2999"
+
+
+@pytest.mark.parametrize("query", ["start=0001-01-01", "start=0001-01&end=0001-01", "end=9999-12-31", "end=9999-12",
+                                   "start=9999-12-31&end=9999-12-31", "baseline_end=9999-12-31",
+                                   "start=0001-01-01&end=0001-01-01&baseline_start=0001-01-01&baseline_end=0001-01-01"])
+def test_reports_refuse_a_year_out_of_range_with_a_message(policy_lead, query):
+    """Year 1 and year 9999 have no year before or after them to work out a baseline or a period's end."""
+    for path in ("/reports/", "/reports/monthly.csv"):
+        response = policy_lead.get(f"{path}?{query}")
+        assert response.status_code == 200, (path, query)
+    page = policy_lead.get(f"/reports/?{query}").text
+    assert YEAR_MESSAGE in page and "govuk-error-summary" in page
+
+
+@pytest.mark.parametrize("query", ["to=0001-01-01", "to=9999-12-31", "from=9999-12-31&to=9999-12-31",
+                                   "from=0001-01-01"])
+def test_a_simulation_refuses_a_year_out_of_range_with_a_message(app, users, query):
+    from test_policy import start_draft
+    client = app.test_client()
+    sign_in_as(client, users["policy_lead"])
+    draft_id = start_draft(client)
+    response = client.get(f"/policy/drafts/{draft_id}/simulate?{query}")
+    assert response.status_code == 200 and YEAR_MESSAGE in response.text
+
+
+@pytest.mark.parametrize("query", ["to=9999-12-31", "from=0001-01-01", "allocated=%C2%B2", "allocated=2147483648",
+                                   "allocated=9223372036854775808", "page=99999999999999999999"])
+def test_the_queue_drops_a_filter_out_of_range_and_says_so(front_door, query):
+    response = front_door.get(f"/front-door/?{query}")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/front-door/contacts?page=9223372036854775807",
+                                  "/front-door/audit?page=99999999999999999999",
+                                  "/front-door/audit?date_to=9999-12-31", "/front-door/audit?date_from=0001-01-01"])
+def test_the_front_doors_lists_take_any_page_or_date(app, users, path):
+    client = app.test_client()
+    sign_in_as(client, users["admin" if "/audit" in path else "front_door"])
+    response = client.get(path)
+    assert response.status_code == 200
+    if "date_" in path:
+        assert YEAR_MESSAGE.replace("in a year", "Enter a date in a year") in response.text
+
+
+def test_an_export_beyond_the_calendar_is_a_form_error(front_door):
+    response = front_door.get("/front-door/export?date_from=2026-01-01&date_to=9999-12-31")
+    assert response.status_code == 400 and "Enter a date in a year from 1900 to 2999" in response.text
+
+
+@pytest.mark.parametrize("path", ["/admin/users/2147483648", "/admin/users/9223372036854775808",
+                                  "/policy/drafts/2147483648", "/policy/drafts/99999999999999999999/publish"])
+def test_an_id_too_long_for_any_record_is_not_found(app, users, path):
+    client = app.test_client()
+    sign_in_as(client, users["admin" if path.startswith("/admin") else "policy_lead"])
+    assert client.get(path).status_code == 404
+    client = app.test_client()
+    sign_in_as(client, users["admin"])
+    token = csrf_token(client, "/admin/users")
+    assert client.post("/front-door/team/2147483648", data={"csrf_token": token, "manager": "yes"}).status_code == 404
+
+
+@pytest.mark.parametrize("cell,problem", [
+    ("received_at=0001-01-01T00:00+01:00", "in a year from 1900 to 2999"),
+    ("decided_at=9999-12-31T23:59-01:00", "in a year from 1900 to 2999"),
+    ("decided_at=2999-12-31 23:59", "decided_at: is in the future"),
+    ("reference=" + '"' + "x" * 140_000 + '"', "cannot be read as CSV"),
+])
+def test_a_contacts_file_beyond_the_calendar_or_the_csv_limits_is_refused_line_by_line(front_door, cell, problem):
+    from test_frontdoor import EXAMPLE, upload
+    header, first, *_rest = EXAMPLE.splitlines()
+    columns = header.split(",")
+    column, value = cell.split("=", 1)
+    row = first.split(",")
+    row[columns.index(column)] = value
+    response = upload(front_door, "\n".join([header, ",".join(row)]) + "\n")
+    assert response.status_code == 400 and problem in html_text(response.text)
+    assert count(ExternalContact) == 0
+
+
+def html_text(page: str) -> str:
+    import html
+    return html.unescape(re.sub(r"\s+", " ", page))

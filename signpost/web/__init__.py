@@ -11,9 +11,10 @@ from pathlib import Path
 from flask import Blueprint, Flask, current_app, g, has_request_context, request, url_for
 from flask_login import current_user
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.routing import IntegerConverter
 
 from ..extensions import csrf, db, limiter, login_manager
-from ..values import ROLES
+from ..values import MAX_ID, ROLES
 from . import forms, security, ticks
 from .templating import FastImports
 
@@ -52,6 +53,7 @@ def init_web(app: Flask) -> None:
 
     _govuk_frontend(app)
 
+    app.url_map.converters["int"] = RecordId  # before any route is added
     from . import admin, api, auth, errors, frontdoor, guide, health, journey, policy, refer, reports
     for module in (health, auth, refer, journey, frontdoor, admin, api, errors, guide, policy, reports):
         app.register_blueprint(module.bp)
@@ -61,6 +63,14 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals["url_for"] = template_url_for
     app.add_template_global(ticks.concern_checkboxes)
     forms.init_app(app)
+
+
+class RecordId(IntegerConverter):
+    """Every route's <int:...>: a number a record's id can be (up to values.MAX_ID). A longer one
+    matches no route, so it is the 404 page, not a query the database refuses (a 500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002 (Werkzeug's names)
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def _load_user(user_key: str):

@@ -303,7 +303,7 @@ def _back_to_check(draft: Draft):
 @bp.get("/contacts")
 @role_required(*TEAM)
 def contacts():
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = fq.page_number(request.args.get("page"))
     rows = list(db.session.scalars(select(ExternalContact).order_by(ExternalContact.received_at.desc(),
                                                                     ExternalContact.id.desc())
                                    .offset((page - 1) * fq.PAGE_SIZE).limit(fq.PAGE_SIZE + 1)))
@@ -381,6 +381,9 @@ def audit():
         abort(403)
     form = ff.AuditSearchForm(request.args, meta={"csrf": False})
     form.validate()
+    for field in (form.date_from, form.date_to):
+        if field.errors:  # shown beside the field; the search goes on without it
+            field.data = None
     query = select(AuditEvent)
     if form.person.data:
         query = query.where(AuditEvent.actor.ilike(f"%{_like(form.person.data.strip().lower())}%", escape="\\"))
@@ -394,7 +397,7 @@ def audit():
         query = query.where(AuditEvent.at >= dt.datetime.combine(form.date_from.data, dt.time()))
     if form.date_to.data:
         query = query.where(AuditEvent.at < dt.datetime.combine(form.date_to.data + dt.timedelta(days=1), dt.time()))
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = fq.page_number(request.args.get("page"))
     events = list(db.session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                                      .offset((page - 1) * 50).limit(51)))
     searched = {k: v for k, v in request.args.items() if k != "page" and v}

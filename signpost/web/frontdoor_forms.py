@@ -12,7 +12,7 @@ from wtforms import DateField, IntegerField, RadioField, SelectField, StringFiel
 from wtforms.widgets import HiddenInput
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from .. import contacts_csv
+from .. import contacts_csv, workdays
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, OUTCOME_NAMES, OUTCOMES,
                       REFERRAL_SOURCES, URGENCIES)
 from ..workdays import LONDON
@@ -158,19 +158,25 @@ class ImportForm(FlaskForm):
                                              FileAllowed(["csv"], "The file must be a CSV file (.csv)")])
 
 
+def in_accepted_years(form, field):
+    if field.data and not workdays.in_range(field.data):
+        raise ValidationError(f"Enter a date in a year {workdays.YEARS_ALLOWED}")
+
+
 class AuditSearchForm(FlaskForm):
     person = StringField("Person (email address, or part of it)", validators=[Optional(), Length(max=254)])
     record = StringField("Record (a reference such as NM-2026-00042, or a record number)",
                          validators=[Optional(), Length(max=64)])
     action = StringField("Action (for example item_viewed or decision_recorded)",
                          validators=[Optional(), Length(max=64)])
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = DateField("From", validators=[Optional(), in_accepted_years])
+    date_to = DateField("To", validators=[Optional(), in_accepted_years])
 
 
 class ExportForm(FlaskForm):
-    date_from = DateField("Decisions made from", validators=[InputRequired("Enter the first date")])
-    date_to = DateField("to", validators=[InputRequired("Enter the last date")])
+    date_from = DateField("Decisions made from", validators=[InputRequired("Enter the first date"),
+                                                             in_accepted_years])
+    date_to = DateField("to", validators=[InputRequired("Enter the last date"), in_accepted_years])
 
     def validate_date_to(self, field):
         if self.date_from.data and field.data and field.data < self.date_from.data:

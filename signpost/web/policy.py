@@ -17,7 +17,7 @@ from sqlalchemy import select
 from wtforms import (BooleanField, FileField, IntegerField, RadioField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from .. import policy
+from .. import policy, workdays
 from ..content import current_library, current_version_or_none, forget_published
 from ..extensions import db
 from ..models import PublishedThreshold, ThresholdDraft
@@ -514,14 +514,13 @@ def edit_details(draft_id: int):
 def _period(args) -> tuple[dt.date, dt.date, list[str]]:
     today = _today()
     errors = []
-    try:
-        end = dt.date.fromisoformat(args["to"]) if args.get("to") else today
-    except ValueError:
-        end, _ = today, errors.append("The end date must be written as YYYY-MM-DD.")
-    try:
-        start = dt.date.fromisoformat(args["from"]) if args.get("from") else end - dt.timedelta(days=365)
-    except ValueError:
-        start, _ = end - dt.timedelta(days=365), errors.append("The start date must be written as YYYY-MM-DD.")
+    end = workdays.parse_day(args["to"]) if args.get("to") else today
+    if end is None:
+        end, _ = today, errors.append(f"The end date must be written as YYYY-MM-DD, in a year {workdays.YEARS_ALLOWED}.")
+    start = workdays.parse_day(args["from"]) if args.get("from") else end - dt.timedelta(days=365)
+    if start is None:
+        start, _ = end - dt.timedelta(days=365), errors.append(
+            f"The start date must be written as YYYY-MM-DD, in a year {workdays.YEARS_ALLOWED}.")
     if start > end:
         errors.append("The start date must be before the end date.")
         start = end - dt.timedelta(days=365)

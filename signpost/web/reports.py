@@ -58,23 +58,21 @@ class ReportForm(Form):
         ok = True
         for field in (self.start, self.end, self.baseline_start, self.baseline_end):
             if field.data and not _parse(field.data, end=False):
-                field.errors = [f"Enter '{field.label.text.lower()}' as a month like 2026-04 or a day like 2026-04-15"]
+                field.errors = [f"Enter '{field.label.text.lower()}' as a month like 2026-04 or a day like "
+                                f"2026-04-15, in a year {workdays.YEARS_ALLOWED}"]
                 ok = False
         return ok
 
 
 def _parse(text: str, *, end: bool) -> dt.date | None:
-    """A day, or a month (its first day, or its last with end=True)."""
+    """A day, or a month (its first day, or its last with end=True), in the accepted years."""
     text = (text or "").strip()
     if not DATE.match(text):
         return None
-    try:
-        if len(text) == 7:
-            first = dt.date.fromisoformat(text + "-01")
-            return workdays.months_before(first, -1) - dt.timedelta(days=1) if end else first
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return None
+    if len(text) == 10:
+        return workdays.parse_day(text)
+    first = workdays.parse_day(text + "-01")
+    return workdays.months_before(first, -1) - dt.timedelta(days=1) if first and end else first
 
 
 @dataclasses.dataclass
