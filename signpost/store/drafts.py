@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import Assessment, Draft, User, utcnow
@@ -52,45 +51,42 @@ def record_revision(draft: Draft, rec, *, answers_key: str, shown: dict, directo
 
     Never changes a recorded one: when the answers changed since the latest revision, a new
     row (revision n + 1) links to the one it replaces. The same answers again (a double
-    click, a refresh) return the latest revision; two racing requests make one row (the
-    unique draft/revision pair), and the loser returns the winner's.
+    click, a refresh) return the latest revision.
     With answers, the page that led here is saved in the same transaction (a ticked
     emergency concern is saved and logged as one action).
+
+    Two recordings of one draft at once (a double click, two tabs) are taken in turn: each
+    first updates the draft's row, which waits for the other's transaction to end, and only
+    then reads the latest revision. So the second never takes the first's revision number
+    (a unique-constraint error, a server error for the referrer): it finds its answers
+    already recorded, or records the next revision for the answers it was made from.
     """
     latest = draft.assessment
     if latest is not None and latest.answers_key == answers_key and answers is None:
         return latest
-    number = latest.revision + 1 if latest is not None else 1
-    try:
-        with transaction() as session:
-            if answers is not None:
-                session.execute(update(Draft).where(Draft.id == draft.id)
-                                .values(answers=answers, updated_at=utcnow(), version=Draft.version + 1)
-                                .execution_options(synchronize_session=False))
-            if latest is not None and latest.answers_key == answers_key:
-                assessment = latest
-            else:
-                assessment = Assessment(
-                    draft_id=draft.id, user_id=draft.user_id, started_at=draft.created_at, completed_at=utcnow(),
-                    revision=number, replaces_id=latest.id if latest is not None else None,
-                    answers_key=answers_key, shown=shown, directory_hash=directory_hash,
-                    immediate=rec.immediate, urgency=rec.urgency, lado=rec.lado,
-                    recommended_route=rec.route, recommended_level=rec.level, reason_ids=rec.reason_ids,
-                    threshold_id=rec.version_id, threshold_hash=rec.version_hash, **facts)
-                session.add(assessment)
-                session.execute(update(Draft).where(Draft.id == draft.id)
-                                .values(threshold_id=rec.version_id, threshold_hash=rec.version_hash)
-                                .execution_options(synchronize_session=False))
-                session.flush()
-                _audit("assessment_revised" if latest is not None else "assessment_recorded", assessment,
-                       actor=actor, route=rec.route, level=rec.level, urgency=rec.urgency, page=page,
-                       revision=number, replaces=latest.id if latest is not None else None,
-                       threshold_id=rec.version_id, threshold_hash=rec.version_hash)
-    except IntegrityError:
-        db.session.rollback()  # another request recorded this revision first: use it
-        db.session.refresh(draft)
-        if draft.assessment is None or draft.assessment.answers_key != answers_key:
-            raise
-        return draft.assessment
+    saved = {} if answers is None else {"answers": answers, "updated_at": utcnow(), "version": Draft.version + 1}
+    with transaction() as session:
+        session.execute(update(Draft).where(Draft.id == draft.id)
+                        .values(threshold_id=rec.version_id, threshold_hash=rec.version_hash, **saved)
+                        .execution_options(synchronize_session=False))
+        latest = session.scalar(select(Assessment).where(Assessment.draft_id == draft.id)
+                                .order_by(Assessment.revision.desc()).limit(1))
+        if latest is not None and latest.answers_key == answers_key:
+            assessment = latest
+        else:
+            number = latest.revision + 1 if latest is not None else 1
+            assessment = Assessment(
+                draft_id=draft.id, user_id=draft.user_id, started_at=draft.created_at, completed_at=utcnow(),
+                revision=number, replaces_id=latest.id if latest is not None else None,
+                answers_key=answers_key, shown=shown, directory_hash=directory_hash,
+                immediate=rec.immediate, urgency=rec.urgency, lado=rec.lado,
+                recommended_route=rec.route, recommended_level=rec.level, reason_ids=rec.reason_ids,
+                threshold_id=rec.version_id, threshold_hash=rec.version_hash, **facts)
+            session.add(assessment)
+            session.flush()
+            _audit("assessment_revised" if latest is not None else "assessment_recorded", assessment,
+                   actor=actor, route=rec.route, level=rec.level, urgency=rec.urgency, page=page,
+                   revision=number, replaces=latest.id if latest is not None else None,
+                   threshold_id=rec.version_id, threshold_hash=rec.version_hash)
     db.session.refresh(draft)
     return assessment
