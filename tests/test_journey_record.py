@@ -192,6 +192,23 @@ def wrap(monkeypatch, module, name, before=None, after=None):
     monkeypatch.setattr(module, name, wrapped)
 
 
+class InTurn:
+    """Two requests held once both have read what they act on, then let write one after the
+    other, `first` first: the race forced in one order, every time (use with wrap)."""
+
+    def __init__(self, first: str):
+        self.first, self.both_read, self.first_done = first, threading.Barrier(2, timeout=30), threading.Event()
+
+    def before(self, name: str) -> None:
+        self.both_read.wait()
+        if name != self.first:
+            assert self.first_done.wait(30), f"{self.first} never wrote"
+
+    def after(self, name: str) -> None:
+        if name == self.first:
+            self.first_done.set()
+
+
 def test_two_pages_saved_at_the_same_moment_keep_both_answers(app, users, walker):
     walker.concerns([], location=walker.to_concerns())
     walker.finish_questions()
@@ -247,19 +264,14 @@ def test_two_tabs_recording_different_answers_at_once_record_both_in_order(app, 
     walker.answer("/refer/family?change=1", {"working_well": "More now", "aware": "yes", "consent": "refused",
                                              "reason": "They said no"}, "/refer/check")
     tab = second_client(app, users, walker)
-    both_read, first_done = threading.Barrier(2, timeout=30), threading.Event()
+    turn = InTurn(first)
 
     def read_then_wait(draft, *args, page=None, **kwargs):
-        assert draft.assessment.revision == 1  # each tab has read the latest revision ...
-        both_read.wait()  # ... before either writes
-        if (page or "check") != first:
-            assert first_done.wait(30)  # and the other tab records first
+        assert draft.assessment.revision == 1  # each tab has read the latest revision
+        turn.before(page or "check")
 
-    def done(*args, page=None, **kwargs):
-        if (page or "check") == first:
-            first_done.set()
-
-    wrap(monkeypatch, drafts_store, "record_revision", before=read_then_wait, after=done)
+    wrap(monkeypatch, drafts_store, "record_revision", before=read_then_wait,
+         after=lambda *a, page=None, **k: turn.after(page or "check"))
     responses = run_together(lambda: walker.post("/refer/check"),
                              lambda: tab.post("/refer/danger?change=1", {"in_danger": "yes"}))
     assert [getattr(r, "status_code", r) for r in responses] == [302, 302]
@@ -276,3 +288,34 @@ def test_two_tabs_recording_different_answers_at_once_record_both_in_order(app, 
     assert made["danger"].answers_key == journey.answers_key(version(), journey.JourneyAnswers.load(draft.answers))
     recorded = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("assessment_%"))).all()
     assert sorted(recorded) == ["assessment_recorded", "assessment_revised", "assessment_revised"]
+
+
+@pytest.mark.parametrize("first", ["what_happened", "serious"])
+def test_an_emergency_tick_recorded_at_once_never_loses_another_tabs_save(app, users, walker, monkeypatch, first):
+    """Tab A saves What happened while tab B ticks an emergency on the first concerns page,
+    which is saved and recorded at once. Both read the answers before either writes; in
+    either order both answers are kept, and the revision is for the answers saved."""
+    walker.concerns([level_items(2, 3)[0]], location=walker.to_concerns(years=0, months=3))
+    assert walker.client.get("/refer/what-happened").status_code == 200
+    plan = journey.layout(version(), walker.answers())
+    emergency = next(i.id for i in plan.serious_items if journey.is_emergency(version().indicators[i.id]))
+    tab = second_client(app, users, walker)
+    turn = InTurn(first)  # each view has read the answers by the time it calls the store
+    wrap(monkeypatch, drafts_store, "save_page",  # tab A's page only (recording may save through it too)
+         before=lambda draft, page, *a, **k: page == "what_happened" and turn.before(page),
+         after=lambda draft, page, *a, **k: page == "what_happened" and turn.after(page))
+    wrap(monkeypatch, drafts_store, "record_revision",
+         before=lambda *a, page=None, **k: turn.before(page), after=lambda *a, page=None, **k: turn.after(page))
+    words = "She said her stepfather hit her"
+    responses = run_together(
+        lambda: walker.post("/refer/what-happened", {"what_happened": words, "seen": "no",
+                                                     "not_seen_reason": "A baby"}),
+        lambda: tab.post("/refer/serious", {"concerns": [emergency]}))
+    assert [getattr(r, "status_code", r) for r in responses] == [302, 302]
+    assert responses[1].location == "/refer/phone-now"
+    db.session.expire_all()
+    draft = db.session.get(Draft, walker.draft_id)
+    saved = journey.JourneyAnswers.load(draft.answers)
+    assert saved.what_happened == words, "tab A's words were lost"
+    assert emergency in saved.serious.ticked
+    assert draft.assessment.immediate and draft.assessment.answers_key == journey.answers_key(version(), saved)
