@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from signpost import journey
@@ -14,6 +15,7 @@ from signpost.content import current_directory
 from signpost.engine import assess
 from signpost.extensions import db
 from signpost.models import Assessment, AuditEvent, Draft, Referral
+from signpost.store import drafts as drafts_store
 
 from conftest import sign_in_as
 from test_journey_web import ROUTE_RE, Walker, level_items, referral_details, version, walker  # noqa: F401
@@ -153,20 +155,58 @@ def second_client(app, users, walker) -> Walker:
 
 
 def run_together(*calls):
-    """Start the calls at the same moment, each in its own thread; their results, in order."""
+    """Start the calls at the same moment, each in its own thread; their results (or the
+    exception a call raised, so that a failure shows in the assertion), in order."""
     barrier = threading.Barrier(len(calls))
     results = [None] * len(calls)
 
     def run(index, call):
         barrier.wait()
-        results[index] = call()
+        try:
+            results[index] = call()
+        except Exception as exc:  # noqa: BLE001  (the test asserts on it)
+            results[index] = exc
 
     threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
     return results
+
+
+def wrap(monkeypatch, module, name, before=None, after=None):
+    """Replace module.name with a call to it between before(*args, **kwargs) and after(...):
+    where a test holds a request so that a race happens in one order, every time."""
+    original = getattr(module, name)
+
+    def wrapped(*args, **kwargs):
+        if before is not None:
+            before(*args, **kwargs)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            if after is not None:
+                after(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapped)
+
+
+class InTurn:
+    """Two requests held once both have read what they act on, then let write one after the
+    other, `first` first: the race forced in one order, every time (use with wrap)."""
+
+    def __init__(self, first: str):
+        self.first, self.both_read, self.first_done = first, threading.Barrier(2, timeout=30), threading.Event()
+
+    def before(self, name: str) -> None:
+        self.both_read.wait()
+        if name != self.first:
+            assert self.first_done.wait(30), f"{self.first} never wrote"
+
+    def after(self, name: str) -> None:
+        if name == self.first:
+            self.first_done.set()
 
 
 def test_two_pages_saved_at_the_same_moment_keep_both_answers(app, users, walker):
@@ -212,3 +252,70 @@ def test_a_double_click_on_finish_is_one_click(walker):
     assert first.location == second.location == "/refer/summary"
     events = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "route_chosen")).all()
     assert len(events) == 1
+
+
+@pytest.mark.parametrize("first", ["check", "danger"])
+def test_two_tabs_recording_different_answers_at_once_record_both_in_order(app, users, walker, monkeypatch, first):
+    """Tab A continues from Check your answers while tab B says the child is in danger now
+    (recorded at once). Both read revision 1 before either writes; both must be recorded,
+    as revisions 2 and 3, each for the answers it was made from: never a server error."""
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.finish_questions()  # revision 1
+    walker.answer("/refer/family?change=1", {"working_well": "More now", "aware": "yes", "consent": "refused",
+                                             "reason": "They said no"}, "/refer/check")
+    tab = second_client(app, users, walker)
+    turn = InTurn(first)
+
+    def read_then_wait(draft, *args, page=None, **kwargs):
+        assert draft.assessment.revision == 1  # each tab has read the latest revision
+        turn.before(page or "check")
+
+    wrap(monkeypatch, drafts_store, "record_revision", before=read_then_wait,
+         after=lambda *a, page=None, **k: turn.after(page or "check"))
+    responses = run_together(lambda: walker.post("/refer/check"),
+                             lambda: tab.post("/refer/danger?change=1", {"in_danger": "yes"}))
+    assert [getattr(r, "status_code", r) for r in responses] == [302, 302]
+    assert [r.location for r in responses] == ["/refer/recommendation", "/refer/phone-now"]
+    db.session.expire_all()
+    draft = db.session.get(Draft, walker.draft_id)
+    revisions = draft.revisions
+    assert [r.revision for r in revisions] == [1, 2, 3]
+    assert [r.replaces_id for r in revisions] == [None, revisions[0].id, revisions[1].id]
+    made = {"danger" if r.in_danger else "check": r for r in revisions[1:]}
+    assert made["check"].revision == (2 if first == "check" else 3)
+    assert (made["check"].consent, made["check"].immediate) == ("refused", False)  # what tab A read
+    assert made["danger"].immediate  # what tab B saved, which is now the draft's answers
+    assert made["danger"].answers_key == journey.answers_key(version(), journey.JourneyAnswers.load(draft.answers))
+    recorded = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("assessment_%"))).all()
+    assert sorted(recorded) == ["assessment_recorded", "assessment_revised", "assessment_revised"]
+
+
+@pytest.mark.parametrize("first", ["what_happened", "serious"])
+def test_an_emergency_tick_recorded_at_once_never_loses_another_tabs_save(app, users, walker, monkeypatch, first):
+    """Tab A saves What happened while tab B ticks an emergency on the first concerns page,
+    which is saved and recorded at once. Both read the answers before either writes; in
+    either order both answers are kept, and the revision is for the answers saved."""
+    walker.concerns([level_items(2, 3)[0]], location=walker.to_concerns(years=0, months=3))
+    assert walker.client.get("/refer/what-happened").status_code == 200
+    plan = journey.layout(version(), walker.answers())
+    emergency = next(i.id for i in plan.serious_items if journey.is_emergency(version().indicators[i.id]))
+    tab = second_client(app, users, walker)
+    turn = InTurn(first)  # each view has read the answers by the time it calls the store
+    wrap(monkeypatch, drafts_store, "save_page",  # tab A's page only (recording may save through it too)
+         before=lambda draft, page, *a, **k: page == "what_happened" and turn.before(page),
+         after=lambda draft, page, *a, **k: page == "what_happened" and turn.after(page))
+    wrap(monkeypatch, drafts_store, "record_revision",
+         before=lambda *a, page=None, **k: turn.before(page), after=lambda *a, page=None, **k: turn.after(page))
+    words = "She said her stepfather hit her"
+    responses = run_together(
+        lambda: walker.post("/refer/what-happened", {"what_happened": words, "seen": "no",
+                                                     "not_seen_reason": "A baby"}),
+        lambda: tab.post("/refer/serious", {"concerns": [emergency]}))
+    assert [getattr(r, "status_code", r) for r in responses] == [302, 302]
+    assert responses[1].location == "/refer/phone-now"
+    db.session.expire_all()
+    draft = db.session.get(Draft, walker.draft_id)
+    saved = journey.JourneyAnswers.load(draft.answers)
+    assert saved.what_happened == words, "tab A's words were lost"
+    assert emergency in saved.serious.ticked
+    assert draft.assessment.immediate and draft.assessment.answers_key == journey.answers_key(version(), saved)

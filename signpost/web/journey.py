@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+from collections.abc import Callable
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for)
 from flask_login import current_user
@@ -135,25 +136,26 @@ def recommendation_for(version, answers: JourneyAnswers):
     return assess(journey.engine_answers(version, answers), version, today(), current_directory())
 
 
-def record(draft: Draft, version, answers: JourneyAnswers | None = None, page: str | None = None) -> Assessment:
-    """Record the recommendation for the draft's answers (or for new answers, saved with it)
-    as a revision, storing exactly what its pages will show."""
-    saved = answers is not None
-    answers = answers if saved else answers_of(draft)
-    rec = recommendation_for(version, answers)
-    engine_answers = journey.engine_answers(version, answers)
-    directory = current_directory()
-    facts = {"source_code": journey.source_code(answers),
-             "referrer_role": answers.about_you.role if answers.about_you else None,
-             "age_band": journey.age_band(answers), "age_months": engine_answers.age_months,
-             "unborn": engine_answers.unborn,
-             "indicator_ids": sorted(engine_answers.indicators),
-             "consent": engine_answers.consent if engine_answers.consent != "not_asked" else None,
-             "in_danger": engine_answers.in_danger}
-    return drafts_store.record_revision(
-        draft, rec, answers_key=journey.answers_key(version, answers), shown=journey.shown(rec),
-        directory_hash=directory.content_hash if directory is not None else None, facts=facts,
-        actor=_user(), answers=answers.dump() if saved else None, page=page)
+def record(draft: Draft, version, change: Callable[[dict], dict] | None = None,
+           page: str | None = None) -> Assessment:
+    """Record the recommendation for the draft's answers as a revision, storing exactly what
+    its pages will show. With `change` (a page's answer, as for save_page), the page is saved
+    with it, and the revision is for the answers saved."""
+    def finding(stored: dict) -> drafts_store.Finding:
+        answers = JourneyAnswers.load(stored)
+        rec = recommendation_for(version, answers)
+        engine_answers = journey.engine_answers(version, answers)
+        directory = current_directory()
+        facts = {"source_code": journey.source_code(answers),
+                 "referrer_role": answers.about_you.role if answers.about_you else None,
+                 "age_band": journey.age_band(answers), "age_months": engine_answers.age_months,
+                 "unborn": engine_answers.unborn,
+                 "indicator_ids": sorted(engine_answers.indicators),
+                 "consent": engine_answers.consent if engine_answers.consent != "not_asked" else None,
+                 "in_danger": engine_answers.in_danger}
+        return drafts_store.Finding(rec, journey.answers_key(version, answers), journey.shown(rec),
+                                    directory.content_hash if directory is not None else None, facts)
+    return drafts_store.record_revision(draft, finding, actor=_user(), change=change, page=page)
 
 
 class Recorded:
@@ -380,14 +382,15 @@ def question(draft: Draft, slug: str):
             tell_dropped(dropped)
             following = journey.next_page(version, new_answers, page.id, returning_to_check=change)
             after_phoning = page.id == "what_happened" and journey.on_emergency_path(version, new_answers)
+
+            def apply(stored: dict) -> dict:  # re-applied to fresh answers after a concurrent save
+                fresh = page.write(Context(version, JourneyAnswers.load(stored), today()), form)
+                return journey.prune(version, fresh or new_answers)[0].dump()
             if following == "danger_call" or after_phoning:  # saved and recorded at once
-                revision = record(draft, version, new_answers, page.id)
+                revision = record(draft, version, apply, page.id)
                 if after_phoning and revision.lado:
                     following = "danger_call"  # the LADO outcome, first, before the referral
             else:
-                def apply(stored: dict) -> dict:  # re-applied to fresh answers after a concurrent save
-                    fresh = page.write(Context(version, JourneyAnswers.load(stored), today()), form)
-                    return journey.prune(version, fresh or new_answers)[0].dump()
                 drafts_store.save_page(draft, page.id, apply, actor=_user())
             return redirect(page_url(following, change=change and following not in SPECIAL))
     previous = journey.previous_page(version, answers, page.id)
