@@ -503,10 +503,12 @@ def phone_today(version: ThresholdVersion, answers: JourneyAnswers) -> bool:
     """A concern that needs a phone call to the front door today is ticked (and the child is not on
     the emergency path, whose page says 999 first): the pages after it say so straight away, for
     the threshold document says to phone before writing anything, not at the end of the journey."""
-    if on_emergency_path(version, answers):
+    chosen = [version.indicators[i] for i in chosen_indicators(version, answers)]
+    if answers.in_danger == "yes" or any(is_emergency(i) for i in chosen):  # on_emergency_path, from one reading
         return False
-    return any(version.indicators[i].urgency == "same_day"
-               for i in chosen_indicators(version, in_journey(version, answers)))
+    # Off that path every page that holds concerns is in the journey (prune keeps their ticks to
+    # what they offer), so the ticks are those in_journey would count, without working out the path.
+    return any(i.urgency == "same_day" for i in chosen)
 
 
 def engine_answers(version: ThresholdVersion, answers: JourneyAnswers) -> Answers:
