@@ -9,6 +9,7 @@ import datetime as dt
 import html
 import random
 import re
+import time
 
 import pytest
 from markupsafe import escape
@@ -21,7 +22,7 @@ from signpost.extensions import db
 from signpost import store
 from signpost.models import Assessment, AuditEvent, Draft, Referral
 
-from conftest import csrf_token, sign_in_as
+from conftest import PASSWORD, csrf_token, sign_in_as
 
 ROUTE_RE = re.compile(r'id="recommendation"[^>]*data-route="(\w+)"[^>]*data-level="(\d+)"')
 REASON_RE = re.compile(r'data-reason-id="([a-z0-9_]+)"')
@@ -470,41 +471,72 @@ def test_resume_after_sign_out(app, users, walker):
     assert fresh.get("/refer/serious").status_code == 200
 
 
+def go_idle(client) -> None:
+    """Make the session's last activity older than the idle timeout: its next request signs it out."""
+    with client.session_transaction() as session:
+        session["last_seen"] = int(time.time()) - 31 * 60
+
+
+def sign_in_again(client, user) -> str:
+    """Sign in through the form, as someone signed out for being idle does; where it sends them."""
+    token = csrf_token(client, "/sign-in")
+    return client.post("/sign-in", data={"csrf_token": token, "email": user.email,
+                                         "password": PASSWORD}).location
+
+
 def test_idle_sign_out_then_sign_in_returns_to_the_same_page_with_answers(app, users, walker):
-    import time
-    from conftest import PASSWORD
     location = walker.to_concerns()
     item = level_items(2)[0]
     walker.concerns([item], location=location)
-    with walker.client.session_transaction() as session:  # idle for longer than the timeout
-        session["last_seen"] = int(time.time()) - 31 * 60
+    go_idle(walker.client)
     response = walker.client.get("/refer/what-happened")
     assert response.status_code == 302 and response.location.startswith("/sign-in")
-    token = csrf_token(walker.client, "/sign-in")
-    signed_in = walker.client.post("/sign-in", data={"csrf_token": token, "email": users["referrer"].email,
-                                                     "password": PASSWORD})
-    assert signed_in.location == "/refer/what-happened"
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/what-happened"
     walker.token = csrf_token(walker.client, "/")
     assert walker.client.get("/refer/what-happened").status_code == 200
     walker.finish_questions()
     assert item in walker.recommendation()[2]
 
 
-def test_a_page_sent_after_the_idle_timeout_is_kept_and_shown_again_after_sign_in(app, users, walker):
-    import time
-    from conftest import PASSWORD
-    walker.concerns(location=walker.to_concerns())
+def test_idle_sign_in_carries_on_with_the_draft_resumed_not_the_latest(app, users, walker):
+    """Resuming an older draft saves nothing, so it is not the latest updated one: the draft the
+    referrer was on is what they come back to, never the one changed last."""
+    walker.to_concerns(years=9, months=3)
+    resumed = walker.draft_id
+    walker.to_concerns(years=0, months=3)
+    latest = walker.draft_id
+    db.session.get(Draft, resumed).updated_at -= dt.timedelta(minutes=5)
+    db.session.commit()
+    assert walker.post("/refer/drafts/resume", {"draft_id": resumed}).location == "/refer/serious"
+    go_idle(walker.client)
+    assert walker.client.get("/refer/serious").location.startswith("/sign-in")
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/serious"
+    page = walker.client.get("/refer/serious")
+    assert page.status_code == 200 and resumed in page.text and latest not in page.text
     with walker.client.session_transaction() as session:
-        session["last_seen"] = int(time.time()) - 31 * 60
+        assert session["draft_id"] == resumed
+
+
+def test_a_draft_left_by_an_idle_sign_out_is_not_given_to_someone_else(app, users, walker):
+    walker.to_concerns()
+    go_idle(walker.client)
+    walker.client.get("/refer/serious")
+    other = store.create_user("other.referrer@example.org", "Other", "referrer", PASSWORD, actor="test")
+    assert sign_in_again(walker.client, other) == "/refer/serious"
+    with walker.client.session_transaction() as session:
+        assert "draft_id" not in session
+    assert walker.client.get("/refer/serious").location == "/"
+
+
+def test_a_page_sent_after_the_idle_timeout_is_kept_and_shown_again_after_sign_in(app, users, walker):
+    walker.concerns(location=walker.to_concerns())
+    go_idle(walker.client)
     sent = walker.post("/refer/what-happened", {"what_happened": "He came in crying", "seen": "yes",
                                                 "says": "Dad shouts at night", "wants": "A quiet house"})
     assert sent.status_code == 302 and sent.location.startswith("/sign-in")
     draft = db.session.scalar(select(Draft))
     assert "voice" not in draft.answers  # not saved as an answer: it was never checked
-    token = csrf_token(walker.client, "/sign-in")
-    back = walker.client.post("/sign-in", data={"csrf_token": token, "email": users["referrer"].email,
-                                                "password": PASSWORD})
-    assert back.location == "/refer/what-happened"
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/what-happened"
     page = walker.client.get("/refer/what-happened")
     assert "Dad shouts at night" in page.text and "A quiet house" in page.text
     assert "We kept what you entered" in page.text
@@ -514,19 +546,13 @@ def test_a_page_sent_after_the_idle_timeout_is_kept_and_shown_again_after_sign_i
 
 
 def test_a_referral_form_sent_after_the_idle_timeout_comes_back_after_sign_in(app, users, walker):
-    import time
-    from conftest import PASSWORD
     item = level_items(4)[0]
     walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions()
-    with walker.client.session_transaction() as session:
-        session["last_seen"] = int(time.time()) - 31 * 60
+    go_idle(walker.client)
     sent = walker.post("/refer/referral", referral_details(address="7 Remembered Lane, Northmere"))
     assert sent.location.startswith("/sign-in")
-    token = csrf_token(walker.client, "/sign-in")
-    back = walker.client.post("/sign-in", data={"csrf_token": token, "email": users["referrer"].email,
-                                                "password": PASSWORD})
-    assert back.location == "/refer/referral"
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/referral"
     assert walker.client.head("/refer/referral").status_code == 200  # a HEAD does not use it up
     page = walker.client.get("/refer/referral")
     assert "7 Remembered Lane, Northmere" in page.text

@@ -334,6 +334,21 @@ def resume():
     return redirect(page_url(journey.first_unanswered(version, answers_of(draft))))
 
 
+def carry_on_with(draft_id: str | None) -> None:
+    """Just after signing in: back on the draft the referrer was on when they were signed out.
+
+    Only the user's own unfinished draft. Another user's (someone else signing in on the same
+    computer) is left out without an audit event: they did not ask for it.
+    """
+    if not draft_id or current_user.role not in REFERRERS:
+        return
+    draft = db.session.get(Draft, str(draft_id)[:64])
+    if draft is None or draft.user_id != current_user.id or draft.submitted_at is not None:
+        return
+    session["draft_id"] = draft.id
+    carry_on_under_version_in_force(draft)
+
+
 def carry_on_under_version_in_force(draft: Draft) -> None:
     """A draft picked up again moves to the version in force, dropping what no longer applies."""
     version = current_version_or_none()
