@@ -223,6 +223,22 @@ def test_no_concerns_recommends_universal_services(walker):
     assert walker.client.get("/refer/summary").status_code == 200
 
 
+def test_back_after_finishing_never_shows_another_drafts_pages(walker):
+    """Only signing in again or resuming picks a draft the session is not on: Back after finishing
+    one child's assessment must not show (and offer to finish) another child's."""
+    walker.concerns([level_items(2, 3)[0]], location=walker.to_concerns(years=0, months=3))
+    walker.finish_questions()
+    other = walker.draft_id
+    walker.concerns(location=walker.to_concerns())
+    walker.finish_questions()
+    walker.answer("/refer/finish", {}, "/refer/summary")
+    for path in ("/refer/recommendation", "/refer/check", "/refer/serious"):
+        assert walker.client.get(path).location == "/", path
+    with walker.client.session_transaction() as session:
+        assert "draft_id" not in session
+    assert f'name="draft_id" value="{other}"' in walker.client.get("/").text  # still there, to resume
+
+
 def test_one_additional_need_recommends_early_help_with_how_to_start(walker):
     item = level_items(2)[0]
     walker.concerns([item], location=walker.to_concerns())
