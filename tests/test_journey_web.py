@@ -544,6 +544,19 @@ def test_a_draft_left_by_an_idle_sign_out_is_not_given_to_someone_else(app, user
     assert walker.client.get("/refer/serious").location == "/"
 
 
+@pytest.mark.parametrize("path", ["/refer/finish", "/refer/new", "/refer/drafts/resume"])
+def test_idle_on_an_action_that_only_takes_a_post_signs_in_to_the_start_page(app, users, walker, path):
+    """Only a page that can be shown again is returned to: a GET of a form's action that only
+    takes a POST would be 'Page not found'. The draft is still the one carried on with."""
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    go_idle(walker.client)
+    assert walker.post(path).location.startswith("/sign-in")
+    assert sign_in_again(walker.client, users["referrer"]) == "/"
+    start = walker.client.get("/")
+    assert start.status_code == 200 and f'name="draft_id" value="{walker.draft_id}"' in start.text
+
+
 def test_a_page_sent_after_the_idle_timeout_is_kept_and_shown_again_after_sign_in(app, users, walker):
     walker.concerns(location=walker.to_concerns())
     go_idle(walker.client)

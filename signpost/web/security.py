@@ -91,14 +91,28 @@ def remember_return_path(draft_id: str | None = None) -> None:
     key, nothing about the child) is kept here so that they carry on with that draft, not
     another. Sign-in keeps it only if it is the signing-in user's own (journey.carry_on_with).
     """
-    if request.method == "GET":
-        path = request.full_path.rstrip("?") if request.query_string else request.path
-    else:
-        path = request.path  # a form's page shows the form again on GET
-    if safe_return_path(path):
+    path = shown_again_at()
+    if path:
         session["return_to"] = path
+    else:
+        session.pop("return_to", None)
     if draft_id:
         session["return_draft"] = draft_id[:64]
+
+
+def shown_again_at() -> str | None:
+    """The address that shows this request's page again, if it has one.
+
+    A form posted to an action that only takes a POST (finish, start a new referral) has none:
+    sent there after signing in, the browser's GET would be 'Page not found'. The start page,
+    which offers the draft carried on with, is then where sign-in goes.
+    """
+    rule = request.url_rule
+    if rule is None or "GET" not in (rule.methods or ()):
+        return None
+    if request.method == "GET":
+        return safe_return_path(request.full_path.rstrip("?") if request.query_string else request.path)
+    return safe_return_path(request.path)  # a form's page shows the form again on GET
 
 
 def draft_in_hand() -> str | None:
