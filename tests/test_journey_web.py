@@ -639,6 +639,30 @@ def test_purging_an_old_finished_draft_keeps_its_referral(app, walker):
     assert made.assessment.recommended_route == "social_care" and made.details["first_name"] == "Ada"
 
 
+def started_a_while_ago() -> None:
+    """Every draft started a minute ago: a Start after that is a new referral, not a double-click."""
+    for draft in db.session.scalars(select(Draft)):
+        draft.created_at -= dt.timedelta(minutes=1)
+    db.session.commit()
+
+
+def test_a_double_click_on_start_a_new_referral_makes_one_draft(app, walker):
+    """The second click gets the draft the first made, so no empty draft counts against the limit
+    of open drafts; once that draft is answered, or a while later, Start makes a new one."""
+    walker.start()
+    first = walker.draft_id
+    app.config["MAX_OPEN_DRAFTS"] = 1  # the second click must not be refused either
+    walker.start()
+    assert walker.draft_id == first and db.session.scalar(select(func.count()).select_from(Draft)) == 1
+    app.config["MAX_OPEN_DRAFTS"] = 1000
+    walker.answer("/refer/danger", {"in_danger": "no"})
+    walker.start()
+    answered = walker.draft_id
+    started_a_while_ago()
+    walker.start()
+    assert len({first, answered, walker.draft_id}) == 3
+
+
 def test_start_again_asks_first_then_deletes_the_draft_and_starts_afresh(walker):
     walker.to_concerns()
     first = walker.draft_id
