@@ -9,6 +9,7 @@ import datetime as dt
 import html
 import random
 import re
+import time
 
 import pytest
 from markupsafe import escape
@@ -21,7 +22,7 @@ from signpost.extensions import db
 from signpost import store
 from signpost.models import Assessment, AuditEvent, Draft, Referral
 
-from conftest import csrf_token, sign_in_as
+from conftest import PASSWORD, csrf_token, sign_in_as
 
 ROUTE_RE = re.compile(r'id="recommendation"[^>]*data-route="(\w+)"[^>]*data-level="(\d+)"')
 REASON_RE = re.compile(r'data-reason-id="([a-z0-9_]+)"')
@@ -332,6 +333,22 @@ def test_no_concerns_recommends_universal_services(walker):
     assert walker.client.get("/refer/summary").status_code == 200
 
 
+def test_back_after_finishing_never_shows_another_drafts_pages(walker):
+    """Only signing in again or resuming picks a draft the session is not on: Back after finishing
+    one child's assessment must not show (and offer to finish) another child's."""
+    walker.concerns([level_items(2, 3)[0]], location=walker.to_concerns(years=0, months=3))
+    walker.finish_questions()
+    other = walker.draft_id
+    walker.concerns(location=walker.to_concerns())
+    walker.finish_questions()
+    walker.answer("/refer/finish", {}, "/refer/summary")
+    for path in ("/refer/recommendation", "/refer/check", "/refer/serious"):
+        assert walker.client.get(path).location == "/", path
+    with walker.client.session_transaction() as session:
+        assert "draft_id" not in session
+    assert f'name="draft_id" value="{other}"' in walker.client.get("/").text  # still there, to resume
+
+
 def test_one_additional_need_recommends_early_help_with_how_to_start(walker):
     item = level_items(2)[0]
     walker.concerns([item], location=walker.to_concerns())
@@ -580,41 +597,85 @@ def test_resume_after_sign_out(app, users, walker):
     assert fresh.get("/refer/serious").status_code == 200
 
 
+def go_idle(client) -> None:
+    """Make the session's last activity older than the idle timeout: its next request signs it out."""
+    with client.session_transaction() as session:
+        session["last_seen"] = int(time.time()) - 31 * 60
+
+
+def sign_in_again(client, user) -> str:
+    """Sign in through the form, as someone signed out for being idle does; where it sends them."""
+    token = csrf_token(client, "/sign-in")
+    return client.post("/sign-in", data={"csrf_token": token, "email": user.email,
+                                         "password": PASSWORD}).location
+
+
 def test_idle_sign_out_then_sign_in_returns_to_the_same_page_with_answers(app, users, walker):
-    import time
-    from conftest import PASSWORD
     location = walker.to_concerns()
     item = level_items(2)[0]
     walker.concerns([item], location=location)
-    with walker.client.session_transaction() as session:  # idle for longer than the timeout
-        session["last_seen"] = int(time.time()) - 31 * 60
+    go_idle(walker.client)
     response = walker.client.get("/refer/what-happened")
     assert response.status_code == 302 and response.location.startswith("/sign-in")
-    token = csrf_token(walker.client, "/sign-in")
-    signed_in = walker.client.post("/sign-in", data={"csrf_token": token, "email": users["referrer"].email,
-                                                     "password": PASSWORD})
-    assert signed_in.location == "/refer/what-happened"
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/what-happened"
     walker.token = csrf_token(walker.client, "/")
     assert walker.client.get("/refer/what-happened").status_code == 200
     walker.finish_questions()
     assert item in walker.recommendation()[2]
 
 
-def test_a_page_sent_after_the_idle_timeout_is_kept_and_shown_again_after_sign_in(app, users, walker):
-    import time
-    from conftest import PASSWORD
-    walker.concerns(location=walker.to_concerns())
+def test_idle_sign_in_carries_on_with_the_draft_resumed_not_the_latest(app, users, walker):
+    """Resuming an older draft saves nothing, so it is not the latest updated one: the draft the
+    referrer was on is what they come back to, never the one changed last."""
+    walker.to_concerns(years=9, months=3)
+    resumed = walker.draft_id
+    walker.to_concerns(years=0, months=3)
+    latest = walker.draft_id
+    db.session.get(Draft, resumed).updated_at -= dt.timedelta(minutes=5)
+    db.session.commit()
+    assert walker.post("/refer/drafts/resume", {"draft_id": resumed}).location == "/refer/serious"
+    go_idle(walker.client)
+    assert walker.client.get("/refer/serious").location.startswith("/sign-in")
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/serious"
+    page = walker.client.get("/refer/serious")
+    assert page.status_code == 200 and resumed in page.text and latest not in page.text
     with walker.client.session_transaction() as session:
-        session["last_seen"] = int(time.time()) - 31 * 60
+        assert session["draft_id"] == resumed
+
+
+def test_a_draft_left_by_an_idle_sign_out_is_not_given_to_someone_else(app, users, walker):
+    walker.to_concerns()
+    go_idle(walker.client)
+    walker.client.get("/refer/serious")
+    other = store.create_user("other.referrer@example.org", "Other", "referrer", PASSWORD, actor="test")
+    assert sign_in_again(walker.client, other) == "/refer/serious"
+    with walker.client.session_transaction() as session:
+        assert "draft_id" not in session
+    assert walker.client.get("/refer/serious").location == "/"
+
+
+@pytest.mark.parametrize("path", ["/refer/finish", "/refer/new", "/refer/drafts/resume"])
+def test_idle_on_an_action_that_only_takes_a_post_signs_in_to_the_start_page(app, users, walker, path):
+    """Only a page that can be shown again is returned to: a GET of a form's action that only
+    takes a POST would be 'Page not found'. The draft is still the one carried on with."""
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    go_idle(walker.client)
+    assert walker.post(path).location.startswith("/sign-in")
+    assert sign_in_again(walker.client, users["referrer"]) == "/"
+    start = walker.client.get("/")
+    assert start.status_code == 200 and f'name="draft_id" value="{walker.draft_id}"' in start.text
+
+
+def test_a_page_sent_after_the_idle_timeout_is_kept_and_shown_again_after_sign_in(app, users, walker):
+    walker.concerns(location=walker.to_concerns())
+    go_idle(walker.client)
     sent = walker.post("/refer/what-happened", {"what_happened": "He came in crying", "seen": "yes",
                                                 "says": "Dad shouts at night", "wants": "A quiet house"})
     assert sent.status_code == 302 and sent.location.startswith("/sign-in")
     draft = db.session.scalar(select(Draft))
     assert "voice" not in draft.answers  # not saved as an answer: it was never checked
-    token = csrf_token(walker.client, "/sign-in")
-    back = walker.client.post("/sign-in", data={"csrf_token": token, "email": users["referrer"].email,
-                                                "password": PASSWORD})
-    assert back.location == "/refer/what-happened"
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/what-happened"
     page = walker.client.get("/refer/what-happened")
     assert "Dad shouts at night" in page.text and "A quiet house" in page.text
     assert "We kept what you entered" in page.text
@@ -624,19 +685,13 @@ def test_a_page_sent_after_the_idle_timeout_is_kept_and_shown_again_after_sign_i
 
 
 def test_a_referral_form_sent_after_the_idle_timeout_comes_back_after_sign_in(app, users, walker):
-    import time
-    from conftest import PASSWORD
     item = level_items(4)[0]
     walker.concerns([item], location=walker.to_concerns())
     walker.finish_questions()
-    with walker.client.session_transaction() as session:
-        session["last_seen"] = int(time.time()) - 31 * 60
+    go_idle(walker.client)
     sent = walker.post("/refer/referral", referral_details(address="7 Remembered Lane, Northmere"))
     assert sent.location.startswith("/sign-in")
-    token = csrf_token(walker.client, "/sign-in")
-    back = walker.client.post("/sign-in", data={"csrf_token": token, "email": users["referrer"].email,
-                                                "password": PASSWORD})
-    assert back.location == "/refer/referral"
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/referral"
     assert walker.client.head("/refer/referral").status_code == 200  # a HEAD does not use it up
     page = walker.client.get("/refer/referral")
     assert "7 Remembered Lane, Northmere" in page.text
@@ -692,6 +747,30 @@ def test_purging_an_old_finished_draft_keeps_its_referral(app, walker):
     assert db.session.scalar(select(func.count()).select_from(Draft)) == 0
     made = db.session.scalar(select(Referral))
     assert made.assessment.recommended_route == "social_care" and made.details["first_name"] == "Ada"
+
+
+def started_a_while_ago() -> None:
+    """Every draft started a minute ago: a Start after that is a new referral, not a double-click."""
+    for draft in db.session.scalars(select(Draft)):
+        draft.created_at -= dt.timedelta(minutes=1)
+    db.session.commit()
+
+
+def test_a_double_click_on_start_a_new_referral_makes_one_draft(app, walker):
+    """The second click gets the draft the first made, so no empty draft counts against the limit
+    of open drafts; once that draft is answered, or a while later, Start makes a new one."""
+    walker.start()
+    first = walker.draft_id
+    app.config["MAX_OPEN_DRAFTS"] = 1  # the second click must not be refused either
+    walker.start()
+    assert walker.draft_id == first and db.session.scalar(select(func.count()).select_from(Draft)) == 1
+    app.config["MAX_OPEN_DRAFTS"] = 1000
+    walker.answer("/refer/danger", {"in_danger": "no"})
+    walker.start()
+    answered = walker.draft_id
+    started_a_while_ago()
+    walker.start()
+    assert len({first, answered, walker.draft_id}) == 3
 
 
 def test_start_again_asks_first_then_deletes_the_draft_and_starts_afresh(walker):

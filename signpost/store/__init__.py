@@ -228,6 +228,10 @@ def start_draft(user: User, version, answers: dict | None = None, *, follows: Re
     request's follow-up draft (what is sent from it records the request, see _file_item).
     """
     from flask import current_app
+    if follows is None:  # a follow-up draft has its own guard against a double-click
+        repeated = just_started(user, version, answers or {})
+        if repeated is not None:
+            return repeated
     limit = current_app.config.get("MAX_OPEN_DRAFTS", 25)
     if open_draft_count(user) >= limit:
         raise TooManyDrafts(f"{limit} unfinished drafts already", limit)
@@ -251,6 +255,25 @@ def start_draft(user: User, version, answers: dict | None = None, *, follows: Re
         _audit("draft_started", draft, actor=user, threshold_id=version.id,
                **({"follows": follows.reference} if follows is not None else {}))
     return draft
+
+
+DOUBLE_CLICK_SECONDS = 5
+
+
+def just_started(user: User, version, answers: dict) -> Draft | None:
+    """The user's newest draft, if it was started moments ago and nothing has been answered in it.
+
+    A double-click on "Start a new referral" sends two requests: the second carries on with the
+    first's draft rather than making an empty one that counts against the open-draft limit.
+    Nothing is written, so there is nothing to audit.
+    """
+    newest = db.session.scalar(select(Draft).where(Draft.user_id == user.id, Draft.submitted_at.is_(None))
+                               .order_by(Draft.created_at.desc()).limit(1))
+    if newest is None or (utcnow() - newest.created_at).total_seconds() > DOUBLE_CLICK_SECONDS:
+        return None
+    if newest.threshold_id != version.id or (newest.answers or {}) != answers:
+        return None
+    return newest
 
 
 def save_answers(draft, page: str, answers: dict, *, actor: User | None = None, version=None) -> None:

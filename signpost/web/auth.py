@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length
 
 from .. import passwords, store
 from ..extensions import limiter
+from .journey import carry_on_with
 from .security import safe_return_path
 
 
@@ -57,11 +58,13 @@ def sign_in():
         if matches and user.active:
             store.record_sign_in(user, form.password.data)
             return_to = safe_return_path(session.get("return_to"))
+            return_draft = session.get("return_draft")
             session.clear()  # a fresh session at sign-in: no fixation
             login_user(user)
             now = int(time.time())
             session["last_seen"] = now
             session["signed_in_at"] = now
+            carry_on_with(return_draft)
             return redirect(return_to or url_for("refer.start"))
         reason = "disabled" if matches else ("wrong_password" if user else "unknown_email")
         store.record_failed_sign_in(form.email.data, user, reason)

@@ -64,21 +64,15 @@ def _own_unfinished(draft_id: str | None) -> Draft | None:
     return draft
 
 
-def current_draft(include_submitted: bool = False, adopt: bool = False) -> Draft | None:
-    """The draft in this session; with adopt, else the user's latest unfinished one.
+def current_draft(include_submitted: bool = False) -> Draft | None:
+    """The draft this session is on, and only that one.
 
-    Adopting is what lets a referrer signed out for being idle (which clears the session)
-    sign back in and land on the page they were on, with every answer still there.
+    Never the user's latest draft in its place: a page with no draft in the session (Back after
+    finishing, a bookmark) would then show, and act on, another child's answers. A draft the
+    session is not on is picked only by asking: resuming it, or signing in again after an idle
+    sign-out (carry_on_with).
     """
     draft_id = session.get("draft_id")
-    if not draft_id and adopt:
-        latest = db.session.scalar(
-            select(Draft).where(Draft.user_id == current_user.id, Draft.submitted_at.is_(None))
-            .order_by(Draft.updated_at.desc()).limit(1))
-        if latest is not None:
-            session["draft_id"] = latest.id
-            carry_on_under_version_in_force(latest)
-        return latest
     if not draft_id:
         return None
     draft = by_key(Draft, draft_id)
@@ -90,14 +84,14 @@ def current_draft(include_submitted: bool = False, adopt: bool = False) -> Draft
     return draft
 
 
-def needs_draft(view=None, *, include_submitted: bool = False, adopt: bool = True):
+def needs_draft(view=None, *, include_submitted: bool = False):
     """Load the draft the page is about, or send the referrer to the start page.
 
     A POST names its draft (the form's draft_id field) and acts on that one only, whatever
     the session opened last; it becomes the session's draft, so the next page follows it.
     """
     if view is None:
-        return functools.partial(needs_draft, include_submitted=include_submitted, adopt=adopt)
+        return functools.partial(needs_draft, include_submitted=include_submitted)
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
@@ -114,7 +108,7 @@ def needs_draft(view=None, *, include_submitted: bool = False, adopt: bool = Tru
                 return redirect(url_for("journey.my_referrals"))
             session["draft_id"] = draft.id
         else:
-            draft = current_draft(include_submitted=include_submitted, adopt=adopt)
+            draft = current_draft(include_submitted=include_submitted)
         if draft is None:
             return redirect(url_for("refer.start"))
         return view(draft, *args, **kwargs)
@@ -281,7 +275,7 @@ def known_about_you() -> journey.AboutYou | None:
 
 @bp.route("/start-again", methods=["GET", "POST"])
 @role_required(*REFERRERS)
-@needs_draft(adopt=False)  # only the draft this session is on
+@needs_draft
 def start_again(draft: Draft):
     """Asks first; then deletes this draft and starts a fresh one (never another old draft)."""
     if request.method == "POST" and request.form.get("confirm") == "yes":
@@ -334,6 +328,21 @@ def resume():
     carry_on_under_version_in_force(draft)
     version = version_for(draft)
     return redirect(page_url(journey.first_unanswered(version, answers_of(draft))))
+
+
+def carry_on_with(draft_id: str | None) -> None:
+    """Just after signing in: back on the draft the referrer was on when they were signed out.
+
+    Only the user's own unfinished draft. Another user's (someone else signing in on the same
+    computer) is left out without an audit event: they did not ask for it.
+    """
+    if not draft_id or current_user.role not in REFERRERS:
+        return
+    draft = db.session.get(Draft, str(draft_id)[:64])
+    if draft is None or draft.user_id != current_user.id or draft.submitted_at is not None:
+        return
+    session["draft_id"] = draft.id
+    carry_on_under_version_in_force(draft)
 
 
 def carry_on_under_version_in_force(draft: Draft) -> None:

@@ -84,13 +84,41 @@ def safe_return_path(path: str | None) -> str | None:
     return path
 
 
-def remember_return_path() -> None:
-    if request.method == "GET":
-        path = request.full_path.rstrip("?") if request.query_string else request.path
-    else:
-        path = request.path  # a form's page shows the form again on GET
-    if safe_return_path(path):
+def remember_return_path(draft_id: str | None = None) -> None:
+    """Where to send the user once they have signed in: the page, and the draft it was about.
+
+    Signing out clears the session, and with it the draft the referrer was on; its id (a random
+    key, nothing about the child) is kept here so that they carry on with that draft, not
+    another. Sign-in keeps it only if it is the signing-in user's own (journey.carry_on_with).
+    """
+    path = shown_again_at()
+    if path:
         session["return_to"] = path
+    else:
+        session.pop("return_to", None)
+    if draft_id:
+        session["return_draft"] = draft_id[:64]
+
+
+def shown_again_at() -> str | None:
+    """The address that shows this request's page again, if it has one.
+
+    A form posted to an action that only takes a POST (finish, start a new referral) has none:
+    sent there after signing in, the browser's GET would be 'Page not found'. The start page,
+    which offers the draft carried on with, is then where sign-in goes.
+    """
+    rule = request.url_rule
+    if rule is None or "GET" not in (rule.methods or ()):
+        return None
+    if request.method == "GET":
+        return safe_return_path(request.full_path.rstrip("?") if request.query_string else request.path)
+    return safe_return_path(request.path)  # a form's page shows the form again on GET
+
+
+def draft_in_hand() -> str | None:
+    """The draft this request is about: the one its form names, else the session's."""
+    named = request.form.get("draft_id") if request.method == "POST" else None
+    return named or session.get("draft_id")
 
 
 def _nonce() -> None:
@@ -110,6 +138,7 @@ def _idle_and_access():
         if now - last_seen > idle + LAST_SEEN_EVERY or too_old:
             from .. import store
             user = current_user._get_current_object()
+            on_draft = draft_in_hand()
             kept = None
             if request.method == "POST":
                 # What the referrer was sending is kept (server-side) and shown again after sign-in.
@@ -118,7 +147,7 @@ def _idle_and_access():
             store.record_sign_out(user, reason="idle" if not too_old else "session_too_old", kept_form=kept)
             logout_user()
             session.clear()
-            remember_return_path()
+            remember_return_path(on_draft)
             flash(f"You were signed out because you had not done anything for "
                   f"{current_app.config['SESSION_IDLE_MINUTES']} minutes. Nothing you saved is lost: "
                   f"sign in to carry on where you were.", "info")
@@ -127,7 +156,7 @@ def _idle_and_access():
             session["last_seen"] = now
         return None
     if not is_public(endpoint):
-        remember_return_path()
+        remember_return_path(draft_in_hand())
         return redirect(url_for("auth.sign_in"))
     return None
 
