@@ -224,6 +224,27 @@ def test_an_invalid_upload_shows_its_errors_and_changes_nothing(policy_lead):
     assert db.session.get(ThresholdDraft, draft_id).content.startswith("# a comment that is kept")
 
 
+def upload(client, draft_id: int, content: bytes):
+    import io
+    return post(client, f"/policy/drafts/{draft_id}/upload", {"file": (io.BytesIO(content), "draft.yaml")},
+                content_type="multipart/form-data", form_page=f"/policy/drafts/{draft_id}")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"id: x\ntitle: a\x00b\n", r"Line 2: contains a hidden or control character \(U\+0000"),
+    (b"id: x\ntitle: a\x1bb\n", r"Line 2: contains a hidden or control character \(U\+001B"),
+])
+def test_a_hostile_upload_is_refused_with_a_message_not_a_crash(policy_lead, content, message):
+    draft_id = start_draft(policy_lead)
+    saved = db.session.get(ThresholdDraft, draft_id).content
+    response = upload(policy_lead, draft_id, content)
+    assert response.status_code == 400
+    assert "The uploaded file was not used" in response.text
+    assert re.search(message, response.text), response.text
+    db.session.expire_all()
+    assert db.session.get(ThresholdDraft, draft_id).content == saved
+
+
 def test_drafts_are_listed_and_can_be_discarded(policy_lead):
     draft_id = start_draft(policy_lead)
     assert f"/policy/drafts/{draft_id}" in policy_lead.get("/policy/drafts").text

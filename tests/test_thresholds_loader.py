@@ -135,6 +135,14 @@ def test_yaml_tags_are_refused_not_run_or_dropped(text, key):
     assert "tag" in problem.message
 
 
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x1b", "\x7f", "\x0c", "\u0080"])
+def test_a_control_character_in_the_file_is_a_problem_on_its_line_not_a_crash(char):
+    # PyYAML's reader refuses these as soon as it is created, before any parsing.
+    (problem,) = parse(f"id: x\ntitle: a{char}b\n", "draft.yaml").problems
+    assert (problem.file, problem.line) == ("draft.yaml", 2)
+    assert f"U+{ord(char):04X}" in problem.message and "not allowed" in problem.message
+
+
 # --- a directory of versions ------------------------------------------------------------
 
 def copy_good(tmp_path, *names):

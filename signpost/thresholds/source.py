@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ..hygiene import describe
+
 Path_ = tuple  # a location inside the document: ("indicators", 3, "level")
 
 
@@ -80,7 +82,16 @@ def read(path: Path | str, display_name: str | None = None) -> Source:
 def parse(text: str, name: str) -> Source:
     lines: dict[tuple, int] = {}
     problems: list[Problem] = []
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader checks the whole text for control characters as it is created, so
+        # creating it belongs inside the try: its ReaderError is a problem, not a crash.
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        char = describe(chr(exc.character)) if isinstance(exc.character, int) else repr(exc.character)
+        problems.append(Problem(name, line, "", f"contains a hidden or control character ({char}) that is "
+                                                "not allowed: remove it and save the file again"))
+        return Source(name, text, None, lines, problems)
     try:
         node = loader.get_single_node()
         data = _to_python(loader, node, (), lines, problems, name) if node is not None else None
