@@ -143,6 +143,19 @@ def test_a_control_character_in_the_file_is_a_problem_on_its_line_not_a_crash(ch
     assert f"U+{ord(char):04X}" in problem.message and "not allowed" in problem.message
 
 
+@pytest.mark.parametrize("text", ["[" * 5000 + "]" * 5000,
+                                  "a:\n" + "".join(" " * i + "a:\n" for i in range(1, 3000))])
+def test_deep_nesting_is_refused_not_a_crash(text):
+    # PyYAML nests by recursion: without a limit a kilobyte of brackets is a RecursionError.
+    (problem,) = parse(text, "deep.yaml").problems
+    assert problem.file == "deep.yaml" and problem.line >= 1
+    assert "nested more than 30 levels deep" in problem.message
+
+
+def test_nesting_within_the_limit_is_read():
+    assert parse("a: " + "[" * 28 + "1" + "]" * 28 + "\n", "ok.yaml").problems == []  # 30 nodes deep
+
+
 # --- a directory of versions ------------------------------------------------------------
 
 def copy_good(tmp_path, *names):

@@ -79,13 +79,45 @@ def read(path: Path | str, display_name: str | None = None) -> Source:
     return parse(text, name)
 
 
+MAX_DEPTH = 30  # levels of nesting; the shipped documents use 6
+
+
+class Refused(yaml.YAMLError):
+    """Valid YAML that these files never need, refused before it can cost the server dear."""
+
+    def __init__(self, mark, message: str):
+        super().__init__(message)
+        self.mark, self.message = mark, message
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing nesting deeper than MAX_DEPTH as it is read.
+
+    PyYAML composes nested lists and mappings by recursion: a kilobyte of "[[[[..." would
+    exhaust Python's stack (a RecursionError, a 500), so the depth is counted on the way in.
+    """
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        if self.depth >= MAX_DEPTH:
+            raise Refused(self.peek_event().start_mark,
+                          f"is nested more than {MAX_DEPTH} levels deep: these files never need more "
+                          "than a few levels")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 def parse(text: str, name: str) -> Source:
     lines: dict[tuple, int] = {}
     problems: list[Problem] = []
     try:
         # The reader checks the whole text for control characters as it is created, so
         # creating it belongs inside the try: its ReaderError is a problem, not a crash.
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         char = describe(chr(exc.character)) if isinstance(exc.character, int) else repr(exc.character)
@@ -95,6 +127,9 @@ def parse(text: str, name: str) -> Source:
     try:
         node = loader.get_single_node()
         data = _to_python(loader, node, (), lines, problems, name) if node is not None else None
+    except Refused as exc:
+        problems.append(Problem(name, exc.mark.line + 1, "", exc.message))
+        data = None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
