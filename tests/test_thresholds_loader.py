@@ -111,6 +111,17 @@ def test_id_must_match_file_name(tmp_path):
     assert "fixture-2024-02" in problem.message
 
 
+def test_an_impossible_date_as_a_key_is_kept_as_text_not_a_crash(tmp_path):
+    # The ValueError PyYAML raises for 2024-13-01 comes from keys too, at any depth.
+    source = parse("2024-13-01: x\ncontacts:\n  2024-13-01: y\n", "keys.yaml")
+    assert source.problems == []
+    assert source.data == {"2024-13-01": "x", "contacts": {"2024-13-01": "y"}}
+    path = tmp_path / "fixture-2024-01.yaml"
+    path.write_text((GOOD / "fixture-2024-01.yaml").read_text() + "2024-13-01: x\n")
+    (problem,) = problems_of(path)
+    assert (problem.key, problem.message) == ("2024-13-01", "is not a recognised key (check the spelling)")
+
+
 @pytest.mark.parametrize("text, key, message", [
     ("- just\n- a list\n", "", "must be a set of keys and values"),
     ("", "", "must be a set of keys and values"),

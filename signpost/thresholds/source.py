@@ -162,7 +162,7 @@ def _to_python(loader, node, path, lines, problems, name):
                 problems.append(Problem(name, key_node.start_mark.line + 1, key_name(path),
                                         "YAML merge keys (<<) are not allowed; write each key out"))
                 continue
-            key = loader.construct_object(key_node, deep=True)
+            key = _construct(loader, key_node)
             line = key_node.start_mark.line + 1
             if not isinstance(key, (str, int)):
                 problems.append(Problem(name, line, key_name(path), f"key {key!r} must be a word"))
@@ -183,12 +183,20 @@ def _to_python(loader, node, path, lines, problems, name):
             lines[here] = item.start_mark.line + 1
             items.append(_to_python(loader, item, here, lines, problems, name))
         return items
+    return _construct(loader, node)
+
+
+def _construct(loader, node):
+    """A key's or a scalar's value, never an exception other than a YAML one.
+
+    PyYAML raises a bare ValueError for impossible dates (2024-13-01) and integers too long
+    to convert, as keys as well as values: keep the text, so the schema refuses it with its
+    line instead of crashing the load.
+    """
     try:
         return loader.construct_object(node, deep=True)
     except ValueError:
-        # PyYAML raises a bare ValueError for impossible dates (2024-13-01); keep the
-        # text so the schema can refuse it with its line, instead of crashing the load.
-        return node.value
+        return node.value if isinstance(node, yaml.ScalarNode) else None
 
 
 _FRIENDLY = {
