@@ -235,6 +235,7 @@ def upload(client, draft_id: int, content: bytes):
     (b"id: x\ntitle: a\x1bb\n", r"Line 2: contains a hidden or control character \(U\+001B"),
     (b"[" * 1000 + b"]" * 1000, r"Line 1: is nested more than 30 levels deep"),
     (b"id: x\ncontacts:\n  2024-13-01: x\n", r"Line 3, contacts.2024-13-01: is not a recognised key"),
+    (b"a0: &a0 [lol, lol]\na1: &a1 [*a0, *a0]\n", r"Line 1: uses a YAML anchor or alias \(&amp; or \*\)"),
 ])
 def test_a_hostile_upload_is_refused_with_a_message_not_a_crash(policy_lead, content, message):
     draft_id = start_draft(policy_lead)

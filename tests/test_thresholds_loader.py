@@ -167,6 +167,30 @@ def test_nesting_within_the_limit_is_read():
     assert parse("a: " + "[" * 28 + "1" + "]" * 28 + "\n", "ok.yaml").problems == []  # 30 nodes deep
 
 
+def laughs(levels: int) -> str:
+    """A "billion laughs" file: each anchor's list holds ten aliases of the one before."""
+    lines = ['a0: &a0 ["lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("text, line", [
+    ("title: &t Hello\nsummary: *t\n", 1),
+    ("title: Hello\nlevels:\n  - &one {id: one}\n", 3),
+    (laughs(9), 1),  # a billion "lol"s: refused at once, not minutes of work
+])
+def test_yaml_anchors_and_aliases_are_refused(text, line):
+    (problem,) = parse(text, "laughs.yaml").problems
+    assert problem.line == line
+    assert "anchor or alias (& or *)" in problem.message and "do not need" in problem.message
+
+
+def test_no_shipped_yaml_uses_anchors():
+    # The refusal breaks nothing: every shipped file still reads without problems.
+    for path in [*SHIPPED_THRESHOLDS.rglob("*.yaml"), *(SHIPPED_THRESHOLDS.parent / "directory").glob("*.yaml")]:
+        assert parse(path.read_text(encoding="utf-8"), str(path)).problems == [], path
+
+
 # --- a directory of versions ------------------------------------------------------------
 
 def copy_good(tmp_path, *names):

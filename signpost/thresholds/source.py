@@ -91,17 +91,24 @@ class Refused(yaml.YAMLError):
 
 
 class _Loader(yaml.SafeLoader):
-    """The safe loader, refusing nesting deeper than MAX_DEPTH as it is read.
+    """The safe loader, refusing anchors and nesting deeper than MAX_DEPTH as it is read.
 
     PyYAML composes nested lists and mappings by recursion: a kilobyte of "[[[[..." would
     exhaust Python's stack (a RecursionError, a 500), so the depth is counted on the way in.
+    An alias (*name) repeats what its anchor (&name) holds: a few hundred bytes of aliases of
+    aliases ("billion laughs") make minutes of work. No threshold, case or directory file needs
+    them, so they are refused before anything is repeated.
     """
 
     depth = 0
 
     def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise Refused(event.start_mark, "uses a YAML anchor or alias (& or *): these files do not need "
+                                            "them, so write each value out in full")
         if self.depth >= MAX_DEPTH:
-            raise Refused(self.peek_event().start_mark,
+            raise Refused(event.start_mark,
                           f"is nested more than {MAX_DEPTH} levels deep: these files never need more "
                           "than a few levels")
         self.depth += 1
