@@ -248,6 +248,21 @@ def test_a_hostile_upload_is_refused_with_a_message_not_a_crash(policy_lead, con
     assert db.session.get(ThresholdDraft, draft_id).content == saved
 
 
+@pytest.mark.parametrize("escaped, char", [("Ann\\0Lead", "U+0000"), ("Ann\\u202eLead", "U+202E")])
+def test_an_upload_with_a_hidden_character_written_as_an_escape_is_refused(policy_lead, escaped, char):
+    # Stored, a NUL is a DataError on PostgreSQL (a 500 at publishing) and invisible elsewhere.
+    draft_id = start_draft(policy_lead)
+    saved = db.session.get(ThresholdDraft, draft_id).content
+    text = policy_lead.get(f"/policy/drafts/{draft_id}/draft.yaml").text
+    text = re.sub(r"^approved_by:.*$", lambda _: f'approved_by: "{escaped}"', text, count=1, flags=re.M)
+    assert policy.check(text)[1]  # the draft check refuses it too
+    response = upload(policy_lead, draft_id, text.encode())
+    assert response.status_code == 400
+    assert re.search(rf"Line \d+, approved_by: contains a hidden or control character \({re.escape(char)}", response.text)
+    db.session.expire_all()
+    assert db.session.get(ThresholdDraft, draft_id).content == saved
+
+
 def test_drafts_are_listed_and_can_be_discarded(policy_lead):
     draft_id = start_draft(policy_lead)
     assert f"/policy/drafts/{draft_id}" in policy_lead.get("/policy/drafts").text

@@ -191,6 +191,25 @@ def test_no_shipped_yaml_uses_anchors():
         assert parse(path.read_text(encoding="utf-8"), str(path)).problems == [], path
 
 
+@pytest.mark.parametrize("text, key, char", [
+    ('id: x\napproved_by: "Ann\\0Lead"\n', "approved_by", "U+0000"),
+    ('id: x\nlevels:\n  - text: "a\\x1bb"\n', "levels[0].text", "U+001B"),
+    ('id: x\ntitle: "Help\\u202e"\n', "title", "U+202E right-to-left override"),
+    ('id: x\ntitle: "a\\u200bb"\n', "title", "U+200B zero width space"),
+    ('id: x\n"ti\\u200btle": x\n', "ti\\u200btle", "U+200B zero width space"),
+])
+def test_hidden_characters_written_as_yaml_escapes_are_refused_with_their_key(text, key, char):
+    # The reader only sees the escape; the string it stands for is checked as a form field is.
+    (problem,) = parse(text, "hidden.yaml").problems
+    assert (problem.file, problem.line, problem.key) == ("hidden.yaml", text.count("\n"), key)
+    assert f"hidden or control character ({char}" in problem.message
+
+
+def test_tabs_and_newlines_in_text_are_allowed():
+    source = parse('summary: |\n  One line.\n  Another.\nhint: "a\\tb"\n', "ok.yaml")
+    assert source.problems == [] and source.data["summary"] == "One line.\nAnother.\n"
+
+
 # --- a directory of versions ------------------------------------------------------------
 
 def copy_good(tmp_path, *names):

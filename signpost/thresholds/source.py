@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ..hygiene import describe
+from ..hygiene import bad_character, describe, escape
 
 Path_ = tuple  # a location inside the document: ("indicators", 3, "level")
 
@@ -118,6 +118,10 @@ class _Loader(yaml.SafeLoader):
             self.depth -= 1
 
 
+def _hidden(char: str) -> str:
+    return f"contains a hidden or control character ({describe(char)}) that is not allowed: remove it"
+
+
 def parse(text: str, name: str) -> Source:
     lines: dict[tuple, int] = {}
     problems: list[Problem] = []
@@ -127,9 +131,8 @@ def parse(text: str, name: str) -> Source:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
-        char = describe(chr(exc.character)) if isinstance(exc.character, int) else repr(exc.character)
-        problems.append(Problem(name, line, "", f"contains a hidden or control character ({char}) that is "
-                                                "not allowed: remove it and save the file again"))
+        char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)[:1]
+        problems.append(Problem(name, line, "", _hidden(char)))
         return Source(name, text, None, lines, problems)
     try:
         node = loader.get_single_node()
@@ -174,6 +177,10 @@ def _to_python(loader, node, path, lines, problems, name):
             if not isinstance(key, (str, int)):
                 problems.append(Problem(name, line, key_name(path), f"key {key!r} must be a word"))
                 continue
+            char = bad_character(key, allow_newlines=False) if isinstance(key, str) else None
+            if char:
+                problems.append(Problem(name, line, key_name(path + (escape(key),)), _hidden(char)))
+                continue
             here = path + (key,)
             if key in result:
                 problems.append(Problem(name, line, key_name(here),
@@ -190,7 +197,14 @@ def _to_python(loader, node, path, lines, problems, name):
             lines[here] = item.start_mark.line + 1
             items.append(_to_python(loader, item, here, lines, problems, name))
         return items
-    return _construct(loader, node)
+    value = _construct(loader, node)
+    # The rule the service applies to every form at its edge (signpost.hygiene), applied to
+    # every string of the file: YAML escapes ("\\0", "\\u202e") get past the reader's check,
+    # and a NUL published into PostgreSQL is a DataError. Tabs and newlines are typed text.
+    char = bad_character(value) if isinstance(value, str) else None
+    if char:
+        problems.append(Problem(name, node.start_mark.line + 1, key_name(path), _hidden(char)))
+    return value
 
 
 def _construct(loader, node):
