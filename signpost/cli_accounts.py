@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from . import demo, store
+from . import demo, passwords, store
 from .extensions import db
 from .models import ROLES, User
 
@@ -25,6 +25,13 @@ def _read_password() -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
+def _check_length(password: str) -> None:
+    problem = passwords.length_problem(password)
+    if problem:
+        click.echo(f"The {problem[0].lower()}{problem[1:]}.", err=True)
+        sys.exit(1)
+
+
 @users_cli.command("add")
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), required=True)
@@ -33,10 +40,7 @@ def _read_password() -> str:
 def add_user_command(email, role, name, organisation):
     """Add an account; the password comes from standard input (or is prompted for twice)."""
     password = _read_password()
-    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
-    if len(password) < minimum:
-        click.echo(f"The password must be {minimum} characters or more.", err=True)
-        sys.exit(1)
+    _check_length(password)
     try:
         user = store.create_user(email, name or email.split("@")[0], role, password, organisation, actor="cli")
     except store.StoreError as exc:
@@ -85,10 +89,7 @@ def set_password_command(email):
     """Give an account a new password (from standard input, or prompted for twice); ends its sessions."""
     user = _existing_user(email)
     password = _read_password()
-    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
-    if len(password) < minimum:
-        click.echo(f"The password must be {minimum} characters or more.", err=True)
-        sys.exit(1)
+    _check_length(password)
     store.set_password(user, password, actor="cli")
     click.echo(f"{user.email} has a new password.")
 

@@ -20,6 +20,21 @@ def _state() -> dict:
     return state
 
 
+# Every password field's maximum. Sign-in refuses a longer password, so no form or command may
+# set one: it could never be used. Argon2 hashes any length; the cap only bounds the work.
+MAX_LENGTH = 1024
+
+
+def length_problem(password: str) -> str | None:
+    """Why a new password is too short or too long, or None: one rule for the forms and the CLI."""
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        return f"Password must be {minimum} characters or more"
+    if len(password) > MAX_LENGTH:
+        return f"Password must be {MAX_LENGTH} characters or fewer"
+    return None
+
+
 def hash_password(password: str) -> str:
     return _state()["hasher"].hash(password)
 

@@ -55,6 +55,18 @@ def test_add_user_validation(admin, users):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 4
 
 
+def test_a_password_longer_than_sign_in_accepts_is_refused(admin, client):
+    # Sign-in caps passwords at passwords.MAX_LENGTH: a longer one could never be used.
+    from signpost.passwords import MAX_LENGTH
+    data = {"email": "long@example.org", "name": "N", "role": "referrer", "password": "p" * (MAX_LENGTH + 1)}
+    html = submit(admin, "/admin/users/new", data).get_data(as_text=True)
+    assert f"Password must be {MAX_LENGTH} characters or fewer" in html
+    assert db.session.scalar(sa.select(User).where(User.email == "long@example.org")) is None
+    submit(admin, "/admin/users/new", {**data, "password": "p" * MAX_LENGTH})
+    response = submit(client, "/sign-in", {"email": "long@example.org", "password": "p" * MAX_LENGTH})
+    assert response.status_code == 302  # the longest password that can be set can be used
+
+
 def test_add_user_rejects_bad_email(admin):
     html = submit(admin, "/admin/users/new", {"email": "not-an-email", "name": "X", "role": "referrer",
                                               "password": "a long temporary password"}).get_data(as_text=True)

@@ -293,6 +293,7 @@ def test_cli_users_add_reads_password_from_stdin(app):
 
 @pytest.mark.parametrize("args,stdin,message", [
     (["users", "add", "x@example.org", "--role", "admin"], "short\n", "12 characters or more"),
+    (["users", "add", "x@example.org", "--role", "admin"], "p" * 1025 + "\n", "1024 characters or fewer"),
     (["users", "add", "x@example.org", "--role", "wizard"], "a very long password\n", "Invalid value"),
 ])
 def test_cli_users_add_rejects_bad_input(app, args, stdin, message):

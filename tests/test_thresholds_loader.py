@@ -111,6 +111,17 @@ def test_id_must_match_file_name(tmp_path):
     assert "fixture-2024-02" in problem.message
 
 
+def test_an_impossible_date_as_a_key_is_kept_as_text_not_a_crash(tmp_path):
+    # The ValueError PyYAML raises for 2024-13-01 comes from keys too, at any depth.
+    source = parse("2024-13-01: x\ncontacts:\n  2024-13-01: y\n", "keys.yaml")
+    assert source.problems == []
+    assert source.data == {"2024-13-01": "x", "contacts": {"2024-13-01": "y"}}
+    path = tmp_path / "fixture-2024-01.yaml"
+    path.write_text((GOOD / "fixture-2024-01.yaml").read_text() + "2024-13-01: x\n")
+    (problem,) = problems_of(path)
+    assert (problem.key, problem.message) == ("2024-13-01", "is not a recognised key (check the spelling)")
+
+
 @pytest.mark.parametrize("text, key, message", [
     ("- just\n- a list\n", "", "must be a set of keys and values"),
     ("", "", "must be a set of keys and values"),
@@ -133,6 +144,70 @@ def test_yaml_tags_are_refused_not_run_or_dropped(text, key):
     assert problem.key == key
     assert problem.line == text.count("\n")
     assert "tag" in problem.message
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x1b", "\x7f", "\x0c", "\u0080"])
+def test_a_control_character_in_the_file_is_a_problem_on_its_line_not_a_crash(char):
+    # PyYAML's reader refuses these as soon as it is created, before any parsing.
+    (problem,) = parse(f"id: x\ntitle: a{char}b\n", "draft.yaml").problems
+    assert (problem.file, problem.line) == ("draft.yaml", 2)
+    assert f"U+{ord(char):04X}" in problem.message and "not allowed" in problem.message
+
+
+@pytest.mark.parametrize("text", ["[" * 5000 + "]" * 5000,
+                                  "a:\n" + "".join(" " * i + "a:\n" for i in range(1, 3000))])
+def test_deep_nesting_is_refused_not_a_crash(text):
+    # PyYAML nests by recursion: without a limit a kilobyte of brackets is a RecursionError.
+    (problem,) = parse(text, "deep.yaml").problems
+    assert problem.file == "deep.yaml" and problem.line >= 1
+    assert "nested more than 30 levels deep" in problem.message
+
+
+def test_nesting_within_the_limit_is_read():
+    assert parse("a: " + "[" * 28 + "1" + "]" * 28 + "\n", "ok.yaml").problems == []  # 30 nodes deep
+
+
+def laughs(levels: int) -> str:
+    """A "billion laughs" file: each anchor's list holds ten aliases of the one before."""
+    lines = ['a0: &a0 ["lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("text, line", [
+    ("title: &t Hello\nsummary: *t\n", 1),
+    ("title: Hello\nlevels:\n  - &one {id: one}\n", 3),
+    (laughs(9), 1),  # a billion "lol"s: refused at once, not minutes of work
+])
+def test_yaml_anchors_and_aliases_are_refused(text, line):
+    (problem,) = parse(text, "laughs.yaml").problems
+    assert problem.line == line
+    assert "anchor or alias (& or *)" in problem.message and "do not need" in problem.message
+
+
+def test_no_shipped_yaml_uses_anchors():
+    # The refusal breaks nothing: every shipped file still reads without problems.
+    for path in [*SHIPPED_THRESHOLDS.rglob("*.yaml"), *(SHIPPED_THRESHOLDS.parent / "directory").glob("*.yaml")]:
+        assert parse(path.read_text(encoding="utf-8"), str(path)).problems == [], path
+
+
+@pytest.mark.parametrize("text, key, char", [
+    ('id: x\napproved_by: "Ann\\0Lead"\n', "approved_by", "U+0000"),
+    ('id: x\nlevels:\n  - text: "a\\x1bb"\n', "levels[0].text", "U+001B"),
+    ('id: x\ntitle: "Help\\u202e"\n', "title", "U+202E right-to-left override"),
+    ('id: x\ntitle: "a\\u200bb"\n', "title", "U+200B zero width space"),
+    ('id: x\n"ti\\u200btle": x\n', "ti\\u200btle", "U+200B zero width space"),
+])
+def test_hidden_characters_written_as_yaml_escapes_are_refused_with_their_key(text, key, char):
+    # The reader only sees the escape; the string it stands for is checked as a form field is.
+    (problem,) = parse(text, "hidden.yaml").problems
+    assert (problem.file, problem.line, problem.key) == ("hidden.yaml", text.count("\n"), key)
+    assert f"hidden or control character ({char}" in problem.message
+
+
+def test_tabs_and_newlines_in_text_are_allowed():
+    source = parse('summary: |\n  One line.\n  Another.\nhint: "a\\tb"\n', "ok.yaml")
+    assert source.problems == [] and source.data["summary"] == "One line.\nAnother.\n"
 
 
 # --- a directory of versions ------------------------------------------------------------

@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ..hygiene import bad_character, describe, escape
+
 Path_ = tuple  # a location inside the document: ("indicators", 3, "level")
 
 
@@ -77,13 +79,67 @@ def read(path: Path | str, display_name: str | None = None) -> Source:
     return parse(text, name)
 
 
+MAX_DEPTH = 30  # levels of nesting; the shipped documents use 6
+
+
+class Refused(yaml.YAMLError):
+    """Valid YAML that these files never need, refused before it can cost the server dear."""
+
+    def __init__(self, mark, message: str):
+        super().__init__(message)
+        self.mark, self.message = mark, message
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing anchors and nesting deeper than MAX_DEPTH as it is read.
+
+    PyYAML composes nested lists and mappings by recursion: a kilobyte of "[[[[..." would
+    exhaust Python's stack (a RecursionError, a 500), so the depth is counted on the way in.
+    An alias (*name) repeats what its anchor (&name) holds: a few hundred bytes of aliases of
+    aliases ("billion laughs") make minutes of work. No threshold, case or directory file needs
+    them, so they are refused before anything is repeated.
+    """
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise Refused(event.start_mark, "uses a YAML anchor or alias (& or *): these files do not need "
+                                            "them, so write each value out in full")
+        if self.depth >= MAX_DEPTH:
+            raise Refused(event.start_mark,
+                          f"is nested more than {MAX_DEPTH} levels deep: these files never need more "
+                          "than a few levels")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _hidden(char: str) -> str:
+    return f"contains a hidden or control character ({describe(char)}) that is not allowed: remove it"
+
+
 def parse(text: str, name: str) -> Source:
     lines: dict[tuple, int] = {}
     problems: list[Problem] = []
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader checks the whole text for control characters as it is created, so
+        # creating it belongs inside the try: its ReaderError is a problem, not a crash.
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)[:1]
+        problems.append(Problem(name, line, "", _hidden(char)))
+        return Source(name, text, None, lines, problems)
     try:
         node = loader.get_single_node()
         data = _to_python(loader, node, (), lines, problems, name) if node is not None else None
+    except Refused as exc:
+        problems.append(Problem(name, exc.mark.line + 1, "", exc.message))
+        data = None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -116,10 +172,14 @@ def _to_python(loader, node, path, lines, problems, name):
                 problems.append(Problem(name, key_node.start_mark.line + 1, key_name(path),
                                         "YAML merge keys (<<) are not allowed; write each key out"))
                 continue
-            key = loader.construct_object(key_node, deep=True)
+            key = _construct(loader, key_node)
             line = key_node.start_mark.line + 1
             if not isinstance(key, (str, int)):
                 problems.append(Problem(name, line, key_name(path), f"key {key!r} must be a word"))
+                continue
+            char = bad_character(key, allow_newlines=False) if isinstance(key, str) else None
+            if char:
+                problems.append(Problem(name, line, key_name(path + (escape(key),)), _hidden(char)))
                 continue
             here = path + (key,)
             if key in result:
@@ -137,12 +197,27 @@ def _to_python(loader, node, path, lines, problems, name):
             lines[here] = item.start_mark.line + 1
             items.append(_to_python(loader, item, here, lines, problems, name))
         return items
+    value = _construct(loader, node)
+    # The rule the service applies to every form at its edge (signpost.hygiene), applied to
+    # every string of the file: YAML escapes ("\\0", "\\u202e") get past the reader's check,
+    # and a NUL published into PostgreSQL is a DataError. Tabs and newlines are typed text.
+    char = bad_character(value) if isinstance(value, str) else None
+    if char:
+        problems.append(Problem(name, node.start_mark.line + 1, key_name(path), _hidden(char)))
+    return value
+
+
+def _construct(loader, node):
+    """A key's or a scalar's value, never an exception other than a YAML one.
+
+    PyYAML raises a bare ValueError for impossible dates (2024-13-01) and integers too long
+    to convert, as keys as well as values: keep the text, so the schema refuses it with its
+    line instead of crashing the load.
+    """
     try:
         return loader.construct_object(node, deep=True)
     except ValueError:
-        # PyYAML raises a bare ValueError for impossible dates (2024-13-01); keep the
-        # text so the schema can refuse it with its line, instead of crashing the load.
-        return node.value
+        return node.value if isinstance(node, yaml.ScalarNode) else None
 
 
 _FRIENDLY = {

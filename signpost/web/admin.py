@@ -4,14 +4,14 @@ Every change goes through store (audited); an admin cannot lock themselves out.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
-from .. import store
+from .. import passwords, store
 from ..extensions import db
 from ..models import ROLE_NAMES, ROLES, User
 from .security import role_required
@@ -53,9 +53,9 @@ class NewUserForm(FlaskForm):
                              validators=[DataRequired("Enter a temporary password")])
 
     def validate_password(self, field):
-        minimum = current_app.config["PASSWORD_MIN_LENGTH"]
-        if len(field.data or "") < minimum:
-            raise ValidationError(f"Password must be {minimum} characters or more")
+        problem = passwords.length_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
 
     def validate_email(self, field):
         if store.find_user(field.data) is not None:

@@ -31,7 +31,7 @@ class SignInForm(FlaskForm):
     email = EmailField("Email address", filters=[strip], validators=[
         DataRequired("Enter your email address"), Length(max=254, message="Enter a correct email address")])
     password = PasswordField("Password", validators=[
-        DataRequired("Enter your password"), Length(max=1024, message=BAD_SIGN_IN)])
+        DataRequired("Enter your password"), Length(max=passwords.MAX_LENGTH, message=BAD_SIGN_IN)])
 
 
 def _account_key() -> str:

@@ -1,4 +1,4 @@
-"""Error pages (400, 403, 404, 405, 429, 500, 503) in the service's own style.
+"""Error pages (400, 403, 404, 405, 413, 429, 500, 503) in the service's own style.
 
 Under /api/ the same errors answer in JSON. A CSRF failure is a 400 page that says why.
 A database that cannot be reached is a 503 page rendered without touching the database
@@ -33,6 +33,9 @@ PAGES = {
           "copied the entire address."),
     405: ("There is a problem with your request",
           "This page cannot be used that way. Go back and try again."),
+    413: ("The file or form is too large",
+          "What you sent is larger than this service accepts. Go back and check it is the right file. "
+          "Nothing you had saved has been lost."),
     429: ("Too many attempts",
           "There have been too many attempts. Wait a few minutes, then try again."),
     500: ("Sorry, there is a problem with the service",
@@ -48,6 +51,18 @@ def render_error(code: int, message: str | None = None):
         from .api import error as api_error  # the API's one error shape (see its OpenAPI document)
         return api_error(code, [(None, message or title)]), code
     return render_template("errors/error.html", code=code, title=title, message=message or default), code
+
+
+def size_limit() -> str:
+    """The one limit on what a browser may send (MAX_CONTENT_LENGTH), in words: "1 MB"."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return f"{limit / (1024 * 1024):g} MB" if limit >= 1024 * 1024 else f"{max(limit // 1024, 1)} KB"
+
+
+def too_large() -> str:
+    """The 413 page's message: Werkzeug's own page would be unstyled and say nothing useful."""
+    return (f"What you sent is larger than {size_limit()}, the most this service accepts. Go back and "
+            "check it is the right file. Nothing you had saved has been lost.")
 
 
 @bp.app_errorhandler(CSRFError)
@@ -104,7 +119,7 @@ def http_error(error: HTTPException):
         return json_error_for(error)
     if code not in PAGES:
         return error
-    body, status = render_error(code)
+    body, status = render_error(code, too_large() if code == 413 else None)
     response = make_response(body, status)
     for header in ("Retry-After", "Allow"):  # keep what the original error said
         value = error.get_response().headers.get(header)

@@ -25,12 +25,12 @@ from ..simulate import simulate as run_simulation
 from ..store import policy as store
 from ..thresholds.diff import diff as diff_versions
 from ..values import OUTCOME_NAMES
+from .errors import size_limit
 from .guide import ROUTE_NAMES, URGENCY_NAMES, urgency_of
 from .security import role_required
 
 bp = Blueprint("policy", __name__, url_prefix="/policy")
 POLICY_ROLES = ("policy_lead", "admin")
-MAX_UPLOAD = 2 * 1024 * 1024
 
 
 @bp.before_request
@@ -213,11 +213,14 @@ def upload(draft_id: int):
         problems = ["Choose a file to upload."]
     else:
         data = form.file.data
-        raw = data.read(MAX_UPLOAD + 1) if data else b""
+        # One limit, MAX_CONTENT_LENGTH: the request as a whole is held to it (beyond it, the 413
+        # page gives the same size), and the file is never read past it, whatever sent it.
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        raw = data.read(limit + 1) if data else b""
         if not raw:
             problems = ["Choose a file to upload."]
-        elif len(raw) > MAX_UPLOAD:
-            problems = ["The file is larger than 2 MB: is it the right file?"]
+        elif len(raw) > limit:
+            problems = [f"The file is larger than {size_limit()}: is it the right file?"]
         else:
             try:
                 text = raw.decode("utf-8")
