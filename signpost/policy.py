@@ -29,8 +29,18 @@ def load_data(text: str) -> dict:
     return yaml.safe_load(text) or {}
 
 
+class _EveryValueInFull(yaml.SafeDumper):
+    """Writes a value used in two places twice, never as a YAML anchor and alias: the loader refuses
+    those (a few hundred bytes of them can expand to gigabytes), so a draft Signpost writes itself
+    must never hold one, whatever objects its forms happen to share."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
 def dump(data: dict) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+    return yaml.dump(data, Dumper=_EveryValueInFull, sort_keys=False, allow_unicode=True, width=100,
+                     default_flow_style=False)
 
 
 def check(text: str, library: Library | None = None) -> tuple[ThresholdVersion | None, list[Problem]]:

@@ -547,3 +547,12 @@ def test_retiring_a_concern_takes_it_out_of_the_rules_that_name_it():
             "rules": [{"id": "r", "type": "age", "when": {"any_indicator": ["a", "b"]}}]}
     data = policy.retire_indicator(data, "a")
     assert data["indicators"] == [{"id": "b"}] and data["rules"][0]["when"]["any_indicator"] == ["b"]
+
+
+def test_a_value_used_twice_is_written_in_full_never_as_a_yaml_alias():
+    """The loader refuses anchors and aliases, so a draft Signpost writes itself must hold none."""
+    import yaml
+    shared = {"source": "kcsie2025", "section": "Part one"}
+    text = policy.dump({"id": "x", "one": [shared], "two": [shared]})
+    assert "&id" not in text and "*id" not in text
+    assert yaml.safe_load(text) == {"id": "x", "one": [shared], "two": [shared]}
