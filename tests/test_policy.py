@@ -556,3 +556,16 @@ def test_a_value_used_twice_is_written_in_full_never_as_a_yaml_alias():
     text = policy.dump({"id": "x", "one": [shared], "two": [shared]})
     assert "&id" not in text and "*id" not in text
     assert yaml.safe_load(text) == {"id": "x", "one": [shared], "two": [shared]}
+
+
+def test_a_contacts_email_must_look_like_an_email_address(policy_lead):
+    draft_id = start_draft(policy_lead)
+    before = db.session.get(ThresholdDraft, draft_id).content
+    page = f"/policy/drafts/{draft_id}/contacts/lado"
+    response = post(policy_lead, page, {"name": "LADO", "phone": "01632 960 400", "email": "notanemail"},
+                    form_page=page)
+    assert "Enter an email address in the correct format" in response.text and response.status_code != 302
+    assert db.session.get(ThresholdDraft, draft_id).content == before
+    response = post(policy_lead, page, {"name": "LADO", "phone": "01632 960 400", "email": "lado@example.org"},
+                    form_page=page)
+    assert response.status_code == 302

@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (BooleanField, FileField, IntegerField, RadioField, StringField, TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
 
 from .. import policy, workdays
 from ..content import current_library, current_version_or_none, forget_published
@@ -426,7 +426,8 @@ class ContactForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter the name"), Length(max=200)])
     phone = StringField("Phone", validators=[DataRequired("Enter the phone number"), Length(max=60)])
     hours = StringField("Hours", validators=[Optional(), Length(max=200)])
-    email = StringField("Email", validators=[Optional(), Length(max=254)])
+    email = StringField("Email", validators=[Optional(), Length(max=254), Email(
+        "Enter an email address in the correct format, like lado@example.org", check_deliverability=False)])
 
 
 CONTACT_KEYS = ("front_door", "out_of_hours", "early_help", "consultation", "police_non_emergency", "lado")
