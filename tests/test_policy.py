@@ -192,33 +192,21 @@ def test_a_change_that_would_break_the_draft_is_refused_with_the_line_and_key(po
                     {"reason": rule.reason, "min_level": rule.when.min_level, "min_count": rule.when.min_count,
                      "min_domains": rule.when.min_domains, "raise_to": top},
                     form_page=f"/policy/drafts/{draft_id}/rules/{rule.id}")
-    assert response.status_code == 400
-    assert re.search(r"Line \d+, rules\[\d+\]\.raise_to: a rule cannot raise to the top level", response.text)
-    db.session.expire_all()
-    assert db.session.get(ThresholdDraft, draft_id).content == saved
+    assert_refused(response, draft_id, saved, r"Line \d+, rules\[\d+\]\.raise_to: a rule cannot raise to the top level")
 
 
 def test_an_invalid_upload_shows_its_errors_and_changes_nothing(policy_lead):
     draft_id = start_draft(policy_lead)
     saved = db.session.get(ThresholdDraft, draft_id).content
     broken = saved.replace("title:", "title: x\ntitle:", 1) + "bogus_key: 1\n"
-    import io
-    response = post(policy_lead, f"/policy/drafts/{draft_id}/upload",
-                    {"file": (io.BytesIO(broken.encode()), "draft.yaml")}, content_type="multipart/form-data",
-                    form_page=f"/policy/drafts/{draft_id}")
-    assert response.status_code == 400
-    assert "The uploaded file was not used" in response.text
-    assert re.search(r"Line \d+, title: duplicate key", response.text)
-    assert re.search(r"Line \d+, bogus_key: is not a recognised key", response.text)
-    db.session.expire_all()
-    assert db.session.get(ThresholdDraft, draft_id).content == saved
+    response = upload(policy_lead, draft_id, broken.encode())
+    assert_refused(response, draft_id, saved, "The uploaded file was not used", r"Line \d+, title: duplicate key",
+                   r"Line \d+, bogus_key: is not a recognised key")
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "threshold_draft_upload_refused")) == 1
     # A good upload (an edited download) replaces the draft.
     download = policy_lead.get(f"/policy/drafts/{draft_id}/draft.yaml")
     edited = "# a comment that is kept\n" + download.text
-    response = post(policy_lead, f"/policy/drafts/{draft_id}/upload",
-                    {"file": (io.BytesIO(edited.encode()), "draft.yaml")}, content_type="multipart/form-data",
-                    form_page=f"/policy/drafts/{draft_id}")
+    response = upload(policy_lead, draft_id, edited.encode())
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(ThresholdDraft, draft_id).content.startswith("# a comment that is kept")
@@ -228,6 +216,15 @@ def upload(client, draft_id: int, content: bytes):
     import io
     return post(client, f"/policy/drafts/{draft_id}/upload", {"file": (io.BytesIO(content), "draft.yaml")},
                 content_type="multipart/form-data", form_page=f"/policy/drafts/{draft_id}")
+
+
+def assert_refused(response, draft_id: int, saved: str, *patterns: str) -> None:
+    """A 400 page saying why (each pattern found in it), and the draft read afresh is as it was."""
+    assert response.status_code == 400
+    for pattern in patterns:
+        assert re.search(pattern, response.text), (pattern, response.text)
+    db.session.expire_all()
+    assert db.session.get(ThresholdDraft, draft_id).content == saved
 
 
 @pytest.mark.parametrize("content, message", [
@@ -241,11 +238,7 @@ def test_a_hostile_upload_is_refused_with_a_message_not_a_crash(policy_lead, con
     draft_id = start_draft(policy_lead)
     saved = db.session.get(ThresholdDraft, draft_id).content
     response = upload(policy_lead, draft_id, content)
-    assert response.status_code == 400
-    assert "The uploaded file was not used" in response.text
-    assert re.search(message, response.text), response.text
-    db.session.expire_all()
-    assert db.session.get(ThresholdDraft, draft_id).content == saved
+    assert_refused(response, draft_id, saved, "The uploaded file was not used", message)
 
 
 @pytest.mark.parametrize("escaped, char", [("Ann\\0Lead", "U+0000"), ("Ann\\u202eLead", "U+202E")])
@@ -257,10 +250,8 @@ def test_an_upload_with_a_hidden_character_written_as_an_escape_is_refused(polic
     text = re.sub(r"^approved_by:.*$", lambda _: f'approved_by: "{escaped}"', text, count=1, flags=re.M)
     assert policy.check(text)[1]  # the draft check refuses it too
     response = upload(policy_lead, draft_id, text.encode())
-    assert response.status_code == 400
-    assert re.search(rf"Line \d+, approved_by: contains a hidden or control character \({re.escape(char)}", response.text)
-    db.session.expire_all()
-    assert db.session.get(ThresholdDraft, draft_id).content == saved
+    assert_refused(response, draft_id, saved,
+                   rf"Line \d+, approved_by: contains a hidden or control character \({re.escape(char)}")
 
 
 def test_an_upload_over_the_size_limit_is_a_styled_page_giving_the_limit(policy_lead):
@@ -564,8 +555,7 @@ def test_a_contacts_email_must_look_like_an_email_address(policy_lead):
     page = f"/policy/drafts/{draft_id}/contacts/lado"
     response = post(policy_lead, page, {"name": "LADO", "phone": "01632 960 400", "email": "notanemail"},
                     form_page=page)
-    assert "Enter an email address in the correct format" in response.text and response.status_code != 302
-    assert db.session.get(ThresholdDraft, draft_id).content == before
+    assert_refused(response, draft_id, before, "Enter an email address in the correct format")
     response = post(policy_lead, page, {"name": "LADO", "phone": "01632 960 400", "email": "lado@example.org"},
                     form_page=page)
     assert response.status_code == 302
