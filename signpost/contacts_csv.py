@@ -118,7 +118,7 @@ def read_contacts(text: str, now: dt.datetime) -> tuple[list[dict], list[RowProb
             record = next(records)
         except StopIteration:
             break
-        except csv.Error as exc:  # a cell past the csv module's size limit, or an unreadable line
+        except csv.Error:  # a cell past the csv module's size limit, or an unreadable line
             problems.append(RowProblem(reader.line_num, None, UNREADABLE))
             break
         line = reader.line_num

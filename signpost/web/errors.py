@@ -33,9 +33,9 @@ PAGES = {
           "copied the entire address."),
     405: ("There is a problem with your request",
           "This page cannot be used that way. Go back and try again."),
-    413: ("The file or form is too large",
-          "What you sent is larger than this service accepts. Go back and check it is the right file. "
-          "Nothing you had saved has been lost."),
+    413: ("The file or form is too large",  # render_error puts in the limit
+          "What you sent is larger than {limit}, the most this service accepts. Go back and check it is the "
+          "right file. Nothing you had saved has been lost."),
     429: ("Too many attempts",
           "There have been too many attempts. Wait a few minutes, then try again."),
     500: ("Sorry, there is a problem with the service",
@@ -47,6 +47,7 @@ PAGES = {
 
 def render_error(code: int, message: str | None = None):
     title, default = PAGES.get(code, PAGES[500])
+    default = default.format(limit=size_limit()) if code == 413 else default  # the one page with a figure
     if request.path.startswith("/api/"):
         from .api import error as api_error  # the API's one error shape (see its OpenAPI document)
         return api_error(code, [(None, message or title)]), code
@@ -57,12 +58,6 @@ def size_limit() -> str:
     """The one limit on what a browser may send (MAX_CONTENT_LENGTH), in words: "1 MB"."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     return f"{limit / (1024 * 1024):g} MB" if limit >= 1024 * 1024 else f"{max(limit // 1024, 1)} KB"
-
-
-def too_large() -> str:
-    """The 413 page's message: Werkzeug's own page would be unstyled and say nothing useful."""
-    return (f"What you sent is larger than {size_limit()}, the most this service accepts. Go back and "
-            "check it is the right file. Nothing you had saved has been lost.")
 
 
 @bp.app_errorhandler(CSRFError)
@@ -119,7 +114,7 @@ def http_error(error: HTTPException):
         return json_error_for(error)
     if code not in PAGES:
         return error
-    body, status = render_error(code, too_large() if code == 413 else None)
+    body, status = render_error(code)
     response = make_response(body, status)
     for header in ("Retry-After", "Allow"):  # keep what the original error said
         value = error.get_response().headers.get(header)
