@@ -537,7 +537,12 @@ def shown(rec) -> dict:
 def answers_key(version: ThresholdVersion, answers: JourneyAnswers) -> str:
     """A hash of what the engine reads from these answers, with the version: a recorded
     recommendation is for the current answers only when its key matches."""
-    e = engine_answers(version, answers)
+    return engine_key(version, engine_answers(version, answers))
+
+
+def engine_key(version: ThresholdVersion, e: Answers) -> str:
+    """answers_key, from the engine's answers already worked out (working them out means working
+    out the journey's path: recording a revision does it once, for the engine and the key)."""
     data = {"indicators": sorted(e.indicators), "age": e.age_months, "unborn": e.unborn,
             "expected": e.expected_date.isoformat() if e.expected_date else None,
             "consent": e.consent, "in_danger": e.in_danger, "version": version.content_hash}

@@ -126,10 +126,6 @@ def version_for(draft: Draft):
         return version
 
 
-def recommendation_for(version, answers: JourneyAnswers):
-    return assess(journey.engine_answers(version, answers), version, today(), current_directory())
-
-
 def record(draft: Draft, version, change: Callable[[dict], dict] | None = None,
            page: str | None = None) -> Assessment:
     """Record the recommendation for the draft's answers as a revision, storing exactly what
@@ -137,9 +133,9 @@ def record(draft: Draft, version, change: Callable[[dict], dict] | None = None,
     with it, and the revision is for the answers saved."""
     def finding(stored: dict) -> drafts_store.Finding:
         answers = JourneyAnswers.load(stored)
-        rec = recommendation_for(version, answers)
         engine_answers = journey.engine_answers(version, answers)
         directory = current_directory()
+        rec = assess(engine_answers, version, today(), directory)
         facts = {"source_code": journey.source_code(answers),
                  "referrer_role": answers.about_you.role if answers.about_you else None,
                  "age_band": journey.age_band(answers), "age_months": engine_answers.age_months,
@@ -147,7 +143,7 @@ def record(draft: Draft, version, change: Callable[[dict], dict] | None = None,
                  "indicator_ids": sorted(engine_answers.indicators),
                  "consent": engine_answers.consent if engine_answers.consent != "not_asked" else None,
                  "in_danger": engine_answers.in_danger}
-        return drafts_store.Finding(rec, journey.answers_key(version, answers), journey.shown(rec),
+        return drafts_store.Finding(rec, journey.engine_key(version, engine_answers), journey.shown(rec),
                                     directory.content_hash if directory is not None else None, facts)
     return drafts_store.record_revision(draft, finding, actor=_user(), change=change, page=page)
 
