@@ -14,6 +14,7 @@ import pytest
 from helpers_thresholds import (BROKEN, GOOD, SHIPPED_THRESHOLDS, broken_markers, fixture_library,
                                 line_containing, shipped_library)
 from signpost.thresholds import ConfigError, load_file, load_library
+from signpost.thresholds import source as src
 from signpost.thresholds.source import parse
 
 BROKEN_FILES = sorted(BROKEN.glob("*.yaml"))
@@ -384,3 +385,37 @@ def test_a_set_aside_domain_does_not_make_its_areas_look_missing(tmp_path):
     messages = [str(p) for p in caught.value.problems]
     assert any("colour: is not a recognised key" in m for m in messages)
     assert not any("'health' is not" in m for m in messages), messages
+
+
+# --- a text already loaded ----------------------------------------------------------------
+
+def test_the_same_text_under_another_name_is_the_same_version_with_that_name(tmp_path, monkeypatch):
+    source = sorted(GOOD.glob("*.yaml"))[0]
+    copy = tmp_path / source.name
+    shutil.copy(source, copy)
+    first = load_file(source)
+    parsed = []
+    monkeypatch.setattr(src, "parse", lambda *args: parsed.append(args) or parse(*args))
+    second = load_file(copy)
+    assert parsed == []  # the text was read once, and kept
+    assert first.path == str(source) and second.path == str(copy)
+    assert first.content_hash == second.content_hash and first.document is second.document
+
+
+def test_a_changed_text_is_loaded_afresh_and_a_broken_one_is_never_kept(tmp_path):
+    source = sorted(GOOD.glob("*.yaml"))[0]
+    path = tmp_path / source.name
+    text = source.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    before = load_file(path)
+    path.write_text(text + "\n# a comment changes the text, so its hash\n", encoding="utf-8")
+    after = load_file(path)
+    assert after.content_hash != before.content_hash
+    broken = text.replace("effective_from:", "effective_from: not a date\nunused_key:", 1)
+    path.write_text(broken, encoding="utf-8")
+    for name in ("first.yaml", "second.yaml"):  # each time checked, and named as it is now read
+        renamed = tmp_path / name
+        renamed.write_text(broken, encoding="utf-8")
+        with pytest.raises(ConfigError) as caught:
+            load_file(renamed)
+        assert {p.file for p in caught.value.problems} == {str(renamed)}

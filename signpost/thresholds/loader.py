@@ -66,12 +66,32 @@ class ThresholdVersion:
 def load_file(path: Path | str, display_name: str | None = None) -> ThresholdVersion:
     """Load one version or raise ConfigError listing every problem in the file."""
     path = Path(path)
-    return load_source(src.read(path, display_name), expected_id=path.stem)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return load_source(src.read(path, display_name), expected_id=path.stem)  # says why it cannot be read
+    return load_text(text, display_name or str(path), expected_id=path.stem)
+
+
+# Versions already loaded, by the text they were loaded from. A version is immutable, so the same
+# text gives the same version (under the name it is now read by): the library is read again by every
+# app the process makes, and a policy lead's draft on every page that shows it, and reading 150 KB of
+# YAML in Python takes a good part of a second. Only valid versions are kept (a broken text is checked
+# afresh each time, so its problems name the file they are in); the oldest goes after LOADED_KEPT.
+_loaded: dict[tuple[str | None, bytes], ThresholdVersion] = {}
+LOADED_KEPT = 32
 
 
 def load_text(text: str, name: str, expected_id: str | None = None) -> ThresholdVersion:
     """Load one version from YAML text (a draft or a published copy) exactly as from a file."""
-    return load_source(src.parse(text, name), expected_id=expected_id)
+    key = (expected_id, hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+    version = _loaded.get(key)
+    if version is None:
+        version = load_source(src.parse(text, name), expected_id=expected_id)
+        _loaded[key] = version
+        for old in list(_loaded)[:-LOADED_KEPT]:
+            _loaded.pop(old, None)
+    return version if version.path == name else dataclasses.replace(version, path=name)
 
 
 def load_source(source: src.Source, expected_id: str | None = None) -> ThresholdVersion:
