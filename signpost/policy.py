@@ -25,11 +25,22 @@ class PublishError(ValueError):
         super().__init__("; ".join(str(p) for p in problems))
 
 
+# libyaml's reader and writer (PyYAML's C extension) where PyYAML was built with it: a draft of 150 KB
+# is read and written back on every change a policy lead makes, and the pure Python ones take the
+# best part of a second each. Drafts are checked by signpost.thresholds (which refuses what the
+# loader need not accept) before they are stored, so both readers give the same data.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def load_data(text: str) -> dict:
-    return yaml.safe_load(text) or {}
+    try:
+        return yaml.load(text, Loader=_SafeLoader) or {}
+    except yaml.YAMLError:  # what libyaml reads differently from the checker: read as it did
+        return yaml.safe_load(text) or {}
 
 
-class _EveryValueInFull(yaml.SafeDumper):
+class _EveryValueInFull(_SafeDumper):
     """Writes a value used in two places twice, never as a YAML anchor and alias: the loader refuses
     those (a few hundred bytes of them can expand to gigabytes), so a draft Signpost writes itself
     must never hold one, whatever objects its forms happen to share."""
