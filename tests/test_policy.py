@@ -559,3 +559,18 @@ def test_a_contacts_email_must_look_like_an_email_address(policy_lead):
     response = post(policy_lead, page, {"name": "LADO", "phone": "01632 960 400", "email": "lado@example.org"},
                     form_page=page)
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "thresholds").glob("*.yaml")), ids=lambda p: p.stem)
+def test_drafts_read_and_write_as_pyyamls_python_reader_and_writer_would(path):
+    """policy reads and writes drafts with libyaml when PyYAML has it: same data, same text."""
+    import yaml
+
+    class InFull(yaml.SafeDumper):
+        def ignore_aliases(self, data):
+            return True
+    text = path.read_text(encoding="utf-8")
+    data = policy.load_data(text)
+    assert data == yaml.safe_load(text)
+    assert policy.dump(data) == yaml.dump(data, Dumper=InFull, sort_keys=False, allow_unicode=True, width=100,
+                                          default_flow_style=False)
