@@ -42,9 +42,12 @@ run: install assets
 	@echo ""
 	GUNICORN_WORKERS=$(WORKERS) GUNICORN_THREADS=$(THREADS) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-## test: install the test tools and run every test
+## test: install the test tools and run every test: most of them on TEST_WORKERS processes (pytest-xdist),
+## then the browser and load tests, which start servers and Chromium and time their waits, one at a time
+TEST_WORKERS ?= 2
 test: install-dev assets
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not browser and not load"
+	$(BIN)/python -m pytest -m "browser or load"
 
 ## thresholds: validate the threshold files and run their YAML test cases
 thresholds: install
