@@ -43,7 +43,7 @@ def test_add_user_validation(admin, users):
     response = submit(admin, "/admin/users/new", {"email": "REFERRER@example.org", "name": "", "role": "",
                                                   "password": "short"}, form_page="/admin/users/new")
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "There is a problem" in html and "Error: Add a user" in html
     for message in ("There is already an account with this email address", "Enter the person&#39;s full name",
                     "Select a role", "Password must be 12 characters or more"):
@@ -127,7 +127,7 @@ def test_admin_cannot_lock_themselves_out(admin, users):
     me = users["admin"]
     for change in ({"role": "referrer", "active": "active"}, {"role": "admin", "active": "disabled"}):
         response = submit(admin, f"/admin/users/{me.id}", {"name": me.name, "organisation": "", **change})
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert "You cannot remove your own administrator role" in response.get_data(as_text=True)
     db.session.refresh(me)
     assert me.role == "admin" and me.active

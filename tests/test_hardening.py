@@ -97,10 +97,10 @@ def test_admin_forms_refuse_hidden_characters_and_blank_names(admin):
     before = count(User)
     response = submit(admin, "/admin/users/new", {"email": "new@example.org", "name": "Ann\u200b",
                                                   "role": "referrer", "password": "a long password 123"})
-    assert response.status_code == 200 and "hidden or control character" in response.text
+    assert response.status_code == 400 and "hidden or control character" in response.text
     response = submit(admin, "/admin/users/new", {"email": "new@example.org", "name": "   ",
                                                   "role": "referrer", "password": "a long password 123"})
-    assert response.status_code == 200 and "Enter the person" in response.text
+    assert response.status_code == 400 and "Enter the person" in response.text
     assert count(User) == before
 
 

@@ -38,7 +38,7 @@ EXPECTED: dict[str, dict] = {
     "auth.sign_out": {"POST": everyone(302)},
     "refer.start": {"GET": signed_in(200)},
     "admin.users": {"GET": only("admin")},
-    "admin.add_user": {"GET": only("admin"), "POST": only("admin")},
+    "admin.add_user": {"GET": only("admin"), "POST": only("admin", status=400)},
     # An empty POST keeps every current value (a form field left out is unchanged), so it saves: 302.
     "admin.edit_user": {"path": "/admin/users/{user_id}", "GET": only("admin"), "POST": only("admin", status=302)},
     "refer.thresholds": {"GET": signed_in(200)},

@@ -78,6 +78,11 @@ def users():
     return render_template("admin/users.html", users=people, role_names=ROLE_NAMES)
 
 
+def refused(form) -> int:
+    """400 for a form sent back with errors (as the front door's and policy's forms answer), else 200."""
+    return 400 if form.is_submitted() and form.errors else 200
+
+
 @bp.route("/users/new", methods=["GET", "POST"])
 @role_required("admin")
 def add_user():
@@ -91,7 +96,7 @@ def add_user():
         else:
             flash(f"Account added for {user.email}.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/add_user.html", form=form)
+    return render_template("admin/add_user.html", form=form), refused(form)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -113,4 +118,4 @@ def edit_user(user_id: int):
                                         role=form.role.data, active=active)
             flash(f"Saved {user.email}." if changed else f"No changes for {user.email}.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/edit_user.html", form=form, user=user)
+    return render_template("admin/edit_user.html", form=form, user=user), refused(form)
