@@ -412,7 +412,6 @@ def test_a_changed_text_is_loaded_afresh_and_a_broken_one_is_never_kept(tmp_path
     after = load_file(path)
     assert after.content_hash != before.content_hash
     broken = text.replace("effective_from:", "effective_from: not a date\nunused_key:", 1)
-    path.write_text(broken, encoding="utf-8")
     for name in ("first.yaml", "second.yaml"):  # each time checked, and named as it is now read
         renamed = tmp_path / name
         renamed.write_text(broken, encoding="utf-8")
