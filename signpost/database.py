@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import bindparam, event, inspect, select
+from sqlalchemy import and_, bindparam, event, inspect, select
 from sqlalchemy.engine import Engine
 
 from .extensions import db, migrate
@@ -52,3 +52,23 @@ def by_key(model, key):
         (column,) = inspect(model).primary_key
         statement = _BY_KEY[model] = select(model).where(column == bindparam("key"))
     return db.session.execute(statement, {"key": key}).scalar_one_or_none()
+
+
+_WITH_DRAFT = None
+
+
+def user_with_draft(user_id: int, draft_id: str | None):
+    """(the user with this id or None, their draft with this id or None): one query where the
+    user and the draft would be two, on every journey page. The draft is in the session's identity
+    map, so db.session.get finds it without a query for as long as the caller holds it (the map
+    keeps no object that nothing refers to)."""
+    from .models import Draft, User
+    if not draft_id:
+        return by_key(User, user_id), None
+    global _WITH_DRAFT
+    if _WITH_DRAFT is None:
+        _WITH_DRAFT = (select(User, Draft)
+                       .outerjoin(Draft, and_(Draft.id == bindparam("draft"), Draft.user_id == User.id))
+                       .where(User.id == bindparam("key")))
+    row = db.session.execute(_WITH_DRAFT, {"key": user_id, "draft": draft_id[:64]}).first()
+    return (row[0], row[1]) if row is not None else (None, None)

@@ -724,6 +724,45 @@ def test_another_users_draft_cannot_be_resumed(app, users, walker):
     assert Walker(other).post("/refer/drafts/resume", {"draft_id": draft_id}).status_code == 404
 
 
+def test_a_journey_page_reads_its_user_and_draft_in_one_query(app, walker):
+    """Every journey page needs the signed-in user and the draft: loaded together, not one by one."""
+    from sqlalchemy import event
+    walker.to_concerns()
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        for path in ("/refer/danger", "/refer/about-child", "/refer/serious"):
+            statements.clear()
+            response = walker.client.get(path)
+            assert response.status_code == 200 and f'value="{walker.draft_id}"' in response.text
+            assert len(statements) == 1 and "JOIN drafts" in statements[0], (path, statements)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+
+
+def test_another_users_draft_posted_or_in_the_session_is_refused_and_audited(app, users, walker):
+    """Loading the draft with the user matches only the user's own: another's is still a 404, audited."""
+    walker.to_concerns()
+    theirs = walker.draft_id
+    other_user = store.create_user("other.referrer@example.org", "Other", "referrer", "x" * 16, actor="test")
+    other = app.test_client()
+    sign_in_as(other, other_user)
+    intruder = Walker(other)
+    intruder.start()
+    intruder.draft_id = theirs
+    assert intruder.post("/refer/danger", {"in_danger": "yes"}).status_code == 404
+    with other.session_transaction() as session:
+        session["draft_id"] = theirs
+    assert other.get("/refer/danger").status_code == 302  # not this user's: back to the start page
+    denials = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access_denied")).all()
+    assert [d.user_id for d in denials] == [other_user.id]
+    db.session.expire_all()
+    assert journey.JourneyAnswers.load(db.session.get(Draft, theirs).answers).in_danger == "no"
+
+
 def test_old_drafts_are_purged_but_recent_ones_kept(app, walker):
     walker.to_concerns()
     walker.start()  # a second draft, left untouched

@@ -74,12 +74,14 @@ class RecordId(IntegerConverter):
 
 
 def _load_user(user_key: str):
-    """The session holds "id:session_version"; an old version (signed out, disabled) is no one."""
-    from ..database import by_key
-    from ..models import User
+    """The session holds "id:session_version"; an old version (signed out, disabled) is no one.
+
+    The draft this request is about (security.draft_in_hand) is loaded with the user, in the same
+    query, if it is theirs: the journey's pages then find it in the session without another."""
+    from ..database import user_with_draft
     try:
         raw_id, raw_version = user_key.split(":", 1)
-        user = by_key(User, int(raw_id))
+        user, g.draft_with_user = user_with_draft(int(raw_id), security.draft_in_hand())
         version = int(raw_version)
     except (ValueError, TypeError):
         return None
@@ -122,9 +124,18 @@ def _fixed_url(endpoint: str, **values) -> str:
 def template_url_for(endpoint: str, **values) -> str:
     """Templates' url_for: an address with no parameters (a section, "Start again") is the same on
     every page, so it is built once; any other is built by Flask as usual."""
-    if values or endpoint.startswith(".") or any(current_app.url_default_functions.values()):
+    if values:
         return url_for(endpoint, **values)
-    return _fixed_url(endpoint)
+    return fixed_url(endpoint)
+
+
+def fixed_url(endpoint: str, **values) -> str:
+    """url_for for an address that depends only on the endpoint and these values (a journey page's
+    own, a section's), built once rather than on every page; by Flask as usual if the app has URL
+    defaults that could change it, or for a blueprint-relative endpoint."""
+    if endpoint.startswith(".") or any(current_app.url_default_functions.values()):
+        return url_for(endpoint, **values)
+    return _fixed_url(endpoint, **values)
 
 
 def asset_url(filename: str) -> str:

@@ -20,11 +20,11 @@ from werkzeug.exceptions import HTTPException
 from .. import journey, store
 from ..store import drafts as drafts_store
 from ..content import current_directory, current_library, current_version_or_none
-from ..database import by_key
 from ..engine import AnswerError, assess
 from ..extensions import db
 from ..journey import JourneyAnswers
 from ..models import Assessment, Draft, Referral
+from . import fixed_url
 from . import journey_forms as jf
 from .pages import BY_SLUG, PAGES, Context
 from .security import abort_not_yours, role_required
@@ -42,9 +42,10 @@ def today() -> dt.date:
 
 
 def page_url(page: str, change: bool = False) -> str:
+    """A journey page's address (Check your answers links to every page it shows: built once each)."""
     if page in SPECIAL:
-        return url_for(SPECIAL[page])
-    return url_for("journey.question", slug=PAGES[page].slug, **({"change": 1} if change else {}))
+        return fixed_url(SPECIAL[page])
+    return fixed_url("journey.question", slug=PAGES[page].slug, **({"change": 1} if change else {}))
 
 
 def _user():
@@ -75,7 +76,7 @@ def current_draft(include_submitted: bool = False) -> Draft | None:
     draft_id = session.get("draft_id")
     if not draft_id:
         return None
-    draft = by_key(Draft, draft_id)
+    draft = db.session.get(Draft, draft_id[:64])  # loaded with the user (database.user_with_draft)
     if draft is None or draft.user_id != current_user.id:
         session.pop("draft_id", None)
         return None
@@ -99,7 +100,7 @@ def needs_draft(view=None, *, include_submitted: bool = False):
             posted = request.form.get("draft_id")
             if not posted:
                 return redirect(url_for("refer.start"))
-            draft = by_key(Draft, posted[:64])
+            draft = db.session.get(Draft, posted[:64])  # loaded with the user, if theirs
             if draft is not None and draft.user_id != current_user.id:
                 abort_not_yours(draft)  # audited
             if draft is None:
