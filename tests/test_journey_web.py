@@ -763,6 +763,17 @@ def test_another_users_draft_posted_or_in_the_session_is_refused_and_audited(app
     assert journey.JourneyAnswers.load(db.session.get(Draft, theirs).answers).in_danger == "no"
 
 
+def test_a_journey_form_over_the_size_limit_is_the_styled_413_page(walker):
+    """The draft is loaded with the user from the posted form: a form too large to read must still
+    give the 413 page (its layout loads the user again), not an error inside the error page."""
+    walker.to_concerns()
+    response = walker.post("/refer/what-happened", {"what_happened": "x" * (1024 * 1024 + 100), "seen": "yes"})
+    assert response.status_code == 413
+    assert "<title>The file or form is too large" in response.text
+    assert "If a child is in immediate danger, call 999" in response.text
+    assert walker.client.get("/refer/danger").status_code == 200  # still signed in, still on the draft
+
+
 def test_old_drafts_are_purged_but_recent_ones_kept(app, walker):
     walker.to_concerns()
     walker.start()  # a second draft, left untouched

@@ -8,9 +8,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from flask import Blueprint, Flask, current_app, g, has_request_context, request, url_for
+from flask import Blueprint, Flask, current_app, g, has_request_context, request, session, url_for
 from flask_login import current_user
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from ..extensions import csrf, db, limiter, login_manager
@@ -81,13 +82,23 @@ def _load_user(user_key: str):
     from ..database import user_with_draft
     try:
         raw_id, raw_version = user_key.split(":", 1)
-        user, g.draft_with_user = user_with_draft(int(raw_id), security.draft_in_hand())
+        user, g.draft_with_user = user_with_draft(int(raw_id), _draft_to_load())
         version = int(raw_version)
     except (ValueError, TypeError):
         return None
     if user is None or not user.active or user.session_version != version:
         return None
     return user
+
+
+def _draft_to_load() -> str | None:
+    """The draft to load with the user: the one this request is about, if its form can be read.
+    A body that cannot (too large) is answered by an error page, which loads the user too: then the
+    session's draft, so the page is the 413 it should be, not the same error again inside it."""
+    try:
+        return security.draft_in_hand()
+    except HTTPException:
+        return session.get("draft_id")
 
 
 def _govuk_frontend(app: Flask) -> None:
@@ -114,7 +125,7 @@ def _fixed_url(endpoint: str, **values) -> str:
     if not has_request_context():  # a template rendered outside a request: Flask's own rules
         return url_for(endpoint, **values)
     urls = current_app.extensions.setdefault("signpost_fixed_urls", {})
-    key = (request.script_root, endpoint, *values.items())
+    key = (request.script_root, endpoint, *((name, type(value), value) for name, value in values.items()))
     url = urls.get(key)
     if url is None:
         url = urls[key] = url_for(endpoint, **values)
