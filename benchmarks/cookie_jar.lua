@@ -35,12 +35,14 @@ function request()
   return wrk.format()
 end
 
+-- wrk gives one value per header name, the last: enough for Signpost, which sets one cookie.
 function response(status, headers, body)
   if status ~= 200 then not_ok = not_ok + 1 end
-  local set = headers["Set-Cookie"]
-  if set then
-    local name, value = set:match("^%s*([^=]+)=([^;]*)")
-    if name then keep(name, value) end
+  for header, set in pairs(headers) do
+    if header:lower() == "set-cookie" then
+      local name, value = set:match("^%s*([^=]+)=([^;]*)")
+      if name then keep(name, value) end
+    end
   end
 end
 
