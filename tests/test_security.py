@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import make_app, submit
+from conftest import CSRF_RE, PASSWORD, make_app, submit
 
 
 def csp(response) -> dict[str, str]:
@@ -41,9 +41,29 @@ def test_headers_on_every_kind_of_response(app, client, referrer, admin):
         header = response.headers["Content-Security-Policy"]
         assert "unsafe-inline" not in header and "unsafe-eval" not in header, name
         assert response.headers["X-Content-Type-Options"] == "nosniff", name
-        assert response.headers["Referrer-Policy"] == "no-referrer", name
+        assert response.headers["Referrer-Policy"] == "same-origin", name
         assert response.headers["X-Frame-Options"] == "DENY", name
         assert "Strict-Transport-Security" not in response.headers, name  # plain HTTP
+
+
+def test_signing_in_over_https_works_with_the_referrer_browsers_send(app, users):
+    """Behind an HTTPS proxy, CSRF checking also wants the form's page as Referer. Browsers send it
+    to the same site under Referrer-Policy: same-origin; under no-referrer they sent none, and every
+    form, sign-in first, was refused."""
+    site = "https://signpost.example.gov.uk"
+    client = app.test_client()
+    page = client.get("/sign-in", base_url=site)
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    match = CSRF_RE.search(page.text)
+    form = {"csrf_token": match.group(1) or match.group(2), "email": "referrer@example.org", "password": PASSWORD}
+    refused = client.post("/sign-in", base_url=site, data=form)  # what no-referrer made browsers send
+    assert refused.status_code == 400
+    response = client.post("/sign-in", base_url=site, data=form, headers={"Referer": f"{site}/sign-in"})
+    assert response.status_code == 302 and response.location == "/"
+    assert client.get("/", base_url=site).status_code == 200
+    elsewhere = client.post("/refer/new", base_url=site, data={"csrf_token": form["csrf_token"]},
+                            headers={"Referer": "https://elsewhere.example.com/"})
+    assert elsewhere.status_code == 400  # another site's page is refused as before
 
 
 def test_no_store_on_pages_and_long_cache_on_assets(app, client, referrer, admin):

@@ -177,7 +177,10 @@ def _headers(response):
         "frame-ancestors 'none'",
     ])
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # Same-origin: a browser tells this site which of its pages a form came from, and no other site
+    # anything. Flask-WTF's CSRF check over HTTPS (WTF_CSRF_SSL_STRICT) refuses a form without
+    # that Referer; with no-referrer, no form could be sent behind an HTTPS proxy, sign-in included.
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
