@@ -12,8 +12,8 @@ sent again on the same draft), none duplicated, each with its threshold hash, ea
 the right referral, and the service answering again within 5 seconds of each fault.
 Exit status 1 if any check fails.
 
-The front door's decisions are recorded through the store (decide_one below), as the front door
-pages will once they exist; switch decide_one to their store function when it lands.
+The front door's decisions are recorded with the store function the front door's pages use
+(decide_one below), without their email to the referrer.
 """
 from __future__ import annotations
 
@@ -69,6 +69,17 @@ def wait_until(predicate, limit: float, step: float = 0.05) -> float | None:
 
 # ---------------------------------------------------------------------------- PostgreSQL of our own
 
+def postgres_path() -> str:
+    """Where to look for PostgreSQL's server programs (initdb, pg_ctl): PATH, and if they are not on
+    it, /usr/lib/postgresql/<version>/bin, where Debian keeps them (the newest version)."""
+    path = os.environ.get("PATH", "")
+    if shutil.which("pg_ctl") and shutil.which("initdb"):
+        return path
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3])
+                      if p.parts[-3].isdigit() else 0)
+    return f"{versions[-1].parent}{os.pathsep}{path}" if versions else path
+
+
 class OwnPostgres:
     """A throwaway PostgreSQL cluster in a temporary folder, on its own port (never the shared one)."""
 
@@ -78,8 +89,9 @@ class OwnPostgres:
         self.port = free_port()
         self.prefix = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
 
-    def _run(self, *args, **kwargs):
-        return subprocess.run([*self.prefix, *args], check=True, capture_output=True, text=True, **kwargs)
+    def _run(self, program: str, *args, **kwargs):
+        program = shutil.which(program, path=postgres_path()) or program  # by its full path: runuser may reset PATH
+        return subprocess.run([*self.prefix, program, *args], check=True, capture_output=True, text=True, **kwargs)
 
     def start(self) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -125,19 +137,12 @@ def seed(app, accounts: int):
 
 
 def decide_one(referral, decider) -> None:
-    """The front door's decision on one referral, through the store (one transaction, audited)."""
-    import datetime as dt
-
-    from signpost.models import Decision, utcnow
-    from signpost.store import _audit, transaction
+    """The front door's decision on one referral, through the store function its pages use
+    (signpost.store.frontdoor.record_decision: one transaction, audited, the report facts with it)."""
+    from signpost.store import frontdoor
     outcome = OUTCOMES[int(referral.reference.rsplit("-", 1)[1]) % len(OUTCOMES)]
-    with transaction() as session:
-        decision = Decision(referral_id=referral.id, outcome=outcome, decided_on=dt.date.today(),
-                            decided_by=decider.id, note=f"load-test decision for {referral.reference}",
-                            created_at=utcnow())
-        session.add(decision)
-        session.flush()
-        _audit("decision_recorded", decision, actor=decider, referral=referral.reference, outcome=outcome)
+    frontdoor.record_decision(referral, outcome, f"load-test decision for {referral.reference}", supersedes=0,
+                              actor=decider)
 
 
 class Decider(threading.Thread):
