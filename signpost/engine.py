@@ -72,6 +72,18 @@ class Reason:
 
 
 @dataclasses.dataclass(frozen=True)
+class UrgentReason:
+    """A concern that makes the recommendation urgent, and why it cannot wait (its urgency_reason):
+    what to do first for it, such as telling the police about a child who is missing now."""
+    id: str
+    text: str
+    why: str
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
 class Recommendation:
     route: str
     immediate: bool
@@ -88,6 +100,9 @@ class Recommendation:
     lado: bool = False  # a concern about an adult who works with children: tell the LADO
     lado_steps: tuple[str, ...] = ()
     consent_refused_referral: bool = False  # consent refused, and the referral still goes
+    # The concerns with the recommendation's urgency (emergency or same day) whose threshold
+    # document says why they cannot wait: shown with the urgent instructions, whatever decided the level.
+    urgent_reasons: tuple[UrgentReason, ...] = ()
 
     @property
     def reason_ids(self) -> list[str]:
@@ -103,6 +118,7 @@ class Recommendation:
             "reasons": [r.to_dict() for r in self.reasons],
             "services": [service_summary(s) for s in self.services],
             "next_steps": list(self.next_steps),
+            "urgent_reasons": [r.to_dict() for r in self.urgent_reasons],
             "threshold": {"id": self.version_id, "hash": self.version_hash},
             "overdue_for_review": self.overdue_for_review,
         }
@@ -191,6 +207,13 @@ def describe_ages(ind) -> str:
     return f"it applies to children {span}" + (" and unborn babies" if ind.applies_to == "both" else "")
 
 
+def _urgent_reasons(chosen, urgency: str) -> tuple[UrgentReason, ...]:
+    if urgency == "standard":
+        return ()
+    return tuple(UrgentReason(i.id, i.text, i.urgency_reason) for i in chosen
+                 if i.urgency == urgency and i.urgency_reason)
+
+
 def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
            directory: Directory | None = None) -> Recommendation:
     """Recommend a route for these answers under this threshold version."""
@@ -207,6 +230,7 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
                 lado_steps=tuple(doc.lado.next_steps) if about_adults and doc.lado else ())
     lado_reasons = [Reason("lado", i.id, i.text, None) for i in about_adults]
     urgency = max((i.urgency for i in chosen), key=URGENCY_ORDER.__getitem__, default="standard")
+    urgent_reasons = _urgent_reasons(chosen, "emergency" if answers.in_danger else urgency)
 
     if answers.in_danger or urgency == "emergency":
         reasons = [Reason("immediate", i.id, i.text, i.level) for i in chosen if i.urgency == "emergency"]
@@ -219,7 +243,7 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
             route="social_care", immediate=True, level=top.number, level_name=top.name,
             reasons=tuple(lado_reasons + reasons), services=(), next_steps=tuple(steps),
             version_id=version.id, version_hash=version.content_hash, overdue_for_review=overdue,
-            urgency="emergency", **lado)
+            urgency="emergency", urgent_reasons=urgent_reasons, **lado)
 
     base = max((i.level for i in chosen), default=doc.levels[0].number)
     reasons = [Reason("indicator", i.id, i.text, i.level) for i in chosen if i.level == base]
@@ -275,7 +299,7 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
         reasons=tuple(lado_reasons + reasons), services=services, next_steps=tuple(steps),
         version_id=version.id, version_hash=version.content_hash,
         consent_applied=consent_applied, overdue_for_review=overdue, urgency=urgency,
-        consent_refused_referral=refused_referral, **lado)
+        consent_refused_referral=refused_referral, urgent_reasons=urgent_reasons, **lado)
 
 
 def _age_rule_applies(rule: AgeRule, chosen, answers: Answers) -> bool:

@@ -530,6 +530,7 @@ def shown(rec) -> dict:
     """What the pages show of a recommendation, as stored with its revision."""
     return {"level_name": rec.level_name, "reasons": [r.to_dict() for r in rec.reasons],
             "next_steps": list(rec.next_steps), "lado_steps": list(rec.lado_steps),
+            "urgent_reasons": [r.to_dict() for r in rec.urgent_reasons],
             "services": [s.model_dump(mode="json", include=SERVICE_FIELDS) for s in rec.services],
             "overdue_for_review": rec.overdue_for_review}
 

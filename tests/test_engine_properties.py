@@ -171,6 +171,10 @@ def test_a_same_day_indicator_gives_phone_today_first_and_never_the_999_page(ver
     phone_today = tuple(version.document.same_day.next_steps)
     assert rec.next_steps[:len(phone_today)] == phone_today
     assert not set(version.document.immediate_danger.next_steps) & set(rec.next_steps)
+    # Why each same-day concern cannot wait is given with it, whatever decided the level.
+    urgent = [version.indicators[i] for i in sorted(answers.indicators)]
+    assert [(r.id, r.why) for r in rec.urgent_reasons] == [
+        (i.id, i.urgency_reason) for i in urgent if i.urgency == "same_day" and i.urgency_reason and not i.lado]
 
 
 @by_version

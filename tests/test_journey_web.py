@@ -937,6 +937,31 @@ def test_a_same_day_concern_shows_phone_today_first_and_never_the_999_steps(walk
     assert not any(step in html for step in v.document.immediate_danger.next_steps)
 
 
+def test_a_child_missing_now_is_told_to_the_police_first_on_the_recommendation(walker):
+    """The same-day box says why each same-day concern cannot wait: for a child missing now, that the
+    police lead the search and are told straight away (999 if the child is young...), which the
+    front door's general same-day steps do not say."""
+    v = version()
+    missing = v.indicators["missing_now"]
+    walker.concerns([missing.id], location=walker.to_concerns(years=3, months=0))
+    walker.finish_questions()
+    route, _level, _reasons, _, html = walker.recommendation()
+    assert route == "social_care" and 'data-urgency="same_day"' in html
+    box = html[html.index('id="same-day"'):html.index("What to do next")]
+    assert 'data-urgent-reason-id="missing_now"' in box
+    assert str(escape(missing.urgency_reason)) in box and "999 if the child is young" in box
+    revision = db.session.scalar(select(Assessment).order_by(Assessment.id.desc()))
+    assert revision.shown["urgent_reasons"] == [{"id": "missing_now", "text": missing.text,
+                                                 "why": missing.urgency_reason}]
+
+
+def test_a_standard_recommendation_has_no_urgent_reasons(walker):
+    walker.concerns([level_items(3)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    html = walker.recommendation()[4]
+    assert 'id="urgent-reasons"' not in html
+
+
 def test_a_concern_about_staff_shows_the_lado_outcome_first_and_keeps_the_childs_route(walker):
     v = version()
     about_staff = next(i for i in v.document.indicators if i.lado)

@@ -162,6 +162,7 @@ class Recorded:
         self.reasons = shown.get("reasons", [])
         self.next_steps = shown.get("next_steps", [])
         self.lado_steps = shown.get("lado_steps", [])
+        self.urgent_reasons = shown.get("urgent_reasons", [])  # none on revisions recorded before they were
         self.services = shown.get("services", [])
         self.overdue_for_review = shown.get("overdue_for_review", False)
         self.version_id, self.version_hash = assessment.threshold_id, assessment.threshold_hash

@@ -46,11 +46,15 @@ RECOMMENDATION_SCHEMAS = {
         "services": {"type": "array", "items": _ref("Service"),
                      "description": "local services that fit the child's age and concerns"},
         "next_steps": {"type": "array", "items": {"type": "string"}},
+        "urgent_reasons": {"type": "array", "items": _ref("UrgentReason"),
+                           "description": "each concern that makes the recommendation urgent (emergency or "
+                                          "same day), with why it cannot wait and what to do first"},
         "threshold": _obj({"id": {"type": "string"}, "hash": HASH},
                           description="the exact threshold version the recommendation was made with"),
         "overdue_for_review": {"type": "boolean",
                                "description": "the threshold version is past its review date"},
     }),
+    "UrgentReason": _obj({"id": {"type": "string"}, "text": {"type": "string"}, "why": {"type": "string"}}),
     "Reason": _obj({
         "kind": {"type": "string", "enum": ["immediate", "indicator", "rule", "consent", "lado"]},
         "id": {"type": "string"},
