@@ -70,6 +70,18 @@ def test_a_request_for_advice_records_the_revision_the_referrer_was_shown(walker
     assert item.details["answers"]["consent"]["consent"] == "given"
 
 
+def test_a_request_for_advice_needs_a_uk_phone_number_and_keeps_the_question(walker):
+    """The front door calls back: a number it cannot call is refused beside the field, as on the
+    referral form, and what was typed is kept."""
+    at_early_help(walker)
+    button = advice_button(walker)
+    response = walker.client.post(ADVICE, data={**button, "step": "send", "question": "(test) Is this early help?",
+                                                "phone": "nope"})
+    assert response.status_code == 400 and "Enter a UK phone number" in response.text
+    assert "(test) Is this early help?" in response.text and items() == 0
+    assert ask(walker, button).status_code == 302 and items() == 1
+
+
 def test_a_recommendation_recorded_after_the_one_shown_is_never_asked_about(walker):
     at_early_help(walker)
     button = advice_button(walker)
@@ -188,6 +200,8 @@ def test_only_a_referral_made_from_the_advice_counts_as_following_it(walker, use
     # From the advice: a draft with the answers asked about (the same one if asked twice while unfinished).
     page = walker.client.get(f"/refer/my-referrals/{consultation.reference}").text
     assert 'id="refer-after-advice"' in page
+    # A request for advice chose no route: no blank "You chose", no "You followed the recommendation".
+    assert "You chose" not in page and "You followed the recommendation" not in page
     start = f"/front-door/ask-for-advice/{consultation.reference}/refer"
     drafts = []
     for _ in range(2):

@@ -16,7 +16,7 @@ from .. import contacts_csv, workdays
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, OUTCOME_NAMES, OUTCOMES,
                       REFERRAL_SOURCES, URGENCIES)
 from ..workdays import LONDON
-from .forms import date_words, read_date
+from .forms import date_words, read_date, uk_phone
 
 TIME = re.compile(r"^([01]?[0-9]|2[0-3])[:.]([0-5][0-9])$")
 URGENCY_LABELS = {"emergency": "Emergency", "same_day": "Same day", "standard": "Standard"}
@@ -96,7 +96,8 @@ class ConsultationForm(FlaskForm):
                                          "refuses consent, or why you disagree with the recommendation.")
     phone = StringField("Your phone number", filters=[_strip],
                         validators=[InputRequired("Enter a phone number the front door can call you on"),
-                                    Length(max=40, message="The phone number must be 40 characters or fewer")],
+                                    Length(max=40, message="The phone number must be 40 characters or fewer"),
+                                    uk_phone()],
                         description="Someone from the front door will call you, normally within one working day.")
 
 
