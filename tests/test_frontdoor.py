@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import itertools
+import re
 import threading
 
 import pytest
@@ -108,6 +109,42 @@ def test_overdue_count_uses_working_days(front_door, users):
     html = front_door.get("/front-door/").text
     assert "1 item is past the one-working-day target" in html
     assert "Overdue" in html
+
+
+def test_times_are_shown_in_uk_time_as_staff_type_them(front_door, users):
+    """Stored in UTC; shown as the UK clock shows them (BST in summer), like the decision form's time."""
+    summer = make_item(users["referrer"], received=dt.datetime(2026, 6, 15, 10, 0))
+    winter = make_item(users["referrer"], received=dt.datetime(2026, 1, 15, 10, 0))
+    assert "Received 15 June 2026 at 11:00;" in front_door.get(f"/front-door/items/{summer.reference}").text
+    assert "Received 15 January 2026 at 10:00;" in front_door.get(f"/front-door/items/{winter.reference}").text
+    queue = front_door.get("/front-door/?status=all").text
+    assert "Received 15 Jun 2026 11:00" in queue and "UTC" not in queue
+
+
+def test_the_clock_gives_long_overdue_items_in_working_days(app):
+    clock = app.jinja_env.get_template("frontdoor/_hours.html").module.clock
+
+    def said(hours):
+        import re
+        return " ".join(re.sub(r"<[^>]+>", " ", str(clock(hours, None))).split())
+    assert said(5.5) == "5 working hours left"
+    assert said(-2.5) == "Overdue by 3 working hours"
+    assert said(-24) == "Overdue by 1 working day"
+    assert said(-30) == "Overdue by more than 1 working day"
+    assert said(-5500) == "Overdue by more than 229 working days"
+    assert said(None) == "Decided"
+
+
+def test_the_item_shows_the_date_of_birth_in_words_and_why_only_with_a_reason(front_door, users):
+    item = make_item(users["referrer"], details={**CHILD, "date_of_birth": "2016-02-29"})
+    page = front_door.get(f"/front-door/items/{item.reference}").text
+    assert "29 February 2016" in page and "2016-02-29" not in page
+    why = re.compile(r'summary-list__key">\s*Why\s*<')
+    assert not why.search(page)  # consent given, no reason: no "Why: Not given" beside it
+    refused = make_item(users["referrer"], consent="refused", details={**CHILD, "answers": {
+        **CHILD["answers"], "consent": {"aware": "yes", "consent": "refused", "reason": "(test) They want to wait"}}})
+    page = front_door.get(f"/front-door/items/{refused.reference}").text
+    assert why.search(page) and "(test) They want to wait" in page
 
 
 def test_queue_shows_source_override_consent_and_re_referrals(front_door, users):

@@ -15,7 +15,7 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from signpost import journey
+from signpost import journey, workdays
 from signpost.content import current_directory, current_version
 from signpost.engine import Answers, assess
 from signpost.extensions import db
@@ -442,6 +442,7 @@ def test_social_care_referral_is_sent_once_even_on_double_submit(walker):
     assert made.details["postcode"] == "NM1 4AB" and made.assessment.route_taken == "social_care"
     confirmation = walker.client.get("/refer/confirmation")
     assert made.reference in confirmation.text
+    assert "<title>Referral sent" in confirmation.text and "sent your referral to the front door" in confirmation.text
     assert db.session.scalar(select(Draft)).submitted_at is not None
     actions = [e.action for e in db.session.scalars(select(AuditEvent))]
     assert actions.count("referral_submitted") == 1
@@ -458,6 +459,14 @@ def test_an_early_help_request_goes_to_the_family_help_hub_after_check(walker):
     assert made.kind == "early_help_request" and made.assessment.route_taken == "early_help"
     assert not made.assessment.overridden and made.details["answers"]["what_happened"]
     assert walker.client.get("/refer/referral").location == "/refer/confirmation"
+    # The confirmation says where it went: the hub, not the front door's referral decision.
+    page = walker.client.get("/refer/confirmation").text
+    hub = version().document.contacts.early_help
+    assert "<title>Early help request sent" in page and made.reference in page
+    assert f"sent your request for early help to the {hub.name}" in page and hub.phone in page
+    assert "Referral sent" not in page and "sent your referral to the front door" not in page
+    out_of_hours = version().document.contacts.out_of_hours
+    assert out_of_hours.phone in page and "call 999" in page
 
 
 def test_my_referrals_keeps_every_finished_assessment_with_a_printable_summary(walker):
@@ -772,6 +781,15 @@ def test_a_journey_form_over_the_size_limit_is_the_styled_413_page(walker):
     assert "<title>The file or form is too large" in response.text
     assert "If a child is in immediate danger, call 999" in response.text
     assert walker.client.get("/refer/danger").status_code == 200  # still signed in, still on the draft
+
+
+def test_the_start_page_describes_the_draft_in_progress_with_its_words_as_written(walker):
+    walker.to_concerns()
+    page = walker.client.get("/").text
+    import re
+    said = re.search(r"You have a referral in progress \((.*?)\)\.</p>", page, re.S).group(1)
+    month = workdays._local(db.session.scalar(select(Draft)).created_at).strftime("%B")
+    assert said.startswith("started ") and month in said  # the month keeps its capital
 
 
 def test_old_drafts_are_purged_but_recent_ones_kept(app, walker):

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from wtforms import PasswordField, SelectChoice, StringField
 from wtforms.validators import StopValidation, ValidationError
 
+from ..workdays import LONDON
 from ..hygiene import bad_character, problem_message, strip_text
 
 
@@ -301,7 +302,30 @@ def draft_field(draft) -> Markup:
     return Markup('<input type="hidden" name="draft_id" value="%s">') % draft.id
 
 
+def long_date(value) -> str:
+    """A date as people write it, "29 February 2016", from a date or a stored "2016-02-29"
+    (anything else as it is)."""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.date):
+        return f"{value.day} {value.strftime('%B %Y')}"
+    return "" if value is None else str(value)
+
+
+def uk_time(value: dt.datetime | None, fmt: str = "%-d %B %Y at %H:%M") -> str:
+    """A stored time (naive UTC) as the clock on the wall in the UK shows it, GMT or BST: the time
+    staff type into the forms is UK time too."""
+    if value is None:
+        return ""
+    return value.replace(tzinfo=dt.UTC).astimezone(LONDON).strftime(fmt)
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(long_date)
+    app.add_template_filter(uk_time)
     app.add_template_global(input_params)
     app.add_template_global(choice_params)
     app.add_template_global(checkbox_params)
