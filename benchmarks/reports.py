@@ -208,7 +208,7 @@ def main() -> None:
                 print(f"seeded {args.assessments:,} assessments, {args.items:,} items and {args.contacts:,} "
                       f"recorded contacts on {db.engine.dialect.name} in {time.perf_counter() - started:.0f} s")
 
-            current = metrics.default_current(now.date())
+            current = metrics.default_current(now.date(), since=metrics.first_signpost_referral())
             baseline = metrics.default_baseline(current)
             span = metrics.Period(min(current.start, baseline.start), max(current.end, baseline.end))
             params = {"current_start": current.start_at, "current_end": current.end_before,

@@ -107,6 +107,11 @@ class Period:
     def describe(self) -> str:
         return f"{self.start.strftime('%-d %B %Y')} to {self.end.strftime('%-d %B %Y')}"
 
+    def overlap(self, other: Period) -> Period | None:
+        """The days both periods hold, if any."""
+        start, end = max(self.start, other.start), min(self.end, other.end)
+        return Period(start, end) if start <= end else None
+
 
 @dataclasses.dataclass(frozen=True)
 class Filters:
@@ -613,10 +618,15 @@ def first_signpost_referral() -> dt.date | None:
     return first.date() if first else None
 
 
-def default_current(today: dt.date) -> Period:
-    """The last 12 whole months (a month still under way would show as a half-empty point)."""
+def default_current(today: dt.date, since: dt.date | None = None) -> Period:
+    """The last 12 whole months (a month still under way would show as a half-empty point), or from
+    `since`, the first referral made through Signpost, when that is later: the default period is
+    Signpost's time only, never days of the default baseline (the 12 months before that referral)."""
     first_of_this_month = today.replace(day=1)
-    return Period(months_before(first_of_this_month, 12), first_of_this_month - dt.timedelta(days=1))
+    period = Period(months_before(first_of_this_month, 12), first_of_this_month - dt.timedelta(days=1))
+    if since is not None and period.start < since <= period.end:
+        return Period(since, period.end)
+    return period
 
 
 def default_baseline(current: Period) -> Period:

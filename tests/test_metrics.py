@@ -475,6 +475,28 @@ def test_demo_history_is_seeded_once_and_shows_nfa_falling(app):
     assert o.re_referrals.k > 0 and o.consultations_followed.n > 0
 
 
+def test_the_default_period_starts_no_earlier_than_signpost_so_it_never_overlaps_the_baseline():
+    today = dt.date(2026, 12, 7)
+    assert metrics.default_current(today, since=dt.date(2025, 12, 18)) == metrics.Period(
+        dt.date(2025, 12, 18), dt.date(2026, 11, 30))
+    assert metrics.default_current(today, since=dt.date(2024, 5, 1)) == metrics.default_current(today)
+    assert metrics.default_current(today, since=dt.date(2026, 12, 2)) == metrics.default_current(today)
+    current = metrics.default_current(today, since=dt.date(2025, 12, 18))
+    baseline = metrics.Period(dt.date(2024, 12, 18), dt.date(2025, 12, 17))  # default_baseline's, for that date
+    assert current.overlap(baseline) is None
+    assert metrics.default_current(today).overlap(baseline) == metrics.Period(dt.date(2025, 12, 1),
+                                                                            dt.date(2025, 12, 17))
+
+
+def test_overlapping_periods_are_said_and_no_claim_about_chance_is_made(known, policy_lead):
+    html = policy_lead.get("/reports/?start=2026-01-15&end=2026-02-28&baseline_start=2026-01-01"
+                           "&baseline_end=2026-01-31").get_data(as_text=True)
+    assert 'id="overlap"' in html and "overlap from 15 January 2026 to 31 January 2026" in html
+    assert "unlikely to be chance" not in html and "could be chance" not in html and "95% confidence" not in html
+    apart = policy_lead.get(f"/reports/?{QUERY}").get_data(as_text=True)
+    assert 'id="overlap"' not in apart and "95% confidence" in apart
+
+
 def test_the_default_period_is_the_last_12_whole_months():
     assert metrics.default_current(dt.date(2026, 12, 1)) == metrics.Period(dt.date(2025, 12, 1), dt.date(2026, 11, 30))
     assert metrics.default_current(dt.date(2026, 3, 31)) == metrics.Period(dt.date(2025, 3, 1), dt.date(2026, 2, 28))

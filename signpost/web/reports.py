@@ -82,6 +82,9 @@ class Query:
     baseline: metrics.Period
     filters: metrics.Filters
     errors: list[dict]
+    # Days in both the period and the baseline: their referrals count in both rates, which are then
+    # not independent, so the page says so and makes no claim about chance.
+    overlap: metrics.Period | None = None
 
 
 def _query() -> Query:
@@ -93,7 +96,7 @@ def _query() -> Query:
             field.data = ""
     form.validate_dates()
     today = dt.date.today()
-    current = metrics.default_current(today)
+    current = metrics.default_current(today, since=metrics.first_signpost_referral())
     start = _parse(form.start.data, end=False) or current.start
     end = _parse(form.end.data, end=True) or current.end
     errors = [{"text": f.errors[0], "href": f"#{f.id}"} for f in form if f.errors]
@@ -113,7 +116,7 @@ def _query() -> Query:
             baseline = metrics.default_baseline(current)
     filters = metrics.Filters(**{name: getattr(form, name).data or None for name in (
         "source", "organisation", "threshold", "age_band", "route", "urgency", "followed", "origin")})
-    return Query(form, current, baseline, filters, errors)
+    return Query(form, current, baseline, filters, errors, current.overlap(baseline))
 
 
 # ---- the tables: one build for the page and the CSV ---------------------------------------------
