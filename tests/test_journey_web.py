@@ -955,6 +955,16 @@ def test_a_same_day_concern_shows_phone_today_first_and_never_the_999_steps(walk
     assert not any(step in html for step in v.document.immediate_danger.next_steps)
 
 
+def test_the_serious_concerns_phone_now_warning_gives_the_out_of_hours_number(walker):
+    walker.to_concerns(years=2, months=0)  # a young child: the page offers emergencies (alone now...)
+    assert any(journey.is_emergency(i) and journey.applies(i, 24, False) for i in version().document.indicators)
+    page = walker.client.get("/refer/serious").text
+    warning = page[page.index('id="phone-now"'):]
+    warning = warning[:warning.index("</div>")]
+    contacts = version().document.contacts
+    assert contacts.front_door.phone in warning and contacts.out_of_hours.phone in warning
+
+
 def test_a_child_missing_now_is_told_to_the_police_first_on_the_recommendation(walker):
     """The same-day box says why each same-day concern cannot wait: for a child missing now, that the
     police lead the search and are told straight away (999 if the child is young...), which the
