@@ -630,6 +630,7 @@ def default_current(today: dt.date, since: dt.date | None = None) -> Period:
 
 
 def default_baseline(current: Period) -> Period:
-    """The 12 months before the first referral made through Signpost (before `current` if none)."""
-    first = first_signpost_referral() or current.start
+    """The 12 months before the first referral made through Signpost (before `current` if none, or if
+    that referral came after `current` began: a baseline never overlaps the period by default)."""
+    first = min(first_signpost_referral() or current.start, current.start)
     return Period(months_before(first, 12), first - dt.timedelta(days=1))

@@ -156,7 +156,13 @@ def test_ticking_an_immediate_indicator_says_phone_now_without_more_pages(walker
     assert "If this is happening now, call 999." in page[page.rindex('<div class="govuk-checkboxes__item">', 0, box):
                                                          page.index("</div>", page.index("govuk-hint", box))]
     walker.answer("/refer/serious", {"concerns": [immediate]}, "/refer/phone-now")
-    assert walker.client.get("/refer/phone-now").status_code == 200
+    phone_now = walker.client.get("/refer/phone-now")
+    assert phone_now.status_code == 200
+    why = v.indicators[immediate].urgency_reason
+    if why:  # why it cannot wait, after the numbers and the steps, under a heading of the page's own
+        assert '<h2 class="govuk-heading-m">Why this cannot wait</h2>' in phone_now.text
+        assert f'data-urgent-reason-id="{immediate}"' in phone_now.text and str(escape(why)) in phone_now.text
+        assert phone_now.text.index("Why this cannot wait") > phone_now.text.index(v.document.contacts.out_of_hours.phone)
     assessment = db.session.scalar(select(Assessment))
     assert assessment.immediate and immediate in assessment.indicator_ids
 
@@ -976,7 +982,9 @@ def test_a_child_missing_now_is_told_to_the_police_first_on_the_recommendation(w
     route, _level, _reasons, _, html = walker.recommendation()
     assert route == "social_care" and 'data-urgency="same_day"' in html
     box = html[html.index('id="same-day"'):html.index("What to do next")]
-    assert 'data-urgent-reason-id="missing_now"' in box
+    assert 'data-urgent-reason-id="missing_now"' in box and '<h3 class="govuk-heading-m">Why this cannot wait</h3>' in box
+    assert box.index("Why this cannot wait") > box.index(v.document.contacts.out_of_hours.phone)  # after the numbers
+    assert f"<strong>{escape(missing.text)}.</strong>" in box  # one full stop
     assert str(escape(missing.urgency_reason)) in box and "999 if the child is young" in box
     revision = db.session.scalar(select(Assessment).order_by(Assessment.id.desc()))
     assert revision.shown["urgent_reasons"] == [{"id": "missing_now", "text": missing.text,

@@ -253,6 +253,9 @@ def test_default_baseline_is_the_12_months_before_the_first_signpost_referral(kn
     assert metrics.first_signpost_referral() == dt.date(2025, 1, 2)
     baseline = metrics.default_baseline(CURRENT)
     assert (baseline.start, baseline.end) == (dt.date(2024, 1, 2), dt.date(2025, 1, 1))
+    # A period that began before that referral: the 12 months before the period, never overlapping it.
+    early = metrics.Period(dt.date(2024, 12, 1), dt.date(2025, 11, 30))
+    assert metrics.default_baseline(early) == metrics.Period(dt.date(2023, 12, 1), dt.date(2024, 11, 30))
 
 
 # ---- the one-working-day clock in SQL agrees with workdays.within_one_working_day ---------------------
@@ -495,6 +498,16 @@ def test_overlapping_periods_are_said_and_no_claim_about_chance_is_made(known, p
     assert "unlikely to be chance" not in html and "could be chance" not in html and "95% confidence" not in html
     apart = policy_lead.get(f"/reports/?{QUERY}").get_data(as_text=True)
     assert 'id="overlap"' not in apart and "95% confidence" in apart
+    # No difference and no range in the table or its CSV either.
+    overlapping = "start=2026-01-15&end=2026-02-28&baseline_start=2026-01-01&baseline_end=2026-01-31"
+    rows = list(csv.reader(io.StringIO(policy_lead.get(f"/reports/headline.csv?{overlapping}").get_data(as_text=True))))
+    assert [r[0] for r in rows] == ["Period", "This period", "Baseline"]
+    assert "Difference" in policy_lead.get(f"/reports/headline.csv?{QUERY}").get_data(as_text=True)
+
+
+def test_to_alone_gives_the_12_whole_months_it_ends(known, policy_lead):
+    html = policy_lead.get("/reports/?end=2025-10").get_data(as_text=True)
+    assert "There is a problem" not in html and "1 November 2024 to 31 October 2025" in html
 
 
 def test_the_default_period_is_the_last_12_whole_months():

@@ -97,8 +97,12 @@ def _query() -> Query:
     form.validate_dates()
     today = dt.date.today()
     current = metrics.default_current(today, since=metrics.first_signpost_referral())
-    start = _parse(form.start.data, end=False) or current.start
     end = _parse(form.end.data, end=True) or current.end
+    start = _parse(form.start.data, end=False)
+    if start is None:  # "To" alone: the 12 whole months up to it, from the default period's start if later
+        start = workdays.months_before(end.replace(day=1), 11)
+        if current.start <= end:
+            start = max(start, current.start)
     errors = [{"text": f.errors[0], "href": f"#{f.id}"} for f in form if f.errors]
     if end < start:
         form.end.errors = ["'To' must be the same as or after 'From'"]
@@ -209,6 +213,8 @@ def report_tables(o: metrics.Overview, concerns: list[metrics.ConcernRow]) -> di
 def _build(query: Query):
     overview, concerns = metrics.report(query.current, query.baseline, query.filters,
                                         metrics.reason_labels(current_library()))
+    if query.overlap:  # the rates share referrals: no difference, no range, on the page or in the CSV
+        overview = dataclasses.replace(overview, difference=None)
     return overview, concerns, report_tables(overview, concerns)
 
 
