@@ -561,6 +561,40 @@ def test_a_contacts_email_must_look_like_an_email_address(policy_lead):
     assert response.status_code == 302
 
 
+def test_a_contacts_phone_must_be_a_number_people_can_dial(policy_lead):
+    """Every page shows the front door's number as a tel: link: "call us" would be no number at all."""
+    draft_id = start_draft(policy_lead)
+    before = db.session.get(ThresholdDraft, draft_id).content
+    page = f"/policy/drafts/{draft_id}/contacts/front_door"
+    response = post(policy_lead, page, {"name": "Front door", "phone": "call us"}, form_page=page)
+    assert_refused(response, draft_id, before, "Enter a phone number people can dial")
+    assert 'value="call us"' in response.text  # what was typed is kept
+    assert post(policy_lead, page, {"name": "Front door", "phone": "01632 960 100"}, form_page=page).status_code == 302
+    # A file with one is refused too, naming its line and key.
+    text = db.session.get(ThresholdDraft, draft_id).content.replace("phone: 01632 960 100", "phone: call us", 1)
+    assert_refused(upload(policy_lead, draft_id, text.encode()), draft_id,
+                   db.session.get(ThresholdDraft, draft_id).content,
+                   r"Line \d+, contacts\.front_door\.phone: must be a phone number people can dial")
+
+
+def test_an_age_rule_no_child_could_match_is_refused(policy_lead):
+    """From 12 months to 3 months: the rule would silently never apply (a baby's concern not raised)."""
+    draft_id = start_draft(policy_lead)
+    rule = next(r for r in current_version().document.rules if r.type == "age" and r.when.max_age_months is not None)
+    saved = db.session.get(ThresholdDraft, draft_id).content
+    page = f"/policy/drafts/{draft_id}/rules/{rule.id}"
+    response = post(policy_lead, page, {"reason": rule.reason, "min_age_months": 12, "max_age_months": 3,
+                                        "raise_to": rule.raise_to}, form_page=page)
+    assert_refused(response, draft_id, saved, "&#39;From age&#39; must not be more than &#39;To age&#39;")
+    # In a file, the loader refuses it with the line and key.
+    data = policy.load_data(saved)
+    for r in data["rules"]:
+        if r["id"] == rule.id:
+            r["when"]["min_age_months"] = r["when"]["max_age_months"] + 1
+    response = upload(policy_lead, draft_id, policy.dump(data).encode())
+    assert_refused(response, draft_id, saved, r"rules\[\d+\]\.when\.min_age_months: must not be more than max_age_months")
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "thresholds").glob("*.yaml")), ids=lambda p: p.stem)
 def test_drafts_read_and_write_as_pyyamls_python_reader_and_writer_would(path):
     """policy reads and writes drafts with libyaml when PyYAML has it: same data, same text."""

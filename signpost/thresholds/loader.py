@@ -270,6 +270,9 @@ def check_document(doc: ThresholdDocument, source: src.Source, expected_id: str 
                     add(here + ("when", "any_area", k), f"area '{ref}' is not defined")
             if not (rule.when.any_indicator or rule.when.any_area or rule.when.min_level):
                 add(here + ("when",), "needs any_indicator, any_area or min_level to say which concerns count")
+            low, high = rule.when.min_age_months, rule.when.max_age_months
+            if low is not None and high is not None and low > high:  # no child's age: the rule never applies
+                add(here + ("when", "min_age_months"), "must not be more than max_age_months")
         if isinstance(rule, ConsentRule):
             if rule.unless_level is not None and rule.unless_level not in level_numbers:
                 add(here + ("unless_level",), f"level {rule.unless_level} is not defined under levels")

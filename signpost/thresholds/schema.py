@@ -8,7 +8,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from ..values import CONSENT_VALUES, ROUTES, URGENCIES  # noqa: F401  (re-exported)
 
@@ -50,12 +50,25 @@ class Reference(Strict):
 References = Annotated[list[Reference], Field(default_factory=list)]
 
 
+# A number people can dial, as shown on every page and in every tel: link: digits and spaces,
+# perhaps after a +, like 01632 960 100, 101 or +44 1632 960100 (never words such as "call us").
+DIALLABLE = re.compile(r"\+?[0-9][0-9 ]{1,22}[0-9]")
+DIALLABLE_MESSAGE = "must be a phone number people can dial: digits and spaces, like 01632 960 100 or 101"
+
+
 class Contact(Strict):
     name: Text
     phone: Text
     hours: Text | None = None
     email: Text | None = None
     url: Text | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _diallable(cls, value: str) -> str:
+        if not DIALLABLE.fullmatch(value):
+            raise ValueError(DIALLABLE_MESSAGE)
+        return value
 
 
 class Contacts(Strict):

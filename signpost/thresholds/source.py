@@ -260,6 +260,8 @@ def validate(source: Source, model: type[BaseModel]) -> tuple[BaseModel | None, 
                 message = err["msg"].lower()
             elif err["type"] == "union_tag_invalid":
                 message = f"type must be one of {err['ctx']['expected_tags']}"
+            elif err["type"] == "value_error":  # a check of our own: its words as written, without pydantic's prefix
+                message = str((err.get("ctx") or {}).get("error") or err["msg"].removeprefix("Value error, "))
             elif err["type"] == "date_from_datetime_parsing" and (err.get("ctx") or {}).get("error"):
                 message = f"must be a real date written as YYYY-MM-DD ({err['ctx']['error']})"
             problems.append(source.problem(loc, message))

@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (BooleanField, FileField, IntegerField, RadioField, StringField, TextAreaField)
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from .. import policy, workdays
 from ..content import current_library, current_version_or_none, forget_published
@@ -24,6 +24,7 @@ from ..models import PublishedThreshold, ThresholdDraft
 from ..simulate import simulate as run_simulation
 from ..store import policy as store
 from ..thresholds.diff import diff as diff_versions
+from ..thresholds.schema import DIALLABLE
 from ..values import OUTCOME_NAMES
 from .errors import size_limit
 from .guide import ROUTE_NAMES, URGENCY_NAMES, urgency_of
@@ -394,6 +395,11 @@ class RuleForm(FlaskForm):
     raise_to = IntegerField("Raises to level", validators=[Optional(), NumberRange(1, 9)])
     unless_level = IntegerField("Does not apply from level", validators=[Optional(), NumberRange(1, 9)])
 
+    def validate_min_age_months(self, field):
+        if field.data is not None and self.max_age_months.data is not None and field.data > self.max_age_months.data:
+            raise ValidationError("'From age' must not be more than 'To age': no child would be in that range, "
+                                  "so the rule would never apply")
+
 
 @bp.route("/drafts/<int:draft_id>/rules/<rule_id>", methods=["GET", "POST"])
 def edit_rule(draft_id: int, rule_id: str):
@@ -426,6 +432,10 @@ class ContactForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter the name"), Length(max=200)])
     phone = StringField("Phone", validators=[DataRequired("Enter the phone number"), Length(max=60)])
     hours = StringField("Hours", validators=[Optional(), Length(max=200)])
+
+    def validate_phone(self, field):
+        if field.data and not DIALLABLE.fullmatch(field.data.strip()):
+            raise ValidationError("Enter a phone number people can dial, in digits and spaces, like 01632 960 100 or 101")
     email = StringField("Email", validators=[Optional(), Length(max=254), Email(
         "Enter an email address in the correct format, like lado@example.org", check_deliverability=False)])
 
