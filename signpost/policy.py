@@ -75,6 +75,9 @@ def plain(problem: Problem) -> str:
     return f"{where}: {problem.message}"
 
 
+SUMMARY_PLACEHOLDER = "Describe what changed, in plain English, before publishing."
+
+
 def new_draft_text(base: ThresholdVersion, base_text: str, library: Library, today: dt.date,
                    approver: str) -> str:
     """A draft copied from a version, with a new id and dates to be confirmed at publishing."""
@@ -87,8 +90,7 @@ def new_draft_text(base: ThresholdVersion, base_text: str, library: Library, tod
     while new_id in taken:
         new_id, suffix = f"{prefix}-{month:%Y-%m}-{suffix}", suffix + 1
     data.update(id=new_id, effective_from=month, review_by=month.replace(year=month.year + 1),
-                approved_by=approver, supersedes=base.id,
-                summary_of_changes="Describe what changed, in plain English, before publishing.")
+                approved_by=approver, supersedes=base.id, summary_of_changes=SUMMARY_PLACEHOLDER)
     return dump(_ordered(data))
 
 
@@ -245,6 +247,20 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
     same_day = next((v for v in library.versions if v.effective_from == effective), None)
     if same_day is not None:
         problems.append(f"Version '{same_day.id}' already takes effect on {effective:%-d %B %Y}: choose another date.")
+    if " ".join((version.document.summary_of_changes or "").split()) == SUMMARY_PLACEHOLDER:
+        problems.append("Say what changed in summary_of_changes: it still says 'Describe what changed', and a "
+                        "published version can never be edited.")
+    # A draft copied from an older version would undo every change in a version published since it
+    # was started, from its own date: staff would lose those changes without anyone deciding it.
+    base = next((v for v in library.versions if v.id == version.document.supersedes), None)
+    if base is not None:
+        for newer in sorted(library.versions, key=lambda v: v.effective_from):
+            if base.effective_from < newer.effective_from < effective and newer.id != version.id:
+                problems.append(f"This draft was started from '{base.id}', but '{newer.id}' (in force from "
+                                f"{newer.effective_from:%-d %B %Y}) was published since: from "
+                                f"{effective:%-d %B %Y} this version would undo its changes. Start a new draft "
+                                f"from '{newer.id}' and make your changes there (or, if this file was copied from "
+                                f"'{newer.id}', say so: supersedes: {newer.id}).")
     if problems:
         raise PublishError(problems)
     return final, version

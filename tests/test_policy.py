@@ -78,7 +78,18 @@ def a_concern(level: int, age: int = 111):
                 and (i.min_age_months or 0) <= age <= (i.max_age_months if i.max_age_months is not None else 999))
 
 
-def publish_draft(client, draft_id: int, on: dt.date):
+def describe_draft(client, draft_id: int, summary: str = "(test) Moved a concern, for the tests.") -> None:
+    """Fill in the summary of changes on the details page, as publishing needs."""
+    data = policy.load_data(db.session.get(ThresholdDraft, draft_id).content)
+    page = f"/policy/drafts/{draft_id}/details"
+    response = post(client, page, {"id": data["id"], "title": data["title"], "approved_by": data["approved_by"],
+                                   "summary_of_changes": summary, "review_by": str(data["review_by"])}, form_page=page)
+    assert response.status_code == 302, response.text
+
+
+def publish_draft(client, draft_id: int, on: dt.date, describe: bool = True):
+    if describe and policy.SUMMARY_PLACEHOLDER in db.session.get(ThresholdDraft, draft_id).content:
+        describe_draft(client, draft_id)
     return post(client, f"/policy/drafts/{draft_id}/publish",
                 {"effective-day": on.day, "effective-month": on.month, "effective-year": on.year, "effective-confirm": "y"},
                 form_page=f"/policy/drafts/{draft_id}/publish")
@@ -426,7 +437,8 @@ def test_two_app_instances_sharing_a_database_both_see_a_new_version_without_res
     draft_id = start_draft_client(app, users)
     from signpost.store import policy as store_policy
     draft = db.session.get(ThresholdDraft, draft_id)
-    row = store_policy.publish(draft.content, TODAY, library=current_library(),
+    described = draft.content.replace(policy.SUMMARY_PLACEHOLDER, "(test) A new version for the other host.")
+    row = store_policy.publish(described, TODAY, library=current_library(),
                                thresholds_dir=app.config["THRESHOLDS_DIR"], today=TODAY, draft=draft, actor="test")
     assert not (other_dir / f"{row.id}.yaml").exists()
     with other.app_context():
@@ -453,6 +465,7 @@ def test_cli_simulates_and_publishes_a_draft_file(app, users, thresholds_dir, tm
     text = (thresholds_dir / f"{current.id}.yaml").read_text()
     data = policy.load_data(text)
     data["id"] = "cli-draft"
+    data["supersedes"] = current.id  # copied from the version in force, and says so
     policy.edit_indicator(data, concern.id, {"level": 2})
     draft_file = tmp_path / "cli-draft.yaml"
     draft_file.write_text(policy.dump(data))
@@ -559,6 +572,41 @@ def test_a_contacts_email_must_look_like_an_email_address(policy_lead):
     response = post(policy_lead, page, {"name": "LADO", "phone": "01632 960 400", "email": "lado@example.org"},
                     form_page=page)
     assert response.status_code == 302
+
+
+def test_a_draft_cannot_be_published_saying_describe_what_changed(policy_lead):
+    draft_id = start_draft(policy_lead)
+    assert move_concern(policy_lead, draft_id, a_concern(2), 1).status_code == 302
+    response = publish_draft(policy_lead, draft_id, TODAY + dt.timedelta(days=1), describe=False)
+    assert response.status_code == 400 and "Say what changed in summary_of_changes" in response.text
+    assert db.session.get(ThresholdDraft, draft_id).published_id is None
+    page = f"/policy/drafts/{draft_id}/details"
+    data = policy.load_data(db.session.get(ThresholdDraft, draft_id).content)
+    response = post(policy_lead, page, {"id": data["id"], "title": data["title"], "approved_by": "(test) Board",
+                                        "summary_of_changes": policy.SUMMARY_PLACEHOLDER,
+                                        "review_by": str(data["review_by"])}, form_page=page)
+    assert response.status_code == 400 and "Say what changed, in plain English" in response.text
+
+
+def test_a_draft_from_an_older_version_cannot_undo_one_published_since(policy_lead):
+    """Draft B was started before draft A was published: from B's date, A's changes would be lost
+    without anyone deciding it. B is refused, and told to start again from A."""
+    first, second = start_draft(policy_lead), start_draft(policy_lead)
+    concern = a_concern(2)
+    assert move_concern(policy_lead, first, concern, 1).status_code == 302
+    assert publish_draft(policy_lead, first, TODAY + dt.timedelta(days=5)).status_code == 302
+    published = db.session.get(ThresholdDraft, first).published_id
+    data = policy.load_data(db.session.get(ThresholdDraft, second).content)
+    page = f"/policy/drafts/{second}/details"
+    assert post(policy_lead, page, {"id": "northmere-2099-01", "title": data["title"], "approved_by": "(test) Board",
+                                    "summary_of_changes": "(test) Something else.", "review_by": "2099-12-01"},
+                form_page=page).status_code == 302
+    response = publish_draft(policy_lead, second, TODAY + dt.timedelta(days=9))
+    assert response.status_code == 400
+    assert f"but &#39;{published}&#39;" in response.text and "would undo its changes" in response.text
+    assert db.session.get(ThresholdDraft, second).published_id is None
+    # Before the newer version's date, it would undo nothing: it may be published.
+    assert publish_draft(policy_lead, second, TODAY + dt.timedelta(days=3)).status_code == 302
 
 
 def test_a_contacts_phone_must_be_a_number_people_can_dial(policy_lead):
