@@ -119,7 +119,8 @@ def _set(item: dict, key: str, value) -> None:
 
 
 def parse_references(text: str) -> list[dict]:
-    """One reference a line: "source id | where | note" (where and note optional)."""
+    """One reference a line: "source id | where | note | level" (all but the source optional; the
+    level is the level that source gives the concern, a whole number)."""
     refs = []
     for line in (text or "").splitlines():
         parts = [p.strip() for p in line.split("|")]
@@ -130,15 +131,19 @@ def parse_references(text: str) -> list[dict]:
             ref["where"] = parts[1]
         if len(parts) > 2 and parts[2]:
             ref["note"] = parts[2]
+        if len(parts) > 3 and parts[3]:
+            ref["level"] = int(parts[3]) if parts[3].isdigit() else parts[3]  # else the check says what is wrong
         refs.append(ref)
     return refs
 
 
 def format_references(refs) -> str:
+    """The references as the form shows them: what parse_references reads back, level included."""
     lines = []
     for ref in refs or []:
         ref = ref if isinstance(ref, dict) else ref.model_dump(exclude_none=True)
-        parts = [ref.get("source", ""), ref.get("where") or "", ref.get("note") or ""]
+        parts = [ref.get("source", ""), ref.get("where") or "", ref.get("note") or "",
+                 "" if ref.get("level") is None else ref["level"]]
         while parts and not parts[-1]:
             parts.pop()
         lines.append(" | ".join(str(p) for p in parts))

@@ -5,6 +5,7 @@ Every app here reads and publishes into its own copy of thresholds/, never the r
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import shutil
 
@@ -572,6 +573,34 @@ def test_a_contacts_email_must_look_like_an_email_address(policy_lead):
     response = post(policy_lead, page, {"name": "LADO", "phone": "01632 960 400", "email": "lado@example.org"},
                     form_page=page)
     assert response.status_code == 302
+
+
+def test_references_read_back_from_the_form_exactly_levels_included():
+    """The concern form shows references as lines and reads them back: nothing may be lost."""
+    from helpers_thresholds import shipped_library
+    for version in shipped_library().versions:
+        for indicator in version.document.indicators:
+            refs = [r.model_dump(exclude_none=True) for r in indicator.references]
+            assert policy.parse_references(policy.format_references(indicator.references)) == refs, indicator.id
+    assert policy.parse_references("kcsie2025 | Part one | | 2") == [{"source": "kcsie2025", "where": "Part one",
+                                                                   "level": 2}]
+
+
+def test_rewording_a_concern_keeps_the_levels_its_sources_give(policy_lead):
+    draft_id = start_draft(policy_lead)
+    concern = next(i for i in current_version().document.indicators if any(r.level for r in i.references))
+    page = f"/policy/drafts/{draft_id}/concerns/{concern.id}"
+    form = policy_lead.get(page).text
+    shown = re.search(r'<textarea[^>]*name="references"[^>]*>(.*?)</textarea>', form, re.S).group(1)
+    response = post(policy_lead, page, {"text": concern.text + " (reworded)", "hint": concern.hint or "",
+                                        "level": concern.level, "urgency": concern.urgency,
+                                        "urgency_reason": concern.urgency_reason or "",
+                                        "references": html.unescape(shown).strip(), "note": concern.note or ""},
+                    form_page=page)
+    assert response.status_code == 302, response.text
+    data = policy.load_data(db.session.get(ThresholdDraft, draft_id).content)
+    saved = next(i for i in data["indicators"] if i["id"] == concern.id)
+    assert saved["references"] == [r.model_dump(exclude_none=True) for r in concern.references]
 
 
 def test_a_draft_cannot_be_published_saying_describe_what_changed(policy_lead):

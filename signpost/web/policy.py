@@ -262,8 +262,9 @@ class ConcernForm(FlaskForm):
     level = RadioField("Level", coerce=int, validators=[InputRequired("Choose a level")])
     urgency = RadioField("Urgency", choices=[(k, v) for k, v in URGENCY_NAMES.items()], validators=[Optional()])
     urgency_reason = TextAreaField("Why this urgency", validators=[Optional(), Length(max=1000)])
-    references = TextAreaField("References", description="One a line: source id | where | note. "
-                               "The source id must be one of the document's sources.",
+    references = TextAreaField("References", description="One a line: source id | where | note | level "
+                               "(the level that source gives the concern). The source id must be one of the "
+                               "document's sources.",
                                validators=[Optional(), Length(max=4000)])
     note = TextAreaField("Note", description="Optional: where published documents disagree, which level was "
                          "chosen and why.", validators=[Optional(), Length(max=2000)])
