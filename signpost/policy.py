@@ -66,7 +66,28 @@ def check(text: str, library: Library | None = None) -> tuple[ThresholdVersion |
         if taken is not None and taken.content_hash != version.content_hash:
             problems.append(Problem(DRAFT_NAME, 1, "id", f"'{version.id}' is already published with different "
                                     "content: give this draft a new id"))
+        problems += reused_ids(version, text, library)
     return version, problems
+
+
+def reused_ids(version: ThresholdVersion, text: str, library: Library) -> list[Problem]:
+    """A concern id that an earlier version had and the draft's base had retired, used again: old
+    assessments and the reports' deciding-concern counts would then read with the new wording."""
+    base = next((v for v in library.versions if v.id == version.document.supersedes), None)
+    kept = set(base.indicators) if base is not None else set()
+    problems = []
+    for index, indicator in enumerate(version.document.indicators):
+        if indicator.id in kept:
+            continue
+        earlier = [v for v in library.versions if v.id != version.id and indicator.id in v.indicators]
+        if earlier:
+            last = max(earlier, key=lambda v: v.effective_from)
+            line = next((n for n, row in enumerate(text.splitlines(), start=1)
+                         if re.fullmatch(rf"\s*(- )?id: ['\"]?{re.escape(indicator.id)}['\"]?\s*", row)), 1)
+            problems.append(Problem(DRAFT_NAME, line, f"indicators[{index}].id",
+                                    f"'{indicator.id}' was a concern in {last.id} and was retired: an id is never "
+                                    "used again, so past records keep their meaning. Give this concern a new id"))
+    return problems
 
 
 def plain(problem: Problem) -> str:
@@ -249,6 +270,7 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
         problems.append(f"'{version.id}' is already published"
                         + ("" if same_id.content_hash == version.content_hash else " with different content")
                         + ": give this draft a new id.")
+    problems += [plain(p) for p in reused_ids(version, final, library)]
     same_day = next((v for v in library.versions if v.effective_from == effective), None)
     if same_day is not None:
         problems.append(f"Version '{same_day.id}' already takes effect on {effective:%-d %B %Y}: choose another date.")

@@ -575,6 +575,25 @@ def test_a_contacts_email_must_look_like_an_email_address(policy_lead):
     assert response.status_code == 302
 
 
+def test_a_retired_concern_id_is_never_used_again(policy_lead):
+    library, current = current_library(), current_version()
+    retired = sorted({i for v in library.versions for i in v.indicators} - set(current.indicators))
+    assert retired, "the shipped versions retire at least one concern"
+    draft_id = start_draft(policy_lead)
+    data = policy.load_data(db.session.get(ThresholdDraft, draft_id).content)
+    reused = dict(data["indicators"][0], id=retired[0], text="(test) A new concern under an old id")
+    data["indicators"].append(reused)
+    version, problems = policy.check(policy.dump(data), library)
+    assert version is not None and [p.key for p in problems] == [f"indicators[{len(data['indicators']) - 1}].id"]
+    assert f"'{retired[0]}' was a concern in" in problems[0].message and "never used again" in problems[0].message
+    with pytest.raises(policy.PublishError, match="never used again"):
+        policy.ready_to_publish(policy.dump(data).replace(policy.SUMMARY_PLACEHOLDER, "(test) x"),
+                                TODAY + dt.timedelta(days=1), library, TODAY)
+    # A new id is fine.
+    data["indicators"][-1]["id"] = "a_brand_new_concern"
+    assert policy.check(policy.dump(data), library)[1] == []
+
+
 def test_references_read_back_from_the_form_exactly_levels_included():
     """The concern form shows references as lines and reads them back: nothing may be lost."""
     from helpers_thresholds import shipped_library
