@@ -575,6 +575,18 @@ def test_a_contacts_email_must_look_like_an_email_address(policy_lead):
     assert response.status_code == 302
 
 
+def test_an_urgent_concern_without_its_reason_is_an_error_beside_the_field(policy_lead):
+    draft_id = start_draft(policy_lead)
+    saved = db.session.get(ThresholdDraft, draft_id).content
+    concern = a_concern(2)
+    page = f"/policy/drafts/{draft_id}/concerns/{concern.id}"
+    response = post(policy_lead, page, {"text": concern.text, "hint": concern.hint or "", "level": concern.level,
+                                        "urgency": "same_day", "urgency_reason": "  ",
+                                        "references": policy.format_references(concern.references)}, form_page=page)
+    assert_refused(response, draft_id, saved, "Say why this concern is this urgent")
+    assert 'href="#urgency_reason"' in response.text and "Line " not in response.text
+
+
 def test_a_retired_concern_id_is_never_used_again(policy_lead):
     library, current = current_library(), current_version()
     retired = sorted({i for v in library.versions for i in v.indicators} - set(current.indicators))

@@ -268,6 +268,19 @@ class ConcernForm(FlaskForm):
                                validators=[Optional(), Length(max=4000)])
     note = TextAreaField("Note", description="Optional: where published documents disagree, which level was "
                          "chosen and why.", validators=[Optional(), Length(max=2000)])
+    top_level: int | None = None  # set by _concern_form: a top-level concern needs its reason too
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        # After the fields' own checks (Optional() stops a field's chain when it is empty, so this is here).
+        urgent = self.urgency.data in ("same_day", "emergency")
+        top = self.top_level is not None and self.level.data == self.top_level
+        if not (self.urgency_reason.data or "").strip() and (urgent or top):
+            self.urgency_reason.errors = [*self.urgency_reason.errors,
+                                          "Say why this concern is " + ("this urgent" if urgent else "at the top level")
+                                          + ": referrers read it beside the urgent steps and in the guide"]
+            ok = False
+        return ok
 
 
 def level_label(level) -> str:
@@ -282,6 +295,7 @@ def _concern_form(version, indicator=None, adding=False):
         "references": policy.format_references(getattr(indicator, "references", None)),
         "note": getattr(indicator, "note", None)})
     form.level.choices = [(lv.number, level_label(lv)) for lv in version.document.levels]
+    form.top_level = version.document.levels[-1].number
     form.area.choices = [(f"{d.id}/{a.id}", f"{d.name}: {a.name}") for d in version.document.domains
                          for a in d.areas]
     if adding:
