@@ -90,10 +90,39 @@ def reused_ids(version: ThresholdVersion, text: str, library: Library) -> list[P
     return problems
 
 
-def plain(problem: Problem) -> str:
-    """A problem in the words a policy lead reads: "Line 12, indicators[3].level: ..."."""
-    where = f"Line {problem.line}" + (f", {problem.key}" if problem.key else "")
+def plain(problem: Problem, text: str | None = None) -> str:
+    """A problem in the words a policy lead reads: "Line 12, indicators[3].level: ...", and with the
+    text it is about, the item named by its id: "Line 12, indicators[3] (missing_now).level: ..."."""
+    key = problem.key
+    item = SECTION_ITEM.match(key or "")
+    if item and text is not None:
+        found = item_id_at(text.splitlines(), item[1], problem.line)
+        if found:
+            key = f"{item[0]} ({found}){key[item.end():]}"
+    where = f"Line {problem.line}" + (f", {key}" if key else "")
     return f"{where}: {problem.message}"
+
+
+SECTION_ITEM = re.compile(r"^(indicators|rules|domains|severity_questions)\[\d+\]")
+
+
+def item_id_at(lines: list[str], section: str, line: int) -> str | None:
+    """The id of the item of a top-level list (`indicators:`...) that holds this line (1-based), when
+    the item is written as people write them, starting "- id: ..."; read from the text as it is, so
+    even a file that does not load (or that holds a YAML bomb) is never parsed for it."""
+    start = next((n for n, row in enumerate(lines) if row.startswith(f"{section}:")), None)
+    if start is None or not start < line - 1 < len(lines):
+        return None
+    indent = next((m[1] for row in lines[start + 1:line] if (m := re.match(r"^(\s*)- ", row))), None)
+    if indent is None:
+        return None
+    first_line = re.compile(rf"^{indent}- id:\s*['\"]?([a-z0-9_-]+)['\"]?\s*(#.*)?$")
+    for row in reversed(lines[start + 1:line]):
+        if (match := first_line.match(row)):
+            return match[1]
+        if row.startswith(f"{indent}- ") or (row[:1].strip() and not row.startswith("#")):
+            return None  # an item that does not start with its id, or the section ended
+    return None
 
 
 SUMMARY_PLACEHOLDER = "Describe what changed, in plain English, before publishing."
@@ -263,14 +292,14 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
     try:
         version = load_text(final, DRAFT_NAME)
     except ConfigError as exc:
-        raise PublishError([plain(p) for p in exc.problems]) from None
+        raise PublishError([plain(p, final) for p in exc.problems]) from None
     problems = []
     same_id = next((v for v in library.versions if v.id == version.id), None)
     if same_id is not None:
         problems.append(f"'{version.id}' is already published"
                         + ("" if same_id.content_hash == version.content_hash else " with different content")
                         + ": give this draft a new id.")
-    problems += [plain(p) for p in reused_ids(version, final, library)]
+    problems += [plain(p, final) for p in reused_ids(version, final, library)]
     same_day = next((v for v in library.versions if v.effective_from == effective), None)
     if same_day is not None:
         problems.append(f"Version '{same_day.id}' already takes effect on {effective:%-d %B %Y}: choose another date.")

@@ -204,7 +204,8 @@ def test_a_change_that_would_break_the_draft_is_refused_with_the_line_and_key(po
                     {"reason": rule.reason, "min_level": rule.when.min_level, "min_count": rule.when.min_count,
                      "min_domains": rule.when.min_domains, "raise_to": top},
                     form_page=f"/policy/drafts/{draft_id}/rules/{rule.id}")
-    assert_refused(response, draft_id, saved, r"Line \d+, rules\[\d+\]\.raise_to: a rule cannot raise to the top level")
+    assert_refused(response, draft_id, saved,
+                   rf"Line \d+, rules\[\d+\] \({rule.id}\)\.raise_to: a rule cannot raise to the top level")
 
 
 def test_an_invalid_upload_shows_its_errors_and_changes_nothing(policy_lead):
@@ -212,9 +213,15 @@ def test_an_invalid_upload_shows_its_errors_and_changes_nothing(policy_lead):
     saved = db.session.get(ThresholdDraft, draft_id).content
     broken = saved.replace("title:", "title: x\ntitle:", 1) + "bogus_key: 1\n"
     response = upload(policy_lead, draft_id, broken.encode())
-    assert_refused(response, draft_id, saved, "The uploaded file was not used", r"Line \d+, title: duplicate key",
-                   r"Line \d+, bogus_key: is not a recognised key")
-    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "threshold_draft_upload_refused")) == 1
+    assert_refused(response, draft_id, saved, "The uploaded file, draft.yaml, was not used",
+                   r"Line \d+, title: duplicate key", r"Line \d+, bogus_key: is not a recognised key")
+    # A concern's problem names the concern by its id as well as its place in the list.
+    first = policy.load_data(saved)["indicators"][0]["id"]
+    indent = re.search(rf"^\s*- id: {first}\n(\s*)", saved, re.M)[1]  # the item's keys' indentation
+    misspelt = saved.replace(f"- id: {first}\n", f"- id: {first}\n{indent}urgancy_note: x\n", 1)
+    response = upload(policy_lead, draft_id, misspelt.encode())
+    assert_refused(response, draft_id, saved, rf"Line \d+, indicators\[0\] \({first}\)\.urgancy_note: is not a recognised key")
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "threshold_draft_upload_refused")) == 2
     # A good upload (an edited download) replaces the draft.
     download = policy_lead.get(f"/policy/drafts/{draft_id}/draft.yaml")
     edited = "# a comment that is kept\n" + download.text
@@ -250,7 +257,7 @@ def test_a_hostile_upload_is_refused_with_a_message_not_a_crash(policy_lead, con
     draft_id = start_draft(policy_lead)
     saved = db.session.get(ThresholdDraft, draft_id).content
     response = upload(policy_lead, draft_id, content)
-    assert_refused(response, draft_id, saved, "The uploaded file was not used", message)
+    assert_refused(response, draft_id, saved, "The uploaded file, draft.yaml, was not used", message)
 
 
 @pytest.mark.parametrize("escaped, char", [("Ann\\0Lead", "U+0000"), ("Ann\\u202eLead", "U+202E")])
@@ -700,7 +707,8 @@ def test_an_age_rule_no_child_could_match_is_refused(policy_lead):
         if r["id"] == rule.id:
             r["when"]["min_age_months"] = r["when"]["max_age_months"] + 1
     response = upload(policy_lead, draft_id, policy.dump(data).encode())
-    assert_refused(response, draft_id, saved, r"rules\[\d+\]\.when\.min_age_months: must not be more than max_age_months")
+    assert_refused(response, draft_id, saved,
+                   rf"rules\[\d+\] \({rule.id}\)\.when\.min_age_months: must not be more than max_age_months")
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "thresholds").glob("*.yaml")), ids=lambda p: p.stem)

@@ -177,7 +177,7 @@ def new_draft():
 
 def _checked(draft: ThresholdDraft):
     version, problems = policy.check(draft.content, current_library())
-    return version, [policy.plain(p) for p in problems]
+    return version, [policy.plain(p, draft.content) for p in problems]
 
 
 @bp.get("/drafts/<int:draft_id>")
@@ -229,15 +229,17 @@ def upload(draft_id: int):
                 problems = ["The file is not text saved as UTF-8: save it as UTF-8 text and upload it again."]
             else:
                 version, found = policy.check(text, current_library())
-                problems = [policy.plain(p) for p in found]
+                problems = [policy.plain(p, text) for p in found]
                 if not problems:
                     store.save_draft(record, text, "uploaded", actor=current_user, version_id=version.id)
                     flash("The uploaded file had no problems and is now the draft.")
                     return redirect(url_for("policy.draft", draft_id=record.id))
     store.refuse_upload(record, len(problems), actor=current_user)
     version, current_problems = _checked(record)
+    sent = getattr(form.file.data, "filename", None) or ""
+    upload_name = "".join(ch for ch in sent if ch.isprintable())[:100]  # said back, so the lead knows which file
     return render_template("policy/draft.html", draft=record, version=version, problems=current_problems,
-                           upload_problems=problems, changes=[], base=None, upload=form,
+                           upload_problems=problems, upload_name=upload_name, changes=[], base=None, upload=form,
                            urgency_of=urgency_of, urgency_names=URGENCY_NAMES, route_names=ROUTE_NAMES), 400
 
 
@@ -310,7 +312,7 @@ def _save_change(record, data: dict, change: str, detail: dict, *, saved: str, a
     text = policy.dump(data)
     _version, problems = policy.check(text, current_library())
     if problems:
-        return None, [policy.plain(p) for p in problems]
+        return None, [policy.plain(p, text) for p in problems]
     store.save_draft(record, text, change, actor=current_user, **detail)
     flash(saved)
     return redirect(url_for("policy.draft", draft_id=record.id, _anchor=anchor)), None
