@@ -125,10 +125,14 @@ def test_no_change_writes_no_audit_event(admin, users):
 
 def test_admin_cannot_lock_themselves_out(admin, users):
     me = users["admin"]
-    for change in ({"role": "referrer", "active": "active"}, {"role": "admin", "active": "disabled"}):
+    for change, field, message in (({"role": "referrer", "active": "active"}, "role",
+                                    "You cannot remove your own administrator role"),
+                                   ({"role": "admin", "active": "disabled"}, "active",
+                                    "You cannot disable your own account")):
         response = submit(admin, f"/admin/users/{me.id}", {"name": me.name, "organisation": "", **change})
         assert response.status_code == 400
-        assert "You cannot remove your own administrator role" in response.get_data(as_text=True)
+        page = response.get_data(as_text=True)
+        assert message in page and f'href="#{field}"' in page  # the summary links to the field that asked
     db.session.refresh(me)
     assert me.role == "admin" and me.active
 

@@ -574,6 +574,7 @@ def test_a_contacts_email_must_look_like_an_email_address(policy_lead):
     draft_id = start_draft(policy_lead)
     before = db.session.get(ThresholdDraft, draft_id).content
     page = f"/policy/drafts/{draft_id}/contacts/lado"
+    assert "LADO (Local Authority Designated Officer)" in policy_lead.get(page).text and "Lado" not in policy_lead.get(page).text
     response = post(policy_lead, page, {"name": "LADO", "phone": "01632 960 400", "email": "notanemail"},
                     form_page=page)
     assert_refused(response, draft_id, before, "Enter an email address in the correct format")

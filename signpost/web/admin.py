@@ -109,10 +109,11 @@ def edit_user(user_id: int):
                               "active": "active" if user.active else "disabled"})
     if form.validate_on_submit():
         active = form.active.data == "active"
-        if user.id == current_user.id and (not active or form.role.data != "admin"):
-            form.role.errors.append("You cannot remove your own administrator role or disable your own "
-                                    "account; ask another administrator")
-        else:
+        if user.id == current_user.id and not active:  # beside the field that asked for it
+            form.active.errors.append("You cannot disable your own account; ask another administrator")
+        if user.id == current_user.id and form.role.data != "admin":
+            form.role.errors.append("You cannot remove your own administrator role; ask another administrator")
+        if not (form.active.errors or form.role.errors):
             changed = store.update_user(user, name=form.name.data.strip(),
                                         organisation=(form.organisation.data or "").strip(),
                                         role=form.role.data, active=active)

@@ -458,6 +458,7 @@ class ContactForm(FlaskForm):
 
 
 CONTACT_KEYS = ("front_door", "out_of_hours", "early_help", "consultation", "police_non_emergency", "lado")
+CONTACT_TITLES = {"lado": "LADO (Local Authority Designated Officer)", "police_non_emergency": "Police non-emergency"}
 
 
 @bp.route("/drafts/<int:draft_id>/contacts/<key>", methods=["GET", "POST"])
@@ -476,7 +477,7 @@ def edit_contact(draft_id: int, key: str):
         if saved is not None:
             return saved
     return _form_page("policy/contact.html", record, form, problems, key=key,
-                      title=key.replace("_", " ").capitalize())
+                      title=CONTACT_TITLES.get(key, key.replace("_", " ").capitalize()))
 
 
 class RouteForm(FlaskForm):
