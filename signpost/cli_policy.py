@@ -55,8 +55,10 @@ def simulate_command(draft, start, end):
     version = _checked(draft, _read_draft(draft))
     end_date = _date(end, "--to") or dt.date.today()
     start_date = _date(start, "--from") or end_date - dt.timedelta(days=365)
+    # Compared with the version the draft says it supersedes, for the same answers, when it is loaded.
+    base = next((v for v in current_library().versions if v.id == version.document.supersedes), None)
     result = simulate(db.session.connection(), version, start_date, end_date, on_date=dt.date.today(),
-                      cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests")
+                      cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base)
     db.session.rollback()
     store.record_simulation(None, version.id, start_date, end_date,
                             {"assessments": result.total, "changed": result.changed, "sent_away": result.sent_away,
@@ -66,7 +68,8 @@ def simulate_command(draft, start, end):
                    "would not be referred under this draft:")
         for example, route in result.sent_away_examples[:10]:
             click.echo(f"  - {example.count} x {example.age}: {'; '.join(example.concerns)} -> {route}")
-    click.echo(f"{start_date} to {end_date}: {result.changed} of {result.total} recommendations would change.")
+    click.echo(f"{start_date} to {end_date}: {result.changed} of {result.total} recommendations would change"
+               + (f" from what {base.id} recommends for the same answers." if base else " from those made then."))
     for (old, new), count in result.routes.most_common():
         click.echo(f"  {old} -> {new}: {count}")
     for reason_id, count in result.by_reason.most_common(10):

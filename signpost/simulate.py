@@ -73,6 +73,7 @@ class Simulation:
     version_id: str
     start: dt.date
     end: dt.date
+    baseline_id: str | None = None  # compared with this version's answers, else with those recorded then
     total: int = 0
     changed: int = 0
     not_assessable: int = 0
@@ -132,9 +133,9 @@ def grouped_decisions(connection, start: dt.date, end: dt.date, points: list[int
 class Evaluator:
     """The draft's recommendation for one answer set, worked out once per distinct set."""
 
-    def __init__(self, version: ThresholdVersion, on_date: dt.date):
+    def __init__(self, version: ThresholdVersion, on_date: dt.date, points: list[int] | None = None):
         self.version, self.on_date = version, on_date
-        self.points = age_breakpoints(version)
+        self.points = points or age_breakpoints(version)
         self.cache: dict[AnswerKey, tuple] = {}
 
     def __call__(self, key: AnswerKey):
@@ -198,13 +199,28 @@ def describe(version: ThresholdVersion, key: AnswerKey, count: int, outcome: str
 
 
 def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date,
-             on_date: dt.date | None = None, cases_dir: Path | str | None = None) -> Simulation:
-    """Compare the draft with what was recommended (and decided) for the period's assessments."""
-    evaluate = Evaluator(version, on_date or version.effective_from)
-    result = Simulation(version.id, start, end)
-    points = evaluate.points
+             on_date: dt.date | None = None, cases_dir: Path | str | None = None,
+             baseline: ThresholdVersion | None = None) -> Simulation:
+    """Compare the draft with what was recommended (and decided) for the period's assessments.
+
+    With `baseline` (the version the draft was started from), "before" is what that version
+    recommends for the same answers, worked out the same way: only what the draft changes counts,
+    not what earlier versions did differently at the time. Without it, the route recorded then."""
+    on = on_date or version.effective_from
+    points = age_breakpoints(version)
+    if baseline is not None:  # ages grouped so that neither version's bounds fall inside a group
+        points = sorted(set(points) | set(age_breakpoints(baseline)))
+    evaluate = Evaluator(version, on, points)
+    before = Evaluator(baseline, on, points) if baseline is not None else None
+
+    def then(key, recorded: str) -> str:
+        rec = before(key)[0] if before is not None else None
+        return rec.route if rec is not None else recorded
+
+    result = Simulation(version.id, start, end, baseline.id if baseline is not None else None)
     for *key, old_route, count in grouped_assessments(connection, start, end, points):
         key = tuple(key)
+        old_route = then(key, old_route)
         rec, from_band, retired = evaluate(key)
         result.total += count
         result.band_ages += count if from_band else 0
@@ -224,6 +240,7 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
 
     for *key, old_route, outcome, count in grouped_decisions(connection, start, end, points):
         key = tuple(key)
+        old_route = then(key, old_route)
         rec, _, _ = evaluate(key)
         if rec is None or outcome not in OUTCOMES:
             continue

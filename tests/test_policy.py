@@ -335,6 +335,28 @@ def test_simulation_counts_changes_by_route_and_shows_sent_away_referrals_first(
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "threshold_simulated")) == 1
 
 
+def test_an_unchanged_draft_changes_nothing_against_its_base_whatever_was_recommended_then(policy_lead, users):
+    """Assessments recorded under older versions (here: recorded as universal services for a concern the
+    version in force refers) differ from today's answers. Against the base, a draft that changes
+    nothing changes nothing, and raises no warning; against what was recorded then, it would."""
+    level3 = a_concern(3)
+    made = seed(users, [([level3.id], 130)] * 3, decision="strategy_s47")
+    for item in made:  # as an older version recommended it at the time
+        assessment = item.assessment if hasattr(item, "assessment") else item
+        assessment.recommended_route = "universal"
+    db.session.commit()
+    draft_id = start_draft(policy_lead)
+    version, _ = policy.check(db.session.get(ThresholdDraft, draft_id).content)
+    span = (TODAY - dt.timedelta(days=365), TODAY)
+    then = simulate(db.session.connection(), version, *span, on_date=TODAY)
+    assert then.changed == 3 and then.baseline_id is None
+    base = simulate(db.session.connection(), version, *span, on_date=TODAY, baseline=current_version())
+    assert base.changed == 0 and base.sent_away == 0 and base.baseline_id == current_version().id
+    html = policy_lead.get(f"/policy/drafts/{draft_id}/simulate").text
+    assert "No recommendation would change." in html and "signpost-danger-panel" not in html
+    assert f"what {current_version().id}, the version this draft was started from, recommends" in html
+
+
 def test_simulation_uses_a_representative_age_when_only_the_band_was_kept(app, users):
     from signpost import store
     version = current_version()

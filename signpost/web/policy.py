@@ -571,8 +571,9 @@ def simulate(draft_id: int):
         flash("Fix the draft's problems before simulating it.")
         return redirect(url_for("policy.draft", draft_id=record.id))
     start, end, errors = _period(request.args)
+    base = next((v for v in current_library().versions if v.id == record.base_id), None)
     result = run_simulation(db.session.connection(), version, start, end, on_date=_today(),
-                            cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests")
+                            cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base)
     db.session.rollback()  # end the read transaction before writing the audit row
     store.record_simulation(record, version.id, start, end,
                             {"assessments": result.total, "changed": result.changed,
