@@ -103,6 +103,16 @@ def test_invalid_yaml_names_the_line_where_it_breaks():
     assert problem.message.startswith("is not valid YAML")
 
 
+@pytest.mark.parametrize("text, line, hint", [
+    ("title: a\n summary: b: c\n", 2, "a line indented differently from the lines around it"),
+    ("title: Ages: 0 to 5\n", 1, "a colon inside text: put such text in quotes"),
+    ("levels:\n\t- x\n", 2, "a tab: indent with spaces"),
+])
+def test_invalid_yaml_says_what_it_usually_means(text, line, hint):
+    (problem,) = parse(text, "draft.yaml").problems
+    assert problem.line == line and problem.message.startswith("is not valid YAML") and hint in problem.message
+
+
 def test_id_must_match_file_name(tmp_path):
     text = (GOOD / "fixture-2024-01.yaml").read_text()
     path = tmp_path / "fixture-2024-02.yaml"

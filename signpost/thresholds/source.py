@@ -122,6 +122,19 @@ def _hidden(char: str) -> str:
     return f"contains a hidden or control character ({describe(char)}) that is not allowed: remove it"
 
 
+# What YAML's commonest complaints usually mean, in the words of someone editing the file.
+_YAML_HINTS = {
+    "mapping values are not allowed here": " (usually a line indented differently from the lines around it, "
+                                            "or a colon inside text: put such text in quotes)",
+    "could not find expected ':'": " (usually a line that is not 'key: value', or a quote left open "
+                                   "on the line before)",
+    "found character '\\t' that cannot start any token": " (a tab: indent with spaces)",
+    "expected <block end>, but found '-'": " (usually a list item indented differently from the others)",
+    "expected <block end>, but found '<block mapping start>'": " (usually a line indented more than the lines "
+                                                                 "around it)",
+}
+
+
 def parse(text: str, name: str) -> Source:
     lines: dict[tuple, int] = {}
     problems: list[Problem] = []
@@ -143,7 +156,8 @@ def parse(text: str, name: str) -> Source:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        problems.append(Problem(name, line, "", f"is not valid YAML: {exc.problem or exc}"))
+        said = str(exc.problem or exc)
+        problems.append(Problem(name, line, "", f"is not valid YAML: {said}{_YAML_HINTS.get(said, '')}"))
         data = None
     except yaml.YAMLError as exc:
         problems.append(Problem(name, 1, "", f"is not valid YAML: {exc}"))
