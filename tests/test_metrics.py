@@ -505,6 +505,15 @@ def test_overlapping_periods_are_said_and_no_claim_about_chance_is_made(known, p
     assert "Difference" in policy_lead.get(f"/reports/headline.csv?{QUERY}").get_data(as_text=True)
 
 
+def test_a_filter_in_the_address_that_is_not_understood_is_said_not_silently_dropped(known, policy_lead):
+    html = policy_lead.get(f"/reports/?{QUERY}&organisation=2&age_band=%3Cb%3Enonsense").get_data(as_text=True)
+    assert 'id="ignored-filters"' in html and "the figures are not filtered by them" in html
+    assert "How it reached the front door" not in html.split('id="ignored-filters"')[1].split("</div>")[0]
+    assert "Organisation type: &#39;2&#39; is not one of its choices" in html
+    assert "&lt;b&gt;nonsense" in html and "<b>nonsense" not in html
+    assert 'id="ignored-filters"' not in policy_lead.get(f"/reports/?{QUERY}&organisation=police").get_data(as_text=True)
+
+
 def test_to_alone_gives_the_12_whole_months_it_ends(known, policy_lead):
     html = policy_lead.get("/reports/?end=2025-10").get_data(as_text=True)
     assert "There is a problem" not in html and "1 November 2024 to 31 October 2025" in html

@@ -85,14 +85,18 @@ class Query:
     # Days in both the period and the baseline: their referrals count in both rates, which are then
     # not independent, so the page says so and makes no claim about chance.
     overlap: metrics.Period | None = None
+    ignored: list[str] = dataclasses.field(default_factory=list)  # filters in the address not applied
 
 
 def _query() -> Query:
     form = ReportForm(request.args)
     versions = [v.id for v in current_library().versions]
     form.threshold.choices = _choices(versions)
-    for field in form:  # an unknown choice (an edited URL) is ignored, not an error page
+    ignored = []
+    for field in form:  # an unknown choice (an edited URL) is not applied, and the page says so
         if isinstance(field, SelectField) and field.data not in {c[0] for c in field.choices}:
+            if request.args.get(field.name):
+                ignored.append(f"{field.label.text}: '{request.args[field.name][:40]}' is not one of its choices")
             field.data = ""
     form.validate_dates()
     today = dt.date.today()
@@ -120,7 +124,7 @@ def _query() -> Query:
             baseline = metrics.default_baseline(current)
     filters = metrics.Filters(**{name: getattr(form, name).data or None for name in (
         "source", "organisation", "threshold", "age_band", "route", "urgency", "followed", "origin")})
-    return Query(form, current, baseline, filters, errors, current.overlap(baseline))
+    return Query(form, current, baseline, filters, errors, current.overlap(baseline), ignored)
 
 
 # ---- the tables: one build for the page and the CSV ---------------------------------------------
