@@ -518,10 +518,6 @@ class DetailsForm(FlaskForm):
     review_by = StringField("Review by (YYYY-MM-DD)", validators=[DataRequired("Enter the review date"),
                             Regexp(r"^\d{4}-\d{2}-\d{2}$", message="Write the date as YYYY-MM-DD")])
 
-    def validate_summary_of_changes(self, field):
-        if " ".join((field.data or "").split()) == policy.SUMMARY_PLACEHOLDER:
-            raise ValidationError("Say what changed, in plain English: a published version can never be edited")
-
 
 @bp.route("/drafts/<int:draft_id>/details", methods=["GET", "POST"])
 def edit_details(draft_id: int):
