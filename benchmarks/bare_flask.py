@@ -33,6 +33,11 @@ def _nothing():
     return ""
 
 
+# Filters Signpost's other templates use. gunicorn.conf.py compiles every template in the folder
+# before forking (when_ready), and Jinja refuses an unknown filter when it compiles: without these
+# the baseline would not start. The bare page itself uses neither.
+app.jinja_env.filters.update(long_date=str, uk_time=lambda value, fmt="": str(value))
+
 # The endpoints the layout links to, so url_for() works as it does in Signpost.
 for rule, endpoint in (("/", "refer.start"), ("/sign-out", "auth.sign_out"), ("/sign-in", "auth.sign_in"),
                        ("/static/govuk-frontend/<path:filename>", "govuk_frontend.static")):

@@ -303,6 +303,20 @@ def test_gunicorn_warms_the_preloaded_app_in_the_master(app):
     assert conf["preload_app"] is True
 
 
+def test_the_http_benchmarks_bare_flask_baseline_starts_under_the_same_gunicorn_settings():
+    """benchmarks/http.py serves it with gunicorn.conf.py, which compiles every template in the folder
+    first: a filter only Signpost registers would stop the baseline starting (and the benchmark)."""
+    import runpy
+    from types import SimpleNamespace
+    from benchmarks.bare_flask import app as bare
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    server = SimpleNamespace(cfg=SimpleNamespace(preload_app=True), app=SimpleNamespace(wsgi=lambda: bare),
+                             log=SimpleNamespace(info=lambda *args: None))
+    conf["when_ready"](server)
+    assert len(bare.jinja_env.cache) == len(bare.jinja_env.list_templates())
+    assert bare.test_client().get("/page").status_code == 200
+
+
 def test_wsgi_module_exposes_the_app(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
     import importlib
