@@ -74,7 +74,9 @@ def reused_ids(version: ThresholdVersion, text: str, library: Library) -> list[P
     """A concern id that an earlier version had and the draft's base had retired, used again: old
     assessments and the reports' deciding-concern counts would then read with the new wording."""
     base = next((v for v in library.versions if v.id == version.document.supersedes), None)
-    kept = set(base.indicators) if base is not None else set()
+    if base is None:  # no loaded base to tell a retired id from one carried on: nothing can be said
+        return []
+    kept = set(base.indicators)
     problems = []
     for index, indicator in enumerate(version.document.indicators):
         if indicator.id in kept:
@@ -310,13 +312,15 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
     # was started, from its own date: staff would lose those changes without anyone deciding it.
     base = next((v for v in library.versions if v.id == version.document.supersedes), None)
     if base is not None:
-        for newer in sorted(library.versions, key=lambda v: v.effective_from):
-            if base.effective_from < newer.effective_from < effective and newer.id != version.id:
-                problems.append(f"This draft was started from '{base.id}', but '{newer.id}' (in force from "
-                                f"{newer.effective_from:%-d %B %Y}) was published since: from "
-                                f"{effective:%-d %B %Y} this version would undo its changes. Start a new draft "
-                                f"from '{newer.id}' and make your changes there (or, if this file was copied from "
-                                f"'{newer.id}', say so: supersedes: {newer.id}).")
+        since = [v for v in library.versions
+                 if base.effective_from < v.effective_from < effective and v.id != version.id]
+        if since:
+            newer = max(since, key=lambda v: v.effective_from)  # the newest: the one to start from
+            problems.append(f"This draft was started from '{base.id}', but '{newer.id}' (in force from "
+                            f"{newer.effective_from:%-d %B %Y}) was published since: from "
+                            f"{effective:%-d %B %Y} this version would undo its changes. Start a new draft "
+                            f"from '{newer.id}' and make your changes there (or, if this file was copied from "
+                            f"'{newer.id}', say so: supersedes: {newer.id}).")
     if problems:
         raise PublishError(problems)
     return final, version

@@ -218,6 +218,8 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
         return rec.route if rec is not None else recorded
 
     result = Simulation(version.id, start, end, baseline.id if baseline is not None else None)
+    shown: Counter = Counter()  # (route change, answers) -> assessments
+    sent: Counter = Counter()   # (answers, outcome, draft's route) -> decided referrals sent away
     for *key, old_route, count in grouped_assessments(connection, start, end, points):
         key = tuple(key)
         old_route = then(key, old_route)
@@ -234,7 +236,11 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
             for reason in rec.reasons:
                 result.by_reason[reason.id] += count
                 result.reason_text[reason.id] = reason.text
-            result.examples[(old_route, rec.route)].append(describe(version, key, count, points=points))
+            shown[((old_route, rec.route), key)] += count
+    # One example per set of answers and change: rows recorded under different routes then are one
+    # case when compared with a base version, so their counts are added up first.
+    for (pair, key), count in shown.items():
+        result.examples[pair].append(describe(version, key, count, points=points))
     for pair, examples in result.examples.items():
         result.examples[pair] = sorted(examples, key=lambda e: -e.count)[:EXAMPLES]
 
@@ -253,8 +259,10 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
                 result.nfa_kept_away += count
             elif outcome in SERIOUS:
                 result.sent_away += count
-                result.sent_away_examples.append((describe(version, key, count, outcome, points), rec.route))
-    result.sent_away_examples.sort(key=lambda pair: -pair[0].count)
+                sent[(key, outcome, rec.route)] += count
+    result.sent_away_examples = sorted(((describe(version, key, count, outcome, points), route)
+                                        for (key, outcome, route), count in sent.items()),
+                                       key=lambda pair: -pair[0].count)
     result.distinct = len(evaluate.cache)
     if cases_dir is not None and Path(cases_dir).is_dir():
         result.cases = [run_case(case, version, on_date or version.effective_from)

@@ -50,10 +50,12 @@ class Reference(Strict):
 References = Annotated[list[Reference], Field(default_factory=list)]
 
 
-# A number people can dial, as shown on every page and in every tel: link: digits and spaces,
-# perhaps after a +, like 01632 960 100, 101 or +44 1632 960100 (never words such as "call us").
-DIALLABLE = re.compile(r"\+?[0-9][0-9 ]{1,22}[0-9]")
-DIALLABLE_MESSAGE = "must be a phone number people can dial: digits and spaces, like 01632 960 100 or 101"
+# A number people can dial, as shown on every page and in every tel: link: digits, spaces and
+# hyphens, perhaps after a +, like 01632 960 100, 0300-123-4567, 101 or +44 1632 960100 (never words
+# such as "call us", nor "(0)", which a phone would dial).
+DIALLABLE = re.compile(r"\+?[0-9][0-9 -]{1,22}[0-9]")
+DIALLABLE_MESSAGE = ("must be a phone number people can dial: digits, spaces and hyphens, like 01632 960 100 "
+                     "or 101")
 
 
 class Contact(Strict):

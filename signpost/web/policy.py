@@ -452,7 +452,8 @@ class ContactForm(FlaskForm):
 
     def validate_phone(self, field):
         if field.data and not DIALLABLE.fullmatch(field.data.strip()):
-            raise ValidationError("Enter a phone number people can dial, in digits and spaces, like 01632 960 100 or 101")
+            raise ValidationError("Enter a phone number people can dial, in digits, spaces and hyphens, like "
+                                  "01632 960 100 or 101")
     email = StringField("Email", validators=[Optional(), Length(max=254), Email(
         "Enter an email address in the correct format, like lado@example.org", check_deliverability=False)])
 
@@ -567,7 +568,9 @@ def simulate(draft_id: int):
         flash("Fix the draft's problems before simulating it.")
         return redirect(url_for("policy.draft", draft_id=record.id))
     start, end, errors = _period(request.args)
-    base = next((v for v in current_library().versions if v.id == record.base_id), None)
+    # The version the draft says it supersedes (as publishing and the command line read it), else its start.
+    wanted = version.document.supersedes or record.base_id
+    base = next((v for v in current_library().versions if v.id == wanted), None)
     result = run_simulation(db.session.connection(), version, start, end, on_date=_today(),
                             cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base)
     db.session.rollback()  # end the read transaction before writing the audit row
