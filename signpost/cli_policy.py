@@ -56,7 +56,7 @@ def simulate_command(draft, start, end):
     end_date = _date(end, "--to") or dt.date.today()
     start_date = _date(start, "--from") or end_date - dt.timedelta(days=365)
     # Compared with the version the draft says it supersedes, for the same answers, when it is loaded.
-    base = next((v for v in current_library().versions if v.id == version.document.supersedes), None)
+    base = current_library().by_id(version.document.supersedes)
     result = simulate(db.session.connection(), version, start_date, end_date, on_date=dt.date.today(),
                       cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base)
     db.session.rollback()

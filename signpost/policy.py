@@ -62,7 +62,7 @@ def check(text: str, library: Library | None = None) -> tuple[ThresholdVersion |
         return None, list(exc.problems)
     problems = []
     if library is not None:
-        taken = next((v for v in library.versions if v.id == version.id), None)
+        taken = library.by_id(version.id)
         if taken is not None and taken.content_hash != version.content_hash:
             problems.append(Problem(DRAFT_NAME, 1, "id", f"'{version.id}' is already published with different "
                                     "content: give this draft a new id"))
@@ -73,7 +73,7 @@ def check(text: str, library: Library | None = None) -> tuple[ThresholdVersion |
 def reused_ids(version: ThresholdVersion, text: str, library: Library) -> list[Problem]:
     """A concern id that an earlier version had and the draft's base had retired, used again: old
     assessments and the reports' deciding-concern counts would then read with the new wording."""
-    base = next((v for v in library.versions if v.id == version.document.supersedes), None)
+    base = library.by_id(version.document.supersedes)
     if base is None:  # no loaded base to tell a retired id from one carried on: nothing can be said
         return []
     kept = set(base.indicators)
@@ -296,7 +296,7 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
     except ConfigError as exc:
         raise PublishError([plain(p, final) for p in exc.problems]) from None
     problems = []
-    same_id = next((v for v in library.versions if v.id == version.id), None)
+    same_id = library.by_id(version.id)
     if same_id is not None:
         problems.append(f"'{version.id}' is already published"
                         + ("" if same_id.content_hash == version.content_hash else " with different content")
@@ -310,7 +310,7 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
                         "published version can never be edited.")
     # A draft copied from an older version would undo every change in a version published since it
     # was started, from its own date: staff would lose those changes without anyone deciding it.
-    base = next((v for v in library.versions if v.id == version.document.supersedes), None)
+    base = library.by_id(version.document.supersedes)
     if base is not None:
         since = [v for v in library.versions
                  if base.effective_from < v.effective_from < effective and v.id != version.id]

@@ -368,10 +368,14 @@ class Library:
     def get(self, version_id: str, on_date: dt.date | None = None) -> ThresholdVersion:
         if version_id == "current":
             return self.in_force(on_date or dt.date.today())
-        for version in self.versions:
-            if version.id == version_id:
-                return version
-        raise KeyError(version_id)
+        version = self.by_id(version_id)
+        if version is None:
+            raise KeyError(version_id)
+        return version
+
+    def by_id(self, version_id: str | None) -> ThresholdVersion | None:
+        """The version with this id, or None (for none given, too)."""
+        return next((v for v in self.versions if v.id == version_id), None)
 
     def in_force(self, on_date: dt.date) -> ThresholdVersion:
         """The version with the latest effective_from on or before the date."""

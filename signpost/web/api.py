@@ -234,7 +234,7 @@ def threshold_current():
 @bp.get("/thresholds/<version_id>")
 def threshold_version(version_id: str):
     library = current_library()
-    version = next((v for v in library.versions if v.id == version_id), None)
+    version = library.by_id(version_id)
     if version is None:
         return error(404, [("version_id", "There is no threshold version with this id.")])
     return json_response(version_json(version))

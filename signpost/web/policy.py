@@ -185,7 +185,7 @@ def draft(draft_id: int):
     record = _draft(draft_id)
     version, problems = _checked(record)
     library = current_library()
-    base = next((v for v in library.versions if v.id == record.base_id), None)
+    base = library.by_id(record.base_id)
     changes = compare_versions(base, version) if base is not None and version is not None else []
     return render_template("policy/draft.html", draft=record, version=version, problems=problems,
                            changes=changes, base=base, upload=UploadForm(), urgency_of=urgency_of,
@@ -569,8 +569,7 @@ def simulate(draft_id: int):
         return redirect(url_for("policy.draft", draft_id=record.id))
     start, end, errors = _period(request.args)
     # The version the draft says it supersedes (as publishing and the command line read it), else its start.
-    wanted = version.document.supersedes or record.base_id
-    base = next((v for v in current_library().versions if v.id == wanted), None)
+    base = current_library().by_id(version.document.supersedes or record.base_id)
     result = run_simulation(db.session.connection(), version, start, end, on_date=_today(),
                             cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base)
     db.session.rollback()  # end the read transaction before writing the audit row
