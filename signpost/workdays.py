@@ -72,7 +72,7 @@ def previous_working_day(day: dt.date) -> dt.date:
     return day
 
 
-def _local(at_utc: dt.datetime) -> dt.datetime:
+def uk_local(at_utc: dt.datetime) -> dt.datetime:
     """Naive UTC (as stored) to naive London wall-clock time."""
     return at_utc.replace(tzinfo=dt.UTC).astimezone(LONDON).replace(tzinfo=None)
 
@@ -88,7 +88,7 @@ def due_by(received_utc: dt.datetime) -> dt.datetime:
     at the same time on the next working day; received on a day off, by the end of the first
     working day after it (the clock starts that morning).
     """
-    local = _local(received_utc)
+    local = uk_local(received_utc)
     if is_working_day(local.date()):
         return _utc(dt.datetime.combine(next_working_day(local.date()), local.time()))
     first = next_working_day(local.date())
@@ -101,7 +101,7 @@ def overdue_if_received_before(now_utc: dt.datetime) -> dt.datetime:
     due_by() never goes down as receipt time goes up, so `received < this` is the same test as
     `due_by(received) < now`, and the queue can count overdue items with one indexed comparison.
     """
-    local = _local(now_utc)
+    local = uk_local(now_utc)
     if is_working_day(local.date()):
         return _utc(dt.datetime.combine(previous_working_day(local.date()), local.time()))
     # On a day off the clock stands still at the end of the last working day.
@@ -124,7 +124,7 @@ def working_hours_left(received_utc: dt.datetime, now_utc: dt.datetime) -> float
 
 def _working_seconds(start_utc: dt.datetime, end_utc: dt.datetime) -> float:
     """Seconds between two times that fall on working days (London dates)."""
-    start, end = _local(start_utc), _local(end_utc)
+    start, end = uk_local(start_utc), uk_local(end_utc)
     total = 0.0
     day = start.date()
     while day <= end.date():

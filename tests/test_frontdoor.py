@@ -72,7 +72,7 @@ def queue_refs(client, query="") -> list[str]:
 
 
 def decide(client, item, outcome="nfa_advice", note="(test) Signposted to the family hub.", supersedes=0, **extra):
-    now = workdays._local(utcnow())
+    now = workdays.uk_local(utcnow())
     return submit(client, f"/front-door/items/{item.reference}/decide",
                   {"outcome": outcome, "note": note, "supersedes": supersedes, "decided_day": now.day,
                    "decided_month": now.month, "decided_year": now.year, "decided_time": now.strftime("%H:%M"),
@@ -304,7 +304,7 @@ def test_a_decision_needs_a_note_and_a_real_time(front_door, users):
     item = make_item(users["referrer"])
     response = decide(front_door, item, "nfa", "")
     assert response.status_code == 400 and "Write a note for the referrer" in response.text
-    future = workdays._local(utcnow()) + dt.timedelta(days=2)
+    future = workdays.uk_local(utcnow()) + dt.timedelta(days=2)
     response = decide(front_door, item, "nfa", "x", decided_day=future.day, decided_month=future.month,
                       decided_year=future.year)
     assert response.status_code == 400 and "cannot be in the future" in response.text

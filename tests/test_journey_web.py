@@ -794,7 +794,7 @@ def test_the_start_page_describes_the_draft_in_progress_with_its_words_as_writte
     page = walker.client.get("/").text
     import re
     said = re.search(r"You have a referral in progress \((.*?)\)\.</p>", page, re.S).group(1)
-    month = workdays._local(db.session.scalar(select(Draft)).created_at).strftime("%B")
+    month = workdays.uk_local(db.session.scalar(select(Draft)).created_at).strftime("%B")
     assert said.startswith("started ") and month in said  # the month keeps its capital
 
 

@@ -15,8 +15,8 @@ from markupsafe import Markup
 from wtforms import PasswordField, SelectChoice, StringField
 from wtforms.validators import StopValidation, ValidationError
 
-from ..workdays import LONDON
 from ..hygiene import bad_character, problem_message, strip_text
+from ..workdays import uk_local
 
 
 # ---- Input hygiene for every form ------------------------------------------------------------
@@ -318,9 +318,7 @@ def long_date(value) -> str:
 def uk_time(value: dt.datetime | None, fmt: str = "%-d %B %Y at %H:%M") -> str:
     """A stored time (naive UTC) as the clock on the wall in the UK shows it, GMT or BST: the time
     staff type into the forms is UK time too."""
-    if value is None:
-        return ""
-    return value.replace(tzinfo=dt.UTC).astimezone(LONDON).strftime(fmt)
+    return "" if value is None else uk_local(value).strftime(fmt)
 
 
 def init_app(app: Flask) -> None:
