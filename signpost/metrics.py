@@ -530,7 +530,9 @@ def overview(current: Period, baseline: Period, filters: Filters = Filters(),
 
     return Overview(
         current=current, baseline=baseline, filters=filters, endings=endings,
-        nfa_now=nfa_now, nfa_baseline=nfa_baseline, difference=newcombe(nfa_now, nfa_baseline),
+        nfa_now=nfa_now, nfa_baseline=nfa_baseline,
+        # Overlapping periods share referrals: the two rates are not independent, so no difference.
+        difference=None if current.overlap(baseline) else newcombe(nfa_now, nfa_baseline),
         months=months, run=longest_run(sides),
         by_source=_rate_rows(this, lambda c: c.source_code, {k: f"{k}: {v}" for k, v in REFERRAL_SOURCES.items()},
                              REFERRAL_SOURCES),
@@ -629,8 +631,14 @@ def default_current(today: dt.date, since: dt.date | None = None) -> Period:
     return period
 
 
-def default_baseline(current: Period) -> Period:
+LOOK_UP = object()  # default_baseline's `first` when the caller has not read it already
+
+
+def default_baseline(current: Period, first: dt.date | None | object = LOOK_UP) -> Period:
     """The 12 months before the first referral made through Signpost (before `current` if none, or if
-    that referral came after `current` began: a baseline never overlaps the period by default)."""
-    first = min(first_signpost_referral() or current.start, current.start)
+    that referral came after `current` began: a baseline never overlaps the period by default).
+    `first`: that referral's date (None: there is none) when the caller has read it already."""
+    if first is LOOK_UP:
+        first = first_signpost_referral()
+    first = min(first or current.start, current.start)
     return Period(months_before(first, 12), first - dt.timedelta(days=1))

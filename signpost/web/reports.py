@@ -100,7 +100,8 @@ def _query() -> Query:
             field.data = ""
     form.validate_dates()
     today = dt.date.today()
-    current = metrics.default_current(today, since=metrics.first_signpost_referral())
+    first = metrics.first_signpost_referral()  # read once: the default period and baseline both start from it
+    current = metrics.default_current(today, since=first)
     end = _parse(form.end.data, end=True) or current.end
     start = _parse(form.start.data, end=False)
     if start is None:  # "To" alone: the 12 whole months up to it, from the default period's start if later
@@ -113,7 +114,7 @@ def _query() -> Query:
         errors.append({"text": form.end.errors[0], "href": "#end"})
         start, end = current.start, current.end
     current = metrics.Period(start, end)
-    baseline = metrics.default_baseline(current)
+    baseline = metrics.default_baseline(current, first)
     b_start = _parse(form.baseline_start.data, end=False)
     b_end = _parse(form.baseline_end.data, end=True)
     if b_start or b_end:
@@ -121,7 +122,7 @@ def _query() -> Query:
         if baseline.end < baseline.start:
             form.baseline_end.errors = ["'Baseline to' must be the same as or after 'Baseline from'"]
             errors.append({"text": form.baseline_end.errors[0], "href": "#baseline_end"})
-            baseline = metrics.default_baseline(current)
+            baseline = metrics.default_baseline(current, first)
     filters = metrics.Filters(**{name: getattr(form, name).data or None for name in (
         "source", "organisation", "threshold", "age_band", "route", "urgency", "followed", "origin")})
     return Query(form, current, baseline, filters, errors, current.overlap(baseline), ignored)
@@ -217,8 +218,6 @@ def report_tables(o: metrics.Overview, concerns: list[metrics.ConcernRow]) -> di
 def _build(query: Query):
     overview, concerns = metrics.report(query.current, query.baseline, query.filters,
                                         metrics.reason_labels(current_library()))
-    if query.overlap:  # the rates share referrals: no difference, no range, on the page or in the CSV
-        overview = dataclasses.replace(overview, difference=None)
     return overview, concerns, report_tables(overview, concerns)
 
 
