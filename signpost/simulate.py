@@ -265,6 +265,6 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
                                        key=lambda pair: -pair[0].count)
     result.distinct = len(evaluate.cache)
     if cases_dir is not None and Path(cases_dir).is_dir():
-        result.cases = [run_case(case, version, on_date or version.effective_from)
+        result.cases = [run_case(case, version, on)
                         for case in load_cases(cases_dir) if case.applies_to(version)]
     return result
