@@ -449,13 +449,13 @@ class ContactForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter the name"), Length(max=200)])
     phone = StringField("Phone", validators=[DataRequired("Enter the phone number"), Length(max=60)])
     hours = StringField("Hours", validators=[Optional(), Length(max=200)])
+    email = StringField("Email", validators=[Optional(), Length(max=254), Email(
+        "Enter an email address in the correct format, like lado@example.org", check_deliverability=False)])
 
     def validate_phone(self, field):
         if field.data and not DIALLABLE.fullmatch(field.data.strip()):
             raise ValidationError("Enter a phone number people can dial, in digits, spaces and hyphens, like "
                                   "01632 960 100 or 101")
-    email = StringField("Email", validators=[Optional(), Length(max=254), Email(
-        "Enter an email address in the correct format, like lado@example.org", check_deliverability=False)])
 
 
 CONTACT_KEYS = ("front_door", "out_of_hours", "early_help", "consultation", "police_non_emergency", "lado")
