@@ -136,12 +136,47 @@ def _sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
-def _tune_for_reports() -> None:
+def _tune_for_reports(*, in_index_order: bool = False) -> None:
     """PostgreSQL, for this transaction only: no JIT (compiling the aggregates costs more than it saves
-    on one pass) and room to hash the groups in memory."""
+    on one pass), room to hash the groups in memory, and no parallel workers: the page already reads
+    its queries at once, each on a connection of its own (read_together), and workers on top of that
+    only take turns on the same cores (the concerns took as long with two workers as without).
+
+    in_index_order: group the rows as they come off the covering index, in the order it holds them
+    (models.REPORT_INDEXES), as SQLite does, rather than hash or sort them (see _index_order_pays).
+    Hashing and sorting stay allowed elsewhere, and are allowed again explicitly, since a test may
+    read both in one transaction."""
     if not _sqlite():
         db.session.execute(text("SET LOCAL jit = off"))
         db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+        db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        for setting in ("enable_hashagg", "enable_sort"):
+            db.session.execute(text(f"SET LOCAL {setting} = {'off' if in_index_order else 'DEFAULT'}"))
+
+
+# Below this share of the reports' tables' pages marked all-visible, the cube is hashed (see _index_order_pays).
+ALL_VISIBLE_FOR_INDEX_ORDER = 0.8
+
+
+def _index_order_pays() -> bool:
+    """PostgreSQL: whether the cube should be grouped in the covering index's order rather than hashed.
+
+    The planner costs hashing as the cheaper, but hashing the cube's five keys for each of 300,000
+    referrals took 1.8 times as long (378 against 209 ms, one core, benchmarks/reports.py's data): in
+    the index's order each group's rows arrive together, and grouping only compares each row with
+    the one before. That holds while the index alone can be read: for a page not yet marked
+    all-visible (rows written or changed since autovacuum last passed), each row is also fetched from
+    the table, and with no page marked the index's order took 1.5 times as long as hashing (a sort in
+    its place, the planner's choice, longer still). So only when most of both tables' pages are
+    marked, by the figures VACUUM keeps in pg_class (as autovacuum does on a running service); a table
+    never vacuumed or analysed (no pages counted yet) is hashed."""
+    if _sqlite():
+        return False
+    visible = db.session.scalar(text(
+        "SELECT min(CASE WHEN relpages = 0 THEN 0 ELSE relallvisible::float8 / relpages END) FROM pg_class "
+        "WHERE oid IN (to_regclass(:referrals), to_regclass(:contacts))"),
+        {"referrals": Referral.__tablename__, "contacts": ExternalContact.__tablename__})
+    return visible is not None and visible >= ALL_VISIBLE_FOR_INDEX_ORDER
 
 
 # ---- reading several reports at once, in one snapshot ---------------------------------------------
@@ -335,7 +370,8 @@ def _branch(table, columns: Mapping[str, ColumnElement], origin: str, received, 
             .group_by(*group_by))
 
 
-def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime) -> Cube:
+def _cube_query(filters: Filters, current: Period, baseline: Period, now: dt.datetime):
+    """The cube's one query: a branch for each table the filters can match (None: neither can)."""
     branches = []
     recorded_can_match = not any(getattr(filters, f) for f in SIGNPOST_ONLY)
     if filters.origin in (None, "signpost"):
@@ -348,10 +384,17 @@ def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime)
         branches.append(_branch(ExternalContact.__table__, columns, "front_door", ExternalContact.received_at,
                                 ExternalContact.decided_at, [columns[name] for name in RECORDED_GROUPS], filters,
                                 current, baseline, now, links=False))
-    cube = Cube([], defaultdict(lambda: [0, 0]), [0, 0])
     if not branches:
+        return None
+    return union_all(*branches) if len(branches) > 1 else branches[0]
+
+
+def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime) -> Cube:
+    query = _cube_query(filters, current, baseline, now)
+    cube = Cube([], defaultdict(lambda: [0, 0]), [0, 0])
+    if query is None:
         return cube
-    _tune_for_reports()
+    _tune_for_reports(in_index_order=_index_order_pays())
     # Read by position, in the select's order (CUBE_KEYS, then count, in_current, in_baseline, on_time,
     # late, re_referrals, followed_up): thousands of rows, one for each month of each cell. The current
     # period's are added up across its months as they are read, so every table after this adds up
@@ -359,7 +402,7 @@ def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime)
     current: dict[tuple, list[int]] = {}
     months, before = cube.months, cube.baseline
     keys = len(CUBE_KEYS)
-    for row in db.session.execute(union_all(*branches) if len(branches) > 1 else branches[0]).all():
+    for row in db.session.execute(query).all():
         month, number, origin, source_code, threshold_id, outcome = row[:keys]
         count, in_current, in_baseline = row[keys:keys + 3]
         if in_current:

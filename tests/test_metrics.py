@@ -445,6 +445,33 @@ def test_reading_at_once_uses_a_connection_each_in_one_snapshot(app, users):
     assert db.session.scalar(select(func.count()).select_from(ExternalContact)) == 1
 
 
+@pytest.mark.parametrize("filters", [metrics.Filters(), metrics.Filters(origin="front_door"),
+                                     metrics.Filters(source="3B", age_band="5 to 9"),
+                                     metrics.Filters(threshold="v1", followed="overridden", urgency="same_day")])
+def test_grouped_in_the_index_order_or_hashed_the_figures_are_the_same(known, filters, monkeypatch):
+    """On PostgreSQL the cube is grouped off the covering index when its tables are mostly all-visible,
+    and hashed otherwise (metrics._index_order_pays): the same figures either way."""
+    monkeypatch.setattr(metrics, "_index_order_pays", lambda: True)
+    in_index_order = overview(filters)
+    monkeypatch.setattr(metrics, "_index_order_pays", lambda: False)
+    assert overview(filters) == in_index_order
+
+
+def test_in_index_order_postgresql_reads_the_covering_index_with_no_sort_or_hash(known):
+    from sqlalchemy import text
+    if db.engine.dialect.name != "postgresql":
+        assert metrics._index_order_pays() is False  # SQLite reads the index in order by itself
+        return
+    for filters in (metrics.Filters(), metrics.Filters(source="6", urgency="standard")):
+        metrics._tune_for_reports(in_index_order=True)
+        statement = metrics._cube_query(filters, CURRENT, BASELINE, NOW).compile(
+            db.engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(db.session.scalars(text(f"EXPLAIN {statement}")))
+        assert "ix_referrals_reports" in plan and "ix_external_contacts_reports" in plan, plan
+        assert "GroupAggregate" in plan and "HashAggregate" not in plan and "Sort" not in plan, plan
+        db.session.rollback()
+
+
 def test_reading_at_once_passes_on_an_error(app):
     def fails():
         raise LookupError("no such report")
