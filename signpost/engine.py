@@ -19,6 +19,12 @@ from .values import CONSENT_VALUES, URGENCY_ORDER
 
 MAX_AGE_MONTHS = 18 * 12 - 1  # a child is under 18
 MAX_PREGNANCY_DAYS = 300
+# A baby can be born two weeks or more after its due date, and a date given early in pregnancy is
+# often moved: a midwife with an overdue mother, the time a pre-birth concern matters most, is not
+# refused. Beyond 4 weeks the baby is almost certainly born (then give the child's age).
+MAX_OVERDUE_DAYS = 28
+EXPECTED_DATE_PROBLEM = ("The expected date of birth must be no more than 4 weeks ago and no more than 10 months "
+                         "from now. If the baby has been born, say so and give their age.")
 UNKNOWN_CONCERNS = "These concerns are not in threshold version"  # how the unknown-ids problem starts
 
 
@@ -137,6 +143,11 @@ def service_summary(service: Service) -> dict:
     }
 
 
+def expected_date_possible(expected: dt.date, on_date: dt.date) -> bool:
+    """Whether an unborn baby can be due on this date: from 4 weeks ago to 10 months ahead."""
+    return (on_date - dt.timedelta(days=MAX_OVERDUE_DAYS)) <= expected <= on_date + dt.timedelta(days=MAX_PREGNANCY_DAYS)
+
+
 def check_answers(answers: Answers, version: ThresholdVersion, on_date: dt.date) -> list[Problem]:
     """Every reason these answers cannot be assessed."""
     problems: list[Problem] = []
@@ -148,10 +159,8 @@ def check_answers(answers: Answers, version: ThresholdVersion, on_date: dt.date)
             problems.append(Problem("age_and_unborn", "age_months",
                                     "Give either the child's age or that the baby is not born yet, not both."))
             age_ok = False
-        if answers.expected_date is not None and not (
-                on_date <= answers.expected_date <= on_date + dt.timedelta(days=MAX_PREGNANCY_DAYS)):
-            problems.append(Problem("expected_date_out_of_range", "expected_date",
-                                    "The expected date of birth must be between today and 10 months from now."))
+        if answers.expected_date is not None and not expected_date_possible(answers.expected_date, on_date):
+            problems.append(Problem("expected_date_out_of_range", "expected_date", EXPECTED_DATE_PROBLEM))
     elif answers.age_months is None:
         if not answers.in_danger:  # a child in danger now is never held up by a missing age
             problems.append(Problem("age_missing", "age_months",
@@ -208,10 +217,14 @@ def describe_ages(ind) -> str:
 
 
 def _urgent_reasons(chosen, urgency: str) -> tuple[UrgentReason, ...]:
+    """Why each urgent concern chosen cannot wait: on the 999 path the emergency concerns' reasons
+    first, then the same-day concerns' (they still hold after the 999 call: known FGM's duty to
+    report to the police, a missing child's police report), so none is lost to a more urgent one."""
     if urgency == "standard":
         return ()
-    return tuple(UrgentReason(i.id, i.text, i.urgency_reason) for i in chosen
-                 if i.urgency == urgency and i.urgency_reason)
+    kinds = ("emergency", "same_day") if urgency == "emergency" else (urgency,)
+    return tuple(UrgentReason(i.id, i.text, i.urgency_reason) for kind in kinds for i in chosen
+                 if i.urgency == kind and i.urgency_reason)
 
 
 def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
@@ -286,7 +299,13 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
 
     info = getattr(doc.routes, route)
     first = list(doc.same_day.next_steps) if urgency == "same_day" and doc.same_day else []
-    steps = first + list(info.next_steps) + extra_steps + list(getattr(getattr(doc.consent_advice, answers.consent), route))
+    consent = answers.consent
+    steps = first + list(info.next_steps) + extra_steps + list(getattr(getattr(doc.consent_advice, consent), route))
+    if about_adults and not chosen:
+        # Only a concern about an adult who works with children: the LADO's steps are what to do
+        # (shown first). Universal services' steps would have the referrer talk to the child and
+        # agree a plan with the family, against the LADO's "do not investigate or question the child".
+        steps = []
     services: tuple[Service, ...] = ()
     if directory is not None:
         areas = frozenset(i.area for i in chosen)

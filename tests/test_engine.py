@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from helpers_thresholds import answers, fixture_directory, fixture_version
+from signpost import engine
 from signpost.engine import AnswerError, Answers, assess
 
 ON = dt.date(2024, 6, 1)
@@ -338,10 +339,13 @@ def test_an_unknown_id_containing_age_does_not_hide_age_problems(v1):
     assert "'young_carer' does not apply to a child of this age" in problems[1]
 
 
-def test_expected_date_of_birth_must_be_within_ten_months(v1):
-    assert run(v1, unborn=True, expected_date=ON + dt.timedelta(days=100)).route == "universal"
-    problems = refused(v1, unborn=True, expected_date=ON - dt.timedelta(days=1))
-    assert problems == ["The expected date of birth must be between today and 10 months from now."]
+def test_expected_date_of_birth_from_four_weeks_ago_to_ten_months_ahead(v1):
+    """An overdue baby (the due date passed, not yet born) can still be referred before birth."""
+    for days in (-28, -1, 0, 100, 300):
+        assert run(v1, unborn=True, expected_date=ON + dt.timedelta(days=days)).route == "universal", days
+    for days in (-29, 301):
+        problems = refused(v1, unborn=True, expected_date=ON + dt.timedelta(days=days))
+        assert problems == [engine.EXPECTED_DATE_PROBLEM], days
 
 
 # --- what every recommendation carries --------------------------------------------------------
@@ -371,3 +375,4 @@ def test_a_version_change_changes_the_answer(v1):
     v2 = fixture_version("fixture-2025-04")
     a = answers("home_conditions_unsafe", consent="given")
     assert (assess(a, v1, ON).level, assess(a, v2, ON).level) == (3, 4)
+

@@ -148,6 +148,12 @@ def test_an_emergency_indicator_always_gives_the_999_steps_first(version_id, dat
     assert rec.next_steps[:len(call_999)] == call_999
     emergency_ids = {i for i in answers.indicators if version.indicators[i].urgency == "emergency"}
     assert emergency_ids <= set(rec.reason_ids)
+    # Why each urgent concern cannot wait, the emergency ones first: a same-day concern's reason (known
+    # FGM's duty to report it to the police) still holds after the 999 call, so it is not dropped.
+    chosen = [version.indicators[i] for i in sorted(answers.indicators) if not version.indicators[i].lado]
+    assert [(r.id, r.why) for r in rec.urgent_reasons] == [
+        (i.id, i.urgency_reason) for kind in ("emergency", "same_day") for i in chosen
+        if i.urgency == kind and i.urgency_reason]
 
 
 def same_day_versions():

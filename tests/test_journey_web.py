@@ -257,6 +257,40 @@ def test_a_concern_about_staff_carried_to_the_emergency_path_keeps_the_lado_outc
     assert latest.immediate and latest.lado and about_staff.id in latest.indicator_ids
 
 
+def test_an_overdue_baby_can_be_referred_before_birth_but_not_a_date_long_past(walker):
+    walker.start()
+    location = walker.answer("/refer/danger", {"in_danger": "no"})
+    if location == "/refer/about-you":
+        walker.answer(location, {"role": "midwife", "organisation": "primary_health"})
+    long_ago = dt.date.today() - dt.timedelta(days=40)
+    refused = walker.post("/refer/about-child", {"born": "unborn", "due_day": long_ago.day,
+                                                 "due_month": long_ago.month, "due_year": long_ago.year})
+    assert refused.status_code == 200 and "no more than 4 weeks ago" in refused.text
+    overdue = dt.date.today() - dt.timedelta(days=10)
+    walker.answer("/refer/about-child", {"born": "unborn", "due_day": overdue.day, "due_month": overdue.month,
+                                         "due_year": overdue.year}, "/refer/serious")
+    assert walker.answers().child.expected_date == overdue
+
+
+def test_a_concern_about_staff_alone_gives_the_lado_steps_not_talk_to_the_child(walker):
+    """Only a concern about an adult who works with children: the LADO's steps say do not question
+    the child, so universal services' "talk to the child" and "agree with the family" are not shown,
+    on the page or in the printable summary, which gives the LADO's steps."""
+    v = version()
+    about_staff = next(i for i in v.document.indicators if i.lado)
+    walker.concerns([about_staff.id], location=walker.to_concerns())
+    walker.finish_questions(consent="not_asked")
+    route, _level, _reasons, _services, page = walker.recommendation()
+    assert route == "universal" and 'id="lado"' in page
+    universal_steps = v.document.routes.universal.next_steps
+    assert not any(escape(step) in page for step in universal_steps)
+    assert "Follow the steps for the LADO above" in page and "go back and choose that concern too" in page
+    summary = walker.client.get("/refer/summary").text
+    for step in v.document.lado.next_steps:
+        assert str(escape(step)) in summary
+    assert not any(str(escape(step)) in summary for step in universal_steps)
+
+
 def test_a_same_day_concern_says_phone_the_front_door_today_on_every_page_after_it(walker):
     """The threshold document says to phone before writing anything: the pages after the tick say
     so, with the number, not only the recommendation at the end."""

@@ -43,7 +43,8 @@ class AssessRequest(BaseModel):
         default=None, description="The child's age in whole months (0 to 215). Give this or unborn.")
     unborn: bool = Field(default=False, description="True when the baby is not born yet (instead of age_months).")
     expected_date: dt.date | None = Field(
-        default=None, description="Expected date of birth (YYYY-MM-DD), only with unborn.")
+        default=None, description="Expected date of birth (YYYY-MM-DD), only with unborn: from 4 weeks ago (an overdue "
+                    "baby) to 10 months ahead.")
     consent: Literal["given", "refused", "not_asked", "not_needed"] = Field(
         default="not_asked", description="Whether the family has agreed to early help.")
     in_danger: bool = Field(default=False, description="True when the child is in immediate danger now.")

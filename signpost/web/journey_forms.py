@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
+from ..engine import expected_date_possible
 from ..journey import ORGANISATIONS, ROLES
 from ..values import CONSENT_VALUES
 from .forms import DIGITS, Problem, max_length, normalise_postcode, read_date, uk_phone, uk_postcode
@@ -88,7 +89,7 @@ class AboutChildForm(FlaskForm):
             return self.age_years is not None and self.age_months is not None
         if self.born.data == "unborn":
             self.due, problem = read_date(self.due_day, self.due_month, self.due_year)
-            if problem is None and not today <= self.due <= today + dt.timedelta(days=300):
+            if problem is None and not expected_date_possible(self.due, today):
                 problem = Problem("not_due_soon")
             if problem:
                 self.due_day.errors = [problem]
