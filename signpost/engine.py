@@ -300,6 +300,10 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
     info = getattr(doc.routes, route)
     first = list(doc.same_day.next_steps) if urgency == "same_day" and doc.same_day else []
     consent = answers.consent
+    if route == "social_care" and consent in ("not_asked", "refused") and any(i.family_not_told for i in chosen):
+        # A concern the family must not hear of from the referrer (forced marriage, FGM, fabricated
+        # illness...): the advice for not telling them, never "tell the parents you are referring".
+        consent = "not_needed"
     steps = first + list(info.next_steps) + extra_steps + list(getattr(getattr(doc.consent_advice, consent), route))
     if about_adults and not chosen:
         # Only a concern about an adult who works with children: the LADO's steps are what to do

@@ -376,3 +376,25 @@ def test_a_version_change_changes_the_answer(v1):
     a = answers("home_conditions_unsafe", consent="given")
     assert (assess(a, v1, ON).level, assess(a, v2, ON).level) == (3, 4)
 
+
+def test_a_concern_the_family_must_not_hear_of_never_says_tell_the_parents():
+    """Every shipped concern marked family_not_told, for every consent answer: without the family's
+    agreement the steps are those for not telling them; with it, those for a family who know."""
+    from helpers_thresholds import shipped_versions
+    checked = 0
+    for version in shipped_versions():
+        doc = version.document
+        for indicator in (i for i in doc.indicators if i.family_not_told):
+            age = indicator.min_age_months or 0 if indicator.applies_to != "unborn" else None
+            for consent in ("given", "refused", "not_asked", "not_needed"):
+                rec = assess(Answers(indicators=frozenset({indicator.id}), age_months=age,
+                                     unborn=indicator.applies_to == "unborn", consent=consent),
+                             version, version.effective_from)
+                assert rec.route == "social_care", indicator.id
+                advice = doc.consent_advice.given if consent == "given" else doc.consent_advice.not_needed
+                assert rec.next_steps[-len(advice.social_care):] == tuple(advice.social_care), (indicator.id, consent)
+                if consent != "given":
+                    told = set(doc.consent_advice.not_asked.social_care) | set(doc.consent_advice.refused.social_care)
+                    assert not told & set(rec.next_steps), (indicator.id, consent)
+                checked += 1
+    assert checked >= 8 * 4  # northmere-2026-12b marks eight

@@ -291,6 +291,39 @@ def test_a_concern_about_staff_alone_gives_the_lado_steps_not_talk_to_the_child(
     assert not any(str(escape(step)) in summary for step in universal_steps)
 
 
+def test_a_concern_the_family_must_not_hear_of_says_so_on_the_family_page_and_the_result(walker):
+    """Forced marriage, FGM, fabricated illness...: the family page says not to ask for consent, and
+    the recommendation says not to tell the family, never "tell the parents you are referring"."""
+    v = version()
+    flagged = [i for i in v.document.indicators if i.family_not_told and journey.applies(i, 15 * 12, False)]
+    if not flagged:
+        pytest.skip("the version in force marks no concern family_not_told")
+    walker.concerns([flagged[0].id], location=walker.to_concerns(years=15, months=0))
+    walker.answer("/refer/what-happened", {"what_happened": "She said she is to be married in the summer",
+                                          "seen": "yes", "says": "I do not want to", "wants": "to finish school"},
+                  "/refer/family")
+    page = walker.client.get("/refer/family").text
+    assert 'id="family-not-told"' in page and str(escape(flagged[0].text)) in page
+    walker.answer("/refer/family", {"working_well": "Attends school", "aware": "no", "consent": "not_asked"},
+                  "/refer/check")
+    walker.answer("/refer/check", {}, "/refer/recommendation")
+    result = walker.recommendation()[4]
+    for step in v.document.consent_advice.not_needed.social_care:
+        assert str(escape(step)) in result
+    for step in v.document.consent_advice.not_asked.social_care:
+        assert str(escape(step)) not in result
+
+
+def test_the_family_page_has_no_such_warning_for_other_concerns(walker):
+    v = version()
+    ordinary = next(i for i in v.document.indicators if not i.family_not_told and not i.lado and i.level == 2
+                    and not i.asks_for and journey.applies(i, 9 * 12 + 3, False))
+    walker.concerns([ordinary.id], location=walker.to_concerns())
+    walker.answer("/refer/what-happened", {"what_happened": "Often hungry", "seen": "yes", "says": "hungry",
+                                          "wants": "lunch"}, "/refer/family")
+    assert 'id="family-not-told"' not in walker.client.get("/refer/family").text
+
+
 def test_a_same_day_concern_says_phone_the_front_door_today_on_every_page_after_it(walker):
     """The threshold document says to phone before writing anything: the pages after the tick say
     so, with the number, not only the recommendation at the end."""

@@ -95,7 +95,7 @@ def diff(old: ThresholdVersion, new: ThresholdVersion) -> list[Change]:
 # Fields of a concern a policy lead checks one by one (present once the schema has them).
 NAMED_INDICATOR_FIELDS = {"urgency": "urgency changed", "urgency_reason": "urgency changed",
                           "references": "references changed", "note": "note changed",
-                          "lado": "changed", "must_tell_council": "changed"}
+                          "lado": "changed", "must_tell_council": "changed", "family_not_told": "changed"}
 
 
 def _words(value) -> str:

@@ -142,6 +142,10 @@ class Indicator(Strict):
     # The council must be told whatever the family says (private fostering, a homeless 16 or
     # 17 year old, an unaccompanied child).
     must_tell_council: bool = False
+    # Telling the family, or asking for their consent, could put the child in more danger (forced
+    # marriage, FGM, fabricated illness, sexual abuse in the family): the referrer is told not to,
+    # and the front door decides when and how the family is told.
+    family_not_told: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -195,6 +195,14 @@ def family_form(ctx, formdata):
     return jf.FamilyForm(formdata=formdata, data=data)
 
 
+def family_extra(ctx):
+    """The concerns chosen that the family must not hear of from the referrer: the page says not to
+    ask for their consent (the recommendation then says not to tell them)."""
+    chosen = journey.chosen_indicators(ctx.version, ctx.answers)
+    return {"family_not_told": [ctx.version.indicators[i].text for i in sorted(chosen)
+                                if ctx.version.indicators[i].family_not_told]}
+
+
 def family_write(ctx, form):
     if not form.validate_extra():
         return None
@@ -211,6 +219,6 @@ PAGES: dict[str, Page] = {page.id: page for page in (
     Page("areas", "areas", areas_form, areas_write, lambda ctx: {"groups": ctx.plan.areas}),
     Page("concerns", "concerns", concerns_form, concerns_write, concerns_extra),
     Page("what_happened", "what_happened", what_happened_form, what_happened_write, what_happened_extra),
-    Page("family", "family", family_form, family_write),
+    Page("family", "family", family_form, family_write, family_extra),
 )}
 BY_SLUG = {page.slug: page for page in PAGES.values()}
