@@ -158,7 +158,7 @@ def _tune_for_reports(*, in_index_order: bool = False) -> None:
 ALL_VISIBLE_FOR_INDEX_ORDER = 0.8
 
 
-def _index_order_pays() -> bool:
+def _index_order_pays(tables: Iterable[str] = ()) -> bool:
     """PostgreSQL: whether the cube should be grouped in the covering index's order rather than hashed.
 
     The planner costs hashing as the cheaper, but hashing the cube's five keys for each of 300,000
@@ -168,14 +168,16 @@ def _index_order_pays() -> bool:
     all-visible (rows written or changed since autovacuum last passed), each row is also fetched from
     the table, and with no page marked the index's order took 1.5 times as long as hashing (a sort in
     its place, the planner's choice, longer still). So only when most of both tables' pages are
-    marked, by the figures VACUUM keeps in pg_class (as autovacuum does on a running service); a table
-    never vacuumed or analysed (no pages counted yet) is hashed."""
-    if _sqlite():
+    marked, by the figures VACUUM keeps in pg_class (as autovacuum does on a running service), of the
+    tables the query reads. A table never vacuumed or analysed (reltuples -1) is hashed; one found
+    empty when last vacuumed or analysed does not count against the others."""
+    if _sqlite() or not tables:
         return False
     visible = db.session.scalar(text(
-        "SELECT min(CASE WHEN relpages = 0 THEN 0 ELSE relallvisible::float8 / relpages END) FROM pg_class "
-        "WHERE oid IN (to_regclass(:referrals), to_regclass(:contacts))"),
-        {"referrals": Referral.__tablename__, "contacts": ExternalContact.__tablename__})
+        "SELECT min(CASE WHEN relpages > 0 THEN relallvisible::float8 / relpages WHEN reltuples >= 0 THEN 1 "
+        "ELSE 0 END) FROM pg_class WHERE oid = ANY(ARRAY[" + ", ".join(
+            f"to_regclass(:t{n})" for n in range(len(tables))) + "])"),
+        {f"t{n}": name for n, name in enumerate(tables)})
     return visible is not None and visible >= ALL_VISIBLE_FOR_INDEX_ORDER
 
 
@@ -371,7 +373,8 @@ def _branch(table, columns: Mapping[str, ColumnElement], origin: str, received, 
 
 
 def _cube_query(filters: Filters, current: Period, baseline: Period, now: dt.datetime):
-    """The cube's one query: a branch for each table the filters can match (None: neither can)."""
+    """The cube's one query, a branch for each table the filters can match (None: neither can), and
+    the names of the tables it reads."""
     branches = []
     recorded_can_match = not any(getattr(filters, f) for f in SIGNPOST_ONLY)
     if filters.origin in (None, "signpost"):
@@ -385,16 +388,17 @@ def _cube_query(filters: Filters, current: Period, baseline: Period, now: dt.dat
                                 ExternalContact.decided_at, [columns[name] for name in RECORDED_GROUPS], filters,
                                 current, baseline, now, links=False))
     if not branches:
-        return None
-    return union_all(*branches) if len(branches) > 1 else branches[0]
+        return None, ()
+    tables = tuple(branch.get_final_froms()[0].name for branch in branches)
+    return (union_all(*branches) if len(branches) > 1 else branches[0]), tables
 
 
 def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime) -> Cube:
-    query = _cube_query(filters, current, baseline, now)
+    query, tables = _cube_query(filters, current, baseline, now)
     cube = Cube([], defaultdict(lambda: [0, 0]), [0, 0])
     if query is None:
         return cube
-    _tune_for_reports(in_index_order=_index_order_pays())
+    _tune_for_reports(in_index_order=_index_order_pays(tables))
     # Read by position, in the select's order (CUBE_KEYS, then count, in_current, in_baseline, on_time,
     # late, re_referrals, followed_up): thousands of rows, one for each month of each cell. The current
     # period's are added up across its months as they are read, so every table after this adds up
