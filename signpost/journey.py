@@ -541,12 +541,20 @@ def answers_key(version: ThresholdVersion, answers: JourneyAnswers) -> str:
     return engine_key(version, engine_answers(version, answers))
 
 
+# Raised when the engine gives different advice for the same answers and version (2: the 999 page
+# keeps same-day reasons; a concern about staff alone gives the LADO's steps only; family_not_told).
+# A draft's recorded recommendation from before then no longer matches its answers, so Check your
+# answers works it out again, rather than showing the older advice.
+ENGINE_REVISION = 2
+
+
 def engine_key(version: ThresholdVersion, e: Answers) -> str:
     """answers_key, from the engine's answers already worked out (working them out means working
     out the journey's path: recording a revision does it once, for the engine and the key)."""
     data = {"indicators": sorted(e.indicators), "age": e.age_months, "unborn": e.unborn,
             "expected": e.expected_date.isoformat() if e.expected_date else None,
-            "consent": e.consent, "in_danger": e.in_danger, "version": version.content_hash}
+            "consent": e.consent, "in_danger": e.in_danger, "version": version.content_hash,
+            "engine": ENGINE_REVISION}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
 
 

@@ -134,7 +134,7 @@ def new_draft_text(base: ThresholdVersion, base_text: str, library: Library, tod
                    approver: str) -> str:
     """A draft copied from a version, with a new id and dates to be confirmed at publishing."""
     data = load_data(base_text)
-    prefix = re.sub(r"-\d{4}-\d{2}(-\d{2})?$", "", base.id)
+    prefix = re.sub(r"-\d{4}-\d{2}(-\d+)?$", "", base.id)  # northmere-2026-12 or its second, -2
     month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     taken = {v.id for v in library.versions}
     new_id = f"{prefix}-{month:%Y-%m}"

@@ -246,4 +246,10 @@ def test_level_is_at_least_every_indicator_and_reasons_are_real(version_id, data
         assert reason.id in answers.indicators or reason.id in rule_ids or reason.id == "in_immediate_danger"
         assert reason.text
     assert bool(rec.reasons) == bool(answers.indicators or answers.in_danger)
-    assert rec.next_steps
+    # Always something to do: only a concern about an adult who works with children gives the LADO's
+    # steps alone (universal services' "talk to the child" would go against "do not question the child").
+    about_staff_only = answers.indicators and all(version.indicators[i].lado for i in answers.indicators)
+    if about_staff_only and not answers.in_danger:
+        assert rec.lado_steps and not rec.next_steps
+    else:
+        assert rec.next_steps

@@ -1056,6 +1056,8 @@ def test_a_child_missing_now_is_told_to_the_police_first_on_the_recommendation(w
     revision = db.session.scalar(select(Assessment).order_by(Assessment.id.desc()))
     assert revision.shown["urgent_reasons"] == [{"id": "missing_now", "text": missing.text,
                                                  "why": missing.urgency_reason}]
+    summary = walker.client.get("/refer/summary").text  # the printable summary keeps it too
+    assert 'data-urgent-reason-id="missing_now"' in summary and str(escape(missing.urgency_reason)) in summary
 
 
 def test_a_standard_recommendation_has_no_urgent_reasons(walker):

@@ -771,3 +771,14 @@ def test_drafts_read_and_write_as_pyyamls_python_reader_and_writer_would(path):
     assert data == yaml.safe_load(text)
     assert policy.dump(data) == yaml.dump(data, Dumper=InFull, sort_keys=False, allow_unicode=True, width=100,
                                           default_flow_style=False)
+
+
+def test_a_draft_from_a_second_version_in_a_month_is_named_for_next_month():
+    """northmere-2026-12-2 (a second version in December) gives northmere-2027-01, not
+    northmere-2026-12-2-2027-01."""
+    from signpost.thresholds import load_library
+    library = load_library(ROOT / "thresholds")
+    base = library.by_id("northmere-2026-12-2")
+    text = (ROOT / "thresholds" / "northmere-2026-12-2.yaml").read_text()
+    draft = policy.load_data(policy.new_draft_text(base, text, library, dt.date(2026, 12, 9), "A policy lead"))
+    assert draft["id"] == "northmere-2027-01"
