@@ -12,7 +12,7 @@ PUBLISHED = {
     "northmere-2024-09": "2aeae8f4f1094e23029b173294b39824a1a3a83be1edefa588b649fc25de33cf",
     "northmere-2026-04": "1ebaf75481fb9480e21b4fe19e634e712bb60a9aa5b0487c528f0023d27bc206",
     "northmere-2026-12": "c9b6ef268ca8f6d51ae473ae72bf22c7da8e0d83a09fe4bc62e1356812dcc693",
-    "northmere-2026-12-2": "955bfec49c37b570638b672fe2da84d0fbba0de26ba6c22b4bc64f19af005a77",
+    "northmere-2026-12-2": "65594738d55bddf5fc71e0d7679b5f27afaebe2e46f537aa7abd68c58f28ffa1",
 }
 
 

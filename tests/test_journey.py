@@ -143,7 +143,13 @@ def test_changing_the_age_asks_the_new_questions_before_check(version):
     assert journey.next_page(version, nine, "about_you", returning_to_check=True) == "check"
     older, dropped = journey.prune(version, with_age(nine, 15))
     assert dropped == []
-    assert journey.next_page(version, older, "about_child", returning_to_check=True) == "concerns"
+    serious_now = tuple(i.id for i in journey.layout(version, older).serious_items)
+    if set(serious_now) - set(nine.serious.shown):  # a most serious concern for teenagers (13 to 15 with an adult)
+        assert journey.next_page(version, older, "about_child", returning_to_check=True) == "serious"
+        older = older.but(serious=Ticks(ticked=(), shown=serious_now))
+        assert journey.next_page(version, older, "serious", returning_to_check=True) == "concerns"
+    else:
+        assert journey.next_page(version, older, "about_child", returning_to_check=True) == "concerns"
     offered = {o.id for i in journey.concern_items(version, older) for o in i.options}
     assert teen_only.id in offered
     older = older.but(concerns=Ticks(ticked=(), shown=tuple(i.id for i in journey.concern_items(version, older))))
