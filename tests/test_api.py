@@ -20,7 +20,8 @@ CURRENT = LIBRARY.in_force(dt.date.today())
 TOP = CURRENT.document.levels[-1].number
 # A top-level (level 4) indicator that is not an immediate short-circuit, for a 5-year-old.
 LEVEL_4 = next(i.id for i in CURRENT.document.indicators
-               if i.level == TOP and not i.immediate and i.applies_to != "unborn" and (i.max_age_months or 999) >= 60)
+               if i.level == TOP and not i.immediate and i.applies_to != "unborn"
+               and (i.min_age_months or 0) <= 60 <= (i.max_age_months or 999))
 IMMEDIATE = next(i for i in CURRENT.document.indicators if i.immediate)
 UNBORN_ONLY = next(i.id for i in CURRENT.document.indicators if i.applies_to == "unborn")
 # Two answers to one severity question (e.g. "missing once" and "missing regularly"): a contradiction.
