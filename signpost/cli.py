@@ -228,6 +228,8 @@ def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
     click.echo("Next steps:")
     for step in rec.next_steps:
         click.echo(f"  - {step}")
+    if not rec.next_steps:  # only a concern about an adult who works with children
+        click.echo("  (none for the child: follow the LADO steps above)")
     if rec.services:
         click.echo("Services:")
         for service in rec.services:

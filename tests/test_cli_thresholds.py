@@ -312,3 +312,13 @@ def test_test_command_fails_when_there_are_no_cases(tmp_path):
         shutil.copy(version, tmp_path / version.name)
     result = invoke(make_app(thresholds_dir=tmp_path), "test")
     assert result.exit_code == 1 and "No test cases found" in result.output
+
+
+def test_assess_a_concern_about_staff_alone_prints_the_lado_steps_and_none_for_the_child():
+    from conftest import ROOT
+    result = invoke(make_app(ROOT / "thresholds"), "assess", "northmere-2026-12-2", "--indicator",
+                    "lado_adult_may_pose_risk", "--age-months", "110")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "About an adult who works with children (tell the LADO):" in out
+    assert out.split("Next steps:")[1].splitlines()[1] == "  (none for the child: follow the LADO steps above)"
