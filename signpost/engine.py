@@ -106,8 +106,9 @@ class Recommendation:
     lado: bool = False  # a concern about an adult who works with children: tell the LADO
     lado_steps: tuple[str, ...] = ()
     consent_refused_referral: bool = False  # consent refused, and the referral still goes
-    # The concerns with the recommendation's urgency (emergency or same day) whose threshold
-    # document says why they cannot wait: shown with the urgent instructions, whatever decided the level.
+    # The urgent concerns (those with the recommendation's urgency; on the 999 path the same-day ones
+    # too) whose threshold document says why they cannot wait: shown with the urgent instructions,
+    # whatever decided the level.
     urgent_reasons: tuple[UrgentReason, ...] = ()
 
     @property
@@ -299,17 +300,18 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
 
     info = getattr(doc.routes, route)
     first = list(doc.same_day.next_steps) if urgency == "same_day" and doc.same_day else []
-    consent = answers.consent
-    if route == "social_care" and consent in ("not_asked", "refused") and any(i.family_not_told for i in chosen):
-        # A concern the family must not hear of from the referrer (forced marriage, FGM, fabricated
-        # illness...): the advice for not telling them, never "tell the parents you are referring".
-        consent = "not_needed"
-    steps = first + list(info.next_steps) + extra_steps + list(getattr(getattr(doc.consent_advice, consent), route))
     if about_adults and not chosen:
         # Only a concern about an adult who works with children: the LADO's steps are what to do
         # (shown first). Universal services' steps would have the referrer talk to the child and
         # agree a plan with the family, against the LADO's "do not investigate or question the child".
         steps = []
+    else:
+        consent = answers.consent
+        if route == "social_care" and consent in ("not_asked", "refused") and any(i.family_not_told for i in chosen):
+            # A concern the family must not hear of from the referrer (forced marriage, FGM, fabricated
+            # illness...): the advice for not telling them, never "tell the parents you are referring".
+            consent = "not_needed"
+        steps = first + list(info.next_steps) + extra_steps + list(getattr(getattr(doc.consent_advice, consent), route))
     services: tuple[Service, ...] = ()
     if directory is not None:
         areas = frozenset(i.area for i in chosen)

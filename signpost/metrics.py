@@ -158,7 +158,7 @@ def _tune_for_reports(*, in_index_order: bool = False) -> None:
 ALL_VISIBLE_FOR_INDEX_ORDER = 0.8
 
 
-def _index_order_pays(tables: Iterable[str] = ()) -> bool:
+def _index_order_pays(tables: Iterable[str]) -> bool:
     """PostgreSQL: whether the cube should be grouped in the covering index's order rather than hashed.
 
     The planner costs hashing as the cheaper, but hashing the cube's five keys for each of 300,000
