@@ -1177,3 +1177,66 @@ def test_answers_a_change_dropped_are_named_under_a_heading(walker):
     page = walker.client.get(location)  # the questions that now apply, with what was removed above them
     assert "Some answers no longer apply and were removed" in page.text
     assert f"<li>{escape(baby_only.text)}</li>" in page.text and "{&#39;" not in page.text
+
+
+# ---------------------------------------------------------------------------------- the answers' rows
+
+ROW_RE = re.compile(r'<div class="govuk-summary-list__row[^"]*" data-page="(\w+)">\s*'
+                    r'<dt class="govuk-summary-list__key">(.*?)</dt>\s*'
+                    r'<dd class="govuk-summary-list__value">(.*?)</dd>\s*'
+                    r'(?:<dd class="govuk-summary-list__actions"><a class="govuk-link" href="([^"]+)">)?', re.S)
+
+
+def answer_rows(text: str) -> dict[str, tuple[str, list[str], str | None]]:
+    """{label: (page, lines, change link)} for each row of the answers."""
+    return {html.unescape(key): (page, [html.unescape(line) for line in re.findall(r'<p class="govuk-body">(.*?)</p>', value)],
+                                 html.unescape(href) if href else None)
+            for page, key, value, href in ROW_RE.findall(text)}
+
+
+def test_check_your_answers_shows_every_answer_with_a_link_to_change_it_the_summary_without_links(walker):
+    chosen = level_items(3)[:1] + level_items(2)[:1]
+    walker.to_concerns(years=9, months=3)
+    walker.concerns(chosen)
+    walker.answer("/refer/what-happened", {"what_happened": "Hungry <again>", "seen": "yes", "says": "I am hungry",
+                                           "wants": "Lunch"}, "/refer/family")
+    walker.answer("/refer/family", {"working_well": "Comes every day", "tried": "", "tried_by": "", "aware": "no",
+                                    "consent": "not_asked"}, "/refer/check")
+    rows = answer_rows(walker.client.get("/refer/check").text)
+    texts = [version().indicators[i].text for i in chosen]
+    assert rows["Immediate danger"] == ("danger", ["No"], "/refer/danger?change=1")
+    assert rows["Your role"] == ("about_you", ["Designated safeguarding lead or deputy"], "/refer/about-you?change=1")
+    assert rows["Organisation"][1] == ["School or college"]
+    assert rows["Age"] == ("about_child", ["9 years and 3 months"], "/refer/about-child?change=1")
+    shown = rows["Serious and urgent concerns"][1] + rows["Your concerns"][1]
+    assert [line for line in shown if line != "None of these"] == sorted(texts, key=lambda t: -version().indicators[
+        chosen[texts.index(t)]].level)  # most serious first, each once
+    assert rows["What has happened"] == ("what_happened", ["Hungry <again>"], "/refer/what-happened?change=1")
+    assert rows["Seen and spoken to"][1] == ["Yes, seen and spoken to"]
+    assert rows["What the child says"][1] == ["I am hungry"] and rows["What the child wants"][1] == ["Lunch"]
+    assert "What you observed" not in rows and "Why not seen" not in rows
+    assert rows["What has been tried"][1] == ["Nothing given"] and rows["Who has been involved"][1] == ["Nothing given"]
+    assert rows["Family knows you are worried"][1] == ["No"]
+    assert rows["Consent"] == ("family", ["I have not asked the family yet"], "/refer/family?change=1")
+    assert "Why" not in rows
+    walker.answer("/refer/check", {}, "/refer/recommendation")
+    summary = answer_rows(walker.client.get("/refer/summary").text)
+    assert summary["Age"] == ("about_child", ["9 years and 3 months"], None)  # recorded: nothing to change
+    assert set(summary) == set(rows)
+
+
+@pytest.mark.parametrize("years, months, words", [(1, 0, "1 year"), (0, 5, "5 months"), (0, 1, "1 month"),
+                                                   (0, 0, "0 months"), (2, 1, "2 years and 1 month"),
+                                                   (12, 11, "12 years and 11 months")])
+def test_the_age_row_says_years_and_months_as_a_person_would(app, years, months, words):
+    from signpost.web.pages import age_words
+    said = app.jinja_env.get_template("journey/_words.html").module
+    assert age_words(journey.Child(unborn=False, years=years, months=months), said) == words
+
+
+def test_the_age_row_of_an_unborn_baby_gives_the_due_date_and_an_unknown_child_is_not_known(app):
+    from signpost.web.pages import age_words
+    said = app.jinja_env.get_template("journey/_words.html").module
+    assert age_words(journey.Child(unborn=True, expected_date=dt.date(2027, 3, 5)), said) == "Not born yet, due 5 March 2027"
+    assert age_words(journey.Child(unborn=True), said) == "Not born yet"
+    assert age_words(None, said) == "Not known"

@@ -26,7 +26,7 @@ from ..journey import JourneyAnswers
 from ..models import Assessment, Draft, Referral
 from . import fixed_url
 from . import journey_forms as jf
-from .pages import BY_SLUG, PAGES, Context
+from .pages import BY_SLUG, PAGES, Context, summary_rows
 from .security import abort_not_yours, role_required
 
 bp = Blueprint("journey", __name__, url_prefix="/refer")
@@ -438,14 +438,12 @@ PROBLEM_PAGES = {"age_months": "about_child", "unborn": "about_child", "expected
 
 
 def check_context(version, answers: JourneyAnswers, changeable: bool = True) -> dict:
-    """What the rows on Check your answers read: each page's macro in templates/journey/_rows.html."""
-    seq = journey.sequence(version, answers)
-    chosen = journey.chosen_indicators(version, journey.in_journey(version, answers))
-    return {"pages": [PAGES[p].rows for p in seq if p in PAGES],
-            "phone_today": journey.phone_today(version, answers),
-            "chosen": [version.indicators[i] for i in sorted(chosen, key=lambda i: -version.indicators[i].level)],
-            "area_names": {a.id: a.name for d in version.document.domains for a in d.areas},
-            "page_url": page_url, "changeable": changeable}
+    """What Check your answers and the summaries show: the answers' rows (pages.summary_rows),
+    each with its "Change" link while they can be changed, and whether to phone today."""
+    words = current_app.jinja_env.get_template("journey/_words.html").module
+    return {"rows": summary_rows(version, answers, words,
+                                 (lambda page: page_url(page, change=True)) if changeable else None),
+            "phone_today": journey.phone_today(version, answers)}
 
 
 @bp.get("/recommendation")
@@ -700,7 +698,7 @@ def history_summary(assessment_id: int):
     answers = answers_of(draft) if draft is not None else None
     rec = Recorded(assessment)
     info = version.document.immediate_danger if rec.immediate else getattr(version.document.routes, rec.route)
-    extra = check_context(version, answers, changeable=False) if answers is not None else {"pages": []}
+    extra = check_context(version, answers, changeable=False) if answers is not None else {"rows": []}
     return render_template("journey/summary.html", rec=rec, version=version, info=info, assessment=assessment,
                            answers=answers, finished=True, **extra)
 

@@ -2,7 +2,7 @@
 
 A Page says which template shows it (with all its words: question, hints, options, error
 messages), how its form is built from the typed answers, how the posted form writes the
-answers back, its rows on Check your answers (a macro in templates/journey/_rows.html),
+answers back, its rows on Check your answers (built here, with the words of journey/_words.html),
 whether it is answered and which pages it makes relevant. The last two are its Step in
 signpost.journey, which the routing reads without Flask (tests, benchmarks, load plans);
 a Page exposes them as is_answered and makes_relevant.
@@ -41,15 +41,12 @@ class Page:
     form: Callable[[Context, Any], Any]  # (context, formdata) -> the form, filled from the answers
     write: Callable[[Context, Any], JourneyAnswers | None]  # None when the form's own checks failed
     extra: Callable[[Context], dict] = lambda ctx: {}  # what else the template needs
+    # Its answers on Check your answers and the summary: (the answers, the words) -> rows
+    rows: Callable[["Answered", Any], list["Row"]] = lambda answered, words: []
 
     @property
     def slug(self) -> str:
         return self.id.replace("_", "-")
-
-    @property
-    def rows(self) -> str:
-        """Its macro in templates/journey/_rows.html: its answers on Check your answers and the summary."""
-        return self.id
 
     @property
     def step(self) -> journey.Step:
@@ -62,6 +59,123 @@ class Page:
     def makes_relevant(self, version, answers: JourneyAnswers) -> tuple[str, ...]:
         """The pages that come straight after it, given the answers so far."""
         return self.step.leads_to(version, answers)
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One answer on Check your answers: its label, its lines, the page that asks it, and the
+    address that changes it (None where the answers can no longer be changed)."""
+    key: str
+    lines: tuple[str, ...]
+    page: str
+    href: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Answered:
+    """What the rows read: the answers, and the concerns chosen, most serious first."""
+    version: Any
+    answers: JourneyAnswers
+    chosen: tuple  # Indicator, highest level first
+
+    @classmethod
+    def of(cls, version, answers: JourneyAnswers) -> "Answered":
+        ids = journey.chosen_indicators(version, journey.in_journey(version, answers))
+        return cls(version, answers, tuple(sorted((version.indicators[i] for i in sorted(ids)),
+                                                  key=lambda ind: -ind.level)))
+
+    def concern_lines(self, ticks: Ticks | None, words) -> tuple[str, ...]:
+        if not ticks:
+            return (words.summary["none_of_these"],)
+        ticked = ticks.ticked
+        lines = tuple(ind.text + (f": {ind.option}" if ind.asks_for and ind.option and ind.asks_for in ticked else "")
+                      for ind in self.chosen if ind.id in ticked or ind.asks_for in ticked)
+        return lines or (words.summary["none_of_these"],)
+
+
+def summary_rows(version, answers: JourneyAnswers, words, change_url: Callable[[str], str] | None = None) -> list[Row]:
+    """Every answer of the pages this journey asks, in order; with change_url(page), each row
+    links to the page that changes it. `words` is templates/journey/_words.html's module."""
+    answered = Answered.of(version, answers)
+    rows = [row for page in journey.sequence(version, answers) if page in PAGES
+            for row in PAGES[page].rows(answered, words)]
+    if change_url is None:
+        return rows
+    hrefs = {page: change_url(page) for page in dict.fromkeys(row.page for row in rows)}
+    return [dataclasses.replace(row, href=hrefs[row.page]) for row in rows]
+
+
+def _line(value) -> tuple[str, ...]:
+    return (value if isinstance(value, str) else str(value),)
+
+
+def danger_rows(answered, words):
+    return [Row(words.summary["danger"], ("Yes" if answered.answers.in_danger == "yes" else "No",), "danger")]
+
+
+def about_you_rows(answered, words):
+    about = answered.answers.about_you
+    return [Row(words.summary["role"], _line(words.roles.get(about.role, "") if about else ""), "about_you"),
+            Row(words.summary["organisation"], _line(words.organisations.get(about.organisation, "") if about else ""),
+                "about_you")]
+
+
+def age_words(child: Child | None, words) -> str:
+    said = words.summary
+    if child is None:
+        return said["age_not_known"]
+    if child.unborn:
+        due = child.expected_date
+        return said["due"].format(date=f"{due.day} {due:%B %Y}") if due else said["unborn"]
+    years, months = child.years or 0, child.months or 0
+    parts = []
+    if years:
+        parts.append(said["year" if years == 1 else "years"].format(n=years))
+    if months or not years:
+        parts.append(said["month" if months == 1 else "months"].format(n=months))
+    return said["years_and_months"].format(years=parts[0], months=parts[1]) if len(parts) == 2 else parts[0]
+
+
+def about_child_rows(answered, words):
+    return [Row(words.summary["age"], (age_words(answered.answers.child, words),), "about_child")]
+
+
+def serious_rows(answered, words):
+    return [Row(words.summary["serious"], answered.concern_lines(answered.answers.serious, words), "serious")]
+
+
+def areas_rows(answered, words):
+    ticks = answered.answers.areas
+    names = {a.id: a.name for d in answered.version.document.domains for a in d.areas}
+    lines = tuple(names.get(a, a) for a in (ticks.ticked if ticks else ()))
+    return [Row(words.summary["areas"], lines or (words.summary["none_of_these"],), "areas")]
+
+
+def concerns_rows(answered, words):
+    return [Row(words.summary["concerns"], answered.concern_lines(answered.answers.concerns, words), "concerns")]
+
+
+def what_happened_rows(answered, words):
+    said, answers = words.summary, answered.answers
+    rows = [Row(said["what_happened"], (answers.what_happened or "",), "what_happened")]
+    voice = answers.voice
+    if voice:
+        rows.append(Row(said["seen"], (words.seen[voice.seen],), "what_happened"))
+        rows.extend(Row(said[key], (getattr(voice, key),), "what_happened")
+                    for key in ("says", "wants", "observed", "not_seen_reason") if getattr(voice, key))
+    return rows
+
+
+def family_rows(answered, words):
+    said, family, consent = words.summary, answered.answers.family, answered.answers.consent
+    rows = [Row(said["working_well"], (family.working_well if family else "",), "family"),
+            Row(said["tried"], ((family.tried if family else "") or said["nothing_given"],), "family"),
+            Row(said["tried_by"], ((family.tried_by if family else "") or said["nothing_given"],), "family"),
+            Row(said["aware"], (words.yes_no.get(consent.aware, "") if consent else "",), "family"),
+            Row(said["consent"], (words.consent.get(consent.consent, "") if consent else "",), "family")]
+    if consent and consent.reason:
+        rows.append(Row(said["reason"], (consent.reason,), "family"))
+    return rows
 
 
 def _ticks_data(ticks: Ticks | None) -> dict:
@@ -212,13 +326,14 @@ def family_write(ctx, form):
 
 
 PAGES: dict[str, Page] = {page.id: page for page in (
-    Page("danger", "danger", danger_form, danger_write),
-    Page("about_you", "about_you", about_you_form, about_you_write),
-    Page("about_child", "about_child", about_child_form, about_child_write),
-    Page("serious", "serious", serious_form, serious_write, serious_extra),
-    Page("areas", "areas", areas_form, areas_write, lambda ctx: {"groups": ctx.plan.areas}),
-    Page("concerns", "concerns", concerns_form, concerns_write, concerns_extra),
-    Page("what_happened", "what_happened", what_happened_form, what_happened_write, what_happened_extra),
-    Page("family", "family", family_form, family_write, family_extra),
+    Page("danger", "danger", danger_form, danger_write, rows=danger_rows),
+    Page("about_you", "about_you", about_you_form, about_you_write, rows=about_you_rows),
+    Page("about_child", "about_child", about_child_form, about_child_write, rows=about_child_rows),
+    Page("serious", "serious", serious_form, serious_write, serious_extra, serious_rows),
+    Page("areas", "areas", areas_form, areas_write, lambda ctx: {"groups": ctx.plan.areas}, areas_rows),
+    Page("concerns", "concerns", concerns_form, concerns_write, concerns_extra, concerns_rows),
+    Page("what_happened", "what_happened", what_happened_form, what_happened_write, what_happened_extra,
+         what_happened_rows),
+    Page("family", "family", family_form, family_write, family_extra, family_rows),
 )}
 BY_SLUG = {page.slug: page for page in PAGES.values()}
