@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import CSRF_RE, PASSWORD, make_app, submit
+from conftest import CSRF_RE, PASSWORD, make_app, sign_in_as, submit
 
 
 def csp(response) -> dict[str, str]:
@@ -183,3 +183,46 @@ def test_nothing_secret_in_the_session_cookie(client, users):
         assert set(session) <= {"_user_id", "_fresh", "_id", "csrf_token", "last_seen", "signed_in_at",
                                 "return_to", "_flashes"}
         assert "correct horse" not in str(dict(session))
+
+
+def ticking_csrf_clock(monkeypatch) -> None:
+    """Flask-WTF's tokens signed as if 100 seconds passed between one signing and the next."""
+    import itertools
+
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+    clock = itertools.count(1_800_000_000, 100)
+
+    class Ticking(TimestampSigner):
+        def get_timestamp(self):
+            return next(clock)
+
+    class Serializer(URLSafeTimedSerializer):
+        default_signer = Ticking
+    monkeypatch.setattr("flask_wtf.csrf.URLSafeTimedSerializer", Serializer)
+
+
+def test_a_session_keeps_its_signed_csrf_token_and_the_kept_token_is_accepted(app, referrer, users, monkeypatch):
+    """With no time limit on tokens, the token signed for a session is given again (not re-signed
+    with a new time on every page), and it still sends a form; another session's is refused."""
+    ticking_csrf_clock(monkeypatch)
+    tokens = [CSRF_RE.search(referrer.get(path).get_data(as_text=True)) for path in ("/", "/refer/my-referrals", "/")]
+    tokens = {next(t for t in match.groups() if t) for match in tokens}
+    assert len(tokens) == 1
+    response = referrer.post("/refer/new", data={"csrf_token": tokens.pop()})
+    assert response.status_code == 302 and response.location == "/refer/danger"
+    other = app.test_client()
+    sign_in_as(other, users["referrer"])
+    other_token = next(t for t in CSRF_RE.search(other.get("/").get_data(as_text=True)).groups() if t)
+    assert referrer.post("/refer/new", data={"csrf_token": other_token}).status_code == 400
+
+
+def test_with_a_time_limit_on_csrf_tokens_each_page_signs_its_own(database_url, users, monkeypatch):
+    ticking_csrf_clock(monkeypatch)
+    timed = make_app(database_url, WTF_CSRF_TIME_LIMIT=3600)
+    with timed.app_context():
+        client = timed.test_client()
+        sign_in_as(client, users["referrer"])
+        tokens = {next(t for t in CSRF_RE.search(client.get("/").get_data(as_text=True)).groups() if t)
+                  for _ in range(2)}
+        assert len(tokens) == 2
+        assert "signpost_signed_csrf" not in timed.extensions

@@ -9,8 +9,9 @@ import datetime as dt
 import re
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, session
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import _FlaskFormCSRF, generate_csrf
 from markupsafe import Markup
 from wtforms import PasswordField, SelectChoice, StringField
 from wtforms.validators import StopValidation, ValidationError
@@ -41,7 +42,42 @@ def not_blank(form, field) -> None:
         raise StopValidation(message or "This field is required")
 
 
+# ---- CSRF tokens ---------------------------------------------------------------------------------
+# Flask-WTF signs the session's CSRF token afresh, with the time in it, for every page with a form
+# (every signed-in page has one: Sign out). With no time limit on the token (settings.py: it lives as
+# long as the session, which the idle timeout ends) the time is never checked, so the token signed
+# once for a session is as good as a new one: it is kept and given again, saving an HMAC per page.
+SIGNED_TOKENS_KEPT = 10_000
+
+
+def csrf_token() -> str:
+    """This session's signed CSRF token (Flask-WTF's generate_csrf, signed once per session)."""
+    if "csrf_token" not in g and current_app.config.get("WTF_CSRF_TIME_LIMIT") is None \
+            and current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token") == "csrf_token":
+        raw = session.get("csrf_token")
+        signed = current_app.extensions.setdefault("signpost_signed_csrf", {})
+        token = signed.get(raw) if isinstance(raw, str) else None
+        if token is not None:
+            g.csrf_token = token
+        else:
+            token = generate_csrf()
+            if len(signed) >= SIGNED_TOKENS_KEPT:
+                signed.clear()
+            signed[session["csrf_token"]] = token
+    return generate_csrf()
+
+
+class KeptTokenCSRF(_FlaskFormCSRF):
+    def generate_csrf_token(self, csrf_token_field):
+        if self.meta.csrf_secret == current_app.config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key) \
+                and self.meta.csrf_field_name == "csrf_token":  # a form's own secret or field: signed as Flask-WTF does
+            return csrf_token()
+        return super().generate_csrf_token(csrf_token_field)
+
+
 class SafeMeta(FlaskForm.Meta):
+    csrf_class = KeptTokenCSRF
+
     def bind_field(self, form, unbound_field, options):
         field = super().bind_field(form, unbound_field, options)
         field.validators = [no_hidden_characters, *field.validators]
@@ -291,8 +327,7 @@ def error_summary(form, extra_errors: list[dict] | None = None) -> dict | None:
 
 
 def csrf_field() -> Markup:
-    from flask_wtf.csrf import generate_csrf
-    return Markup(f'<input type="hidden" name="csrf_token" value="{generate_csrf()}">')
+    return Markup(f'<input type="hidden" name="csrf_token" value="{csrf_token()}">')
 
 
 def draft_field(draft) -> Markup:
