@@ -11,6 +11,8 @@ page's p99 under 50 ms).
 Run: .venv/bin/python benchmarks/http.py [--rounds 5] [--seconds 4] [--workers N] [--threads N]
 By default both are served as gunicorn.conf.py serves Signpost in production (with Redis holding the
 rate limits): 2 x cores + 1 workers of one thread each.
+benchmarks/request_floor.py shows, in process, how much of a journey page is the floor every
+signed-in page with the layout pays.
 """
 from __future__ import annotations
 

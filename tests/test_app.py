@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -315,6 +316,17 @@ def test_the_http_benchmarks_bare_flask_baseline_starts_under_the_same_gunicorn_
     conf["when_ready"](server)
     assert len(bare.jinja_env.cache) == len(bare.jinja_env.list_templates())
     assert bare.test_client().get("/page").status_code == 200
+
+
+def test_the_request_floor_benchmark_times_both_floors_and_the_journey_pages():
+    """benchmarks/request_floor.py, one short round: both floor pages and the journey's pages answer
+    200 (a floor page that redirected would time the sign-in page instead, and be left out)."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "request_floor.py"), "--rounds", "1",
+                          "--calls", "2"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True).stdout
+    assert "signed in, empty page" in out and "signed in, the layout" in out and "/refer/check" in out
+    assert re.search(r"^layout_floor_vs_bare_flask: \d+\.\d\d$", out.splitlines()[-1])
 
 
 def test_wsgi_module_exposes_the_app(monkeypatch, tmp_path):
