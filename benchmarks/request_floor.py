@@ -113,8 +113,11 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--calls", type=int, default=500, help="calls of each page in each round")
     args = parser.parse_args(argv)
-    folder = Path(tempfile.mkdtemp(prefix="signpost-floor-"))
-    url = f"sqlite:///{folder / 'floor.db'}"
+    with tempfile.TemporaryDirectory(prefix="signpost-floor-") as folder:
+        measure(f"sqlite:///{Path(folder) / 'floor.db'}", args)
+
+
+def measure(url: str, args) -> None:
     subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
                    env={"DATABASE_URL": url, "SECRET_KEY": "floor-" + "k" * 40, "PATH": "/usr/bin:/bin"},
                    check=True, capture_output=True)

@@ -1240,3 +1240,14 @@ def test_the_age_row_of_an_unborn_baby_gives_the_due_date_and_an_unknown_child_i
     assert age_words(journey.Child(unborn=True, expected_date=dt.date(2027, 3, 5)), said) == "Not born yet, due 5 March 2027"
     assert age_words(journey.Child(unborn=True), said) == "Not born yet"
     assert age_words(None, said) == "Not known"
+
+
+def test_concerns_on_check_your_answers_are_most_serious_first_then_in_the_threshold_documents_order(app):
+    from signpost.web.pages import Answered
+    same_level = level_items(2)[:3]
+    answers = journey.with_concerns(version(), journey.JourneyAnswers(
+        in_danger="no", child=journey.Child(unborn=False, years=9, months=3)), [*reversed(same_level), *level_items(3)[:1]])
+    chosen = [ind.id for ind in Answered.of(version(), answers).chosen]
+    in_document = [i.id for i in version().document.indicators]
+    assert chosen[0] == level_items(3)[0]
+    assert chosen[1:] == sorted(same_level, key=in_document.index)

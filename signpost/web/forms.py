@@ -69,9 +69,11 @@ def csrf_token() -> str:
 
 class KeptTokenCSRF(_FlaskFormCSRF):
     def generate_csrf_token(self, csrf_token_field):
-        if self.meta.csrf_secret == current_app.config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key) \
-                and self.meta.csrf_field_name == "csrf_token":  # a form's own secret or field: signed as Flask-WTF does
-            return csrf_token()
+        config = current_app.config
+        if (self.meta.csrf_secret == config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
+                and self.meta.csrf_time_limit is None
+                and self.meta.csrf_field_name == config.get("WTF_CSRF_FIELD_NAME", "csrf_token")):
+            return csrf_token()  # a form with its own secret, time limit or field is signed as Flask-WTF does
         return super().generate_csrf_token(csrf_token_field)
 
 

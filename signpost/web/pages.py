@@ -80,15 +80,18 @@ class Answered:
 
     @classmethod
     def of(cls, version, answers: JourneyAnswers) -> "Answered":
+        """Most serious first; at one level, in the threshold document's order."""
         ids = journey.chosen_indicators(version, journey.in_journey(version, answers))
-        return cls(version, answers, tuple(sorted((version.indicators[i] for i in sorted(ids)),
-                                                  key=lambda ind: -ind.level)))
+        in_document = (ind for ind in version.document.indicators if ind.id in ids)
+        return cls(version, answers, tuple(sorted(in_document, key=lambda ind: -ind.level)))
 
     def concern_lines(self, ticks: Ticks | None, words) -> tuple[str, ...]:
         if not ticks:
             return (words.summary["none_of_these"],)
         ticked = ticks.ticked
-        lines = tuple(ind.text + (f": {ind.option}" if ind.asks_for and ind.option and ind.asks_for in ticked else "")
+        option = words.summary["concern_option"]
+        lines = tuple(option.format(concern=ind.text, option=ind.option)
+                      if ind.asks_for and ind.option and ind.asks_for in ticked else ind.text
                       for ind in self.chosen if ind.id in ticked or ind.asks_for in ticked)
         return lines or (words.summary["none_of_these"],)
 
@@ -110,7 +113,8 @@ def _line(value) -> tuple[str, ...]:
 
 
 def danger_rows(answered, words):
-    return [Row(words.summary["danger"], ("Yes" if answered.answers.in_danger == "yes" else "No",), "danger")]
+    return [Row(words.summary["danger"], (words.yes_no["yes" if answered.answers.in_danger == "yes" else "no"],),
+                "danger")]
 
 
 def about_you_rows(answered, words):
