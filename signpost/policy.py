@@ -203,7 +203,8 @@ def format_references(refs) -> str:
 
 
 def edit_indicator(data: dict, indicator_id: str | None, fields: dict) -> dict:
-    """Reword, move, change urgency or references of a concern; add one when indicator_id is None."""
+    """Reword, move, change urgency, references or safety settings of a concern; add one when
+    indicator_id is None."""
     indicators = data.setdefault("indicators", [])
     if indicator_id is None:
         item = {"id": fields["id"]}
@@ -219,6 +220,9 @@ def edit_indicator(data: dict, indicator_id: str | None, fields: dict) -> dict:
     for key in ("urgency_reason", "note"):
         if key in fields:
             _set(item, key, fields[key])
+    for key in ("family_not_told", "must_tell_council"):  # written only when true, as in the files
+        if key in fields:
+            _set(item, key, True if fields[key] else None)
     if HAS_REFERENCES and "references" in fields:
         _set(item, "references", parse_references(fields["references"]))
     return data

@@ -782,3 +782,57 @@ def test_a_draft_from_a_second_version_in_a_month_is_named_for_next_month():
     text = (ROOT / "thresholds" / "northmere-2026-12-2.yaml").read_text()
     draft = policy.load_data(policy.new_draft_text(base, text, library, dt.date(2026, 12, 9), "A policy lead"))
     assert draft["id"] == "northmere-2027-01"
+
+
+def concern_form_data(concern, **changes) -> dict:
+    """What the concern form sends for this concern unchanged (its safety boxes as they are)."""
+    data = {"text": concern.text, "hint": concern.hint or "", "level": concern.level, "urgency": concern.urgency,
+            "urgency_reason": concern.urgency_reason or "", "references": policy.format_references(concern.references),
+            "note": concern.note or "", "safety_shown": "1"}
+    data.update({flag: "y" for flag in ("family_not_told", "must_tell_council") if getattr(concern, flag)})
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_a_policy_lead_can_say_the_family_must_not_be_told_and_take_it_back(policy_lead):
+    draft_id = start_draft(policy_lead)
+    concern = a_concern(3)
+    assert not concern.family_not_told and not concern.must_tell_council
+    page = f"/policy/drafts/{draft_id}/concerns/{concern.id}"
+    assert "Referrers must not tell the family or ask for their consent" in policy_lead.get(page).text
+    response = post(policy_lead, page, concern_form_data(concern, family_not_told="y", must_tell_council="y"),
+                    form_page=page)
+    assert response.status_code == 302, response.text
+
+    def saved():
+        db.session.expire_all()
+        data = policy.load_data(db.session.get(ThresholdDraft, draft_id).content)
+        return next(i for i in data["indicators"] if i["id"] == concern.id)
+    assert saved()["family_not_told"] is True and saved()["must_tell_council"] is True
+    shown = policy_lead.get(page).text
+    assert re.search(r'name="family_not_told"[^>]*value="y"[^>]*checked', shown)
+    changes = html.unescape(policy_lead.get(f"/policy/drafts/{draft_id}").text)
+    assert re.search(r"Family not told: no</td>\s*<td[^>]*>Family not told: yes", changes)  # the draft's changes
+    # A post from something that does not show the boxes (no marker) leaves them as they are.
+    without = {k: v for k, v in concern_form_data(concern).items() if k != "safety_shown"}
+    assert post(policy_lead, page, without, form_page=page).status_code == 302
+    assert saved()["family_not_told"] is True
+    # Unticked on the form: taken out of the file (written only when true).
+    assert post(policy_lead, page, concern_form_data(concern), form_page=page).status_code == 302
+    assert "family_not_told" not in saved() and "must_tell_council" not in saved()
+
+
+def test_a_new_concern_can_be_one_the_family_must_not_be_told_of(policy_lead):
+    draft_id = start_draft(policy_lead)
+    version = current_version()
+    domain = version.document.domains[0]
+    page = f"/policy/drafts/{draft_id}/concerns/new"
+    source = version.document.sources[0].id
+    response = post(policy_lead, page, {"id": "a_brand_new_secret_concern", "area": f"{domain.id}/{domain.areas[0].id}",
+                                        "text": "(test) A concern the family must not hear of", "level": 3,
+                                        "references": f"{source} | (test) somewhere", "safety_shown": "1",
+                                        "family_not_told": "y"}, form_page=page)
+    assert response.status_code == 302, response.text
+    data = policy.load_data(db.session.get(ThresholdDraft, draft_id).content)
+    added = next(i for i in data["indicators"] if i["id"] == "a_brand_new_secret_concern")
+    assert added["family_not_told"] is True and "must_tell_council" not in added

@@ -270,6 +270,15 @@ class ConcernForm(FlaskForm):
                                validators=[Optional(), Length(max=4000)])
     note = TextAreaField("Note", description="Optional: where published documents disagree, which level was "
                          "chosen and why.", validators=[Optional(), Length(max=2000)])
+    family_not_told = BooleanField(
+        "Referrers must not tell the family or ask for their consent",
+        description="Telling the family could put the child in more danger (for example forced marriage, FGM, "
+                    "fabricated illness or sexual abuse in the family). The family page warns the referrer, the "
+                    "recommendation says not to tell them, and the front door decides when and how they are told.")
+    must_tell_council = BooleanField(
+        "The council must be told whatever the family says",
+        description="For example private fostering, a homeless 16 or 17 year old or an unaccompanied child. "
+                    "The guide says so beside the concern.")
     top_level: int | None = None  # set by _concern_form: a top-level concern needs its reason too
 
     def validate(self, extra_validators=None) -> bool:
@@ -295,7 +304,7 @@ def _concern_form(version, indicator=None, adding=False):
         "text": indicator.text, "hint": indicator.hint, "level": indicator.level,
         "urgency": urgency_of(indicator), "urgency_reason": getattr(indicator, "urgency_reason", None),
         "references": policy.format_references(getattr(indicator, "references", None)),
-        "note": getattr(indicator, "note", None)})
+        "note": getattr(indicator, "note", None), **{flag: getattr(indicator, flag, False) for flag in SAFETY_FLAGS}})
     form.level.choices = [(lv.number, level_label(lv)) for lv in version.document.levels]
     form.top_level = version.document.levels[-1].number
     form.area.choices = [(f"{d.id}/{a.id}", f"{d.name}: {a.name}") for d in version.document.domains
@@ -324,10 +333,17 @@ def _form_page(template: str, record, form, problems, **context):
                            **context), 400 if problems or form.errors else 200
 
 
+# A concern's yes-or-no safety settings on the form. The page sends `safety_shown` with them: a
+# box left unticked sends nothing, and only the marker tells "unticked" from "not on the form".
+SAFETY_FLAGS = ("family_not_told", "must_tell_council")
+
+
 def _optional_fields(form: ConcernForm) -> dict:
     """The optional parts of a concern that the form sent (a field left out is left unchanged)."""
     sent = {name for name in ("hint", "urgency", "urgency_reason", "references", "note") if name in request.form}
     fields = {}
+    if "safety_shown" in request.form:
+        fields.update({flag: bool(getattr(form, flag).data) for flag in SAFETY_FLAGS})
     if "hint" in sent:
         fields["hint"] = (form.hint.data or "").strip() or None
     if policy.HAS_URGENCY and "urgency" in sent and form.urgency.data:
