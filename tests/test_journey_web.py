@@ -1251,3 +1251,15 @@ def test_concerns_on_check_your_answers_are_most_serious_first_then_in_the_thres
     in_document = [i.id for i in version().document.indicators]
     assert chosen[0] == level_items(3)[0]
     assert chosen[1:] == sorted(same_level, key=in_document.index)
+
+
+def test_a_hidden_pregnancy_with_no_known_due_date_is_not_a_dead_end(walker):
+    """The due date is asked for, but a referrer who cannot know it (a concealed pregnancy) is told to
+    estimate it rather than finding no way on."""
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "no"})
+    page = walker.client.get("/refer/about-you")
+    if page.status_code == 200:
+        walker.answer("/refer/about-you", {"role": "midwife", "organisation": "primary_health"})
+    text = html.unescape(walker.client.get("/refer/about-child").text)
+    assert "If the pregnancy is hidden or the date is not known, give your best estimate" in text
