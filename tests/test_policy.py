@@ -799,7 +799,9 @@ def test_a_policy_lead_can_say_the_family_must_not_be_told_and_take_it_back(poli
     concern = a_concern(3)
     assert not concern.family_not_told and not concern.must_tell_council
     page = f"/policy/drafts/{draft_id}/concerns/{concern.id}"
-    assert "Referrers must not tell the family or ask for their consent" in policy_lead.get(page).text
+    form_page = policy_lead.get(page).text
+    assert "Referrers must not tell the family or ask for their consent" in form_page
+    assert re.search(r'<input type="hidden" name="safety_shown" value="1">', form_page)  # unticked is told apart
     response = post(policy_lead, page, concern_form_data(concern, family_not_told="y", must_tell_council="y"),
                     form_page=page)
     assert response.status_code == 302, response.text
@@ -836,3 +838,17 @@ def test_a_new_concern_can_be_one_the_family_must_not_be_told_of(policy_lead):
     data = policy.load_data(db.session.get(ThresholdDraft, draft_id).content)
     added = next(i for i in data["indicators"] if i["id"] == "a_brand_new_secret_concern")
     assert added["family_not_told"] is True and "must_tell_council" not in added
+
+
+def test_a_lado_concern_cannot_be_marked_do_not_tell_the_family(policy_lead):
+    """A concern about an adult is outside the child's route: the boxes are not offered, and a file
+    setting them is refused with its line and key."""
+    lado = next(i for i in current_version().document.indicators if i.lado)
+    draft_id = start_draft(policy_lead)
+    page = f"/policy/drafts/{draft_id}/concerns/{lado.id}"
+    assert "safety_shown" not in policy_lead.get(page).text
+    data = policy.load_data(db.session.get(ThresholdDraft, draft_id).content)
+    next(i for i in data["indicators"] if i["id"] == lado.id)["family_not_told"] = True
+    _version, problems = policy.check(policy.dump(data), current_library())
+    assert [p.key.rsplit(".", 1)[-1] for p in problems] == ["family_not_told"]
+    assert "cannot be set on a LADO concern" in problems[0].message

@@ -297,6 +297,10 @@ def _check_urgency_and_lado(doc: ThresholdDocument, add) -> None:
         if ind.lado:
             if ind.urgency != "standard":
                 add(here + ("urgency",), "a LADO concern's urgency must be standard: the lado section says how fast")
+            for flag in ("family_not_told", "must_tell_council"):
+                if getattr(ind, flag):  # the child's own route decides these; a LADO concern is outside it
+                    add(here + (flag,), "cannot be set on a LADO concern: it is about the adult, outside the "
+                                        "child's route; say it on the concerns about the child")
             continue
         if ind.urgency == "emergency" and ind.level != top:
             add(here + ("level",), "an emergency indicator must be at the top level")
