@@ -10,7 +10,7 @@ import re
 import yaml
 
 from .thresholds import ConfigError, Library, Problem, ThresholdVersion, load_text
-from .thresholds.schema import Indicator
+from .thresholds.schema import TELLING_FLAGS, Indicator
 
 HAS_URGENCY = "urgency" in Indicator.model_fields
 HAS_REFERENCES = "references" in Indicator.model_fields
@@ -220,7 +220,7 @@ def edit_indicator(data: dict, indicator_id: str | None, fields: dict) -> dict:
     for key in ("urgency_reason", "note"):
         if key in fields:
             _set(item, key, fields[key])
-    for key in ("family_not_told", "must_tell_council"):  # written only when true, as in the files
+    for key in TELLING_FLAGS:  # written only when true, as in the files
         if key in fields:
             _set(item, key, True if fields[key] else None)
     if HAS_REFERENCES and "references" in fields:

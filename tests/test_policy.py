@@ -19,6 +19,7 @@ from signpost.engine import Answers, assess
 from signpost.extensions import db
 from signpost.models import Assessment, AuditEvent, PublishedThreshold, ThresholdDraft
 from signpost.simulate import simulate
+from signpost.thresholds.schema import TELLING_FLAGS
 from test_journey_web import Walker
 
 TODAY = dt.date.today()
@@ -789,7 +790,7 @@ def concern_form_data(concern, **changes) -> dict:
     data = {"text": concern.text, "hint": concern.hint or "", "level": concern.level, "urgency": concern.urgency,
             "urgency_reason": concern.urgency_reason or "", "references": policy.format_references(concern.references),
             "note": concern.note or "", "safety_shown": "1"}
-    data.update({flag: "y" for flag in ("family_not_told", "must_tell_council") if getattr(concern, flag)})
+    data.update({flag: "y" for flag in TELLING_FLAGS if getattr(concern, flag)})
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
 

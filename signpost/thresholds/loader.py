@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from . import source as src
 from ..values import ROUTE_ORDER
-from .schema import AgeRule, ConsentRule, CumulativeRule, Indicator, Level, ThresholdDocument
+from .schema import TELLING_FLAGS, AgeRule, ConsentRule, CumulativeRule, Indicator, Level, ThresholdDocument
 
 
 @dataclasses.dataclass(frozen=True)
@@ -297,7 +297,7 @@ def _check_urgency_and_lado(doc: ThresholdDocument, add) -> None:
         if ind.lado:
             if ind.urgency != "standard":
                 add(here + ("urgency",), "a LADO concern's urgency must be standard: the lado section says how fast")
-            for flag in ("family_not_told", "must_tell_council"):
+            for flag in TELLING_FLAGS:
                 if getattr(ind, flag):  # the child's own route decides these; a LADO concern is outside it
                     add(here + (flag,), "cannot be set on a LADO concern: it is about the adult, outside the "
                                         "child's route; say it on the concerns about the child")

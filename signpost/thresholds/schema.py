@@ -163,6 +163,11 @@ class Indicator(Strict):
         return self
 
 
+# An indicator's yes-or-no settings about who is told (above): the child's own route decides them,
+# so a LADO concern (outside that route) has neither; the policy screens' concern form sets both.
+TELLING_FLAGS = ("must_tell_council", "family_not_told")
+
+
 class CumulativeWhen(Strict):
     """Counts indicators at or above `min_level`, across at least `min_domains` domains.
 

@@ -108,10 +108,6 @@ def summary_rows(version, answers: JourneyAnswers, words, change_url: Callable[[
     return [dataclasses.replace(row, href=hrefs[row.page]) for row in rows]
 
 
-def _line(value) -> tuple[str, ...]:
-    return (value if isinstance(value, str) else str(value),)
-
-
 def danger_rows(answered, words):
     return [Row(words.summary["danger"], (words.yes_no["yes" if answered.answers.in_danger == "yes" else "no"],),
                 "danger")]
@@ -119,8 +115,8 @@ def danger_rows(answered, words):
 
 def about_you_rows(answered, words):
     about = answered.answers.about_you
-    return [Row(words.summary["role"], _line(words.roles.get(about.role, "") if about else ""), "about_you"),
-            Row(words.summary["organisation"], _line(words.organisations.get(about.organisation, "") if about else ""),
+    return [Row(words.summary["role"], (words.roles.get(about.role, "") if about else "",), "about_you"),
+            Row(words.summary["organisation"], (words.organisations.get(about.organisation, "") if about else "",),
                 "about_you")]
 
 

@@ -24,7 +24,7 @@ from ..models import PublishedThreshold, ThresholdDraft
 from ..simulate import simulate as run_simulation
 from ..store import policy as store
 from ..thresholds.diff import diff as diff_versions
-from ..thresholds.schema import DIALLABLE
+from ..thresholds.schema import DIALLABLE, TELLING_FLAGS
 from ..values import OUTCOME_NAMES
 from .errors import size_limit
 from .guide import ROUTE_NAMES, URGENCY_NAMES, urgency_of
@@ -304,7 +304,7 @@ def _concern_form(version, indicator=None, adding=False):
         "text": indicator.text, "hint": indicator.hint, "level": indicator.level,
         "urgency": urgency_of(indicator), "urgency_reason": getattr(indicator, "urgency_reason", None),
         "references": policy.format_references(getattr(indicator, "references", None)),
-        "note": getattr(indicator, "note", None), **{flag: getattr(indicator, flag, False) for flag in SAFETY_FLAGS}})
+        "note": getattr(indicator, "note", None), **{flag: getattr(indicator, flag) for flag in TELLING_FLAGS}})
     form.level.choices = [(lv.number, level_label(lv)) for lv in version.document.levels]
     form.top_level = version.document.levels[-1].number
     form.area.choices = [(f"{d.id}/{a.id}", f"{d.name}: {a.name}") for d in version.document.domains
@@ -333,17 +333,12 @@ def _form_page(template: str, record, form, problems, **context):
                            **context), 400 if problems or form.errors else 200
 
 
-# A concern's yes-or-no safety settings on the form. The page sends `safety_shown` with them: a
-# box left unticked sends nothing, and only the marker tells "unticked" from "not on the form".
-SAFETY_FLAGS = ("family_not_told", "must_tell_council")
-
-
 def _optional_fields(form: ConcernForm) -> dict:
     """The optional parts of a concern that the form sent (a field left out is left unchanged)."""
     sent = {name for name in ("hint", "urgency", "urgency_reason", "references", "note") if name in request.form}
     fields = {}
-    if "safety_shown" in request.form:
-        fields.update({flag: bool(getattr(form, flag).data) for flag in SAFETY_FLAGS})
+    if "safety_shown" in request.form:  # a box left unticked sends nothing: the marker says the boxes were shown
+        fields.update({flag: bool(getattr(form, flag).data) for flag in TELLING_FLAGS})
     if "hint" in sent:
         fields["hint"] = (form.hint.data or "").strip() or None
     if policy.HAS_URGENCY and "urgency" in sent and form.urgency.data:
