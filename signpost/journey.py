@@ -83,9 +83,17 @@ class Family(_Part):
 
 
 class Consent(_Part):
+    """The family page's consent answer, and the concerns it was given beside.
+
+    `warned` holds the concerns the family must not hear of from the referrer (family_not_told)
+    whose warning the page showed when this was answered. A concern like that chosen afterwards (say,
+    sexual abuse ticked from Check your answers after the family agreed to early help) makes the
+    page unanswered, so the referrer sees its warning before the referral says the family agree.
+    """
     aware: Literal["yes", "no"]
     consent: Literal[CONSENT_VALUES]  # type: ignore[valid-type]
     reason: str = ""
+    warned: tuple[str, ...] = ()
 
 
 class Sending(_Part):
@@ -287,6 +295,16 @@ def chosen_indicators(version: ThresholdVersion, answers: JourneyAnswers) -> fro
     return frozenset(chosen)
 
 
+def family_not_told(version: ThresholdVersion, answers: JourneyAnswers) -> tuple[str, ...]:
+    """The chosen concerns the family must not hear of from the referrer, in id order."""
+    return tuple(sorted(i for i in chosen_indicators(version, answers) if version.indicators[i].family_not_told))
+
+
+def _family_answered(version: ThresholdVersion, answers: JourneyAnswers) -> bool:
+    return (answers.family is not None and answers.consent is not None
+            and set(family_not_told(version, answers)) <= set(answers.consent.warned))
+
+
 def lado_items(version: ThresholdVersion) -> tuple[Indicator, ...]:
     """Concerns about an adult who works with children: asked on the immediate-danger path
     too, after the phone numbers, so the LADO is told whatever else happens."""
@@ -355,7 +373,7 @@ STEPS: dict[str, Step] = {step.id: step for step in (
     Step("danger_call", leads_to=lambda v, a: ("what_happened",)),  # only informs: never "answered"
     Step("what_happened", _what_happened_answered,
          lambda v, a: ("referral",) if on_emergency_path(v, a) else ("family",)),
-    Step("family", lambda v, a: a.family is not None and a.consent is not None, lambda v, a: ("check",)),
+    Step("family", _family_answered, lambda v, a: ("check",)),
     Step("check", leads_to=lambda v, a: ("recommendation",)),
     Step("recommendation"),
     Step("referral"),

@@ -24,7 +24,8 @@ def finished(version, answers, indicators=()):
     """Every page answered, with exactly these concerns."""
     answers = journey.with_concerns(version, answers, indicators)
     return answers.but(what_happened="What happened", voice=Voice(seen="no", not_seen_reason="Absent"),
-                       family=Family(working_well="School"), consent=Consent(aware="yes", consent="given"))
+                       family=Family(working_well="School"),
+                       consent=Consent(aware="yes", consent="given", warned=journey.family_not_told(version, answers)))
 
 
 def assert_next_page(version, answers, current, expected):
@@ -38,6 +39,31 @@ def test_immediate_danger_goes_to_the_phone_numbers_then_the_referrers_words(ver
     assert journey.sequence(version, answers) == ["danger", "danger_call", "what_happened", "referral"]
     assert journey.can_visit(version, answers, "what_happened")  # after the phone page, never before it
     assert journey.first_unanswered(version, answers) == "danger_call"
+
+
+@VERSIONS
+def test_consent_given_before_a_do_not_tell_concern_was_chosen_is_asked_again(version):
+    """The family agreed to early help for one worry; a concern they must not hear of from the referrer
+    (sexual abuse within the family, FGM...) chosen afterwards makes the family page unanswered, so the
+    referrer sees its warning before anything says the family know and agree."""
+    flagged = [i.id for i in version.document.indicators if i.family_not_told and not i.lado
+               and journey.applies(i, 111, False) and not journey.is_emergency(i)]
+    if not flagged:
+        pytest.skip("this version marks no concern family_not_told")
+    ordinary = next(i.id for i in version.document.indicators if not i.family_not_told and not i.lado
+                    and not i.asks_for and i.level == 2 and journey.applies(i, 111, False))
+    before = finished(version, BORN, [ordinary])
+    assert journey.is_answered(version, "family", before) and not before.consent.warned
+    after = journey.with_concerns(version, before, [ordinary, flagged[0]])
+    assert journey.family_not_told(version, after) == (flagged[0],)
+    assert not journey.is_answered(version, "family", after)
+    assert journey.first_unanswered(version, after) == "family"
+    assert not journey.can_visit(version, after, "check")
+    # Answered again with the warning shown (the family already know, say): answered.
+    seen = after.but(consent=after.consent.model_copy(update={"warned": journey.family_not_told(version, after)}))
+    assert journey.is_answered(version, "family", seen) and journey.first_unanswered(version, seen) == "check"
+    # Taking the concern off again leaves the answer standing: nothing new to warn about.
+    assert journey.is_answered(version, "family", journey.with_concerns(version, seen, [ordinary]))
 
 
 @VERSIONS

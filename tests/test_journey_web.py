@@ -90,12 +90,15 @@ class Walker:
             words.update(voice or {"seen": "yes", "says": "I am hungry at school",
                                    "wants": "I want my mum to be well"})
         self.answer("/refer/what-happened", words, "/refer/family")
-        reason = "" if consent in ("given", "not_asked") else "They said they do not want help"
-        self.answer("/refer/family", {"working_well": "Comes to school every day", "tried": "Breakfast club",
-                                      "tried_by": "School", "aware": "yes", "consent": consent,
-                                      "reason": reason}, "/refer/check")
+        self.family(consent)
         assert self.client.get("/refer/check").status_code == 200
         return self.answer("/refer/check", {}, "/refer/recommendation")
+
+    def family(self, consent="given"):
+        reason = "" if consent in ("given", "not_asked") else "They said they do not want help"
+        return self.answer("/refer/family", {"working_well": "Comes to school every day", "tried": "Breakfast club",
+                                             "tried_by": "School", "aware": "yes", "consent": consent,
+                                             "reason": reason}, "/refer/check")
 
     def send(self, details, kind="referral"):
         """The details page, then Check before you send, then send; returns where it went."""
@@ -322,6 +325,35 @@ def test_the_family_page_has_no_such_warning_for_other_concerns(walker):
     walker.answer("/refer/what-happened", {"what_happened": "Often hungry", "seen": "yes", "says": "hungry",
                                           "wants": "lunch"}, "/refer/family")
     assert 'id="family-not-told"' not in walker.client.get("/refer/family").text
+
+
+def test_a_do_not_tell_concern_ticked_from_check_shows_the_family_page_again(walker):
+    """The family agreed to early help for behaviour; sexual abuse (say) ticked afterwards from Check your
+    answers goes back to the family page with its warning, not straight to Check: no referral says the
+    family know and agree without the referrer having seen it."""
+    v = version()
+    flagged = next((i for i in v.document.indicators if i.family_not_told and not i.lado and not i.asks_for
+                    and not journey.is_emergency(i) and journey.applies(i, 111, False)), None)
+    if flagged is None:
+        pytest.skip("the version in force marks no concern family_not_told")
+    ordinary = level_items(2)[0]
+    walker.concerns([ordinary], location=walker.to_concerns())
+    walker.finish_questions(consent="given")
+    target = journey.with_concerns(v, walker.answers(), [ordinary, flagged.id])
+    location = "/refer/serious?change=1"
+    while location.split("?")[0] in ("/refer/serious", "/refer/areas", "/refer/concerns"):
+        ticks = getattr(target, location.split("?")[0].removeprefix("/refer/"))
+        location = walker.answer(location, {"concerns": list(ticks.ticked if ticks else ()) or ["none"]})
+    assert location.split("?")[0] == "/refer/family"
+    assert walker.client.get("/refer/check").location.split("?")[0] == "/refer/family"
+    page = walker.client.get("/refer/family").text
+    assert 'id="family-not-told"' in page and str(escape(flagged.text)) in page
+    walker.answer("/refer/family", {"working_well": "Attends school", "aware": "yes", "consent": "not_needed",
+                                    "reason": "Telling them could put her at risk"}, "/refer/check")
+    walker.answer("/refer/check", {}, "/refer/recommendation")
+    result = walker.recommendation()[4]
+    for step in v.document.consent_advice.not_needed.social_care:
+        assert str(escape(step)) in result
 
 
 def test_a_same_day_concern_says_phone_the_front_door_today_on_every_page_after_it(walker):

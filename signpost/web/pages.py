@@ -312,9 +312,7 @@ def family_form(ctx, formdata):
 def family_extra(ctx):
     """The concerns chosen that the family must not hear of from the referrer: the page says not to
     ask for their consent (the recommendation then says not to tell them)."""
-    chosen = journey.chosen_indicators(ctx.version, ctx.answers)
-    return {"family_not_told": [ctx.version.indicators[i].text for i in sorted(chosen)
-                                if ctx.version.indicators[i].family_not_told]}
+    return {"family_not_told": [ctx.version.indicators[i].text for i in journey.family_not_told(ctx.version, ctx.answers)]}
 
 
 def family_write(ctx, form):
@@ -322,7 +320,8 @@ def family_write(ctx, form):
         return None
     return ctx.answers.but(
         family=Family(**{k: getattr(form, k).data or "" for k in ("working_well", "tried", "tried_by")}),
-        consent=Consent(aware=form.aware.data, consent=form.consent.data, reason=form.reason.data or ""))
+        consent=Consent(aware=form.aware.data, consent=form.consent.data, reason=form.reason.data or "",
+                        warned=journey.family_not_told(ctx.version, ctx.answers)))
 
 
 PAGES: dict[str, Page] = {page.id: page for page in (
