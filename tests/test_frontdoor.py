@@ -147,6 +147,42 @@ def test_the_item_shows_the_date_of_birth_in_words_and_why_only_with_a_reason(fr
     assert why.search(page) and "(test) They want to wait" in page
 
 
+def test_the_item_gives_the_reasons_the_referrer_was_shown(front_door, users):
+    """The front door reads why Signpost recommended what it did in the words the referrer saw, as
+    recorded with the revision: not rebuilt from ids, where a consent rule's id would give its early
+    help wording ("keep supporting the child through universal services") on a referral."""
+    from markupsafe import escape
+    v = version()
+    consent_rule = next(r for r in v.document.rules if getattr(r, "referral_reason", None))
+    indicator = level_indicators(3)[0]
+    shown = [{"kind": "immediate", "id": "in_immediate_danger", "text": "You told us the child is in immediate danger.",
+              "level": 4},
+             {"kind": "consent", "id": consent_rule.id, "text": consent_rule.referral_reason, "level": None}]
+    item = make_item(users["referrer"], consent="refused", indicators=[indicator])
+    item.assessment.shown = {"reasons": shown}
+    item.assessment.reason_ids = ["in_immediate_danger", consent_rule.id]
+    db.session.commit()
+    page = front_door.get(f"/front-door/items/{item.reference}").text
+    assert "You told us the child is in immediate danger." in page
+    assert str(escape(consent_rule.referral_reason)) in page and str(escape(consent_rule.reason)) not in page
+    assert "<strong>Consent:</strong>" in page
+    # Recorded before the words were kept with it: described from its ids, with the referral's wording.
+    older = make_item(users["referrer"], consent="refused", indicators=[indicator])
+    older.assessment.reason_ids = [indicator, consent_rule.id]
+    db.session.commit()
+    page = front_door.get(f"/front-door/items/{older.reference}").text
+    assert str(escape(consent_rule.referral_reason)) in page and str(escape(consent_rule.reason)) not in page
+    assert str(escape(v.indicators[indicator].text)) in page
+
+
+def test_an_immediate_danger_referral_says_the_family_was_not_asked(front_door, users):
+    answers = {k: v for k, v in CHILD["answers"].items() if k != "consent"}
+    item = make_item(users["referrer"], urgency="emergency", consent=None, details={**CHILD, "answers": answers})
+    page = front_door.get(f"/front-door/items/{item.reference}").text
+    assert page.count("Not asked: the referrer said the child was in immediate danger") == 2
+    assert "telling the family would increase the risk" not in page
+
+
 def test_queue_shows_source_override_consent_and_re_referrals(front_door, users):
     r = users["referrer"]
     now = utcnow()

@@ -19,6 +19,7 @@ from ..journey import JourneyAnswers
 from ..models import Assessment, AuditEvent, Decision, Draft, ExternalContact, Referral, User, utcnow
 from ..settings import ROOT
 from ..spreadsheet import to_csv
+from ..thresholds.schema import ConsentRule
 from ..store import frontdoor as fd_store
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_KIND_NAMES, NFA_OUTCOMES,
                       OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES)
@@ -83,17 +84,29 @@ def index():
 # ------------------------------------------------------------------------------ an item
 
 def _thresholds_seen(assessment: Assessment):
-    """The concerns and deciding reasons, from the version the recommendation was made with."""
+    """The concerns and deciding reasons, from the version the recommendation was made with.
+
+    The reasons are those the referrer was shown, as recorded with the revision (kind, level, text):
+    a reason's words depend on more than its id (a consent rule says one thing when early help cannot
+    go ahead and another when the referral goes anyway; "in immediate danger" has no id in the file).
+    A revision recorded without them is described from its reason ids."""
     version = current_library().by_hash(assessment.threshold_hash)
     if version is None:
         return None, [], []
     concerns = [version.indicators[i] for i in assessment.indicator_ids if i in version.indicators]
     concerns.sort(key=lambda i: -i.level)
+    shown = (assessment.shown or {}).get("reasons")
+    if shown:
+        return version, concerns, [(r.get("kind"), r.get("level"), r.get("text")) for r in shown]
     reasons = []
     rules = {r.id: r for r in version.document.rules}
     for rid in assessment.reason_ids:
         if rid in version.indicators:
             reasons.append(("indicator", version.indicators[rid].level, version.indicators[rid].text))
+        elif isinstance(rules.get(rid), ConsentRule):
+            text = rules[rid].referral_reason if assessment.recommended_route == "social_care" else rules[rid].reason
+            if text:
+                reasons.append(("consent", None, text))
         elif rid in rules:
             reasons.append(("rule", None, rules[rid].reason))
     return version, concerns, reasons
