@@ -200,6 +200,8 @@ def test_after_phoning_the_referrer_can_send_the_referral(walker):
     made = db.session.scalar(select(Referral))
     assert made.assessment.immediate and made.assessment.route_taken == "social_care"
     assert made.details["answers"]["what_happened"] == "Her father hit her with a belt this morning"
+    # Never asked about the family on this path: nothing says the referrer judged telling them risky.
+    assert made.consent is None and made.family_aware is None
 
 
 def test_after_the_phone_numbers_a_concern_about_an_adult_adds_the_lado_outcome_after_999(walker):

@@ -625,7 +625,7 @@ def send(draft: Draft, kind: str):
         details = {**answers.sending.details, "answers": counted.but(sending=None).dump()}
         made, _created = store.submit_referral(
             draft, details, kind=kind, family_aware=consent.aware if consent else None,
-            consent=consent.consent if consent else ("not_needed" if revision.immediate else None),
+            consent=consent.consent if consent else None,  # not asked on the immediate-danger path
             consent_reason=consent.reason if consent else None,
             reference_prefix=current_app.config.get("REFERENCE_PREFIX", "NM"), actor=_user())
         session["confirmation"] = made.id
