@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -66,34 +67,57 @@ def _load(thresholds_dir: Path, directory_path: Path):
 
 def _failed_versions(library: Library) -> tuple[tuple[str, dt.date | None], ...]:
     """(file, effective_from or None when unreadable) of each threshold file that failed to load."""
-    import yaml
     used = {v.path for v in library.versions}
     failed = []
     for file in sorted({p.file for p in library.problems} - used):
-        effective = None
         try:
-            data = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
-            raw = data.get("effective_from") if isinstance(data, dict) else None
-            effective = raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw)) if raw else None
-        except (OSError, ValueError, yaml.YAMLError):
-            pass
+            effective = effective_date_of(Path(file).read_text(encoding="utf-8"))
+        except OSError:
+            effective = None
         failed.append((file, effective))
     return tuple(failed)
+
+
+_EFFECTIVE = re.compile(r"""^effective_from:[ \t]*["']?(\d{4}-\d{2}-\d{2})["']?[ \t]*(?:#.*)?$""", re.M)
+
+
+def effective_date_of(text: str) -> dt.date | None:
+    """The effective_from of a threshold file that failed to load, if it can be read at all: from
+    the YAML, or, when the YAML itself is broken (a tab, a bad indent), from its own top-level line."""
+    import yaml
+    try:
+        data = yaml.safe_load(text)
+        raw = data.get("effective_from") if isinstance(data, dict) else None
+        if isinstance(raw, dt.date):
+            return raw
+        if raw:
+            return dt.date.fromisoformat(str(raw))
+    except (ValueError, yaml.YAMLError):
+        pass
+    found = _EFFECTIVE.search(text)
+    try:
+        return dt.date.fromisoformat(found.group(1)) if found else None
+    except ValueError:
+        return None
 
 
 class VersionNotLoaded(LookupError):
     """A newer version should be in force but failed to load: the older one is not used instead."""
 
 
-def blocking_failures(on_date: dt.date | None = None) -> list[tuple[str, dt.date]]:
-    """Files that failed to load and whose effective date has come, after the newest good version's."""
+def blocking_failures(on_date: dt.date | None = None) -> list[tuple[str, dt.date | None]]:
+    """Threshold files (and published versions) that failed to load and may be the version in force:
+    those whose effective date has come, after the newest good version's, and those whose date
+    cannot be read at all (which could be in force: failing closed, none is used in their place)."""
     on_date = on_date or dt.date.today()
+    library = current_library()
     try:
-        version = current_library().in_force(on_date)
+        version = library.in_force(on_date)
     except LookupError:
         return []
-    return [(file, effective) for file, effective in current_app.extensions.get("signpost.failed_versions", ())
-            if effective is not None and version.effective_from < effective <= on_date]
+    failed = (*current_app.extensions.get("signpost.failed_versions", ()), *library.unloaded)
+    return [(file, effective) for file, effective in failed
+            if effective is None or version.effective_from < effective <= on_date]
 
 
 def current_library() -> Library:
@@ -119,9 +143,13 @@ def published_library(app: Flask) -> Library:
         return cached[2][1]
     try:
         rows = _published_rows(app)
-    except SQLAlchemyError as exc:  # no database (or no table yet): the files alone still work
+    except SQLAlchemyError as exc:
         log.warning("published threshold versions not read: %s", exc.__class__.__name__)
-        return files
+        if cached and cached[2][0] is files:
+            # The database did not answer this time: the versions last read stay in force (a version
+            # published from Signpost must not give way to an older file while the database is away).
+            return cached[2][1]
+        return files  # never read (no database yet, or no table): the files alone
     fingerprint = tuple((r[0], r[1]) for r in rows)
     if cached and cached[1] == fingerprint and cached[2][0] is files:
         merged = cached[2][1]
@@ -150,16 +178,23 @@ def _published_rows(app: Flask) -> list[tuple]:
 
 
 def merge_published(files: Library, rows: list[tuple]) -> Library:
-    """The file versions plus every published one (the stored text wins over a differing file)."""
+    """The file versions plus every published one (the stored text wins over a differing file).
+
+    A stored version that does not load (it cannot happen for one published through Signpost, but a
+    row can be edited by hand) is a problem, and a failure that blocks older versions once its date
+    has come, as a broken file is."""
     versions = {v.id: v for v in files.versions}
     problems = list(files.problems)
+    failed = []
     for version_id, content_hash, text in rows:
         version = _parsed.get(content_hash)
         if version is None:
+            name = f"{version_id}.yaml (published)"
             try:
-                version = load_text(text or "", f"{version_id}.yaml (published)", expected_id=version_id)
-            except ConfigError as exc:  # cannot happen for a version published through Signpost
+                version = load_text(text or "", name, expected_id=version_id)
+            except ConfigError as exc:
                 problems.extend(exc.problems)
+                failed.append((name, effective_date_of(text or "")))
                 continue
             _parsed[content_hash] = version
         versions[version_id] = version
@@ -167,7 +202,7 @@ def merge_published(files: Library, rows: list[tuple]) -> Library:
     for version in sorted(versions.values(), key=lambda v: v.effective_from):
         by_date.setdefault(version.effective_from, version)
     return Library(versions=tuple(sorted(by_date.values(), key=lambda v: v.effective_from)),
-                   problems=tuple(sorted(problems)))
+                   problems=tuple(sorted(problems)), unloaded=(*files.unloaded, *failed))
 
 
 def current_directory():
@@ -185,7 +220,8 @@ def current_version(on_date: dt.date | None = None) -> ThresholdVersion:
     blocked = blocking_failures(on_date)
     if blocked:
         file, effective = blocked[-1]
-        raise VersionNotLoaded(f"the threshold version in {Path(file).name}, in force from {effective}, "
+        when = f"in force from {effective}" if effective else "whose effective date cannot be read"
+        raise VersionNotLoaded(f"the threshold version in {Path(file).name}, {when}, "
                                f"failed to load; {version.id} is not used in its place")
     return version
 

@@ -15,7 +15,7 @@ from conftest import PASSWORD, ROOT, csrf_token, make_app, sign_in_as, submit
 from signpost import store
 from signpost.extensions import db
 from signpost.hygiene import bad_character, escape
-from signpost.models import AuditEvent, Draft, ExternalContact, Referral, User
+from signpost.models import Assessment, AuditEvent, Draft, ExternalContact, Referral, User
 
 from test_journey_web import started_a_while_ago
 
@@ -239,13 +239,119 @@ def test_healthz_reports_files_that_failed_to_load_but_stays_up_when_the_version
     folder.mkdir()
     for f in (ROOT / "thresholds").glob("*.yaml"):
         shutil.copy(f, folder / f.name)
-    (folder / "broken.yaml").write_text("id: [unclosed\n")
+    # Broken, but dated before the version in force: it could never be in force now.
+    (folder / "broken.yaml").write_text("id: [unclosed\neffective_from: 2001-01-01\n")
     app = make_app(f"sqlite:///{tmp_path / 'h.db'}", THRESHOLDS_DIR=str(folder))
     with app.app_context():
         db.create_all()
         health = app.test_client().get("/healthz")
         assert health.status_code == 200
         assert health.get_json()["checks"]["thresholds"] == {"status": "ok", "files_not_loaded": 1}
+
+
+def _good_version_long_ago(tmp_path):
+    import datetime as dt
+    folder = tmp_path / "thresholds"
+    folder.mkdir()
+    good = sorted((ROOT / "thresholds").glob("*.yaml"))[-1]
+    (folder / good.name).write_text(re.sub(r"(?m)^effective_from: .*$", "effective_from: 2020-01-01",
+                                           good.read_text(), count=1))
+    return folder, good, dt.date.today() - dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize("broken", ["syntax", "no_date"])
+def test_a_newer_file_whose_yaml_is_broken_is_not_replaced_by_an_older_version(tmp_path, broken):
+    """A tab on line 201 makes the whole file unreadable as YAML: its date is still read from its own
+    line, and once it has come the older version is not used. A file whose date cannot be read at
+    all might be the version in force: nothing is used in its place (fail closed)."""
+    folder, good, yesterday = _good_version_long_ago(tmp_path)
+    text = good.read_text().replace(good.stem, "northmere-new")
+    text = re.sub(r"(?m)^effective_from: .*$", f"effective_from: {yesterday.isoformat()}", text, count=1)
+    lines = text.splitlines()
+    lines[200] = "\t" + lines[200]
+    if broken == "no_date":
+        lines = [line for line in lines if not line.startswith("effective_from:")]
+    (folder / "northmere-new.yaml").write_text("\n".join(lines) + "\n")
+    app = make_app(f"sqlite:///{tmp_path / 't.db'}", THRESHOLDS_DIR=str(folder))
+    with app.app_context():
+        db.create_all()
+        client = app.test_client()
+        health = client.get("/healthz")
+        assert health.status_code == 503
+        thresholds = health.get_json()["checks"]["thresholds"]
+        assert thresholds["status"] == "unavailable"
+        assert ("cannot be read" in thresholds["reason"]) == (broken == "no_date")
+        assert client.post("/api/v1/assess", json={"indicators": [], "age_months": 60}).status_code == 503
+
+
+def test_a_draft_being_answered_gets_no_advice_while_a_newer_version_failed_to_load(tmp_path):
+    """Mid-journey when a newer version that failed to load comes into force: the draft's own
+    (older) version is not used for its pages or its recommendation either."""
+    folder, good, yesterday = _good_version_long_ago(tmp_path)
+    app = make_app(f"sqlite:///{tmp_path / 'd.db'}", THRESHOLDS_DIR=str(folder))
+    with app.app_context():
+        db.create_all()
+        user = store.create_user("d@example.org", "D", "referrer", PASSWORD, actor="test")
+        client = app.test_client()
+        sign_in_as(client, user)
+        token = csrf_token(client, "/")
+        assert client.post("/refer/new", data={"csrf_token": token}).status_code == 302
+        assert client.get("/refer/danger").status_code == 200
+        (folder / "northmere-new.yaml").write_text(
+            good.read_text().replace(good.stem, "northmere-new").replace(
+                "effective_from:", f"effective_from: {yesterday.isoformat()}\nunknown_key: 1\nxeffective_from:", 1))
+        from signpost.content import load_content
+        load_content(app)
+        for path in ("/refer/danger", "/refer/check", "/refer/recommendation"):
+            page = client.get(path)
+            assert page.status_code == 503, path
+            assert "999" in page.text
+        assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
+
+
+def test_published_versions_stay_in_force_while_the_database_does_not_answer(app, monkeypatch):
+    """A version published from Signpost exists only in the database: a failed read (a pool timeout,
+    a restart) keeps the versions last read, rather than the older files taking over."""
+    from sqlalchemy.exc import OperationalError
+
+    from signpost import content
+    files = app.extensions["signpost.library"]
+    newer = files.versions[-1].id
+    app.config["THRESHOLDS_CACHE_SECONDS"] = 0
+    without = content.Library(versions=files.versions[:-1], problems=files.problems)
+    app.extensions["signpost.library"] = without  # the newest version is only "published"
+    last = files.versions[-1]
+    monkeypatch.setattr(content, "_published_rows", lambda app: [(last.id, last.content_hash, None)])
+    content._parsed[last.content_hash] = last
+    assert content.current_library().by_id(newer) is not None
+
+    def down(app):
+        raise OperationalError("SELECT", {}, Exception("database is away"))
+    monkeypatch.setattr(content, "_published_rows", down)
+    assert content.current_library().by_id(newer) is not None
+    assert content.current_version_or_none() == last
+
+
+def test_a_published_version_that_does_not_load_blocks_older_ones_from_its_date(app, monkeypatch):
+    """A stored version that does not load (edited by hand in the database, say) is treated as a
+    broken file is: from its date, the older version is not used in its place."""
+    import datetime as dt
+
+    from signpost import content
+    files = app.extensions["signpost.library"]
+    app.extensions["signpost.library"] = content.Library(versions=files.versions[:-1], problems=files.problems)
+    today = dt.date.today()
+    assert content.current_library().in_force(today).effective_from < today
+    row = ("northmere-hand-edited", "0" * 64, f"id: northmere-hand-edited\neffective_from: {today}\nbroken: [\n")
+    assert content.merge_published(files, [row]).unloaded == (("northmere-hand-edited.yaml (published)", today),)
+    app.config["THRESHOLDS_CACHE_SECONDS"] = 0
+    monkeypatch.setattr(content, "_published_rows", lambda app: [row])
+    assert content.blocking_failures() and content.current_version_or_none() is None
+
+
+def test_healthz_refuses_an_unknown_check_name(client):
+    response = client.get("/healthz?only=databse,thresholds")
+    assert response.status_code == 400 and "unknown check" in response.get_json()["error"]
 
 
 # ---------------------------------------------------------------------------- audit

@@ -364,10 +364,14 @@ def _duplicates(add, section: str, ids: list[str], what: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class Library:
-    """Every valid version found, oldest first, and the problems of any that were not."""
+    """Every valid version found, oldest first, and the problems of any that were not.
+
+    `unloaded` names stored versions that did not load, with their effective date where it could be
+    read (None where not): the app does not let an older version stand in for one of them."""
 
     versions: tuple[ThresholdVersion, ...]
     problems: tuple[src.Problem, ...] = ()
+    unloaded: tuple[tuple[str, dt.date | None], ...] = ()
 
     def get(self, version_id: str, on_date: dt.date | None = None) -> ThresholdVersion:
         if version_id == "current":
