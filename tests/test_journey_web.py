@@ -16,7 +16,7 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from signpost import journey, workdays
-from signpost.content import current_directory, current_version
+from signpost.content import current_directory, current_library, current_version
 from signpost.engine import Answers, assess
 from signpost.extensions import db
 from signpost import store
@@ -356,6 +356,30 @@ def test_a_do_not_tell_concern_ticked_from_check_shows_the_family_page_again(wal
     result = walker.recommendation()[4]
     for step in v.document.consent_advice.not_needed.social_care:
         assert str(escape(step)) in result
+
+
+def test_a_draft_started_under_a_version_since_superseded_is_advised_under_the_one_in_force(walker):
+    """A referrer answering when a new version comes into force (midnight on its date, or one just
+    published) is moved to it before any advice: the recommendation, its record and the footer all
+    name the version in force."""
+    v = version()
+    older = next(o for o in reversed(current_library().versions) if o.effective_from < v.effective_from)
+    walker.start()
+    draft = db.session.get(Draft, walker.draft_id)
+    draft.threshold_id, draft.threshold_hash = older.id, older.content_hash
+    db.session.commit()
+    walker.draft_id = draft.id
+    location = walker.answer("/refer/danger", {"in_danger": "no"})
+    if location == "/refer/about-you":
+        location = walker.answer(location, {"role": "dsl", "organisation": "school"})
+    walker.answer(location, {"born": "born", "years": 9, "months": 3}, "/refer/serious")
+    walker.concerns([level_items(2)[0]])
+    walker.finish_questions()
+    assert db.session.get(Draft, walker.draft_id).threshold_id == v.id
+    (recorded,) = db.session.scalars(select(Assessment)).all()
+    assert (recorded.threshold_id, recorded.threshold_hash) == (v.id, v.content_hash)
+    page = walker.client.get("/refer/recommendation").text
+    assert f"version {v.id}" in page and f"version {older.id}," not in page and f"version {older.id}\n" not in page
 
 
 def test_a_same_day_concern_says_phone_the_front_door_today_on_every_page_after_it(walker):

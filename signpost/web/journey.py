@@ -117,14 +117,22 @@ def needs_draft(view=None, *, include_submitted: bool = False):
 
 
 def version_for(draft: Draft):
-    """The version the draft was started under, while it is loaded; else the one in force."""
-    try:
-        return current_library().get(draft.threshold_id)
-    except KeyError:
+    """The threshold version for a draft's pages and advice.
+
+    A draft still being answered is on the version in force: one started under an earlier version
+    (a new one came into force, or was published, while the referrer was answering) moves to it
+    first, dropping what no longer applies and saying so, as resuming does. No advice is worked out
+    or recorded from a superseded version, nor from any version while a newer one failed to load
+    (503, with the phone numbers). A sent draft keeps the version it was sent under."""
+    if draft.submitted_at is not None:
+        version = current_library().by_id(draft.threshold_id) or current_version_or_none()
+    else:
         version = current_version_or_none()
-        if version is None:
-            abort(503)
-        return version
+        if version is not None and version.id != draft.threshold_id:
+            carry_on_under_version_in_force(draft, version)
+    if version is None:
+        abort(503)
+    return version
 
 
 def record(draft: Draft, version, change: Callable[[dict], dict] | None = None,
@@ -343,9 +351,9 @@ def carry_on_with(draft_id: str | None) -> None:
     carry_on_under_version_in_force(draft)
 
 
-def carry_on_under_version_in_force(draft: Draft) -> None:
+def carry_on_under_version_in_force(draft: Draft, version=None) -> None:
     """A draft picked up again moves to the version in force, dropping what no longer applies."""
-    version = current_version_or_none()
+    version = version or current_version_or_none()
     if version is not None and version.id != draft.threshold_id:
         carried, dropped = journey.prune(version, answers_of(draft))
         store.save_answers(draft, "resumed_under_new_version", carried.dump(), actor=_user(), version=version)
