@@ -207,18 +207,28 @@ def test_redis_down_still_signs_in_with_in_memory_limits(tmp_path, caplog):
     limiter._storage_dead = False  # the limiter is one object for every app in this process
 
 
-def test_a_newer_version_that_failed_to_load_is_never_replaced_by_an_older_one(tmp_path):
+def _good_version_long_ago(tmp_path):
+    """A thresholds folder with one good version, in force since 2020; (folder, its file, yesterday)."""
     import datetime as dt
     folder = tmp_path / "thresholds"
     folder.mkdir()
     good = sorted((ROOT / "thresholds").glob("*.yaml"))[-1]
-    # The good version took effect long ago; the broken one's date (yesterday) is newer.
     (folder / good.name).write_text(re.sub(r"(?m)^effective_from: .*$", "effective_from: 2020-01-01",
                                            good.read_text(), count=1))
-    yesterday = dt.date.today() - dt.timedelta(days=1)
+    return folder, good, dt.date.today() - dt.timedelta(days=1)
+
+
+def _broken_newer_version(folder, good, effective):
+    """A copy of the good version that fails to load (an unknown key), in force from `effective`."""
     (folder / "northmere-2099-99.yaml").write_text(
         good.read_text().replace(good.stem, "northmere-2099-99").replace(
-            "effective_from:", f"effective_from: {yesterday.isoformat()}\nunknown_key: 1\nxeffective_from:", 1))
+            "effective_from:", f"effective_from: {effective.isoformat()}\nunknown_key: 1\nxeffective_from:", 1))
+
+
+def test_a_newer_version_that_failed_to_load_is_never_replaced_by_an_older_one(tmp_path):
+    # The good version took effect long ago; the broken one's date (yesterday) is newer.
+    folder, good, yesterday = _good_version_long_ago(tmp_path)
+    _broken_newer_version(folder, good, yesterday)
     app = make_app(f"sqlite:///{tmp_path / 't.db'}", THRESHOLDS_DIR=str(folder))
     with app.app_context():
         db.create_all()
@@ -247,16 +257,6 @@ def test_healthz_reports_files_that_failed_to_load_but_stays_up_when_the_version
         health = app.test_client().get("/healthz")
         assert health.status_code == 200
         assert health.get_json()["checks"]["thresholds"] == {"status": "ok", "files_not_loaded": 1}
-
-
-def _good_version_long_ago(tmp_path):
-    import datetime as dt
-    folder = tmp_path / "thresholds"
-    folder.mkdir()
-    good = sorted((ROOT / "thresholds").glob("*.yaml"))[-1]
-    (folder / good.name).write_text(re.sub(r"(?m)^effective_from: .*$", "effective_from: 2020-01-01",
-                                           good.read_text(), count=1))
-    return folder, good, dt.date.today() - dt.timedelta(days=1)
 
 
 @pytest.mark.parametrize("broken", ["syntax", "no_date"])
@@ -297,9 +297,7 @@ def test_a_draft_being_answered_gets_no_advice_while_a_newer_version_failed_to_l
         token = csrf_token(client, "/")
         assert client.post("/refer/new", data={"csrf_token": token}).status_code == 302
         assert client.get("/refer/danger").status_code == 200
-        (folder / "northmere-new.yaml").write_text(
-            good.read_text().replace(good.stem, "northmere-new").replace(
-                "effective_from:", f"effective_from: {yesterday.isoformat()}\nunknown_key: 1\nxeffective_from:", 1))
+        _broken_newer_version(folder, good, yesterday)
         from signpost.content import load_content
         load_content(app)
         for path in ("/refer/danger", "/refer/check", "/refer/recommendation"):
