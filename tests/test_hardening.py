@@ -11,13 +11,13 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, ROOT, csrf_token, make_app, sign_in_as, submit
+from conftest import PASSWORD, ROLES, ROOT, csrf_token, make_app, sign_in_as, submit
 from signpost import store
 from signpost.extensions import db
 from signpost.hygiene import bad_character, escape
 from signpost.models import Assessment, AuditEvent, Draft, ExternalContact, Referral, User
 
-from test_journey_web import started_a_while_ago
+from test_journey_web import started_a_while_ago, walker  # noqa: F401  (the fixture)
 
 HIDDEN = ["\x00", "\x07", "\u200b", "\u202e", "\ufeff", "\x1b[31m"]
 
@@ -102,6 +102,32 @@ def test_admin_forms_refuse_hidden_characters_and_blank_names(admin):
                                                   "role": "referrer", "password": "a long password 123"})
     assert response.status_code == 400 and "Enter the person" in response.text
     assert count(User) == before
+
+
+def test_a_line_break_or_tab_in_a_one_line_field_is_refused_but_kept_in_a_typed_answer(walker):
+    """A name or phone number holding a line break would be stored and shown as two lines (or a forged
+    one); a textarea (the address, what happened) keeps the referrer's line breaks."""
+    from test_journey_web import level_items, referral_details
+    walker.concerns([level_items(4)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    for field, value in (("first_name", "Jane\nIGNORE"), ("referrer_phone", "01632\n960777"),
+                         ("last_name", "Example\t")):
+        response = walker.post("/refer/referral", referral_details(**{field: value}))
+        assert response.status_code == 200 and "hidden or control character" in response.text, field
+        assert f'href="#{field}"' in response.text
+    assert walker.post("/refer/referral", referral_details(address="1 Fictional Row\nNorthmere")).status_code == 302
+    assert walker.answers().sending.details["address"] == "1 Fictional Row\nNorthmere"
+
+
+@pytest.mark.parametrize("path", ["/sign-in", "/admin/users/new"])
+def test_a_json_body_to_a_form_page_is_a_400_not_a_server_error(client, admin, path):
+    """Flask-WTF would read a JSON body as the form's data, giving numbers and objects to text fields."""
+    for who in (client, admin):
+        token = csrf_token(who, "/sign-in" if who is client else "/admin/users/new")
+        response = who.post(path, json={"csrf_token": token, "email": {"a": 1}, "password": 5, "name": True},
+                            headers={"X-CSRFToken": token})
+        assert response.status_code == 400 and "takes a form, not JSON" in response.text
+    assert count(User) == len(ROLES)
 
 
 def test_api_lone_surrogate_is_a_json_400_naming_the_field(client):

@@ -15,6 +15,7 @@ from flask_wtf.csrf import _FlaskFormCSRF, generate_csrf
 from markupsafe import Markup
 from wtforms import PasswordField, SelectChoice, StringField
 from wtforms.validators import StopValidation, ValidationError
+from wtforms.widgets import TextArea
 
 from ..hygiene import bad_character, problem_message, strip_text
 from ..workdays import uk_local
@@ -26,9 +27,11 @@ from ..workdays import uk_local
 # holding only spaces is empty. Nothing else to remember when adding a form.
 
 def no_hidden_characters(form, field) -> None:
-    """Refuse NUL, control and format characters and lone surrogates in what was sent."""
+    """Refuse NUL, control and format characters and lone surrogates in what was sent; a line break
+    or tab only in a typed answer (a textarea), never in a one-line field (a name, a phone number)."""
+    typed = isinstance(field.widget, TextArea)
     for value in getattr(field, "raw_data", None) or ():
-        char = bad_character(value) if isinstance(value, str) else None
+        char = bad_character(value, allow_newlines=typed) if isinstance(value, str) else None
         if char:
             field.errors[:] = []
             raise StopValidation(problem_message(char))

@@ -43,6 +43,10 @@ def screen():
             return _refuse(f"The web address contains a character that is not allowed ({describe(char)}).",
                            [(None, f"A query parameter contains a character that is not allowed ({describe(char)}).")])
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.is_json and not request.path.startswith("/api/"):
+            # Flask-WTF reads a JSON body as a form's data, so numbers, lists and objects would reach
+            # fields that only ever hold text. Only the JSON API takes JSON.
+            return _refuse("This page takes a form, not JSON. Go back, reload the page and try again.")
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             marked: dict[str, str] = {}
             for key, value in request.form.items(multi=True):
