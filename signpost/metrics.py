@@ -491,7 +491,7 @@ class Overview:
     overrides: list[dict]                     # one per direction: from, to, endings, nfa
     on_time: Proportion                       # decided within one working day (of those due)
     re_referrals: Proportion                  # referrals that were re-referrals
-    consultations_followed: Proportion        # consultations followed by a referral within 30 days
+    consultations_followed: Proportion        # Signpost's consultations followed by a referral within 30 days
 
     @property
     def baseline_rate(self) -> float | None:
@@ -592,7 +592,10 @@ def overview(current: Period, baseline: Period, filters: Filters = Filters(),
         agreement=agreement, agreed=agreed, overrides=overrides,
         on_time=_counted(this, lambda c: c.on_time, lambda c: c.on_time + c.late),
         re_referrals=_counted(referrals, lambda c: c.re_referrals),
-        consultations_followed=_counted([c for c in this if c.kind == "consultation"], lambda c: c.followed_up),
+        # Only a consultation made through Signpost can be linked to the referral made from its advice;
+        # one the front door recorded itself never can, so counting it would only dilute the rate.
+        consultations_followed=_counted([c for c in this if c.kind == "consultation" and c.origin == "signpost"],
+                                        lambda c: c.followed_up),
     )
 
 

@@ -184,6 +184,18 @@ def test_timeliness_re_referrals_and_consultations(known):
     assert (o.consultations_followed.k, o.consultations_followed.n) == (1, 1)
 
 
+def test_only_signpost_consultations_count_towards_followed_by_a_referral(known, users):
+    """A contact the front door recorded and answered with advice is a consultation, but nothing links it to
+    a later referral: it is left out of the measure rather than counted as one never followed."""
+    record_demo_history([contact(T(2026, 2, 18, 10), "2A", "advice_given")], [], months=0,
+                        recorded_by=users["front_door"].id)
+    o = overview()
+    assert o.endings["consultation"]["advice"] == 2  # still counted as a consultation that arrived
+    assert (o.consultations_followed.k, o.consultations_followed.n) == (1, 1)
+    recorded = overview(metrics.Filters(origin="front_door")).consultations_followed
+    assert (recorded.k, recorded.n) == (0, 0)
+
+
 def test_deciding_concerns(known):
     rows = {r.reason_id: r for r in metrics.deciding_concerns(CURRENT, labels={"ind_a": ("Concern", "A concern")})}
     # ind_a decided R1, R2 and R5 (R5 undecided); the early help request and consultation are not referrals.
@@ -322,7 +334,7 @@ def test_every_figure_on_the_page_and_in_the_csv(known, policy_lead, frozen_now)
             ["Decisions that agreed with Signpost's recommendation", "1", "4", "25.0%", "4.6% to 69.9%"],
             ["Decided within one working day", "6", "9", "66.7%", "35.4% to 87.9%"],
             ["Re-referrals within 12 months", "1", "5", "20.0%", "3.6% to 62.4%"],
-            ["Consultations followed by a referral within 30 days", "1", "1", "100.0%", "20.7% to 100.0%"],
+            ["Consultations made through Signpost followed by a referral within 30 days", "1", "1", "100.0%", "20.7% to 100.0%"],
         ],
         "monthly": [
             ["Month", "Period", "Referrals decided", "Ended in NFA", "NFA rate", "Lower control limit",

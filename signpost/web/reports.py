@@ -211,7 +211,7 @@ def report_tables(o: metrics.Overview, concerns: list[metrics.ConcernRow]) -> di
             ("Decisions that agreed with Signpost's recommendation", o.agreed),
             ("Decided within one working day", o.on_time),
             ("Re-referrals within 12 months", o.re_referrals),
-            ("Consultations followed by a referral within 30 days", o.consultations_followed))], (1, 2, 3))
+            ("Consultations made through Signpost followed by a referral within 30 days", o.consultations_followed))], (1, 2, 3))
     return t
 
 
