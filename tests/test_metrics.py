@@ -391,9 +391,27 @@ def test_the_chart_is_svg_with_a_title_and_a_description(known, policy_lead, fro
 
 def test_filters_are_kept_in_the_query_string_and_in_the_csv_links(known, policy_lead):
     html = policy_lead.get(f"/reports/?{QUERY}&source=6").get_data(as_text=True)
-    assert 'href="/reports/monthly.csv?start=2026-02&amp;end=2026-02&amp;baseline_start=2026-01&amp;' \
-           'baseline_end=2026-01&amp;source=6"' in html
+    assert 'href="/reports/monthly.csv?start=2026-02-01&amp;end=2026-02-28&amp;baseline_start=2026-01-01&amp;' \
+           'baseline_end=2026-01-31&amp;source=6"' in html
     assert table_cells(html, "headline")[1][3:5] == ["2", "1"]
+
+
+@pytest.mark.parametrize("query", [
+    "start=2026-02&end=2026-01&source=6",                      # 'To' before 'From': the default period
+    "start=2026-02&end=2026-02&baseline_start=2025-01&baseline_end=2024-06",  # the same for the baseline
+    "start=last+year&end=2026-02",                             # a date not understood: 'To' alone
+    "",                                                        # nothing asked for: the defaults
+])
+def test_every_csv_link_downloads_the_period_the_page_shows_even_after_an_error(known, policy_lead, frozen_now,
+                                                                                  query):
+    html = policy_lead.get(f"/reports/?{query}").get_data(as_text=True)
+    assert ("There is a problem" in html) == bool(query)
+    links = {unescape(href) for href in re.findall(r'href="(/reports/[a-z]+\.csv[^"]*)"', html)}
+    assert len({link.split("?")[1] for link in links}) == 1  # every table's link carries the same query
+    for link in links:
+        name = link.split("/")[2].split(".")[0]
+        shown = [row for row in table_cells(html, name) if row != ["Nothing in this period."]]
+        assert shown == csv_cells(policy_lead, name, link.split("?")[1]), (name, link)
 
 
 def test_bad_dates_are_explained_and_unknown_choices_ignored(known, policy_lead):

@@ -250,8 +250,13 @@ def _filter_labels(form: ReportForm) -> list[tuple[str, str]]:
 
 
 def _args(query: Query) -> dict[str, str]:
-    """The query string to carry into the CSV links: only what was asked for and understood."""
-    return {field.name: field.data for field in query.form if field.data and not field.errors}
+    """The query string to carry into the CSV links: the period and baseline the page used, as days, and the
+    filters it applied. Never the dates as typed: after an error in one, the page falls back to a default
+    period, and a link keeping the other date would download a different period from the one shown."""
+    used = {"start": query.current.start, "end": query.current.end,
+            "baseline_start": query.baseline.start, "baseline_end": query.baseline.end}
+    return {**{name: day.isoformat() for name, day in used.items()},
+            **{field.name: field.data for field in query.form if isinstance(field, SelectField) and field.data}}
 
 
 @bp.get("/<name>.csv")
