@@ -175,12 +175,13 @@ def report_tables(o: metrics.Overview, concerns: list[metrics.ConcernRow]) -> di
                          [[KIND_NAMES[kind], str(sum(counts.values())), *(str(counts[e]) for e in endings)]
                           for kind, counts in o.endings.items()], tuple(range(1, 2 + len(endings))))
     t["monthly"] = Table("monthly", "NFA rate by month, with control limits from the baseline",
-                         ["Month", "Period", "Referrals decided", "Ended in NFA", "NFA rate",
+                         ["Month", "Days counted", "Period", "Referrals decided", "Ended in NFA", "NFA rate",
                           "Lower control limit", "Upper control limit", "Outside the limits"],
-                         [[m.month, "baseline" if m.in_baseline else "this period", str(m.nfa.n), str(m.nfa.k),
+                         [[m.month, "whole month" if m.whole else m.describe(),
+                           "baseline" if m.in_baseline else "this period", str(m.nfa.n), str(m.nfa.k),
                            pct(m.nfa.rate), pct(m.limits[0]) if m.limits else "no data",
                            pct(m.limits[1]) if m.limits else "no data", m.signal or "no"]
-                          for m in o.months], (2, 3, 4, 5, 6))
+                          for m in o.months], (3, 4, 5, 6, 7))
     for name, title, rows in (("organisations", "By organisation type", o.by_organisation),
                               ("sources", "By referral source (Children in Need census code)", o.by_source),
                               ("thresholds", "By threshold version", o.by_threshold),
