@@ -104,6 +104,15 @@ class Period:
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return out
 
+    def by_month(self) -> list[tuple[str, Period]]:
+        """Each month the period touches, with the days of that month it holds."""
+        out = []
+        for month in self.months():
+            first = dt.date.fromisoformat(month + "-01")
+            last = months_before(first, -1) - dt.timedelta(days=1)
+            out.append((month, Period(max(first, self.start), min(last, self.end))))
+        return out
+
     def describe(self) -> str:
         return f"{self.start.strftime('%-d %B %Y')} to {self.end.strftime('%-d %B %Y')}"
 
@@ -341,9 +350,12 @@ class Cell(NamedTuple):  # a named tuple: hundreds are made for each report, and
 class Cube:
     current: list[Cell]                      # the cells of the items received in the current period (months merged)
     # Of the decided referrals (kind referral, with an outcome), [NFA, decided]: received in each month
-    # of the span (current and baseline, and between), and in the baseline. All the NFA rates need of
-    # the rest of the span, added up as the rows are read rather than kept as cells.
-    months: dict[str, list[int]]
+    # within the current period (current_months) and within the baseline (baseline_months), and in the
+    # whole baseline. A month that a period cuts counts only its days within the period, so each
+    # period's months add up to its headline. All the NFA rates need, added up as the rows are read
+    # rather than kept as cells.
+    current_months: dict[str, list[int]]
+    baseline_months: dict[str, list[int]]
     baseline: list[int]
 
 
@@ -360,7 +372,7 @@ def _branch(table, columns: Mapping[str, ColumnElement], origin: str, received, 
         return func.count().filter(and_(now_in, *conditions))
 
     counts = {
-        "count": func.count(), "in_current": of_current(), "in_baseline": func.count().filter(_within(at, baseline)),
+        "in_current": of_current(), "in_baseline": func.count().filter(_within(at, baseline)),
         "on_time": of_current(decided <= due),
         "late": of_current(or_(decided > due, and_(decided.is_(None), due < now))),
         "re_referrals": of_current(table.c.re_referral) if links else literal_column("0"),
@@ -395,23 +407,23 @@ def _cube_query(filters: Filters, current: Period, baseline: Period, now: dt.dat
 
 def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime) -> Cube:
     query, tables = _cube_query(filters, current, baseline, now)
-    cube = Cube([], defaultdict(lambda: [0, 0]), [0, 0])
+    cube = Cube([], defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]), [0, 0])
     if query is None:
         return cube
     _tune_for_reports(in_index_order=_index_order_pays(tables))
-    # Read by position, in the select's order (CUBE_KEYS, then count, in_current, in_baseline, on_time,
-    # late, re_referrals, followed_up): thousands of rows, one for each month of each cell. The current
+    # Read by position, in the select's order (CUBE_KEYS, then in_current, in_baseline, on_time, late,
+    # re_referrals, followed_up): thousands of rows, one for each month of each cell. The current
     # period's are added up across its months as they are read, so every table after this adds up
     # one cell where there were a dozen rows.
     current: dict[tuple, list[int]] = {}
-    months, before = cube.months, cube.baseline
+    now_months, then_months, before = cube.current_months, cube.baseline_months, cube.baseline
     keys = len(CUBE_KEYS)
     for row in db.session.execute(query).all():
         month, number, origin, source_code, threshold_id, outcome = row[:keys]
-        count, in_current, in_baseline = row[keys:keys + 3]
+        in_current, in_baseline = row[keys:keys + 2]
         if in_current:
             cell = (number, origin, source_code, threshold_id, outcome)
-            on_time, late, re_referrals, followed_up = row[keys + 3:]
+            on_time, late, re_referrals, followed_up = row[keys + 2:]
             tally = current.get(cell)
             if tally is None:
                 current[cell] = [in_current, on_time, late, re_referrals, followed_up]
@@ -423,11 +435,10 @@ def _cube(filters: Filters, current: Period, baseline: Period, now: dt.datetime)
                 tally[4] += followed_up
         if outcome is not None and number in DECIDABLE_REFERRALS:  # decided referral (_is_decided_referral)
             nfa = outcome in NFA_OUTCOMES
-            tally = months[month]
-            tally[0] += count if nfa else 0
-            tally[1] += count
-            before[0] += in_baseline if nfa else 0
-            before[1] += in_baseline
+            for tally, count in ((now_months[month], in_current), (then_months[month], in_baseline),
+                                 (before, in_baseline)):
+                tally[0] += count if nfa else 0
+                tally[1] += count
     for (number, origin, source_code, threshold_id, outcome), counts in current.items():
         kind, recommended_route, route_taken = KIND_ROUTES[number]
         cube.current.append(Cell(kind, origin, source_code, threshold_id, recommended_route, route_taken, outcome,
@@ -449,11 +460,23 @@ class RateRow:
 
 @dataclasses.dataclass(frozen=True)
 class Month:
-    month: str
-    in_baseline: bool
-    in_current: bool
+    """A month's referrals within one period: the baseline's or this period's. A month a period cuts
+    counts only its days within that period (`days`); one cut by both has a row for each."""
+
+    month: str                 # "YYYY-MM"
+    in_baseline: bool          # the baseline's days of the month, else this period's
+    days: Period               # the days of the month counted
     nfa: Proportion
     limits: tuple[float, float] | None
+
+    @property
+    def in_current(self) -> bool:
+        return not self.in_baseline
+
+    @property
+    def whole(self) -> bool:
+        """Whether the row counts every day of its month."""
+        return self.days.start.day == 1 and (self.days.end + dt.timedelta(days=1)).day == 1
 
     @property
     def signal(self) -> str | None:
@@ -468,7 +491,20 @@ class Month:
 
     @property
     def label(self) -> str:
-        return dt.date.fromisoformat(self.month + "-01").strftime("%b %Y")
+        """Short, for the chart: "Dec 2025", or "1 to 18 Dec 2025" for part of it."""
+        return self._name("%b %Y")
+
+    def describe(self) -> str:
+        """"December 2025", or "1 to 18 December 2025" for part of it."""
+        return self._name("%B %Y")
+
+    def _name(self, month_format: str) -> str:
+        month = self.days.start.strftime(month_format)
+        if self.whole:
+            return month
+        if self.days.start == self.days.end:
+            return f"{self.days.start.day} {month}"
+        return f"{self.days.start.day} to {self.days.end.day} {month}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -491,7 +527,7 @@ class Overview:
     overrides: list[dict]                     # one per direction: from, to, endings, nfa
     on_time: Proportion                       # decided within one working day (of those due)
     re_referrals: Proportion                  # referrals that were re-referrals
-    consultations_followed: Proportion        # consultations followed by a referral within 30 days
+    consultations_followed: Proportion        # Signpost's consultations followed by a referral within 30 days
 
     @property
     def baseline_rate(self) -> float | None:
@@ -544,13 +580,14 @@ def overview(current: Period, baseline: Period, filters: Filters = Filters(),
 
     nfa_now, nfa_baseline = _nfa(this), Proportion(*cube.baseline)
     centre = nfa_baseline.rate
-    in_baseline = set(baseline.months())
-    in_current = set(current.months())
     months = []
-    for month in sorted(in_baseline | in_current):
-        nfa = Proportion(*cube.months.get(month, (0, 0)))
-        months.append(Month(month, month in in_baseline, month in in_current, nfa,
-                            p_chart_limits(centre, nfa.n) if centre is not None else None))
+    for period, in_baseline, counts in ((baseline, True, cube.baseline_months),
+                                        (current, False, cube.current_months)):
+        for month, days in period.by_month():
+            nfa = Proportion(*counts.get(month, (0, 0)))
+            months.append(Month(month, in_baseline, days, nfa,
+                                p_chart_limits(centre, nfa.n) if centre is not None else None))
+    months.sort(key=lambda m: (m.days.start, m.days.end))
     sides = [0 if m.nfa.rate is None or centre is None else (m.nfa.rate > centre) - (m.nfa.rate < centre)
              for m in months if m.in_current]
 
@@ -592,7 +629,10 @@ def overview(current: Period, baseline: Period, filters: Filters = Filters(),
         agreement=agreement, agreed=agreed, overrides=overrides,
         on_time=_counted(this, lambda c: c.on_time, lambda c: c.on_time + c.late),
         re_referrals=_counted(referrals, lambda c: c.re_referrals),
-        consultations_followed=_counted([c for c in this if c.kind == "consultation"], lambda c: c.followed_up),
+        # Only a consultation made through Signpost can be linked to the referral made from its advice;
+        # one the front door recorded itself never can, so counting it would only dilute the rate.
+        consultations_followed=_counted([c for c in this if c.kind == "consultation" and c.origin == "signpost"],
+                                        lambda c: c.followed_up),
     )
 
 

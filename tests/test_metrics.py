@@ -161,6 +161,61 @@ def test_months_and_control_limits(known):
     assert (feb.nfa.k, feb.nfa.n) == (3, 6)
 
 
+def monthly_rows(o):
+    return [(m.month, m.describe(), "baseline" if m.in_baseline else "this period", m.nfa.n, m.nfa.k)
+            for m in o.months]
+
+
+def test_a_month_cut_by_the_periods_counts_only_its_days_in_each(known):
+    """The baseline ends on 9 February and this period starts on the 10th: February has a row for each."""
+    current = metrics.Period(dt.date(2026, 2, 10), dt.date(2026, 2, 28))
+    o = metrics.overview(current, metrics.Period(dt.date(2026, 1, 1), dt.date(2026, 2, 9)), now=NOW)
+    assert monthly_rows(o) == [
+        ("2026-01", "January 2026", "baseline", 10, 4),
+        # R1 (an assessment), R2 and R3 (both NFA).
+        ("2026-02", "1 to 9 February 2026", "baseline", 3, 2),
+        # R4 (early help), the police contacts on the 16th (NFA) and 17th (section 47); R5 undecided.
+        ("2026-02", "10 to 28 February 2026", "this period", 3, 1),
+    ]
+    assert [m.whole for m in o.months] == [True, False, False]
+    assert [m.label for m in o.months] == ["Jan 2026", "1 to 9 Feb 2026", "10 to 28 Feb 2026"]
+    assert (o.nfa_baseline.n, o.nfa_baseline.k) == (13, 6) and (o.nfa_now.n, o.nfa_now.k) == (3, 1)
+
+
+def test_each_periods_months_add_up_to_its_headline_even_when_they_overlap(known):
+    """This period from 15 January, the baseline all of January: January has a row for each."""
+    o = metrics.overview(metrics.Period(dt.date(2026, 1, 15), dt.date(2026, 2, 28)), BASELINE, now=NOW)
+    assert monthly_rows(o) == [
+        ("2026-01", "January 2026", "baseline", 10, 4),
+        # The contacts of the 19th to the 27th: two NFA with advice, section 47, LADO, an assessment.
+        ("2026-01", "15 to 31 January 2026", "this period", 5, 2),
+        ("2026-02", "February 2026", "this period", 6, 3),
+    ]
+    for in_baseline, headline in ((True, o.nfa_baseline), (False, o.nfa_now)):
+        rows = [m.nfa for m in o.months if m.in_baseline == in_baseline]
+        assert (sum(p.n for p in rows), sum(p.k for p in rows)) == (headline.n, headline.k)
+
+
+def test_a_partial_month_is_marked_on_the_page_and_in_the_csv(known, policy_lead, frozen_now):
+    query = "start=2026-02-10&end=2026-02&baseline_start=2026-01&baseline_end=2026-02-09"
+    html = policy_lead.get(f"/reports/?{query}").get_data(as_text=True)
+    rows = [row[:5] for row in table_cells(html, "monthly")[1:]]
+    assert rows == [["2026-01", "whole month", "baseline", "10", "4"],
+                    ["2026-02", "1 to 9 February 2026", "baseline", "3", "2"],
+                    ["2026-02", "10 to 28 February 2026", "this period", "3", "1"]]
+    assert table_cells(html, "monthly") == csv_cells(policy_lead, "monthly", query)
+    assert "(for example, 1 to 9 February 2026)" in re.sub(r"\s+", " ", html)
+
+
+def test_a_period_by_month():
+    assert metrics.Period(dt.date(2025, 12, 19), dt.date(2026, 2, 28)).by_month() == [
+        ("2025-12", metrics.Period(dt.date(2025, 12, 19), dt.date(2025, 12, 31))),
+        ("2026-01", metrics.Period(dt.date(2026, 1, 1), dt.date(2026, 1, 31))),
+        ("2026-02", metrics.Period(dt.date(2026, 2, 1), dt.date(2026, 2, 28)))]
+    assert metrics.Period(dt.date(2024, 2, 3), dt.date(2024, 2, 3)).by_month() == [
+        ("2024-02", metrics.Period(dt.date(2024, 2, 3), dt.date(2024, 2, 3)))]
+
+
 def test_agreement_and_overrides(known):
     o = overview()
     assert o.agreement["social_care"] == {"nfa": 1, "early_help": 0, "social_care": 1, "elsewhere": 0,
@@ -182,6 +237,18 @@ def test_timeliness_re_referrals_and_consultations(known):
     # Signpost referrals R1..R5: R2 follows R1 (same child, 4 days); R5's child was last referred 13 months before.
     assert (o.re_referrals.k, o.re_referrals.n) == (1, 5)
     assert (o.consultations_followed.k, o.consultations_followed.n) == (1, 1)
+
+
+def test_only_signpost_consultations_count_towards_followed_by_a_referral(known, users):
+    """A contact the front door recorded and answered with advice is a consultation, but nothing links it to
+    a later referral: it is left out of the measure rather than counted as one never followed."""
+    record_demo_history([contact(T(2026, 2, 18, 10), "2A", "advice_given")], [], months=0,
+                        recorded_by=users["front_door"].id)
+    o = overview()
+    assert o.endings["consultation"]["advice"] == 2  # still counted as a consultation that arrived
+    assert (o.consultations_followed.k, o.consultations_followed.n) == (1, 1)
+    recorded = overview(metrics.Filters(origin="front_door")).consultations_followed
+    assert (recorded.k, recorded.n) == (0, 0)
 
 
 def test_deciding_concerns(known):
@@ -322,13 +389,13 @@ def test_every_figure_on_the_page_and_in_the_csv(known, policy_lead, frozen_now)
             ["Decisions that agreed with Signpost's recommendation", "1", "4", "25.0%", "4.6% to 69.9%"],
             ["Decided within one working day", "6", "9", "66.7%", "35.4% to 87.9%"],
             ["Re-referrals within 12 months", "1", "5", "20.0%", "3.6% to 62.4%"],
-            ["Consultations followed by a referral within 30 days", "1", "1", "100.0%", "20.7% to 100.0%"],
+            ["Consultations made through Signpost followed by a referral within 30 days", "1", "1", "100.0%", "20.7% to 100.0%"],
         ],
         "monthly": [
-            ["Month", "Period", "Referrals decided", "Ended in NFA", "NFA rate", "Lower control limit",
-             "Upper control limit", "Outside the limits"],
-            ["2026-01", "baseline", "10", "4", "40.0%", "0.0%", "86.5%", "no"],
-            ["2026-02", "this period", "6", "3", "50.0%", "0.0%", "100.0%", "no"],
+            ["Month", "Days counted", "Period", "Referrals decided", "Ended in NFA", "NFA rate",
+             "Lower control limit", "Upper control limit", "Outside the limits"],
+            ["2026-01", "whole month", "baseline", "10", "4", "40.0%", "0.0%", "86.5%", "no"],
+            ["2026-02", "whole month", "this period", "6", "3", "50.0%", "0.0%", "100.0%", "no"],
         ],
         "organisations": [
             ["Group", "Referrals received", "Referrals decided", "Ended in NFA", "NFA rate", "95% interval"],
@@ -379,9 +446,27 @@ def test_the_chart_is_svg_with_a_title_and_a_description(known, policy_lead, fro
 
 def test_filters_are_kept_in_the_query_string_and_in_the_csv_links(known, policy_lead):
     html = policy_lead.get(f"/reports/?{QUERY}&source=6").get_data(as_text=True)
-    assert 'href="/reports/monthly.csv?start=2026-02&amp;end=2026-02&amp;baseline_start=2026-01&amp;' \
-           'baseline_end=2026-01&amp;source=6"' in html
+    assert 'href="/reports/monthly.csv?start=2026-02-01&amp;end=2026-02-28&amp;baseline_start=2026-01-01&amp;' \
+           'baseline_end=2026-01-31&amp;source=6"' in html
     assert table_cells(html, "headline")[1][3:5] == ["2", "1"]
+
+
+@pytest.mark.parametrize("query", [
+    "start=2026-02&end=2026-01&source=6",                      # 'To' before 'From': the default period
+    "start=2026-02&end=2026-02&baseline_start=2025-01&baseline_end=2024-06",  # the same for the baseline
+    "start=last+year&end=2026-02",                             # a date not understood: 'To' alone
+    "",                                                        # nothing asked for: the defaults
+])
+def test_every_csv_link_downloads_the_period_the_page_shows_even_after_an_error(known, policy_lead, frozen_now,
+                                                                                  query):
+    html = policy_lead.get(f"/reports/?{query}").get_data(as_text=True)
+    assert ("There is a problem" in html) == bool(query)
+    links = {unescape(href) for href in re.findall(r'href="(/reports/[a-z]+\.csv[^"]*)"', html)}
+    assert len({link.split("?")[1] for link in links}) == 1  # every table's link carries the same query
+    for link in links:
+        name = link.split("/")[2].split(".")[0]
+        shown = [row for row in table_cells(html, name) if row != ["Nothing in this period."]]
+        assert shown == csv_cells(policy_lead, name, link.split("?")[1]), (name, link)
 
 
 def test_bad_dates_are_explained_and_unknown_choices_ignored(known, policy_lead):

@@ -68,7 +68,8 @@ def month_description(o: metrics.Overview) -> str:
     months = [m for m in o.months if m.nfa.n]
     if not months:
         return "There are no decided referrals in these months, so there is nothing to chart."
-    parts = [f"A line chart of the monthly NFA rate from {o.months[0].label} to {o.months[-1].label}."]
+    span = metrics.Period(min(o.current.start, o.baseline.start), max(o.current.end, o.baseline.end))
+    parts = [f"A line chart of the monthly NFA rate from {span.describe()}."]
     if o.nfa_baseline.rate is not None:
         parts.append(f"The baseline rate, the chart's centre line, is {_pct(o.nfa_baseline.rate)}; the "
                      "control limits around it show how far a month can move by chance alone.")

@@ -175,12 +175,13 @@ def report_tables(o: metrics.Overview, concerns: list[metrics.ConcernRow]) -> di
                          [[KIND_NAMES[kind], str(sum(counts.values())), *(str(counts[e]) for e in endings)]
                           for kind, counts in o.endings.items()], tuple(range(1, 2 + len(endings))))
     t["monthly"] = Table("monthly", "NFA rate by month, with control limits from the baseline",
-                         ["Month", "Period", "Referrals decided", "Ended in NFA", "NFA rate",
+                         ["Month", "Days counted", "Period", "Referrals decided", "Ended in NFA", "NFA rate",
                           "Lower control limit", "Upper control limit", "Outside the limits"],
-                         [[m.month, "baseline" if m.in_baseline else "this period", str(m.nfa.n), str(m.nfa.k),
+                         [[m.month, "whole month" if m.whole else m.describe(),
+                           "baseline" if m.in_baseline else "this period", str(m.nfa.n), str(m.nfa.k),
                            pct(m.nfa.rate), pct(m.limits[0]) if m.limits else "no data",
                            pct(m.limits[1]) if m.limits else "no data", m.signal or "no"]
-                          for m in o.months], (2, 3, 4, 5, 6))
+                          for m in o.months], (3, 4, 5, 6, 7))
     for name, title, rows in (("organisations", "By organisation type", o.by_organisation),
                               ("sources", "By referral source (Children in Need census code)", o.by_source),
                               ("thresholds", "By threshold version", o.by_threshold),
@@ -211,7 +212,7 @@ def report_tables(o: metrics.Overview, concerns: list[metrics.ConcernRow]) -> di
             ("Decisions that agreed with Signpost's recommendation", o.agreed),
             ("Decided within one working day", o.on_time),
             ("Re-referrals within 12 months", o.re_referrals),
-            ("Consultations followed by a referral within 30 days", o.consultations_followed))], (1, 2, 3))
+            ("Consultations made through Signpost followed by a referral within 30 days", o.consultations_followed))], (1, 2, 3))
     return t
 
 
@@ -250,8 +251,13 @@ def _filter_labels(form: ReportForm) -> list[tuple[str, str]]:
 
 
 def _args(query: Query) -> dict[str, str]:
-    """The query string to carry into the CSV links: only what was asked for and understood."""
-    return {field.name: field.data for field in query.form if field.data and not field.errors}
+    """The query string to carry into the CSV links: the period and baseline the page used, as days, and the
+    filters it applied. Never the dates as typed: after an error in one, the page falls back to a default
+    period, and a link keeping the other date would download a different period from the one shown."""
+    used = {"start": query.current.start, "end": query.current.end,
+            "baseline_start": query.baseline.start, "baseline_end": query.baseline.end}
+    return {**{name: day.isoformat() for name, day in used.items()},
+            **{field.name: field.data for field in query.form if isinstance(field, SelectField) and field.data}}
 
 
 @bp.get("/<name>.csv")

@@ -50,7 +50,7 @@ def test_filters_are_kept_in_the_address_and_the_csv(page_as):
         page.locator("a[href^='/reports/monthly.csv']").click()
     path = download.value.path()
     text = open(path, encoding="utf-8").read()
-    assert text.startswith("Month,Period,Referrals decided")
+    assert text.startswith("Month,Days counted,Period,Referrals decided")
 
 
 def test_bad_filters_show_an_error_summary(page_as):
