@@ -1232,9 +1232,13 @@ def test_answers_a_change_dropped_are_named_under_a_heading(walker):
     walker.concerns([baby_only.id], location=walker.to_concerns(years=0, months=2))
     walker.finish_questions()
     location = walker.answer("/refer/about-child?change=1", {"born": "born", "years": "9", "months": "3"})
+    # The concern's words stay on the server: the session cookie holds only that there is a notice.
+    with walker.client.session_transaction() as session:
+        assert baby_only.text not in str(dict(session)) and baby_only.id not in str(dict(session))
     page = walker.client.get(location)  # the questions that now apply, with what was removed above them
     assert "Some answers no longer apply and were removed" in page.text
     assert f"<li>{escape(baby_only.text)}</li>" in page.text and "{&#39;" not in page.text
+    assert "no longer apply" not in walker.client.get(location).text  # named once
 
 
 # ---------------------------------------------------------------------------------- the answers' rows

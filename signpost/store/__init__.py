@@ -202,6 +202,12 @@ def count_users() -> int:
 
 
 # The referral journey: drafts, assessments, referrals -----------------------------------------
+
+# Where a draft holds, until its next save, the concerns a change made no longer apply (the threshold
+# file's words), for the next page to name: on the server, never in the session cookie. Beside the
+# forms kept across an idle sign-out (kept_forms), under a key no page has.
+DROPPED = "_dropped"
+
 # Nothing about the child is ever put in an audit event's detail: ids, pages and routes only.
 
 class FollowUpTaken(StoreError):
@@ -221,7 +227,8 @@ def open_draft_count(user: User) -> int:
         Draft.user_id == user.id, Draft.submitted_at.is_(None))) or 0
 
 
-def start_draft(user: User, version, answers: dict | None = None, *, follows: Referral | None = None) -> Draft:
+def start_draft(user: User, version, answers: dict | None = None, *, follows: Referral | None = None,
+                dropped: list[str] | None = None) -> Draft:
     """A new draft; `answers` carries what is asked once per account (the referrer's role).
 
     With `follows`, a request for advice: the draft is started from its advice, and is that
@@ -238,7 +245,8 @@ def start_draft(user: User, version, answers: dict | None = None, *, follows: Re
     seen = follows.follow_up_draft_id if follows is not None else None
     with transaction() as session:
         draft = Draft(user_id=user.id, answers=answers or {}, threshold_id=version.id,
-                      threshold_hash=version.content_hash, created_at=utcnow(), updated_at=utcnow())
+                      threshold_hash=version.content_hash, created_at=utcnow(), updated_at=utcnow(),
+                      kept_forms={DROPPED: dropped} if dropped else None)
         session.add(draft)
         session.flush()
         if follows is not None:
@@ -276,7 +284,8 @@ def just_started(user: User, version, answers: dict) -> Draft | None:
     return newest
 
 
-def save_answers(draft, page: str, answers: dict, *, actor: User | None = None, version=None) -> None:
+def save_answers(draft, page: str, answers: dict, *, actor: User | None = None, version=None,
+                 dropped: list[str] | None = None) -> None:
     """Replace the draft's answers after a page was answered (a new dict, so JSON change is seen).
 
     With a version, the draft also moves to it (a resumed draft carries on under the version
@@ -285,6 +294,8 @@ def save_answers(draft, page: str, answers: dict, *, actor: User | None = None, 
     with transaction():
         draft.answers = dict(answers)
         draft.updated_at = utcnow()
+        if dropped:
+            draft.kept_forms = {**(draft.kept_forms or {}), DROPPED: dropped}
         detail = {"page": page}
         if version is not None and version.id != draft.threshold_id:
             detail.update(from_threshold=draft.threshold_id, to_threshold=version.id)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import Assessment, Draft, User, utcnow
-from . import _audit, transaction
+from . import DROPPED, _audit, transaction
 
 T = TypeVar("T")
 ATTEMPTS = 20  # each retry follows a save that did succeed, so this is never reached in practice
@@ -24,7 +24,7 @@ class DraftChanged(RuntimeError):
 
 
 def save_page(draft: Draft, page: str, change: Callable[[dict], dict], *, actor: User | None = None,
-              then: Callable[[Session, dict], T] | None = None) -> T | None:
+              then: Callable[[Session, dict], T] | None = None, dropped: list[str] | None = None) -> T | None:
     """Apply one page's answer to the draft's latest answers; never lose a concurrent save.
 
     `change` maps the stored answers to the new ones. The write is an UPDATE guarded by
@@ -33,6 +33,7 @@ def save_page(draft: Draft, page: str, change: Callable[[dict], dict], *, actor:
     saves are kept.
     `then(session, answers)`, if given, runs in the same transaction on the answers saved,
     and what it returns is returned (a revision recorded with the page, see record_revision).
+    `dropped`: the concerns this answer made no longer apply, kept for the next page (DROPPED).
     """
     for _ in range(ATTEMPTS):
         seen_version = draft.version
@@ -40,7 +41,8 @@ def save_page(draft: Draft, page: str, change: Callable[[dict], dict], *, actor:
         with transaction() as session:
             done = session.execute(
                 update(Draft).where(Draft.id == draft.id, Draft.version == seen_version)
-                .values(answers=answers, updated_at=utcnow(), version=seen_version + 1, kept_forms=None)
+                .values(answers=answers, updated_at=utcnow(), version=seen_version + 1,
+                        kept_forms={DROPPED: dropped} if dropped else None)
                 .execution_options(synchronize_session=False))
             if done.rowcount == 1:
                 _audit("draft_answered", draft, actor=actor, page=page)
@@ -62,7 +64,8 @@ class Finding(NamedTuple):
 
 
 def record_revision(draft: Draft, finding: Callable[[dict], Finding], *, actor: User | None = None,
-                    change: Callable[[dict], dict] | None = None, page: str | None = None) -> Assessment:
+                    change: Callable[[dict], dict] | None = None, page: str | None = None,
+                    dropped: list[str] | None = None) -> Assessment:
     """Record the recommendation for the draft's answers, as a new revision.
 
     Never changes a recorded one: when the answers changed since the latest revision, a new
@@ -75,7 +78,7 @@ def record_revision(draft: Draft, finding: Callable[[dict], Finding], *, actor: 
     overwritten; the revision is for the answers saved, whatever was read before.
     """
     if change is not None:
-        return save_page(draft, page or "", change, actor=actor,
+        return save_page(draft, page or "", change, actor=actor, dropped=dropped,
                          then=lambda session, answers: _add_revision(session, draft, finding(answers),
                                                                      actor=actor, page=page))
     found = finding(dict(draft.answers or {}))

@@ -151,7 +151,8 @@ def request_consultation(draft, revision: Assessment, *, question: str, phone: s
     return one_item_per_draft(draft, make)
 
 
-def start_referral_after_advice(consultation: Referral, version, answers: dict, *, actor: User) -> Draft:
+def start_referral_after_advice(consultation: Referral, version, answers: dict, *, actor: User,
+                                dropped: list[str] | None = None) -> Draft:
     """The referrer starts a referral from the front door's advice: a new draft with the answers they
     asked about, the request's follow-up draft. While that draft is unfinished, it is returned again."""
     if consultation.kind != "consultation":
@@ -162,7 +163,7 @@ def start_referral_after_advice(consultation: Referral, version, answers: dict, 
     if earlier is not None and earlier.submitted_at is None:
         return earlier
     try:
-        return start_draft(actor, version, answers, follows=consultation)
+        return start_draft(actor, version, answers, follows=consultation, dropped=dropped)
     except FollowUpTaken:  # a double-click: the other request's draft is the one to carry on with
         db.session.refresh(consultation)
         winner = follow_up_draft(consultation)

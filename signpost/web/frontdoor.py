@@ -287,7 +287,8 @@ def refer_after_advice(reference: str):
         asked = JourneyAnswers()
     answers, dropped = journey.prune(version, asked)
     try:
-        draft = fd_store.start_referral_after_advice(consultation, version, answers.dump(), actor=_user())
+        draft = fd_store.start_referral_after_advice(consultation, version, answers.dump(), actor=_user(),
+                                                     dropped=dropped)
     except store.TooManyDrafts as exc:
         flash(str(exc).capitalize() + ".", "info")
         return redirect(url_for("journey.drafts"))

@@ -136,7 +136,7 @@ def version_for(draft: Draft):
 
 
 def record(draft: Draft, version, change: Callable[[dict], dict] | None = None,
-           page: str | None = None) -> Assessment:
+           page: str | None = None, dropped: list[str] | None = None) -> Assessment:
     """Record the recommendation for the draft's answers as a revision, storing exactly what
     its pages will show. With `change` (a page's answer, as for save_page), the page is saved
     with it, and the revision is for the answers saved."""
@@ -154,7 +154,7 @@ def record(draft: Draft, version, change: Callable[[dict], dict] | None = None,
                  "in_danger": engine_answers.in_danger}
         return drafts_store.Finding(rec, journey.engine_key(version, engine_answers), journey.shown(rec),
                                     directory.content_hash if directory is not None else None, facts)
-    return drafts_store.record_revision(draft, finding, actor=_user(), change=change, page=page)
+    return drafts_store.record_revision(draft, finding, actor=_user(), change=change, page=page, dropped=dropped)
 
 
 class Recorded:
@@ -246,9 +246,17 @@ def tell(key: str, **values) -> None:
 
 
 def tell_dropped(dropped: list[str]) -> None:
-    """Name the concerns (the threshold file's words) that a change made no longer apply."""
+    """The next page names the concerns that a change made no longer apply: their words are kept with
+    the draft (store.DROPPED, saved by the caller with the change); the session holds only this marker."""
     if dropped:
-        flash(dropped, "dropped")
+        flash("", "dropped")
+
+
+@bp.app_template_global("dropped_concerns")
+def dropped_concerns() -> list[str]:
+    """The words of the concerns a change of this session's draft made no longer apply (tell_dropped)."""
+    draft = current_draft(include_submitted=True)
+    return list((draft.kept_forms or {}).get(store.DROPPED) or []) if draft is not None else []
 
 
 # ------------------------------------------------------------------------------ starting
@@ -356,7 +364,8 @@ def carry_on_under_version_in_force(draft: Draft, version=None) -> None:
     version = version or current_version_or_none()
     if version is not None and version.id != draft.threshold_id:
         carried, dropped = journey.prune(version, answers_of(draft))
-        store.save_answers(draft, "resumed_under_new_version", carried.dump(), actor=_user(), version=version)
+        store.save_answers(draft, "resumed_under_new_version", carried.dump(), actor=_user(), version=version,
+                           dropped=dropped)
         tell_dropped(dropped)
 
 
@@ -402,11 +411,11 @@ def question(draft: Draft, slug: str):
                 fresh = page.write(Context(version, JourneyAnswers.load(stored), today()), form)
                 return journey.prune(version, fresh or new_answers)[0].dump()
             if following == "danger_call" or after_phoning:  # saved and recorded at once
-                revision = record(draft, version, apply, page.id)
+                revision = record(draft, version, apply, page.id, dropped=dropped)
                 if after_phoning and revision.lado:
                     following = "danger_call"  # the LADO outcome, first, before the referral
             else:
-                drafts_store.save_page(draft, page.id, apply, actor=_user())
+                drafts_store.save_page(draft, page.id, apply, actor=_user(), dropped=dropped)
             return redirect(page_url(following, change=change and following not in SPECIAL))
     previous = journey.previous_page(version, answers, page.id)
     back = url_for("journey.check") if change else (page_url(previous) if previous else url_for("refer.start"))
