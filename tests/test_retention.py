@@ -13,6 +13,8 @@ from signpost.extensions import db
 from signpost.models import Assessment, AuditEvent, Decision, Draft, Referral, utcnow
 from signpost.store import retention
 
+from test_journey_web import walker  # noqa: F401  (the fixture: a referrer on the real pages)
+
 DAY = dt.timedelta(days=1)
 
 
@@ -82,6 +84,33 @@ def test_assessments_past_their_period_go_with_their_referral_and_decisions(app,
     counts = retention.purge(periods())
     assert counts["assessments"] == 2
     assert count(Assessment) == 1 and count(Referral) == 1 and count(Decision) == 1
+
+
+def test_a_drafts_revisions_either_side_of_the_cutoff_each_go_at_the_end_of_their_own_period(app, walker):
+    """A changed answer makes revision 2, linked to revision 1: when only revision 1 is past its
+    period, it goes alone (revision 2 no longer names it), and the rest of the purge still runs."""
+    walker.finish_questions(location=walker.concerns(location=walker.to_concerns()))
+    walker.answer("/refer/about-child?change=1", {"born": "born", "years": "10", "months": "0"})
+    walker.answer("/refer/check", {}, "/refer/recommendation")
+    first, second = db.session.scalars(select(Assessment).order_by(Assessment.revision)).all()
+    assert (first.revision, first.replaces_id, second.revision, second.replaces_id) == (1, None, 2, first.id)
+    db.session.execute(Assessment.__table__.update().where(Assessment.id == first.id)
+                       .values(completed_at=utcnow() - 2921 * DAY))
+    db.session.execute(Assessment.__table__.update().where(Assessment.id == second.id)
+                       .values(completed_at=utcnow() - 2919 * DAY))
+    db.session.commit()
+
+    counts = retention.purge(retention.Periods.from_config(app.config))
+    assert counts["assessments"] == 1
+    db.session.expire_all()
+    (kept,) = db.session.scalars(select(Assessment)).all()
+    assert kept.id == second.id and kept.revision == 2 and kept.replaces_id is None
+    (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "retention_purged"))
+    assert event.detail["assessments"] == 1
+
+    # Two days on, revision 2 reaches the end of its period too.
+    assert retention.purge(retention.Periods.from_config(app.config), now=utcnow() + 2 * DAY)["assessments"] == 1
+    assert count(Assessment) == 0
 
 
 def test_old_audit_events_are_deleted_and_the_purge_itself_is_audited(app, users):

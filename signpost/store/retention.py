@@ -89,6 +89,11 @@ def purge(periods: Periods, *, now: dt.datetime | None = None, dry_run: bool = F
             referrals = select(Referral.id).where(Referral.assessment_id.in_(ids["assessments"]))
             session.execute(delete(Decision).where(Decision.referral_id.in_(referrals)))
             session.execute(delete(Referral).where(Referral.assessment_id.in_(ids["assessments"])))
+            # Each revision goes at the end of its own period, so a later revision of the same draft
+            # may outlive the one it replaced: it stops naming it (the one change made to a kept
+            # assessment) rather than keep the earlier one past its period, or fail the whole run.
+            session.execute(update(Assessment).where(Assessment.replaces_id.in_(ids["assessments"]))
+                            .values(replaces_id=None))
             session.execute(delete(Assessment).where(Assessment.id.in_(ids["assessments"])))
         session.execute(delete(AuditEvent).where(AuditEvent.id.in_(ids["audit_events"])))
         _audit("retention_purged", actor=actor, record_type="retention", **counts,
