@@ -12,7 +12,7 @@ import datetime as dt
 
 from sqlalchemy import delete, func, select, update
 
-from ..models import Assessment, AuditEvent, Decision, Draft, Referral, utcnow
+from ..models import Assessment, AuditEvent, Decision, Draft, Referral, User, utcnow
 from . import _audit, transaction
 
 KINDS = ("drafts", "referrals", "decisions", "assessments", "audit_events")
@@ -40,8 +40,11 @@ def _erase_referrals(session, referral_ids: list[int], now: dt.datetime) -> None
     """Names, address, contacts and every free-text answer go; the coded record stays."""
     if not referral_ids:
         return
+    # child_key too: an unkeyed hash of the name and date of birth, which anyone could test a name
+    # against, and which would link the child's next referral back to this one. The re-referral and
+    # follow-up facts the reports count are already stored on the row.
     session.execute(update(Referral).where(Referral.id.in_(referral_ids))
-                    .values(details={}, consent_reason=None, erased_at=now))
+                    .values(details={}, consent_reason=None, child_key=None, erased_at=now))
     assessment_ids = select(Referral.assessment_id).where(Referral.id.in_(referral_ids))
     session.execute(update(Assessment).where(Assessment.id.in_(assessment_ids)).values(override_reason=None))
     # Decisions are append-only for users; erasing the note about a child is the one exception.
@@ -115,8 +118,10 @@ def _same_child(first: Referral) -> list[Referral]:
     return found or [first]
 
 
-def erase_child(reference: str, *, same_child: bool, reason: str, actor: str = "cli") -> list[str]:
-    """Erase one child's referral (and, with same_child, their other referrals): the references erased."""
+def erase_child(reference: str, *, same_child: bool, reason: str, actor: User) -> list[str]:
+    """Erase one child's referral (and, with same_child, their other referrals): the references erased.
+
+    `actor` is the person who ran it, recorded in the audit event with the reason."""
     from ..extensions import db
     referral = db.session.scalar(select(Referral).where(Referral.reference == reference))
     if referral is None:
