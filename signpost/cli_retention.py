@@ -31,7 +31,8 @@ def purge_command(dry_run):
 @retention_cli.command("erase")
 @click.argument("reference")
 @click.option("--same-child", is_flag=True,
-              help="Also erase the child's other referrals (same name and date of birth).")
+              help="Also erase the child's other referrals (same name and date of birth), and the "
+                   "requests for advice they were made from.")
 @click.option("--reason", required=True, help="Why, for the audit trail (e.g. the request's reference).")
 @click.option("--as", "email", required=True,
               help="The administrator running the erasure: the audit trail records their account.")

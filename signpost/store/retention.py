@@ -50,8 +50,10 @@ def _erase_referrals(session, referral_ids: list[int], now: dt.datetime) -> None
     # Decisions are append-only for users; erasing the note about a child is the one exception.
     session.execute(update(Decision).where(Decision.referral_id.in_(referral_ids), Decision.note != "")
                     .values(note=""))
-    draft_ids = select(Referral.draft_id).where(Referral.id.in_(referral_ids), Referral.draft_id.is_not(None))
-    session.execute(delete(Draft).where(Draft.id.in_(draft_ids)))
+    # The item's draft, and a request for advice's follow-up draft (the answers it asked about).
+    for column in (Referral.draft_id, Referral.follow_up_draft_id):
+        draft_ids = select(column).where(Referral.id.in_(referral_ids), column.is_not(None))
+        session.execute(delete(Draft).where(Draft.id.in_(draft_ids)))
 
 
 def due(periods: Periods, now: dt.datetime | None = None) -> dict[str, list]:
@@ -105,17 +107,23 @@ def purge(periods: Periods, *, now: dt.datetime | None = None, dry_run: bool = F
 
 
 def _same_child(first: Referral) -> list[Referral]:
-    """Every referral not yet erased with the same name and date of birth as this one."""
+    """This item and the child's others: the referrals with the same name and date of birth, those
+    made from this request for advice, and the requests for advice they followed (a request for
+    advice names no child: only consultation_id links it to the child)."""
     def key(referral: Referral):
         d = referral.details or {}
         return ((d.get("first_name") or "").strip().casefold(), (d.get("last_name") or "").strip().casefold(),
                 d.get("date_of_birth"))
-    wanted = key(first)
-    if not all(wanted):
-        return [first]
-    found = [r for r in _scalars(select(Referral).where(Referral.erased_at.is_(None)).execution_options(
-        yield_per=500)) if key(r) == wanted]
-    return found or [first]
+    found = {first.id: first}
+    found.update((r.id, r) for r in _scalars(select(Referral).where(Referral.consultation_id == first.id)))
+    wanted = {key(r) for r in found.values() if all(key(r))}
+    if wanted:
+        found.update((r.id, r) for r in _scalars(select(Referral).where(Referral.erased_at.is_(None))
+                                                 .execution_options(yield_per=500)) if key(r) in wanted)
+    followed = {r.consultation_id for r in found.values() if r.consultation_id} - found.keys()
+    if followed:
+        found.update((r.id, r) for r in _scalars(select(Referral).where(Referral.id.in_(followed))))
+    return list(found.values())
 
 
 def erase_child(reference: str, *, same_child: bool, reason: str, actor: User) -> list[str]:
