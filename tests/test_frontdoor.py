@@ -272,6 +272,18 @@ def test_a_referrer_opening_another_referrers_item_gets_404_audited(app, users, 
     assert denied.actor == users["referrer"].email
 
 
+def test_a_referrer_opening_another_referrers_summary_gets_404_audited(app, users, referrer):
+    other = store.create_user("other.referrer@example.org", "Other", "referrer", "a long enough password",
+                              actor="test")
+    theirs = make_item(other).assessment_id
+    mine = make_item(users["referrer"]).assessment_id
+    assert referrer.get(f"/refer/my-referrals/summary/{mine}").status_code == 200
+    assert referrer.get(f"/refer/my-referrals/summary/{theirs}").status_code == 404
+    denied = events("access_denied")[-1]
+    assert (denied.record_type, denied.record_id) == ("assessments", str(theirs))
+    assert denied.detail["status"] == 404 and denied.actor == users["referrer"].email
+
+
 # ---------------------------------------------------------------------------------------------- allocation
 
 def test_a_worker_takes_an_item_and_the_queue_shows_who_has_it(front_door, users):
