@@ -31,13 +31,21 @@ def purge_command(dry_run):
 @retention_cli.command("erase")
 @click.argument("reference")
 @click.option("--same-child", is_flag=True,
-              help="Also erase the child's other referrals (same name and date of birth).")
+              help="Also erase the child's other referrals (same name and date of birth), and the "
+                   "requests for advice they were made from.")
 @click.option("--reason", required=True, help="Why, for the audit trail (e.g. the request's reference).")
-def erase_command(reference, same_child, reason):
+@click.option("--as", "email", required=True,
+              help="The administrator running the erasure: the audit trail records their account.")
+def erase_command(reference, same_child, reason, email):
     """Erase one child's referral records; the anonymous counts the reports use are kept."""
+    from . import store
     from .store import retention
+    user = store.find_user(email)
+    if user is None or not user.active or user.role != "admin":
+        click.echo(f"No active administrator account {email}.", err=True)
+        sys.exit(1)
     try:
-        erased = retention.erase_child(reference, same_child=same_child, reason=reason)
+        erased = retention.erase_child(reference, same_child=same_child, reason=reason, actor=user)
     except LookupError as exc:
         click.echo(str(exc).capitalize(), err=True)
         sys.exit(1)

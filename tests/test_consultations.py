@@ -19,6 +19,7 @@ from signpost import metrics, store
 from signpost.extensions import db
 from signpost.models import Assessment, AuditEvent, Draft, Referral
 from signpost.store import frontdoor as fd_store
+from signpost.store import retention
 
 from test_journey_web import Walker, level_items, referral_details, walker  # noqa: F401  (walker: the fixture)
 
@@ -218,6 +219,73 @@ def test_only_a_referral_made_from_the_advice_counts_as_following_it(walker, use
     made = db.session.scalar(select(Referral).where(Referral.draft_id == walker.draft_id))
     assert made.kind == "referral" and made.consultation_id == consultation.id
     assert consultations_followed() == (1, 1)
+
+
+def refer_from_the_advice(walker, consultation: Referral) -> Referral:
+    """"Start a referral" from the advice, then send it: the referral that follows the request."""
+    response = walker.client.post(f"/front-door/ask-for-advice/{consultation.reference}/refer",
+                                  data={"csrf_token": walker.token})
+    assert response.status_code == 302 and response.location == "/refer/check"
+    with walker.client.session_transaction() as session:
+        walker.draft_id = session["draft_id"]
+    walker.answer("/refer/check", {}, "/refer/recommendation")
+    assert walker.send(referral_details()) == "/refer/confirmation"
+    return db.session.scalar(select(Referral).where(Referral.draft_id == walker.draft_id))
+
+
+def erase(app, reference: str, *args: str):
+    return app.test_cli_runner().invoke(args=["retention", "erase", reference, "--reason", "(test) SAR",
+                                              "--as", "admin@example.org", *args])
+
+
+def test_erasing_the_child_erases_the_request_for_advice_their_referral_followed(walker, app, users):
+    consultation = advised_to_refer(walker, users)
+    made = refer_from_the_advice(walker, consultation)
+    again = Walker(walker.client)  # the same child referred again, from a journey of its own
+    again.concerns([level_items(4)[0]], location=again.to_concerns())
+    again.finish_questions()
+    assert again.send(referral_details()) == "/refer/confirmation"
+    other = db.session.scalar(select(Referral).where(Referral.draft_id == again.draft_id))
+    by_outcome, followed = retention.counts_by_outcome(), consultations_followed()
+    assert followed == (1, 1)
+    drafts = (consultation.draft_id, consultation.follow_up_draft_id)
+    assert all(drafts) and all(db.session.get(Draft, d) for d in drafts)
+
+    result = erase(app, other.reference, "--same-child")
+    assert result.exit_code == 0, result.output
+    assert all(r in result.output for r in (consultation.reference, made.reference, other.reference))
+    db.session.expire_all()
+    asked = db.session.get(Referral, consultation.id)
+    assert asked.details == {} and asked.erased_at is not None and asked.decisions[0].note == ""
+    assert asked.decisions[0].referral_advised is True and asked.followed_up
+    assert not any(db.session.get(Draft, d) for d in drafts) and asked.follow_up_draft_id is None
+    assert retention.counts_by_outcome() == by_outcome and consultations_followed() == followed
+
+
+def test_erasing_a_request_for_advice_erases_the_referral_made_from_it_and_its_unsent_draft(walker, app, users):
+    consultation = advised_to_refer(walker, users)
+    made = refer_from_the_advice(walker, consultation)
+    assert erase(app, consultation.reference, "--same-child").exit_code == 0
+    db.session.expire_all()
+    assert db.session.get(Referral, made.id).details == {}
+
+    # A request for advice erased while a referral from its advice is still being written: that draft goes too.
+    second = Walker(walker.client)
+    second.concerns([level_items(3)[0]], location=second.to_concerns())
+    second.finish_questions()
+    assert ask(second, advice_button(second)).status_code == 302
+    asked = db.session.scalar(select(Referral).where(Referral.draft_id == second.draft_id))
+    fd_store.record_decision(asked, "advice_given", "(test) Please refer.", supersedes=0,
+                             actor=users["front_door"], referral_advised=True)
+    started = walker.client.post(f"/front-door/ask-for-advice/{asked.reference}/refer",
+                                 data={"csrf_token": walker.token})
+    assert started.status_code == 302
+    db.session.expire_all()
+    follow_up = db.session.get(Referral, asked.id).follow_up_draft_id
+    assert follow_up is not None
+    assert erase(app, asked.reference).exit_code == 0
+    db.session.expire_all()
+    assert db.session.get(Draft, follow_up) is None and db.session.get(Referral, asked.id).details == {}
 
 
 @pytest.mark.parametrize("attempt", range(2))

@@ -272,6 +272,18 @@ def test_a_referrer_opening_another_referrers_item_gets_404_audited(app, users, 
     assert denied.actor == users["referrer"].email
 
 
+def test_a_referrer_opening_another_referrers_summary_gets_404_audited(app, users, referrer):
+    other = store.create_user("other.referrer@example.org", "Other", "referrer", "a long enough password",
+                              actor="test")
+    theirs = make_item(other).assessment_id
+    mine = make_item(users["referrer"]).assessment_id
+    assert referrer.get(f"/refer/my-referrals/summary/{mine}").status_code == 200
+    assert referrer.get(f"/refer/my-referrals/summary/{theirs}").status_code == 404
+    denied = events("access_denied")[-1]
+    assert (denied.record_type, denied.record_id) == ("assessments", str(theirs))
+    assert denied.detail["status"] == 404 and denied.actor == users["referrer"].email
+
+
 # ---------------------------------------------------------------------------------------------- allocation
 
 def test_a_worker_takes_an_item_and_the_queue_shows_who_has_it(front_door, users):
@@ -334,6 +346,34 @@ def test_a_stale_decision_is_refused_and_shows_the_winner(front_door, users):
     assert "Strategy discussion today" in response.text
     assert [d.outcome for d in fq.decision_history(item.id)] == ["strategy_s47"]
     assert 'name="supersedes" value="1"' in response.text  # sending again now supersedes theirs, knowingly
+
+
+@pytest.mark.parametrize("sent", ["an empty form", "after someone else's decision", "a decision the store refuses"])
+def test_a_decision_sent_back_shows_the_childs_details_and_is_audited_like_a_view(front_door, users, sent,
+                                                                                  monkeypatch):
+    """The page sent back with the errors, or with the other decision, is the item page: reading it
+    leaves the same trace as opening it."""
+    item = make_item(users["referrer"])
+    path = f"/front-door/items/{item.reference}"
+    data = {"csrf_token": csrf_token(front_door, path)}
+    if sent != "an empty form":
+        now = workdays.uk_local(utcnow())
+        data.update({"outcome": "nfa", "note": "(test) Nothing to do.", "supersedes": 0, "decided_day": now.day,
+                     "decided_month": now.month, "decided_year": now.year, "decided_time": now.strftime("%H:%M")})
+    if sent == "after someone else's decision":
+        fd_store.record_decision(item, "strategy_s47", "(test) Strategy discussion today.", supersedes=0,
+                                 actor=users["admin"])
+    if sent == "a decision the store refuses":
+        def refuse(*args, **kwargs):
+            raise store.StoreError("(test) refused")
+        monkeypatch.setattr(fd_store, "record_decision", refuse)
+    before = [e.id for e in events("item_viewed")]
+    response = front_door.post(f"{path}/decide", data=data)
+    assert response.status_code == (409 if sent == "after someone else's decision" else 400)
+    assert "Fenwick" in response.text and "Ada came to school hungry again" in response.text
+    (viewed,) = [e for e in events("item_viewed") if e.id not in before]
+    assert (viewed.record_id, viewed.actor) == (str(item.id), users["front_door"].email)
+    assert viewed.detail["reference"] == item.reference
 
 
 def test_a_decision_needs_a_note_and_a_real_time(front_door, users):

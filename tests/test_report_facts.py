@@ -17,7 +17,7 @@ from sqlalchemy import select
 from signpost import values
 from signpost.extensions import db
 from signpost.models import Assessment, Referral
-from signpost.store import facts
+from signpost.store import facts, retention
 from signpost.store import frontdoor as fd_store
 
 T = dt.datetime
@@ -143,6 +143,21 @@ def test_consultations_followed_by_a_referral_within_30_days(app, users):
     item(other, T(2026, 1, 2, 9), kind="early_help_request", details=child("Dee"))
     backdated = item(other, T(2026, 1, 30, 9), kind="consultation", details=child("Dee"))
     assert not stored(too_late).followed_up and stored(backdated).followed_up
+
+
+def test_an_erasure_changes_no_stored_fact_when_the_same_child_is_referred_again(app, users):
+    """An erased referral no longer names its child, so the facts worked out with it are kept as
+    they were: a later referral for the child changes only what it can change."""
+    who = users["referrer"]
+    asked = item(who, T(2026, 1, 1, 9), kind="consultation", details=child("Ada"))
+    first = item(who, T(2026, 1, 10, 9), details=child("Ada"))   # follows the request for advice
+    second = item(who, T(2026, 3, 1, 9), details=child("Ada"))   # a re-referral
+    assert stored(asked).followed_up and stored(second).re_referral
+    retention.erase_child(first.reference, same_child=False, reason="(test) the wrong child",
+                          actor=users["admin"])
+    later = item(who, T(2026, 6, 1, 9), details=child("Ada"))
+    assert stored(later).re_referral  # after the second, which still names the child
+    assert stored(second).re_referral and stored(asked).followed_up and not stored(first).re_referral
 
 
 def test_filling_every_row_again_changes_nothing(app, users):

@@ -10,8 +10,10 @@ from signpost import store
 from signpost.content import current_version
 from signpost.engine import Answers, assess
 from signpost.extensions import db
-from signpost.models import Assessment, AuditEvent, Decision, Draft, Referral, utcnow
+from signpost.models import Assessment, AuditEvent, Decision, Draft, Referral, child_key, utcnow
 from signpost.store import retention
+
+from test_journey_web import walker  # noqa: F401  (the fixture: a referrer on the real pages)
 
 DAY = dt.timedelta(days=1)
 
@@ -27,6 +29,11 @@ def journey(users, *, days_ago: float, name: str = "Ada", dob: str = "2017-03-01
     return store.record_demo_journey(users["referrer"], answers, rec, at=at, referral_details=details,
                                      decision=outcome if referred else None, decided_by=users["front_door"],
                                      assessment_fields={"age_band": "5-9", "indicator_ids": []})
+
+
+def erase(app, reference: str, *args: str):
+    """`flask retention erase` run by the test administrator."""
+    return app.test_cli_runner().invoke(args=["retention", "erase", reference, *args, "--as", "admin@example.org"])
 
 
 def count(model) -> int:
@@ -84,6 +91,33 @@ def test_assessments_past_their_period_go_with_their_referral_and_decisions(app,
     assert count(Assessment) == 1 and count(Referral) == 1 and count(Decision) == 1
 
 
+def test_a_drafts_revisions_either_side_of_the_cutoff_each_go_at_the_end_of_their_own_period(app, walker):
+    """A changed answer makes revision 2, linked to revision 1: when only revision 1 is past its
+    period, it goes alone (revision 2 no longer names it), and the rest of the purge still runs."""
+    walker.finish_questions(location=walker.concerns(location=walker.to_concerns()))
+    walker.answer("/refer/about-child?change=1", {"born": "born", "years": "10", "months": "0"})
+    walker.answer("/refer/check", {}, "/refer/recommendation")
+    first, second = db.session.scalars(select(Assessment).order_by(Assessment.revision)).all()
+    assert (first.revision, first.replaces_id, second.revision, second.replaces_id) == (1, None, 2, first.id)
+    db.session.execute(Assessment.__table__.update().where(Assessment.id == first.id)
+                       .values(completed_at=utcnow() - 2921 * DAY))
+    db.session.execute(Assessment.__table__.update().where(Assessment.id == second.id)
+                       .values(completed_at=utcnow() - 2919 * DAY))
+    db.session.commit()
+
+    counts = retention.purge(retention.Periods.from_config(app.config))
+    assert counts["assessments"] == 1
+    db.session.expire_all()
+    (kept,) = db.session.scalars(select(Assessment)).all()
+    assert kept.id == second.id and kept.revision == 2 and kept.replaces_id is None
+    (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "retention_purged"))
+    assert event.detail["assessments"] == 1
+
+    # Two days on, revision 2 reaches the end of its period too.
+    assert retention.purge(retention.Periods.from_config(app.config), now=utcnow() + 2 * DAY)["assessments"] == 1
+    assert count(Assessment) == 0
+
+
 def test_old_audit_events_are_deleted_and_the_purge_itself_is_audited(app, users):
     journey(users, days_ago=1)
     db.session.execute(AuditEvent.__table__.update().values(at=utcnow() - 2200 * DAY))
@@ -97,8 +131,7 @@ def test_erasing_one_child_keeps_other_children_and_the_counts(app, users):
     again = journey(users, days_ago=100).referral.reference  # the same child referred again
     other = journey(users, days_ago=50, name="Ben").referral.reference
     by_outcome = retention.counts_by_outcome()
-    result = app.test_cli_runner().invoke(args=["retention", "erase", first, "--same-child",
-                                                "--reason", "SAR-2026-17"])
+    result = erase(app, first, "--same-child", "--reason", "SAR-2026-17")
     assert result.exit_code == 0, result.output
     assert first in result.output and again in result.output and other not in result.output
     refs = {r.reference: r for r in db.session.scalars(select(Referral))}
@@ -106,10 +139,52 @@ def test_erasing_one_child_keeps_other_children_and_the_counts(app, users):
     assert retention.counts_by_outcome() == by_outcome
     (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "referrals_erased"))
     assert event.detail["references"] == sorted([first, again]) and event.detail["reason"] == "SAR-2026-17"
+    assert (event.user_id, event.actor) == (users["admin"].id, users["admin"].email)
+
+
+def test_an_erased_referral_no_longer_matches_the_childs_name_and_is_not_linked_to_their_next(app, users,
+                                                                                             front_door):
+    erased = journey(users, days_ago=100).referral
+    assert erased.child_key == child_key({"first_name": "Ada", "last_name": "Example", "date_of_birth": "2017-03-01"})
+    assert erase(app, erased.reference, "--reason", "Sent about the wrong child").exit_code == 0
+    db.session.expire_all()
+    assert db.session.get(Referral, erased.id).child_key is None
+    assert db.session.get(Referral, erased.id).re_referral is False
+
+    again = journey(users, days_ago=1).referral  # the same name and date of birth, within 12 months
+    db.session.expire_all()
+    assert db.session.get(Referral, again.id).re_referral is False
+    page = front_door.get(f"/front-door/items/{again.reference}")
+    assert page.status_code == 200 and erased.reference not in page.text
+
+
+def test_the_purge_erases_the_childs_key_with_their_details(app, users):
+    old = journey(users, days_ago=2200).referral
+    kept = journey(users, days_ago=10).referral
+    key = old.child_key
+    assert key is not None
+    retention.purge(periods())
+    db.session.expire_all()
+    assert db.session.get(Referral, old.id).child_key is None
+    assert db.session.get(Referral, kept.id).child_key == key
+
+
+@pytest.mark.parametrize("who", [None, "nobody@example.org", "referrer@example.org", "disabled"])
+def test_an_erasure_names_an_active_administrator_or_erases_nothing(app, users, who):
+    reference = journey(users, days_ago=100).referral.reference
+    if who == "disabled":
+        store.update_user(users["admin"], active=False, actor="test")
+        who = users["admin"].email
+    args = ["retention", "erase", reference, "--reason", "SAR-2026-17"] + (["--as", who] if who else [])
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == (2 if who is None else 1), result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(Referral)).details["first_name"] == "Ada"
+    assert not db.session.scalar(select(AuditEvent).where(AuditEvent.action == "referrals_erased"))
 
 
 def test_erase_an_unknown_reference_fails(app, users):
-    result = app.test_cli_runner().invoke(args=["retention", "erase", "NM-1999-00001", "--reason", "x"])
+    result = erase(app, "NM-1999-00001", "--reason", "x")
     assert result.exit_code == 1 and "No referral" in result.output
 
 

@@ -20,7 +20,7 @@ facts the same way.
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -155,12 +155,12 @@ def _links(connection: Connection, referral_ids: Sequence[int] | None) -> None:
     """
     r = referrals
     columns = (r.c.id, r.c.kind, r.c.child_key, r.c.consultation_id, r.c.created_at, r.c.re_referral,
-               r.c.followed_up)
+               r.c.followed_up, r.c.erased_at)
     if referral_ids is None:
         rows = connection.execute(select(*columns)).all()
         referral_rows = [row for row in rows if row.kind == "referral"]
-        checked_referrals = referral_rows
-        checked_consultations = [row for row in rows if row.kind == "consultation"]
+        checked_referrals = [row for row in referral_rows if row.erased_at is None]
+        checked_consultations = [row for row in rows if row.kind == "consultation" and row.erased_at is None]
     else:
         given = [row for chunk in _chunks(referral_ids)
                  for row in connection.execute(select(*columns).where(r.c.id.in_(chunk)))]
@@ -178,11 +178,39 @@ def _links(connection: Connection, referral_ids: Sequence[int] | None) -> None:
                 or_(r.c.id.in_(chunk), r.c.consultation_id.in_(chunk)))))
         rows = list(found.values())
         referral_rows = [row for row in rows if row.kind == "referral"]
-        # The rows whose flags depend only on rows read: referrals of the same children (all read),
-        # and the consultations of those children, or linked to the given rows, or given.
-        checked_referrals = [row for row in referral_rows if row.id in given_ids or row.child_key in keys]
+        # Only the flags the given rows can change: their own, the re_referral of the same child's
+        # next referral, and the followed_up of consultations linked to them or of the same child in
+        # the 30 days before a given referral. The others keep what they were worked out from, which
+        # an erasure may have removed since (an erased referral no longer names its child).
+        by_child: dict[str, list[tuple[dt.datetime, int]]] = defaultdict(list)
+        for row in referral_rows:
+            if row.child_key:
+                by_child[row.child_key].append((row.created_at, row.id))
+        for items in by_child.values():
+            items.sort()
+        given_at: dict[str, list[dt.datetime]] = defaultdict(list)
+        following = set()
+        for row in given:
+            if row.kind == "referral" and row.child_key:
+                given_at[row.child_key].append(row.created_at)
+                items = by_child[row.child_key]
+                later = bisect_right(items, (row.created_at, row.id))
+                if later < len(items):
+                    following.add(items[later][1])
+        for times in given_at.values():
+            times.sort()
+
+        def before_a_given_referral(row) -> bool:
+            times = given_at.get(row.child_key, [])
+            first = bisect_left(times, row.created_at)
+            return first < len(times) and times[first] - FOLLOW_UP <= row.created_at
+
+        checked_referrals = [row for row in referral_rows if row.id in given_ids or row.id in following]
         checked_consultations = [row for row in rows if row.kind == "consultation" and (
-            row.id in given_ids or row.id in linked or row.child_key in keys)]
+            row.id in given_ids or row.id in linked or (row.child_key and before_a_given_referral(row)))]
+        # An erased row's facts stay as they were: what they were worked out from is gone.
+        checked_referrals = [row for row in checked_referrals if row.erased_at is None]
+        checked_consultations = [row for row in checked_consultations if row.erased_at is None]
     re = re_referrals((row.id, row.child_key, row.created_at) for row in referral_rows)
     followed = followed_up(((row.id, row.child_key, row.created_at) for row in checked_consultations),
                            ((row.child_key, row.consultation_id, row.created_at) for row in referral_rows))

@@ -12,7 +12,7 @@ import datetime as dt
 
 from sqlalchemy import delete, func, select, update
 
-from ..models import Assessment, AuditEvent, Decision, Draft, Referral, utcnow
+from ..models import Assessment, AuditEvent, Decision, Draft, Referral, User, utcnow
 from . import _audit, transaction
 
 KINDS = ("drafts", "referrals", "decisions", "assessments", "audit_events")
@@ -40,15 +40,20 @@ def _erase_referrals(session, referral_ids: list[int], now: dt.datetime) -> None
     """Names, address, contacts and every free-text answer go; the coded record stays."""
     if not referral_ids:
         return
+    # child_key too: an unkeyed hash of the name and date of birth, which anyone could test a name
+    # against, and which would link the child's next referral back to this one. The re-referral and
+    # follow-up facts the reports count are already stored on the row.
     session.execute(update(Referral).where(Referral.id.in_(referral_ids))
-                    .values(details={}, consent_reason=None, erased_at=now))
+                    .values(details={}, consent_reason=None, child_key=None, erased_at=now))
     assessment_ids = select(Referral.assessment_id).where(Referral.id.in_(referral_ids))
     session.execute(update(Assessment).where(Assessment.id.in_(assessment_ids)).values(override_reason=None))
     # Decisions are append-only for users; erasing the note about a child is the one exception.
     session.execute(update(Decision).where(Decision.referral_id.in_(referral_ids), Decision.note != "")
                     .values(note=""))
-    draft_ids = select(Referral.draft_id).where(Referral.id.in_(referral_ids), Referral.draft_id.is_not(None))
-    session.execute(delete(Draft).where(Draft.id.in_(draft_ids)))
+    # The item's draft, and a request for advice's follow-up draft (the answers it asked about).
+    for column in (Referral.draft_id, Referral.follow_up_draft_id):
+        draft_ids = select(column).where(Referral.id.in_(referral_ids), column.is_not(None))
+        session.execute(delete(Draft).where(Draft.id.in_(draft_ids)))
 
 
 def due(periods: Periods, now: dt.datetime | None = None) -> dict[str, list]:
@@ -89,6 +94,11 @@ def purge(periods: Periods, *, now: dt.datetime | None = None, dry_run: bool = F
             referrals = select(Referral.id).where(Referral.assessment_id.in_(ids["assessments"]))
             session.execute(delete(Decision).where(Decision.referral_id.in_(referrals)))
             session.execute(delete(Referral).where(Referral.assessment_id.in_(ids["assessments"])))
+            # Each revision goes at the end of its own period, so a later revision of the same draft
+            # may outlive the one it replaced: it stops naming it (the one change made to a kept
+            # assessment) rather than keep the earlier one past its period, or fail the whole run.
+            session.execute(update(Assessment).where(Assessment.replaces_id.in_(ids["assessments"]))
+                            .values(replaces_id=None))
             session.execute(delete(Assessment).where(Assessment.id.in_(ids["assessments"])))
         session.execute(delete(AuditEvent).where(AuditEvent.id.in_(ids["audit_events"])))
         _audit("retention_purged", actor=actor, record_type="retention", **counts,
@@ -97,21 +107,29 @@ def purge(periods: Periods, *, now: dt.datetime | None = None, dry_run: bool = F
 
 
 def _same_child(first: Referral) -> list[Referral]:
-    """Every referral not yet erased with the same name and date of birth as this one."""
+    """This item and the child's others: the referrals with the same name and date of birth, those
+    made from this request for advice, and the requests for advice they followed (a request for
+    advice names no child: only consultation_id links it to the child)."""
     def key(referral: Referral):
         d = referral.details or {}
         return ((d.get("first_name") or "").strip().casefold(), (d.get("last_name") or "").strip().casefold(),
                 d.get("date_of_birth"))
-    wanted = key(first)
-    if not all(wanted):
-        return [first]
-    found = [r for r in _scalars(select(Referral).where(Referral.erased_at.is_(None)).execution_options(
-        yield_per=500)) if key(r) == wanted]
-    return found or [first]
+    found = {first.id: first}
+    found.update((r.id, r) for r in _scalars(select(Referral).where(Referral.consultation_id == first.id)))
+    wanted = {key(r) for r in found.values() if all(key(r))}
+    if wanted:
+        found.update((r.id, r) for r in _scalars(select(Referral).where(Referral.erased_at.is_(None))
+                                                 .execution_options(yield_per=500)) if key(r) in wanted)
+    followed = {r.consultation_id for r in found.values() if r.consultation_id} - found.keys()
+    if followed:
+        found.update((r.id, r) for r in _scalars(select(Referral).where(Referral.id.in_(followed))))
+    return list(found.values())
 
 
-def erase_child(reference: str, *, same_child: bool, reason: str, actor: str = "cli") -> list[str]:
-    """Erase one child's referral (and, with same_child, their other referrals): the references erased."""
+def erase_child(reference: str, *, same_child: bool, reason: str, actor: User) -> list[str]:
+    """Erase one child's referral (and, with same_child, their other referrals): the references erased.
+
+    `actor` is the person who ran it, recorded in the audit event with the reason."""
     from ..extensions import db
     referral = db.session.scalar(select(Referral).where(Referral.reference == reference))
     if referral is None:

@@ -151,14 +151,13 @@ def front_door_feedback(referral: Referral) -> dict:
 @bp.get("/items/<reference>")
 @role_required(*TEAM)
 def item(reference: str):
-    referral = _item(reference)
-    html, status = _render_item(referral)
-    store.record_view("item_viewed", actor=_user(), record_type="referrals", record_id=referral.id,
-                      reference=reference)  # after rendering: see index()
-    return html, status
+    return _render_item(_item(reference))
 
 
 def _render_item(referral: Referral, form=None, conflict: Decision | None = None, status: int = 200):
+    """The item page, with the child's details: every render of it is audited (a GET, and a decision
+    sent back with its errors or a conflict)."""
+    referral_id, reference = referral.id, referral.reference
     assessment = referral.assessment
     version, concerns, reasons = _thresholds_seen(assessment)
     history = fq.decision_history(referral.id)
@@ -169,14 +168,17 @@ def _render_item(referral: Referral, form=None, conflict: Decision | None = None
     allocate_form.worker.choices = [("", "Nobody")] + [(str(u.id), u.name) for u in fq.front_door_team()]
     allocate_form.worker.data = str(referral.allocated_to_id or "")
     allocated_to = db.session.get(User, referral.allocated_to_id) if referral.allocated_to_id else None
-    return render_template(
+    html = render_template(
         "frontdoor/item.html", referral=referral, assessment=assessment, version=version, concerns=concerns,
         reasons=reasons, history=history, earlier=earlier, form=form, conflict=conflict,
         allocate_form=allocate_form, allocated_to=allocated_to, urgency=fq.urgency_of(assessment),
         answers=(referral.details or {}).get("answers") or {}, details=referral.details or {},
         due_by=workdays.due_by(referral.created_at),
         hours_left=workdays.working_hours_left(referral.created_at, utcnow()),
-        referrer=db.session.get(User, referral.user_id)), status
+        referrer=db.session.get(User, referral.user_id))
+    store.record_view("item_viewed", actor=_user(), record_type="referrals", record_id=referral_id,
+                      reference=reference)  # after rendering: see index()
+    return html, status
 
 
 @bp.post("/items/<reference>/take")

@@ -707,8 +707,11 @@ def my_referrals():
 def history_summary(assessment_id: int):
     """The printable summary of a finished assessment, as it was recorded (no names in it)."""
     assessment = db.session.get(Assessment, assessment_id)
-    if assessment is None or assessment.user_id != current_user.id or (
-            assessment.route_taken is None and assessment.referral is None):
+    if assessment is None:
+        abort(404)
+    if assessment.user_id != current_user.id:
+        abort_not_yours(assessment)  # audited
+    if assessment.route_taken is None and assessment.referral is None:
         abort(404)
     version = version_of(assessment, current_version_or_none())
     draft = assessment.draft  # gone after the retention period: the record itself stays
