@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from signpost import journey, workdays
 from signpost.content import current_directory, current_library, current_version
+from signpost.web.journey_forms import eighteenth_birthday
 from signpost.engine import Answers, assess
 from signpost.extensions import db
 from signpost import store
@@ -698,6 +699,24 @@ def test_referral_date_of_birth_must_fit_the_age_given(walker):
     response = walker.post("/refer/referral", referral_details(dob_year=str(year)))
     assert response.status_code == 200 and "but you said 9 years and 3 months" in response.text
     assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
+def test_a_young_person_who_has_turned_18_cannot_be_referred_as_a_child(walker):
+    """17 years and 11 months said, and a date of birth 18 years and 10 days ago: within the month's
+    leeway for the age, but an adult. A day short of 18 is still a child."""
+    item = level_items(4, 17 * 12 + 11)[0]
+    walker.concerns([item], location=walker.to_concerns(years=17, months=11))
+    walker.finish_questions()
+    turned = dt.date.today() - dt.timedelta(days=10)  # turned 18 ten days ago
+    adult = dt.date(turned.year - 18, turned.month, min(turned.day, 28 if turned.month == 2 else 31))
+    child = dt.date.today().replace(day=1) - dt.timedelta(days=1)
+    child = dt.date(child.year - 17, child.month, 1)  # 17 and about 11 months
+    for born, refused in ((adult, True), (child, False)):
+        response = walker.post("/refer/referral", referral_details(
+            dob_day=str(born.day), dob_month=str(born.month), dob_year=str(born.year)))
+        assert ("the child must be under 18" in response.text) == refused, born
+    assert eighteenth_birthday(dt.date(2008, 2, 29)) == dt.date(2026, 3, 1)
+    assert eighteenth_birthday(dt.date(2008, 12, 7)) == dt.date(2026, 12, 7)
 
 
 def test_concerns_page_needs_an_answer_and_none_is_exclusive(walker):

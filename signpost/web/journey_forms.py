@@ -215,6 +215,14 @@ def override_form(recommended: str, formdata=None) -> OverrideForm:
     return form
 
 
+def eighteenth_birthday(born: dt.date) -> dt.date:
+    """The day a child born on `born` turns 18 (someone born on 29 February, on 1 March)."""
+    try:
+        return born.replace(year=born.year + 18)
+    except ValueError:
+        return dt.date(born.year + 18, 3, 1)
+
+
 class ReferralForm(FlaskForm):
     first_name = _line(100)
     last_name = _line(100)
@@ -243,7 +251,7 @@ class ReferralForm(FlaskForm):
                 _missing(field, "required")
                 ok = False
         dob, problem = read_date(self.dob_day, self.dob_month, self.dob_year)
-        if problem is None and not today - dt.timedelta(days=18 * 366) <= dob <= today:
+        if problem is None and not (dob <= today < eighteenth_birthday(dob)):
             problem = Problem("not_under_18")
         if problem is None and age_months is not None:
             months = (today.year - dob.year) * 12 + today.month - dob.month - (today.day < dob.day)
