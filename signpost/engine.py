@@ -311,7 +311,12 @@ def assess(answers: Answers, version: ThresholdVersion, on_date: dt.date,
             # A concern the family must not hear of from the referrer (forced marriage, FGM, fabricated
             # illness...): the advice for not telling them, never "tell the parents you are referring".
             consent = "not_needed"
-        steps = first + list(info.next_steps) + extra_steps + list(getattr(getattr(doc.consent_advice, consent), route))
+        consent_steps = list(getattr(getattr(doc.consent_advice, consent), route))
+        if first and route == "social_care" and consent == "not_asked":
+            # The same-day steps say how the family is told (the front door decides, once phoned), so
+            # not also "tell the parents you are making a referral" after them.
+            consent_steps = []
+        steps = first + list(info.next_steps) + extra_steps + consent_steps
     services: tuple[Service, ...] = ()
     if directory is not None:
         areas = frozenset(i.area for i in chosen)

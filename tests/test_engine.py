@@ -398,3 +398,24 @@ def test_a_concern_the_family_must_not_hear_of_never_says_tell_the_parents():
                     assert not told & set(rec.next_steps), (indicator.id, consent)
                 checked += 1
     assert checked >= 8 * 4  # northmere-2026-12-2 marks eight
+
+
+def test_a_same_day_referral_does_not_also_say_tell_the_parents():
+    """The same-day steps say the front door decides when and how the family is told: a concern that
+    needs a call today, with consent not asked, never ends with "tell the parents you are referring"."""
+    from helpers_thresholds import shipped_versions
+    checked = 0
+    for version in shipped_versions():
+        doc = version.document
+        if doc.same_day is None:
+            continue
+        for indicator in (i for i in doc.indicators if i.urgency == "same_day" and not i.family_not_told
+                          and not i.lado and i.applies_to != "unborn"):
+            rec = assess(Answers(indicators=frozenset({indicator.id}), age_months=indicator.min_age_months or 0,
+                                 consent="not_asked"), version, version.effective_from)
+            if rec.route != "social_care" or rec.urgency != "same_day":
+                continue
+            assert rec.next_steps[:len(doc.same_day.next_steps)] == tuple(doc.same_day.next_steps)
+            assert not set(doc.consent_advice.not_asked.social_care) & set(rec.next_steps), indicator.id
+            checked += 1
+    assert checked
