@@ -470,7 +470,12 @@ def prune(version: ThresholdVersion, answers: JourneyAnswers) -> tuple[JourneyAn
     _, unborn = child_age(answers)
     out = answers.but(concerns=concerns, severity=severity)
     if answers.lado is not None and not on_emergency_path(version, answers):
-        out = out.but(lado=None)  # asked on that path only; elsewhere they are an area of their own
+        # Asked on that path only; elsewhere they are concerns like any other. A concern about an
+        # adult who works with children ticked there is carried to the page that offers it (ticked,
+        # not yet shown, so that page is asked again with it ticked): the LADO outcome is never lost
+        # by changing "in immediate danger" back to no.
+        out, lost = _carry_staff_concerns(version, out.but(lado=None), answers.lado.ticked)
+        dropped.extend(lost)
     elif answers.lado is None and on_emergency_path(version, out):
         # Onto the emergency path with a concern about an adult who works with children already
         # ticked: it is carried to that path's own question (ticked, not yet shown), so the LADO
@@ -481,6 +486,31 @@ def prune(version: ThresholdVersion, answers: JourneyAnswers) -> tuple[JourneyAn
     if unborn:
         out = out.but(voice=None)
     return out, [d for d in dropped if d]
+
+
+def _carry_staff_concerns(version: ThresholdVersion, answers: JourneyAnswers,
+                          ticked: tuple[str, ...]) -> tuple[JourneyAnswers, list[str]]:
+    """The emergency path's ticks about staff, put on the serious or concerns page that offers each
+    (the page then asks again); the words of any this child's pages do not offer."""
+    lost = []
+    for item_id in ticked:
+        plan = layout(version, answers)
+        if item_id in {i.id for i in plan.serious_items}:
+            answers = answers.but(serious=_tick(answers.serious, item_id))
+            continue
+        area = next((a for a in plan.area_ids if any(i.id == item_id for i in plan.by_area[a])), None)
+        if area is None:
+            lost.append(_words(version, item_id))
+            continue
+        answers = answers.but(areas=_tick(answers.areas, area), concerns=_tick(answers.concerns, item_id))
+    return answers, [words for words in lost if words]
+
+
+def _tick(ticks: Ticks | None, item_id: str) -> Ticks:
+    """These ticks with one more ticked, and not counted as shown (the page asks again)."""
+    ticks = ticks or Ticks()
+    return Ticks(ticked=ticks.ticked if item_id in ticks.ticked else (*ticks.ticked, item_id),
+                 shown=tuple(s for s in ticks.shown if s != item_id))
 
 
 def _words(version: ThresholdVersion, item_id: str) -> str:
@@ -560,10 +590,11 @@ def answers_key(version: ThresholdVersion, answers: JourneyAnswers) -> str:
 
 
 # Raised when the engine gives different advice for the same answers and version (2: the 999 page
-# keeps same-day reasons; a concern about staff alone gives the LADO's steps only; family_not_told).
+# keeps same-day reasons; a concern about staff alone gives the LADO's steps only; family_not_told.
+# 3: a same-day referral without consent asked no longer also says "tell the parents").
 # A draft's recorded recommendation from before then no longer matches its answers, so Check your
 # answers works it out again, rather than showing the older advice.
-ENGINE_REVISION = 2
+ENGINE_REVISION = 3
 
 
 def engine_key(version: ThresholdVersion, e: Answers) -> str:

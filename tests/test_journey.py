@@ -67,6 +67,24 @@ def test_consent_given_before_a_do_not_tell_concern_was_chosen_is_asked_again(ve
 
 
 @VERSIONS
+def test_a_concern_about_staff_ticked_in_danger_is_carried_back_when_danger_becomes_no(version):
+    """Ticked on the immediate-danger path, then "in immediate danger" changed to no: the concern about
+    an adult who works with children stays chosen, on the page that offers it, which asks again."""
+    staff = journey.lado_items(version)
+    if not staff:
+        pytest.skip("this version has no concern about an adult who works with children")
+    on_path = BORN.but(in_danger="yes", lado=Ticks(ticked=(staff[0].id,), shown=tuple(i.id for i in staff)))
+    assert staff[0].id in journey.chosen_indicators(version, on_path)
+    changed, dropped = journey.prune(version, on_path.but(in_danger="no"))
+    assert changed.lado is None and not dropped
+    assert staff[0].id in journey.chosen_indicators(version, changed)
+    page = journey.first_unanswered(version, changed)
+    assert page in ("serious", "areas", "concerns")
+    assert assess(journey.engine_answers(version, finished(version, changed, [staff[0].id])), version,
+                  version.effective_from).lado
+
+
+@VERSIONS
 def test_no_danger_asks_about_you_only_when_the_account_has_not_said(version):
     assert_next_page(version, JourneyAnswers(in_danger="no"), "danger", "about_you")
     known = JourneyAnswers(in_danger="no", about_you=AboutYou(role="dsl", organisation="school"))
