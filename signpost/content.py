@@ -41,6 +41,10 @@ def load_content(app: Flask) -> None:
     library, directory = _cache[key]
     for problem in library.problems:
         app.logger.warning("threshold file not loaded: %s", problem)
+    for file, effective in _failed_versions(library):
+        if effective is None:
+            app.logger.error("threshold file %s did not load and its effective_from cannot be read: it can never "
+                             "come into force; fix it or remove it", file)
     if not library.versions:
         app.logger.error("no valid threshold version under %s: pages that need one answer 503", thresholds_dir)
     app.extensions["signpost.library"] = library
@@ -105,10 +109,10 @@ class VersionNotLoaded(LookupError):
     """A newer version should be in force but failed to load: the older one is not used instead."""
 
 
-def blocking_failures(on_date: dt.date | None = None) -> list[tuple[str, dt.date | None]]:
-    """Threshold files (and published versions) that failed to load and may be the version in force:
-    those whose effective date has come, after the newest good version's, and those whose date
-    cannot be read at all (which could be in force: failing closed, none is used in their place)."""
+def blocking_failures(on_date: dt.date | None = None) -> list[tuple[str, dt.date]]:
+    """Threshold files (and published versions) that failed to load and whose effective date has
+    come, after the newest good version's. A file whose date cannot be read at all (a skeleton, a
+    stray file) blocks nothing: it could never be scheduled, and /healthz counts it as not loaded."""
     on_date = on_date or dt.date.today()
     library = current_library()
     try:
@@ -117,12 +121,12 @@ def blocking_failures(on_date: dt.date | None = None) -> list[tuple[str, dt.date
         return []
     failed = (*current_app.extensions.get("signpost.failed_versions", ()), *library.unloaded)
     return [(file, effective) for file, effective in failed
-            if effective is None or version.effective_from < effective <= on_date]
+            if effective is not None and version.effective_from < effective <= on_date]
 
 
 def current_library() -> Library:
     """The file library merged with the versions published from Signpost (see published_library)."""
-    return published_library(current_app)
+    return published_library(current_app._get_current_object())
 
 
 # Published versions ------------------------------------------------------------------------
@@ -161,6 +165,7 @@ def published_library(app: Flask) -> Library:
 
 def forget_published(app: Flask) -> None:
     """After this process publishes, look again at once rather than after the cache time."""
+    app = getattr(app, "_get_current_object", lambda: app)()  # the app itself, never the proxy
     _published.pop((id(app), app.config.get("SQLALCHEMY_DATABASE_URI")), None)
 
 
@@ -220,8 +225,7 @@ def current_version(on_date: dt.date | None = None) -> ThresholdVersion:
     blocked = blocking_failures(on_date)
     if blocked:
         file, effective = blocked[-1]
-        when = f"in force from {effective}" if effective else "whose effective date cannot be read"
-        raise VersionNotLoaded(f"the threshold version in {Path(file).name}, {when}, "
+        raise VersionNotLoaded(f"the threshold version in {Path(file).name}, in force from {effective}, "
                                f"failed to load; {version.id} is not used in its place")
     return version
 

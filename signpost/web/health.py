@@ -49,10 +49,8 @@ def thresholds_state() -> dict:
     except LookupError:
         state = "unavailable"
     out = {"status": state, "files_not_loaded": problems}
-    blocked = blocking_failures()
-    if blocked:
-        out["reason"] = ("a newer threshold version failed to load" if all(effective for _, effective in blocked)
-                         else "a threshold version failed to load and its effective date cannot be read")
+    if blocking_failures():
+        out["reason"] = "a newer threshold version failed to load"
     return out
 
 
