@@ -439,19 +439,25 @@ def previous_page(version: ThresholdVersion, answers: JourneyAnswers, current: s
     return seq[seq.index(current) - 1]
 
 
-def prune(version: ThresholdVersion, answers: JourneyAnswers) -> tuple[JourneyAnswers, list[str]]:
+def prune(version: ThresholdVersion, answers: JourneyAnswers,
+          moved_from: ThresholdVersion | None = None) -> tuple[JourneyAnswers, list[str]]:
     """Drop answers that no longer apply (after a change of age, or under a new version).
 
     Returns the answers kept and the words of each concern dropped, to tell the referrer.
+    `moved_from`: the version the answers were given under, when they move to `version`. A concern
+    the new version still has, on another page (the areas page before, the serious concerns page
+    now), is then carried there, ticked, and that page asks again; a dropped concern is named in the
+    words it was ticked under (the new version may not have it at all).
     """
+    original = answers
     plan = layout(version, answers)
-    dropped: list[str] = []
+    dropped: list[str] = []  # ids: indicators, severity questions, areas
 
     def keep(ticks: Ticks | None, offered: dict[str, str]) -> Ticks | None:
         if ticks is None:
             return None
         kept = tuple(t for t in ticks.ticked if t in offered)
-        dropped.extend(_words(version, t) for t in ticks.ticked if t not in offered)
+        dropped.extend(t for t in ticks.ticked if t not in offered)
         return Ticks(ticked=kept, shown=tuple(s for s in ticks.shown if s in offered))
 
     serious = keep(answers.serious, {i.id: i.text for i in plan.serious_items})
@@ -466,15 +472,21 @@ def prune(version: ThresholdVersion, answers: JourneyAnswers) -> tuple[JourneyAn
                 if q in ticked and q in items and ind in {o.id for o in items[q].options}}
     for q, ind in answers.severity.items():
         if q in ticked and q not in severity:
-            dropped.append(_words(version, ind))
+            dropped.append(ind)
     _, unborn = child_age(answers)
     out = answers.but(concerns=concerns, severity=severity)
+    if moved_from is not None and not on_emergency_path(version, out):
+        missing = sorted((chosen_indicators(moved_from, original) - chosen_indicators(version, out))
+                         & set(version.indicators))
+        out, lost = _carry_concerns(version, out, missing)
+        carried = set(missing) - set(lost)
+        dropped = [d for d in dropped if d not in carried]
     if answers.lado is not None and not on_emergency_path(version, answers):
         # Asked on that path only; elsewhere they are concerns like any other. A concern about an
         # adult who works with children ticked there is carried to the page that offers it (ticked,
         # not yet shown, so that page is asked again with it ticked): the LADO outcome is never lost
         # by changing "in immediate danger" back to no.
-        out, lost = _carry_staff_concerns(version, out.but(lado=None), answers.lado.ticked)
+        out, lost = _carry_concerns(version, out.but(lado=None), answers.lado.ticked)
         dropped.extend(lost)
     elif answers.lado is None and on_emergency_path(version, out):
         # Onto the emergency path with a concern about an adult who works with children already
@@ -485,25 +497,27 @@ def prune(version: ThresholdVersion, answers: JourneyAnswers) -> tuple[JourneyAn
             out = out.but(lado=Ticks(ticked=tuple(sorted(staff)), shown=()))
     if unborn:
         out = out.but(voice=None)
-    return out, [d for d in dropped if d]
+    said = moved_from or version
+    words = [_words(said, d) or _words(version, d) for d in dropped]
+    return out, list(dict.fromkeys(w for w in words if w))
 
 
-def _carry_staff_concerns(version: ThresholdVersion, answers: JourneyAnswers,
-                          ticked: tuple[str, ...]) -> tuple[JourneyAnswers, list[str]]:
-    """The emergency path's ticks about staff, put on the serious or concerns page that offers each
-    (the page then asks again); the words of any this child's pages do not offer."""
+def _carry_concerns(version: ThresholdVersion, answers: JourneyAnswers,
+                    indicator_ids) -> tuple[JourneyAnswers, list[str]]:
+    """These concerns ticked on the serious or concerns page that offers each (which then asks
+    again); and the ids of any this child's pages do not offer (or offer only through a question)."""
     lost = []
-    for item_id in ticked:
+    for item_id in indicator_ids:
         plan = layout(version, answers)
         if item_id in {i.id for i in plan.serious_items}:
             answers = answers.but(serious=_tick(answers.serious, item_id))
             continue
         area = next((a for a in plan.area_ids if any(i.id == item_id for i in plan.by_area[a])), None)
         if area is None:
-            lost.append(_words(version, item_id))
+            lost.append(item_id)
             continue
         answers = answers.but(areas=_tick(answers.areas, area), concerns=_tick(answers.concerns, item_id))
-    return answers, [words for words in lost if words]
+    return answers, lost
 
 
 def _tick(ticks: Ticks | None, item_id: str) -> Ticks:

@@ -84,6 +84,31 @@ def test_a_concern_about_staff_ticked_in_danger_is_carried_back_when_danger_beco
                   version.effective_from).lado
 
 
+def test_a_draft_moved_to_a_new_version_keeps_every_concern_the_new_version_still_offers():
+    """Moving from an older version: a concern the new version still has, even on another page (the
+    areas before, the serious concerns page now), stays chosen, on the page that now offers it, which
+    asks again; one the new version no longer has is named in the words it was ticked under."""
+    versions = LIBRARY.versions
+    checked = 0
+    for older, newer in zip(versions, versions[1:]):
+        plain = [i for i in older.document.indicators if not i.asks_for and not i.lado
+                 and journey.applies(i, 111, False) and not journey.is_emergency(i)]
+        answers = journey.with_concerns(older, BORN, [i.id for i in plain])
+        moved, dropped = journey.prune(newer, answers, moved_from=older)
+        chosen = journey.chosen_indicators(newer, moved)
+        for indicator in plain:
+            now = newer.indicators.get(indicator.id)
+            offered = now is not None and not now.asks_for and journey.applies(now, 111, False) and \
+                not journey.is_emergency(now)
+            if offered:
+                assert indicator.id in chosen, (older.id, newer.id, indicator.id)
+                assert indicator.text not in dropped or indicator.text != now.text
+            elif now is None:
+                assert indicator.text in dropped, (older.id, newer.id, indicator.id)
+            checked += 1
+    assert checked
+
+
 @VERSIONS
 def test_no_danger_asks_about_you_only_when_the_account_has_not_said(version):
     assert_next_page(version, JourneyAnswers(in_danger="no"), "danger", "about_you")

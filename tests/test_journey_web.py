@@ -361,26 +361,70 @@ def test_a_do_not_tell_concern_ticked_from_check_shows_the_family_page_again(wal
 
 def test_a_draft_started_under_a_version_since_superseded_is_advised_under_the_one_in_force(walker):
     """A referrer answering when a new version comes into force (midnight on its date, or one just
-    published) is moved to it before any advice: the recommendation, its record and the footer all
-    name the version in force."""
+    published) keeps their pages; at Check your answers the draft moves to the version in force (any
+    question it adds is asked), and the recommendation, its record and the footer all name it."""
     v = version()
     older = next(o for o in reversed(current_library().versions) if o.effective_from < v.effective_from)
+    item = next(i.id for i in older.document.indicators if i.level == 2 and not i.asks_for and not i.lado
+                and i.id in v.indicators and not v.indicators[i.id].asks_for and journey.applies(i, 111, False)
+                and not journey.is_emergency(v.indicators[i.id]))
     walker.start()
     draft = db.session.get(Draft, walker.draft_id)
     draft.threshold_id, draft.threshold_hash = older.id, older.content_hash
     db.session.commit()
-    walker.draft_id = draft.id
     location = walker.answer("/refer/danger", {"in_danger": "no"})
     if location == "/refer/about-you":
         location = walker.answer(location, {"role": "dsl", "organisation": "school"})
     walker.answer(location, {"born": "born", "years": 9, "months": 3}, "/refer/serious")
-    walker.concerns([level_items(2)[0]])
-    walker.finish_questions()
-    assert db.session.get(Draft, walker.draft_id).threshold_id == v.id
+    target = journey.with_concerns(older, walker.answers(), [item])
+    location = "/refer/serious"
+    while location in ("/refer/serious", "/refer/areas", "/refer/concerns"):
+        ticks = getattr(target, location.removeprefix("/refer/"))
+        location = walker.answer(location, {"concerns": list(ticks.ticked if ticks else ()) or ["none"]})
+    walker.answer(location, {"what_happened": "Often hungry", "seen": "yes", "says": "hungry", "wants": "lunch"},
+                  "/refer/family")
+    walker.family()
+    assert db.session.get(Draft, walker.draft_id).threshold_id == older.id  # its pages, as answered
+    location = walker.client.get("/refer/check").location or "/refer/check"
+    assert db.session.get(Draft, walker.draft_id).threshold_id == v.id  # moved before any advice
+    for _ in range(8):  # what the new version asks, if anything
+        page = location.split("?")[0]
+        if page in ("/refer/serious", "/refer/areas", "/refer/concerns"):
+            ticks = getattr(journey.with_concerns(v, walker.answers(), [item]), page.removeprefix("/refer/"))
+            location = walker.answer(location, {"concerns": list(ticks.ticked if ticks else ()) or ["none"]})
+        elif page == "/refer/what-happened":
+            location = walker.answer(location, {"what_happened": "Often hungry", "seen": "yes", "says": "hungry",
+                                                "wants": "lunch"})
+        elif page == "/refer/family":
+            location = walker.family()
+        else:
+            break
+    assert location.split("?")[0] == "/refer/check"
+    walker.answer("/refer/check", {}, "/refer/recommendation")
     (recorded,) = db.session.scalars(select(Assessment)).all()
     assert (recorded.threshold_id, recorded.threshold_hash) == (v.id, v.content_hash)
+    assert item in recorded.indicator_ids
     page = walker.client.get("/refer/recommendation").text
     assert f"version {v.id}" in page and f"version {older.id}," not in page and f"version {older.id}\n" not in page
+
+
+def test_advice_recorded_under_a_version_since_superseded_is_worked_out_again(walker):
+    """The recommendation was shown under the old version just before the new one came in: the
+    recommendation, finishing and sending all go back to Check your answers first."""
+    v = version()
+    older = next(o for o in reversed(current_library().versions) if o.effective_from < v.effective_from)
+    walker.concerns([level_items(4)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    draft = db.session.get(Draft, walker.draft_id)
+    draft.threshold_id, draft.threshold_hash = older.id, older.content_hash
+    draft.assessment.threshold_id, draft.assessment.threshold_hash = older.id, older.content_hash
+    db.session.commit()
+    for path in ("/refer/recommendation", "/refer/referral", "/refer/disagree"):
+        assert walker.client.get(path).location == "/refer/check", path
+    assert walker.client.head("/refer/check").status_code in (200, 302)
+    assert db.session.get(Draft, walker.draft_id).threshold_id == older.id  # a HEAD request moves nothing
+    walker.client.get("/refer/check")
+    assert db.session.get(Draft, walker.draft_id).threshold_id == v.id
 
 
 def test_a_same_day_concern_says_phone_the_front_door_today_on_every_page_after_it(walker):

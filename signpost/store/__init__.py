@@ -284,25 +284,6 @@ def just_started(user: User, version, answers: dict) -> Draft | None:
     return newest
 
 
-def save_answers(draft, page: str, answers: dict, *, actor: User | None = None, version=None,
-                 dropped: list[str] | None = None) -> None:
-    """Replace the draft's answers after a page was answered (a new dict, so JSON change is seen).
-
-    With a version, the draft also moves to it (a resumed draft carries on under the version
-    in force, its answers already pruned to that version's questions).
-    """
-    with transaction():
-        draft.answers = dict(answers)
-        draft.updated_at = utcnow()
-        if dropped:
-            draft.kept_forms = {**(draft.kept_forms or {}), DROPPED: dropped}
-        detail = {"page": page}
-        if version is not None and version.id != draft.threshold_id:
-            detail.update(from_threshold=draft.threshold_id, to_threshold=version.id)
-            draft.threshold_id, draft.threshold_hash = version.id, version.content_hash
-        _audit("draft_answered", draft, actor=actor, **detail)
-
-
 def _keep_form(draft, page: str, data: dict, *, actor: User | None = None) -> None:
     """Add (not commit) a form posted after the session went idle, to show it again after sign-in.
 

@@ -24,7 +24,8 @@ class DraftChanged(RuntimeError):
 
 
 def save_page(draft: Draft, page: str, change: Callable[[dict], dict], *, actor: User | None = None,
-              then: Callable[[Session, dict], T] | None = None, dropped: list[str] | None = None) -> T | None:
+              then: Callable[[Session, dict], T] | None = None, dropped: list[str] | None = None,
+              version=None) -> T | None:
     """Apply one page's answer to the draft's latest answers; never lose a concurrent save.
 
     `change` maps the stored answers to the new ones. The write is an UPDATE guarded by
@@ -34,18 +35,28 @@ def save_page(draft: Draft, page: str, change: Callable[[dict], dict], *, actor:
     `then(session, answers)`, if given, runs in the same transaction on the answers saved,
     and what it returns is returned (a revision recorded with the page, see record_revision).
     `dropped`: the concerns this answer made no longer apply, kept for the next page (DROPPED).
+    `version`: a threshold version the draft moves to with these answers (a draft carried on under
+    the version in force, its answers pruned to that version's questions by `change`).
     """
+    moved = {} if version is None or version.id == draft.threshold_id else {
+        "threshold_id": version.id, "threshold_hash": version.content_hash}
+    detail = {"from_threshold": draft.threshold_id, "to_threshold": version.id} if moved else {}
     for _ in range(ATTEMPTS):
         seen_version = draft.version
         answers = change(dict(draft.answers or {}))
+        # An answer replaces any form kept across an idle sign-out; a move to a new version does not
+        # (the form is shown again after sign-in, which is when a draft is moved).
+        kept = {k: v for k, v in (draft.kept_forms or {}).items() if k != DROPPED} if moved else {}
+        if dropped:
+            kept[DROPPED] = dropped
         with transaction() as session:
             done = session.execute(
                 update(Draft).where(Draft.id == draft.id, Draft.version == seen_version)
                 .values(answers=answers, updated_at=utcnow(), version=seen_version + 1,
-                        kept_forms={DROPPED: dropped} if dropped else None)
+                        kept_forms=kept or None, **moved)
                 .execution_options(synchronize_session=False))
             if done.rowcount == 1:
-                _audit("draft_answered", draft, actor=actor, page=page)
+                _audit("draft_answered", draft, actor=actor, page=page, **detail)
                 result = then(session, answers) if then is not None else None
         db.session.refresh(draft)
         if done.rowcount == 1:

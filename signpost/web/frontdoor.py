@@ -295,7 +295,7 @@ def refer_after_advice(reference: str):
         flash(str(exc).capitalize() + ".", "info")
         return redirect(url_for("journey.drafts"))
     session["draft_id"] = draft.id
-    tell_dropped(dropped)
+    tell_dropped(draft, dropped)
     return redirect(url_for("journey.check"))
 
 

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import journey, store
 from ..store import drafts as drafts_store
-from ..content import current_directory, current_library, current_version_or_none
+from ..content import blocking_failures, current_directory, current_library, current_version_or_none
 from ..engine import AnswerError, assess
 from ..extensions import db
 from ..journey import JourneyAnswers
@@ -117,22 +117,40 @@ def needs_draft(view=None, *, include_submitted: bool = False):
 
 
 def version_for(draft: Draft):
-    """The threshold version for a draft's pages and advice.
+    """The version the draft was started under, while it is loaded; else the one in force.
 
-    A draft still being answered is on the version in force: one started under an earlier version
-    (a new one came into force, or was published, while the referrer was answering) moves to it
-    first, dropping what no longer applies and saying so, as resuming does. No advice is worked out
-    or recorded from a superseded version, nor from any version while a newer one failed to load
-    (503, with the phone numbers). A sent draft keeps the version it was sent under."""
-    if draft.submitted_at is not None:
-        version = current_library().by_id(draft.threshold_id) or current_version_or_none()
-    else:
-        version = current_version_or_none()
-        if version is not None and version.id != draft.threshold_id:
-            carry_on_under_version_in_force(draft, version)
-    if version is None:
+    Never for a draft still being answered while a newer version failed to load: 503, with the phone
+    numbers (content.blocking_failures), so no page of it works anything out from an older version.
+    Advice is never given from a superseded version either: see advice_version."""
+    if draft.submitted_at is None and blocking_failures():
         abort(503)
-    return version
+    try:
+        return current_library().get(draft.threshold_id)
+    except KeyError:
+        version = current_version_or_none()
+        if version is None:
+            abort(503)
+        return version
+
+
+def superseded(draft: Draft) -> bool:
+    """A draft still being answered whose version a later one has replaced (it came into force, or was
+    published, while the referrer was answering). Only a later one: hosts that have not yet read a
+    version just published never move a draft back."""
+    if draft.submitted_at is not None:
+        return False
+    in_force, own = current_version_or_none(), current_library().by_id(draft.threshold_id)
+    return in_force is not None and own is not None and in_force.effective_from > own.effective_from
+
+
+def advice_version(draft: Draft):
+    """The version to work out and record a recommendation with: the draft's own, unless a later one
+    has replaced it, when the draft first moves to that one (dropping what no longer applies and
+    saying so, as resuming does). Check your answers calls it; the pages after it send a superseded
+    draft back there, so no advice is shown, recorded or sent from a superseded version."""
+    if superseded(draft) and request.method in ("GET", "POST"):
+        carry_on_under_version_in_force(draft)
+    return version_for(draft)
 
 
 def record(draft: Draft, version, change: Callable[[dict], dict] | None = None,
@@ -245,18 +263,21 @@ def tell(key: str, **values) -> None:
     flash([key, values], "journey")
 
 
-def tell_dropped(dropped: list[str]) -> None:
+def tell_dropped(draft: Draft, dropped: list[str]) -> None:
     """The next page names the concerns that a change made no longer apply: their words are kept with
-    the draft (store.DROPPED, saved by the caller with the change); the session holds only this marker."""
+    the draft (store.DROPPED, saved by the caller with the change); the session holds only the draft's
+    id (a random key), to say which draft's notice to show."""
     if dropped:
-        flash("", "dropped")
+        flash(draft.id, "dropped")
 
 
 @bp.app_template_global("dropped_concerns")
-def dropped_concerns() -> list[str]:
-    """The words of the concerns a change of this session's draft made no longer apply (tell_dropped)."""
-    draft = current_draft(include_submitted=True)
-    return list((draft.kept_forms or {}).get(store.DROPPED) or []) if draft is not None else []
+def dropped_concerns(draft_id: str) -> list[str]:
+    """The words of the concerns a change of this draft (the user's own) made no longer apply."""
+    draft = db.session.get(Draft, str(draft_id)[:64]) if current_user.is_authenticated else None
+    if draft is None or draft.user_id != current_user.id:
+        return []
+    return list((draft.kept_forms or {}).get(store.DROPPED) or [])
 
 
 # ------------------------------------------------------------------------------ starting
@@ -359,14 +380,22 @@ def carry_on_with(draft_id: str | None) -> None:
     carry_on_under_version_in_force(draft)
 
 
-def carry_on_under_version_in_force(draft: Draft, version=None) -> None:
-    """A draft picked up again moves to the version in force, dropping what no longer applies."""
-    version = version or current_version_or_none()
-    if version is not None and version.id != draft.threshold_id:
-        carried, dropped = journey.prune(version, answers_of(draft))
-        store.save_answers(draft, "resumed_under_new_version", carried.dump(), actor=_user(), version=version,
-                           dropped=dropped)
-        tell_dropped(dropped)
+def carry_on_under_version_in_force(draft: Draft) -> None:
+    """A draft picked up again moves to the version in force, dropping what no longer applies.
+
+    Saved as any page is (drafts.save_page: never over another tab's save), with the concerns it
+    dropped named in the words of the version they were ticked under."""
+    version = current_version_or_none()
+    if version is None or version.id == draft.threshold_id:
+        return
+    was = current_library().by_id(draft.threshold_id)
+    _, dropped = journey.prune(version, answers_of(draft), moved_from=was)
+
+    def move(stored: dict) -> dict:
+        return journey.prune(version, JourneyAnswers.load(stored), moved_from=was)[0].dump()
+    drafts_store.save_page(draft, "resumed_under_new_version", move, actor=_user(), dropped=dropped,
+                           version=version)
+    tell_dropped(draft, dropped)
 
 
 @bp.post("/drafts/delete")
@@ -403,7 +432,7 @@ def question(draft: Draft, slug: str):
         new_answers = page.write(ctx, form)
         if new_answers is not None:
             new_answers, dropped = journey.prune(version, new_answers)
-            tell_dropped(dropped)
+            tell_dropped(draft, dropped)
             following = journey.next_page(version, new_answers, page.id, returning_to_check=change)
             after_phoning = page.id == "what_happened" and journey.on_emergency_path(version, new_answers)
 
@@ -430,7 +459,7 @@ def question(draft: Draft, slug: str):
 @role_required(*REFERRERS)
 @needs_draft
 def check(draft: Draft):
-    version = version_for(draft)
+    version = advice_version(draft)
     answers = answers_of(draft)
     if not journey.can_visit(version, answers, "check"):
         return redirect(page_url(journey.first_unanswered(version, answers)))
@@ -469,7 +498,7 @@ def check_context(version, answers: JourneyAnswers, changeable: bool = True) -> 
 def recommendation(draft: Draft):
     """The recorded revision, never a fresh working-out that could differ from the record."""
     version = version_for(draft)
-    revision = current_revision(draft, version)
+    revision = None if superseded(draft) else current_revision(draft, version)
     if revision is None:
         return redirect(url_for("journey.check"))
     if revision.immediate:
@@ -503,7 +532,7 @@ def finish(draft: Draft):
     if draft.submitted_at is not None:  # a second click: the same result as the first
         session["finished_draft"] = draft.id
         return redirect(url_for("journey.summary"))
-    revision = current_revision(draft, version_for(draft))
+    revision = None if superseded(draft) else current_revision(draft, version_for(draft))
     if revision is None:
         return redirect(url_for("journey.check"))
     route = revision.recommended_route
@@ -519,7 +548,7 @@ def finish(draft: Draft):
 @role_required(*REFERRERS)
 @needs_draft
 def override(draft: Draft):
-    revision = current_revision(draft, version_for(draft))
+    revision = None if superseded(draft) else current_revision(draft, version_for(draft))
     if revision is None:
         return redirect(url_for("journey.check"))
     if revision.immediate:  # immediate danger is never softened: phone, then refer
@@ -560,6 +589,8 @@ def _sending_draft(draft: Draft, kind: str):
     if existing:  # sent already (a second click, a refresh): the same result as the first
         session["confirmation"] = existing.id
         return redirect(url_for("journey.confirmation"))
+    if superseded(draft):  # advice from a version since replaced: worked out again first
+        return redirect(url_for("journey.check"))
     version = version_for(draft)
     answers = answers_of(draft)
     revision = current_revision(draft, version)
