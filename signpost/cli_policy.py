@@ -56,9 +56,11 @@ def simulate_command(draft, start, end):
     end_date = _date(end, "--to") or dt.date.today()
     start_date = _date(start, "--from") or end_date - dt.timedelta(days=365)
     # Compared with the version the draft says it supersedes, for the same answers, when it is loaded.
-    base = current_library().by_id(version.document.supersedes)
+    library = current_library()
+    base = library.by_id(version.document.supersedes)
     result = simulate(db.session.connection(), version, start_date, end_date, on_date=dt.date.today(),
-                      cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base)
+                      cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base,
+                      library=library)
     db.session.rollback()
     store.record_simulation(None, version.id, start_date, end_date,
                             {"assessments": result.total, "changed": result.changed, "sent_away": result.sent_away,
@@ -79,7 +81,8 @@ def simulate_command(draft, start, end):
                    f"NFA kept away: {result.nfa_kept_away}")
     if result.band_ages:
         click.echo(f"{result.band_ages} assessment(s) had only an age band: a typical age for the band was used.")
-    click.echo(f"Test cases: {len(result.cases) - len(result.cases_failed)} of {len(result.cases)} pass.")
+    click.echo(f"Test cases: {len(result.cases) - len(result.cases_failed)} of {len(result.cases)} that apply pass "
+               f"({result.cases_skipped} skipped as naming other versions or concerns).")
     for outcome in result.cases_failed:
         click.echo(f"  FAIL {outcome.case.name}: {'; '.join(outcome.failures)}")
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import yaml
 
 from .thresholds import ConfigError, Library, Problem, ThresholdVersion, load_text
+from .thresholds.cases import LoadedCase, run_applicable
 from .thresholds.schema import TELLING_FLAGS, Indicator
 
 HAS_URGENCY = "urgency" in Indicator.model_fields
@@ -290,8 +292,11 @@ def with_effective_date(text: str, effective: dt.date) -> str:
     return EFFECTIVE_RE.sub(f"effective_from: {effective.isoformat()}", text, count=1)
 
 
-def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.date) -> tuple[str, ThresholdVersion]:
-    """The exact text to publish and its version, or PublishError with every reason it cannot be."""
+def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.date, *,
+                     cases: list[LoadedCase]) -> tuple[str, ThresholdVersion]:
+    """The exact text to publish and its version, or PublishError with every reason it cannot be.
+
+    `cases` are the council's test cases (thresholds/tests): every one that applies must pass."""
     if effective < today:
         raise PublishError([f"The effective date must be today ({today:%-d %B %Y}) or later."])
     final = with_effective_date(text, effective)
@@ -325,6 +330,18 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
                             f"{effective:%-d %B %Y} this version would undo its changes. Start a new draft "
                             f"from '{newer.id}' and make your changes there (or, if this file was copied from "
                             f"'{newer.id}', say so: supersedes: {newer.id}).")
+    problems += case_failures(cases, version, library, effective)
     if problems:
         raise PublishError(problems)
     return final, version
+
+
+def case_failures(cases: list[LoadedCase], version: ThresholdVersion, library: Library,
+                  on_date: dt.date) -> list[str]:
+    """Why the version may not be published as far as the test cases go: each failing case by name."""
+    run = run_applicable(cases, version, library, on_date)
+    if not run.outcomes:
+        return ["No test case applies to this version, so nothing shows it still sends children where the "
+                "council's cases say: check that supersedes names the version it was started from."]
+    return [f"Test case '{o.case.name}' fails ({Path(o.case.file).name}, line {o.case.line}): "
+            + "; ".join(o.failures) + "." for o in run.failed]

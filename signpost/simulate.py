@@ -15,8 +15,8 @@ from sqlalchemy import Text, and_, case, cast, func, select
 
 from .engine import MAX_AGE_MONTHS, AnswerError, Answers, applies_to_age, assess
 from .models import Assessment, Referral
-from .thresholds.cases import load_cases, run_case
-from .thresholds.loader import ThresholdVersion
+from .thresholds.cases import load_cases, run_applicable
+from .thresholds.loader import Library, ThresholdVersion
 from .thresholds.schema import AgeRule
 from .values import NFA_OUTCOMES, OUTCOMES
 
@@ -92,6 +92,8 @@ class Simulation:
     sent_away_examples: list = dataclasses.field(default_factory=list)
     outcomes: Counter = dataclasses.field(default_factory=Counter)  # (outcome, new route) -> n
     cases: list = dataclasses.field(default_factory=list)  # thresholds.cases.Outcome
+    cases_skipped: int = 0  # cases that name other versions (or concerns the draft lacks): not run
+    cases_tested_as: str | None = None  # the version whose named cases the draft was held to
 
     @property
     def cases_failed(self) -> list:
@@ -200,12 +202,13 @@ def describe(version: ThresholdVersion, key: AnswerKey, count: int, outcome: str
 
 def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date,
              on_date: dt.date | None = None, cases_dir: Path | str | None = None,
-             baseline: ThresholdVersion | None = None) -> Simulation:
+             baseline: ThresholdVersion | None = None, library: Library | None = None) -> Simulation:
     """Compare the draft with what was recommended (and decided) for the period's assessments.
 
     With `baseline` (the version the draft was started from), "before" is what that version
     recommends for the same answers, worked out the same way: only what the draft changes counts,
-    not what earlier versions did differently at the time. Without it, the route recorded then."""
+    not what earlier versions did differently at the time. Without it, the route recorded then.
+    The cases in `cases_dir` that apply to the draft run too (those of its base, through `library`)."""
     on = on_date or version.effective_from
     points = age_breakpoints(version)
     if baseline is not None:  # ages grouped so that neither version's bounds fall inside a group
@@ -265,6 +268,7 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
                                        key=lambda pair: -pair[0].count)
     result.distinct = len(evaluate.cache)
     if cases_dir is not None and Path(cases_dir).is_dir():
-        result.cases = [run_case(case, version, on)
-                        for case in load_cases(cases_dir) if case.applies_to(version)]
+        run = run_applicable(load_cases(cases_dir), version, library or Library(()), on,
+                             base_id=baseline.id if baseline is not None else None)
+        result.cases, result.cases_skipped, result.cases_tested_as = run.outcomes, run.skipped, run.tested_as
     return result

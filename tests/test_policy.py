@@ -19,6 +19,7 @@ from signpost.engine import Answers, assess
 from signpost.extensions import db
 from signpost.models import Assessment, AuditEvent, PublishedThreshold, ThresholdDraft
 from signpost.simulate import simulate
+from signpost.thresholds.cases import load_cases
 from signpost.thresholds.schema import TELLING_FLAGS
 from test_journey_web import Walker
 
@@ -73,10 +74,12 @@ def start_draft(client) -> int:
 
 
 def a_concern(level: int, age: int = 111):
-    """A plain concern (no severity question, not immediate) at this level for a child of this age."""
+    """A plain concern (no severity question, not immediate) at this level for a child of this age;
+    one no test case ticks, so that moving it leaves every case passing and the draft publishable."""
     version = current_version()
+    tested = {i for case in load_cases(ROOT / "thresholds" / "tests") for i in case.case.answers.indicators}
     return next(i for i in version.document.indicators if i.level == level and not i.asks_for
-                and i.urgency == "standard" and not i.lado and i.applies_to != "unborn"
+                and i.urgency == "standard" and not i.lado and i.applies_to != "unborn" and i.id not in tested
                 and (i.min_age_months or 0) <= age <= (i.max_age_months if i.max_age_months is not None else 999))
 
 
@@ -648,7 +651,7 @@ def test_a_retired_concern_id_is_never_used_again(policy_lead):
     assert f"'{retired[0]}' was a concern in" in problems[0].message and "never used again" in problems[0].message
     with pytest.raises(policy.PublishError, match="never used again"):
         policy.ready_to_publish(policy.dump(data).replace(policy.SUMMARY_PLACEHOLDER, "(test) x"),
-                                TODAY + dt.timedelta(days=1), library, TODAY)
+                                TODAY + dt.timedelta(days=1), library, TODAY, cases=[])
     # A new id is fine.
     data["indicators"][-1]["id"] = "a_brand_new_concern"
     assert policy.check(policy.dump(data), library)[1] == []
@@ -700,6 +703,45 @@ def test_a_draft_cannot_be_published_saying_describe_what_changed(policy_lead):
     assert db.session.get(ThresholdDraft, draft_id).published_id is None
     # Once it says what changed, it is published.
     assert publish_draft(policy_lead, draft_id, TODAY + dt.timedelta(days=1)).status_code == 302
+
+
+BRUISE_CASE = "a bruise on a 3 month old baby is a call to the front door today, not 999"
+
+
+def test_a_draft_with_a_new_id_is_held_to_its_bases_safety_cases_and_not_published_while_one_fails(policy_lead):
+    """The reviewer's repro: a bruise on a non-mobile baby moved to level 2, standard urgency, in a
+    draft with a new id. The cases naming the version it came from run, fail, and stop publishing."""
+    draft_id = start_draft(policy_lead)
+    bruise = current_version().indicators["injury_non_mobile_child"]
+    page = f"/policy/drafts/{draft_id}/concerns/{bruise.id}"
+    assert post(policy_lead, page, {"text": bruise.text, "hint": bruise.hint, "level": 2, "urgency": "standard"},
+                form_page=page).status_code == 302
+    html = policy_lead.get(f"/policy/drafts/{draft_id}/simulate").text
+    passed, ran = map(int, re.search(r"(\d+) of (\d+) cases that apply to this draft pass", html).groups())
+    assert ran > 100 and passed < ran
+    assert html.count(BRUISE_CASE) == 1 and re.search(r"\d+ were skipped", html)
+    response = publish_draft(policy_lead, draft_id, TODAY + dt.timedelta(days=1))
+    assert response.status_code == 400
+    assert f"Test case &#39;{BRUISE_CASE}&#39; fails" in response.text
+    assert "urgency: expected same_day, got standard" in response.text
+    assert db.session.get(ThresholdDraft, draft_id).published_id is None
+    assert db.session.scalar(select(func.count()).select_from(PublishedThreshold)) == 0
+
+
+def test_publishing_from_the_command_line_runs_the_cases_too(app, thresholds_dir, tmp_path):
+    current = current_version()
+    data = policy.load_data((thresholds_dir / f"{current.id}.yaml").read_text())
+    data.update(id="cli-bruise", supersedes=current.id, summary_of_changes="(test) A bruise made standard.")
+    policy.edit_indicator(data, "injury_non_mobile_child", {"level": 2, "urgency": "standard"})
+    draft_file = tmp_path / "cli-bruise.yaml"
+    draft_file.write_text(policy.dump(data))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["thresholds", "simulate", str(draft_file)])
+    assert f"FAIL {BRUISE_CASE}" in result.output and "skipped" in result.output
+    result = runner.invoke(args=["thresholds", "publish", str(draft_file), "--effective",
+                                 (TODAY + dt.timedelta(days=7)).isoformat()])
+    assert result.exit_code == 1 and f"Test case '{BRUISE_CASE}' fails" in result.output
+    assert not (thresholds_dir / "cli-bruise.yaml").exists()
 
 
 def test_a_draft_from_an_older_version_cannot_undo_one_published_since(policy_lead):

@@ -14,6 +14,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import PublishedThreshold, ThresholdDraft, User, utcnow
 from ..policy import PublishError, ready_to_publish
+from ..thresholds import ConfigError
+from ..thresholds.cases import load_cases
 from . import _audit, transaction
 
 
@@ -59,7 +61,12 @@ def record_simulation(draft: ThresholdDraft | None, version_id: str, start: dt.d
 def publish(text: str, effective: dt.date, *, library, thresholds_dir: Path | str, today: dt.date,
             draft: ThresholdDraft | None = None, actor=None) -> PublishedThreshold:
     """Store the version and write its file, or raise PublishError and change nothing."""
-    final, version = ready_to_publish(text, effective, library, today)
+    try:
+        cases = load_cases(Path(thresholds_dir) / "tests")
+    except ConfigError as exc:
+        raise PublishError(["The test cases in thresholds/tests cannot be read, so the version cannot be "
+                            "checked against them: " + "; ".join(str(p) for p in exc.problems)]) from None
+    final, version = ready_to_publish(text, effective, library, today, cases=cases)
     path = Path(thresholds_dir) / f"{version.id}.yaml"
     if path.exists() and path.read_text(encoding="utf-8") != final:
         raise PublishError([f"A different file {path.name} already exists: give this draft a new id."])

@@ -580,9 +580,11 @@ def simulate(draft_id: int):
         return redirect(url_for("policy.draft", draft_id=record.id))
     start, end, errors = _period(request.args)
     # The version the draft says it supersedes (as publishing and the command line read it), else its start.
-    base = current_library().by_id(version.document.supersedes or record.base_id)
+    library = current_library()
+    base = library.by_id(version.document.supersedes or record.base_id)
     result = run_simulation(db.session.connection(), version, start, end, on_date=_today(),
-                            cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base)
+                            cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base,
+                            library=library)
     db.session.rollback()  # end the read transaction before writing the audit row
     store.record_simulation(record, version.id, start, end,
                             {"assessments": result.total, "changed": result.changed,
