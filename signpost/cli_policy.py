@@ -63,8 +63,12 @@ def simulate_command(draft, start, end):
                       library=library)
     db.session.rollback()
     store.record_simulation(None, version.id, start_date, end_date,
-                            {"assessments": result.total, "changed": result.changed, "sent_away": result.sent_away,
-                             "cases_failed": len(result.cases_failed)}, actor="cli")
+                            {"assessments": result.total, "changed": result.changed, "less_urgent": result.less_urgent,
+                             "sent_away": result.sent_away, "cases_failed": len(result.cases_failed)}, actor="cli")
+    if result.less_urgent:
+        click.echo(f"WARNING: {result.less_urgent} assessment(s) would be told to act less urgently under this draft:")
+        for example, old, new in result.less_urgent_examples[:10]:
+            click.echo(f"  - {example.count} x {example.age}: {'; '.join(example.concerns)}: {old} -> {new}")
     if result.sent_away:
         click.echo(f"WARNING: {result.sent_away} referral(s) the front door took to assessment or section 47 "
                    "would not be referred under this draft:")
@@ -72,8 +76,11 @@ def simulate_command(draft, start, end):
             click.echo(f"  - {example.count} x {example.age}: {'; '.join(example.concerns)} -> {route}")
     click.echo(f"{start_date} to {end_date}: {result.changed} of {result.total} recommendations would change"
                + (f" from what {base.id} recommends for the same answers." if base else " from those made then."))
-    for (old, new), count in result.routes.most_common():
-        click.echo(f"  {old} -> {new}: {count}")
+    for name, counts in (("route", result.routes), ("level", result.levels), ("urgency", result.urgencies)):
+        for (old, new), count in counts.most_common():
+            click.echo(f"  {name} {old} -> {new}: {count}")
+    if result.lado_changed:
+        click.echo(f"  LADO steps given or no longer given: {result.lado_changed}")
     for reason_id, count in result.by_reason.most_common(10):
         click.echo(f"  decided by {result.reason_text[reason_id]}: {count}")
     if result.decided:

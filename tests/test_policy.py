@@ -378,6 +378,67 @@ def test_against_its_base_one_set_of_answers_is_one_example_whatever_was_recorde
     assert result.sent_away == 4 and [e.count for e, _route in result.sent_away_examples] == [4]
 
 
+def simulate_change(change, *, baseline=True):
+    """The simulation of the version in force changed by `change(data)`, against the version in force."""
+    current = current_version()
+    data = policy.load_data((ROOT / "thresholds" / f"{current.id}.yaml").read_text())
+    data.update(id="northmere-2099-01", supersedes=current.id)
+    change(data)
+    version, problems = policy.check(policy.dump(data))
+    assert version is not None and not problems, problems
+    return simulate(db.session.connection(), version, TODAY - dt.timedelta(days=365), TODAY, on_date=TODAY,
+                    baseline=current if baseline else None)
+
+
+@pytest.mark.parametrize("baseline", [True, False], ids=["against its base", "against what was recorded"])
+def test_a_lower_urgency_alone_is_a_change_shown_first(policy_lead, users, baseline):
+    bruise = current_version().indicators["injury_non_mobile_child"]
+    assert (bruise.level, bruise.urgency) == (4, "same_day")
+    seed(users, [([bruise.id], 3)] * 2)
+    result = simulate_change(lambda data: policy.edit_indicator(data, bruise.id, {"urgency": "standard"}),
+                             baseline=baseline)
+    assert result.total == 2 and result.changed == 2
+    assert result.routes == {} and result.levels == {}
+    assert result.urgencies == {("same_day", "standard"): 2} and result.less_urgent == 2
+    [(example, old, new)] = result.less_urgent_examples
+    assert (example.count, old, new) == (2, "same_day", "standard") and bruise.text in example.concerns
+
+
+def test_the_simulation_page_puts_a_fall_in_urgency_first(policy_lead, users):
+    bruise = current_version().indicators["injury_non_mobile_child"]
+    seed(users, [([bruise.id], 3)])
+    draft_id = start_draft(policy_lead)
+    page = f"/policy/drafts/{draft_id}/concerns/{bruise.id}"
+    assert post(policy_lead, page, {"text": bruise.text, "hint": bruise.hint, "level": 4, "urgency": "standard",
+                                    "urgency_reason": bruise.urgency_reason}, form_page=page).status_code == 302
+    html = policy_lead.get(f"/policy/drafts/{draft_id}/simulate").text
+    warning = html.index("1 assessment would be told to act less urgently")
+    assert warning < html.index("<h2 class=\"govuk-heading-m\">Recommendations</h2>")
+    assert re.search(r"Would change urgency</dt><dd[^>]*>1 \(1 less urgent\)", html)
+    assert re.search(r"Would change route</dt><dd[^>]*>0<", html)
+
+
+def test_a_level_change_within_the_same_route_is_counted_apart(users):
+    level3 = a_concern(3)
+    seed(users, [([level3.id], 130)] * 3)
+    result = simulate_change(lambda data: policy.edit_indicator(
+        data, level3.id, {"level": 4, "urgency_reason": "(test) Top level now."}))
+    assert result.changed == 3 and result.routes == {} and result.urgencies == {}
+    assert result.levels == {(3, 4): 3}
+
+
+def test_a_changed_answer_is_one_assessment_in_the_simulation_not_two(users):
+    """Each changed answer records a new revision replacing the last: only the latest counts."""
+    level3 = a_concern(3)
+    [first] = seed(users, [([level3.id], 130)])
+    first = first.assessment if hasattr(first, "assessment") else first
+    columns = {c.key: getattr(first, c.key) for c in Assessment.__table__.columns if c.key != "id"}
+    db.session.add(Assessment(**{**columns, "revision": first.revision + 1, "replaces_id": first.id}))
+    db.session.commit()
+    result = simulate_change(lambda data: policy.edit_indicator(data, level3.id, {"level": 2}))
+    assert result.total == 1 and result.changed == 1
+
+
 def test_simulation_uses_a_representative_age_when_only_the_band_was_kept(app, users):
     from signpost import store
     version = current_version()

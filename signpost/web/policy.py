@@ -588,11 +588,12 @@ def simulate(draft_id: int):
     db.session.rollback()  # end the read transaction before writing the audit row
     store.record_simulation(record, version.id, start, end,
                             {"assessments": result.total, "changed": result.changed,
-                             "sent_away": result.sent_away, "cases_failed": len(result.cases_failed)},
+                             "less_urgent": result.less_urgent, "sent_away": result.sent_away,
+                             "cases_failed": len(result.cases_failed)},
                             actor=current_user)
     return render_template("policy/simulate.html", draft=record, version=version, result=result,
                            start=start, end=end, errors=errors, route_names=ROUTE_NAMES,
-                           outcome_names=OUTCOME_NAMES)
+                           urgency_names=URGENCY_NAMES, outcome_names=OUTCOME_NAMES)
 
 
 class PublishForm(FlaskForm):
