@@ -317,6 +317,7 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
     if " ".join((version.document.summary_of_changes or "").split()) == SUMMARY_PLACEHOLDER:
         problems.append("Say what changed in summary_of_changes: it still says 'Describe what changed', and a "
                         "published version can never be edited.")
+    problems += unsourced(version, library)
     # A draft copied from an older version would undo every change in a version published since it
     # was started, from its own date: staff would lose those changes without anyone deciding it.
     base = library.by_id(version.document.supersedes)
@@ -334,6 +335,30 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
     if problems:
         raise PublishError(problems)
     return final, version
+
+
+def unsourced(version: ThresholdVersion, library: Library) -> list[str]:
+    """What a version needs before it may be published, beyond loading: the version it replaces (or the
+    checks against undoing published changes and reusing retired ids have nothing to compare with),
+    and the published sources behind every concern and level."""
+    doc = version.document
+    problems = []
+    if not doc.supersedes:
+        problems.append("Say which published version this one replaces, as 'supersedes: <version id>' at the "
+                        "top of the file: without it, nothing can check that it keeps that version's changes.")
+    elif library.by_id(doc.supersedes) is None:
+        problems.append(f"'supersedes' names '{doc.supersedes}', which is not a published version: name the "
+                        "version this draft was copied from.")
+    if not doc.sources:
+        problems.append("The draft cites no sources: every threshold change must cite the published documents "
+                        "behind it. Add 'sources' (start a new draft from the version in force to copy them).")
+    bare = [f"the concern '{i.id}'" for i in doc.indicators if not i.references]
+    bare += [f"level {lv.number} ({lv.name})" for lv in doc.levels if not lv.references]
+    if bare:
+        problems.append(f"{len(bare)} concerns and levels give no references, so nothing says which published "
+                        f"source puts them where they are: {', '.join(bare[:5])}"
+                        + (f" and {len(bare) - 5} more." if len(bare) > 5 else "."))
+    return problems
 
 
 def case_failures(cases: list[LoadedCase], version: ThresholdVersion, library: Library,

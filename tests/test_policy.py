@@ -805,6 +805,39 @@ def test_publishing_from_the_command_line_runs_the_cases_too(app, thresholds_dir
     assert not (thresholds_dir / "cli-bruise.yaml").exists()
 
 
+def old_file_as(new_id: str, supersedes: str | None = None) -> bytes:
+    """The 2024 version, which cites no sources and names no version it replaces, with a new id, review
+    date and summary (and `supersedes` when given): the reviewer's upload."""
+    text = (ROOT / "thresholds" / "northmere-2024-09.yaml").read_text()
+    data = policy.load_data(text)
+    assert "sources" not in data and "supersedes" not in data
+    text = re.sub(r"^id: .*$", f"id: {new_id}", text, count=1, flags=re.M)
+    text = re.sub(r"^review_by: .*$", "review_by: 2027-12-31", text, count=1, flags=re.M)
+    text = re.sub(r"^summary_of_changes: .*$", "summary_of_changes: (test) Only the dates.", text, count=1, flags=re.M)
+    if supersedes:
+        text = re.sub(r"^(effective_from: .*)$", rf"\1\nsupersedes: {supersedes}", text, count=1, flags=re.M)
+    return text.encode()
+
+
+@pytest.mark.parametrize("supersedes, messages", [
+    (None, ["Say which published version this one replaces", "The draft cites no sources"]),
+    ("nowhere-2020-01", ["&#39;supersedes&#39; names &#39;nowhere-2020-01&#39;, which is not a published version",
+                         "The draft cites no sources"]),
+    ("northmere-2024-09", ["The draft cites no sources", r"\d+ concerns and levels give no references",
+                           "would undo its changes"]),
+])
+def test_an_uncited_file_or_one_naming_no_published_base_is_never_published(policy_lead, supersedes, messages):
+    draft_id = start_draft(policy_lead)
+    response = upload(policy_lead, draft_id, old_file_as("northmere-2027-01", supersedes))
+    assert response.status_code == 302, response.text  # a draft may be anything that loads ...
+    response = publish_draft(policy_lead, draft_id, dt.date(TODAY.year + 1, 1, 1))
+    assert response.status_code == 400  # ... but is published only with its base and its sources
+    for message in messages:
+        assert re.search(message, response.text), message
+    assert db.session.get(ThresholdDraft, draft_id).published_id is None
+    assert db.session.scalar(select(func.count()).select_from(PublishedThreshold)) == 0
+
+
 def test_a_draft_from_an_older_version_cannot_undo_one_published_since(policy_lead):
     """Draft B was started before draft A was published: from B's date, A's changes would be lost
     without anyone deciding it. B is refused, and told to start again from A."""
