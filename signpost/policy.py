@@ -331,10 +331,27 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
                             f"{effective:%-d %B %Y} this version would undo its changes. Start a new draft "
                             f"from '{newer.id}' and make your changes there (or, if this file was copied from "
                             f"'{newer.id}', say so: supersedes: {newer.id}).")
+    problems += undone_later(version, effective, library)
     problems += case_failures(cases, version, library, effective)
     if problems:
         raise PublishError(problems)
     return final, version
+
+
+def undone_later(version: ThresholdVersion, effective: dt.date, library: Library) -> list[str]:
+    """A version already scheduled after this one's date, started from an older version, would undo this
+    one's changes on its own date without anyone deciding it (and none can have started from this one)."""
+    problems = []
+    for later in library.versions:
+        base = library.by_id(later.document.supersedes)
+        if later.effective_from > effective and later.id != version.id and (
+                base is None or base.effective_from < effective):
+            problems.append(f"'{later.id}' is already scheduled to take effect on {later.effective_from:%-d %B %Y}, "
+                            f"and was started from '{base.id if base else later.document.supersedes}', before "
+                            f"this version: from {later.effective_from:%-d %B %Y} it would undo this version's "
+                            f"changes. Make these changes in a draft started from '{later.id}' instead, to take "
+                            f"effect after it.")
+    return problems
 
 
 def unsourced(version: ThresholdVersion, library: Library) -> list[str]:

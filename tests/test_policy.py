@@ -855,8 +855,54 @@ def test_a_draft_from_an_older_version_cannot_undo_one_published_since(policy_le
     assert response.status_code == 400
     assert f"but &#39;{published}&#39;" in response.text and "would undo its changes" in response.text
     assert db.session.get(ThresholdDraft, second).published_id is None
-    # Before the newer version's date, it would undo nothing: it may be published.
-    assert publish_draft(policy_lead, second, TODAY + dt.timedelta(days=3)).status_code == 302
+
+
+def test_a_version_scheduled_later_from_an_older_base_would_undo_a_new_one_so_it_is_refused(policy_lead):
+    """The reviewer's repro: A, from the version in force, is scheduled for later; B, from the same
+    version, fixes something and would take effect first. On A's date the fix would disappear."""
+    first, second = start_draft(policy_lead), start_draft(policy_lead)
+    concern = a_concern(2)
+    assert move_concern(policy_lead, first, concern, 1).status_code == 302
+    later = TODAY + dt.timedelta(days=84)
+    assert publish_draft(policy_lead, first, later).status_code == 302
+    published = db.session.get(ThresholdDraft, first).published_id
+    data = policy.load_data(db.session.get(ThresholdDraft, second).content)
+    page = f"/policy/drafts/{second}/details"  # the id both drafts were given is A's now
+    assert post(policy_lead, page, {"id": "northmere-2099-01", "title": data["title"], "approved_by": "(test) Board",
+                                    "summary_of_changes": "(test) A fix.", "review_by": "2099-12-01"},
+                form_page=page).status_code == 302
+    assert move_concern(policy_lead, second, a_concern(3), 2).status_code == 302  # B's own change
+    response = publish_draft(policy_lead, second, TODAY + dt.timedelta(days=1))
+    assert response.status_code == 400, response.text
+    assert (f"&#39;{published}&#39; is already scheduled to take effect on {later:%-d %B %Y}" in response.text
+            and "it would undo this version&#39;s changes" in response.text)
+    assert db.session.get(ThresholdDraft, second).published_id is None
+    # After A's date, B would itself undo A's changes (the check that was there before): refused too.
+    response = publish_draft(policy_lead, second, later + dt.timedelta(days=1))
+    assert response.status_code == 400 and f"but &#39;{published}&#39;" in response.text
+
+
+def test_the_scheduled_versions_are_shown_when_a_draft_is_started_and_one_can_be_started_from(policy_lead):
+    first = start_draft(policy_lead)
+    assert move_concern(policy_lead, first, a_concern(2), 1).status_code == 302
+    later = TODAY + dt.timedelta(days=30)
+    assert publish_draft(policy_lead, first, later).status_code == 302
+    scheduled = db.session.get(ThresholdDraft, first).published_id
+    for page in ("/policy/", "/policy/drafts"):
+        html = policy_lead.get(page).text
+        assert f"{scheduled}, from {later:%-d %B %Y} (started from {current_version().id})" in html
+        assert f"Start a draft from {scheduled} (scheduled)" in html
+    response = post(policy_lead, "/policy/drafts", follow_redirects=True)
+    assert f"{scheduled} is scheduled to take effect on {later:%-d %B %Y}" in html_text(response)
+    response = post(policy_lead, "/policy/drafts", {"base": scheduled})
+    assert response.status_code == 302
+    draft = db.session.get(ThresholdDraft, int(response.location.rsplit("/", 1)[1]))
+    assert draft.base_id == scheduled and f"supersedes: {scheduled}" in draft.content
+    assert post(policy_lead, "/policy/drafts", {"base": "northmere-2024-09"}).status_code == 404
+
+
+def html_text(response) -> str:
+    return html.unescape(response.text)
 
 
 def test_a_contacts_phone_must_be_a_number_people_can_dial(policy_lead):

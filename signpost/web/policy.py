@@ -80,7 +80,7 @@ def index():
     drafts = db.session.scalars(select(ThresholdDraft).where(ThresholdDraft.published_id.is_(None))
                                 .order_by(ThresholdDraft.updated_at.desc())).all()
     return render_template("policy/index.html", version=version, today=today, drafts=drafts,
-                           scheduled=[v for v in library.versions if v.effective_from > today],
+                           scheduled=_scheduled(library),
                            overdue=version is not None and version.overdue_for_review(today))
 
 
@@ -158,20 +158,37 @@ def compare():
 
 # Drafts ---------------------------------------------------------------------------------------
 
+def _scheduled(library) -> list:
+    """The versions published to take effect after today, soonest first."""
+    return [v for v in library.versions if v.effective_from > _today()]
+
+
 @bp.get("/drafts")
 def drafts():
     rows = db.session.scalars(select(ThresholdDraft).order_by(ThresholdDraft.updated_at.desc())).all()
-    return render_template("policy/drafts.html", drafts=rows, load=policy.load_data)
+    return render_template("policy/drafts.html", drafts=rows, load=policy.load_data,
+                           scheduled=_scheduled(current_library()))
 
 
 @bp.post("/drafts")
 def new_draft():
+    """A draft copied from the version in force, or from a scheduled one (`base`): a change published
+    before a scheduled version takes effect is undone by it, so a lead may start from that instead."""
+    library = current_library()
     version = current_version_or_none()
+    if request.form.get("base"):
+        version = next((v for v in _scheduled(library) if v.id == request.form["base"]), None)
+        if version is None:
+            abort(404)
     if version is None:
         abort(503)
-    text = policy.new_draft_text(version, _base_text(version), current_library(), _today(), current_user.name)
+    text = policy.new_draft_text(version, _base_text(version), library, _today(), current_user.name)
     draft = store.start_draft(current_user, version, text)
-    flash("Draft started from the version in force. Nothing referrers see changes until you publish it.")
+    scheduled = [v for v in _scheduled(library) if v.effective_from > version.effective_from]
+    flash(f"Draft started from {version.id}. Nothing referrers see changes until you publish it."
+          + "".join(f" {v.id} is scheduled to take effect on {v.effective_from:%-d %B %Y}: it was not started "
+                    "from this draft, so this draft cannot be published to take effect before it."
+                    for v in scheduled))
     return redirect(url_for("policy.draft", draft_id=draft.id))
 
 
