@@ -5,6 +5,7 @@ No Flask and no database: the web pages, the CLI and signpost.store.policy call 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from pathlib import Path
 
@@ -33,6 +34,12 @@ class PublishError(ValueError):
 # loader need not accept) before they are stored, so both readers give the same data.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def text_hash(text: str) -> str:
+    """The hash of a draft's text as a page showed it: a change made from that page is saved only
+    while the draft still has it, so two people editing at once never overwrite each other unseen."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load_data(text: str) -> dict:

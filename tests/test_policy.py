@@ -12,7 +12,7 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
-from conftest import ROOT, csrf_token, make_app, sign_in_as
+from conftest import CSRF_RE, ROOT, make_app, sign_in_as
 from signpost import policy
 from signpost.content import current_library, current_version
 from signpost.engine import Answers, assess
@@ -62,9 +62,17 @@ def app_settings(thresholds_dir):
     return {"THRESHOLDS_DIR": str(thresholds_dir), "RATELIMIT_ENABLED": False}
 
 
+DRAFT_HASH_RE = re.compile(r'<input[^>]*name="([\w-]*draft_hash)"[^>]*value="([0-9a-f]*)"')
+
+
 def post(client, path, data=None, form_page=None, **kwargs):
-    token = csrf_token(client, form_page or "/policy/")
-    return client.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
+    """POST as a browser would from the form's page: its CSRF token and the draft's hash as it showed it."""
+    page = client.get(form_page or "/policy/").get_data(as_text=True)
+    token = CSRF_RE.search(page)
+    assert token, f"no csrf_token on {form_page}"
+    shown = dict(DRAFT_HASH_RE.findall(page))
+    return client.post(path, data={"csrf_token": token.group(1) or token.group(2), **shown, **(data or {})},
+                       **kwargs)
 
 
 def start_draft(client) -> int:
@@ -550,8 +558,10 @@ def test_two_app_instances_sharing_a_database_both_see_a_new_version_without_res
     from signpost.store import policy as store_policy
     draft = db.session.get(ThresholdDraft, draft_id)
     described = draft.content.replace(policy.SUMMARY_PLACEHOLDER, "(test) A new version for the other host.")
+    store_policy.save_draft(draft, described, "details_changed", seen=policy.text_hash(draft.content), actor="test")
     row = store_policy.publish(described, TODAY, library=current_library(),
-                               thresholds_dir=app.config["THRESHOLDS_DIR"], today=TODAY, draft=draft, actor="test")
+                               thresholds_dir=app.config["THRESHOLDS_DIR"], today=TODAY, draft=draft,
+                               seen=policy.text_hash(described), actor="test")
     assert not (other_dir / f"{row.id}.yaml").exists()
     with other.app_context():
         assert current_version().id == row.id
@@ -1035,3 +1045,108 @@ def test_a_lado_concern_cannot_be_marked_do_not_tell_the_family(policy_lead):
     _version, problems = policy.check(policy.dump(data), current_library())
     assert [p.key.rsplit(".", 1)[-1] for p in problems] == ["family_not_told"]
     assert "cannot be set on a LADO concern" in problems[0].message
+
+
+# ---- two people editing one draft ------------------------------------------------------------------
+
+def shown_hash(client, page: str) -> str:
+    return dict(DRAFT_HASH_RE.findall(client.get(page).text)).popitem()[1]
+
+
+def someone_else_changes(draft_id: int, concern, level: int = 1) -> str:
+    """Another lead saves a change to the draft (as their own form would): the draft's text after it."""
+    from signpost.store import policy as store_policy
+    draft = db.session.get(ThresholdDraft, draft_id)
+    data = policy.edit_indicator(policy.load_data(draft.content), concern.id, {"level": level})
+    store_policy.save_draft(draft, policy.dump(data), "concern_changed", seen=policy.text_hash(draft.content),
+                            actor="test")
+    db.session.expire_all()
+    return db.session.get(ThresholdDraft, draft_id).content
+
+
+def test_a_change_made_from_a_page_shown_before_someone_elses_save_is_refused_keeping_the_input(policy_lead):
+    draft_id = start_draft(policy_lead)
+    mine, theirs = a_concern(2), a_concern(3)
+    page = f"/policy/drafts/{draft_id}/concerns/{mine.id}"
+    opened = shown_hash(policy_lead, page)
+    after_theirs = someone_else_changes(draft_id, theirs, 2)
+    typed = {"draft_hash": opened, "text": "(test) My rewording, typed with care", "hint": mine.hint or "", "level": 1}
+    response = post(policy_lead, page, typed, form_page=page)
+    assert response.status_code == 400
+    assert "Someone else changed this draft after you opened this page, so your change was not saved" in html_text(response)
+    assert "(test) My rewording, typed with care" in response.text  # nothing typed is lost
+    db.session.expire_all()
+    assert db.session.get(ThresholdDraft, draft_id).content == after_theirs  # theirs kept, mine not saved
+    # The page now carries the draft as it is: sending it again applies my change to theirs.
+    now = dict(DRAFT_HASH_RE.findall(response.text))["draft_hash"]
+    assert now == policy.text_hash(after_theirs) != opened
+    assert post(policy_lead, page, {**typed, "draft_hash": now}, form_page=page).status_code == 302
+    saved = policy.load_data(db.session.get(ThresholdDraft, draft_id).content)
+    assert policy.find(saved["indicators"], mine.id)["text"] == "(test) My rewording, typed with care"
+    assert policy.find(saved["indicators"], theirs.id)["level"] == 2
+
+
+def test_a_save_between_reading_the_draft_and_writing_it_is_never_overwritten(app, users):
+    """The check is made by the database in the write itself: a save that lands after this request read
+    the draft (and checked its hash) still refuses this one, and keeps the other."""
+    from sqlalchemy import update
+    from signpost.store import policy as store_policy
+    draft_id = start_draft_client(app, users)
+    draft = db.session.get(ThresholdDraft, draft_id)
+    read = draft.content
+    with db.engine.begin() as other:  # another worker's save, after this one read the draft
+        other.execute(update(ThresholdDraft).where(ThresholdDraft.id == draft_id).values(content=read + "# theirs\n"))
+    with pytest.raises(store_policy.DraftChanged):
+        store_policy.save_draft(draft, read + "# mine\n", "uploaded", seen=policy.text_hash(read), actor="test")
+    db.session.expire_all()
+    assert db.session.get(ThresholdDraft, draft_id).content == read + "# theirs\n"
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "threshold_draft_changed")) == 0
+
+
+def test_an_upload_over_a_draft_changed_since_the_page_was_shown_is_refused(policy_lead):
+    draft_id = start_draft(policy_lead)
+    opened = shown_hash(policy_lead, f"/policy/drafts/{draft_id}")
+    after_theirs = someone_else_changes(draft_id, a_concern(3), 2)
+    import io
+    mine = db.session.get(ThresholdDraft, draft_id).content  # a file with no problems
+    response = post(policy_lead, f"/policy/drafts/{draft_id}/upload",
+                    {"draft_hash": opened, "file": (io.BytesIO((mine + "# mine\n").encode()), "draft.yaml")},
+                    content_type="multipart/form-data", form_page=f"/policy/drafts/{draft_id}")
+    assert_refused(response, draft_id, after_theirs, "Someone else changed this draft after you opened this page, "
+                                                     "so the file was not used")
+
+
+def test_retiring_from_a_page_shown_before_a_change_is_refused(policy_lead):
+    draft_id = start_draft(policy_lead)
+    concern = a_concern(2)
+    page = f"/policy/drafts/{draft_id}/concerns/{concern.id}/retire"
+    opened = shown_hash(policy_lead, page)
+    after_theirs = someone_else_changes(draft_id, a_concern(3), 2)
+    response = post(policy_lead, page, {"draft_hash": opened}, form_page=page)
+    assert_refused(response, draft_id, after_theirs, "so the concern was not retired")
+
+
+def test_publishing_is_for_the_text_the_page_showed(policy_lead):
+    draft_id = start_draft(policy_lead)
+    assert move_concern(policy_lead, draft_id, a_concern(2), 1).status_code == 302
+    describe_draft(policy_lead, draft_id)
+    # Simulated, then changed by someone else: the publish page opened from the simulation says so.
+    simulation = policy_lead.get(f"/policy/drafts/{draft_id}/simulate").text
+    link = html.unescape(re.search(r'href="([^"]*/publish\?simulated=[0-9a-f]+)"', simulation).group(1))
+    page = f"/policy/drafts/{draft_id}/publish"
+    opened = shown_hash(policy_lead, page)
+    assert "This draft has changed since you simulated it" not in policy_lead.get(link).text
+    someone_else_changes(draft_id, a_concern(3), 2)
+    assert "This draft has changed since you simulated it" in policy_lead.get(link).text
+    # A confirmation sent from the page shown before the change publishes nothing ...
+    on = TODAY + dt.timedelta(days=1)
+    typed = {"effective-day": on.day, "effective-month": on.month, "effective-year": on.year, "effective-confirm": "y"}
+    response = post(policy_lead, page, {**typed, "effective-draft_hash": opened}, form_page=page)
+    assert response.status_code == 400
+    assert "Someone else changed this draft after you opened this page, so the version was not published" in html_text(response)
+    assert db.session.get(ThresholdDraft, draft_id).published_id is None
+    assert db.session.scalar(select(func.count()).select_from(PublishedThreshold)) == 0
+    # ... keeps the date, asks again for the confirmation, and shows what would now be published.
+    assert f'value="{on.day}"' in response.text and 'name="effective-confirm" type="checkbox" value="y" checked' not in response.text
+    assert "What you are publishing: the changes from" in response.text
+    assert post(policy_lead, page, typed, form_page=page).status_code == 302
