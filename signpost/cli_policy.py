@@ -56,13 +56,19 @@ def simulate_command(draft, start, end):
     end_date = _date(end, "--to") or dt.date.today()
     start_date = _date(start, "--from") or end_date - dt.timedelta(days=365)
     # Compared with the version the draft says it supersedes, for the same answers, when it is loaded.
-    base = current_library().by_id(version.document.supersedes)
+    library = current_library()
+    base = library.by_id(version.document.supersedes)
     result = simulate(db.session.connection(), version, start_date, end_date, on_date=dt.date.today(),
-                      cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base)
+                      cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base,
+                      library=library)
     db.session.rollback()
     store.record_simulation(None, version.id, start_date, end_date,
-                            {"assessments": result.total, "changed": result.changed, "sent_away": result.sent_away,
-                             "cases_failed": len(result.cases_failed)}, actor="cli")
+                            {"assessments": result.total, "changed": result.changed, "less_urgent": result.less_urgent,
+                             "sent_away": result.sent_away, "cases_failed": len(result.cases_failed)}, actor="cli")
+    if result.less_urgent:
+        click.echo(f"WARNING: {result.less_urgent} assessment(s) would be told to act less urgently under this draft:")
+        for example, old, new in result.less_urgent_examples[:10]:
+            click.echo(f"  - {example.count} x {example.age}: {'; '.join(example.concerns)}: {old} -> {new}")
     if result.sent_away:
         click.echo(f"WARNING: {result.sent_away} referral(s) the front door took to assessment or section 47 "
                    "would not be referred under this draft:")
@@ -70,8 +76,11 @@ def simulate_command(draft, start, end):
             click.echo(f"  - {example.count} x {example.age}: {'; '.join(example.concerns)} -> {route}")
     click.echo(f"{start_date} to {end_date}: {result.changed} of {result.total} recommendations would change"
                + (f" from what {base.id} recommends for the same answers." if base else " from those made then."))
-    for (old, new), count in result.routes.most_common():
-        click.echo(f"  {old} -> {new}: {count}")
+    for name, counts in (("route", result.routes), ("level", result.levels), ("urgency", result.urgencies)):
+        for (old, new), count in counts.most_common():
+            click.echo(f"  {name} {old} -> {new}: {count}")
+    if result.lado_changed:
+        click.echo(f"  LADO steps given or no longer given: {result.lado_changed}")
     for reason_id, count in result.by_reason.most_common(10):
         click.echo(f"  decided by {result.reason_text[reason_id]}: {count}")
     if result.decided:
@@ -79,7 +88,8 @@ def simulate_command(draft, start, end):
                    f"NFA kept away: {result.nfa_kept_away}")
     if result.band_ages:
         click.echo(f"{result.band_ages} assessment(s) had only an age band: a typical age for the band was used.")
-    click.echo(f"Test cases: {len(result.cases) - len(result.cases_failed)} of {len(result.cases)} pass.")
+    click.echo(f"Test cases: {len(result.cases) - len(result.cases_failed)} of {len(result.cases)} that apply pass "
+               f"({result.cases_skipped} skipped as naming other versions or concerns).")
     for outcome in result.cases_failed:
         click.echo(f"  FAIL {outcome.case.name}: {'; '.join(outcome.failures)}")
 

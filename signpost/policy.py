@@ -5,11 +5,14 @@ No Flask and no database: the web pages, the CLI and signpost.store.policy call 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+from pathlib import Path
 
 import yaml
 
 from .thresholds import ConfigError, Library, Problem, ThresholdVersion, load_text
+from .thresholds.cases import LoadedCase, run_applicable
 from .thresholds.schema import TELLING_FLAGS, Indicator
 
 HAS_URGENCY = "urgency" in Indicator.model_fields
@@ -31,6 +34,12 @@ class PublishError(ValueError):
 # loader need not accept) before they are stored, so both readers give the same data.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def text_hash(text: str) -> str:
+    """The hash of a draft's text as a page showed it: a change made from that page is saved only
+    while the draft still has it, so two people editing at once never overwrite each other unseen."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load_data(text: str) -> dict:
@@ -290,8 +299,11 @@ def with_effective_date(text: str, effective: dt.date) -> str:
     return EFFECTIVE_RE.sub(f"effective_from: {effective.isoformat()}", text, count=1)
 
 
-def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.date) -> tuple[str, ThresholdVersion]:
-    """The exact text to publish and its version, or PublishError with every reason it cannot be."""
+def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.date, *,
+                     cases: list[LoadedCase]) -> tuple[str, ThresholdVersion]:
+    """The exact text to publish and its version, or PublishError with every reason it cannot be.
+
+    `cases` are the council's test cases (thresholds/tests): every one that applies must pass."""
     if effective < today:
         raise PublishError([f"The effective date must be today ({today:%-d %B %Y}) or later."])
     final = with_effective_date(text, effective)
@@ -312,6 +324,7 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
     if " ".join((version.document.summary_of_changes or "").split()) == SUMMARY_PLACEHOLDER:
         problems.append("Say what changed in summary_of_changes: it still says 'Describe what changed', and a "
                         "published version can never be edited.")
+    problems += unsourced(version, library)
     # A draft copied from an older version would undo every change in a version published since it
     # was started, from its own date: staff would lose those changes without anyone deciding it.
     base = library.by_id(version.document.supersedes)
@@ -325,6 +338,59 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
                             f"{effective:%-d %B %Y} this version would undo its changes. Start a new draft "
                             f"from '{newer.id}' and make your changes there (or, if this file was copied from "
                             f"'{newer.id}', say so: supersedes: {newer.id}).")
+    problems += undone_later(version, effective, library)
+    problems += case_failures(cases, version, library, effective)
     if problems:
         raise PublishError(problems)
     return final, version
+
+
+def undone_later(version: ThresholdVersion, effective: dt.date, library: Library) -> list[str]:
+    """A version already scheduled after this one's date, started from an older version, would undo this
+    one's changes on its own date without anyone deciding it (and none can have started from this one)."""
+    problems = []
+    for later in library.versions:
+        base = library.by_id(later.document.supersedes)
+        if later.effective_from > effective and later.id != version.id and (
+                base is None or base.effective_from < effective):
+            problems.append(f"'{later.id}' is already scheduled to take effect on {later.effective_from:%-d %B %Y}, "
+                            f"and was started from '{base.id if base else later.document.supersedes}', before "
+                            f"this version: from {later.effective_from:%-d %B %Y} it would undo this version's "
+                            f"changes. Make these changes in a draft started from '{later.id}' instead, to take "
+                            f"effect after it.")
+    return problems
+
+
+def unsourced(version: ThresholdVersion, library: Library) -> list[str]:
+    """What a version needs before it may be published, beyond loading: the version it replaces (or the
+    checks against undoing published changes and reusing retired ids have nothing to compare with),
+    and the published sources behind every concern and level."""
+    doc = version.document
+    problems = []
+    if not doc.supersedes:
+        problems.append("Say which published version this one replaces, as 'supersedes: <version id>' at the "
+                        "top of the file: without it, nothing can check that it keeps that version's changes.")
+    elif library.by_id(doc.supersedes) is None:
+        problems.append(f"'supersedes' names '{doc.supersedes}', which is not a published version: name the "
+                        "version this draft was copied from.")
+    if not doc.sources:
+        problems.append("The draft cites no sources: every threshold change must cite the published documents "
+                        "behind it. Add 'sources' (start a new draft from the version in force to copy them).")
+    bare = [f"the concern '{i.id}'" for i in doc.indicators if not i.references]
+    bare += [f"level {lv.number} ({lv.name})" for lv in doc.levels if not lv.references]
+    if bare:
+        problems.append(f"{len(bare)} concerns and levels give no references, so nothing says which published "
+                        f"source puts them where they are: {', '.join(bare[:5])}"
+                        + (f" and {len(bare) - 5} more." if len(bare) > 5 else "."))
+    return problems
+
+
+def case_failures(cases: list[LoadedCase], version: ThresholdVersion, library: Library,
+                  on_date: dt.date) -> list[str]:
+    """Why the version may not be published as far as the test cases go: each failing case by name."""
+    run = run_applicable(cases, version, library, on_date)
+    if not run.outcomes:
+        return ["No test case applies to this version, so nothing shows it still sends children where the "
+                "council's cases say: check that supersedes names the version it was started from."]
+    return [f"Test case '{o.case.name}' fails ({Path(o.case.file).name}, line {o.case.line}): "
+            + "; ".join(o.failures) + "." for o in run.failed]

@@ -11,14 +11,15 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from sqlalchemy import Text, and_, case, cast, func, select
+from sqlalchemy import Text, and_, case, cast, exists, func, select
+from sqlalchemy.orm import aliased
 
 from .engine import MAX_AGE_MONTHS, AnswerError, Answers, applies_to_age, assess
 from .models import Assessment, Referral
-from .thresholds.cases import load_cases, run_case
-from .thresholds.loader import ThresholdVersion
+from .thresholds.cases import load_cases, run_applicable
+from .thresholds.loader import Library, ThresholdVersion
 from .thresholds.schema import AgeRule
-from .values import NFA_OUTCOMES, OUTCOMES
+from .values import NFA_OUTCOMES, OUTCOMES, URGENCY_ORDER
 
 # Stored assessments made before the age in months was kept have only a band: the
 # simulation then uses a representative age inside the band, and says so.
@@ -34,6 +35,29 @@ EXAMPLES = 3
 
 AnswerKey = tuple  # (indicator ids JSON, age class, age_band, unborn, consent, in_danger)
 NO_AGE = -1  # the age class of an assessment stored without its age in months
+
+
+@dataclasses.dataclass(frozen=True)
+class Recommended:
+    """What a recommendation decides, compared between the draft and before: a change in any part
+    changes what the referrer is told to do (a lower urgency as much as another route)."""
+    route: str
+    level: int | None
+    urgency: str | None
+    lado: bool | None
+
+    @classmethod
+    def of(cls, rec) -> Recommended:
+        return cls(rec.route, rec.level, rec.urgency, rec.lado)
+
+    def differs(self, other: Recommended) -> dict[str, tuple]:
+        """Each part that differs, as (before, after); a part not recorded before (None) is not compared."""
+        return {name: (mine, theirs) for name in ("route", "level", "urgency", "lado")
+                if (mine := getattr(self, name)) is not None and mine != (theirs := getattr(other, name))}
+
+
+def urgency_fell(before: str | None, after: str | None) -> bool:
+    return before is not None and after is not None and URGENCY_ORDER[after] < URGENCY_ORDER[before]
 
 
 def age_breakpoints(version: ThresholdVersion) -> list[int]:
@@ -75,12 +99,17 @@ class Simulation:
     end: dt.date
     baseline_id: str | None = None  # compared with this version's answers, else with those recorded then
     total: int = 0
-    changed: int = 0
+    changed: int = 0  # a change of route, level, urgency or LADO steps
     not_assessable: int = 0
     distinct: int = 0  # distinct answer sets the engine ran on
     band_ages: int = 0  # assessed at a representative age for their band
     retired_concerns: int = 0  # had concerns the draft no longer has
     routes: Counter = dataclasses.field(default_factory=Counter)  # (old, new) -> n, changed only
+    levels: Counter = dataclasses.field(default_factory=Counter)  # (old, new) -> n, changed only
+    urgencies: Counter = dataclasses.field(default_factory=Counter)  # (old, new) -> n, changed only
+    lado_changed: int = 0
+    less_urgent: int = 0  # told to act less urgently than before: shown first, with examples
+    less_urgent_examples: list = dataclasses.field(default_factory=list)  # (Example, old, new urgency)
     by_reason: Counter = dataclasses.field(default_factory=Counter)  # reason id -> changed n
     reason_text: dict = dataclasses.field(default_factory=dict)
     examples: dict = dataclasses.field(default_factory=lambda: defaultdict(list))  # (old, new) -> [Example]
@@ -92,6 +121,8 @@ class Simulation:
     sent_away_examples: list = dataclasses.field(default_factory=list)
     outcomes: Counter = dataclasses.field(default_factory=Counter)  # (outcome, new route) -> n
     cases: list = dataclasses.field(default_factory=list)  # thresholds.cases.Outcome
+    cases_skipped: int = 0  # cases that name other versions (or concerns the draft lacks): not run
+    cases_tested_as: str | None = None  # the version whose named cases the draft was held to
 
     @property
     def cases_failed(self) -> list:
@@ -108,11 +139,17 @@ def _period(start: dt.date, end: dt.date):
                 Assessment.completed_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
 
 
+STORED = (Assessment.recommended_route, Assessment.recommended_level, Assessment.urgency, Assessment.lado)
+
+
 def grouped_assessments(connection, start: dt.date, end: dt.date, points: list[int]) -> list:
-    """(answers..., stored route, count) for every distinct answer set in the period."""
+    """(answers..., stored route, level, urgency, LADO, count) for every distinct answer set in the
+    period, counting each draft's latest revision only: a changed answer is one assessment, not two."""
     cols = _answer_columns(points)
-    query = (select(*cols, Assessment.recommended_route, func.count())
-             .where(_period(start, end)).group_by(*cols, Assessment.recommended_route))
+    later = aliased(Assessment)
+    query = (select(*cols, *STORED, func.count())
+             .where(_period(start, end), ~exists().where(later.replaces_id == Assessment.id))
+             .group_by(*cols, *STORED))
     return connection.execute(query).all()
 
 
@@ -200,12 +237,13 @@ def describe(version: ThresholdVersion, key: AnswerKey, count: int, outcome: str
 
 def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date,
              on_date: dt.date | None = None, cases_dir: Path | str | None = None,
-             baseline: ThresholdVersion | None = None) -> Simulation:
+             baseline: ThresholdVersion | None = None, library: Library | None = None) -> Simulation:
     """Compare the draft with what was recommended (and decided) for the period's assessments.
 
     With `baseline` (the version the draft was started from), "before" is what that version
     recommends for the same answers, worked out the same way: only what the draft changes counts,
-    not what earlier versions did differently at the time. Without it, the route recorded then."""
+    not what earlier versions did differently at the time. Without it, the route recorded then.
+    The cases in `cases_dir` that apply to the draft run too (those of its base, through `library`)."""
     on = on_date or version.effective_from
     points = age_breakpoints(version)
     if baseline is not None:  # ages grouped so that neither version's bounds fall inside a group
@@ -213,16 +251,18 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
     evaluate = Evaluator(version, on, points)
     before = Evaluator(baseline, on, points) if baseline is not None else None
 
-    def then(key, recorded: str) -> str:
+    def then(key, recorded: Recommended) -> Recommended:
         rec = before(key)[0] if before is not None else None
-        return rec.route if rec is not None else recorded
+        return Recommended.of(rec) if rec is not None else recorded
 
     result = Simulation(version.id, start, end, baseline.id if baseline is not None else None)
     shown: Counter = Counter()  # (route change, answers) -> assessments
     sent: Counter = Counter()   # (answers, outcome, draft's route) -> decided referrals sent away
-    for *key, old_route, count in grouped_assessments(connection, start, end, points):
+    calmer: Counter = Counter()  # (answers, old urgency, new urgency) -> assessments told less urgently
+    for *key, old_route, old_level, old_urgency, old_lado, count in grouped_assessments(
+            connection, start, end, points):
         key = tuple(key)
-        old_route = then(key, old_route)
+        old = then(key, Recommended(old_route, old_level, old_urgency, old_lado))
         rec, from_band, retired = evaluate(key)
         result.total += count
         result.band_ages += count if from_band else 0
@@ -230,13 +270,24 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
         if rec is None:
             result.not_assessable += count
             continue
-        if rec.route != old_route:
-            result.changed += count
-            result.routes[(old_route, rec.route)] += count
-            for reason in rec.reasons:
-                result.by_reason[reason.id] += count
-                result.reason_text[reason.id] = reason.text
-            shown[((old_route, rec.route), key)] += count
+        differs = old.differs(Recommended.of(rec))
+        if not differs:
+            continue
+        result.changed += count
+        for reason in rec.reasons:
+            result.by_reason[reason.id] += count
+            result.reason_text[reason.id] = reason.text
+        if "route" in differs:
+            result.routes[differs["route"]] += count
+            shown[(differs["route"], key)] += count
+        if "level" in differs:
+            result.levels[differs["level"]] += count
+        if "urgency" in differs:
+            result.urgencies[differs["urgency"]] += count
+            if urgency_fell(*differs["urgency"]):
+                result.less_urgent += count
+                calmer[(key, *differs["urgency"])] += count
+        result.lado_changed += count if "lado" in differs else 0
     # One example per set of answers and change: rows recorded under different routes then are one
     # case when compared with a base version, so their counts are added up first.
     for (pair, key), count in shown.items():
@@ -244,9 +295,12 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
     for pair, examples in result.examples.items():
         result.examples[pair] = sorted(examples, key=lambda e: -e.count)[:EXAMPLES]
 
+    result.less_urgent_examples = sorted(((describe(version, key, count, points=points), old, new)
+                                          for (key, old, new), count in calmer.items()),
+                                         key=lambda item: -item[0].count)
     for *key, old_route, outcome, count in grouped_decisions(connection, start, end, points):
         key = tuple(key)
-        old_route = then(key, old_route)
+        old_route = then(key, Recommended(old_route, None, None, None)).route
         rec, _, _ = evaluate(key)
         if rec is None or outcome not in OUTCOMES:
             continue
@@ -265,6 +319,7 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
                                        key=lambda pair: -pair[0].count)
     result.distinct = len(evaluate.cache)
     if cases_dir is not None and Path(cases_dir).is_dir():
-        result.cases = [run_case(case, version, on)
-                        for case in load_cases(cases_dir) if case.applies_to(version)]
+        run = run_applicable(load_cases(cases_dir), version, library or Library(()), on,
+                             base_id=baseline.id if baseline is not None else None)
+        result.cases, result.cases_skipped, result.cases_tested_as = run.outcomes, run.skipped, run.tested_as
     return result

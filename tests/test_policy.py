@@ -12,13 +12,14 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
-from conftest import ROOT, csrf_token, make_app, sign_in_as
+from conftest import CSRF_RE, ROOT, make_app, sign_in_as
 from signpost import policy
 from signpost.content import current_library, current_version
 from signpost.engine import Answers, assess
 from signpost.extensions import db
 from signpost.models import Assessment, AuditEvent, PublishedThreshold, ThresholdDraft
 from signpost.simulate import simulate
+from signpost.thresholds.cases import load_cases
 from signpost.thresholds.schema import TELLING_FLAGS
 from test_journey_web import Walker
 
@@ -61,9 +62,17 @@ def app_settings(thresholds_dir):
     return {"THRESHOLDS_DIR": str(thresholds_dir), "RATELIMIT_ENABLED": False}
 
 
+DRAFT_HASH_RE = re.compile(r'<input[^>]*name="([\w-]*draft_hash)"[^>]*value="([0-9a-f]*)"')
+
+
 def post(client, path, data=None, form_page=None, **kwargs):
-    token = csrf_token(client, form_page or "/policy/")
-    return client.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
+    """POST as a browser would from the form's page: its CSRF token and the draft's hash as it showed it."""
+    page = client.get(form_page or "/policy/").get_data(as_text=True)
+    token = CSRF_RE.search(page)
+    assert token, f"no csrf_token on {form_page}"
+    shown = dict(DRAFT_HASH_RE.findall(page))
+    return client.post(path, data={"csrf_token": token.group(1) or token.group(2), **shown, **(data or {})},
+                       **kwargs)
 
 
 def start_draft(client) -> int:
@@ -73,10 +82,12 @@ def start_draft(client) -> int:
 
 
 def a_concern(level: int, age: int = 111):
-    """A plain concern (no severity question, not immediate) at this level for a child of this age."""
+    """A plain concern (no severity question, not immediate) at this level for a child of this age;
+    one no test case ticks, so that moving it leaves every case passing and the draft publishable."""
     version = current_version()
+    tested = {i for case in load_cases(ROOT / "thresholds" / "tests") for i in case.case.answers.indicators}
     return next(i for i in version.document.indicators if i.level == level and not i.asks_for
-                and i.urgency == "standard" and not i.lado and i.applies_to != "unborn"
+                and i.urgency == "standard" and not i.lado and i.applies_to != "unborn" and i.id not in tested
                 and (i.min_age_months or 0) <= age <= (i.max_age_months if i.max_age_months is not None else 999))
 
 
@@ -375,6 +386,67 @@ def test_against_its_base_one_set_of_answers_is_one_example_whatever_was_recorde
     assert result.sent_away == 4 and [e.count for e, _route in result.sent_away_examples] == [4]
 
 
+def simulate_change(change, *, baseline=True):
+    """The simulation of the version in force changed by `change(data)`, against the version in force."""
+    current = current_version()
+    data = policy.load_data((ROOT / "thresholds" / f"{current.id}.yaml").read_text())
+    data.update(id="northmere-2099-01", supersedes=current.id)
+    change(data)
+    version, problems = policy.check(policy.dump(data))
+    assert version is not None and not problems, problems
+    return simulate(db.session.connection(), version, TODAY - dt.timedelta(days=365), TODAY, on_date=TODAY,
+                    baseline=current if baseline else None)
+
+
+@pytest.mark.parametrize("baseline", [True, False], ids=["against its base", "against what was recorded"])
+def test_a_lower_urgency_alone_is_a_change_shown_first(policy_lead, users, baseline):
+    bruise = current_version().indicators["injury_non_mobile_child"]
+    assert (bruise.level, bruise.urgency) == (4, "same_day")
+    seed(users, [([bruise.id], 3)] * 2)
+    result = simulate_change(lambda data: policy.edit_indicator(data, bruise.id, {"urgency": "standard"}),
+                             baseline=baseline)
+    assert result.total == 2 and result.changed == 2
+    assert result.routes == {} and result.levels == {}
+    assert result.urgencies == {("same_day", "standard"): 2} and result.less_urgent == 2
+    [(example, old, new)] = result.less_urgent_examples
+    assert (example.count, old, new) == (2, "same_day", "standard") and bruise.text in example.concerns
+
+
+def test_the_simulation_page_puts_a_fall_in_urgency_first(policy_lead, users):
+    bruise = current_version().indicators["injury_non_mobile_child"]
+    seed(users, [([bruise.id], 3)])
+    draft_id = start_draft(policy_lead)
+    page = f"/policy/drafts/{draft_id}/concerns/{bruise.id}"
+    assert post(policy_lead, page, {"text": bruise.text, "hint": bruise.hint, "level": 4, "urgency": "standard",
+                                    "urgency_reason": bruise.urgency_reason}, form_page=page).status_code == 302
+    html = policy_lead.get(f"/policy/drafts/{draft_id}/simulate").text
+    warning = html.index("1 assessment would be told to act less urgently")
+    assert warning < html.index("<h2 class=\"govuk-heading-m\">Recommendations</h2>")
+    assert re.search(r"Would change urgency</dt><dd[^>]*>1 \(1 less urgent\)", html)
+    assert re.search(r"Would change route</dt><dd[^>]*>0<", html)
+
+
+def test_a_level_change_within_the_same_route_is_counted_apart(users):
+    level3 = a_concern(3)
+    seed(users, [([level3.id], 130)] * 3)
+    result = simulate_change(lambda data: policy.edit_indicator(
+        data, level3.id, {"level": 4, "urgency_reason": "(test) Top level now."}))
+    assert result.changed == 3 and result.routes == {} and result.urgencies == {}
+    assert result.levels == {(3, 4): 3}
+
+
+def test_a_changed_answer_is_one_assessment_in_the_simulation_not_two(users):
+    """Each changed answer records a new revision replacing the last: only the latest counts."""
+    level3 = a_concern(3)
+    [first] = seed(users, [([level3.id], 130)])
+    first = first.assessment if hasattr(first, "assessment") else first
+    columns = {c.key: getattr(first, c.key) for c in Assessment.__table__.columns if c.key != "id"}
+    db.session.add(Assessment(**{**columns, "revision": first.revision + 1, "replaces_id": first.id}))
+    db.session.commit()
+    result = simulate_change(lambda data: policy.edit_indicator(data, level3.id, {"level": 2}))
+    assert result.total == 1 and result.changed == 1
+
+
 def test_simulation_uses_a_representative_age_when_only_the_band_was_kept(app, users):
     from signpost import store
     version = current_version()
@@ -486,8 +558,10 @@ def test_two_app_instances_sharing_a_database_both_see_a_new_version_without_res
     from signpost.store import policy as store_policy
     draft = db.session.get(ThresholdDraft, draft_id)
     described = draft.content.replace(policy.SUMMARY_PLACEHOLDER, "(test) A new version for the other host.")
+    store_policy.save_draft(draft, described, "details_changed", seen=policy.text_hash(draft.content), actor="test")
     row = store_policy.publish(described, TODAY, library=current_library(),
-                               thresholds_dir=app.config["THRESHOLDS_DIR"], today=TODAY, draft=draft, actor="test")
+                               thresholds_dir=app.config["THRESHOLDS_DIR"], today=TODAY, draft=draft,
+                               seen=policy.text_hash(described), actor="test")
     assert not (other_dir / f"{row.id}.yaml").exists()
     with other.app_context():
         assert current_version().id == row.id
@@ -648,7 +722,7 @@ def test_a_retired_concern_id_is_never_used_again(policy_lead):
     assert f"'{retired[0]}' was a concern in" in problems[0].message and "never used again" in problems[0].message
     with pytest.raises(policy.PublishError, match="never used again"):
         policy.ready_to_publish(policy.dump(data).replace(policy.SUMMARY_PLACEHOLDER, "(test) x"),
-                                TODAY + dt.timedelta(days=1), library, TODAY)
+                                TODAY + dt.timedelta(days=1), library, TODAY, cases=[])
     # A new id is fine.
     data["indicators"][-1]["id"] = "a_brand_new_concern"
     assert policy.check(policy.dump(data), library)[1] == []
@@ -702,6 +776,78 @@ def test_a_draft_cannot_be_published_saying_describe_what_changed(policy_lead):
     assert publish_draft(policy_lead, draft_id, TODAY + dt.timedelta(days=1)).status_code == 302
 
 
+BRUISE_CASE = "a bruise on a 3 month old baby is a call to the front door today, not 999"
+
+
+def test_a_draft_with_a_new_id_is_held_to_its_bases_safety_cases_and_not_published_while_one_fails(policy_lead):
+    """The reviewer's repro: a bruise on a non-mobile baby moved to level 2, standard urgency, in a
+    draft with a new id. The cases naming the version it came from run, fail, and stop publishing."""
+    draft_id = start_draft(policy_lead)
+    bruise = current_version().indicators["injury_non_mobile_child"]
+    page = f"/policy/drafts/{draft_id}/concerns/{bruise.id}"
+    assert post(policy_lead, page, {"text": bruise.text, "hint": bruise.hint, "level": 2, "urgency": "standard"},
+                form_page=page).status_code == 302
+    html = policy_lead.get(f"/policy/drafts/{draft_id}/simulate").text
+    passed, ran = map(int, re.search(r"(\d+) of (\d+) cases that apply to this draft pass", html).groups())
+    assert ran > 100 and passed < ran
+    assert html.count(BRUISE_CASE) == 1 and re.search(r"\d+ were skipped", html)
+    response = publish_draft(policy_lead, draft_id, TODAY + dt.timedelta(days=1))
+    assert response.status_code == 400
+    assert f"Test case &#39;{BRUISE_CASE}&#39; fails" in response.text
+    assert "urgency: expected same_day, got standard" in response.text
+    assert db.session.get(ThresholdDraft, draft_id).published_id is None
+    assert db.session.scalar(select(func.count()).select_from(PublishedThreshold)) == 0
+
+
+def test_publishing_from_the_command_line_runs_the_cases_too(app, thresholds_dir, tmp_path):
+    current = current_version()
+    data = policy.load_data((thresholds_dir / f"{current.id}.yaml").read_text())
+    data.update(id="cli-bruise", supersedes=current.id, summary_of_changes="(test) A bruise made standard.")
+    policy.edit_indicator(data, "injury_non_mobile_child", {"level": 2, "urgency": "standard"})
+    draft_file = tmp_path / "cli-bruise.yaml"
+    draft_file.write_text(policy.dump(data))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["thresholds", "simulate", str(draft_file)])
+    assert f"FAIL {BRUISE_CASE}" in result.output and "skipped" in result.output
+    result = runner.invoke(args=["thresholds", "publish", str(draft_file), "--effective",
+                                 (TODAY + dt.timedelta(days=7)).isoformat()])
+    assert result.exit_code == 1 and f"Test case '{BRUISE_CASE}' fails" in result.output
+    assert not (thresholds_dir / "cli-bruise.yaml").exists()
+
+
+def old_file_as(new_id: str, supersedes: str | None = None) -> bytes:
+    """The 2024 version, which cites no sources and names no version it replaces, with a new id, review
+    date and summary (and `supersedes` when given): the reviewer's upload."""
+    text = (ROOT / "thresholds" / "northmere-2024-09.yaml").read_text()
+    data = policy.load_data(text)
+    assert "sources" not in data and "supersedes" not in data
+    text = re.sub(r"^id: .*$", f"id: {new_id}", text, count=1, flags=re.M)
+    text = re.sub(r"^review_by: .*$", "review_by: 2027-12-31", text, count=1, flags=re.M)
+    text = re.sub(r"^summary_of_changes: .*$", "summary_of_changes: (test) Only the dates.", text, count=1, flags=re.M)
+    if supersedes:
+        text = re.sub(r"^(effective_from: .*)$", rf"\1\nsupersedes: {supersedes}", text, count=1, flags=re.M)
+    return text.encode()
+
+
+@pytest.mark.parametrize("supersedes, messages", [
+    (None, ["Say which published version this one replaces", "The draft cites no sources"]),
+    ("nowhere-2020-01", ["&#39;supersedes&#39; names &#39;nowhere-2020-01&#39;, which is not a published version",
+                         "The draft cites no sources"]),
+    ("northmere-2024-09", ["The draft cites no sources", r"\d+ concerns and levels give no references",
+                           "would undo its changes"]),
+])
+def test_an_uncited_file_or_one_naming_no_published_base_is_never_published(policy_lead, supersedes, messages):
+    draft_id = start_draft(policy_lead)
+    response = upload(policy_lead, draft_id, old_file_as("northmere-2027-01", supersedes))
+    assert response.status_code == 302, response.text  # a draft may be anything that loads ...
+    response = publish_draft(policy_lead, draft_id, dt.date(TODAY.year + 1, 1, 1))
+    assert response.status_code == 400  # ... but is published only with its base and its sources
+    for message in messages:
+        assert re.search(message, response.text), message
+    assert db.session.get(ThresholdDraft, draft_id).published_id is None
+    assert db.session.scalar(select(func.count()).select_from(PublishedThreshold)) == 0
+
+
 def test_a_draft_from_an_older_version_cannot_undo_one_published_since(policy_lead):
     """Draft B was started before draft A was published: from B's date, A's changes would be lost
     without anyone deciding it. B is refused, and told to start again from A."""
@@ -719,8 +865,54 @@ def test_a_draft_from_an_older_version_cannot_undo_one_published_since(policy_le
     assert response.status_code == 400
     assert f"but &#39;{published}&#39;" in response.text and "would undo its changes" in response.text
     assert db.session.get(ThresholdDraft, second).published_id is None
-    # Before the newer version's date, it would undo nothing: it may be published.
-    assert publish_draft(policy_lead, second, TODAY + dt.timedelta(days=3)).status_code == 302
+
+
+def test_a_version_scheduled_later_from_an_older_base_would_undo_a_new_one_so_it_is_refused(policy_lead):
+    """The reviewer's repro: A, from the version in force, is scheduled for later; B, from the same
+    version, fixes something and would take effect first. On A's date the fix would disappear."""
+    first, second = start_draft(policy_lead), start_draft(policy_lead)
+    concern = a_concern(2)
+    assert move_concern(policy_lead, first, concern, 1).status_code == 302
+    later = TODAY + dt.timedelta(days=84)
+    assert publish_draft(policy_lead, first, later).status_code == 302
+    published = db.session.get(ThresholdDraft, first).published_id
+    data = policy.load_data(db.session.get(ThresholdDraft, second).content)
+    page = f"/policy/drafts/{second}/details"  # the id both drafts were given is A's now
+    assert post(policy_lead, page, {"id": "northmere-2099-01", "title": data["title"], "approved_by": "(test) Board",
+                                    "summary_of_changes": "(test) A fix.", "review_by": "2099-12-01"},
+                form_page=page).status_code == 302
+    assert move_concern(policy_lead, second, a_concern(3), 2).status_code == 302  # B's own change
+    response = publish_draft(policy_lead, second, TODAY + dt.timedelta(days=1))
+    assert response.status_code == 400, response.text
+    assert (f"&#39;{published}&#39; is already scheduled to take effect on {later:%-d %B %Y}" in response.text
+            and "it would undo this version&#39;s changes" in response.text)
+    assert db.session.get(ThresholdDraft, second).published_id is None
+    # After A's date, B would itself undo A's changes (the check that was there before): refused too.
+    response = publish_draft(policy_lead, second, later + dt.timedelta(days=1))
+    assert response.status_code == 400 and f"but &#39;{published}&#39;" in response.text
+
+
+def test_the_scheduled_versions_are_shown_when_a_draft_is_started_and_one_can_be_started_from(policy_lead):
+    first = start_draft(policy_lead)
+    assert move_concern(policy_lead, first, a_concern(2), 1).status_code == 302
+    later = TODAY + dt.timedelta(days=30)
+    assert publish_draft(policy_lead, first, later).status_code == 302
+    scheduled = db.session.get(ThresholdDraft, first).published_id
+    for page in ("/policy/", "/policy/drafts"):
+        html = policy_lead.get(page).text
+        assert f"{scheduled}, from {later:%-d %B %Y} (started from {current_version().id})" in html
+        assert f"Start a draft from {scheduled} (scheduled)" in html
+    response = post(policy_lead, "/policy/drafts", follow_redirects=True)
+    assert f"{scheduled} is scheduled to take effect on {later:%-d %B %Y}" in html_text(response)
+    response = post(policy_lead, "/policy/drafts", {"base": scheduled})
+    assert response.status_code == 302
+    draft = db.session.get(ThresholdDraft, int(response.location.rsplit("/", 1)[1]))
+    assert draft.base_id == scheduled and f"supersedes: {scheduled}" in draft.content
+    assert post(policy_lead, "/policy/drafts", {"base": "northmere-2024-09"}).status_code == 404
+
+
+def html_text(response) -> str:
+    return html.unescape(response.text)
 
 
 def test_a_contacts_phone_must_be_a_number_people_can_dial(policy_lead):
@@ -853,3 +1045,108 @@ def test_a_lado_concern_cannot_be_marked_do_not_tell_the_family(policy_lead):
     _version, problems = policy.check(policy.dump(data), current_library())
     assert [p.key.rsplit(".", 1)[-1] for p in problems] == ["family_not_told"]
     assert "cannot be set on a LADO concern" in problems[0].message
+
+
+# ---- two people editing one draft ------------------------------------------------------------------
+
+def shown_hash(client, page: str) -> str:
+    return dict(DRAFT_HASH_RE.findall(client.get(page).text)).popitem()[1]
+
+
+def someone_else_changes(draft_id: int, concern, level: int = 1) -> str:
+    """Another lead saves a change to the draft (as their own form would): the draft's text after it."""
+    from signpost.store import policy as store_policy
+    draft = db.session.get(ThresholdDraft, draft_id)
+    data = policy.edit_indicator(policy.load_data(draft.content), concern.id, {"level": level})
+    store_policy.save_draft(draft, policy.dump(data), "concern_changed", seen=policy.text_hash(draft.content),
+                            actor="test")
+    db.session.expire_all()
+    return db.session.get(ThresholdDraft, draft_id).content
+
+
+def test_a_change_made_from_a_page_shown_before_someone_elses_save_is_refused_keeping_the_input(policy_lead):
+    draft_id = start_draft(policy_lead)
+    mine, theirs = a_concern(2), a_concern(3)
+    page = f"/policy/drafts/{draft_id}/concerns/{mine.id}"
+    opened = shown_hash(policy_lead, page)
+    after_theirs = someone_else_changes(draft_id, theirs, 2)
+    typed = {"draft_hash": opened, "text": "(test) My rewording, typed with care", "hint": mine.hint or "", "level": 1}
+    response = post(policy_lead, page, typed, form_page=page)
+    assert response.status_code == 400
+    assert "Someone else changed this draft after you opened this page, so your change was not saved" in html_text(response)
+    assert "(test) My rewording, typed with care" in response.text  # nothing typed is lost
+    db.session.expire_all()
+    assert db.session.get(ThresholdDraft, draft_id).content == after_theirs  # theirs kept, mine not saved
+    # The page now carries the draft as it is: sending it again applies my change to theirs.
+    now = dict(DRAFT_HASH_RE.findall(response.text))["draft_hash"]
+    assert now == policy.text_hash(after_theirs) != opened
+    assert post(policy_lead, page, {**typed, "draft_hash": now}, form_page=page).status_code == 302
+    saved = policy.load_data(db.session.get(ThresholdDraft, draft_id).content)
+    assert policy.find(saved["indicators"], mine.id)["text"] == "(test) My rewording, typed with care"
+    assert policy.find(saved["indicators"], theirs.id)["level"] == 2
+
+
+def test_a_save_between_reading_the_draft_and_writing_it_is_never_overwritten(app, users):
+    """The check is made by the database in the write itself: a save that lands after this request read
+    the draft (and checked its hash) still refuses this one, and keeps the other."""
+    from sqlalchemy import update
+    from signpost.store import policy as store_policy
+    draft_id = start_draft_client(app, users)
+    draft = db.session.get(ThresholdDraft, draft_id)
+    read = draft.content
+    with db.engine.begin() as other:  # another worker's save, after this one read the draft
+        other.execute(update(ThresholdDraft).where(ThresholdDraft.id == draft_id).values(content=read + "# theirs\n"))
+    with pytest.raises(store_policy.DraftChanged):
+        store_policy.save_draft(draft, read + "# mine\n", "uploaded", seen=policy.text_hash(read), actor="test")
+    db.session.expire_all()
+    assert db.session.get(ThresholdDraft, draft_id).content == read + "# theirs\n"
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "threshold_draft_changed")) == 0
+
+
+def test_an_upload_over_a_draft_changed_since_the_page_was_shown_is_refused(policy_lead):
+    draft_id = start_draft(policy_lead)
+    opened = shown_hash(policy_lead, f"/policy/drafts/{draft_id}")
+    after_theirs = someone_else_changes(draft_id, a_concern(3), 2)
+    import io
+    mine = db.session.get(ThresholdDraft, draft_id).content  # a file with no problems
+    response = post(policy_lead, f"/policy/drafts/{draft_id}/upload",
+                    {"draft_hash": opened, "file": (io.BytesIO((mine + "# mine\n").encode()), "draft.yaml")},
+                    content_type="multipart/form-data", form_page=f"/policy/drafts/{draft_id}")
+    assert_refused(response, draft_id, after_theirs, "Someone else changed this draft after you opened this page, "
+                                                     "so the file was not used")
+
+
+def test_retiring_from_a_page_shown_before_a_change_is_refused(policy_lead):
+    draft_id = start_draft(policy_lead)
+    concern = a_concern(2)
+    page = f"/policy/drafts/{draft_id}/concerns/{concern.id}/retire"
+    opened = shown_hash(policy_lead, page)
+    after_theirs = someone_else_changes(draft_id, a_concern(3), 2)
+    response = post(policy_lead, page, {"draft_hash": opened}, form_page=page)
+    assert_refused(response, draft_id, after_theirs, "so the concern was not retired")
+
+
+def test_publishing_is_for_the_text_the_page_showed(policy_lead):
+    draft_id = start_draft(policy_lead)
+    assert move_concern(policy_lead, draft_id, a_concern(2), 1).status_code == 302
+    describe_draft(policy_lead, draft_id)
+    # Simulated, then changed by someone else: the publish page opened from the simulation says so.
+    simulation = policy_lead.get(f"/policy/drafts/{draft_id}/simulate").text
+    link = html.unescape(re.search(r'href="([^"]*/publish\?simulated=[0-9a-f]+)"', simulation).group(1))
+    page = f"/policy/drafts/{draft_id}/publish"
+    opened = shown_hash(policy_lead, page)
+    assert "This draft has changed since you simulated it" not in policy_lead.get(link).text
+    someone_else_changes(draft_id, a_concern(3), 2)
+    assert "This draft has changed since you simulated it" in policy_lead.get(link).text
+    # A confirmation sent from the page shown before the change publishes nothing ...
+    on = TODAY + dt.timedelta(days=1)
+    typed = {"effective-day": on.day, "effective-month": on.month, "effective-year": on.year, "effective-confirm": "y"}
+    response = post(policy_lead, page, {**typed, "effective-draft_hash": opened}, form_page=page)
+    assert response.status_code == 400
+    assert "Someone else changed this draft after you opened this page, so the version was not published" in html_text(response)
+    assert db.session.get(ThresholdDraft, draft_id).published_id is None
+    assert db.session.scalar(select(func.count()).select_from(PublishedThreshold)) == 0
+    # ... keeps the date, asks again for the confirmation, and shows what would now be published.
+    assert f'value="{on.day}"' in response.text and 'name="effective-confirm" type="checkbox" value="y" checked' not in response.text
+    assert "What you are publishing: the changes from" in response.text
+    assert post(policy_lead, page, typed, form_page=page).status_code == 302

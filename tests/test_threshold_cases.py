@@ -50,3 +50,67 @@ def test_case(case, version):
     outcome = run_case(case, version)
     assert outcome.passed, f"{case.file}:{case.line}: {case.name} [{version.id}]\n  " + "\n  ".join(
         outcome.failures)
+
+
+# --- a version no case names: a draft, or one published from Signpost -------------------------
+
+def _draft_of(base_id: str, new_id: str, *, change=None, supersedes: str | None = None):
+    """A copy of a shipped version under a new id that says it supersedes it (or `supersedes`),
+    changed by `change`."""
+    from signpost import policy
+    from signpost.thresholds import load_text
+
+    data = policy.load_data((SHIPPED_THRESHOLDS / f"{base_id}.yaml").read_text())
+    data.update(id=new_id, supersedes=supersedes or base_id)
+    if change:
+        change(data)
+    return load_text(policy.dump(data), "draft.yaml")
+
+
+def _bruise_is_standard(data):
+    from signpost import policy
+    policy.edit_indicator(data, "injury_non_mobile_child", {"level": 2, "urgency": "standard"})
+
+
+def test_a_draft_with_a_new_id_runs_the_cases_of_the_version_it_supersedes():
+    from helpers_thresholds import shipped_library
+    from signpost.thresholds.cases import run_applicable
+
+    library = shipped_library()
+    base = library.by_id("northmere-2026-12-2")
+    named = [c for c in CASES if c.case.versions and base.id in c.case.versions]
+    unchanged = run_applicable(CASES, _draft_of(base.id, "northmere-2027-01"), library)
+    assert unchanged.tested_as == base.id
+    assert len(unchanged.outcomes) == len(run_applicable(CASES, base, library).outcomes) > len(named) > 100
+    assert unchanged.failed == [] and unchanged.skipped == len(CASES) - len(unchanged.outcomes)
+    # The reviewer's change: a bruise on a non-mobile baby made a standard, level 2 concern.
+    changed = run_applicable(CASES, _draft_of(base.id, "northmere-2027-01", change=_bruise_is_standard), library)
+    failed = {o.case.name for o in changed.failed}
+    assert "a bruise on a 3 month old baby is a call to the front door today, not 999" in failed
+
+
+def test_cases_a_version_dropped_do_not_come_back_for_its_drafts():
+    """A case naming northmere-2026-12 but not 2026-12-2 was dropped by 2026-12-2: a draft from
+    2026-12-2 is not held to it, nor to the cases of versions before."""
+    from helpers_thresholds import shipped_library
+    from signpost.thresholds.cases import run_applicable
+
+    library = shipped_library()
+    ran = {o.case.name for o in run_applicable(CASES, _draft_of("northmere-2026-12-2", "x-2027-01"), library).outcomes}
+    dropped = [c.name for c in CASES if c.case.versions and "northmere-2026-12-2" not in c.case.versions]
+    assert dropped and not ran & set(dropped)
+
+
+def test_a_version_published_from_signpost_passes_its_base_cases_on_to_its_drafts():
+    """northmere-2027-01, published from Signpost (after passing them), is named by no case: a draft
+    from it is held to the cases of northmere-2026-12-2, which it superseded."""
+    from signpost.thresholds import Library
+    from signpost.thresholds.cases import run_applicable, tested_as
+    from helpers_thresholds import shipped_library
+
+    library = Library((*shipped_library().versions, _draft_of("northmere-2026-12-2", "northmere-2027-01")))
+    draft = _draft_of("northmere-2026-12-2", "northmere-2027-02", change=_bruise_is_standard,
+                      supersedes="northmere-2027-01")
+    assert tested_as(draft, CASES, library) == "northmere-2026-12-2"
+    assert run_applicable(CASES, draft, library).failed
+

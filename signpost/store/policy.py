@@ -9,12 +9,18 @@ import os
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import PublishedThreshold, ThresholdDraft, User, utcnow
-from ..policy import PublishError, ready_to_publish
-from . import _audit, transaction
+from ..policy import PublishError, ready_to_publish, text_hash
+from ..thresholds import ConfigError
+from ..thresholds.cases import load_cases
+from . import StoreError, _audit, transaction
+
+
+class DraftChanged(StoreError):
+    """The draft is no longer the one the page showed: someone else changed (or published) it."""
 
 
 def start_draft(user: User | None, base, text: str, *, actor=None) -> ThresholdDraft:
@@ -27,14 +33,30 @@ def start_draft(user: User | None, base, text: str, *, actor=None) -> ThresholdD
     return draft
 
 
-def save_draft(draft: ThresholdDraft, text: str, change: str, *, actor=None, **detail) -> None:
-    """A checked change to a draft (through a form, or an uploaded file)."""
+def save_draft(draft: ThresholdDraft, text: str, change: str, *, seen: str | None, actor=None, **detail) -> None:
+    """A checked change to a draft (through a form, or an uploaded file), made from a page that showed
+    the draft with hash `seen`; DraftChanged, and nothing saved, when the draft is no longer that."""
     if draft.published_id:
         raise PublishError(["This draft has been published: start a new draft to change it."])
-    with transaction():
-        draft.content = text
-        draft.updated_at = utcnow()
+    with transaction() as session:
+        _replace_content(session, draft, seen, content=text)
         _audit("threshold_draft_changed", draft, actor=actor, change=change, **detail)
+
+
+def _replace_content(session, draft: ThresholdDraft, seen: str | None, **values) -> None:
+    """Change the draft only while its content is still what the page showed (checked by the database
+    in the same statement, so a save by someone else between reading and writing is never lost)."""
+    shown = draft.content
+    if seen != text_hash(shown):
+        raise DraftChanged("the draft changed after the page was shown")
+    changed = session.execute(update(ThresholdDraft)
+                              .where(ThresholdDraft.id == draft.id, ThresholdDraft.content == shown,
+                                     ThresholdDraft.published_id.is_(None))
+                              .values(updated_at=utcnow(), **values)
+                              .execution_options(synchronize_session=False))
+    if changed.rowcount != 1:
+        raise DraftChanged("the draft changed after the page was shown")
+    session.expire(draft)
 
 
 def refuse_upload(draft: ThresholdDraft, problems: int, *, actor=None) -> None:
@@ -57,9 +79,17 @@ def record_simulation(draft: ThresholdDraft | None, version_id: str, start: dt.d
 
 
 def publish(text: str, effective: dt.date, *, library, thresholds_dir: Path | str, today: dt.date,
-            draft: ThresholdDraft | None = None, actor=None) -> PublishedThreshold:
-    """Store the version and write its file, or raise PublishError and change nothing."""
-    final, version = ready_to_publish(text, effective, library, today)
+            draft: ThresholdDraft | None = None, seen: str | None = None, actor=None) -> PublishedThreshold:
+    """Store the version and write its file, or raise PublishError and change nothing; a draft's text is
+    published only while it is still what the confirmation page showed (`seen`), else DraftChanged."""
+    if draft is not None and (text != draft.content or seen != text_hash(text)):
+        raise DraftChanged("the draft changed after the page was shown")
+    try:
+        cases = load_cases(Path(thresholds_dir) / "tests")
+    except ConfigError as exc:
+        raise PublishError(["The test cases in thresholds/tests cannot be read, so the version cannot be "
+                            "checked against them: " + "; ".join(str(p) for p in exc.problems)]) from None
+    final, version = ready_to_publish(text, effective, library, today, cases=cases)
     path = Path(thresholds_dir) / f"{version.id}.yaml"
     if path.exists() and path.read_text(encoding="utf-8") != final:
         raise PublishError([f"A different file {path.name} already exists: give this draft a new id."])
@@ -76,9 +106,7 @@ def publish(text: str, effective: dt.date, *, library, thresholds_dir: Path | st
                                      published_by=actor.id if isinstance(actor, User) else None)
             session.add(row)
             if draft is not None:
-                draft.published_id = version.id
-                draft.content = final
-                draft.updated_at = utcnow()
+                _replace_content(session, draft, seen, published_id=version.id, content=final)
             _audit("threshold_published", row, actor=actor, effective_from=effective.isoformat(),
                    content_hash=version.content_hash, draft_id=draft.id if draft is not None else None)
             session.flush()  # a clash with another host's publication fails here, before the file

@@ -2,6 +2,8 @@
 
 Each case names answers and the route, level and reasons expected; it runs against every
 version it applies to (its `versions`, or else every version that knows all its indicators).
+A draft that no case names is held to the cases of the version it supersedes (or that one's base,
+when no case names it either: one published from Signpost), so a new id never escapes them.
 """
 from __future__ import annotations
 
@@ -52,9 +54,11 @@ class LoadedCase:
     def name(self) -> str:
         return self.case.name
 
-    def applies_to(self, version: ThresholdVersion) -> bool:
+    def applies_to(self, version: ThresholdVersion, tested_as: str | None = None) -> bool:
+        """Whether the case runs on this version; `tested_as` is the version whose named cases it
+        must pass (see tested_as()), the version itself when not given."""
         if self.case.versions is not None:
-            return version.id in self.case.versions
+            return (tested_as or version.id) in self.case.versions
         return all(i in version.indicators for i in self.case.answers.indicators)
 
 
@@ -119,6 +123,46 @@ def run_case(loaded: LoadedCase, version: ThresholdVersion, on_date: dt.date | N
     return Outcome(loaded, version.id, tuple(failures))
 
 
+def tested_as(version: ThresholdVersion, cases: list[LoadedCase], library: Library,
+              base_id: str | None = None) -> str | None:
+    """The version whose named cases this one must pass: itself when a case names it, else its base
+    (`supersedes`, or `base_id` when given), else that one's base... None when the chain ends first.
+
+    Only the nearest named version counts: a case its successor left out of its `versions` was
+    deliberately dropped (the successor changed that answer), so older versions' cases never apply."""
+    named = {name for case in cases for name in case.case.versions or ()}
+    current, base = version.id, base_id or version.document.supersedes
+    seen = {current}
+    while current not in named:
+        if base is None or base in seen:
+            return None
+        seen.add(base)
+        earlier = library.by_id(base)
+        current, base = base, earlier.document.supersedes if earlier is not None else None
+    return current
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseRun:
+    """The cases run on one version, and how many were skipped as not applying to it."""
+    outcomes: list[Outcome]
+    skipped: int
+    tested_as: str | None
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.passed]
+
+
+def run_applicable(cases: list[LoadedCase], version: ThresholdVersion, library: Library,
+                   on_date: dt.date | None = None, base_id: str | None = None) -> CaseRun:
+    as_ = tested_as(version, cases, library, base_id)
+    applied = [case for case in cases if case.applies_to(version, as_)]
+    return CaseRun([run_case(case, version, on_date) for case in applied], len(cases) - len(applied), as_)
+
+
 def run_all(cases: list[LoadedCase], library: Library) -> list[Outcome]:
+    """Every loaded version against the cases that apply to it as its file stands: a version a case
+    leaves out of its `versions` list dropped that case (the files are written that way)."""
     return [run_case(case, version) for version in library.versions
             for case in cases if case.applies_to(version)]

@@ -14,7 +14,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import (BooleanField, FileField, IntegerField, RadioField, StringField, TextAreaField)
+from wtforms import (BooleanField, FileField, HiddenField, IntegerField, RadioField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from .. import policy, workdays
@@ -70,6 +70,38 @@ def _editable_draft(draft_id: int) -> ThresholdDraft:
     return draft
 
 
+class DraftForm(FlaskForm):
+    """A form that changes a draft: it carries the hash of the draft's text as the page showed it, and
+    the change is refused if the draft has changed since (someone else saved or published it)."""
+    draft_hash = HiddenField()
+    conflict = False  # set when refused for that: the page then says so, with the user's input kept
+
+    def shows(self, record: ThresholdDraft) -> DraftForm:
+        """Carry the draft as it is now: on first showing the page, or once told it changed."""
+        self.draft_hash.data = policy.text_hash(record.content)
+        return self
+
+    def changed_since(self, record: ThresholdDraft) -> None:
+        """The draft changed after the page was shown: say so, and carry the draft as it is now, so
+        that sending the page again (after checking) applies the user's input to it."""
+        self.conflict = True
+        self.shows(record)
+
+
+CHANGED_SINCE = "Someone else changed this draft after you opened this page, so "
+NOT_SAVED = CHANGED_SINCE + ("your change was not saved. What you entered is kept here: check the draft as it is "
+                             "now, then send this page again to apply it to their version.")
+NOT_RETIRED = CHANGED_SINCE + ("the concern was not retired. Check the draft as it is now, then retire it again "
+                               "if it should still go.")
+NOT_PUBLISHED = CHANGED_SINCE + ("the version was not published. The changes below are the draft as it is now: "
+                                 "check them (simulate it again), then confirm again.")
+
+
+def _conflict_errors(form: DraftForm, message: str = NOT_SAVED) -> list[dict]:
+    """The error summary's item for a refused change, with no link (no one field is wrong)."""
+    return [{"text": message}] if form.conflict else []
+
+
 # Overview, versions and differences ---------------------------------------------------------
 
 @bp.get("/")
@@ -80,7 +112,7 @@ def index():
     drafts = db.session.scalars(select(ThresholdDraft).where(ThresholdDraft.published_id.is_(None))
                                 .order_by(ThresholdDraft.updated_at.desc())).all()
     return render_template("policy/index.html", version=version, today=today, drafts=drafts,
-                           scheduled=[v for v in library.versions if v.effective_from > today],
+                           scheduled=_scheduled(library),
                            overdue=version is not None and version.overdue_for_review(today))
 
 
@@ -158,20 +190,37 @@ def compare():
 
 # Drafts ---------------------------------------------------------------------------------------
 
+def _scheduled(library) -> list:
+    """The versions published to take effect after today, soonest first."""
+    return [v for v in library.versions if v.effective_from > _today()]
+
+
 @bp.get("/drafts")
 def drafts():
     rows = db.session.scalars(select(ThresholdDraft).order_by(ThresholdDraft.updated_at.desc())).all()
-    return render_template("policy/drafts.html", drafts=rows, load=policy.load_data)
+    return render_template("policy/drafts.html", drafts=rows, load=policy.load_data,
+                           scheduled=_scheduled(current_library()))
 
 
 @bp.post("/drafts")
 def new_draft():
+    """A draft copied from the version in force, or from a scheduled one (`base`): a change published
+    before a scheduled version takes effect is undone by it, so a lead may start from that instead."""
+    library = current_library()
     version = current_version_or_none()
+    if request.form.get("base"):
+        version = next((v for v in _scheduled(library) if v.id == request.form["base"]), None)
+        if version is None:
+            abort(404)
     if version is None:
         abort(503)
-    text = policy.new_draft_text(version, _base_text(version), current_library(), _today(), current_user.name)
+    text = policy.new_draft_text(version, _base_text(version), library, _today(), current_user.name)
     draft = store.start_draft(current_user, version, text)
-    flash("Draft started from the version in force. Nothing referrers see changes until you publish it.")
+    scheduled = [v for v in _scheduled(library) if v.effective_from > version.effective_from]
+    flash(f"Draft started from {version.id}. Nothing referrers see changes until you publish it."
+          + "".join(f" {v.id} is scheduled to take effect on {v.effective_from:%-d %B %Y}: it was not started "
+                    "from this draft, so this draft cannot be published to take effect before it."
+                    for v in scheduled))
     return redirect(url_for("policy.draft", draft_id=draft.id))
 
 
@@ -180,15 +229,19 @@ def _checked(draft: ThresholdDraft):
     return version, [policy.plain(p, draft.content) for p in problems]
 
 
+def _changes(record: ThresholdDraft, version) -> tuple:
+    """(the version the draft was started from, the draft's changes from it), when both load."""
+    base = current_library().by_id(record.base_id)
+    return base, compare_versions(base, version) if base is not None and version is not None else []
+
+
 @bp.get("/drafts/<int:draft_id>")
 def draft(draft_id: int):
     record = _draft(draft_id)
     version, problems = _checked(record)
-    library = current_library()
-    base = library.by_id(record.base_id)
-    changes = compare_versions(base, version) if base is not None and version is not None else []
+    base, changes = _changes(record, version)
     return render_template("policy/draft.html", draft=record, version=version, problems=problems,
-                           changes=changes, base=base, upload=UploadForm(), urgency_of=urgency_of,
+                           changes=changes, base=base, upload=UploadForm().shows(record), urgency_of=urgency_of,
                            urgency_names=URGENCY_NAMES, route_names=ROUTE_NAMES)
 
 
@@ -200,7 +253,7 @@ def download(draft_id: int):
                     headers={"Content-Disposition": f'attachment; filename="{name}.yaml"'})
 
 
-class UploadForm(FlaskForm):
+class UploadForm(DraftForm):
     file = FileField("Upload an edited file", description="A YAML file downloaded from this draft and "
                      "edited. It replaces the draft only if it has no problems.")
 
@@ -231,9 +284,17 @@ def upload(draft_id: int):
                 version, found = policy.check(text, current_library())
                 problems = [policy.plain(p, text) for p in found]
                 if not problems:
-                    store.save_draft(record, text, "uploaded", actor=current_user, version_id=version.id)
-                    flash("The uploaded file had no problems and is now the draft.")
-                    return redirect(url_for("policy.draft", draft_id=record.id))
+                    try:
+                        store.save_draft(record, text, "uploaded", seen=form.draft_hash.data, actor=current_user,
+                                         version_id=version.id)
+                    except store.DraftChanged:
+                        form.changed_since(record)
+                        problems = [CHANGED_SINCE + "the file was not used. Check the draft as it is now "
+                                    "(download it to compare), then upload your file again if it should replace "
+                                    "their version."]
+                    else:
+                        flash("The uploaded file had no problems and is now the draft.")
+                        return redirect(url_for("policy.draft", draft_id=record.id))
     store.refuse_upload(record, len(problems), actor=current_user)
     version, current_problems = _checked(record)
     sent = getattr(form.file.data, "filename", None) or ""
@@ -253,7 +314,7 @@ def discard(draft_id: int):
 
 # Forms for the common changes -----------------------------------------------------------------
 
-class ConcernForm(FlaskForm):
+class ConcernForm(DraftForm):
     id = StringField("Id", description="A new, never-used id: lower-case letters, numbers and underscores.",
                      validators=[Optional(), Regexp(r"^[a-z][a-z0-9_]*$", message="Use lower-case letters, numbers and underscores, starting with a letter")])
     area = RadioField("Area", validators=[Optional()])
@@ -315,22 +376,31 @@ def _concern_form(version, indicator=None, adding=False):
     return form
 
 
-def _save_change(record, data: dict, change: str, detail: dict, *, saved: str, anchor: str | None = None):
+def _save_change(record, form: DraftForm, data: dict, change: str, detail: dict, *, saved: str,
+                 anchor: str | None = None):
     """Check the changed draft: (a redirect back to the draft's section, None) once saved, with
-    `saved` as the message; else (None, its problems), nothing saved."""
+    `saved` as the message; else (None, its problems), nothing saved. A draft changed since the
+    form was shown is not saved either: the form says so (form.conflict)."""
     text = policy.dump(data)
     _version, problems = policy.check(text, current_library())
     if problems:
         return None, [policy.plain(p, text) for p in problems]
-    store.save_draft(record, text, change, actor=current_user, **detail)
+    try:
+        store.save_draft(record, text, change, seen=form.draft_hash.data, actor=current_user, **detail)
+    except store.DraftChanged:
+        form.changed_since(record)
+        return None, None
     flash(saved)
     return redirect(url_for("policy.draft", draft_id=record.id, _anchor=anchor)), None
 
 
 def _form_page(template: str, record, form, problems, **context):
+    if request.method == "GET":
+        form.shows(record)
     return render_template(template, draft=record, form=form, problems=problems or [],
-                           has_urgency=policy.HAS_URGENCY, has_references=policy.HAS_REFERENCES,
-                           **context), 400 if problems or form.errors else 200
+                           conflict=_conflict_errors(form), has_urgency=policy.HAS_URGENCY,
+                           has_references=policy.HAS_REFERENCES,
+                           **context), 400 if problems or form.errors or form.conflict else 200
 
 
 def _optional_fields(form: ConcernForm) -> dict:
@@ -369,7 +439,7 @@ def edit_concern(draft_id: int, indicator_id: str):
     if form.validate_on_submit():
         fields = {"text": form.text.data.strip(), "level": form.level.data, **_optional_fields(form)}
         data = policy.edit_indicator(policy.load_data(record.content), indicator_id, fields)
-        saved, problems = _save_change(record, data, "concern_changed", {"indicator": indicator_id},
+        saved, problems = _save_change(record, form, data, "concern_changed", {"indicator": indicator_id},
                                        saved=f"Saved: {fields['text']}", anchor="concerns")
         if saved is not None:
             return saved
@@ -389,11 +459,15 @@ def add_concern(draft_id: int):
         fields = {"id": form.id.data, "domain": domain, "area": area, "text": form.text.data.strip(),
                   "level": form.level.data, "urgency": "standard", **_optional_fields(form)}
         data = policy.edit_indicator(policy.load_data(record.content), None, fields)
-        saved, problems = _save_change(record, data, "concern_added", {"indicator": form.id.data},
+        saved, problems = _save_change(record, form, data, "concern_added", {"indicator": form.id.data},
                                        saved=f"Added: {fields['text']}", anchor="concerns")
         if saved is not None:
             return saved
     return _form_page("policy/concern.html", record, form, problems, indicator=None, adding=True)
+
+
+class RetireForm(DraftForm):
+    """Retiring asks first: the form is only the draft's hash (and the CSRF token)."""
 
 
 @bp.route("/drafts/<int:draft_id>/concerns/<indicator_id>/retire", methods=["GET", "POST"])
@@ -401,18 +475,22 @@ def retire_concern(draft_id: int, indicator_id: str):
     """Ask first, then leave the concern out of the draft (its id is never used again)."""
     record, version, indicator = _concern(draft_id, indicator_id)
     problems = None
-    if request.method == "POST":
+    form = RetireForm()
+    if form.validate_on_submit():
         data = policy.retire_indicator(policy.load_data(record.content), indicator_id)
-        saved, problems = _save_change(record, data, "concern_retired", {"indicator": indicator_id},
+        saved, problems = _save_change(record, form, data, "concern_retired", {"indicator": indicator_id},
                                        saved="The concern is retired in this draft: old records keep it; new "
                                              "journeys will not ask it.", anchor="concerns")
         if saved is not None:
             return saved
-    return render_template("policy/retire.html", draft=record, indicator=indicator,
-                           problems=problems or []), 400 if problems else 200
+    if request.method == "GET":
+        form.shows(record)
+    return render_template("policy/retire.html", draft=record, indicator=indicator, form=form,
+                           problems=problems or [], conflict=_conflict_errors(form, NOT_RETIRED)
+                           ), 400 if problems or form.conflict or form.errors else 200
 
 
-class RuleForm(FlaskForm):
+class RuleForm(DraftForm):
     reason = TextAreaField("The reason the referrer reads", validators=[DataRequired("Enter the reason"),
                                                                         Length(max=1000)])
     min_level = IntegerField("Counts concerns at this level or above", validators=[Optional(), NumberRange(1, 9)])
@@ -449,14 +527,14 @@ def edit_rule(draft_id: int, rule_id: str):
     if form.validate_on_submit():
         numbers = {name: getattr(form, name).data for name in names}
         data = policy.edit_rule(policy.load_data(record.content), rule_id, form.reason.data.strip(), numbers)
-        saved, problems = _save_change(record, data, "rule_changed", {"rule": rule_id},
+        saved, problems = _save_change(record, form, data, "rule_changed", {"rule": rule_id},
                                        saved=f"Saved the rule: {form.reason.data.strip()}", anchor="rules")
         if saved is not None:
             return saved
     return _form_page("policy/rule.html", record, form, problems, rule=rule, names=names)
 
 
-class ContactForm(FlaskForm):
+class ContactForm(DraftForm):
     name = StringField("Name", validators=[DataRequired("Enter the name"), Length(max=200)])
     phone = StringField("Phone", validators=[DataRequired("Enter the phone number"), Length(max=60)])
     hours = StringField("Hours", validators=[Optional(), Length(max=200)])
@@ -484,7 +562,7 @@ def edit_contact(draft_id: int, key: str):
     if form.validate_on_submit():
         fields = {n: (getattr(form, n).data or "").strip() or None for n in ("name", "phone", "hours", "email")}
         data = policy.edit_contact(policy.load_data(record.content), key, fields)
-        saved, problems = _save_change(record, data, "contact_changed", {"contact": key},
+        saved, problems = _save_change(record, form, data, "contact_changed", {"contact": key},
                                        saved=f"Saved the contact: {fields['name']}", anchor="contacts")
         if saved is not None:
             return saved
@@ -492,7 +570,7 @@ def edit_contact(draft_id: int, key: str):
                       title=CONTACT_TITLES.get(key, key.replace("_", " ").capitalize()))
 
 
-class RouteForm(FlaskForm):
+class RouteForm(DraftForm):
     summary = TextAreaField("Summary", validators=[DataRequired("Enter the summary"), Length(max=2000)])
     next_steps = TextAreaField("Next steps", description="One step a line, in order.",
                                validators=[DataRequired("Enter at least one step"), Length(max=8000)])
@@ -510,7 +588,7 @@ def edit_route(draft_id: int, route: str):
     if form.validate_on_submit():
         steps = [line.strip() for line in form.next_steps.data.splitlines() if line.strip()]
         data = policy.edit_route(policy.load_data(record.content), route, form.summary.data.strip(), steps)
-        saved, problems = _save_change(record, data, "route_changed", {"route": route},
+        saved, problems = _save_change(record, form, data, "route_changed", {"route": route},
                                        saved=f"Saved what happens next for {ROUTE_NAMES[route].lower()}.",
                                        anchor="routes")
         if saved is not None:
@@ -518,7 +596,7 @@ def edit_route(draft_id: int, route: str):
     return _form_page("policy/route.html", record, form, problems, route=route, title=ROUTE_NAMES[route])
 
 
-class DetailsForm(FlaskForm):
+class DetailsForm(DraftForm):
     id = StringField("Version id", description="New and never used, e.g. northmere-2027-04. It becomes the "
                      "file name.", validators=[DataRequired("Enter the version id"),
                                               Regexp(r"^[a-z0-9][a-z0-9_-]*$", message="Use lower-case letters, numbers, - and _")])
@@ -546,7 +624,7 @@ def edit_details(draft_id: int):
         else:
             fields = {"id": form.id.data, "title": form.title.data.strip(), "approved_by": form.approved_by.data.strip(),
                       "summary_of_changes": form.summary_of_changes.data.strip(), "review_by": review_by}
-            saved, problems = _save_change(record, policy.edit_details(data, fields), "details_changed", {},
+            saved, problems = _save_change(record, form, policy.edit_details(data, fields), "details_changed", {},
                                            saved="Saved the version details.")
             if saved is not None:
                 return saved
@@ -578,22 +656,27 @@ def simulate(draft_id: int):
     if version is None:
         flash("Fix the draft's problems before simulating it.")
         return redirect(url_for("policy.draft", draft_id=record.id))
+    simulated = policy.text_hash(record.content)  # before the rollback below, which may read a newer text
     start, end, errors = _period(request.args)
     # The version the draft says it supersedes (as publishing and the command line read it), else its start.
-    base = current_library().by_id(version.document.supersedes or record.base_id)
+    library = current_library()
+    base = library.by_id(version.document.supersedes or record.base_id)
     result = run_simulation(db.session.connection(), version, start, end, on_date=_today(),
-                            cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base)
+                            cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base,
+                            library=library)
     db.session.rollback()  # end the read transaction before writing the audit row
     store.record_simulation(record, version.id, start, end,
                             {"assessments": result.total, "changed": result.changed,
-                             "sent_away": result.sent_away, "cases_failed": len(result.cases_failed)},
+                             "less_urgent": result.less_urgent, "sent_away": result.sent_away,
+                             "cases_failed": len(result.cases_failed)},
                             actor=current_user)
     return render_template("policy/simulate.html", draft=record, version=version, result=result,
+                           simulated=simulated, problems=problems,
                            start=start, end=end, errors=errors, route_names=ROUTE_NAMES,
-                           outcome_names=OUTCOME_NAMES)
+                           urgency_names=URGENCY_NAMES, outcome_names=OUTCOME_NAMES)
 
 
-class PublishForm(FlaskForm):
+class PublishForm(DraftForm):
     day = StringField("Day")
     month = StringField("Month")
     year = StringField("Year")
@@ -607,7 +690,7 @@ def publish(draft_id: int):
     version, problems = _checked(record)
     today = _today()
     form = PublishForm(prefix="effective") if request.method == "POST" else PublishForm(
-        prefix="effective", data={"day": str(today.day), "month": str(today.month), "year": str(today.year)})
+        prefix="effective", data={"day": str(today.day), "month": str(today.month), "year": str(today.year)}).shows(record)
     publish_problems: list[str] = []
     if version is not None and not problems and form.validate_on_submit():
         try:
@@ -618,14 +701,24 @@ def publish(draft_id: int):
             try:
                 row = store.publish(record.content, effective, library=current_library(),
                                     thresholds_dir=current_app.config["THRESHOLDS_DIR"], today=today,
-                                    draft=record, actor=current_user)
+                                    draft=record, seen=form.draft_hash.data, actor=current_user)
             except policy.PublishError as exc:
                 publish_problems = [str(p) for p in exc.problems]
+            except store.DraftChanged:
+                db.session.expire(record)
+                version, problems = _checked(record)
+                form.changed_since(record)
+                form.confirm.data = False  # confirmed for what the page showed, not for the draft as it is now
             else:
                 forget_published(current_app)
                 flash(f"Published {row.id}: it is in force from {row.effective_from:%-d %B %Y}.")
                 return redirect(url_for("policy.versions"))
     status = 400 if request.method == "POST" else 200
+    base, changes = _changes(record, version)
+    # Opened from a simulation: was it of this text? (The confirmation is for the text shown here.)
+    simulated = request.args.get("simulated")
     return render_template("policy/publish.html", draft=record, version=version, problems=problems,
-                           publish_errors=[{"text": p, "href": "#effective-day"} for p in publish_problems],
-                           form=form, today=today), status
+                           publish_errors=_conflict_errors(form, NOT_PUBLISHED) + [
+                               {"text": p, "href": "#effective-day"} for p in publish_problems],
+                           form=form, today=today, base=base, changes=changes,
+                           simulated_other=bool(simulated) and simulated != policy.text_hash(record.content)), status
