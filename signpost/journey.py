@@ -480,7 +480,8 @@ def prune(version: ThresholdVersion, answers: JourneyAnswers,
                          & set(version.indicators))
         out, lost = _carry_concerns(version, out, missing)
         carried = set(missing) - set(lost)
-        dropped = [d for d in dropped if d not in carried]
+        # Neither the concern nor the question it answered before is named as dropped.
+        dropped = [d for d in dropped if d not in carried and original.severity.get(d) not in carried]
     if answers.lado is not None and not on_emergency_path(version, answers):
         # Asked on that path only; elsewhere they are concerns like any other. A concern about an
         # adult who works with children ticked there is carried to the page that offers it (ticked,
@@ -505,18 +506,23 @@ def prune(version: ThresholdVersion, answers: JourneyAnswers,
 def _carry_concerns(version: ThresholdVersion, answers: JourneyAnswers,
                     indicator_ids) -> tuple[JourneyAnswers, list[str]]:
     """These concerns ticked on the serious or concerns page that offers each (which then asks
-    again); and the ids of any this child's pages do not offer (or offer only through a question)."""
+    again; a concern offered as an answer to a question, with the question ticked and answered);
+    and the ids of any this child's pages do not offer."""
     lost = []
     for item_id in indicator_ids:
         plan = layout(version, answers)
         if item_id in {i.id for i in plan.serious_items}:
             answers = answers.but(serious=_tick(answers.serious, item_id))
             continue
-        area = next((a for a in plan.area_ids if any(i.id == item_id for i in plan.by_area[a])), None)
-        if area is None:
+        found = next(((a, i) for a in plan.area_ids for i in plan.by_area[a]
+                      if i.id == item_id or (i.question and any(o.id == item_id for o in i.options))), None)
+        if found is None:
             lost.append(item_id)
             continue
-        answers = answers.but(areas=_tick(answers.areas, area), concerns=_tick(answers.concerns, item_id))
+        area, item = found
+        answers = answers.but(areas=_tick(answers.areas, area), concerns=_tick(answers.concerns, item.id))
+        if item.id != item_id:
+            answers = answers.but(severity={**answers.severity, item.id: item_id})
     return answers, lost
 
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import csrf_token, sign_in_as
-from signpost import metrics, store
+from signpost import journey, metrics, store
 from signpost.extensions import db
 from signpost.models import Assessment, AuditEvent, Draft, Referral
 from signpost.store import frontdoor as fd_store
@@ -351,3 +351,19 @@ def test_someone_else_cannot_follow_up_a_request_for_advice(walker, app, users):
     db.session.expire_all()
     assert db.session.get(Referral, consultation.id).follow_up_draft_id is None
     assert db.session.scalar(select(func.count()).select_from(Draft).where(Draft.user_id == colleague.id)) == 0
+
+
+def test_advice_asked_about_a_recommendation_from_a_superseded_version_is_not_sent(walker):
+    """The recommendation was shown just before a new version came in: the request for advice about it
+    is not sent; the referrer checks their answers under the version in force first."""
+    from test_journey_web import _on_older_version
+    at_early_help(walker)
+    button = advice_button(walker)
+    v, older = _on_older_version(walker)
+    draft = db.session.get(Draft, walker.draft_id)
+    draft.assessment.answers_key = journey.answers_key(older, walker.answers())
+    db.session.commit()
+    response = ask(walker, button)
+    assert response.status_code == 302 and response.location == "/refer/check"
+    assert items() == 0
+    assert db.session.get(Draft, walker.draft_id).threshold_id == v.id

@@ -110,6 +110,20 @@ def test_a_draft_moved_to_a_new_version_keeps_every_concern_the_new_version_stil
 
 
 @VERSIONS
+def test_a_concern_carried_to_a_page_that_asks_a_question_answers_the_question(version):
+    plan = journey.layout(version, BORN)
+    question = next((i for a in plan.area_ids for i in plan.by_area[a] if i.question), None)
+    if question is None:
+        pytest.skip("no severity question for this child")
+    answer = question.options[-1].id
+    carried, lost = journey._carry_concerns(version, BORN, [answer])
+    assert not lost and carried.severity == {question.id: answer}
+    assert question.id in carried.concerns.ticked and answer in journey.chosen_indicators(version, carried)
+    assert not journey.is_answered(version, "concerns", carried.but(areas=Ticks(
+        ticked=carried.areas.ticked, shown=journey.layout(version, carried).area_ids)))
+
+
+@VERSIONS
 def test_no_danger_asks_about_you_only_when_the_account_has_not_said(version):
     assert_next_page(version, JourneyAnswers(in_danger="no"), "danger", "about_you")
     known = JourneyAnswers(in_danger="no", about_you=AboutYou(role="dsl", organisation="school"))

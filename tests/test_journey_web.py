@@ -361,8 +361,8 @@ def test_a_do_not_tell_concern_ticked_from_check_shows_the_family_page_again(wal
 
 def test_a_draft_started_under_a_version_since_superseded_is_advised_under_the_one_in_force(walker):
     """A referrer answering when a new version comes into force (midnight on its date, or one just
-    published) keeps their pages; at Check your answers the draft moves to the version in force (any
-    question it adds is asked), and the recommendation, its record and the footer all name it."""
+    published): on their next page the draft moves to the version in force (any question it adds is
+    asked), and the recommendation, its record and the footer all name it."""
     v = version()
     older = next(o for o in reversed(current_library().versions) if o.effective_from < v.effective_from)
     item = next(i.id for i in older.document.indicators if i.level == 2 and not i.asks_for and not i.lado
@@ -384,7 +384,6 @@ def test_a_draft_started_under_a_version_since_superseded_is_advised_under_the_o
     walker.answer(location, {"what_happened": "Often hungry", "seen": "yes", "says": "hungry", "wants": "lunch"},
                   "/refer/family")
     walker.family()
-    assert db.session.get(Draft, walker.draft_id).threshold_id == older.id  # its pages, as answered
     location = walker.client.get("/refer/check").location or "/refer/check"
     assert db.session.get(Draft, walker.draft_id).threshold_id == v.id  # moved before any advice
     for _ in range(8):  # what the new version asks, if anything
@@ -418,13 +417,71 @@ def test_advice_recorded_under_a_version_since_superseded_is_worked_out_again(wa
     draft = db.session.get(Draft, walker.draft_id)
     draft.threshold_id, draft.threshold_hash = older.id, older.content_hash
     draft.assessment.threshold_id, draft.assessment.threshold_hash = older.id, older.content_hash
+    draft.assessment.answers_key = journey.answers_key(older, walker.answers())  # as if recorded under it
     db.session.commit()
-    for path in ("/refer/recommendation", "/refer/referral", "/refer/disagree"):
-        assert walker.client.get(path).location == "/refer/check", path
-    assert walker.client.head("/refer/check").status_code in (200, 302)
+    assert walker.client.head("/refer/recommendation").status_code in (200, 302)
     assert db.session.get(Draft, walker.draft_id).threshold_id == older.id  # a HEAD request moves nothing
-    walker.client.get("/refer/check")
+    for path in ("/refer/recommendation", "/refer/referral", "/refer/disagree", "/refer/summary"):
+        assert walker.client.get(path).location == "/refer/check", path
     assert db.session.get(Draft, walker.draft_id).threshold_id == v.id
+    assert walker.post("/refer/finish").location == "/refer/check"
+
+
+def _on_older_version(walker):
+    """Put the walker's draft on the version before the one in force, as if started before it came in."""
+    v = version()
+    older = next(o for o in reversed(current_library().versions) if o.effective_from < v.effective_from)
+    draft = db.session.get(Draft, walker.draft_id)
+    draft.threshold_id, draft.threshold_hash = older.id, older.content_hash
+    db.session.commit()
+    return v, older
+
+
+def test_the_999_path_records_under_the_version_in_force(walker):
+    walker.start()
+    v, _older = _on_older_version(walker)
+    walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
+    assert walker.client.get("/refer/phone-now").status_code == 200
+    (recorded,) = db.session.scalars(select(Assessment)).all()
+    assert recorded.threshold_id == v.id and recorded.immediate
+
+
+def test_a_draft_on_a_version_this_host_has_not_loaded_is_never_moved_back(walker, monkeypatch):
+    """A version published a moment ago (or a file still being deployed) that this host has not read:
+    its drafts get the 503 page with the numbers, never the older version's pages or advice."""
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    draft = db.session.get(Draft, walker.draft_id)
+    draft.threshold_id = "northmere-2099-01"  # newer than any this host knows
+    db.session.commit()
+    for path in ("/refer/serious", "/refer/check", "/refer/recommendation"):
+        page = walker.client.get(path)
+        assert page.status_code == 503 and "999" in page.text, path
+    assert walker.post("/refer/drafts/resume", {"draft_id": walker.draft_id}).status_code == 503
+    assert db.session.get(Draft, walker.draft_id).threshold_id == "northmere-2099-01"
+    assert walker.client.get("/refer/drafts").status_code == 200  # the list still works
+
+
+def _a_baby_concern_dropped_by_a_change_of_age(walker):
+    """A concern only for babies, ticked for one of 2 months, then the age changed to 9: (the concern,
+    where the change went)."""
+    baby = journey.with_concerns(version(), journey.JourneyAnswers(child=journey.Child(years=0, months=2)), [])
+    plan = journey.layout(version(), baby)
+    baby_only = next((i for a in plan.area_ids for i in plan.by_area[a]
+                      if not i.question and (i.options[0].max_age_months or 999) < 12), None)
+    if baby_only is None:
+        pytest.skip("no baby-only concern in this version")
+    walker.concerns([baby_only.id], location=walker.to_concerns(years=0, months=2))
+    walker.finish_questions()
+    return baby_only, walker.answer("/refer/about-child?change=1", {"born": "born", "years": "9", "months": "3"})
+
+
+def test_a_dropped_notice_not_yet_shown_survives_a_move_and_is_shown_once(walker):
+    baby_only, location = _a_baby_concern_dropped_by_a_change_of_age(walker)
+    _on_older_version(walker)  # the new version comes in between the answer and the next page
+    page = walker.client.get(location)
+    page = walker.client.get(page.location) if page.status_code == 302 else page
+    assert page.text.count("Some answers no longer apply and were removed") == 1
+    assert f"<li>{escape(baby_only.text)}</li>" in page.text
 
 
 def test_a_same_day_concern_says_phone_the_front_door_today_on_every_page_after_it(walker):
@@ -1286,15 +1343,7 @@ def test_an_error_without_words_is_a_fault_not_a_code_shown_to_the_referrer():
 
 
 def test_answers_a_change_dropped_are_named_under_a_heading(walker):
-    baby = journey.with_concerns(version(), journey.JourneyAnswers(child=journey.Child(years=0, months=2)), [])
-    plan = journey.layout(version(), baby)
-    baby_only = next((i for a in plan.area_ids for i in plan.by_area[a]
-                      if not i.question and (i.options[0].max_age_months or 999) < 12), None)
-    if baby_only is None:
-        pytest.skip("no baby-only concern in this version")
-    walker.concerns([baby_only.id], location=walker.to_concerns(years=0, months=2))
-    walker.finish_questions()
-    location = walker.answer("/refer/about-child?change=1", {"born": "born", "years": "9", "months": "3"})
+    baby_only, location = _a_baby_concern_dropped_by_a_change_of_age(walker)
     # The concern's words stay on the server: the session cookie holds only that there is a notice.
     with walker.client.session_transaction() as session:
         assert baby_only.text not in str(dict(session)) and baby_only.id not in str(dict(session))

@@ -46,9 +46,9 @@ def save_page(draft: Draft, page: str, change: Callable[[dict], dict], *, actor:
         answers = change(dict(draft.answers or {}))
         # An answer replaces any form kept across an idle sign-out; a move to a new version does not
         # (the form is shown again after sign-in, which is when a draft is moved).
-        kept = {k: v for k, v in (draft.kept_forms or {}).items() if k != DROPPED} if moved else {}
-        if dropped:
-            kept[DROPPED] = dropped
+        kept = dict(draft.kept_forms or {}) if moved else {}
+        if dropped:  # added to any not yet shown (a move just after an answer that dropped some)
+            kept[DROPPED] = list(dict.fromkeys([*(kept.get(DROPPED) or []), *dropped]))
         with transaction() as session:
             done = session.execute(
                 update(Draft).where(Draft.id == draft.id, Draft.version == seen_version)

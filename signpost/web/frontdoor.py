@@ -24,7 +24,7 @@ from ..store import frontdoor as fd_store
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_KIND_NAMES, NFA_OUTCOMES,
                       OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES)
 from . import frontdoor_forms as ff
-from .journey import current_revision, tell_dropped, version_for
+from .journey import current_revision, journey_version, tell_dropped, version_for
 from .security import abort_not_yours, audit_denial, role_required
 
 bp = Blueprint("frontdoor", __name__, url_prefix="/front-door")
@@ -287,7 +287,8 @@ def refer_after_advice(reference: str):
         asked = JourneyAnswers.load((consultation.details or {}).get("answers"))
     except ValueError:
         asked = JourneyAnswers()
-    answers, dropped = journey.prune(version, asked)
+    asked_under = current_library().by_hash(consultation.assessment.threshold_hash) if consultation.assessment else None
+    answers, dropped = journey.prune(version, asked, moved_from=asked_under if asked_under != version else None)
     try:
         draft = fd_store.start_referral_after_advice(consultation, version, answers.dump(), actor=_user(),
                                                      dropped=dropped)
@@ -301,7 +302,7 @@ def refer_after_advice(reference: str):
 
 def _revision_shown(draft: Draft) -> Assessment | None:
     """The posted revision, if it is this draft's and recorded for its answers as they are now."""
-    current = current_revision(draft, version_for(draft))
+    current = current_revision(draft, journey_version(draft))
     posted = (request.form.get("revision_id") or "").strip()
     return current if current is not None and posted == str(current.id) else None
 

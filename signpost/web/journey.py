@@ -117,20 +117,25 @@ def needs_draft(view=None, *, include_submitted: bool = False):
 
 
 def version_for(draft: Draft):
-    """The version the draft was started under, while it is loaded; else the one in force.
+    """The version the draft was started under (a sent draft: else the one in force).
 
-    Never for a draft still being answered while a newer version failed to load: 503, with the phone
-    numbers (content.blocking_failures), so no page of it works anything out from an older version.
-    Advice is never given from a superseded version either: see advice_version."""
-    if draft.submitted_at is None and blocking_failures():
-        abort(503)
-    try:
-        return current_library().get(draft.threshold_id)
-    except KeyError:
-        version = current_version_or_none()
-        if version is None:
+    Never for a draft still being answered while a newer version failed to load, nor one whose own
+    version this host has not loaded (it may be newer: one published a moment ago, or a file still
+    being deployed): 503, with the phone numbers, so nothing is worked out from an older version.
+    Journey pages use journey_version, which first moves a draft a later version has superseded."""
+    if draft.submitted_at is None:
+        if blocking_failures():
             abort(503)
-        return version
+        own = current_library().by_id(draft.threshold_id)
+        if own is None:
+            current_app.logger.error("draft on threshold version %s, which is not loaded here: 503",
+                                     draft.threshold_id)
+            abort(503)
+        return own
+    version = current_library().by_id(draft.threshold_id) or current_version_or_none()
+    if version is None:
+        abort(503)
+    return version
 
 
 def superseded(draft: Draft) -> bool:
@@ -143,13 +148,21 @@ def superseded(draft: Draft) -> bool:
     return in_force is not None and own is not None and in_force.effective_from > own.effective_from
 
 
-def advice_version(draft: Draft):
-    """The version to work out and record a recommendation with: the draft's own, unless a later one
-    has replaced it, when the draft first moves to that one (dropping what no longer applies and
-    saying so, as resuming does). Check your answers calls it; the pages after it send a superseded
-    draft back there, so no advice is shown, recorded or sent from a superseded version."""
-    if superseded(draft) and request.method in ("GET", "POST"):
-        carry_on_under_version_in_force(draft)
+def move_if_superseded(draft: Draft) -> bool:
+    """Move a draft a later version has superseded onto it (dropping what no longer applies and
+    saying so, as resuming does); whether it moved. Never on a HEAD request."""
+    if request.method not in ("GET", "POST") or not superseded(draft):
+        return False
+    carry_on_under_version_in_force(draft)
+    return True
+
+
+def journey_version(draft: Draft):
+    """The version for a journey page: the draft's own, once a draft that a later version has
+    superseded (it came into force, or was published, while the referrer was answering) has moved to
+    it. A recommendation recorded before the move no longer matches the answers' key, so every page
+    that shows, records or sends advice works it out again first: none comes from a superseded version."""
+    move_if_superseded(draft)
     return version_for(draft)
 
 
@@ -267,8 +280,8 @@ def tell_dropped(draft: Draft, dropped: list[str]) -> None:
     """The next page names the concerns that a change made no longer apply: their words are kept with
     the draft (store.DROPPED, saved by the caller with the change); the session holds only the draft's
     id (a random key), to say which draft's notice to show."""
-    if dropped:
-        flash(draft.id, "dropped")
+    if dropped and ("dropped", draft.id) not in [tuple(f) for f in session.get("_flashes", [])]:
+        flash(draft.id, "dropped")  # once: the draft holds every concern dropped since its last answer
 
 
 @bp.app_template_global("dropped_concerns")
@@ -349,7 +362,9 @@ def describe_draft(draft: Draft) -> DraftFacts:
     answers = answers_of(draft)
     if answers.child is None:
         return DraftFacts(draft.created_at, None, (), 0)
-    version = version_for(draft)
+    version = current_library().by_id(draft.threshold_id) or current_version_or_none()  # a list: never a 503
+    if version is None:
+        return DraftFacts(draft.created_at, journey.age_band(answers), (), 0)
     chosen = [version.indicators[i].text for i in sorted(journey.chosen_indicators(version, answers))
               if i in version.indicators]
     return DraftFacts(draft.created_at, journey.age_band(answers), tuple(chosen[:2]), max(0, len(chosen) - 2))
@@ -381,13 +396,14 @@ def carry_on_with(draft_id: str | None) -> None:
 
 
 def carry_on_under_version_in_force(draft: Draft) -> None:
-    """A draft picked up again moves to the version in force, dropping what no longer applies.
+    """A draft picked up again moves to the version in force if that is later than its own, dropping
+    what no longer applies (never back: a host that has not yet read a newer version leaves it be).
 
     Saved as any page is (drafts.save_page: never over another tab's save), with the concerns it
     dropped named in the words of the version they were ticked under."""
-    version = current_version_or_none()
-    if version is None or version.id == draft.threshold_id:
+    if not superseded(draft):
         return
+    version = current_version_or_none()
     was = current_library().by_id(draft.threshold_id)
     _, dropped = journey.prune(version, answers_of(draft), moved_from=was)
 
@@ -421,7 +437,7 @@ def delete_draft():
 @needs_draft
 def question(draft: Draft, slug: str):
     page = BY_SLUG.get(slug) or abort(404)  # one address per page: /refer/about-child, never about_child
-    version = version_for(draft)
+    version = journey_version(draft)
     answers = answers_of(draft)
     if not journey.can_visit(version, answers, page.id):
         return redirect(page_url(journey.first_unanswered(version, answers)))
@@ -459,10 +475,13 @@ def question(draft: Draft, slug: str):
 @role_required(*REFERRERS)
 @needs_draft
 def check(draft: Draft):
-    version = advice_version(draft)
+    moved = move_if_superseded(draft)
+    version = version_for(draft)
     answers = answers_of(draft)
     if not journey.can_visit(version, answers, "check"):
         return redirect(page_url(journey.first_unanswered(version, answers)))
+    if moved and request.method == "POST":  # the answers under the new version, seen before any advice
+        return redirect(url_for("journey.check"))
     if request.method == "POST":  # CSRFProtect has checked the token
         try:
             record(draft, version)
@@ -497,8 +516,8 @@ def check_context(version, answers: JourneyAnswers, changeable: bool = True) -> 
 @needs_draft
 def recommendation(draft: Draft):
     """The recorded revision, never a fresh working-out that could differ from the record."""
-    version = version_for(draft)
-    revision = None if superseded(draft) else current_revision(draft, version)
+    version = journey_version(draft)
+    revision = current_revision(draft, version)
     if revision is None:
         return redirect(url_for("journey.check"))
     if revision.immediate:
@@ -515,7 +534,7 @@ def recommendation(draft: Draft):
 @role_required(*REFERRERS)
 @needs_draft
 def danger_call(draft: Draft):
-    version = version_for(draft)
+    version = journey_version(draft)
     answers = answers_of(draft)
     if "danger_call" not in journey.sequence(version, answers):
         return redirect(page_url(journey.first_unanswered(version, answers)))
@@ -532,7 +551,7 @@ def finish(draft: Draft):
     if draft.submitted_at is not None:  # a second click: the same result as the first
         session["finished_draft"] = draft.id
         return redirect(url_for("journey.summary"))
-    revision = None if superseded(draft) else current_revision(draft, version_for(draft))
+    revision = current_revision(draft, journey_version(draft))
     if revision is None:
         return redirect(url_for("journey.check"))
     route = revision.recommended_route
@@ -548,7 +567,7 @@ def finish(draft: Draft):
 @role_required(*REFERRERS)
 @needs_draft
 def override(draft: Draft):
-    revision = None if superseded(draft) else current_revision(draft, version_for(draft))
+    revision = current_revision(draft, journey_version(draft))
     if revision is None:
         return redirect(url_for("journey.check"))
     if revision.immediate:  # immediate danger is never softened: phone, then refer
@@ -589,9 +608,7 @@ def _sending_draft(draft: Draft, kind: str):
     if existing:  # sent already (a second click, a refresh): the same result as the first
         session["confirmation"] = existing.id
         return redirect(url_for("journey.confirmation"))
-    if superseded(draft):  # advice from a version since replaced: worked out again first
-        return redirect(url_for("journey.check"))
-    version = version_for(draft)
+    version = journey_version(draft)
     answers = answers_of(draft)
     revision = current_revision(draft, version)
     if revision is None:
@@ -704,7 +721,7 @@ def summary():
         draft = finished if finished is not None and finished.user_id == current_user.id else None
     if draft is None or draft.assessment is None:
         return redirect(url_for("refer.start"))
-    if draft.submitted_at is None and current_revision(draft, version_for(draft)) is None:
+    if draft.submitted_at is None and current_revision(draft, journey_version(draft)) is None:
         return redirect(url_for("journey.check"))  # answers changed since: not this record's summary
     version = version_of(draft.assessment, version_for(draft))
     answers = answers_of(draft)
