@@ -104,6 +104,7 @@ def publish_command(draft, effective):
     text = _read_draft(draft)
     _checked(draft, text)
     try:
+        forget_published(current_app._get_current_object())  # what is published now, not a cached list
         row = store.publish(text, _date(effective, "--effective"), library=current_library(),
                             thresholds_dir=current_app.config["THRESHOLDS_DIR"], today=dt.date.today(), actor="cli")
     except PublishError as exc:

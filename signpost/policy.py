@@ -20,6 +20,11 @@ HAS_REFERENCES = "references" in Indicator.model_fields
 DRAFT_NAME = "draft.yaml"
 
 
+class DateProblem(str):
+    """A reason a version cannot be published that the effective date chosen would put right: the
+    publish page's error summary links it to the date; the others are about the draft itself."""
+
+
 class PublishError(ValueError):
     """A version that cannot be published; `problems` says why, in plain English."""
 
@@ -305,7 +310,7 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
 
     `cases` are the council's test cases (thresholds/tests): every one that applies must pass."""
     if effective < today:
-        raise PublishError([f"The effective date must be today ({today:%-d %B %Y}) or later."])
+        raise PublishError([DateProblem(f"The effective date must be today ({today:%-d %B %Y}) or later.")])
     final = with_effective_date(text, effective)
     try:
         version = load_text(final, DRAFT_NAME)
@@ -320,7 +325,8 @@ def ready_to_publish(text: str, effective: dt.date, library: Library, today: dt.
     problems += [plain(p, final) for p in reused_ids(version, final, library)]
     same_day = next((v for v in library.versions if v.effective_from == effective), None)
     if same_day is not None:
-        problems.append(f"Version '{same_day.id}' already takes effect on {effective:%-d %B %Y}: choose another date.")
+        problems.append(DateProblem(f"Version '{same_day.id}' already takes effect on {effective:%-d %B %Y}: "
+                                    "choose another date."))
     if " ".join((version.document.summary_of_changes or "").split()) == SUMMARY_PLACEHOLDER:
         problems.append("Say what changed in summary_of_changes: it still says 'Describe what changed', and a "
                         "published version can never be edited.")

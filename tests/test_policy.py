@@ -771,6 +771,11 @@ def test_a_draft_cannot_be_published_saying_describe_what_changed(policy_lead):
     assert move_concern(policy_lead, draft_id, a_concern(2), 1).status_code == 302
     response = publish_draft(policy_lead, draft_id, TODAY + dt.timedelta(days=1), describe=False)
     assert response.status_code == 400 and "Say what changed in summary_of_changes" in response.text
+    # The error summary links only a problem the date puts right to the date; this one is the draft's.
+    summary = re.search(r'govuk-error-summary__list">(.*?)</ul>', response.text, re.S).group(1)
+    assert "Say what changed" in summary and "#effective-day" not in summary
+    response = publish_draft(policy_lead, draft_id, TODAY - dt.timedelta(days=1), describe=False)
+    assert re.search(r'<a href="#effective-day">The effective date must be today', response.text)
     assert db.session.get(ThresholdDraft, draft_id).published_id is None
     # Once it says what changed, it is published.
     assert publish_draft(policy_lead, draft_id, TODAY + dt.timedelta(days=1)).status_code == 302

@@ -57,6 +57,8 @@ def test_case(case, version):
 def _draft_of(base_id: str, new_id: str, *, change=None, supersedes: str | None = None):
     """A copy of a shipped version under a new id that says it supersedes it (or `supersedes`),
     changed by `change`."""
+    from pathlib import Path
+
     from signpost import policy
     from signpost.thresholds import load_text
 
@@ -68,6 +70,8 @@ def _draft_of(base_id: str, new_id: str, *, change=None, supersedes: str | None 
 
 
 def _bruise_is_standard(data):
+    from pathlib import Path
+
     from signpost import policy
     policy.edit_indicator(data, "injury_non_mobile_child", {"level": 2, "urgency": "standard"})
 
@@ -114,3 +118,30 @@ def test_a_version_published_from_signpost_passes_its_base_cases_on_to_its_draft
     assert tested_as(draft, CASES, library) == "northmere-2026-12-2"
     assert run_applicable(CASES, draft, library).failed
 
+
+
+def test_a_draft_that_retires_a_concern_a_case_ticks_fails_that_case_by_name():
+    """A case that applied to the base and ticks a concern the draft retires is never skipped without a
+    word (a case naming no version would silently stop running): it fails, naming the concern."""
+    import datetime as dt
+
+    from pathlib import Path
+
+    from signpost import policy
+    from signpost.thresholds import load_library
+    from signpost.thresholds.cases import load_cases, run_applicable
+    root = Path(__file__).resolve().parent.parent / "thresholds"
+    library = load_library(root)
+    base = library.versions[-1]
+    cases = load_cases(root / "tests")
+    unnamed = next(c for c in cases if c.case.versions is None and c.applies_to(base) and c.case.answers.indicators)
+    retired = unnamed.case.answers.indicators[0]
+    data = policy.load_data(policy.new_draft_text(base, Path(base.path).read_text(), library, dt.date.today(), "A lead"))
+    draft, problems = policy.check(policy.dump(policy.retire_indicator(data, retired)), library)
+    assert draft is not None, problems
+    run = run_applicable(cases, draft, library)
+    failed = {o.case.name: o.failures for o in run.failed}
+    assert unnamed.name in failed and retired in failed[unnamed.name][0] and "retires" in failed[unnamed.name][0]
+    named = [c for c in cases if c.case.versions and retired in c.case.answers.indicators and c.applies_to(base)]
+    for case in named:
+        assert "retires" in failed[case.name][0], case.name

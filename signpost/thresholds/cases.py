@@ -156,9 +156,25 @@ class CaseRun:
 
 def run_applicable(cases: list[LoadedCase], version: ThresholdVersion, library: Library,
                    on_date: dt.date | None = None, base_id: str | None = None) -> CaseRun:
+    """The cases a new version (a draft) must pass. A case that applied to its base and ticks a concern
+    this version retires is never skipped without a word: it fails, naming the concern, so the case is
+    updated or dropped on purpose (a case that names no version would otherwise stop running, and one
+    that names the base would fail with the engine's refusal)."""
     as_ = tested_as(version, cases, library, base_id)
-    applied = [case for case in cases if case.applies_to(version, as_)]
-    return CaseRun([run_case(case, version, on_date) for case in applied], len(cases) - len(applied), as_)
+    base = library.by_id(base_id or version.document.supersedes)
+    outcomes, skipped = [], 0
+    for case in cases:
+        retired = [i for i in case.case.answers.indicators if i not in version.indicators]
+        applied_to_base = base is not None and case.applies_to(base, as_ if case.case.versions else None)
+        if retired and applied_to_base:
+            outcomes.append(Outcome(case, version.id, (
+                f"ticks {', '.join(retired)}, which this version retires: update the case in thresholds/tests, "
+                f"or drop it there if it no longer applies",)))
+        elif case.applies_to(version, as_):
+            outcomes.append(run_case(case, version, on_date))
+        else:
+            skipped += 1
+    return CaseRun(outcomes, skipped, as_)
 
 
 def run_all(cases: list[LoadedCase], library: Library) -> list[Outcome]:

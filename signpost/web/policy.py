@@ -699,11 +699,12 @@ def publish(draft_id: int):
             form.day.errors.append("Enter a real date, for example 1 4 2027")
         else:
             try:
+                forget_published(current_app)  # the checks read what is published now, not a cached list
                 row = store.publish(record.content, effective, library=current_library(),
                                     thresholds_dir=current_app.config["THRESHOLDS_DIR"], today=today,
                                     draft=record, seen=form.draft_hash.data, actor=current_user)
             except policy.PublishError as exc:
-                publish_problems = [str(p) for p in exc.problems]
+                publish_problems = list(exc.problems)
             except store.DraftChanged:
                 db.session.expire(record)
                 version, problems = _checked(record)
@@ -719,6 +720,8 @@ def publish(draft_id: int):
     simulated = request.args.get("simulated")
     return render_template("policy/publish.html", draft=record, version=version, problems=problems,
                            publish_errors=_conflict_errors(form, NOT_PUBLISHED) + [
-                               {"text": p, "href": "#effective-day"} for p in publish_problems],
+                               # Only a problem the date puts right links to it; the rest are the draft's own.
+                               {"text": str(p), **({"href": "#effective-day"} if isinstance(p, policy.DateProblem)
+                                                   else {})} for p in publish_problems],
                            form=form, today=today, base=base, changes=changes,
                            simulated_other=bool(simulated) and simulated != policy.text_hash(record.content)), status
