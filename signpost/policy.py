@@ -359,11 +359,12 @@ def undone_later(version: ThresholdVersion, effective: dt.date, library: Library
         base = library.by_id(later.document.supersedes)
         if later.effective_from > effective and later.id != version.id and (
                 base is None or base.effective_from < effective):
-            problems.append(f"'{later.id}' is already scheduled to take effect on {later.effective_from:%-d %B %Y}, "
+            problems.append(DateProblem(
+                            f"'{later.id}' is already scheduled to take effect on {later.effective_from:%-d %B %Y}, "
                             f"and was started from '{base.id if base else later.document.supersedes}', before "
                             f"this version: from {later.effective_from:%-d %B %Y} it would undo this version's "
                             f"changes. Make these changes in a draft started from '{later.id}' instead, to take "
-                            f"effect after it.")
+                            f"effect after it."))
     return problems
 
 

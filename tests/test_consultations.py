@@ -366,4 +366,5 @@ def test_advice_asked_about_a_recommendation_from_a_superseded_version_is_not_se
     response = ask(walker, button)
     assert response.status_code == 302 and response.location == "/refer/check"
     assert items() == 0
+    walker.client.get("/refer/check")  # where the referrer is sent: the draft moves as it is shown
     assert db.session.get(Draft, walker.draft_id).threshold_id == v.id

@@ -437,11 +437,33 @@ def _on_older_version(walker):
     return v, older
 
 
+def test_a_form_sent_as_a_new_version_comes_in_is_handled_as_it_was_shown(walker):
+    """The pages were built for the draft's own version: what they send is saved under it (nothing
+    typed is lost, nothing the referrer never saw counts as answered), and the next page shown moves
+    the draft, asking what the new version adds."""
+    location = walker.to_concerns(years=14)
+    v, older = _on_older_version(walker)
+    answers = walker.answers()
+    added = {i.id for i in journey.layout(v, answers).serious_items} - {
+        i.id for i in journey.layout(older, answers).serious_items}
+    location = walker.concerns([], location=location)  # every concerns page as the older version shows it
+    assert location == "/refer/what-happened"
+    account = "She told me about the man who meets her after school. " * 20
+    walker.post("/refer/what-happened", {"what_happened": account, "seen": "yes", "says": "x", "wants": "y"})
+    assert walker.answers().what_happened == account.strip()
+    following = walker.client.get("/refer/family")
+    assert db.session.get(Draft, walker.draft_id).threshold_id == v.id
+    assert walker.answers().what_happened == account.strip()
+    if added:  # the new version's serious concerns are asked, not taken as answered "no"
+        assert following.location == "/refer/serious"
+        assert not journey.is_answered(v, "serious", walker.answers())
+
+
 def test_the_999_path_records_under_the_version_in_force(walker):
     walker.start()
     v, _older = _on_older_version(walker)
     walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
-    assert walker.client.get("/refer/phone-now").status_code == 200
+    assert walker.client.get("/refer/phone-now").status_code == 200  # straight there: nothing in between
     (recorded,) = db.session.scalars(select(Assessment)).all()
     assert recorded.threshold_id == v.id and recorded.immediate
 

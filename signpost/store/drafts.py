@@ -25,7 +25,7 @@ class DraftChanged(RuntimeError):
 
 def save_page(draft: Draft, page: str, change: Callable[[dict], dict], *, actor: User | None = None,
               then: Callable[[Session, dict], T] | None = None, dropped: list[str] | None = None,
-              version=None) -> T | None:
+              version=None, keep_dropped: bool = False) -> T | None:
     """Apply one page's answer to the draft's latest answers; never lose a concurrent save.
 
     `change` maps the stored answers to the new ones. The write is an UPDATE guarded by
@@ -36,7 +36,8 @@ def save_page(draft: Draft, page: str, change: Callable[[dict], dict], *, actor:
     and what it returns is returned (a revision recorded with the page, see record_revision).
     `dropped`: the concerns this answer made no longer apply, kept for the next page (DROPPED).
     `version`: a threshold version the draft moves to with these answers (a draft carried on under
-    the version in force, its answers pruned to that version's questions by `change`).
+    the version in force, its answers pruned to that version's questions by `change`); forms kept
+    across an idle sign-out stay, and with `keep_dropped` a notice not yet shown too.
     """
     moved = {} if version is None or version.id == draft.threshold_id else {
         "threshold_id": version.id, "threshold_hash": version.content_hash}
@@ -47,6 +48,8 @@ def save_page(draft: Draft, page: str, change: Callable[[dict], dict], *, actor:
         # An answer replaces any form kept across an idle sign-out; a move to a new version does not
         # (the form is shown again after sign-in, which is when a draft is moved).
         kept = dict(draft.kept_forms or {}) if moved else {}
+        if not keep_dropped:
+            kept.pop(DROPPED, None)
         if dropped:  # added to any not yet shown (a move just after an answer that dropped some)
             kept[DROPPED] = list(dict.fromkeys([*(kept.get(DROPPED) or []), *dropped]))
         with transaction() as session:

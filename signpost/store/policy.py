@@ -10,10 +10,11 @@ import tempfile
 from pathlib import Path
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import PublishedThreshold, ThresholdDraft, User, utcnow
-from ..policy import PublishError, ready_to_publish, text_hash
+from ..policy import DateProblem, PublishError, ready_to_publish, text_hash
 from ..thresholds import ConfigError
 from ..thresholds.cases import load_cases
 from . import StoreError, _audit, transaction
@@ -95,7 +96,8 @@ def publish(text: str, effective: dt.date, *, library, thresholds_dir: Path | st
         raise PublishError([f"A different file {path.name} already exists: give this draft a new id."])
     if db.session.get(PublishedThreshold, version.id) is not None or db.session.scalar(
             select(PublishedThreshold.id).where(PublishedThreshold.effective_from == effective)):
-        raise PublishError([f"'{version.id}' or another version taking effect that day is already published."])
+        raise PublishError([DateProblem(f"'{version.id}' or another version taking effect that day is already "
+                                        "published.")])
     doc = version.document
     wrote = False
     try:
@@ -113,6 +115,11 @@ def publish(text: str, effective: dt.date, *, library, thresholds_dir: Path | st
             if not path.exists():
                 _write_atomically(path, final)
                 wrote = True
+    except IntegrityError:  # published on another host a moment ago, with this id or on this date
+        if wrote:
+            path.unlink(missing_ok=True)
+        raise PublishError([DateProblem(f"'{version.id}' or another version taking effect that day was published "
+                                        "a moment ago: check the versions, then choose another date.")]) from None
     except BaseException:
         if wrote:
             path.unlink(missing_ok=True)

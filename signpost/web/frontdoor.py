@@ -24,7 +24,7 @@ from ..store import frontdoor as fd_store
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_KIND_NAMES, NFA_OUTCOMES,
                       OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES)
 from . import frontdoor_forms as ff
-from .journey import current_revision, journey_version, tell_dropped, version_for
+from .journey import current_revision, superseded, tell_dropped, version_for
 from .security import abort_not_yours, audit_denial, role_required
 
 bp = Blueprint("frontdoor", __name__, url_prefix="/front-door")
@@ -302,7 +302,7 @@ def refer_after_advice(reference: str):
 
 def _revision_shown(draft: Draft) -> Assessment | None:
     """The posted revision, if it is this draft's and recorded for its answers as they are now."""
-    current = current_revision(draft, journey_version(draft))
+    current = None if superseded(draft) else current_revision(draft, version_for(draft))
     posted = (request.form.get("revision_id") or "").strip()
     return current if current is not None and posted == str(current.id) else None
 

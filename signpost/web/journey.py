@@ -160,9 +160,14 @@ def move_if_superseded(draft: Draft) -> bool:
 def journey_version(draft: Draft):
     """The version for a journey page: the draft's own, once a draft that a later version has
     superseded (it came into force, or was published, while the referrer was answering) has moved to
-    it. A recommendation recorded before the move no longer matches the answers' key, so every page
-    that shows, records or sends advice works it out again first: none comes from a superseded version."""
-    move_if_superseded(draft)
+    it, on showing a page (GET). A recommendation recorded before the move no longer matches the
+    answers' key, so every page that shows, records or sends advice works it out again first.
+
+    A form sent (POST) was built for the draft's own version and is handled under it, so nothing typed
+    is lost and nothing new counts as seen; the next page shown moves the draft. A POST that acts on
+    advice (finish, disagree, send, ask for advice) goes to Check your answers instead (superseded)."""
+    if request.method == "GET":
+        move_if_superseded(draft)
     return version_for(draft)
 
 
@@ -409,8 +414,10 @@ def carry_on_under_version_in_force(draft: Draft) -> None:
 
     def move(stored: dict) -> dict:
         return journey.prune(version, JourneyAnswers.load(stored), moved_from=was)[0].dump()
+    # A notice the last answer left and the next page has not yet shown is kept, with this move's added.
+    pending = ("dropped", draft.id) in [tuple(f) for f in session.get("_flashes", [])]
     drafts_store.save_page(draft, "resumed_under_new_version", move, actor=_user(), dropped=dropped,
-                           version=version)
+                           version=version, keep_dropped=pending)
     tell_dropped(draft, dropped)
 
 
@@ -455,7 +462,7 @@ def question(draft: Draft, slug: str):
             def apply(stored: dict) -> dict:  # re-applied to fresh answers after a concurrent save
                 fresh = page.write(Context(version, JourneyAnswers.load(stored), today()), form)
                 return journey.prune(version, fresh or new_answers)[0].dump()
-            if following == "danger_call" or after_phoning:  # saved and recorded at once
+            if (following == "danger_call" or after_phoning) and not superseded(draft):  # saved and recorded at once
                 revision = record(draft, version, apply, page.id, dropped=dropped)
                 if after_phoning and revision.lado:
                     following = "danger_call"  # the LADO outcome, first, before the referral
@@ -551,7 +558,7 @@ def finish(draft: Draft):
     if draft.submitted_at is not None:  # a second click: the same result as the first
         session["finished_draft"] = draft.id
         return redirect(url_for("journey.summary"))
-    revision = current_revision(draft, journey_version(draft))
+    revision = None if superseded(draft) else current_revision(draft, version_for(draft))
     if revision is None:
         return redirect(url_for("journey.check"))
     route = revision.recommended_route
@@ -567,7 +574,7 @@ def finish(draft: Draft):
 @role_required(*REFERRERS)
 @needs_draft
 def override(draft: Draft):
-    revision = current_revision(draft, journey_version(draft))
+    revision = None if superseded(draft) else current_revision(draft, journey_version(draft))
     if revision is None:
         return redirect(url_for("journey.check"))
     if revision.immediate:  # immediate danger is never softened: phone, then refer
@@ -608,7 +615,9 @@ def _sending_draft(draft: Draft, kind: str):
     if existing:  # sent already (a second click, a refresh): the same result as the first
         session["confirmation"] = existing.id
         return redirect(url_for("journey.confirmation"))
-    version = journey_version(draft)
+    if superseded(draft):  # advice from a version since replaced: worked out again first
+        return redirect(url_for("journey.check"))
+    version = version_for(draft)
     answers = answers_of(draft)
     revision = current_revision(draft, version)
     if revision is None:
