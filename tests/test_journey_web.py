@@ -459,6 +459,50 @@ def test_a_form_sent_as_a_new_version_comes_in_is_handled_as_it_was_shown(walker
         assert not journey.is_answered(v, "serious", walker.answers())
 
 
+def test_a_page_shown_under_another_version_is_not_saved_but_shown_again_filled_in(walker):
+    """Another tab moved the draft to the new version: this tab's page, built for the old one, is not
+    saved (its concerns would count as seen); it is shown again, as the new version asks it."""
+    location = walker.to_concerns(years=14)
+    v, older = _on_older_version(walker)
+    assert walker.client.get(location).status_code == 200  # another tab: the draft moves to v
+    assert db.session.get(Draft, walker.draft_id).threshold_id == v.id
+    response = walker.post("/refer/serious", {"concerns": ["none"], "shown_under": older.id})
+    assert response.status_code == 302 and response.location == "/refer/serious"
+    assert walker.answers().serious is None or not journey.is_answered(v, "serious", walker.answers())
+    page = walker.client.get("/refer/serious").text
+    assert "threshold document changed while you were answering" in page
+    assert 'value="none" checked' in page  # what was sent, kept and shown again
+    assert f'name="shown_under" value="{v.id}"' in page
+
+
+def test_referral_details_sent_as_a_new_version_comes_in_are_kept(walker):
+    walker.concerns([level_items(4)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    assert walker.client.get("/refer/referral").status_code == 200
+    v, older = _on_older_version(walker)
+    draft = db.session.get(Draft, walker.draft_id)
+    draft.assessment.answers_key = journey.answers_key(older, walker.answers())
+    db.session.commit()
+    response = walker.post("/refer/referral", referral_details(first_name="Zebedee"))
+    assert response.location == "/refer/check"
+    assert "threshold document changed" in walker.client.get("/refer/check").text
+    walker.answer("/refer/check", {}, "/refer/recommendation")
+    assert 'value="Zebedee"' in walker.client.get("/refer/referral").text
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
+def test_a_head_request_to_the_999_page_records_nothing(walker):
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
+    for assessment in db.session.scalars(select(Assessment)):
+        db.session.delete(assessment)
+    db.session.commit()
+    walker.client.head("/refer/phone-now")
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
+    assert walker.client.get("/refer/phone-now").status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 1
+
+
 def test_the_999_path_records_under_the_version_in_force(walker):
     walker.start()
     v, _older = _on_older_version(walker)

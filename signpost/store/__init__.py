@@ -284,6 +284,13 @@ def just_started(user: User, version, answers: dict) -> Draft | None:
     return newest
 
 
+def keep_form(draft, page: str, data: dict, *, actor: User | None = None) -> None:
+    """Keep a form that could not be saved as it was sent (the threshold document changed under it),
+    to show it again on its page, filled in, as a form kept across an idle sign-out is."""
+    with transaction():
+        _keep_form(draft, page, data, actor=actor)
+
+
 def _keep_form(draft, page: str, data: dict, *, actor: User | None = None) -> None:
     """Add (not commit) a form posted after the session went idle, to show it again after sign-in.
 

@@ -336,10 +336,12 @@ def csrf_field() -> Markup:
 
 
 def draft_field(draft) -> Markup:
-    """The hidden field that ties a journey form to its draft (checked against the user)."""
+    """The hidden fields that tie a journey form to its draft (checked against the user) and to the
+    threshold version the page was shown under (a form from before the draft moved is not saved)."""
     if draft is None:
         return Markup("")
-    return Markup('<input type="hidden" name="draft_id" value="%s">') % draft.id
+    return Markup('<input type="hidden" name="draft_id" value="%s">'
+                  '<input type="hidden" name="shown_under" value="%s">') % (draft.id, draft.threshold_id)
 
 
 def long_date(value) -> str:

@@ -24,7 +24,7 @@ from ..store import frontdoor as fd_store
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_KIND_NAMES, NFA_OUTCOMES,
                       OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES)
 from . import frontdoor_forms as ff
-from .journey import current_revision, superseded, tell_dropped, version_for
+from .journey import current_revision, superseded, tell, tell_dropped, version_for
 from .security import abort_not_yours, audit_denial, role_required
 
 bp = Blueprint("frontdoor", __name__, url_prefix="/front-door")
@@ -287,7 +287,10 @@ def refer_after_advice(reference: str):
         asked = JourneyAnswers.load((consultation.details or {}).get("answers"))
     except ValueError:
         asked = JourneyAnswers()
-    asked_under = current_library().by_hash(consultation.assessment.threshold_hash) if consultation.assessment else None
+    assessment = consultation.assessment
+    asked_under = current_library().by_hash(assessment.threshold_hash) if assessment else None
+    if assessment is not None and (asked_under is None or asked_under.effective_from > version.effective_from):
+        abort(503)  # asked under a version this host has not loaded (yet): never pruned to an older one
     answers, dropped = journey.prune(version, asked, moved_from=asked_under if asked_under != version else None)
     try:
         draft = fd_store.start_referral_after_advice(consultation, version, answers.dump(), actor=_user(),
@@ -310,8 +313,11 @@ def _revision_shown(draft: Draft) -> Assessment | None:
 def _back_to_check(draft: Draft):
     """Nothing sent: the recommendation shown is no longer the record for the draft's answers."""
     session["draft_id"] = draft.id
-    flash("Your answers have changed since the recommendation you asked about was shown. Check your answers, "
-          "then ask for advice about the recommendation for them.", "info")
+    if superseded(draft):
+        tell("threshold_changed")
+    else:
+        flash("Your answers have changed since the recommendation you asked about was shown. Check your answers, "
+              "then ask for advice about the recommendation for them.", "info")
     return redirect(url_for("journey.check"))
 
 

@@ -400,6 +400,28 @@ def carry_on_with(draft_id: str | None) -> None:
     carry_on_under_version_in_force(draft)
 
 
+def sent_under_another_version(draft: Draft) -> bool:
+    """A form sent from a page shown under another threshold version than the draft's (another tab moved
+    the draft since): not saved, for what it offered is not what the draft now asks."""
+    shown_under = request.form.get("shown_under") if request.method == "POST" else None
+    return bool(shown_under) and shown_under != draft.threshold_id
+
+
+def back_to_check_as_the_thresholds_changed(draft: Draft, form=None):
+    """The threshold document changed under the page just sent: nothing is sent or saved from it; what
+    was typed is kept for its page (shown again there, filled in), and Check your answers comes first."""
+    keep_sent_form(draft, form)
+    return redirect(url_for("journey.check"))
+
+
+def keep_sent_form(draft: Draft, form=None) -> None:
+    from .hygiene import keepable_form
+    data = keepable_form({f.name for f in form if f.type != "CSRFTokenField"}) if form is not None else None
+    if data:
+        store.keep_form(draft, kept_key(), data, actor=_user())
+    tell("threshold_changed")
+
+
 def carry_on_under_version_in_force(draft: Draft) -> None:
     """A draft picked up again moves to the version in force if that is later than its own, dropping
     what no longer applies (never back: a host that has not yet read a newer version leaves it be).
@@ -451,6 +473,9 @@ def question(draft: Draft, slug: str):
     change = bool(request.args.get("change"))
     ctx = Context(version, answers, today())
     form = page.form(ctx, formdata_for(draft))
+    if sent_under_another_version(draft):  # kept, and shown again as the draft's version asks it
+        keep_sent_form(draft, form)
+        return redirect(page_url(page.id, change=change))
     if request.method == "POST" and form.validate():
         new_answers = page.write(ctx, form)
         if new_answers is not None:
@@ -487,7 +512,8 @@ def check(draft: Draft):
     answers = answers_of(draft)
     if not journey.can_visit(version, answers, "check"):
         return redirect(page_url(journey.first_unanswered(version, answers)))
-    if moved and request.method == "POST":  # the answers under the new version, seen before any advice
+    if (moved or sent_under_another_version(draft)) and request.method == "POST":
+        tell("threshold_changed")  # the answers under the new version, seen before any advice
         return redirect(url_for("journey.check"))
     if request.method == "POST":  # CSRFProtect has checked the token
         try:
@@ -545,7 +571,9 @@ def danger_call(draft: Draft):
     answers = answers_of(draft)
     if "danger_call" not in journey.sequence(version, answers):
         return redirect(page_url(journey.first_unanswered(version, answers)))
-    revision = current_revision(draft, version) or record(draft, version)
+    revision = current_revision(draft, version) or (record(draft, version) if request.method == "GET" else None)
+    if revision is None:  # a HEAD request: nothing recorded under a version it did not move from
+        return "", 204
     return render_template("journey/danger_call.html", rec=Recorded(revision), version=version, draft=draft,
                            words_given=PAGES["what_happened"].is_answered(version, answers),
                            back=page_url(journey.previous_page(version, answers, "danger_call")))
@@ -558,7 +586,9 @@ def finish(draft: Draft):
     if draft.submitted_at is not None:  # a second click: the same result as the first
         session["finished_draft"] = draft.id
         return redirect(url_for("journey.summary"))
-    revision = None if superseded(draft) else current_revision(draft, version_for(draft))
+    if superseded(draft) or sent_under_another_version(draft):
+        return back_to_check_as_the_thresholds_changed(draft)
+    revision = current_revision(draft, version_for(draft))
     if revision is None:
         return redirect(url_for("journey.check"))
     route = revision.recommended_route
@@ -574,7 +604,9 @@ def finish(draft: Draft):
 @role_required(*REFERRERS)
 @needs_draft
 def override(draft: Draft):
-    revision = None if superseded(draft) else current_revision(draft, journey_version(draft))
+    if request.method == "POST" and (superseded(draft) or sent_under_another_version(draft)):
+        return back_to_check_as_the_thresholds_changed(draft, jf.override_form("", formdata=request.form))
+    revision = current_revision(draft, journey_version(draft))
     if revision is None:
         return redirect(url_for("journey.check"))
     if revision.immediate:  # immediate danger is never softened: phone, then refer
@@ -615,9 +647,12 @@ def _sending_draft(draft: Draft, kind: str):
     if existing:  # sent already (a second click, a refresh): the same result as the first
         session["confirmation"] = existing.id
         return redirect(url_for("journey.confirmation"))
-    if superseded(draft):  # advice from a version since replaced: worked out again first
+    if superseded(draft) or sent_under_another_version(draft):  # advice worked out again first
+        if request.method == "POST":
+            return back_to_check_as_the_thresholds_changed(
+                draft, jf.ReferralForm(formdata=request.form) if request.endpoint != "journey.send" else None)
         return redirect(url_for("journey.check"))
-    version = version_for(draft)
+    version = journey_version(draft)
     answers = answers_of(draft)
     revision = current_revision(draft, version)
     if revision is None:
