@@ -285,8 +285,13 @@ def tell_dropped(draft: Draft, dropped: list[str]) -> None:
     """The next page names the concerns that a change made no longer apply: their words are kept with
     the draft (store.DROPPED, saved by the caller with the change); the session holds only the draft's
     id (a random key), to say which draft's notice to show."""
-    if dropped and ("dropped", draft.id) not in [tuple(f) for f in session.get("_flashes", [])]:
+    if dropped and not dropped_notice_pending(draft):
         flash(draft.id, "dropped")  # once: the draft holds every concern dropped since its last answer
+
+
+def dropped_notice_pending(draft: Draft) -> bool:
+    """The next page is still to name concerns dropped from this draft (tell_dropped)."""
+    return ("dropped", draft.id) in [tuple(f) for f in session.get("_flashes", [])]
 
 
 @bp.app_template_global("dropped_concerns")
@@ -400,6 +405,12 @@ def carry_on_with(draft_id: str | None) -> None:
     carry_on_under_version_in_force(draft)
 
 
+def thresholds_changed_under(draft: Draft) -> bool:
+    """Advice about to be acted on (finish, disagree, send) may not be the draft's now: a later version
+    superseded the draft's, or the page was shown under another version than the draft is on."""
+    return superseded(draft) or sent_under_another_version(draft)
+
+
 def sent_under_another_version(draft: Draft) -> bool:
     """A form sent from a page shown under another threshold version than the draft's (another tab moved
     the draft since): not saved, for what it offered is not what the draft now asks."""
@@ -437,9 +448,8 @@ def carry_on_under_version_in_force(draft: Draft) -> None:
     def move(stored: dict) -> dict:
         return journey.prune(version, JourneyAnswers.load(stored), moved_from=was)[0].dump()
     # A notice the last answer left and the next page has not yet shown is kept, with this move's added.
-    pending = ("dropped", draft.id) in [tuple(f) for f in session.get("_flashes", [])]
     drafts_store.save_page(draft, "resumed_under_new_version", move, actor=_user(), dropped=dropped,
-                           version=version, keep_dropped=pending)
+                           version=version, keep_dropped=dropped_notice_pending(draft))
     tell_dropped(draft, dropped)
 
 
@@ -586,7 +596,7 @@ def finish(draft: Draft):
     if draft.submitted_at is not None:  # a second click: the same result as the first
         session["finished_draft"] = draft.id
         return redirect(url_for("journey.summary"))
-    if superseded(draft) or sent_under_another_version(draft):
+    if thresholds_changed_under(draft):
         return back_to_check_as_the_thresholds_changed(draft)
     revision = current_revision(draft, version_for(draft))
     if revision is None:
@@ -604,7 +614,7 @@ def finish(draft: Draft):
 @role_required(*REFERRERS)
 @needs_draft
 def override(draft: Draft):
-    if request.method == "POST" and (superseded(draft) or sent_under_another_version(draft)):
+    if request.method == "POST" and thresholds_changed_under(draft):
         return back_to_check_as_the_thresholds_changed(draft, jf.override_form("", formdata=request.form))
     revision = current_revision(draft, journey_version(draft))
     if revision is None:
@@ -647,7 +657,7 @@ def _sending_draft(draft: Draft, kind: str):
     if existing:  # sent already (a second click, a refresh): the same result as the first
         session["confirmation"] = existing.id
         return redirect(url_for("journey.confirmation"))
-    if superseded(draft) or sent_under_another_version(draft):  # advice worked out again first
+    if thresholds_changed_under(draft):  # advice worked out again first
         if request.method == "POST":
             return back_to_check_as_the_thresholds_changed(
                 draft, jf.ReferralForm(formdata=request.form) if request.endpoint != "journey.send" else None)
