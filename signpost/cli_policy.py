@@ -1,4 +1,4 @@
-"""`flask thresholds simulate` and `thresholds publish`: a policy lead's draft from a script.
+"""`flask thresholds simulate`, `thresholds publish` and `thresholds withdraw`: a policy lead's draft from a script.
 
 The same checks, simulation and audited publishing as the policy pages.
 """
@@ -113,3 +113,24 @@ def publish_command(draft, effective):
         sys.exit(1)
     forget_published(current_app._get_current_object())
     click.echo(f"Published {row.id} (hash {row.content_hash[:12]}), in force from {row.effective_from}.")
+
+
+@thresholds_cli.command("withdraw")
+@click.argument("version_id")
+@click.option("--reason", required=True, help="Why it is withdrawn, for the record.")
+def withdraw_command(version_id, reason):
+    """Withdraw a version published in Signpost before it takes effect: no host uses it after this."""
+    from .store import policy as store
+    if not reason.strip():
+        click.echo("--reason must say why the version is withdrawn.", err=True)
+        sys.exit(1)
+    forget_published(current_app._get_current_object())  # what is published now, not a cached list
+    try:
+        store.withdraw(version_id, reason.strip(), library=current_library(),
+                       thresholds_dir=current_app.config["THRESHOLDS_DIR"], today=dt.date.today(), actor="cli")
+    except store.CannotWithdraw as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    forget_published(current_app._get_current_object())
+    click.echo(f"Withdrawn {version_id}: no one will use it. Its draft can be changed and published again with a "
+               "new version id.")

@@ -154,7 +154,7 @@ def published_library(app: Flask) -> Library:
             # published from Signpost must not give way to an older file while the database is away).
             return cached[2][1]
         return files  # never read (no database yet, or no table): the files alone
-    fingerprint = tuple((r[0], r[1]) for r in rows)
+    fingerprint = tuple((r[0], r[1], r[3:]) for r in rows)  # a withdrawal changes it too
     if cached and cached[1] == fingerprint and cached[2][0] is files:
         merged = cached[2][1]
     else:
@@ -175,23 +175,29 @@ def _published_rows(app: Flask) -> list[tuple]:
     table = PublishedThreshold.__table__
     # Its own connection: a request's session (and any transaction it is in) is left alone.
     with db.engine.connect() as conn:
-        hashes = conn.execute(select(table.c.id, table.c.content_hash).order_by(table.c.id)).all()
-        missing = [h for _, h in hashes if h not in _parsed]
+        hashes = conn.execute(select(table.c.id, table.c.content_hash, table.c.withdrawn_at.is_not(None))
+                              .order_by(table.c.id)).all()
+        missing = [h for _, h, withdrawn in hashes if h not in _parsed and not withdrawn]
         texts = dict(conn.execute(select(table.c.content_hash, table.c.content)
                                   .where(table.c.content_hash.in_(missing))).all()) if missing else {}
-    return [(vid, h, texts.get(h)) for vid, h in hashes]
+    return [(vid, h, texts.get(h)) if not withdrawn else (vid, h, None, True) for vid, h, withdrawn in hashes]
 
 
 def merge_published(files: Library, rows: list[tuple]) -> Library:
-    """The file versions plus every published one (the stored text wins over a differing file).
+    """The file versions plus every published one (the stored text wins over a differing file), less
+    every withdrawn one: rows are (id, hash, text), or (id, hash, text, True) for a withdrawn version,
+    which no host uses even where its file is still on disk.
 
     A stored version that does not load (it cannot happen for one published through Signpost, but a
     row can be edited by hand) is a problem, and a failure that blocks older versions once its date
     has come, as a broken file is."""
-    versions = {v.id: v for v in files.versions}
+    withdrawn = {row[0] for row in rows if row[3:] == (True,)}
+    versions = {v.id: v for v in files.versions if v.id not in withdrawn}
     problems = list(files.problems)
     failed = []
-    for version_id, content_hash, text in rows:
+    for version_id, content_hash, text, *_ in rows:
+        if version_id in withdrawn:
+            continue
         version = _parsed.get(content_hash)
         if version is None:
             name = f"{version_id}.yaml (published)"

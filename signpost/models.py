@@ -342,15 +342,24 @@ class PublishedThreshold(db.Model):
     """
 
     __tablename__ = "published_thresholds"
+    # One version taking effect on any day, among those not withdrawn: a withdrawn version's day is free
+    # again for its replacement.
+    __table_args__ = (Index("uq_published_thresholds_effective_from_live", "effective_from", unique=True,
+                            sqlite_where=text("withdrawn_at IS NULL"), postgresql_where=text("withdrawn_at IS NULL")),)
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     content: Mapped[str] = mapped_column(Text)
-    effective_from: Mapped[dt.date] = mapped_column(Date, unique=True)
+    effective_from: Mapped[dt.date] = mapped_column(Date)
     approved_by: Mapped[str] = mapped_column(String(200))
     summary_of_changes: Mapped[str] = mapped_column(Text)
     published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A version withdrawn before it took effect (a mistake found in time): its text stays, as published,
+    # but no host uses it. Only a version not yet in force can be withdrawn, so no advice ever used one.
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ThresholdDraft(db.Model):

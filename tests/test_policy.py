@@ -602,8 +602,14 @@ def test_cli_simulates_and_publishes_a_draft_file(app, users, thresholds_dir, tm
     assert (thresholds_dir / "cli-draft.yaml").exists()
     result = runner.invoke(args=["thresholds", "publish", str(draft_file), "--effective", later.isoformat()])
     assert result.exit_code == 1 and "already published" in result.output
+    # Withdrawn from the command line too, with a reason; the version in force never.
+    result = runner.invoke(args=["thresholds", "withdraw", current.id, "--reason", "(test) no"])
+    assert result.exit_code == 1 and "cannot be withdrawn here" in result.output
+    result = runner.invoke(args=["thresholds", "withdraw", "cli-draft", "--reason", "(test) Published by mistake."])
+    assert result.exit_code == 0, result.output
+    assert current_library().by_id("cli-draft") is None and not (thresholds_dir / "cli-draft.yaml").exists()
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.actor == "cli")).all()
-    assert "threshold_simulated" in actions and "threshold_published" in actions
+    assert {"threshold_simulated", "threshold_published", "threshold_withdrawn"} <= set(actions)
 
 
 def test_grouped_simulation_agrees_with_the_engine_row_by_row(app, users):
@@ -1155,3 +1161,108 @@ def test_publishing_is_for_the_text_the_page_showed(policy_lead):
     assert f'value="{on.day}"' in response.text and 'name="effective-confirm" type="checkbox" value="y" checked' not in response.text
     assert "What you are publishing: the changes from" in response.text
     assert post(policy_lead, page, typed, form_page=page).status_code == 302
+
+
+# ---- withdrawing a scheduled version ------------------------------------------------------------------
+
+def withdraw(client, version_id: str, reason: str = "(test) The concern was moved by mistake."):
+    page = f"/policy/versions/{version_id}/withdraw"
+    return post(client, page, {"reason": reason}, form_page=page)
+
+
+def test_a_scheduled_version_withdrawn_is_used_by_no_one_and_its_day_is_free_again(policy_lead, users, thresholds_dir):
+    """A mistake found before the date: withdrawn, nothing uses it; the draft it came from is open again,
+    and once given a new id it can be published for the same day."""
+    before = current_version()
+    draft_id = start_draft(policy_lead)
+    concern = a_concern(2)
+    assert move_concern(policy_lead, draft_id, concern, 1).status_code == 302
+    tomorrow = TODAY + dt.timedelta(days=1)
+    assert publish_draft(policy_lead, draft_id, tomorrow).status_code == 302
+    new_id = db.session.get(ThresholdDraft, draft_id).published_id
+    assert current_library().in_force(tomorrow).id == new_id
+    versions = policy_lead.get("/policy/versions").text
+    assert f'href="/policy/versions/{new_id}/withdraw"' in versions
+    assert f'/policy/versions/{before.id}/withdraw' not in versions  # in force: never
+    page = policy_lead.get(f"/policy/versions/{new_id}/withdraw")
+    assert page.status_code == 200 and f"{before.id} stays in force from {tomorrow:%-d %B %Y}" in page.text
+    # A reason is needed, and nothing changes without one.
+    refused = withdraw(policy_lead, new_id, reason="   ")
+    assert refused.status_code == 400 and "Enter why the version is being withdrawn" in refused.text
+    assert current_library().in_force(tomorrow).id == new_id
+    assert withdraw(policy_lead, new_id).status_code == 302
+    db.session.expire_all()
+    row = db.session.get(PublishedThreshold, new_id)
+    assert row.withdrawn_at is not None and row.withdrawn_by == users["policy_lead"].id
+    assert row.withdrawal_reason == "(test) The concern was moved by mistake."
+    assert current_library().by_id(new_id) is None and current_library().in_force(tomorrow).id == before.id
+    assert not (thresholds_dir / f"{new_id}.yaml").exists()
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "threshold_withdrawn")).all()
+    assert event.record_id == new_id and event.user_id == users["policy_lead"].id
+    assert event.detail["drafts_reopened"] == 1
+    listed = policy_lead.get("/policy/versions").text
+    assert "Withdrawn before they took effect" in listed and "(test) The concern was moved by mistake." in listed
+    assert policy_lead.get(f"/policy/versions/{new_id}/withdraw").status_code == 404
+    # The draft can be changed again; published again under its old id, it is refused ...
+    draft = db.session.get(ThresholdDraft, draft_id)
+    assert draft.published_id is None
+    again = publish_draft(policy_lead, draft_id, tomorrow)
+    assert again.status_code == 400 and "withdrawn, and a version&#39;s id is never used twice" in again.text
+    # ... and with a new id, the withdrawn version's day is free for it.
+    data = policy.load_data(draft.content)
+    details = f"/policy/drafts/{draft_id}/details"
+    assert post(policy_lead, details, {"id": "northmere-2099-02", "title": data["title"], "approved_by": "(test) Board",
+                                       "summary_of_changes": "(test) Moved a concern, correctly this time.",
+                                       "review_by": "2099-12-01"}, form_page=details).status_code == 302
+    assert publish_draft(policy_lead, draft_id, tomorrow).status_code == 302
+    assert current_library().in_force(tomorrow).id == "northmere-2099-02"
+
+
+def test_only_a_version_published_here_not_yet_in_force_and_last_scheduled_can_be_withdrawn(policy_lead, users, app,
+                                                                                              thresholds_dir):
+    from signpost.content import forget_published
+    from signpost.store import policy as store_policy
+    current = current_version()
+    # The version in force came as a file: there is no page to withdraw it, and the store refuses it.
+    assert policy_lead.get(f"/policy/versions/{current.id}/withdraw").status_code == 404
+    with pytest.raises(store_policy.CannotWithdraw, match="removing its file"):
+        store_policy.withdraw(current.id, "x", library=current_library(), thresholds_dir=thresholds_dir,
+                              today=TODAY, actor=users["policy_lead"])
+    first = start_draft(policy_lead)
+    assert move_concern(policy_lead, first, a_concern(2), 1).status_code == 302
+    assert publish_draft(policy_lead, first, TODAY + dt.timedelta(days=2)).status_code == 302
+    a_id = db.session.get(ThresholdDraft, first).published_id
+    # B, started from scheduled A, is scheduled after it.
+    assert post(policy_lead, "/policy/drafts", {"base": a_id}).status_code == 302
+    second = db.session.scalars(select(ThresholdDraft).order_by(ThresholdDraft.id.desc())).first().id
+    data = policy.load_data(db.session.get(ThresholdDraft, second).content)
+    details = f"/policy/drafts/{second}/details"
+    assert post(policy_lead, details, {"id": "northmere-2099-03", "title": data["title"], "approved_by": "(test) Board",
+                                       "summary_of_changes": "(test) Another change.", "review_by": "2099-12-01"},
+                form_page=details).status_code == 302
+    assert move_concern(policy_lead, second, a_concern(3), 2).status_code == 302
+    assert publish_draft(policy_lead, second, TODAY + dt.timedelta(days=6)).status_code == 302
+    # A cannot go while B, which may build on it, is scheduled: no link, and refused if sent.
+    assert f"/policy/versions/{a_id}/withdraw\"" not in policy_lead.get("/policy/versions").text
+    refused = withdraw(policy_lead, a_id)
+    assert refused.status_code == 400 and "withdraw northmere-2099-03 first" in refused.text
+    # Once in force (here: as if the date had come), a version cannot be withdrawn.
+    forget_published(app)
+    with pytest.raises(store_policy.CannotWithdraw, match="took effect"):
+        store_policy.withdraw("northmere-2099-03", "x", library=current_library(), thresholds_dir=thresholds_dir,
+                              today=TODAY + dt.timedelta(days=6), actor=users["policy_lead"])
+    assert withdraw(policy_lead, "northmere-2099-03").status_code == 302
+    assert withdraw(policy_lead, a_id).status_code == 302
+    forget_published(app)
+    assert [v.id for v in current_library().versions if v.effective_from > TODAY] == []
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "threshold_withdrawn")) == 2
+
+
+def test_a_withdrawn_version_is_left_out_on_every_host_even_where_its_file_is_still_on_disk(app):
+    """Another host, or one whose file could not be removed: the database's word that it is withdrawn wins."""
+    from signpost import content
+    files = app.extensions["signpost.library"]
+    newest = files.versions[-1]
+    merged = content.merge_published(files, [(newest.id, newest.content_hash, None, True)])
+    assert merged.by_id(newest.id) is None
+    assert [v.id for v in merged.versions] == [v.id for v in files.versions[:-1]]

@@ -90,7 +90,8 @@ EXPECTED: dict[str, dict] = {
            ("policy.edit_route", "/policy/drafts/999/routes/universal", ("GET", "POST")),
            ("policy.edit_details", "/policy/drafts/999/details", ("GET", "POST")),
            ("policy.simulate", "/policy/drafts/999/simulate", ("GET",)),
-           ("policy.publish", "/policy/drafts/999/publish", ("GET", "POST")))},
+           ("policy.publish", "/policy/drafts/999/publish", ("GET", "POST")),
+           ("policy.withdraw", "/policy/versions/no-such-version/withdraw", ("GET", "POST")))},
     "journey.my_referral": {"path": "/refer/my-referrals/NM-2026-00001", "GET": only("referrer", status=404)},
     "journey.history_summary": {"path": "/refer/my-referrals/summary/1", "GET": only("referrer", status=404)},
     # The front door (issue 9). No items exist here, so an item's pages are 404s (audited) for the team.

@@ -5,6 +5,7 @@ A published version is one row (the exact YAML, append-only) and one file in thr
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -19,9 +20,15 @@ from ..thresholds import ConfigError
 from ..thresholds.cases import load_cases
 from . import StoreError, _audit, transaction
 
+log = logging.getLogger("signpost.store.policy")
+
 
 class DraftChanged(StoreError):
     """The draft is no longer the one the page showed: someone else changed (or published) it."""
+
+
+class CannotWithdraw(StoreError):
+    """A version that cannot be withdrawn; the message says why, in plain English. Nothing changed."""
 
 
 def start_draft(user: User | None, base, text: str, *, actor=None) -> ThresholdDraft:
@@ -94,8 +101,13 @@ def publish(text: str, effective: dt.date, *, library, thresholds_dir: Path | st
     path = Path(thresholds_dir) / f"{version.id}.yaml"
     if path.exists() and path.read_text(encoding="utf-8") != final:
         raise PublishError([f"A different file {path.name} already exists: give this draft a new id."])
-    if db.session.get(PublishedThreshold, version.id) is not None or db.session.scalar(
-            select(PublishedThreshold.id).where(PublishedThreshold.effective_from == effective)):
+    earlier = db.session.get(PublishedThreshold, version.id)
+    if earlier is not None and earlier.withdrawn_at is not None:
+        raise PublishError([f"'{version.id}' was published and then withdrawn, and a version's id is never used twice: "
+                            "give this draft a new id on its version details page."])
+    if earlier is not None or db.session.scalar(
+            select(PublishedThreshold.id).where(PublishedThreshold.effective_from == effective,
+                                                PublishedThreshold.withdrawn_at.is_(None))):
         raise PublishError([DateProblem(f"'{version.id}' or another version taking effect that day is already "
                                         "published.")])
     doc = version.document
@@ -124,6 +136,55 @@ def publish(text: str, effective: dt.date, *, library, thresholds_dir: Path | st
         if wrote:
             path.unlink(missing_ok=True)
         raise
+    return row
+
+
+def withdraw(version_id: str, reason: str, *, library, thresholds_dir: Path | str, today: dt.date,
+             actor=None) -> PublishedThreshold:
+    """Withdraw a version published from Signpost before it takes effect: from then on no host uses it,
+    its day is free for a replacement, and the draft it was published from can be changed again. Its text
+    stays in published_thresholds as it was published; its file here is removed.
+
+    CannotWithdraw, and nothing changed, for a version already in force (advice has been given under it:
+    publish a new version instead), one shipped as a file rather than published here, one withdrawn
+    already, or while a later version is scheduled (withdraw that first: it may build on this one).
+    `library` is what is published now (content.forget_published first), for the later versions."""
+    row = db.session.get(PublishedThreshold, version_id)
+    if row is None:
+        raise CannotWithdraw(f"{version_id} was not published in Signpost, so it cannot be withdrawn here. A version "
+                             "that came as a file is withdrawn by removing its file from thresholds/ before its date.")
+    if row.withdrawn_at is not None:
+        raise CannotWithdraw(f"{version_id} was withdrawn on {row.withdrawn_at:%-d %B %Y}.")
+    if row.effective_from <= today:
+        raise CannotWithdraw(f"{version_id} took effect on {row.effective_from:%-d %B %Y}, and advice may have been "
+                             "given under it, so it cannot be withdrawn. Publish a new version to change it.")
+    later = [v for v in library.versions if v.effective_from > row.effective_from]
+    if later:
+        raise CannotWithdraw(f"{later[0].id} is scheduled to take effect after it, on "
+                             f"{later[0].effective_from:%-d %B %Y}, and may build on it: withdraw {later[0].id} first.")
+    with transaction() as session:
+        # Checked again by the database in the same statement: never a version that came into force (or was
+        # withdrawn on another host) since the page was shown.
+        changed = session.execute(update(PublishedThreshold)
+                                  .where(PublishedThreshold.id == version_id, PublishedThreshold.withdrawn_at.is_(None),
+                                         PublishedThreshold.effective_from > today)
+                                  .values(withdrawn_at=utcnow(), withdrawal_reason=reason,
+                                          withdrawn_by=actor.id if isinstance(actor, User) else None)
+                                  .execution_options(synchronize_session=False))
+        if changed.rowcount != 1:
+            raise CannotWithdraw(f"{version_id} was withdrawn, or took effect, a moment ago: nothing was changed.")
+        reopened = session.execute(update(ThresholdDraft).where(ThresholdDraft.published_id == version_id)
+                                   .values(published_id=None, updated_at=utcnow())
+                                   .execution_options(synchronize_session=False)).rowcount
+        _audit("threshold_withdrawn", row, actor=actor, effective_from=row.effective_from.isoformat(),
+               content_hash=row.content_hash, reason=reason[:500], drafts_reopened=reopened)
+    session.expire(row)
+    path = Path(thresholds_dir) / f"{version_id}.yaml"
+    try:
+        if path.is_file() and path.read_text(encoding="utf-8") == row.content:
+            path.unlink()
+    except OSError as exc:  # withdrawn all the same: every host leaves a withdrawn version out, file or not
+        log.warning("withdrawn threshold version's file %s not removed: %s", path.name, exc.__class__.__name__)
     return row
 
 

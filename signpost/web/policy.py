@@ -126,7 +126,49 @@ def versions():
              "status": "In force" if current and v.id == current.id
              else "Scheduled" if v.effective_from > today else "Superseded",
              "published": published.get(v.id)} for v in reversed(library.versions)]
-    return render_template("policy/versions.html", rows=rows, problems=library.problems)
+    latest = rows[0] if rows else None
+    # Only the last version scheduled, published here, can be withdrawn (store.withdraw says why).
+    withdrawable = latest["version"].id if latest and latest["status"] == "Scheduled" and latest["published"] else None
+    withdrawn = sorted((r for r in published.values() if r.withdrawn_at is not None), key=lambda r: r.withdrawn_at,
+                       reverse=True)
+    return render_template("policy/versions.html", rows=rows, problems=library.problems, withdrawable=withdrawable,
+                           withdrawn=withdrawn)
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField("Why is it being withdrawn?", description="For the record: for example, what was wrong "
+                           "with it, and who agreed to withdraw it.",
+                           validators=[DataRequired("Enter why the version is being withdrawn"),
+                                       Length(max=2000, message="Keep the reason to 2,000 characters or fewer")])
+
+
+@bp.route("/versions/<version_id>/withdraw", methods=["GET", "POST"])
+def withdraw(version_id: str):
+    """Ask first, then withdraw a version published here before it takes effect."""
+    forget_published(current_app)  # what is published now: a version withdrawn on another host a moment ago
+    library = current_library()
+    version = library.by_id(version_id)
+    row = db.session.get(PublishedThreshold, version_id)
+    if version is None or row is None:
+        abort(404)
+    form = WithdrawForm()
+    refused = None
+    if form.validate_on_submit():
+        try:
+            store.withdraw(version_id, form.reason.data.strip(), library=library,
+                           thresholds_dir=current_app.config["THRESHOLDS_DIR"], today=_today(), actor=current_user)
+        except store.CannotWithdraw as exc:
+            refused = str(exc)
+        else:
+            forget_published(current_app)
+            flash(f"Withdrawn {version_id}: no one will use it. The draft it was published from can be changed "
+                  "and published again, with a new version id.")
+            return redirect(url_for("policy.versions"))
+    in_force_then = library.in_force(version.effective_from - dt.timedelta(days=1)) if any(
+        v.effective_from < version.effective_from for v in library.versions) else None
+    return render_template("policy/withdraw.html", version=version, row=row, form=form, refused=refused,
+                           in_force_then=in_force_then,
+                           scheduled=version.effective_from > _today()), 400 if refused or form.errors else 200
 
 
 SECTION_NAMES = {"indicator": "Concerns", "level": "Levels", "rule": "Rules", "route": "Routes and outcomes",

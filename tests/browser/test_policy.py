@@ -154,3 +154,17 @@ def test_edit_a_draft_simulate_and_publish(lead, policy_server):
 
     lead.goto("/policy/drafts")
     axe(lead, "policy-drafts")
+
+    # A mistake found before the date: withdrawn, with a reason; the file goes, the version is listed as withdrawn.
+    lead.goto("/policy/versions")
+    follow(lead, lead.get_by_role("link", name=re.compile("^Withdraw")))
+    axe(lead, "policy-withdraw")
+    submit(lead, re.compile("^Withdraw "))
+    assert "Enter why the version is being withdrawn" in lead.content()
+    axe(lead, "policy-withdraw-error")
+    lead.get_by_label("Why is it being withdrawn?").fill("The concern was moved by mistake.")
+    submit(lead, re.compile("^Withdraw "))
+    assert lead.url.endswith("/policy/versions")
+    assert "Withdrawn before they took effect" in lead.content() and "Scheduled" not in lead.content()
+    axe(lead, "policy-versions-after-withdrawing")
+    assert len(list(thresholds_dir.glob("*.yaml"))) == len(list((ROOT / "thresholds").glob("*.yaml")))
