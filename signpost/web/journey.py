@@ -707,7 +707,10 @@ def send_details(draft: Draft, kind: str):
         return redirect(url_for("journey.send", kind=kind.replace("_", "-")))
     back = url_for("journey.danger_call") if revision.immediate else url_for("journey.recommendation")
     return render_template("journey/referral.html", form=form, unborn=unborn, back=back, draft=draft,
-                           immediate=revision.immediate, version=version, kind=kind)
+                           immediate=revision.immediate, version=version, kind=kind,
+                           # A same-day concern is phoned through before it is written down: the form
+                           # says so, as every page after the concern was ticked did.
+                           phone_today=revision.urgency == "same_day")
 
 
 def details_fit_the_child(answers: JourneyAnswers) -> bool:
