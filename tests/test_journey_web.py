@@ -862,6 +862,25 @@ def test_override_to_a_lower_route_finishes_without_a_referral(walker):
     assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
 
 
+def test_disagreeing_with_a_same_day_referral_is_still_told_to_phone_and_to_talk_it_through_first(walker):
+    """The page for taking another route said only "You know the child: you can still take another
+    route", even for any injury on a baby who is not mobile, which the protocol says is referred the
+    same day whatever the explanation."""
+    contacts = version().document.contacts
+    walker.concerns(["injury_non_mobile_child"], location=walker.to_concerns(years=0, months=4))
+    walker.finish_questions(voice={"seen": "seen_not_spoken", "observed": "A bruise on her cheek"})
+    page = walker.client.get("/refer/disagree").text
+    assert 'id="phone-today"' in page and contacts.front_door.phone in page
+    assert 'id="before-another-route"' in page and contacts.consultation.phone in page
+
+
+def test_disagreeing_with_early_help_has_no_such_warning(walker):
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    page = walker.client.get("/refer/disagree").text
+    assert 'id="before-another-route"' not in page and 'id="phone-today"' not in page
+
+
 # ---------------------------------------------------------------------------------- nothing lost
 
 def test_validation_error_keeps_what_was_typed(walker):
