@@ -611,10 +611,13 @@ def answers_key(version: ThresholdVersion, answers: JourneyAnswers) -> str:
 
 # Raised when the engine gives different advice for the same answers and version (2: the 999 page
 # keeps same-day reasons; a concern about staff alone gives the LADO's steps only; family_not_told.
-# 3: a same-day referral without consent asked no longer also says "tell the parents").
+# 3: a same-day referral without consent asked no longer also says "tell the parents".
+# 4: the services shown no longer include couples work or family mediation with suspected domestic
+# abuse, a partner's history of it, or a risk of forced marriage or "honour"-based abuse: the
+# directory's not_for changed, and the key does not hold the directory).
 # A draft's recorded recommendation from before then no longer matches its answers, so Check your
 # answers works it out again, rather than showing the older advice.
-ENGINE_REVISION = 3
+ENGINE_REVISION = 4
 
 
 def engine_key(version: ThresholdVersion, e: Answers) -> str:

@@ -244,3 +244,35 @@ def test_no_service_is_ever_shown_where_a_chosen_concern_rules_it_out(data):
                  version.document.effective_from, directory)
     for service in rec.services:
         assert not set(service.not_for) & chosen, (service.id, sorted(chosen))
+
+
+@pytest.mark.parametrize("concern", ["domestic_abuse_possible", "partner_abuse_history"])
+def test_the_parental_conflict_course_is_not_offered_where_domestic_abuse_is_suspected_or_in_a_partners_past(concern):
+    # Reducing-parental-conflict work is for conflict below the threshold of domestic abuse: joint work
+    # with an abusive partner endangers the victim and the child. The course's own eligibility says "where
+    # there is no domestic abuse"; the December 2026 editions added these two domestic abuse concerns.
+    directory = shipped()
+    for version in shipped_versions():
+        if concern not in version.indicators:
+            continue
+        for chosen in ({concern}, {concern, "parental_conflict"}):
+            rec = assess(Answers(indicators=frozenset(chosen), age_months=84), version,
+                         version.document.effective_from, directory)
+            assert "parents_together" not in ids(rec.services), (version.id, sorted(chosen))
+
+
+@pytest.mark.parametrize("concern", ["forced_marriage_risk", "forced_marriage_imminent", "honour_based_control"])
+def test_no_family_mediation_or_couples_work_is_offered_with_forced_marriage_or_honour_based_abuse(concern):
+    # The forced marriage statutory guidance warns against mediation, reconciliation and family
+    # counselling: they tell the family, and can put the young person in danger. A young person whose
+    # relationship with their parents is breaking down because of it was offered both.
+    directory = shipped()
+    for version in shipped_versions():
+        if concern not in version.indicators:
+            continue
+        for also in ("relationships_family_breakdown", "relationships_parent_child_conflict"):
+            rec = assess(Answers(indicators=frozenset({concern, also}), age_months=180), version,
+                         version.document.effective_from, directory)
+            offered = ids(rec.services)
+            assert "adolescent_support_team" not in offered and "parents_together" not in offered, (
+                version.id, concern, also, offered)

@@ -576,6 +576,37 @@ def test_a_same_day_concern_says_phone_the_front_door_today_on_every_page_after_
     assert walker.recommendation()[4].count('id="phone-today"') == 0  # the recommendation has its own
 
 
+def test_a_same_day_referral_still_says_phone_today_while_it_is_written_and_once_it_is_sent(walker):
+    """A referrer who goes straight from the recommendation to the referral form (the form is where
+    the button leads) is still told to phone first on the form and on Check before you send, and the
+    confirmation does not leave them thinking a written referral, decided "within one working day",
+    is enough for a concern that needs a call today."""
+    v = version()
+    contacts = v.document.contacts
+    walker.concerns(["disclosure_of_abuse"], location=walker.to_concerns())
+    walker.finish_questions(consent="not_asked")
+    form = walker.client.get("/refer/referral").text
+    assert 'id="phone-today"' in form and contacts.front_door.phone in form
+    walker.answer("/refer/referral", referral_details(), "/refer/send/referral")
+    check = walker.client.get("/refer/send/referral").text
+    assert 'id="phone-today"' in check and v.document.same_day.title in check
+    walker.answer("/refer/send/referral", {}, "/refer/confirmation")
+    sent = walker.client.get("/refer/confirmation").text
+    assert 'id="phone-today-sent"' in sent and "If you have not phoned" in sent
+    assert contacts.front_door.phone in sent and contacts.out_of_hours.phone in sent
+
+
+def test_a_written_referral_is_not_told_to_phone_today(walker):
+    item = next(i for i in level_items(4) if version().indicators[i].urgency == "standard")
+    walker.concerns([item], location=walker.to_concerns())
+    walker.finish_questions()
+    assert 'id="phone-today"' not in walker.client.get("/refer/referral").text
+    walker.answer("/refer/referral", referral_details(), "/refer/send/referral")
+    assert 'id="phone-today"' not in walker.client.get("/refer/send/referral").text
+    walker.answer("/refer/send/referral", {}, "/refer/confirmation")
+    assert 'id="phone-today-sent"' not in walker.client.get("/refer/confirmation").text
+
+
 def answer_what_the_change_asks(walker, location: str, item: str) -> str:
     """After a change of the child, answer each page it left unanswered (as the pages ask) until Check."""
     for _ in range(8):
@@ -829,6 +860,25 @@ def test_override_to_a_lower_route_finishes_without_a_referral(walker):
     assessment = db.session.scalar(select(Assessment))
     assert assessment.overridden and assessment.route_taken == "early_help"
     assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
+def test_disagreeing_with_a_same_day_referral_is_still_told_to_phone_and_to_talk_it_through_first(walker):
+    """The page for taking another route said only "You know the child: you can still take another
+    route", even for any injury on a baby who is not mobile, which the protocol says is referred the
+    same day whatever the explanation."""
+    contacts = version().document.contacts
+    walker.concerns(["injury_non_mobile_child"], location=walker.to_concerns(years=0, months=4))
+    walker.finish_questions(voice={"seen": "seen_not_spoken", "observed": "A bruise on her cheek"})
+    page = walker.client.get("/refer/disagree").text
+    assert 'id="phone-today"' in page and contacts.front_door.phone in page
+    assert 'id="before-another-route"' in page and contacts.consultation.phone in page
+
+
+def test_disagreeing_with_early_help_has_no_such_warning(walker):
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    page = walker.client.get("/refer/disagree").text
+    assert 'id="before-another-route"' not in page and 'id="phone-today"' not in page
 
 
 # ---------------------------------------------------------------------------------- nothing lost

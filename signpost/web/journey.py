@@ -616,7 +616,8 @@ def finish(draft: Draft):
 def override(draft: Draft):
     if request.method == "POST" and thresholds_changed_under(draft):
         return back_to_check_as_the_thresholds_changed(draft, jf.override_form("", formdata=request.form))
-    revision = current_revision(draft, journey_version(draft))
+    version = journey_version(draft)
+    revision = current_revision(draft, version)
     if revision is None:
         return redirect(url_for("journey.check"))
     if revision.immediate:  # immediate danger is never softened: phone, then refer
@@ -634,7 +635,9 @@ def override(draft: Draft):
         session.pop("draft_id", None)
         return redirect(url_for("journey.summary"))
     back = url_for("journey.recommendation")
-    return render_template("journey/override.html", form=form, recommended=recommended, back=back, draft=draft)
+    # Taking another route does not make a same-day concern wait: the page still says phone today.
+    return render_template("journey/override.html", form=form, recommended=recommended, back=back, draft=draft,
+                           version=version, phone_today=revision.urgency == "same_day")
 
 
 # ------------------------------------------------------------------------------ referral
@@ -707,7 +710,10 @@ def send_details(draft: Draft, kind: str):
         return redirect(url_for("journey.send", kind=kind.replace("_", "-")))
     back = url_for("journey.danger_call") if revision.immediate else url_for("journey.recommendation")
     return render_template("journey/referral.html", form=form, unborn=unborn, back=back, draft=draft,
-                           immediate=revision.immediate, version=version, kind=kind)
+                           immediate=revision.immediate, version=version, kind=kind,
+                           # A same-day concern is phoned through before it is written down: the form
+                           # says so, as every page after the concern was ticked did.
+                           phone_today=revision.urgency == "same_day")
 
 
 def details_fit_the_child(answers: JourneyAnswers) -> bool:
