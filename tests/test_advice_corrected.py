@@ -1,0 +1,97 @@
+"""Unsafe or senseless advice that northmere-2026-12-3 corrected, held for it and every version after it.
+
+A published version is never edited, so the versions before it keep their advice (records made with
+them still mean what they said); these tests hold from the corrected version on, whichever is in force.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from helpers_thresholds import shipped_directory, shipped_library
+from signpost.engine import Answers, assess
+
+CORRECTED = "northmere-2026-12-3"
+
+
+def corrected_versions():
+    library = shipped_library()
+    since = library.get(CORRECTED).effective_from
+    return [v for v in library.versions if v.effective_from >= since]
+
+
+VERSIONS = pytest.mark.parametrize("version", corrected_versions(), ids=lambda v: v.id)
+
+
+def advise(version, indicators, consent="not_asked", **child):
+    child.setdefault("age_months", None if child.get("unborn") else 120)
+    on = max(version.effective_from, dt.date.today())
+    return assess(Answers(indicators=frozenset(indicators), consent=consent, **child), version, on, shipped_directory())
+
+
+def tell_the_family_steps(version) -> set[str]:
+    """The consent steps that tell the referrer to tell the family about the referral."""
+    advice = version.document.consent_advice
+    return set(advice.refused.social_care + advice.not_asked.social_care + advice.given.social_care) - set(
+        advice.not_needed.social_care)
+
+
+@VERSIONS
+@pytest.mark.parametrize("concern, age", [("sexual_activity_under_13", 144), ("sexual_activity_13_to_15_adult", 170)])
+@pytest.mark.parametrize("consent", ["refused", "not_asked", "not_needed"])
+def test_a_child_sexually_abused_in_law_is_never_referred_with_tell_the_family(version, concern, age, consent):
+    # Sexual offences against the child: the person harming them may be in the family. The family page warns
+    # not to ask them, and no answer about consent ends with "tell the family that you are making the referral".
+    assert version.indicators[concern].family_not_told
+    rec = advise(version, [concern], consent=consent, age_months=age)
+    assert rec.route == "social_care" and rec.urgency == "same_day"
+    assert not set(rec.next_steps) & tell_the_family_steps(version), rec.next_steps
+
+
+@VERSIONS
+@pytest.mark.parametrize("indicators", [(), ("friendship_problems",), ("emotional_wellbeing_ordinary",)])
+def test_not_telling_the_family_because_of_the_risk_is_never_met_with_universal_advice_alone(version, indicators):
+    rec = advise(version, indicators, consent="not_needed")
+    assert rec.route == "universal"
+    consultation = version.document.contacts.consultation.phone
+    assert any(consultation in step and "safeguarding lead" in step for step in rec.next_steps), rec.next_steps
+
+
+@VERSIONS
+@pytest.mark.parametrize("child", [{"unborn": True}, {"age_months": 2}, {"age_months": 11}])
+def test_no_baby_or_unborn_baby_is_told_to_be_talked_to_about_the_worries(version, child):
+    concern = "prebirth_advice_wanted" if child.get("unborn") else "parenting_advice_wanted"
+    rec = advise(version, [concern], **child)
+    assert rec.route == "universal"
+    # Only for a child old enough: the schema has no age bounds on a step, so the step says so itself.
+    about_the_child = [s for s in rec.next_steps if "ask them what they think would help" in s]
+    assert about_the_child and all(s.startswith("If the child is old enough") for s in about_the_child)
+    assert not [s for s in rec.next_steps if "Talk to the child" in s], rec.next_steps
+
+
+@VERSIONS
+@pytest.mark.parametrize("concerns, child", [(["domestic_abuse_high_risk"], {"unborn": True}),
+                                             (["injury_non_mobile_child"], {"age_months": 3})])
+def test_a_babys_same_day_steps_do_not_speak_of_questioning_the_child_or_their_words(version, concerns, child):
+    rec = advise(version, concerns, **child)
+    assert rec.urgency == "same_day"
+    for step in rec.next_steps:
+        assert "question the child further" not in step and "child's own words" not in step, step
+    immediate = version.document.immediate_danger.next_steps
+    assert not [s for s in immediate if "question the child further" in s or "child's own words" in s]
+
+
+@VERSIONS
+def test_a_concern_about_staff_is_never_followed_by_talk_to_the_child_about_your_worries(version):
+    rec = advise(version, ["lado_adult_may_pose_risk", "friendship_problems"])
+    assert rec.lado and rec.route == "universal"
+    assert not [s for s in rec.next_steps if "Talk to the child about your worries" in s], rec.next_steps
+    assert any("do not question the child" in s for s in rec.next_steps if "old enough" in s)
+
+
+@VERSIONS
+def test_a_referral_says_to_tell_the_childs_social_worker_or_home_council(version):
+    rec = advise(version, ["domestic_abuse_high_risk"], consent="given")
+    assert rec.route == "social_care"
+    assert any("already has a social worker" in s and "another council's area" in s for s in rec.next_steps)
