@@ -348,6 +348,44 @@ def test_a_stale_decision_is_refused_and_shows_the_winner(front_door, users):
     assert 'name="supersedes" value="1"' in response.text  # sending again now supersedes theirs, knowingly
 
 
+def test_a_double_submitted_decision_is_recorded_once_and_not_called_someone_elses(front_door, users):
+    """The same worker sending the same decision twice (a double-click, a resend after a slow response)
+    made it the first time: they are not told that someone else decided, nor that theirs was not saved."""
+    item = make_item(users["referrer"])
+    assert decide(front_door, item, "nfa_advice", "(test) Signposted to the family hub.").status_code == 302
+    again = decide(front_door, item, "nfa_advice", "(test) Signposted to the family hub.")
+    assert again.status_code == 302
+    assert "Someone else" not in front_door.get(again.location).text
+    assert [d.outcome for d in fq.decision_history(item.id)] == ["nfa_advice"]
+    assert len(events("decision_recorded")) == 1 and not events("decision_superseded")
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_a_different_decision_from_another_tab_says_it_was_yours(front_door, users):
+    item = make_item(users["referrer"])
+    assert decide(front_door, item, "nfa", "(test) Nothing to do.").status_code == 302
+    response = decide(front_door, item, "early_help", "(test) Early help after all.", supersedes=0)
+    assert response.status_code == 409
+    assert "You recorded" in response.text and "Someone else" not in response.text
+    assert [d.outcome for d in fq.decision_history(item.id)] == ["nfa"]
+
+
+def test_a_stale_decision_keeps_what_the_worker_wrote(front_door, users):
+    """Told that a colleague decided first, the worker still has their own decision and note on the
+    page, to send again knowingly (it then supersedes the colleague's) or to change."""
+    item = make_item(users["referrer"])
+    colleague = store.create_user("colleague@example.org", "Colleague Two", "front_door", "a long enough password",
+                                  actor="test")
+    fd_store.record_decision(item, "strategy_s47", "(test) Strategy discussion today.", supersedes=0,
+                             actor=colleague)
+    response = decide(front_door, item, "early_help", "(test) My careful note about the family hub.", supersedes=0)
+    assert response.status_code == 409
+    form = response.text.split('id="decide"', 1)[1]
+    assert "My careful note about the family hub" in form
+    assert re.search(r'value="early_help"[^>]*checked', form)
+    assert 'name="supersedes" value="1"' in form
+
+
 @pytest.mark.parametrize("sent", ["an empty form", "after someone else's decision", "a decision the store refuses"])
 def test_a_decision_sent_back_shows_the_childs_details_and_is_audited_like_a_view(front_door, users, sent,
                                                                                   monkeypatch):

@@ -65,7 +65,8 @@ def record_decision(referral: Referral, outcome: str, note: str, *, supersedes: 
     decision was recorded since, nothing is written and DecisionConflict carries the winner:
     the unique (referral_id, sequence) makes this hold even for two commits at the same moment.
     With `link`, an email telling the referrer (a link only, no child data) is queued in the same
-    transaction, so the decision and its notice are committed together or not at all.
+    transaction, so the decision and its notice are committed together or not at all. The same
+    worker sending the same decision again gets the one already recorded, and nothing is written.
     """
     if outcome not in OUTCOMES:
         raise StoreError(f"outcome must be one of {', '.join(OUTCOMES)}")
@@ -74,12 +75,23 @@ def record_decision(referral: Referral, outcome: str, note: str, *, supersedes: 
     if referral.kind == "consultation" and referral_advised is None:
         raise StoreError("say whether a referral should follow the advice")
     now = utcnow()
-    decided_at = decided_at or now
+    asked_at, decided_at = decided_at, decided_at or now
     if decided_at > now + dt.timedelta(minutes=5):
         raise StoreError("a decision cannot be dated in the future")
     if decided_at < referral.created_at - dt.timedelta(minutes=5):
         raise StoreError("a decision cannot be dated before the item was received")
+
+    def repeated(decision: Decision | None) -> bool:
+        # The same worker's same decision sent again (a double-click, a resend after a slow response):
+        # it was made the first time, so it is neither a conflict nor a second decision.
+        return (decision is not None and decision.sequence == supersedes + 1 and decision.decided_by == actor.id
+                and decision.outcome == outcome and decision.note == (note or "").strip()
+                and decision.referral_advised == referral_advised
+                and (asked_at is None or decision.decided_at == asked_at))
+
     current = latest_decision(referral.id)
+    if repeated(current):
+        return current
     if (current.sequence if current else 0) != supersedes:
         raise DecisionConflict(current)
     try:
@@ -97,7 +109,10 @@ def record_decision(referral: Referral, outcome: str, note: str, *, supersedes: 
                 _queue_decision_email(referral, link)
     except IntegrityError:
         db.session.rollback()
-        raise DecisionConflict(latest_decision(referral.id)) from None
+        current = latest_decision(referral.id)
+        if repeated(current):
+            return current
+        raise DecisionConflict(current) from None
     return decision
 
 

@@ -222,8 +222,9 @@ def decide(reference: str):
     except fd_store.DecisionConflict as conflict:
         db.session.expire_all()
         referral = _item(reference)
-        fresh = ff.decision_form(referral, supersedes=conflict.winner.sequence if conflict.winner else 0)
-        return _render_item(referral, form=fresh, conflict=conflict.winner, status=409)
+        # What they wrote stays on the page: sent again, knowingly, it supersedes the winner's.
+        form.supersedes.data = conflict.winner.sequence if conflict.winner else 0
+        return _render_item(referral, form=form, conflict=conflict.winner, status=409)
     except store.StoreError as exc:
         form.outcome.errors = [str(exc).capitalize()]
         return _render_item(referral, form=form, status=400)
