@@ -427,6 +427,18 @@ def test_a_decision_needs_a_note_and_a_real_time(front_door, users):
     assert db.session.scalar(select(func.count()).select_from(Decision)) == 0
 
 
+def test_a_decision_dated_before_the_item_arrived_points_at_the_date(front_door, users):
+    item = make_item(users["referrer"], received=utcnow() - dt.timedelta(days=1))
+    when = workdays.uk_local(utcnow() - dt.timedelta(days=3))
+    response = decide(front_door, item, "nfa", "(test) Nothing to do.", decided_day=when.day,
+                      decided_month=when.month, decided_year=when.year)
+    assert response.status_code == 400
+    summary = response.text.split('govuk-error-summary__list', 1)[1].split("</ul>", 1)[0]
+    assert 'href="#decided_day"' in summary and 'href="#outcome"' not in summary
+    assert "cannot be before the item was received" in summary
+    assert db.session.scalar(select(func.count()).select_from(Decision)) == 0
+
+
 @pytest.mark.parametrize("attempt", range(3))
 def test_two_simultaneous_decisions_cannot_both_win(app, users, attempt, monkeypatch):
     """Both workers read 'no decision yet' before either writes; the database keeps exactly one."""
