@@ -253,6 +253,19 @@ def test_item_page_reads_in_a_social_workers_order_and_every_view_is_audited(fro
     assert "Fenwick" not in str(viewed[0].detail) and "Ada" not in str(viewed[0].detail)
 
 
+def test_an_erased_referral_says_so_and_is_never_shown_as_an_unborn_baby(front_door, referrer, users):
+    """Erased (retention, or a referral about the wrong child), a referral has no name or date of birth
+    left: the front door and the referrer are told its details were erased, not that the child is unborn."""
+    from signpost.store import retention
+    item = make_item(users["referrer"])
+    retention.erase_child(item.reference, same_child=False, reason="(test) the wrong child", actor=users["admin"])
+    for html in (front_door.get(f"/front-door/items/{item.reference}").text,
+                 referrer.get("/refer/my-referrals").text,
+                 referrer.get(f"/refer/my-referrals/{item.reference}").text):
+        assert "Unborn baby" not in html and "Not born yet" not in html
+        assert "erased" in html
+
+
 def test_an_unknown_item_is_404_and_audited(front_door):
     assert front_door.get("/front-door/items/NM-2026-99999").status_code == 404
     denied = events("access_denied")
