@@ -215,7 +215,7 @@ def test_queue_filters_and_paging(front_door, users):
     assert queue_refs(front_door, "?source=3c") == [early.reference]
     assert queue_refs(front_door, "?allocated=me") == [early.reference]
     assert early.reference not in queue_refs(front_door, "?allocated=nobody")
-    day = (today - dt.timedelta(days=1, hours=1)).date().isoformat()
+    day = workdays.uk_local(today - dt.timedelta(days=1, hours=1)).date().isoformat()
     assert queue_refs(front_door, f"?from={day}&to={day}") == [yesterday.reference]
     html = front_door.get("/front-door/?urgency=nonsense&from=not-a-date").text
     assert "Some filters were not understood" in html and len(queue_refs(front_door)) == 3
@@ -224,6 +224,17 @@ def test_queue_filters_and_paging(front_door, users):
     first, second = queue_refs(front_door), queue_refs(front_door, "?page=2")
     assert len(first) == fq.PAGE_SIZE and len(second) == 3 and not set(first) & set(second)
     assert 'href="/front-door/?status=awaiting&amp;page=2"' in front_door.get("/front-door/").text
+
+
+def test_queue_dates_received_are_uk_days_as_the_queue_shows_them(front_door, users):
+    """Received at 00:30 on 2 June UK time (23:30 UTC on 1 June): the queue says 2 June, so a filter
+    for 2 June finds it and one for 1 June does not."""
+    item = make_item(users["referrer"], received=dt.datetime(2026, 6, 1, 23, 30))
+    winter = make_item(users["referrer"], received=dt.datetime(2026, 1, 15, 23, 30))
+    assert "Received 2 Jun 2026 00:30" in front_door.get("/front-door/?status=all").text
+    assert queue_refs(front_door, "?status=all&from=2026-06-02&to=2026-06-02") == [item.reference]
+    assert queue_refs(front_door, "?status=all&from=2026-06-01&to=2026-06-01") == []
+    assert queue_refs(front_door, "?status=all&from=2026-01-15&to=2026-01-15") == [winter.reference]
 
 
 def test_reading_the_queue_is_audited(front_door, users):
