@@ -308,6 +308,16 @@ def test_a_referrer_opening_another_referrers_summary_gets_404_audited(app, user
     assert denied.detail["status"] == 404 and denied.actor == users["referrer"].email
 
 
+@pytest.mark.parametrize("path", ["/refer/my-referrals/NM-2026-99999", "/refer/my-referrals/summary/99999"])
+def test_a_referrer_asking_for_a_referral_that_is_not_there_gets_404_audited(referrer, users, path):
+    """As for the front door: a missing record leaves the same trace as someone else's, so guessing
+    references shows in the audit trail whether or not they exist."""
+    assert referrer.get(path).status_code == 404
+    denied = events("access_denied")
+    assert denied and denied[-1].record_id == path.rsplit("/", 1)[1]
+    assert denied[-1].actor == users["referrer"].email and denied[-1].detail["status"] == 404
+
+
 # ---------------------------------------------------------------------------------------------- allocation
 
 def test_a_worker_takes_an_item_and_the_queue_shows_who_has_it(front_door, users):
