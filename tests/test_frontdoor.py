@@ -331,6 +331,29 @@ def test_a_worker_takes_an_item_and_the_queue_shows_who_has_it(front_door, users
     assert events("item_allocated")[-1].detail["to_user_id"] == users["front_door"].id
 
 
+def test_two_workers_taking_one_item_are_not_both_told_it_is_theirs(front_door, users):
+    """Both opened the item while nobody had it; the colleague took it first. The second 'Take this
+    item' changes nothing and says who has it, rather than quietly taking it from them."""
+    item = make_item(users["referrer"])
+    colleague = store.create_user("colleague@example.org", "Colleague Two", "front_door", "a long enough password",
+                                  actor="test")
+    page = f"/front-door/items/{item.reference}"
+    token = csrf_token(front_door, page)  # the page as it was: nobody had the item
+    fd_store.allocate(item, colleague, actor=colleague)
+    response = front_door.post(f"{page}/take", data={"csrf_token": token, "allocated_to": ""})
+    assert response.status_code == 302
+    db.session.refresh(item)
+    assert item.allocated_to_id == colleague.id
+    html = front_door.get(response.location).text
+    assert "Colleague Two took this item" in html and "is now yours" not in html
+    assert len(events("item_allocated")) == 1
+    # Seen as theirs, taking it is a choice: it is then the worker's.
+    response = front_door.post(f"{page}/take", data={"csrf_token": csrf_token(front_door, page),
+                                                     "allocated_to": str(colleague.id)})
+    db.session.refresh(item)
+    assert item.allocated_to_id == users["front_door"].id
+
+
 def test_only_a_manager_allocates_to_someone_else(app, front_door, users, admin):
     colleague = store.create_user("colleague@example.org", "Colleague Two", "front_door", "a long enough password",
                                   actor="test")

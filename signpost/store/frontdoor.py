@@ -27,14 +27,30 @@ class DecisionConflict(StoreError):
 
 # Allocation -----------------------------------------------------------------------------------
 
-def allocate(referral: Referral, to: User | None, *, actor: User) -> None:
-    """Give an item to a front door worker (or take it back: to=None); the queue shows who has what."""
+class AllocationChanged(StoreError):
+    """Someone changed who has the item since the worker's page showed it; nothing was written."""
+
+    def __init__(self, holder_id: int | None):
+        super().__init__("the item's allocation changed")
+        self.holder_id = holder_id
+
+
+def allocate(referral: Referral, to: User | None, *, actor: User, seen=...) -> None:
+    """Give an item to a front door worker (or take it back: to=None); the queue shows who has what.
+
+    With `seen` (the holder's id the worker's page showed, None for nobody), nothing is written if
+    someone else has changed it since: two workers taking one item are never both told it is theirs.
+    """
     if to is not None and to.role != "front_door":
         raise StoreError("items can only be allocated to the front door team")
-    before = referral.allocated_to_id
-    with transaction():
-        referral.allocated_to_id = to.id if to is not None else None
-        referral.allocated_at = utcnow() if to is not None else None
+    before = referral.allocated_to_id if seen is ... else seen
+    values = {"allocated_to_id": to.id if to is not None else None, "allocated_at": utcnow() if to is not None else None}
+    with transaction() as session:
+        held = [] if seen is ... else [Referral.allocated_to_id.is_(None) if seen is None
+                                       else Referral.allocated_to_id == seen]
+        # One conditional write, so a take at the same moment as another cannot both succeed.
+        if session.execute(update(Referral).where(Referral.id == referral.id, *held).values(**values)).rowcount != 1:
+            raise AllocationChanged(session.scalar(select(Referral.allocated_to_id).where(Referral.id == referral.id)))
         _audit("item_allocated" if to is not None else "item_unallocated", referral, actor=actor,
                reference=referral.reference, from_user_id=before, to_user_id=to.id if to else None)
 
