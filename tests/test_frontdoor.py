@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import csrf_token, sign_in_as, submit
-from signpost import frontdoor_queue as fq, store, workdays
+from signpost import contacts_csv, frontdoor_queue as fq, store, workdays
 from signpost.content import current_library
 from signpost.extensions import db
 from signpost.models import (Assessment, AuditEvent, Decision, Draft, ExternalContact, OutboxMessage, Referral,
@@ -707,6 +707,9 @@ def test_a_wrong_header_or_an_empty_file_is_one_clear_problem(front_door):
     assert "missing columns: outcome" in upload(front_door, "reference,received_at,source_code,channel,age_band,"
                                                              "urgency\n").text
     assert "the file is empty" in upload(front_door, "").text
+    # A spreadsheet saved with an empty column after the last: said plainly, not "unknown columns: ".
+    trailing = upload(front_door, ",".join(contacts_csv.COLUMNS) + ",\nA-1,2026-01-05 09:30,2A,phone,1 to 4,standard,nfa,,\n")
+    assert "a column has no name" in trailing.text and "unknown columns" not in trailing.text
     assert "The file must be a CSV file" in upload(front_door, EXAMPLE, name="contacts.xlsx").text
 
 
