@@ -556,6 +556,16 @@ def test_the_referrer_sees_the_decision_note_thresholds_and_services(front_door,
     assert "No further action: advice given" in listing
 
 
+@pytest.mark.parametrize("kind", ["referral", "consultation"])
+def test_a_referrer_waiting_is_told_plainly_when_to_expect_a_decision(referrer, users, kind):
+    item = make_item(users["referrer"], kind=kind,
+                     details=None if kind == "referral" else {"question": "(test) ?", "referrer_phone": "1"})
+    html = referrer.get(f"/refer/my-referrals/{item.reference}").text
+    expected = ("The front door has not replied yet. They aim to reply within one working day." if kind == "consultation"
+                else "The front door has not made a decision yet. They aim to decide within one working day.")
+    assert expected in html and "aim to within" not in html
+
+
 def test_a_decision_queues_one_email_with_a_link_and_no_child_data(front_door, users, app):
     item = make_item(users["referrer"])
     decide(front_door, item)
