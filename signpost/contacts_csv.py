@@ -97,16 +97,20 @@ def read_contacts(text: str, now: dt.datetime) -> tuple[list[dict], list[RowProb
         return [], [RowProblem(1, None, UNREADABLE)]
     problems: list[RowProblem] = []
     missing = [c for c in REQUIRED if c not in header]
-    unknown = [h for h in header if h not in COLUMNS]
+    unknown = [h for h in header if h and h not in COLUMNS]
+    unnamed = "" in header  # often a comma at the end of the first line, from a spreadsheet
+    named = [h for h in header if h]
     if not header:
         return [], [RowProblem(1, None, "the file is empty: the first line must be the column names")]
-    if missing or unknown or len(set(header)) != len(header):
+    if missing or unknown or unnamed or len(set(named)) != len(named):
         parts = []
         if missing:
             parts.append(f"missing columns: {', '.join(missing)}")
         if unknown:
             parts.append(f"unknown columns: {', '.join(unknown)}")
-        if len(set(header)) != len(header):
+        if unnamed:
+            parts.append("a column has no name: delete the empty column, or the comma at the end of the first line")
+        if len(set(named)) != len(named):
             parts.append("a column is named twice")
         return [], [RowProblem(1, None, "; ".join(parts) + f" (expected: {', '.join(COLUMNS)})")]
     reader.fieldnames = header

@@ -136,11 +136,11 @@ def _filtered(filters: Filters, user_id: int, counting: bool = False):
         query = query.where(Referral.urgency_priority == urgency_priority(filters.urgency))
     if filters.source:
         query = query.where(Assessment.source_code == filters.source)
+    # UK days, as the queue shows when each item was received (stored in UTC).
     if filters.received_from:
-        query = query.where(Referral.created_at >= dt.datetime.combine(filters.received_from, dt.time()))
+        query = query.where(Referral.created_at >= workdays.uk_day_start(filters.received_from))
     if filters.received_to:
-        query = query.where(Referral.created_at < dt.datetime.combine(filters.received_to + dt.timedelta(days=1),
-                                                                      dt.time()))
+        query = query.where(Referral.created_at < workdays.uk_day_start(filters.received_to + dt.timedelta(days=1)))
     if filters.allocated == "me":
         query = query.where(Referral.allocated_to_id == user_id)
     elif filters.allocated == "nobody":

@@ -81,6 +81,11 @@ def _utc(local: dt.datetime) -> dt.datetime:
     return local.replace(tzinfo=LONDON).astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def uk_day_start(day: dt.date) -> dt.datetime:
+    """When a UK calendar day begins, as naive UTC (as stored): 23:00 the day before in summer."""
+    return _utc(dt.datetime.combine(day, dt.time()))
+
+
 def due_by(received_utc: dt.datetime) -> dt.datetime:
     """When a decision is due: one working day after receipt (naive UTC in and out).
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import csrf_token, sign_in_as, submit
-from signpost import frontdoor_queue as fq, store, workdays
+from signpost import contacts_csv, frontdoor_queue as fq, store, workdays
 from signpost.content import current_library
 from signpost.extensions import db
 from signpost.models import (Assessment, AuditEvent, Decision, Draft, ExternalContact, OutboxMessage, Referral,
@@ -215,7 +215,7 @@ def test_queue_filters_and_paging(front_door, users):
     assert queue_refs(front_door, "?source=3c") == [early.reference]
     assert queue_refs(front_door, "?allocated=me") == [early.reference]
     assert early.reference not in queue_refs(front_door, "?allocated=nobody")
-    day = (today - dt.timedelta(days=1, hours=1)).date().isoformat()
+    day = workdays.uk_local(today - dt.timedelta(days=1, hours=1)).date().isoformat()
     assert queue_refs(front_door, f"?from={day}&to={day}") == [yesterday.reference]
     html = front_door.get("/front-door/?urgency=nonsense&from=not-a-date").text
     assert "Some filters were not understood" in html and len(queue_refs(front_door)) == 3
@@ -224,6 +224,17 @@ def test_queue_filters_and_paging(front_door, users):
     first, second = queue_refs(front_door), queue_refs(front_door, "?page=2")
     assert len(first) == fq.PAGE_SIZE and len(second) == 3 and not set(first) & set(second)
     assert 'href="/front-door/?status=awaiting&amp;page=2"' in front_door.get("/front-door/").text
+
+
+def test_queue_dates_received_are_uk_days_as_the_queue_shows_them(front_door, users):
+    """Received at 00:30 on 2 June UK time (23:30 UTC on 1 June): the queue says 2 June, so a filter
+    for 2 June finds it and one for 1 June does not."""
+    item = make_item(users["referrer"], received=dt.datetime(2026, 6, 1, 23, 30))
+    winter = make_item(users["referrer"], received=dt.datetime(2026, 1, 15, 23, 30))
+    assert "Received 2 Jun 2026 00:30" in front_door.get("/front-door/?status=all").text
+    assert queue_refs(front_door, "?status=all&from=2026-06-02&to=2026-06-02") == [item.reference]
+    assert queue_refs(front_door, "?status=all&from=2026-06-01&to=2026-06-01") == []
+    assert queue_refs(front_door, "?status=all&from=2026-01-15&to=2026-01-15") == [winter.reference]
 
 
 def test_reading_the_queue_is_audited(front_door, users):
@@ -251,6 +262,19 @@ def test_item_page_reads_in_a_social_workers_order_and_every_view_is_audited(fro
     viewed = [e for e in events("item_viewed") if e.record_id == str(item.id)]
     assert len(viewed) == 2 and viewed[0].actor == users["front_door"].email
     assert "Fenwick" not in str(viewed[0].detail) and "Ada" not in str(viewed[0].detail)
+
+
+def test_an_erased_referral_says_so_and_is_never_shown_as_an_unborn_baby(front_door, referrer, users):
+    """Erased (retention, or a referral about the wrong child), a referral has no name or date of birth
+    left: the front door and the referrer are told its details were erased, not that the child is unborn."""
+    from signpost.store import retention
+    item = make_item(users["referrer"])
+    retention.erase_child(item.reference, same_child=False, reason="(test) the wrong child", actor=users["admin"])
+    for html in (front_door.get(f"/front-door/items/{item.reference}").text,
+                 referrer.get("/refer/my-referrals").text,
+                 referrer.get(f"/refer/my-referrals/{item.reference}").text):
+        assert "Unborn baby" not in html and "Not born yet" not in html
+        assert "erased" in html
 
 
 def test_an_unknown_item_is_404_and_audited(front_door):
@@ -284,6 +308,16 @@ def test_a_referrer_opening_another_referrers_summary_gets_404_audited(app, user
     assert denied.detail["status"] == 404 and denied.actor == users["referrer"].email
 
 
+@pytest.mark.parametrize("path", ["/refer/my-referrals/NM-2026-99999", "/refer/my-referrals/summary/99999"])
+def test_a_referrer_asking_for_a_referral_that_is_not_there_gets_404_audited(referrer, users, path):
+    """As for the front door: a missing record leaves the same trace as someone else's, so guessing
+    references shows in the audit trail whether or not they exist."""
+    assert referrer.get(path).status_code == 404
+    denied = events("access_denied")
+    assert denied and denied[-1].record_id == path.rsplit("/", 1)[1]
+    assert denied[-1].actor == users["referrer"].email and denied[-1].detail["status"] == 404
+
+
 # ---------------------------------------------------------------------------------------------- allocation
 
 def test_a_worker_takes_an_item_and_the_queue_shows_who_has_it(front_door, users):
@@ -295,6 +329,29 @@ def test_a_worker_takes_an_item_and_the_queue_shows_who_has_it(front_door, users
     assert item.allocated_to_id == users["front_door"].id and item.allocated_at is not None
     assert users["front_door"].name in front_door.get("/front-door/").text
     assert events("item_allocated")[-1].detail["to_user_id"] == users["front_door"].id
+
+
+def test_two_workers_taking_one_item_are_not_both_told_it_is_theirs(front_door, users):
+    """Both opened the item while nobody had it; the colleague took it first. The second 'Take this
+    item' changes nothing and says who has it, rather than quietly taking it from them."""
+    item = make_item(users["referrer"])
+    colleague = store.create_user("colleague@example.org", "Colleague Two", "front_door", "a long enough password",
+                                  actor="test")
+    page = f"/front-door/items/{item.reference}"
+    token = csrf_token(front_door, page)  # the page as it was: nobody had the item
+    fd_store.allocate(item, colleague, actor=colleague)
+    response = front_door.post(f"{page}/take", data={"csrf_token": token, "allocated_to": ""})
+    assert response.status_code == 302
+    db.session.refresh(item)
+    assert item.allocated_to_id == colleague.id
+    html = front_door.get(response.location).text
+    assert "Colleague Two took this item" in html and "is now yours" not in html
+    assert len(events("item_allocated")) == 1
+    # Seen as theirs, taking it is a choice: it is then the worker's.
+    response = front_door.post(f"{page}/take", data={"csrf_token": csrf_token(front_door, page),
+                                                     "allocated_to": str(colleague.id)})
+    db.session.refresh(item)
+    assert item.allocated_to_id == users["front_door"].id
 
 
 def test_only_a_manager_allocates_to_someone_else(app, front_door, users, admin):
@@ -348,6 +405,44 @@ def test_a_stale_decision_is_refused_and_shows_the_winner(front_door, users):
     assert 'name="supersedes" value="1"' in response.text  # sending again now supersedes theirs, knowingly
 
 
+def test_a_double_submitted_decision_is_recorded_once_and_not_called_someone_elses(front_door, users):
+    """The same worker sending the same decision twice (a double-click, a resend after a slow response)
+    made it the first time: they are not told that someone else decided, nor that theirs was not saved."""
+    item = make_item(users["referrer"])
+    assert decide(front_door, item, "nfa_advice", "(test) Signposted to the family hub.").status_code == 302
+    again = decide(front_door, item, "nfa_advice", "(test) Signposted to the family hub.")
+    assert again.status_code == 302
+    assert "Someone else" not in front_door.get(again.location).text
+    assert [d.outcome for d in fq.decision_history(item.id)] == ["nfa_advice"]
+    assert len(events("decision_recorded")) == 1 and not events("decision_superseded")
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_a_different_decision_from_another_tab_says_it_was_yours(front_door, users):
+    item = make_item(users["referrer"])
+    assert decide(front_door, item, "nfa", "(test) Nothing to do.").status_code == 302
+    response = decide(front_door, item, "early_help", "(test) Early help after all.", supersedes=0)
+    assert response.status_code == 409
+    assert "You recorded" in response.text and "Someone else" not in response.text
+    assert [d.outcome for d in fq.decision_history(item.id)] == ["nfa"]
+
+
+def test_a_stale_decision_keeps_what_the_worker_wrote(front_door, users):
+    """Told that a colleague decided first, the worker still has their own decision and note on the
+    page, to send again knowingly (it then supersedes the colleague's) or to change."""
+    item = make_item(users["referrer"])
+    colleague = store.create_user("colleague@example.org", "Colleague Two", "front_door", "a long enough password",
+                                  actor="test")
+    fd_store.record_decision(item, "strategy_s47", "(test) Strategy discussion today.", supersedes=0,
+                             actor=colleague)
+    response = decide(front_door, item, "early_help", "(test) My careful note about the family hub.", supersedes=0)
+    assert response.status_code == 409
+    form = response.text.split('id="decide"', 1)[1]
+    assert "My careful note about the family hub" in form
+    assert re.search(r'value="early_help"[^>]*checked', form)
+    assert 'name="supersedes" value="1"' in form
+
+
 @pytest.mark.parametrize("sent", ["an empty form", "after someone else's decision", "a decision the store refuses"])
 def test_a_decision_sent_back_shows_the_childs_details_and_is_audited_like_a_view(front_door, users, sent,
                                                                                   monkeypatch):
@@ -386,6 +481,18 @@ def test_a_decision_needs_a_note_and_a_real_time(front_door, users):
     assert response.status_code == 400 and "cannot be in the future" in response.text
     response = decide(front_door, item, "advice_given", "x")  # advice is for consultations only
     assert response.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(Decision)) == 0
+
+
+def test_a_decision_dated_before_the_item_arrived_points_at_the_date(front_door, users):
+    item = make_item(users["referrer"], received=utcnow() - dt.timedelta(days=1))
+    when = workdays.uk_local(utcnow() - dt.timedelta(days=3))
+    response = decide(front_door, item, "nfa", "(test) Nothing to do.", decided_day=when.day,
+                      decided_month=when.month, decided_year=when.year)
+    assert response.status_code == 400
+    summary = response.text.split('govuk-error-summary__list', 1)[1].split("</ul>", 1)[0]
+    assert 'href="#decided_day"' in summary and 'href="#outcome"' not in summary
+    assert "cannot be before the item was received" in summary
     assert db.session.scalar(select(func.count()).select_from(Decision)) == 0
 
 
@@ -447,6 +554,16 @@ def test_the_referrer_sees_the_decision_note_thresholds_and_services(front_door,
     assert "Services that could help now" in html and 'data-service-id="' in html
     listing = referrer.get("/refer/my-referrals").text
     assert "No further action: advice given" in listing
+
+
+@pytest.mark.parametrize("kind", ["referral", "consultation"])
+def test_a_referrer_waiting_is_told_plainly_when_to_expect_a_decision(referrer, users, kind):
+    item = make_item(users["referrer"], kind=kind,
+                     details=None if kind == "referral" else {"question": "(test) ?", "referrer_phone": "1"})
+    html = referrer.get(f"/refer/my-referrals/{item.reference}").text
+    expected = ("The front door has not replied yet. They aim to reply within one working day." if kind == "consultation"
+                else "The front door has not made a decision yet. They aim to decide within one working day.")
+    assert expected in html and "aim to within" not in html
 
 
 def test_a_decision_queues_one_email_with_a_link_and_no_child_data(front_door, users, app):
@@ -600,6 +717,9 @@ def test_a_wrong_header_or_an_empty_file_is_one_clear_problem(front_door):
     assert "missing columns: outcome" in upload(front_door, "reference,received_at,source_code,channel,age_band,"
                                                              "urgency\n").text
     assert "the file is empty" in upload(front_door, "").text
+    # A spreadsheet saved with an empty column after the last: said plainly, not "unknown columns: ".
+    trailing = upload(front_door, ",".join(contacts_csv.COLUMNS) + ",\nA-1,2026-01-05 09:30,2A,phone,1 to 4,standard,nfa,,\n")
+    assert "a column has no name" in trailing.text and "unknown columns" not in trailing.text
     assert "The file must be a CSV file" in upload(front_door, EXAMPLE, name="contacts.xlsx").text
 
 

@@ -27,14 +27,30 @@ class DecisionConflict(StoreError):
 
 # Allocation -----------------------------------------------------------------------------------
 
-def allocate(referral: Referral, to: User | None, *, actor: User) -> None:
-    """Give an item to a front door worker (or take it back: to=None); the queue shows who has what."""
+class AllocationChanged(StoreError):
+    """Someone changed who has the item since the worker's page showed it; nothing was written."""
+
+    def __init__(self, holder_id: int | None):
+        super().__init__("the item's allocation changed")
+        self.holder_id = holder_id
+
+
+def allocate(referral: Referral, to: User | None, *, actor: User, seen=...) -> None:
+    """Give an item to a front door worker (or take it back: to=None); the queue shows who has what.
+
+    With `seen` (the holder's id the worker's page showed, None for nobody), nothing is written if
+    someone else has changed it since: two workers taking one item are never both told it is theirs.
+    """
     if to is not None and to.role != "front_door":
         raise StoreError("items can only be allocated to the front door team")
-    before = referral.allocated_to_id
-    with transaction():
-        referral.allocated_to_id = to.id if to is not None else None
-        referral.allocated_at = utcnow() if to is not None else None
+    before = referral.allocated_to_id if seen is ... else seen
+    values = {"allocated_to_id": to.id if to is not None else None, "allocated_at": utcnow() if to is not None else None}
+    with transaction() as session:
+        held = [] if seen is ... else [Referral.allocated_to_id.is_(None) if seen is None
+                                       else Referral.allocated_to_id == seen]
+        # One conditional write, so a take at the same moment as another cannot both succeed.
+        if session.execute(update(Referral).where(Referral.id == referral.id, *held).values(**values)).rowcount != 1:
+            raise AllocationChanged(session.scalar(select(Referral.allocated_to_id).where(Referral.id == referral.id)))
         _audit("item_allocated" if to is not None else "item_unallocated", referral, actor=actor,
                reference=referral.reference, from_user_id=before, to_user_id=to.id if to else None)
 
@@ -65,7 +81,8 @@ def record_decision(referral: Referral, outcome: str, note: str, *, supersedes: 
     decision was recorded since, nothing is written and DecisionConflict carries the winner:
     the unique (referral_id, sequence) makes this hold even for two commits at the same moment.
     With `link`, an email telling the referrer (a link only, no child data) is queued in the same
-    transaction, so the decision and its notice are committed together or not at all.
+    transaction, so the decision and its notice are committed together or not at all. The same
+    worker sending the same decision again gets the one already recorded, and nothing is written.
     """
     if outcome not in OUTCOMES:
         raise StoreError(f"outcome must be one of {', '.join(OUTCOMES)}")
@@ -74,12 +91,23 @@ def record_decision(referral: Referral, outcome: str, note: str, *, supersedes: 
     if referral.kind == "consultation" and referral_advised is None:
         raise StoreError("say whether a referral should follow the advice")
     now = utcnow()
-    decided_at = decided_at or now
+    asked_at, decided_at = decided_at, decided_at or now
     if decided_at > now + dt.timedelta(minutes=5):
         raise StoreError("a decision cannot be dated in the future")
     if decided_at < referral.created_at - dt.timedelta(minutes=5):
         raise StoreError("a decision cannot be dated before the item was received")
+
+    def repeated(decision: Decision | None) -> bool:
+        # The same worker's same decision sent again (a double-click, a resend after a slow response):
+        # it was made the first time, so it is neither a conflict nor a second decision.
+        return (decision is not None and decision.sequence == supersedes + 1 and decision.decided_by == actor.id
+                and decision.outcome == outcome and decision.note == (note or "").strip()
+                and decision.referral_advised == referral_advised
+                and (asked_at is None or decision.decided_at == asked_at))
+
     current = latest_decision(referral.id)
+    if repeated(current):
+        return current
     if (current.sequence if current else 0) != supersedes:
         raise DecisionConflict(current)
     try:
@@ -97,7 +125,10 @@ def record_decision(referral: Referral, outcome: str, note: str, *, supersedes: 
                 _queue_decision_email(referral, link)
     except IntegrityError:
         db.session.rollback()
-        raise DecisionConflict(latest_decision(referral.id)) from None
+        current = latest_decision(referral.id)
+        if repeated(current):
+            return current
+        raise DecisionConflict(current) from None
     return decision
 
 

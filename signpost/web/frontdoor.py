@@ -185,8 +185,17 @@ def _render_item(referral: Referral, form=None, conflict: Decision | None = None
 @role_required(*TEAM)
 def take(reference: str):
     referral = _item(reference)
-    fd_store.allocate(referral, _user(), actor=_user())
-    flash(f"{referral.reference} is now yours.", "success")
+    seen = request.form.get("allocated_to", "").strip()  # who had it on the worker's page ("" for nobody)
+    try:
+        fd_store.allocate(referral, _user(), actor=_user(),
+                          seen=int(seen) if seen.isascii() and seen.isdigit() else None)
+    except fd_store.AllocationChanged as changed:
+        holder = db.session.get(User, changed.holder_id) if changed.holder_id else None
+        flash(f"{holder.name} took this item while you were reading it, so it is still theirs. Take it again "
+              "if you mean to." if holder else
+              "The item's allocation changed while you were reading it. Take it again if you mean to.", "info")
+    else:
+        flash(f"{referral.reference} is now yours.", "success")
     return redirect(url_for("frontdoor.item", reference=referral.reference))
 
 
@@ -222,8 +231,9 @@ def decide(reference: str):
     except fd_store.DecisionConflict as conflict:
         db.session.expire_all()
         referral = _item(reference)
-        fresh = ff.decision_form(referral, supersedes=conflict.winner.sequence if conflict.winner else 0)
-        return _render_item(referral, form=fresh, conflict=conflict.winner, status=409)
+        # What they wrote stays on the page: sent again, knowingly, it supersedes the winner's.
+        form.supersedes.data = conflict.winner.sequence if conflict.winner else 0
+        return _render_item(referral, form=form, conflict=conflict.winner, status=409)
     except store.StoreError as exc:
         form.outcome.errors = [str(exc).capitalize()]
         return _render_item(referral, form=form, status=400)

@@ -48,6 +48,7 @@ class DecisionForm(FlaskForm):
     supersedes = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0)])
 
     decided_at: dt.datetime | None = None
+    received_at: dt.datetime | None = None  # the item's (naive UTC): no decision before it
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -64,6 +65,9 @@ class DecisionForm(FlaskForm):
             self.decided_at = local.replace(tzinfo=LONDON).astimezone(dt.UTC).replace(tzinfo=None)
             if local > london_now() + dt.timedelta(minutes=5):
                 problem = "The date and time decided cannot be in the future"
+            elif self.received_at is not None and self.decided_at < self.received_at - dt.timedelta(minutes=5):
+                problem = (f"The date and time decided cannot be before the item was received, "
+                           f"{workdays.uk_local(self.received_at):%-d %B %Y at %H:%M}")
         if problem:
             self.decided_day.errors = [problem]
             ok = False
@@ -78,6 +82,7 @@ def decision_form(referral, supersedes: int | None = None, formdata=None) -> Dec
         "outcome": "advice_given" if referral.kind == "consultation" else None}
     form = DecisionForm(formdata=formdata, data=data)
     form.kind = referral.kind
+    form.received_at = referral.created_at
     allowed = ("advice_given",) if referral.kind == "consultation" else tuple(o for o in OUTCOMES
                                                                              if o != "advice_given")
     form.outcome.choices = [(o, OUTCOME_NAMES[o]) for o in allowed]

@@ -27,7 +27,7 @@ from ..models import Assessment, Draft, Referral
 from . import fixed_url
 from . import journey_forms as jf
 from .pages import BY_SLUG, PAGES, Context, summary_rows
-from .security import abort_not_yours, role_required
+from .security import abort_not_yours, audit_denial, role_required
 
 bp = Blueprint("journey", __name__, url_prefix="/refer")
 REFERRERS = ("referrer",)
@@ -816,6 +816,7 @@ def history_summary(assessment_id: int):
     """The printable summary of a finished assessment, as it was recorded (no names in it)."""
     assessment = db.session.get(Assessment, assessment_id)
     if assessment is None:
+        audit_denial(404, record_type="assessments", record_id=str(assessment_id), reason="no such record")
         abort(404)
     if assessment.user_id != current_user.id:
         abort_not_yours(assessment)  # audited
@@ -834,8 +835,9 @@ def history_summary(assessment_id: int):
 @bp.get("/my-referrals/<reference>")
 @role_required(*REFERRERS)
 def my_referral(reference: str):
-    made = db.session.scalar(select(Referral).where(Referral.reference == reference))
-    if made is None:
+    made = db.session.scalar(select(Referral).where(Referral.reference == reference[:64]))
+    if made is None:  # audited like someone else's: guessing references leaves a trace
+        audit_denial(404, record_type="referrals", record_id=reference[:64], reason="no such item")
         abort(404)
     if made.user_id != current_user.id:
         abort_not_yours(made)
