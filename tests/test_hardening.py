@@ -343,13 +343,15 @@ def test_published_versions_stay_in_force_while_the_database_does_not_answer(app
     a restart) keeps the versions last read, rather than the older files taking over."""
     from sqlalchemy.exc import OperationalError
 
+    import datetime as dt
+
     from signpost import content
     files = app.extensions["signpost.library"]
-    newer = files.versions[-1].id
+    last = files.in_force(dt.date.today())
+    newer = last.id
     app.config["THRESHOLDS_CACHE_SECONDS"] = 0
-    without = content.Library(versions=files.versions[:-1], problems=files.problems)
-    app.extensions["signpost.library"] = without  # the newest version is only "published"
-    last = files.versions[-1]
+    without = content.Library(versions=tuple(v for v in files.versions if v is not last), problems=files.problems)
+    app.extensions["signpost.library"] = without  # the version in force is only "published"
     monkeypatch.setattr(content, "_published_rows", lambda app: [(last.id, last.content_hash, None)])
     content._parsed[last.content_hash] = last
     assert content.current_library().by_id(newer) is not None
@@ -368,8 +370,9 @@ def test_a_published_version_that_does_not_load_blocks_older_ones_from_its_date(
 
     from signpost import content
     files = app.extensions["signpost.library"]
-    app.extensions["signpost.library"] = content.Library(versions=files.versions[:-1], problems=files.problems)
     today = dt.date.today()
+    app.extensions["signpost.library"] = content.Library(
+        versions=tuple(v for v in files.versions if v.effective_from < today), problems=files.problems)
     assert content.current_library().in_force(today).effective_from < today
     row = ("northmere-hand-edited", "0" * 64, f"id: northmere-hand-edited\neffective_from: {today}\nbroken: [\n")
     assert content.merge_published(files, [row]).unloaded == (("northmere-hand-edited.yaml (published)", today),)
