@@ -54,7 +54,10 @@ def test_every_setting_is_read_from_the_environment():
     ({"SIGNPOST_ENV": "staging"}, "SIGNPOST_ENV must be one of"),
     ({"SIGNPOST_SESSION_IDLE_MINUTES": "half an hour"}, "must be a whole number"),
     ({"SIGNPOST_SESSION_IDLE_MINUTES": "0"}, "must be at least 1"),
-    ({"SIGNPOST_SECURE_COOKIES": "perhaps"}, "expected true or false"),
+    ({"SIGNPOST_SECURE_COOKIES": "perhaps"}, "SIGNPOST_SECURE_COOKIES must be true or false, got 'perhaps'"),
+    # Each names its variable: an operator with several true/false settings knows which to fix.
+    ({"SIGNPOST_SMTP_STARTTLS": "maybe"}, "SIGNPOST_SMTP_STARTTLS must be true or false"),
+    ({"SIGNPOST_SMTP_SSL": "tls"}, "SIGNPOST_SMTP_SSL must be true or false"),
 ])
 def test_bad_settings_say_what_is_wrong(env, message):
     with pytest.raises(settings.SettingsError, match=message):
