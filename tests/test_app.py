@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import shutil
 from pathlib import Path
@@ -48,6 +49,25 @@ def test_every_setting_is_read_from_the_environment():
     assert config["THRESHOLDS_DIR"] == "/srv/thresholds" and config["DIRECTORY_PATH"] == "/srv/directory.yaml"
     assert config["SESSION_COOKIE_SECURE"] is False  # explicitly turned off (e.g. TLS ends elsewhere)
     assert config["TRUSTED_PROXIES"] == 1
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@pytest.mark.parametrize("storage,workers,threads", [
+    ("", 1, 4), ("memory://", 1, 4), ("redis://127.0.0.1:6379/0", 2 * os.cpu_count() + 1, 1)])
+def test_make_run_serves_with_the_workers_the_readme_gives(monkeypatch, storage, workers, threads):
+    """README: `make run` is one process of 4 threads, or 2 x cores + 1 processes of one thread with
+    Redis: the Makefile leaves the choice to gunicorn.conf.py (it once started 2 x 4 with Redis)."""
+    import runpy
+    import subprocess
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", storage)
+    for name in ("WORKERS", "THREADS", "GUNICORN_WORKERS", "GUNICORN_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    dry_run = subprocess.run(["make", "-n", "-s", "run"], cwd=ROOT, capture_output=True, text=True, check=True)
+    command = [line for line in dry_run.stdout.splitlines() if "gunicorn -c gunicorn.conf.py" in line][-1]
+    for name, value in re.findall(r"\b(GUNICORN_WORKERS|GUNICORN_THREADS)=(\S*)", command):
+        monkeypatch.setenv(name, value)
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert (conf["workers"], conf["threads"]) == (workers, threads), command
 
 
 @pytest.mark.parametrize("env,message", [
