@@ -361,6 +361,17 @@ def test_wsgi_module_exposes_the_app(monkeypatch, tmp_path):
     assert Path(wsgi.__file__).parent == ROOT
 
 
+def test_a_wrong_setting_stops_the_command_line_with_its_message_not_a_traceback(monkeypatch):
+    """An operator's `flask --app wsgi ...` with a wrong setting: one line naming it, status 1."""
+    import subprocess
+    import sys
+    monkeypatch.setenv("SIGNPOST_SMTP_STARTTLS", "maybe")
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "users", "list"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Error: SIGNPOST_SMTP_STARTTLS must be true or false, got 'maybe'"
+
+
 def test_form_fields_describe_only_what_is_on_the_page(client, admin, users):
     """Every aria-describedby names elements that exist (govuk-frontend-wtf pointed at missing hints)."""
     import re
