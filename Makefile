@@ -4,9 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 # Sign-in throttling counts in memory unless RATELIMIT_STORAGE_URI (Redis) is set, and memory is
-# per process: so one worker process (with threads) unless the counts are shared.
-WORKERS ?= $(if $(RATELIMIT_STORAGE_URI),2,1)
-THREADS ?= 4
+# per process: gunicorn.conf.py starts one worker process with 4 threads unless the counts are shared
+# in Redis, then 2 x cores + 1 of one thread each (as the README says). Empty: let it choose;
+# `make run WORKERS=3 THREADS=2` to override.
+WORKERS ?=
+THREADS ?=
 FLASK := $(BIN)/flask --app wsgi
 
 .PHONY: run test install install-dev assets thresholds bench clean

@@ -26,8 +26,10 @@ def _dir() -> Path:
     return Path(current_app.config["THRESHOLDS_DIR"])
 
 
-def _library(strict_exit: bool = True):
+def _library(strict_exit: bool = True, published: bool = False):
     library = load_library(_dir())
+    if published:
+        library = _with_published(library)
     if library.problems:
         for problem in library.problems:
             click.echo(str(problem), err=True)
@@ -36,6 +38,19 @@ def _library(strict_exit: bool = True):
         click.echo(f"No valid threshold versions under {_dir()}.", err=True)
         sys.exit(1)
     return library
+
+
+def _with_published(files):
+    """The files plus the versions published from Signpost (and less those withdrawn), as the service
+    and the API see them: on a host other than the one that published, a version is only in the
+    database. Without a database (or before `db upgrade`), the files alone."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from .content import _published_rows, merge_published
+    try:
+        rows = _published_rows(current_app)
+    except SQLAlchemyError:
+        return files
+    return merge_published(files, rows)
 
 
 def _version(library, version_id: str):
@@ -100,7 +115,7 @@ def validate_command(paths):
 @thresholds_cli.command("list")
 def list_command():
     """One line per version: id, effective date, indicators, hash, and which is in force."""
-    library = _library()
+    library = _library(published=True)
     today = dt.date.today()
     try:
         current = library.in_force(today).id
@@ -121,7 +136,7 @@ def list_command():
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def show_command(version_id, fmt):
     """Show a version (ID or 'current'), as readable text or as JSON."""
-    version = _version(_library(), version_id)
+    version = _version(_library(published=True), version_id)
     if fmt == "json":
         data = version.document.model_dump(mode="json")
         data["content_hash"] = version.content_hash
@@ -151,7 +166,7 @@ def show_command(version_id, fmt):
 @click.argument("new_id")
 def diff_command(old_id, new_id):
     """What changed from OLD to NEW: indicators, levels, rules, routes, contacts."""
-    library = _library()
+    library = _library(published=True)
     old, new = _version(library, old_id), _version(library, new_id)
     changes = diff_versions(old, new)
     click.echo(f"Changes from {old.id} to {new.id}: {len(changes)}")
@@ -196,7 +211,7 @@ def test_command():
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
     """Print the recommendation and its reasons for these answers."""
-    library = _library()
+    library = _library(published=True)
     version = _version(library, version_id)
     try:
         directory = load_directory_for(library)

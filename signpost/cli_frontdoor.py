@@ -38,8 +38,9 @@ def import_command(path, email):
     from .store import frontdoor as fd_store
 
     user = store.find_user(email)
-    if user is None or user.role != "front_door":
-        click.echo(f"No front door account {email}.", err=True)
+    # As on the import page: a disabled account (someone who has left) records nothing.
+    if user is None or not user.active or user.role != "front_door":
+        click.echo(f"No active front door account {email}.", err=True)
         sys.exit(1)
     try:
         text = path.read_text(encoding="utf-8-sig")

@@ -40,6 +40,9 @@ def erase_command(reference, same_child, reason, email):
     """Erase one child's referral records; the anonymous counts the reports use are kept."""
     from . import store
     from .store import retention
+    if not reason.strip():
+        click.echo("--reason must say why (e.g. the request's reference): the audit trail records it.", err=True)
+        sys.exit(1)
     user = store.find_user(email)
     if user is None or not user.active or user.role != "admin":
         click.echo(f"No active administrator account {email}.", err=True)
@@ -47,9 +50,14 @@ def erase_command(reference, same_child, reason, email):
     try:
         erased = retention.erase_child(reference, same_child=same_child, reason=reason, actor=user)
     except LookupError as exc:
-        click.echo(str(exc).capitalize(), err=True)
+        message = str(exc)
+        click.echo(message[:1].upper() + message[1:], err=True)  # the reference as typed, not lowercased
         sys.exit(1)
     if not erased:
         click.echo(f"{reference} was already erased.")
+        if same_child:
+            # Its name and date of birth went with it, so nothing left on it finds the child's others.
+            click.echo("Its name and date of birth were erased with it, so the child's other referrals cannot "
+                       "be found from it: erase each of them by its own reference.", err=True)
         return
     click.echo(f"Erased {len(erased)} referral(s): {', '.join(erased)}")

@@ -20,15 +20,16 @@ class SettingsError(RuntimeError):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
 
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None or value.strip() == "":
+def _bool(env, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
         return default
-    value = value.strip().lower()
+    value = raw.strip().lower()
     if value in {"1", "true", "yes", "on"}:
         return True
     if value in {"0", "false", "no", "off"}:
         return False
-    raise SettingsError(f"expected true or false, got {value!r}")
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
 def _int(env, name: str, default: int, minimum: int = 0) -> int:
@@ -59,7 +60,7 @@ def from_environment(env=os.environ) -> dict:
     if environment not in ENVIRONMENTS:
         raise SettingsError(f"SIGNPOST_ENV must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
     production = environment == "production"
-    secure_cookies = _bool(env.get("SIGNPOST_SECURE_COOKIES"), default=production)
+    secure_cookies = _bool(env, "SIGNPOST_SECURE_COOKIES", default=production)
     return {
         "ENVIRONMENT": environment,
         "SECRET_KEY": env.get("SECRET_KEY", ""),
@@ -123,8 +124,8 @@ def from_environment(env=os.environ) -> dict:
         "SMTP_PORT": _int(env, "SIGNPOST_SMTP_PORT", 587, minimum=1),
         "SMTP_USERNAME": env.get("SIGNPOST_SMTP_USERNAME", ""),
         "SMTP_PASSWORD": env.get("SIGNPOST_SMTP_PASSWORD", ""),
-        "SMTP_STARTTLS": _bool(env.get("SIGNPOST_SMTP_STARTTLS"), default=True),
-        "SMTP_SSL": _bool(env.get("SIGNPOST_SMTP_SSL"), default=False),
+        "SMTP_STARTTLS": _bool(env, "SIGNPOST_SMTP_STARTTLS", default=True),
+        "SMTP_SSL": _bool(env, "SIGNPOST_SMTP_SSL", default=False),
         "SMTP_FROM": env.get("SIGNPOST_SMTP_FROM", "signpost@localhost").strip(),
         "SMTP_TIMEOUT": _int(env, "SIGNPOST_SMTP_TIMEOUT", 10, minimum=1),
         "SMTP_MAX_ATTEMPTS": _int(env, "SIGNPOST_SMTP_MAX_ATTEMPTS", 12, minimum=1),

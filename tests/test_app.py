@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import shutil
 from pathlib import Path
@@ -50,11 +51,33 @@ def test_every_setting_is_read_from_the_environment():
     assert config["TRUSTED_PROXIES"] == 1
 
 
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@pytest.mark.parametrize("storage,workers,threads", [
+    ("", 1, 4), ("memory://", 1, 4), ("redis://127.0.0.1:6379/0", 2 * os.cpu_count() + 1, 1)])
+def test_make_run_serves_with_the_workers_the_readme_gives(monkeypatch, storage, workers, threads):
+    """README: `make run` is one process of 4 threads, or 2 x cores + 1 processes of one thread with
+    Redis: the Makefile leaves the choice to gunicorn.conf.py (it once started 2 x 4 with Redis)."""
+    import runpy
+    import subprocess
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", storage)
+    for name in ("WORKERS", "THREADS", "GUNICORN_WORKERS", "GUNICORN_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    dry_run = subprocess.run(["make", "-n", "-s", "run"], cwd=ROOT, capture_output=True, text=True, check=True)
+    command = [line for line in dry_run.stdout.splitlines() if "gunicorn -c gunicorn.conf.py" in line][-1]
+    for name, value in re.findall(r"\b(GUNICORN_WORKERS|GUNICORN_THREADS)=(\S*)", command):
+        monkeypatch.setenv(name, value)
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert (conf["workers"], conf["threads"]) == (workers, threads), command
+
+
 @pytest.mark.parametrize("env,message", [
     ({"SIGNPOST_ENV": "staging"}, "SIGNPOST_ENV must be one of"),
     ({"SIGNPOST_SESSION_IDLE_MINUTES": "half an hour"}, "must be a whole number"),
     ({"SIGNPOST_SESSION_IDLE_MINUTES": "0"}, "must be at least 1"),
-    ({"SIGNPOST_SECURE_COOKIES": "perhaps"}, "expected true or false"),
+    ({"SIGNPOST_SECURE_COOKIES": "perhaps"}, "SIGNPOST_SECURE_COOKIES must be true or false, got 'perhaps'"),
+    # Each names its variable: an operator with several true/false settings knows which to fix.
+    ({"SIGNPOST_SMTP_STARTTLS": "maybe"}, "SIGNPOST_SMTP_STARTTLS must be true or false"),
+    ({"SIGNPOST_SMTP_SSL": "tls"}, "SIGNPOST_SMTP_SSL must be true or false"),
 ])
 def test_bad_settings_say_what_is_wrong(env, message):
     with pytest.raises(settings.SettingsError, match=message):
@@ -336,6 +359,17 @@ def test_wsgi_module_exposes_the_app(monkeypatch, tmp_path):
     importlib.reload(wsgi)
     assert wsgi.app.name == "signpost"
     assert Path(wsgi.__file__).parent == ROOT
+
+
+def test_a_wrong_setting_stops_the_command_line_with_its_message_not_a_traceback(monkeypatch):
+    """An operator's `flask --app wsgi ...` with a wrong setting: one line naming it, status 1."""
+    import subprocess
+    import sys
+    monkeypatch.setenv("SIGNPOST_SMTP_STARTTLS", "maybe")
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "users", "list"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Error: SIGNPOST_SMTP_STARTTLS must be true or false, got 'maybe'"
 
 
 def test_form_fields_describe_only_what_is_on_the_page(client, admin, users):

@@ -732,6 +732,17 @@ def test_contacts_import_from_the_command_line(app, users):
     assert result.exit_code == 0 and "Imported 0 contact(s); 6 already recorded" in result.output
 
 
+@pytest.mark.parametrize("who", ["nobody@example.org", "admin@example.org", "disabled"])
+def test_contacts_import_from_the_command_line_names_an_active_front_door_account(app, users, who):
+    if who == "disabled":
+        store.update_user(users["front_door"], active=False, actor="test")
+        who = users["front_door"].email
+    path = str(ROOT / "docs" / "external-contacts-example.csv")
+    result = app.test_cli_runner().invoke(args=["contacts", "import", path, "--as", who])
+    assert result.exit_code == 1 and f"No active front door account {who}." in result.output
+    assert db.session.scalar(select(func.count()).select_from(ExternalContact)) == 0
+
+
 # ---------------------------------------------------------------------------------------------- audit viewer
 
 def test_the_audit_viewer_is_for_admins_and_front_door_managers(front_door, admin, users):

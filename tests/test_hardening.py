@@ -383,7 +383,9 @@ def test_a_published_version_that_does_not_load_blocks_older_ones_from_its_date(
 
 def test_healthz_refuses_an_unknown_check_name(client):
     response = client.get("/healthz?only=databse,thresholds")
-    assert response.status_code == 400 and "unknown check" in response.get_json()["error"]
+    assert response.status_code == 400
+    assert response.get_json()["error"] == ("only: unknown check databse; use database, rate_limit_store, "
+                                            "thresholds")
 
 
 # ---------------------------------------------------------------------------- audit

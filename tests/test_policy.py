@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 import shutil
 
@@ -621,6 +622,38 @@ def test_cli_simulates_and_publishes_a_draft_file(app, users, thresholds_dir, tm
     assert current_library().by_id("cli-draft") is None and not (thresholds_dir / "cli-draft.yaml").exists()
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.actor == "cli")).all()
     assert {"threshold_simulated", "threshold_published", "threshold_withdrawn"} <= set(actions)
+
+
+def test_the_cli_lists_and_shows_versions_published_on_another_host_as_the_service_does(app, users, thresholds_dir,
+                                                                                        tmp_path):
+    """Another host has no file for a version published elsewhere: `thresholds list`, `show`, `diff` and
+    `assess` still see it, as its pages and the API do (README: the API is the same as `show`), and a
+    withdrawn one is gone from them even where its file is still on disk."""
+    current = current_version()
+    data = policy.load_data((thresholds_dir / f"{current.id}.yaml").read_text())
+    data["id"] = "elsewhere-draft"
+    data["supersedes"] = current.id
+    draft_file = tmp_path / "elsewhere-draft.yaml"
+    draft_file.write_text(policy.dump(data))
+    runner = app.test_cli_runner()
+    later = TODAY + dt.timedelta(days=7)
+    result = runner.invoke(args=["thresholds", "publish", str(draft_file), "--effective", later.isoformat()])
+    assert result.exit_code == 0, result.output
+    published_file = thresholds_dir / "elsewhere-draft.yaml"
+    kept = published_file.read_text()
+    published_file.unlink()  # as on every host but the one that published it
+    listed = runner.invoke(args=["thresholds", "list"])
+    assert listed.exit_code == 0 and re.search(r"^elsewhere-draft +\S+ .* scheduled$", listed.stdout, re.M), listed.output
+    shown = runner.invoke(args=["thresholds", "show", "elsewhere-draft", "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout) == app.test_client().get("/api/v1/thresholds/elsewhere-draft").get_json()
+    assert runner.invoke(args=["thresholds", "diff", current.id, "elsewhere-draft"]).exit_code == 0
+    assert runner.invoke(args=["thresholds", "assess", "elsewhere-draft", "--age-months", "100"]).exit_code == 0
+    result = runner.invoke(args=["thresholds", "withdraw", "elsewhere-draft", "--reason", "(test) By mistake."])
+    assert result.exit_code == 0, result.output
+    published_file.write_text(kept)  # another host still has its copy of the file
+    assert "elsewhere-draft" not in runner.invoke(args=["thresholds", "list"]).stdout
+    assert runner.invoke(args=["thresholds", "show", "elsewhere-draft"]).exit_code == 1
 
 
 def test_grouped_simulation_agrees_with_the_engine_row_by_row(app, users):

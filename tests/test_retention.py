@@ -186,6 +186,28 @@ def test_an_erasure_names_an_active_administrator_or_erases_nothing(app, users, 
 def test_erase_an_unknown_reference_fails(app, users):
     result = erase(app, "NM-1999-00001", "--reason", "x")
     assert result.exit_code == 1 and "No referral" in result.output
+    assert "NM-1999-00001" in result.output  # as typed: never lowercased to nm-1999-00001
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_an_erasure_without_a_reason_erases_nothing(app, users, reason):
+    reference = journey(users, days_ago=100).referral.reference
+    result = erase(app, reference, "--reason", reason)
+    assert result.exit_code == 1 and "--reason must say why" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(Referral)).details["first_name"] == "Ada"
+    assert not db.session.scalar(select(AuditEvent).where(AuditEvent.action == "referrals_erased"))
+
+
+def test_same_child_from_an_already_erased_referral_says_the_others_cannot_be_found(app, users):
+    first = journey(users, days_ago=300).referral.reference
+    again = journey(users, days_ago=100).referral.reference  # the same child referred again
+    assert erase(app, first, "--reason", "Sent about the wrong child").exit_code == 0
+    result = erase(app, first, "--same-child", "--reason", "SAR-2026-17")
+    assert result.exit_code == 0 and f"{first} was already erased." in result.output
+    assert "other referrals cannot be found from it" in result.output
+    db.session.expire_all()
+    assert {r.reference: r.details for r in db.session.scalars(select(Referral))}[again]["first_name"] == "Ada"
 
 
 def test_purge_command_dry_run_says_what_it_would_do(app, users):

@@ -61,8 +61,9 @@ def healthz():
     # ?only=database,thresholds: only these decide the status code (all are still reported), for a
     # load balancer that should keep hosts in service while Redis is down (limits then count in memory).
     only = {name.strip() for name in request.args.get("only", "").split(",") if name.strip()} or set(checks)
-    if only - set(checks):  # a misspelt name must not turn every check off
-        return jsonify(error=f"only: unknown check; use {', '.join(checks)}"), 400
+    if only - set(checks):  # a misspelt name must not turn every check off; say which it was
+        unknown = ", ".join(sorted(only - set(checks)))
+        return jsonify(error=f"only: unknown check {unknown}; use {', '.join(checks)}"), 400
     down = [name for name, state in checks.items() if name in only
             and (state if isinstance(state, str) else state["status"]) not in ("ok", "disabled")]
     return jsonify(status="unavailable" if down else "ok", checks=checks), 503 if down else 200
