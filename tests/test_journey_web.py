@@ -908,6 +908,26 @@ def test_back_link_and_change_from_check_keep_answers(walker):
     walker.answer("/refer/about-you?change=1", {"role": "teacher", "organisation": "school"}, "/refer/check")
 
 
+BACK_RE = re.compile(r'<a href="([^"]*)" class="govuk-back-link')
+
+
+def back_link(response) -> str:
+    return BACK_RE.search(response.text).group(1)
+
+
+def test_back_from_about_the_child_skips_about_you_when_it_was_not_asked(walker):
+    """About you is asked once per account; after that, Continue on the danger page goes straight to
+    About the child, so its Back goes to the danger page, not to a page this journey never showed."""
+    walker.concerns(location=walker.to_concerns())
+    walker.finish_questions()  # this account has now said who they are
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "no"}, "/refer/about-child")
+    assert back_link(walker.client.get("/refer/about-child")) == "/refer/danger"
+    response = walker.post("/refer/about-child", {"born": "born"})  # an error: the same Back
+    assert response.status_code == 200 and back_link(response) == "/refer/danger"
+    assert back_link(walker.client.get("/refer/danger")) == "/"
+
+
 def test_resume_after_sign_out(app, users, walker):
     walker.to_concerns()
     draft_id = db.session.scalar(select(Draft.id))
