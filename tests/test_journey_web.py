@@ -928,6 +928,39 @@ def test_back_from_about_the_child_skips_about_you_when_it_was_not_asked(walker)
     assert back_link(walker.client.get("/refer/danger")) == "/"
 
 
+def change_link(response, slug: str) -> str:
+    return html.unescape(re.search(rf'href="(/refer/{slug}\?change=[^"]*)"', response.text).group(1))
+
+
+def test_changing_an_answer_from_check_before_you_send_comes_back_to_it(walker):
+    """On the 999 path there is no Check your answers: its Back went to /refer/check, which sends the
+    referrer to the 999 page, and so did saving the change. Both now return to the page they came from."""
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
+    walker.client.get("/refer/phone-now")
+    walker.answer("/refer/what-happened", {"what_happened": "He has a knife"}, "/refer/referral")
+    walker.answer("/refer/referral", referral_details(), "/refer/send/referral")
+    change = change_link(walker.client.get("/refer/send/referral"), "what-happened")
+    assert back_link(walker.client.get(change)) == "/refer/send/referral"
+    response = walker.post(change, {"what_happened": ""})  # a validation error keeps the way back
+    assert response.status_code == 200 and back_link(response) == "/refer/send/referral"
+    walker.answer(change, {"what_happened": "He has a knife and is outside the school"}, "/refer/send/referral")
+    assert "He has a knife and is outside the school" in walker.client.get("/refer/send/referral").text
+    assert walker.answer("/refer/send/referral", {}) == "/refer/confirmation"
+
+
+def test_a_change_from_check_before_you_send_that_changes_the_advice_goes_through_check_your_answers(walker):
+    walker.concerns([level_items(4)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    walker.answer("/refer/referral", referral_details(), "/refer/send/referral")
+    change = change_link(walker.client.get("/refer/send/referral"), "family")
+    assert back_link(walker.client.get(change)) == "/refer/send/referral"
+    walker.answer(change, {"working_well": "Comes to school every day", "aware": "yes", "consent": "refused",
+                           "reason": "They said no"}, "/refer/send/referral")
+    # The advice was recorded for the old answers: it is worked out again before anything is sent.
+    assert walker.client.get("/refer/send/referral").location == "/refer/check"
+
+
 def test_resume_after_sign_out(app, users, walker):
     walker.to_concerns()
     draft_id = db.session.scalar(select(Draft.id))
