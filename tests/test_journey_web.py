@@ -784,6 +784,16 @@ def test_my_referrals_keeps_every_finished_assessment_with_a_printable_summary(w
     assert 'data-route="universal"' in summary.text
 
 
+def test_each_printable_summary_has_a_back_link_to_where_the_referrer_came_from(walker):
+    walker.concerns([], location=walker.to_concerns())
+    walker.finish_questions()
+    assert back_link(walker.client.get("/refer/summary")) == "/refer/recommendation"  # See a printable summary
+    walker.answer("/refer/finish", {}, "/refer/summary")
+    assert back_link(walker.client.get("/refer/summary")) == "/refer/my-referrals"  # finished: kept there now
+    kept = db.session.scalar(select(Assessment))
+    assert back_link(walker.client.get(f"/refer/my-referrals/summary/{kept.id}")) == "/refer/my-referrals"
+
+
 def test_no_early_help_request_without_the_familys_consent(walker):
     walker.concerns([level_items(2)[0]], location=walker.to_concerns())
     walker.finish_questions(consent="not_asked")
