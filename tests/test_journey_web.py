@@ -971,6 +971,31 @@ def test_a_change_from_check_before_you_send_that_changes_the_advice_goes_throug
     assert walker.client.get("/refer/send/referral").location == "/refer/check"
 
 
+def title_and_heading(response) -> tuple[str, str]:
+    title = html.unescape(re.search(r"<title>(.*?) - Signpost", response.text, re.S).group(1)).strip()
+    heading = re.sub(r"<[^>]+>", "", re.search(r"<h1[^>]*>(.*?)</h1>", response.text, re.S).group(1))
+    return title, html.unescape(" ".join(heading.split()))
+
+
+def test_each_question_pages_title_is_its_heading(walker):
+    """GOV.UK: the page title is the page's H1, so that a screen reader user hears the same question
+    when the page opens (the browser tab) and at its heading."""
+    location = walker.to_concerns()
+    seen = {}
+    for path in ("/refer/danger", "/refer/about-child"):
+        seen[path] = title_and_heading(walker.client.get(path))
+    target = journey.with_concerns(version(), walker.answers(), level_items(2)[:1])
+    while location in ("/refer/serious", "/refer/areas", "/refer/concerns"):
+        seen[location] = title_and_heading(walker.client.get(location))
+        ticks = getattr(target, location.removeprefix("/refer/"))
+        data = {"concerns": list(ticks.ticked if ticks else ()) or ["none"]}
+        data.update({f"severity_{q}": ind for q, ind in target.severity.items()})
+        location = walker.answer(location, data)
+    seen[location] = title_and_heading(walker.client.get(location))
+    assert location == "/refer/what-happened" and "/refer/concerns" in seen
+    assert {path: title for path, (title, heading) in seen.items() if title != heading} == {}, seen
+
+
 def test_resume_after_sign_out(app, users, walker):
     walker.to_concerns()
     draft_id = db.session.scalar(select(Draft.id))
