@@ -433,10 +433,16 @@ def next_page(version: ThresholdVersion, answers: JourneyAnswers, current: str,
 
 
 def previous_page(version: ThresholdVersion, answers: JourneyAnswers, current: str) -> str | None:
+    """Where Back goes: the page before `current`, skipping About you once it is answered, as
+    next_page does going forward (known from the account, it is changed on Check your answers only:
+    a referrer whose account had said never saw it on this journey)."""
     seq = sequence(version, answers)
     if current not in seq or seq.index(current) == 0:
         return None
-    return seq[seq.index(current) - 1]
+    index = seq.index(current) - 1
+    if seq[index] == "about_you" and index > 0 and is_answered(version, "about_you", answers):
+        index -= 1
+    return seq[index]
 
 
 def prune(version: ThresholdVersion, answers: JourneyAnswers,

@@ -815,6 +815,16 @@ def test_my_referrals_keeps_every_finished_assessment_with_a_printable_summary(w
     assert 'data-route="universal"' in summary.text
 
 
+def test_each_printable_summary_has_a_back_link_to_where_the_referrer_came_from(walker):
+    walker.concerns([], location=walker.to_concerns())
+    walker.finish_questions()
+    assert back_link(walker.client.get("/refer/summary")) == "/refer/recommendation"  # See a printable summary
+    walker.answer("/refer/finish", {}, "/refer/summary")
+    assert back_link(walker.client.get("/refer/summary")) == "/refer/my-referrals"  # finished: kept there now
+    kept = db.session.scalar(select(Assessment))
+    assert back_link(walker.client.get(f"/refer/my-referrals/summary/{kept.id}")) == "/refer/my-referrals"
+
+
 def test_no_early_help_request_without_the_familys_consent(walker):
     walker.concerns([level_items(2)[0]], location=walker.to_concerns())
     walker.finish_questions(consent="not_asked")
@@ -956,6 +966,84 @@ def test_back_link_and_change_from_check_keep_answers(walker):
     page = walker.client.get("/refer/about-you?change=1")
     assert 'value="dsl" checked' in page.text and 'href="/refer/check"' in page.text
     walker.answer("/refer/about-you?change=1", {"role": "teacher", "organisation": "school"}, "/refer/check")
+
+
+BACK_RE = re.compile(r'<a href="([^"]*)" class="govuk-back-link')
+
+
+def back_link(response) -> str:
+    return BACK_RE.search(response.text).group(1)
+
+
+def test_back_from_about_the_child_skips_about_you_when_it_was_not_asked(walker):
+    """About you is asked once per account; after that, Continue on the danger page goes straight to
+    About the child, so its Back goes to the danger page, not to a page this journey never showed."""
+    walker.concerns(location=walker.to_concerns())
+    walker.finish_questions()  # this account has now said who they are
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "no"}, "/refer/about-child")
+    assert back_link(walker.client.get("/refer/about-child")) == "/refer/danger"
+    response = walker.post("/refer/about-child", {"born": "born"})  # an error: the same Back
+    assert response.status_code == 200 and back_link(response) == "/refer/danger"
+    assert back_link(walker.client.get("/refer/danger")) == "/"
+
+
+def change_link(response, slug: str) -> str:
+    return html.unescape(re.search(rf'href="(/refer/{slug}\?change=[^"]*)"', response.text).group(1))
+
+
+def test_changing_an_answer_from_check_before_you_send_comes_back_to_it(walker):
+    """On the 999 path there is no Check your answers: its Back went to /refer/check, which sends the
+    referrer to the 999 page, and so did saving the change. Both now return to the page they came from."""
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
+    walker.client.get("/refer/phone-now")
+    walker.answer("/refer/what-happened", {"what_happened": "He has a knife"}, "/refer/referral")
+    walker.answer("/refer/referral", referral_details(), "/refer/send/referral")
+    change = change_link(walker.client.get("/refer/send/referral"), "what-happened")
+    assert back_link(walker.client.get(change)) == "/refer/send/referral"
+    response = walker.post(change, {"what_happened": ""})  # a validation error keeps the way back
+    assert response.status_code == 200 and back_link(response) == "/refer/send/referral"
+    walker.answer(change, {"what_happened": "He has a knife and is outside the school"}, "/refer/send/referral")
+    assert "He has a knife and is outside the school" in walker.client.get("/refer/send/referral").text
+    assert walker.answer("/refer/send/referral", {}) == "/refer/confirmation"
+
+
+def test_a_change_from_check_before_you_send_that_changes_the_advice_goes_through_check_your_answers(walker):
+    walker.concerns([level_items(4)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    walker.answer("/refer/referral", referral_details(), "/refer/send/referral")
+    change = change_link(walker.client.get("/refer/send/referral"), "family")
+    assert back_link(walker.client.get(change)) == "/refer/send/referral"
+    walker.answer(change, {"working_well": "Comes to school every day", "aware": "yes", "consent": "refused",
+                           "reason": "They said no"}, "/refer/send/referral")
+    # The advice was recorded for the old answers: it is worked out again before anything is sent.
+    assert walker.client.get("/refer/send/referral").location == "/refer/check"
+
+
+def title_and_heading(response) -> tuple[str, str]:
+    title = html.unescape(re.search(r"<title>(.*?) - Signpost", response.text, re.S).group(1)).strip()
+    heading = re.sub(r"<[^>]+>", "", re.search(r"<h1[^>]*>(.*?)</h1>", response.text, re.S).group(1))
+    return title, html.unescape(" ".join(heading.split()))
+
+
+def test_each_question_pages_title_is_its_heading(walker):
+    """GOV.UK: the page title is the page's H1, so that a screen reader user hears the same question
+    when the page opens (the browser tab) and at its heading."""
+    location = walker.to_concerns()
+    seen = {}
+    for path in ("/refer/danger", "/refer/about-child"):
+        seen[path] = title_and_heading(walker.client.get(path))
+    target = journey.with_concerns(version(), walker.answers(), level_items(2)[:1])
+    while location in ("/refer/serious", "/refer/areas", "/refer/concerns"):
+        seen[location] = title_and_heading(walker.client.get(location))
+        ticks = getattr(target, location.removeprefix("/refer/"))
+        data = {"concerns": list(ticks.ticked if ticks else ()) or ["none"]}
+        data.update({f"severity_{q}": ind for q, ind in target.severity.items()})
+        location = walker.answer(location, data)
+    seen[location] = title_and_heading(walker.client.get(location))
+    assert location == "/refer/what-happened" and "/refer/concerns" in seen
+    assert {path: title for path, (title, heading) in seen.items() if title != heading} == {}, seen
 
 
 def test_resume_after_sign_out(app, users, walker):

@@ -41,11 +41,14 @@ def today() -> dt.date:
     return dt.date.today()
 
 
-def page_url(page: str, change: bool = False) -> str:
-    """A journey page's address (Check your answers links to every page it shows: built once each)."""
+def page_url(page: str, change: bool | str = False) -> str:
+    """A journey page's address (Check your answers links to every page it shows: built once each).
+    `change`: asked from Check your answers (True), or from Check before you send (the kind's slug,
+    CHANGE_FROM_SENDING), where Back and Continue then return."""
     if page in SPECIAL:
         return fixed_url(SPECIAL[page])
-    return fixed_url("journey.question", slug=PAGES[page].slug, **({"change": 1} if change else {}))
+    return fixed_url("journey.question", slug=PAGES[page].slug,
+                     **({"change": 1 if change is True else change} if change else {}))
 
 
 def _user():
@@ -480,7 +483,9 @@ def question(draft: Draft, slug: str):
     answers = answers_of(draft)
     if not journey.can_visit(version, answers, page.id):
         return redirect(page_url(journey.first_unanswered(version, answers)))
-    change = bool(request.args.get("change"))
+    asked = request.args.get("change")
+    from_sending = asked if asked in CHANGE_FROM_SENDING else None  # from Check before you send
+    change: bool | str = from_sending or bool(asked)  # never the address's own text (page_url keeps each)
     ctx = Context(version, answers, today())
     form = page.form(ctx, formdata_for(draft))
     if sent_under_another_version(draft):  # kept, and shown again as the draft's version asks it
@@ -497,15 +502,21 @@ def question(draft: Draft, slug: str):
             def apply(stored: dict) -> dict:  # re-applied to fresh answers after a concurrent save
                 fresh = page.write(Context(version, JourneyAnswers.load(stored), today()), form)
                 return journey.prune(version, fresh or new_answers)[0].dump()
+            lado_first = False
             if (following == "danger_call" or after_phoning) and not superseded(draft):  # saved and recorded at once
                 revision = record(draft, version, apply, page.id, dropped=dropped)
                 if after_phoning and revision.lado:
-                    following = "danger_call"  # the LADO outcome, first, before the referral
+                    following, lado_first = "danger_call", True  # the LADO outcome, first, before the referral
             else:
                 drafts_store.save_page(draft, page.id, apply, actor=_user(), dropped=dropped)
-            return redirect(page_url(following, change=change and following not in SPECIAL))
+            if from_sending and following in SPECIAL and not lado_first:
+                # Nothing new to ask: back to Check before you send, which goes to Check your answers
+                # first if the advice recorded is not for the answers now.
+                return redirect(url_for("journey.send", kind=from_sending))
+            return redirect(page_url(following, change=bool(change) and following not in SPECIAL))
     previous = journey.previous_page(version, answers, page.id)
-    back = url_for("journey.check") if change else (page_url(previous) if previous else url_for("refer.start"))
+    back = (url_for("journey.send", kind=from_sending) if from_sending else url_for("journey.check") if change
+            else page_url(previous) if previous else url_for("refer.start"))
     return render_template(f"journey/{page.template}.html", form=form, page=page.id, back=back,
                            version=version, answers=answers, change=change, draft=draft,
                            phone_today=journey.phone_today(version, answers), **page.extra(ctx))
@@ -545,12 +556,14 @@ PROBLEM_PAGES = {"age_months": "about_child", "unborn": "about_child", "expected
                  "indicators": "serious", "consent": "family"}
 
 
-def check_context(version, answers: JourneyAnswers, changeable: bool = True) -> dict:
+def check_context(version, answers: JourneyAnswers, changeable: bool = True, sending: str | None = None) -> dict:
     """What Check your answers and the summaries show: the answers' rows (pages.summary_rows),
-    each with its "Change" link while they can be changed, and whether to phone today."""
+    each with its "Change" link while they can be changed (from Check before you send when
+    `sending` names the kind, so that the change returns there), and whether to phone today."""
     words = current_app.jinja_env.get_template("journey/_words.html").module
+    change = sending.replace("_", "-") if sending else True
     return {"rows": summary_rows(version, answers, words,
-                                 (lambda page: page_url(page, change=True)) if changeable else None),
+                                 (lambda page: page_url(page, change=change)) if changeable else None),
             "phone_today": journey.phone_today(version, answers)}
 
 
@@ -643,6 +656,7 @@ def override(draft: Draft):
 # ------------------------------------------------------------------------------ referral
 
 SENDING = {"referral": "journey.referral", "early_help_request": "journey.early_help_request"}
+CHANGE_FROM_SENDING = {kind.replace("_", "-") for kind in SENDING}  # ?change=<this> on a question page
 
 
 def may_send(assessment: Assessment, kind: str, answers: JourneyAnswers) -> bool:
@@ -757,7 +771,7 @@ def send(draft: Draft, kind: str):
         return redirect(url_for("journey.confirmation"))
     return render_template("journey/send_check.html", draft=draft, kind=kind, details=answers.sending.details,
                            rec=Recorded(revision), version=version, answers=answers,
-                           **check_context(version, answers, changeable=True),
+                           **check_context(version, answers, changeable=True, sending=kind),
                            back=url_for(SENDING[kind]))
 
 

@@ -127,6 +127,10 @@ class AreasForm(TicksForm):
 def ticks_form(items, data=None, formdata=None, form_class=TicksForm) -> TicksForm:
     form = form_class(formdata=formdata, data=data)
     form.concerns.choices = [(item.id, item.text) for item in items] + [(NONE, "")]
+    # The error summary links to the field's id: the first box on the page (journey/_ticks.html gives
+    # each box the id concerns-<value>), as GOV.UK's checkboxes do, so following the link puts focus
+    # on a box rather than on the block around them all.
+    form.concerns.id = f"concerns-{items[0].id if items else NONE}"
     return form
 
 

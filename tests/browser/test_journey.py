@@ -481,3 +481,33 @@ def expected(live_server, version, age, indicator):
         rec = assess(Answers(frozenset([indicator]), age["years"] * 12 + age["months"]), version,
                      dt.date.today(), current_directory())
     return rec.route, rec.level
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
+def test_the_error_summary_on_a_page_of_boxes_leads_to_its_first_box(browser, live_server, signed_in_states,
+                                                                       version, javascript):
+    """Following "Select the concerns that apply" puts focus on the page's first box, as GOV.UK's
+    checkboxes do: not on the block around every group, which leaves focus on the page itself."""
+    context = browser.new_context(base_url=live_server.url, locale="en-GB", java_script_enabled=javascript,
+                                  viewport={"width": 1280, "height": 900}, storage_state=signed_in_states("referrer"))
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        page.problems = PageProblems(page)
+        referrer = Referrer(page, version, "error-link", javascript=javascript)
+        referrer.start()
+        referrer.danger("No")
+        referrer.about_you()
+        referrer.about_child(NINE_YEARS)
+        for step in ("serious", "areas"):
+            assert referrer.path() == f"/refer/{step}"
+            submit(page, CONTINUE)  # nothing ticked
+            link = page.locator(".govuk-error-summary__list a").first
+            link.click()
+            first = page.locator("input[name=concerns]").first
+            expect(first).to_be_focused()
+            first.check() if step == "areas" else page.get_by_label("None of these", exact=True).check()
+            submit(page, CONTINUE)
+        page.problems.assert_none("error summary on pages of boxes")
+    finally:
+        context.close()
