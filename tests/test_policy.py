@@ -1310,3 +1310,60 @@ def test_a_withdrawn_version_is_left_out_on_every_host_even_where_its_file_is_st
     merged = content.merge_published(files, [(newest.id, newest.content_hash, None, True)])
     assert merged.by_id(newest.id) is None
     assert [v.id for v in merged.versions] == [v.id for v in files.versions[:-1]]
+
+
+def publish_a_then_draft_from_it(policy_lead, days: int = 2) -> tuple[str, int]:
+    """A published for `days` from today; a described draft started from A, with a change of its own."""
+    first = start_draft(policy_lead)
+    assert move_concern(policy_lead, first, a_concern(2), 1).status_code == 302
+    assert publish_draft(policy_lead, first, TODAY + dt.timedelta(days=days)).status_code == 302
+    a_id = db.session.get(ThresholdDraft, first).published_id
+    assert post(policy_lead, "/policy/drafts", {"base": a_id}).status_code == 302
+    second = db.session.scalars(select(ThresholdDraft).order_by(ThresholdDraft.id.desc())).first().id
+    data = policy.load_data(db.session.get(ThresholdDraft, second).content)
+    details = f"/policy/drafts/{second}/details"
+    assert post(policy_lead, details, {"id": "northmere-2099-03", "title": data["title"], "approved_by": "(test) Board",
+                                       "summary_of_changes": "(test) Another change.", "review_by": "2099-12-01"},
+                form_page=details).status_code == 302
+    assert move_concern(policy_lead, second, a_concern(3), 2).status_code == 302
+    return a_id, second
+
+
+def test_a_withdrawal_and_a_publication_built_on_it_on_two_hosts_never_both_go_through(policy_lead, users, app,
+                                                                                      thresholds_dir):
+    """Two leads on two hosts: one withdraws A, the other publishes B, started from A, for a later date.
+    Each read the versions before the other's change was committed (publishing runs every test case
+    first, seconds in which the other can act). Both went through: B, scheduled, carried A's mistake
+    with A withdrawn. The database has the last word, either way round."""
+    from signpost.content import forget_published
+    from signpost.store import policy as store_policy
+    # The withdrawal read the versions before B was published.
+    a_id, second = publish_a_then_draft_from_it(policy_lead)
+    forget_published(app)
+    read_by_withdraw = current_library()
+    assert publish_draft(policy_lead, second, TODAY + dt.timedelta(days=6)).status_code == 302
+    with pytest.raises(store_policy.CannotWithdraw, match="withdraw northmere-2099-03 first"):
+        store_policy.withdraw(a_id, "(test) x", library=read_by_withdraw, thresholds_dir=thresholds_dir, today=TODAY,
+                              actor=users["policy_lead"])
+    forget_published(app)
+    assert current_library().by_id(a_id) is not None
+    assert db.session.get(PublishedThreshold, a_id).withdrawn_at is None
+
+
+def test_a_draft_is_not_published_on_a_version_withdrawn_after_its_checks_read_the_versions(policy_lead, users, app,
+                                                                                           thresholds_dir):
+    from signpost.content import forget_published
+    from signpost.store import policy as store_policy
+    a_id, second = publish_a_then_draft_from_it(policy_lead)
+    forget_published(app)
+    read_by_publish = current_library()
+    store_policy.withdraw(a_id, "(test) x", library=read_by_publish, thresholds_dir=thresholds_dir, today=TODAY,
+                          actor=users["policy_lead"])
+    draft = db.session.get(ThresholdDraft, second)
+    with pytest.raises(policy.PublishError, match="was withdrawn a moment ago"):
+        store_policy.publish(draft.content, TODAY + dt.timedelta(days=6), library=read_by_publish,
+                             thresholds_dir=thresholds_dir, today=TODAY, draft=draft,
+                             seen=policy.text_hash(draft.content), actor=users["policy_lead"])
+    assert db.session.get(PublishedThreshold, "northmere-2099-03") is None
+    assert not (thresholds_dir / "northmere-2099-03.yaml").exists()
+    assert db.session.get(ThresholdDraft, second).published_id is None
