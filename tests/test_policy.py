@@ -1367,3 +1367,26 @@ def test_a_draft_is_not_published_on_a_version_withdrawn_after_its_checks_read_t
     assert db.session.get(PublishedThreshold, "northmere-2099-03") is None
     assert not (thresholds_dir / "northmere-2099-03.yaml").exists()
     assert db.session.get(ThresholdDraft, second).published_id is None
+
+
+def test_a_version_withdrawn_in_the_seconds_before_its_date_is_not_used_at_midnight_on_another_host(
+        policy_lead, users, app, tmp_path, monkeypatch):
+    """Another host read the versions a second before midnight and keeps them for its cache time: at midnight
+    it used the version withdrawn in between, for a few seconds, and advice was given under it."""
+    from conftest import make_app
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    first = start_draft(policy_lead)
+    assert move_concern(policy_lead, first, a_concern(2), 1).status_code == 302
+    tomorrow = TODAY + dt.timedelta(days=1)
+    assert publish_draft(policy_lead, first, tomorrow).status_code == 302
+    a_id = db.session.get(ThresholdDraft, first).published_id
+    other = make_app(url, THRESHOLDS_DIR=str(without_scheduled_versions(copy_thresholds(tmp_path / "other-host"))),
+                     THRESHOLDS_CACHE_SECONDS=3600, RATELIMIT_ENABLED=False)
+    with other.app_context():
+        assert current_library().by_id(a_id) is not None  # read at 23:59:58
+    assert withdraw(policy_lead, a_id).status_code == 302  # 23:59:59
+    monkeypatch.setattr(dt, "date", type("D", (dt.date,), {"today": classmethod(lambda cls: tomorrow)}))
+    with other.app_context():  # midnight, the other host's list still within its cache time
+        assert current_version().id != a_id and current_library().by_id(a_id) is None
+        db.session.remove()
+        db.engine.dispose()
