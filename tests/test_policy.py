@@ -1390,3 +1390,16 @@ def test_a_version_withdrawn_in_the_seconds_before_its_date_is_not_used_at_midni
         assert current_version().id != a_id and current_library().by_id(a_id) is None
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_draft_started_after_a_withdrawal_is_not_given_the_withdrawn_versions_id(policy_lead):
+    """A withdrawn version's id is never used twice, but a new draft was given it (the next free id among
+    the versions in use), to be refused only at publishing."""
+    first = start_draft(policy_lead)
+    assert move_concern(policy_lead, first, a_concern(2), 1).status_code == 302
+    assert publish_draft(policy_lead, first, TODAY + dt.timedelta(days=3)).status_code == 302
+    a_id = db.session.get(ThresholdDraft, first).published_id
+    assert withdraw(policy_lead, a_id).status_code == 302
+    again = start_draft(policy_lead)
+    assert policy.load_data(db.session.get(ThresholdDraft, again).content)["id"] != a_id
+    assert publish_draft(policy_lead, again, TODAY + dt.timedelta(days=3)).status_code == 302
