@@ -134,16 +134,19 @@ def current_library() -> Library:
 # that published it). Each process asks the database at most every THRESHOLDS_CACHE_SECONDS
 # which versions exist (ids and hashes only), and parses a version's text once.
 
-_published: dict = {}  # (app id, database url) -> (checked at, fingerprint, merged Library)
+_published: dict = {}  # (app id, database url) -> (checked at, fingerprint, merged Library, day checked)
 _parsed: dict = {}  # content hash -> ThresholdVersion
 
 
 def published_library(app: Flask) -> Library:
     files: Library = app.extensions["signpost.library"]
     key = (id(app), app.config.get("SQLALCHEMY_DATABASE_URI"))
-    now = time.monotonic()
+    now, today = time.monotonic(), dt.date.today()
     cached = _published.get(key)
-    if cached and now - cached[0] < app.config.get("THRESHOLDS_CACHE_SECONDS", 5) and cached[2][0] is files:
+    # Never a list read on an earlier day: at midnight a version withdrawn (or published) on another host in
+    # the last seconds before its date would otherwise be used, or missed, from that date.
+    if cached and now - cached[0] < app.config.get("THRESHOLDS_CACHE_SECONDS", 5) and cached[2][0] is files \
+            and cached[3] == today:
         return cached[2][1]
     try:
         rows = _published_rows(app)
@@ -159,7 +162,7 @@ def published_library(app: Flask) -> Library:
         merged = cached[2][1]
     else:
         merged = merge_published(files, rows)
-    _published[key] = (now, fingerprint, (files, merged))
+    _published[key] = (now, fingerprint, (files, merged), today)
     return merged
 
 

@@ -145,12 +145,13 @@ SUMMARY_PLACEHOLDER = "Describe what changed, in plain English, before publishin
 
 
 def new_draft_text(base: ThresholdVersion, base_text: str, library: Library, today: dt.date,
-                   approver: str) -> str:
-    """A draft copied from a version, with a new id and dates to be confirmed at publishing."""
+                   approver: str, withdrawn: frozenset[str] | set[str] = frozenset()) -> str:
+    """A draft copied from a version, with a new id and dates to be confirmed at publishing; never the id of
+    a version in `library` or of one `withdrawn` (a version's id is never used twice)."""
     data = load_data(base_text)
     prefix = re.sub(r"-\d{4}-\d{2}(-\d+)?$", "", base.id)  # northmere-2026-12 or its second, -2
     month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-    taken = {v.id for v in library.versions}
+    taken = {v.id for v in library.versions} | set(withdrawn)
     new_id = f"{prefix}-{month:%Y-%m}"
     suffix = 2
     while new_id in taken:

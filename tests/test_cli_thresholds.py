@@ -322,3 +322,18 @@ def test_assess_a_concern_about_staff_alone_prints_the_lado_steps_and_none_for_t
     out = result.stdout
     assert "About an adult who works with children (tell the LADO):" in out
     assert out.split("Next steps:")[1].splitlines()[1] == "  (none for the child: follow the LADO steps above)"
+
+
+def test_diff_shows_changed_same_day_and_lado_steps():
+    """The steps shown first for a call today or a concern about staff are compared, as the 999 steps are:
+    northmere-2026-12-3 reworded the same-day steps, and neither the diff nor the compare page said so."""
+    import dataclasses
+
+    from signpost.thresholds.diff import diff
+    library = shipped_library()
+    old, new = library.get("northmere-2026-12-2"), library.get("northmere-2026-12-3")
+    changed = {c.id: c.detail for c in diff(old, new) if c.section == "route"}
+    assert "do not ask them more about it" in changed.get("same_day", ""), changed
+    doc = new.document
+    fewer = doc.model_copy(update={"lado": doc.lado.model_copy(update={"next_steps": doc.lado.next_steps[:-1]})})
+    assert "lado" in {c.id for c in diff(new, dataclasses.replace(new, document=fewer)) if c.section == "route"}

@@ -1310,3 +1310,96 @@ def test_a_withdrawn_version_is_left_out_on_every_host_even_where_its_file_is_st
     merged = content.merge_published(files, [(newest.id, newest.content_hash, None, True)])
     assert merged.by_id(newest.id) is None
     assert [v.id for v in merged.versions] == [v.id for v in files.versions[:-1]]
+
+
+def publish_a_then_draft_from_it(policy_lead, days: int = 2) -> tuple[str, int]:
+    """A published for `days` from today; a described draft started from A, with a change of its own."""
+    first = start_draft(policy_lead)
+    assert move_concern(policy_lead, first, a_concern(2), 1).status_code == 302
+    assert publish_draft(policy_lead, first, TODAY + dt.timedelta(days=days)).status_code == 302
+    a_id = db.session.get(ThresholdDraft, first).published_id
+    assert post(policy_lead, "/policy/drafts", {"base": a_id}).status_code == 302
+    second = db.session.scalars(select(ThresholdDraft).order_by(ThresholdDraft.id.desc())).first().id
+    data = policy.load_data(db.session.get(ThresholdDraft, second).content)
+    details = f"/policy/drafts/{second}/details"
+    assert post(policy_lead, details, {"id": "northmere-2099-03", "title": data["title"], "approved_by": "(test) Board",
+                                       "summary_of_changes": "(test) Another change.", "review_by": "2099-12-01"},
+                form_page=details).status_code == 302
+    assert move_concern(policy_lead, second, a_concern(3), 2).status_code == 302
+    return a_id, second
+
+
+def test_a_withdrawal_and_a_publication_built_on_it_on_two_hosts_never_both_go_through(policy_lead, users, app,
+                                                                                      thresholds_dir):
+    """Two leads on two hosts: one withdraws A, the other publishes B, started from A, for a later date.
+    Each read the versions before the other's change was committed (publishing runs every test case
+    first, seconds in which the other can act). Both went through: B, scheduled, carried A's mistake
+    with A withdrawn. The database has the last word, either way round."""
+    from signpost.content import forget_published
+    from signpost.store import policy as store_policy
+    # The withdrawal read the versions before B was published.
+    a_id, second = publish_a_then_draft_from_it(policy_lead)
+    forget_published(app)
+    read_by_withdraw = current_library()
+    assert publish_draft(policy_lead, second, TODAY + dt.timedelta(days=6)).status_code == 302
+    with pytest.raises(store_policy.CannotWithdraw, match="withdraw northmere-2099-03 first"):
+        store_policy.withdraw(a_id, "(test) x", library=read_by_withdraw, thresholds_dir=thresholds_dir, today=TODAY,
+                              actor=users["policy_lead"])
+    forget_published(app)
+    assert current_library().by_id(a_id) is not None
+    assert db.session.get(PublishedThreshold, a_id).withdrawn_at is None
+
+
+def test_a_draft_is_not_published_on_a_version_withdrawn_after_its_checks_read_the_versions(policy_lead, users, app,
+                                                                                           thresholds_dir):
+    from signpost.content import forget_published
+    from signpost.store import policy as store_policy
+    a_id, second = publish_a_then_draft_from_it(policy_lead)
+    forget_published(app)
+    read_by_publish = current_library()
+    store_policy.withdraw(a_id, "(test) x", library=read_by_publish, thresholds_dir=thresholds_dir, today=TODAY,
+                          actor=users["policy_lead"])
+    draft = db.session.get(ThresholdDraft, second)
+    with pytest.raises(policy.PublishError, match="was withdrawn a moment ago"):
+        store_policy.publish(draft.content, TODAY + dt.timedelta(days=6), library=read_by_publish,
+                             thresholds_dir=thresholds_dir, today=TODAY, draft=draft,
+                             seen=policy.text_hash(draft.content), actor=users["policy_lead"])
+    assert db.session.get(PublishedThreshold, "northmere-2099-03") is None
+    assert not (thresholds_dir / "northmere-2099-03.yaml").exists()
+    assert db.session.get(ThresholdDraft, second).published_id is None
+
+
+def test_a_version_withdrawn_in_the_seconds_before_its_date_is_not_used_at_midnight_on_another_host(
+        policy_lead, users, app, tmp_path, monkeypatch):
+    """Another host read the versions a second before midnight and keeps them for its cache time: at midnight
+    it used the version withdrawn in between, for a few seconds, and advice was given under it."""
+    from conftest import make_app
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    first = start_draft(policy_lead)
+    assert move_concern(policy_lead, first, a_concern(2), 1).status_code == 302
+    tomorrow = TODAY + dt.timedelta(days=1)
+    assert publish_draft(policy_lead, first, tomorrow).status_code == 302
+    a_id = db.session.get(ThresholdDraft, first).published_id
+    other = make_app(url, THRESHOLDS_DIR=str(without_scheduled_versions(copy_thresholds(tmp_path / "other-host"))),
+                     THRESHOLDS_CACHE_SECONDS=3600, RATELIMIT_ENABLED=False)
+    with other.app_context():
+        assert current_library().by_id(a_id) is not None  # read at 23:59:58
+    assert withdraw(policy_lead, a_id).status_code == 302  # 23:59:59
+    monkeypatch.setattr(dt, "date", type("D", (dt.date,), {"today": classmethod(lambda cls: tomorrow)}))
+    with other.app_context():  # midnight, the other host's list still within its cache time
+        assert current_version().id != a_id and current_library().by_id(a_id) is None
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_draft_started_after_a_withdrawal_is_not_given_the_withdrawn_versions_id(policy_lead):
+    """A withdrawn version's id is never used twice, but a new draft was given it (the next free id among
+    the versions in use), to be refused only at publishing."""
+    first = start_draft(policy_lead)
+    assert move_concern(policy_lead, first, a_concern(2), 1).status_code == 302
+    assert publish_draft(policy_lead, first, TODAY + dt.timedelta(days=3)).status_code == 302
+    a_id = db.session.get(ThresholdDraft, first).published_id
+    assert withdraw(policy_lead, a_id).status_code == 302
+    again = start_draft(policy_lead)
+    assert policy.load_data(db.session.get(ThresholdDraft, again).content)["id"] != a_id
+    assert publish_draft(policy_lead, again, TODAY + dt.timedelta(days=3)).status_code == 302

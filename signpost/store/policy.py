@@ -124,6 +124,12 @@ def publish(text: str, effective: dt.date, *, library, thresholds_dir: Path | st
             _audit("threshold_published", row, actor=actor, effective_from=effective.isoformat(),
                    content_hash=version.content_hash, draft_id=draft.id if draft is not None else None)
             session.flush()  # a clash with another host's publication fails here, before the file
+            # The version it supersedes, withdrawn on another host since the checks read the versions: it
+            # would carry the withdrawn changes. Locked, so a withdrawal waits for this and then sees it.
+            if session.scalar(select(PublishedThreshold.withdrawn_at).where(PublishedThreshold.id == doc.supersedes)
+                              .with_for_update()) is not None:
+                raise PublishError([f"'{doc.supersedes}', the version this draft was started from, was withdrawn a "
+                                    "moment ago: start a new draft from the version in force."])
             if not path.exists():
                 _write_atomically(path, final)
                 wrote = True
@@ -173,6 +179,15 @@ def withdraw(version_id: str, reason: str, *, library, thresholds_dir: Path | st
                                   .execution_options(synchronize_session=False))
         if changed.rowcount != 1:
             raise CannotWithdraw(f"{version_id} was withdrawn, or took effect, a moment ago: nothing was changed.")
+        # A later version published on another host since `library` was read (it may build on this one); read
+        # after the update, which waits for a publication that locked this row, so it is seen.
+        later_id = session.scalar(select(PublishedThreshold.id)
+                                  .where(PublishedThreshold.withdrawn_at.is_(None),
+                                         PublishedThreshold.effective_from > row.effective_from)
+                                  .order_by(PublishedThreshold.effective_from).limit(1))
+        if later_id is not None:
+            raise CannotWithdraw(f"{later_id} was published a moment ago to take effect after it, and may build on "
+                                 f"it: withdraw {later_id} first. Nothing was changed.")
         reopened = session.execute(update(ThresholdDraft).where(ThresholdDraft.published_id == version_id)
                                    .values(published_id=None, updated_at=utcnow())
                                    .execution_options(synchronize_session=False)).rowcount

@@ -78,9 +78,12 @@ def diff(old: ThresholdVersion, new: ThresholdVersion) -> list[Change]:
         before, after = getattr(a.routes, route).model_dump(), getattr(b.routes, route).model_dump()
         if before != after:
             changes.append(Change("route", "changed", route, _field_changes(before, after)))
-    if a.immediate_danger != b.immediate_danger:
-        changes.append(Change("route", "changed", "immediate_danger",
-                              _field_changes(a.immediate_danger.model_dump(), b.immediate_danger.model_dump())))
+    # The steps shown first for a 999, a same-day or a LADO concern: the most urgent advice there is.
+    for key in ("immediate_danger", "same_day", "lado"):
+        before, after = getattr(a, key), getattr(b, key)
+        if before != after:
+            changes.append(Change("route", "changed", key, _field_changes(before.model_dump() if before else {},
+                                                                          after.model_dump() if after else {})))
     if a.consent_advice != b.consent_advice:
         changes.append(Change("advice", "changed", "consent_advice",
                               _field_changes(a.consent_advice.model_dump(), b.consent_advice.model_dump())))
