@@ -95,3 +95,28 @@ def test_a_referral_says_to_tell_the_childs_social_worker_or_home_council(versio
     rec = advise(version, ["domestic_abuse_high_risk"], consent="given")
     assert rec.route == "social_care"
     assert any("already has a social worker" in s and "another council's area" in s for s in rec.next_steps)
+
+
+@VERSIONS
+def test_the_risk_of_telling_the_family_holds_back_the_universal_steps_that_involve_them(version):
+    rec = advise(version, ["friendship_problems"], consent="not_needed")
+    family_steps = [s for s in rec.next_steps if "family" in s and "could put the child at risk" not in s]
+    assert family_steps  # the universal route's own steps still speak of the family ...
+    [risk] = [s for s in rec.next_steps if "could put the child at risk" in s]
+    assert "do not discuss your worries with the family or follow the steps above that involve them" in risk
+
+
+@VERSIONS
+def test_a_concern_about_someone_who_looks_after_the_child_is_not_talked_over_with_the_family(version):
+    rec = advise(version, ["lado_adult_may_pose_risk", "friendship_problems"], consent="not_asked")
+    talk = [s for s in rec.next_steps if "talk to the family about your worries" in s]
+    assert talk and all("foster carer" in s and "do not tell them" in s for s in talk), rec.next_steps
+
+
+@VERSIONS
+def test_an_unborn_babys_referral_says_what_to_include_and_whom_to_support(version):
+    rec = advise(version, ["domestic_abuse_high_risk"], consent="given", unborn=True)
+    assert rec.route == "social_care"
+    assert any("for an unborn baby, what you know about the pregnancy" in s for s in rec.next_steps)
+    assert any("for an unborn baby, the expectant mother" in s for s in rec.next_steps)
+    assert not [s for s in rec.next_steps if s.startswith("Include what the child has said")]

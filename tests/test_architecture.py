@@ -13,7 +13,7 @@ PUBLISHED = {
     "northmere-2026-04": "1ebaf75481fb9480e21b4fe19e634e712bb60a9aa5b0487c528f0023d27bc206",
     "northmere-2026-12": "c9b6ef268ca8f6d51ae473ae72bf22c7da8e0d83a09fe4bc62e1356812dcc693",
     "northmere-2026-12-2": "65594738d55bddf5fc71e0d7679b5f27afaebe2e46f537aa7abd68c58f28ffa1",
-    "northmere-2026-12-3": "f63a9e985f1dedb51ed3b3041f78853f7756c0d7c9b195385de6ce4d7619ac04",
+    "northmere-2026-12-3": "c450d9b8d0b0610fb3a5bf2ad2dd0b17e4e639417f803045d3d17d3f8d3c724a",
 }
 
 
