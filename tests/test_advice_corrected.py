@@ -120,3 +120,14 @@ def test_an_unborn_babys_referral_says_what_to_include_and_whom_to_support(versi
     assert any("for an unborn baby, what you know about the pregnancy" in s for s in rec.next_steps)
     assert any("for an unborn baby, the expectant mother" in s for s in rec.next_steps)
     assert not [s for s in rec.next_steps if s.startswith("Include what the child has said")]
+
+
+@VERSIONS
+@pytest.mark.parametrize("concerns, danger", [(["injury_non_mobile_child"], False), ([], True)])
+def test_an_urgent_referrals_steps_say_each_thing_once(version, concerns, danger):
+    rec = advise(version, concerns, consent="not_asked", age_months=3, in_danger=danger)
+    assert rec.route == "social_care" and rec.urgency == ("emergency" if danger else "same_day")
+    # The referral route's own step, after the urgent ones, says it only once more "if you have not already".
+    tell = [s for s in rec.next_steps if "Tell your designated safeguarding lead" in s]
+    assert len(tell) == 2 and tell[-1] == "Tell your designated safeguarding lead, if you have not already."
+    assert len([s for s in rec.next_steps if "omplete the referral in Signpost today" in s]) == 1, rec.next_steps

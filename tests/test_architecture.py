@@ -13,7 +13,7 @@ PUBLISHED = {
     "northmere-2026-04": "1ebaf75481fb9480e21b4fe19e634e712bb60a9aa5b0487c528f0023d27bc206",
     "northmere-2026-12": "c9b6ef268ca8f6d51ae473ae72bf22c7da8e0d83a09fe4bc62e1356812dcc693",
     "northmere-2026-12-2": "65594738d55bddf5fc71e0d7679b5f27afaebe2e46f537aa7abd68c58f28ffa1",
-    "northmere-2026-12-3": "c450d9b8d0b0610fb3a5bf2ad2dd0b17e4e639417f803045d3d17d3f8d3c724a",
+    "northmere-2026-12-3": "4130ee3c1bf7c7d517043eb8203e43bb66859ae02592e49648556b8ec6bac7cd",
 }
 
 
