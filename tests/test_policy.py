@@ -1300,6 +1300,14 @@ def test_only_a_version_published_here_not_yet_in_force_and_last_scheduled_can_b
     forget_published(app)
     assert [v.id for v in current_library().versions if v.effective_from > TODAY] == []
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "threshold_withdrawn")) == 2
+    # B's draft is open again, but it was started from A and still has A's changes: it says so.
+    data = policy.load_data(db.session.get(ThresholdDraft, second).content)
+    assert post(policy_lead, details, {"id": "northmere-2099-04", "title": data["title"], "approved_by": "(test) Board",
+                                       "summary_of_changes": "(test) Another change.", "review_by": "2099-12-01"},
+                form_page=details).status_code == 302
+    refused = publish_draft(policy_lead, second, TODAY + dt.timedelta(days=6))
+    assert refused.status_code == 400
+    assert f"&#39;{a_id}&#39;, the version this draft was started from, was withdrawn" in refused.text
 
 
 def test_a_withdrawn_version_is_left_out_on_every_host_even_where_its_file_is_still_on_disk(app):
@@ -1351,10 +1359,12 @@ def test_a_withdrawal_and_a_publication_built_on_it_on_two_hosts_never_both_go_t
 
 
 def test_a_draft_is_not_published_on_a_version_withdrawn_after_its_checks_read_the_versions(policy_lead, users, app,
-                                                                                           thresholds_dir):
+                                                                                           thresholds_dir, monkeypatch):
     from signpost.content import forget_published
     from signpost.store import policy as store_policy
     a_id, second = publish_a_then_draft_from_it(policy_lead)
+    # Withdrawn after publishing's first look at its base (which would refuse it), and after its checks.
+    monkeypatch.setattr(store_policy, "_supersedes", lambda text: None)
     forget_published(app)
     read_by_publish = current_library()
     store_policy.withdraw(a_id, "(test) x", library=read_by_publish, thresholds_dir=thresholds_dir, today=TODAY,
