@@ -127,7 +127,42 @@ def test_an_unborn_babys_referral_says_what_to_include_and_whom_to_support(versi
 def test_an_urgent_referrals_steps_say_each_thing_once(version, concerns, danger):
     rec = advise(version, concerns, consent="not_asked", age_months=3, in_danger=danger)
     assert rec.route == "social_care" and rec.urgency == ("emergency" if danger else "same_day")
-    # The referral route's own step, after the urgent ones, says it only once more "if you have not already".
-    tell = [s for s in rec.next_steps if "Tell your designated safeguarding lead" in s]
-    assert len(tell) == 2 and tell[-1] == "Tell your designated safeguarding lead, if you have not already."
+    # The referral route's own step, after the urgent ones, says it only once more, "if you have not yet".
+    assert len([s for s in rec.next_steps if "Tell your designated safeguarding lead" in s]) == 1, rec.next_steps
+    assert "If you have not yet told your designated safeguarding lead, tell them now." in rec.next_steps
     assert len([s for s in rec.next_steps if "omplete the referral in Signpost today" in s]) == 1, rec.next_steps
+
+
+@VERSIONS
+@pytest.mark.parametrize("concern, age", [("online_grooming", 120), ("health_unexplained_injury", 192)])
+def test_an_urgent_call_says_not_to_question_a_child_old_enough_to_talk(version, concern, age):
+    rec = advise(version, [concern], age_months=age)
+    assert rec.urgency == "same_day"
+    assert any("old enough to talk" in s and "do not question them about what happened" in s for s in rec.next_steps)
+    danger = advise(version, [], age_months=age, in_danger=True)
+    assert any("old enough to talk" in s and "do not question them" in s for s in danger.next_steps)
+
+
+@VERSIONS
+@pytest.mark.parametrize("consent", ["refused", "not_asked"])
+def test_a_referral_about_someone_who_looks_after_the_child_never_says_tell_that_adult(version, consent):
+    rec = advise(version, ["lado_adult_may_pose_risk", "harsh_punishment"], consent=consent)
+    assert rec.lado and rec.route == "social_care"
+    tell = [s for s in rec.next_steps if "making a referral" in s or "making the referral" in s]
+    assert tell and all("do not tell that adult" in s for s in tell), rec.next_steps
+
+
+@VERSIONS
+def test_a_same_day_referral_refused_by_the_family_leaves_telling_them_to_the_front_door(version):
+    rec = advise(version, ["injury_non_mobile_child"], consent="refused", age_months=2)
+    tell = [s for s in rec.next_steps if "making the referral" in s]
+    assert tell and all(s.startswith("If you phoned the front door today, it will tell you when and how") for s in tell)
+
+
+@VERSIONS
+@pytest.mark.parametrize("concern", ["fgm_family_history", "domestic_abuse_possible"])
+def test_the_risk_of_telling_the_family_at_the_early_help_level_goes_to_the_dsl_today(version, concern):
+    rec = advise(version, [concern], consent="not_needed", age_months=48)
+    assert rec.route == "early_help"
+    [risk] = [s for s in rec.next_steps if "could put the child at risk" in s]
+    assert "designated safeguarding lead today" in risk and "do not discuss your worries with the family" in risk

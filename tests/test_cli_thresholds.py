@@ -333,7 +333,7 @@ def test_diff_shows_changed_same_day_and_lado_steps():
     library = shipped_library()
     old, new = library.get("northmere-2026-12-2"), library.get("northmere-2026-12-3")
     changed = {c.id: c.detail for c in diff(old, new) if c.section == "route"}
-    assert "do not ask them more about it" in changed.get("same_day", ""), changed
+    assert "do not question them about what happened" in changed.get("same_day", ""), changed
     doc = new.document
     fewer = doc.model_copy(update={"lado": doc.lado.model_copy(update={"next_steps": doc.lado.next_steps[:-1]})})
     assert "lado" in {c.id for c in diff(new, dataclasses.replace(new, document=fewer)) if c.section == "route"}
