@@ -216,7 +216,8 @@ def merge_published(files: Library, rows: list[tuple]) -> Library:
     for version in sorted(versions.values(), key=lambda v: v.effective_from):
         by_date.setdefault(version.effective_from, version)
     return Library(versions=tuple(sorted(by_date.values(), key=lambda v: v.effective_from)),
-                   problems=tuple(sorted(problems)), unloaded=(*files.unloaded, *failed))
+                   problems=tuple(sorted(problems)), unloaded=(*files.unloaded, *failed),
+                   withdrawn=frozenset(withdrawn))
 
 
 def current_directory():

@@ -145,13 +145,13 @@ SUMMARY_PLACEHOLDER = "Describe what changed, in plain English, before publishin
 
 
 def new_draft_text(base: ThresholdVersion, base_text: str, library: Library, today: dt.date,
-                   approver: str, withdrawn: frozenset[str] | set[str] = frozenset()) -> str:
+                   approver: str) -> str:
     """A draft copied from a version, with a new id and dates to be confirmed at publishing; never the id of
-    a version in `library` or of one `withdrawn` (a version's id is never used twice)."""
+    a version in `library` or of one withdrawn from it (a version's id is never used twice)."""
     data = load_data(base_text)
     prefix = re.sub(r"-\d{4}-\d{2}(-\d+)?$", "", base.id)  # northmere-2026-12 or its second, -2
     month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-    taken = {v.id for v in library.versions} | set(withdrawn)
+    taken = {v.id for v in library.versions} | library.withdrawn
     new_id = f"{prefix}-{month:%Y-%m}"
     suffix = 2
     while new_id in taken:
@@ -378,6 +378,10 @@ def unsourced(version: ThresholdVersion, library: Library) -> list[str]:
     if not doc.supersedes:
         problems.append("Say which published version this one replaces, as 'supersedes: <version id>' at the "
                         "top of the file: without it, nothing can check that it keeps that version's changes.")
+    elif doc.supersedes in library.withdrawn:
+        problems.append(f"'{doc.supersedes}', the version this draft was started from, was withdrawn, and this draft "
+                        "still has its changes: start a new draft from the version in force and make there only "
+                        "the changes you want.")
     elif library.by_id(doc.supersedes) is None:
         problems.append(f"'supersedes' names '{doc.supersedes}', which is not a published version: name the "
                         "version this draft was copied from.")

@@ -97,11 +97,6 @@ def publish(text: str, effective: dt.date, *, library, thresholds_dir: Path | st
     except ConfigError as exc:
         raise PublishError(["The test cases in thresholds/tests cannot be read, so the version cannot be "
                             "checked against them: " + "; ".join(str(p) for p in exc.problems)]) from None
-    base = _supersedes(text)
-    if base and db.session.scalar(select(PublishedThreshold.withdrawn_at).where(PublishedThreshold.id == base)):
-        raise PublishError([f"'{base}', the version this draft was started from, was withdrawn, and this draft still "
-                            "has its changes: start a new draft from the version in force and make there only the "
-                            "changes you want."])
     final, version = ready_to_publish(text, effective, library, today, cases=cases)
     path = Path(thresholds_dir) / f"{version.id}.yaml"
     if path.exists() and path.read_text(encoding="utf-8") != final:
@@ -148,17 +143,6 @@ def publish(text: str, effective: dt.date, *, library, thresholds_dir: Path | st
             path.unlink(missing_ok=True)
         raise
     return row
-
-
-def _supersedes(text: str) -> str | None:
-    """The id the draft's text says it supersedes, if it can be read (ready_to_publish checks the rest)."""
-    from ..policy import load_data
-    try:
-        data = load_data(text)
-    except Exception:  # noqa: BLE001 - unreadable YAML is ready_to_publish's to report, with its line
-        return None
-    value = data.get("supersedes") if isinstance(data, dict) else None
-    return value if isinstance(value, str) else None
 
 
 def withdraw(version_id: str, reason: str, *, library, thresholds_dir: Path | str, today: dt.date,

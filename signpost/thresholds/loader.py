@@ -367,11 +367,13 @@ class Library:
     """Every valid version found, oldest first, and the problems of any that were not.
 
     `unloaded` names stored versions that did not load, with their effective date where it could be
-    read (None where not): the app does not let an older version stand in for one of them."""
+    read (None where not): the app does not let an older version stand in for one of them. `withdrawn`
+    names versions published and then withdrawn: none is in `versions`, and no id of one is used again."""
 
     versions: tuple[ThresholdVersion, ...]
     problems: tuple[src.Problem, ...] = ()
     unloaded: tuple[tuple[str, dt.date | None], ...] = ()
+    withdrawn: frozenset[str] = frozenset()
 
     def get(self, version_id: str, on_date: dt.date | None = None) -> ThresholdVersion:
         if version_id == "current":

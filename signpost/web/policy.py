@@ -256,9 +256,7 @@ def new_draft():
             abort(404)
     if version is None:
         abort(503)
-    withdrawn = set(db.session.scalars(select(PublishedThreshold.id)
-                                       .where(PublishedThreshold.withdrawn_at.is_not(None))))
-    text = policy.new_draft_text(version, _base_text(version), library, _today(), current_user.name, withdrawn)
+    text = policy.new_draft_text(version, _base_text(version), library, _today(), current_user.name)
     draft = store.start_draft(current_user, version, text)
     scheduled = [v for v in _scheduled(library) if v.effective_from > version.effective_from]
     flash(f"Draft started from {version.id}. Nothing referrers see changes until you publish it."
