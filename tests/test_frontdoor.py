@@ -391,12 +391,17 @@ def test_recording_a_decision_then_superseding_it_keeps_both(front_door, users):
     assert "(superseded)" in html and "On reflection, early help" in html
 
 
-def test_a_stale_decision_is_refused_and_shows_the_winner(front_door, users):
-    item = make_item(users["referrer"])
+def a_colleague_decides_first(item) -> None:
+    """Colleague Two, of the front door team, records a strategy discussion before the worker sends theirs."""
     colleague = store.create_user("colleague@example.org", "Colleague Two", "front_door", "a long enough password",
                                   actor="test")
     fd_store.record_decision(item, "strategy_s47", "(test) Strategy discussion today.", supersedes=0,
                              actor=colleague)
+
+
+def test_a_stale_decision_is_refused_and_shows_the_winner(front_door, users):
+    item = make_item(users["referrer"])
+    a_colleague_decides_first(item)
     response = decide(front_door, item, "nfa", "(test) Nothing to do.", supersedes=0)
     assert response.status_code == 409
     assert "Someone else recorded a decision first" in response.text and "Colleague Two" in response.text
@@ -431,10 +436,7 @@ def test_a_stale_decision_keeps_what_the_worker_wrote(front_door, users):
     """Told that a colleague decided first, the worker still has their own decision and note on the
     page, to send again knowingly (it then supersedes the colleague's) or to change."""
     item = make_item(users["referrer"])
-    colleague = store.create_user("colleague@example.org", "Colleague Two", "front_door", "a long enough password",
-                                  actor="test")
-    fd_store.record_decision(item, "strategy_s47", "(test) Strategy discussion today.", supersedes=0,
-                             actor=colleague)
+    a_colleague_decides_first(item)
     response = decide(front_door, item, "early_help", "(test) My careful note about the family hub.", supersedes=0)
     assert response.status_code == 409
     form = response.text.split('id="decide"', 1)[1]

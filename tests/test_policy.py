@@ -120,6 +120,14 @@ def publish_draft(client, draft_id: int, on: dt.date, describe: bool = True):
                 form_page=f"/policy/drafts/{draft_id}/publish")
 
 
+def give_details(client, draft_id: int, version_id: str, summary: str):
+    """Give the draft a new version id and a summary of changes on its details page (its title kept)."""
+    page = f"/policy/drafts/{draft_id}/details"
+    title = policy.load_data(db.session.get(ThresholdDraft, draft_id).content)["title"]
+    return post(client, page, {"id": version_id, "title": title, "approved_by": "(test) Board",
+                               "summary_of_changes": summary, "review_by": "2099-12-01"}, form_page=page)
+
+
 def move_concern(client, draft_id: int, indicator, level: int):
     return post(client, f"/policy/drafts/{draft_id}/concerns/{indicator.id}",
                 {"text": indicator.text, "hint": indicator.hint or "", "level": level},
@@ -911,11 +919,7 @@ def test_a_draft_from_an_older_version_cannot_undo_one_published_since(policy_le
     assert move_concern(policy_lead, first, concern, 1).status_code == 302
     assert publish_draft(policy_lead, first, TODAY + dt.timedelta(days=5)).status_code == 302
     published = db.session.get(ThresholdDraft, first).published_id
-    data = policy.load_data(db.session.get(ThresholdDraft, second).content)
-    page = f"/policy/drafts/{second}/details"
-    assert post(policy_lead, page, {"id": "northmere-2099-01", "title": data["title"], "approved_by": "(test) Board",
-                                    "summary_of_changes": "(test) Something else.", "review_by": "2099-12-01"},
-                form_page=page).status_code == 302
+    assert give_details(policy_lead, second, "northmere-2099-01", "(test) Something else.").status_code == 302
     response = publish_draft(policy_lead, second, TODAY + dt.timedelta(days=9))
     assert response.status_code == 400
     assert f"but &#39;{published}&#39;" in response.text and "would undo its changes" in response.text
@@ -931,11 +935,8 @@ def test_a_version_scheduled_later_from_an_older_base_would_undo_a_new_one_so_it
     later = TODAY + dt.timedelta(days=84)
     assert publish_draft(policy_lead, first, later).status_code == 302
     published = db.session.get(ThresholdDraft, first).published_id
-    data = policy.load_data(db.session.get(ThresholdDraft, second).content)
-    page = f"/policy/drafts/{second}/details"  # the id both drafts were given is A's now
-    assert post(policy_lead, page, {"id": "northmere-2099-01", "title": data["title"], "approved_by": "(test) Board",
-                                    "summary_of_changes": "(test) A fix.", "review_by": "2099-12-01"},
-                form_page=page).status_code == 302
+    # The id both drafts were given is A's now.
+    assert give_details(policy_lead, second, "northmere-2099-01", "(test) A fix.").status_code == 302
     assert move_concern(policy_lead, second, a_concern(3), 2).status_code == 302  # B's own change
     response = publish_draft(policy_lead, second, TODAY + dt.timedelta(days=1))
     assert response.status_code == 400, response.text
@@ -1253,11 +1254,8 @@ def test_a_scheduled_version_withdrawn_is_used_by_no_one_and_its_day_is_free_aga
     again = publish_draft(policy_lead, draft_id, tomorrow)
     assert again.status_code == 400 and "withdrawn, and a version&#39;s id is never used twice" in again.text
     # ... and with a new id, the withdrawn version's day is free for it.
-    data = policy.load_data(draft.content)
-    details = f"/policy/drafts/{draft_id}/details"
-    assert post(policy_lead, details, {"id": "northmere-2099-02", "title": data["title"], "approved_by": "(test) Board",
-                                       "summary_of_changes": "(test) Moved a concern, correctly this time.",
-                                       "review_by": "2099-12-01"}, form_page=details).status_code == 302
+    assert give_details(policy_lead, draft_id, "northmere-2099-02",
+                        "(test) Moved a concern, correctly this time.").status_code == 302
     assert publish_draft(policy_lead, draft_id, tomorrow).status_code == 302
     assert current_library().in_force(tomorrow).id == "northmere-2099-02"
 
@@ -1272,19 +1270,8 @@ def test_only_a_version_published_here_not_yet_in_force_and_last_scheduled_can_b
     with pytest.raises(store_policy.CannotWithdraw, match="removing its file"):
         store_policy.withdraw(current.id, "x", library=current_library(), thresholds_dir=thresholds_dir,
                               today=TODAY, actor=users["policy_lead"])
-    first = start_draft(policy_lead)
-    assert move_concern(policy_lead, first, a_concern(2), 1).status_code == 302
-    assert publish_draft(policy_lead, first, TODAY + dt.timedelta(days=2)).status_code == 302
-    a_id = db.session.get(ThresholdDraft, first).published_id
     # B, started from scheduled A, is scheduled after it.
-    assert post(policy_lead, "/policy/drafts", {"base": a_id}).status_code == 302
-    second = db.session.scalars(select(ThresholdDraft).order_by(ThresholdDraft.id.desc())).first().id
-    data = policy.load_data(db.session.get(ThresholdDraft, second).content)
-    details = f"/policy/drafts/{second}/details"
-    assert post(policy_lead, details, {"id": "northmere-2099-03", "title": data["title"], "approved_by": "(test) Board",
-                                       "summary_of_changes": "(test) Another change.", "review_by": "2099-12-01"},
-                form_page=details).status_code == 302
-    assert move_concern(policy_lead, second, a_concern(3), 2).status_code == 302
+    a_id, second = publish_a_then_draft_from_it(policy_lead)
     assert publish_draft(policy_lead, second, TODAY + dt.timedelta(days=6)).status_code == 302
     # A cannot go while B, which may build on it, is scheduled: no link, and refused if sent.
     assert f"/policy/versions/{a_id}/withdraw\"" not in policy_lead.get("/policy/versions").text
@@ -1301,10 +1288,7 @@ def test_only_a_version_published_here_not_yet_in_force_and_last_scheduled_can_b
     assert [v.id for v in current_library().versions if v.effective_from > TODAY] == []
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "threshold_withdrawn")) == 2
     # B's draft is open again, but it was started from A and still has A's changes: it says so.
-    data = policy.load_data(db.session.get(ThresholdDraft, second).content)
-    assert post(policy_lead, details, {"id": "northmere-2099-04", "title": data["title"], "approved_by": "(test) Board",
-                                       "summary_of_changes": "(test) Another change.", "review_by": "2099-12-01"},
-                form_page=details).status_code == 302
+    assert give_details(policy_lead, second, "northmere-2099-04", "(test) Another change.").status_code == 302
     refused = publish_draft(policy_lead, second, TODAY + dt.timedelta(days=6))
     assert refused.status_code == 400
     assert f"&#39;{a_id}&#39;, the version this draft was started from, was withdrawn" in refused.text
@@ -1328,11 +1312,7 @@ def publish_a_then_draft_from_it(policy_lead, days: int = 2) -> tuple[str, int]:
     a_id = db.session.get(ThresholdDraft, first).published_id
     assert post(policy_lead, "/policy/drafts", {"base": a_id}).status_code == 302
     second = db.session.scalars(select(ThresholdDraft).order_by(ThresholdDraft.id.desc())).first().id
-    data = policy.load_data(db.session.get(ThresholdDraft, second).content)
-    details = f"/policy/drafts/{second}/details"
-    assert post(policy_lead, details, {"id": "northmere-2099-03", "title": data["title"], "approved_by": "(test) Board",
-                                       "summary_of_changes": "(test) Another change.", "review_by": "2099-12-01"},
-                form_page=details).status_code == 302
+    assert give_details(policy_lead, second, "northmere-2099-03", "(test) Another change.").status_code == 302
     assert move_concern(policy_lead, second, a_concern(3), 2).status_code == 302
     return a_id, second
 
@@ -1359,12 +1339,10 @@ def test_a_withdrawal_and_a_publication_built_on_it_on_two_hosts_never_both_go_t
 
 
 def test_a_draft_is_not_published_on_a_version_withdrawn_after_its_checks_read_the_versions(policy_lead, users, app,
-                                                                                           thresholds_dir, monkeypatch):
+                                                                                           thresholds_dir):
     from signpost.content import forget_published
     from signpost.store import policy as store_policy
     a_id, second = publish_a_then_draft_from_it(policy_lead)
-    # Withdrawn after publishing's first look at its base (which would refuse it), and after its checks.
-    monkeypatch.setattr(store_policy, "_supersedes", lambda text: None)
     forget_published(app)
     read_by_publish = current_library()
     store_policy.withdraw(a_id, "(test) x", library=read_by_publish, thresholds_dir=thresholds_dir, today=TODAY,
