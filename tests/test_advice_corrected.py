@@ -166,3 +166,77 @@ def test_the_risk_of_telling_the_family_at_the_early_help_level_goes_to_the_dsl_
     assert rec.route == "early_help"
     [risk] = [s for s in rec.next_steps if "could put the child at risk" in s]
     assert "designated safeguarding lead today" in risk and "do not discuss your worries with the family" in risk
+
+
+# ---- northmere-2026-12-4 ---------------------------------------------------------------------------
+# Held for that version and every later one: each fails on northmere-2026-12-3.
+
+FOURTH = "northmere-2026-12-4"
+
+
+def versions_since(version_id):
+    library = shipped_library()
+    since = library.get(version_id).effective_from
+    return [v for v in library.versions if v.effective_from >= since]
+
+
+SINCE_FOURTH = pytest.mark.parametrize("version", versions_since(FOURTH), ids=lambda v: v.id)
+NEVER_THE_ABUSER = "Never tell a parent or partner who may be causing domestic abuse"
+
+
+@SINCE_FOURTH
+@pytest.mark.parametrize("consent", ["refused", "not_asked"])
+@pytest.mark.parametrize("concern", ["domestic_abuse_current", "harsh_punishment"])
+def test_telling_the_family_about_a_referral_never_means_telling_the_person_causing_domestic_abuse(
+        version, consent, concern):
+    # "Tell the parents you are making a referral" could warn the abuser, and put the child or the parent
+    # being abused in danger. Every step that says to tell the family says who not to tell.
+    rec = advise(version, [concern], consent=consent)
+    assert rec.route == "social_care" and rec.urgency == "standard"
+    tell = [s for s in rec.next_steps if "making a referral" in s or "making the referral" in s]
+    assert tell and all(NEVER_THE_ABUSER in s and "the child, or anyone else, at greater risk" in s for s in tell), \
+        rec.next_steps
+
+
+@SINCE_FOURTH
+def test_asking_consent_for_early_help_never_means_asking_the_person_causing_domestic_abuse(version):
+    rec = advise(version, ["domestic_abuse_possible"], consent="not_asked", age_months=48)
+    assert rec.route == "early_help"
+    ask = [s for s in rec.next_steps if "ask for their consent" in s]
+    assert ask and all("Never ask a parent or partner who may be causing domestic abuse" in s for s in ask)
+
+
+@SINCE_FOURTH
+@pytest.mark.parametrize("consent", ["not_asked", "given"])
+def test_early_help_waits_for_the_lado_where_the_worry_is_about_someone_who_looks_after_the_child(version, consent):
+    # A foster carer or childminder may be "the family" the early help steps speak of: neither asking
+    # them for consent nor starting an assessment with them comes before the LADO's advice.
+    rec = advise(version, ["lado_adult_unsuitable", "relationships_bullied"], consent=consent, age_months=90)
+    assert rec.lado and rec.route == "early_help"
+    with_family = [s for s in rec.next_steps if "early help assessment with the family" in s or "ask for their consent" in s]
+    assert with_family and all("LADO has advised you" in s for s in with_family), rec.next_steps
+
+
+@SINCE_FOURTH
+@pytest.mark.parametrize("concerns, age", [(["injury_non_mobile_child"], 3), (["disclosure_of_abuse"], 120),
+                                           (["missing_now"], 150)])
+def test_a_call_today_says_nothing_of_fgm_unless_fgm_is_the_worry(version, concerns, age):
+    rec = advise(version, concerns, age_months=age)
+    assert rec.urgency == "same_day"
+    assert not [s for s in rec.next_steps if "FGM" in s or "101" in s], rec.next_steps
+
+
+@SINCE_FOURTH
+def test_known_fgm_still_says_to_report_it_to_the_police_on_101(version):
+    fgm = version.indicators["fgm_known"]
+    rec = advise(version, ["fgm_known"], age_months=max(fgm.min_age_months or 0, 120))
+    assert rec.urgency == "same_day"
+    assert [r for r in rec.urgent_reasons if r.id == "fgm_known" and "101" in r.why]
+
+
+@SINCE_FOURTH
+@pytest.mark.parametrize("concern", ["cce_being_exploited", "county_lines_involvement", "cse_being_exploited"])
+def test_a_child_being_exploited_needs_a_call_to_the_front_door_today(version, concern):
+    rec = advise(version, [concern], consent="given", age_months=168)
+    assert rec.route == "social_care" and rec.urgency == "same_day" and not rec.immediate
+    assert rec.next_steps[:len(version.document.same_day.next_steps)] == tuple(version.document.same_day.next_steps)
