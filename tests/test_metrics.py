@@ -325,6 +325,29 @@ def test_default_baseline_is_the_12_months_before_the_first_signpost_referral(kn
     assert metrics.default_baseline(early) == metrics.Period(dt.date(2023, 12, 1), dt.date(2024, 11, 30))
 
 
+def test_days_and_months_are_the_uk_calendars(app, users):
+    """Stored times are UTC; a report's days and months are the ones staff live in. In summer 23:30 UTC on
+    31 March is 00:30 on 1 April in the UK: that item was received in April, in April's row, in a period
+    from 1 April, and the day before is 31 March in both zones."""
+    who = users["referrer"].id
+    contacts = [contact(T(2026, 3, 31, 23, 30), "6", "nfa"),   # 1 April, 00:30 BST
+                contact(T(2026, 3, 31, 22, 30), "6", "nfa"),   # 31 March, 23:30 BST
+                contact(T(2026, 4, 30, 23, 30), "6", "nfa")]   # 1 May, 00:30 BST
+    journeys = [journey(who, T(2026, 6, 30, 23, 15), outcomes=[("nfa", T(2026, 7, 1, 9))])]  # 1 July, 00:15 BST
+    record_demo_history(contacts, journeys, months=0, recorded_by=users["front_door"].id)
+    assert db.session.scalar(select(Referral.month)) == "2026-07"
+    assert sorted(db.session.scalars(select(ExternalContact.month))) == ["2026-03", "2026-04", "2026-05"]
+    april = metrics.Period(dt.date(2026, 4, 1), dt.date(2026, 4, 30))
+    march = metrics.Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    o = metrics.overview(april, march, now=T(2026, 8, 1))
+    assert (o.nfa_now.n, o.nfa_baseline.n) == (1, 1)
+    assert [(m.month, m.nfa.n) for m in o.months] == [("2026-03", 1), ("2026-04", 1)]
+    july = metrics.overview(metrics.Period(dt.date(2026, 7, 1), dt.date(2026, 7, 1)), march, now=T(2026, 8, 1))
+    assert july.nfa_now.n == 1 and [m.nfa.n for m in july.months if m.in_current] == [1]
+    concerns = metrics.deciding_concerns(metrics.Period(dt.date(2026, 7, 1), dt.date(2026, 7, 31)))
+    assert [(c.reason_id, c.referrals) for c in concerns] == [("ind_a", 1)]
+
+
 # ---- the one-working-day clock in SQL agrees with workdays.within_one_working_day ---------------------
 
 def test_timeliness_in_sql_matches_the_python_clock(app, users):
