@@ -782,6 +782,23 @@ def test_decisions_export_neutralises_formulas_and_is_audited(front_door, policy
     assert bad.status_code == 400 and "same as or after the first date" in bad.text
 
 
+def test_decisions_export_uses_uk_days_and_times(policy_lead, users):
+    """Staff read and type UK time everywhere else: a decision made at 00:30 on 1 July (BST, stored as 23:30
+    UTC on 30 June) is in the export for 1 July, not 30 June, and shows the time their clock showed."""
+    from signpost.store.history import record_demo_history
+    from test_metrics import journey
+    T = dt.datetime
+    record_demo_history([], [journey(users["referrer"].id, T(2026, 6, 30, 22, 45),
+                                     outcomes=[("nfa", T(2026, 6, 30, 23, 30))])],
+                        months=0, recorded_by=users["front_door"].id)
+    july = list(csv.DictReader(io.StringIO(
+        policy_lead.get("/front-door/export?date_from=2026-07-01&date_to=2026-07-01").get_data(as_text=True))))
+    assert [(r["received_at"], r["decided_at"]) for r in july] == [("2026-06-30 23:45", "2026-07-01 00:30")]
+    june = policy_lead.get("/front-door/export?date_from=2026-06-30&date_to=2026-06-30").get_data(as_text=True)
+    assert list(csv.DictReader(io.StringIO(june))) == []
+    assert "UTC" not in policy_lead.get("/front-door/export").get_data(as_text=True)
+
+
 # ---------------------------------------------------------------------------------------------- demo
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
