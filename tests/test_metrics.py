@@ -386,7 +386,8 @@ def table_cells(html: str, name: str) -> list[list[str]]:
 def csv_cells(client, name: str, query: str) -> list[list[str]]:
     response = client.get(f"/reports/{name}.csv?{query}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert response.data.startswith("\ufeff".encode())  # a byte order mark: Excel then reads UTF-8
+    return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
 
 
 QUERY = "start=2026-02&end=2026-02&baseline_start=2026-01&baseline_end=2026-01"
@@ -639,7 +640,7 @@ def test_overlapping_periods_are_said_and_no_claim_about_chance_is_made(known, p
     assert 'id="overlap"' not in apart and "95% confidence" in apart
     # No difference and no range in the table or its CSV either.
     overlapping = "start=2026-01-15&end=2026-02-28&baseline_start=2026-01-01&baseline_end=2026-01-31"
-    rows = list(csv.reader(io.StringIO(policy_lead.get(f"/reports/headline.csv?{overlapping}").get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(policy_lead.get(f"/reports/headline.csv?{overlapping}").data.decode("utf-8-sig"))))
     assert [r[0] for r in rows] == ["Period", "This period", "Baseline"]
     assert "Difference" in policy_lead.get(f"/reports/headline.csv?{QUERY}").get_data(as_text=True)
 

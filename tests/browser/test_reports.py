@@ -49,7 +49,7 @@ def test_filters_are_kept_in_the_address_and_the_csv(page_as):
     with page.expect_download() as download:
         page.locator("a[href^='/reports/monthly.csv']").click()
     path = download.value.path()
-    text = open(path, encoding="utf-8").read()
+    text = open(path, encoding="utf-8-sig").read()
     assert text.startswith("Month,Days counted,Period,Referrals decided")
 
 
