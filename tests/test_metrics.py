@@ -662,3 +662,16 @@ def test_to_alone_gives_the_12_whole_months_it_ends(known, policy_lead):
 def test_the_default_period_is_the_last_12_whole_months():
     assert metrics.default_current(dt.date(2026, 12, 1)) == metrics.Period(dt.date(2025, 12, 1), dt.date(2026, 11, 30))
     assert metrics.default_current(dt.date(2026, 3, 31)) == metrics.Period(dt.date(2025, 3, 1), dt.date(2026, 2, 28))
+
+
+def test_from_this_month_alone_gives_this_month_so_far(known, policy_lead):
+    """'To' left empty ends the period at the end of last month; a lead asking for this month (or any day
+    since) left it empty too, and was told 'To' must be after 'From' about a field they never filled in."""
+    today = dt.date.today()
+    first = today.replace(day=1)
+    html = policy_lead.get(f"/reports/?start={first:%Y-%m}").get_data(as_text=True)
+    assert "There is a problem" not in html
+    assert metrics.Period(first, today).describe() in html
+    later = policy_lead.get(f"/reports/?start={today + dt.timedelta(days=1)}").get_data(as_text=True)
+    assert "There is a problem" in later and "&#39;From&#39; must be today or earlier" in later
+    assert 'href="#start"' in later
