@@ -433,8 +433,10 @@ def test_every_figure_on_the_page_and_in_the_csv(known, policy_lead, frozen_now)
         assert csv_cells(policy_lead, name, QUERY) == cells, name
     # The headline in words.
     text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", html)))
-    assert "Of the 6 referrals the front door decided from 1 February 2026 to 28 February 2026, 3 (50.0%) ended " \
-           "in No Further Action." in text
+    # Counted by the day each was received, whenever it was decided: the sentence says so, not "decided
+    # from ... to ...", which reads as the decisions made in those days.
+    assert "Of the 6 referrals received from 1 February 2026 to 28 February 2026 that the front door has " \
+           "decided, 3 (50.0%) ended in No Further Action." in text
     assert "In the baseline period (1 January 2026 to 31 January 2026) it was 40.0% (4 of 10)." in text
     assert "the difference could be chance" in text
     # Every other table: the page and the CSV carry the same cells.

@@ -26,7 +26,7 @@ def test_policy_lead_reads_the_reports(page_as):
     page.get_by_role("link", name="Reports").click()
     assert page.get_by_role("heading", level=1).inner_text() == "What happens to referrals"
     headline = page.locator("#headline").inner_text()
-    assert re.search(r"Of the [\d,]+ referrals the front door decided", headline)
+    assert re.search(r"Of the [\d,]+ referrals received from .* that the front door has decided", headline)
     assert "baseline period" in headline
     chart = page.get_by_role("img", name="Share of referrals ending in No Further Action, month by month")
     assert chart.is_visible()
