@@ -22,7 +22,7 @@ from .extensions import db
 from .models import Assessment, ExternalContact, Referral
 from .statistics import Proportion, longest_run, newcombe, p_chart_limits
 from .values import ITEM_KINDS, KIND_ROUTES, NFA_OUTCOMES, OUTCOMES, REFERRAL_SOURCES, ROUTES, kind_routes
-from .workdays import months_before
+from .workdays import months_before, uk_day_start, uk_local
 
 # ---- definitions ------------------------------------------------------------------------------
 
@@ -84,18 +84,20 @@ def latest_revision(table=Assessment.__table__) -> ColumnElement[bool]:
 
 @dataclasses.dataclass(frozen=True)
 class Period:
-    """From `start` to `end`, both dates inclusive."""
+    """From `start` to `end`, both dates inclusive: days of the UK's calendar (GMT or BST), as staff
+    count them, however the times are stored."""
 
     start: dt.date
     end: dt.date
 
     @property
     def start_at(self) -> dt.datetime:
-        return dt.datetime.combine(self.start, dt.time())
+        """When the first day begins, as stored (naive UTC): 23:00 the day before in summer."""
+        return uk_day_start(self.start)
 
     @property
     def end_before(self) -> dt.datetime:
-        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time())
+        return uk_day_start(self.end + dt.timedelta(days=1))
 
     def months(self) -> list[str]:
         out, year, month = [], self.start.year, self.start.month
@@ -704,7 +706,7 @@ def report(current: Period, baseline: Period, filters: Filters = Filters(),
 
 def first_signpost_referral() -> dt.date | None:
     first = db.session.scalar(select(func.min(Referral.created_at)).where(Referral.kind == "referral"))
-    return first.date() if first else None
+    return uk_local(first).date() if first else None
 
 
 def default_current(today: dt.date, since: dt.date | None = None) -> Period:

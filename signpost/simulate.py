@@ -20,6 +20,7 @@ from .thresholds.cases import load_cases, run_applicable
 from .thresholds.loader import Library, ThresholdVersion
 from .thresholds.schema import AgeRule
 from .values import NFA_OUTCOMES, OUTCOMES, URGENCY_ORDER
+from .workdays import uk_day_start
 
 # Stored assessments made before the age in months was kept have only a band: the
 # simulation then uses a representative age inside the band, and says so.
@@ -135,8 +136,9 @@ def _answer_columns(points: list[int]):
 
 
 def _period(start: dt.date, end: dt.date):
-    return and_(Assessment.completed_at >= dt.datetime.combine(start, dt.time()),
-                Assessment.completed_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+    """Completed on the UK days from start to end (stored as UTC: a summer day starts at 23:00 the day before)."""
+    return and_(Assessment.completed_at >= uk_day_start(start),
+                Assessment.completed_at < uk_day_start(end + dt.timedelta(days=1)))
 
 
 STORED = (Assessment.recommended_route, Assessment.recommended_level, Assessment.urgency, Assessment.lado)

@@ -1,6 +1,9 @@
-"""CSV cells that a spreadsheet will not run as a formula (OWASP "CSV injection").
+"""CSV that a spreadsheet reads as written: cells it will not run as a formula (OWASP "CSV injection"),
+and text it reads as UTF-8.
 
-Every CSV Signpost writes passes its cells through neutralise().
+Every CSV Signpost writes passes its cells through neutralise(), and starts with a byte order mark:
+without one, Excel reads the file in the computer's old code page, and "Zoë" or "£" in a note comes
+out as "ZoÃ«" or "Â£". Excel, LibreOffice and Numbers all take the mark as UTF-8 and do not show it.
 """
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import io
 from collections.abc import Iterable
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
 
 
 def neutralise(value) -> str:
@@ -19,6 +23,7 @@ def neutralise(value) -> str:
 
 def to_csv(header: Iterable[str], rows: Iterable[Iterable]) -> str:
     out = io.StringIO()
+    out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([neutralise(h) for h in header])
     for row in rows:

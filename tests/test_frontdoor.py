@@ -768,10 +768,10 @@ def test_the_audit_viewer_is_for_admins_and_front_door_managers(front_door, admi
 def test_decisions_export_neutralises_formulas_and_is_audited(front_door, policy_lead, users, referrer):
     item = make_item(users["referrer"])
     decide(front_door, item, "nfa", "=HYPERLINK(\"http://example.invalid\")")
-    today = dt.date.today().isoformat()
+    today = workdays.uk_local(utcnow()).date().isoformat()
     response = policy_lead.get(f"/front-door/export?date_from={today}&date_to={today}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert len(rows) == 1 and rows[0]["reference"] == item.reference and rows[0]["outcome"] == "nfa"
     assert rows[0]["note"].startswith("'=") and rows[0]["within_one_working_day"] == "True"
     assert "Fenwick" not in response.text
@@ -780,6 +780,37 @@ def test_decisions_export_neutralises_formulas_and_is_audited(front_door, policy
     assert referrer.get(f"/front-door/export?date_from={today}&date_to={today}").status_code == 403
     bad = front_door.get(f"/front-door/export?date_from={today}&date_to=2001-01-01")
     assert bad.status_code == 400 and "same as or after the first date" in bad.text
+
+
+def test_decisions_export_uses_uk_days_and_times(policy_lead, users):
+    """Staff read and type UK time everywhere else: a decision made at 00:30 on 1 July (BST, stored as 23:30
+    UTC on 30 June) is in the export for 1 July, not 30 June, and shows the time their clock showed."""
+    from signpost.store.history import record_demo_history
+    from test_metrics import journey
+    T = dt.datetime
+    record_demo_history([], [journey(users["referrer"].id, T(2026, 6, 30, 22, 45),
+                                     outcomes=[("nfa", T(2026, 6, 30, 23, 30))])],
+                        months=0, recorded_by=users["front_door"].id)
+    july = list(csv.DictReader(io.StringIO(
+        policy_lead.get("/front-door/export?date_from=2026-07-01&date_to=2026-07-01").data.decode("utf-8-sig"))))
+    assert [(r["received_at"], r["decided_at"]) for r in july] == [("2026-06-30 23:45", "2026-07-01 00:30")]
+    june = policy_lead.get("/front-door/export?date_from=2026-06-30&date_to=2026-06-30").data.decode("utf-8-sig")
+    assert list(csv.DictReader(io.StringIO(june))) == []
+    assert "UTC" not in policy_lead.get("/front-door/export").get_data(as_text=True)
+
+
+def test_decisions_export_opens_in_a_spreadsheet_with_its_accents_intact(front_door, policy_lead, users):
+    """Excel reads a CSV without a byte order mark in the computer's old code page: 'Zoë’s' became 'ZoÃ«â€™s'.
+    UTF-8 with a byte order mark is read as UTF-8 by Excel, LibreOffice and Numbers alike."""
+    item = make_item(users["referrer"])
+    note = "(test) Zoë’s school nurse will follow up – £20 bus pass arranged"
+    decide(front_door, item, "nfa", note)
+    today = workdays.uk_local(utcnow()).date().isoformat()
+    response = policy_lead.get(f"/front-door/export?date_from={today}&date_to={today}")
+    assert response.data.startswith("\ufeff".encode("utf-8"))
+    assert response.mimetype == "text/csv" and response.mimetype_params.get("charset") == "utf-8"
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert [r["note"] for r in rows] == [note] and list(rows[0])[0] == "reference"
 
 
 # ---------------------------------------------------------------------------------------------- demo

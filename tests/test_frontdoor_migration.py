@@ -132,3 +132,27 @@ def test_migration_0010_stores_kind_and_routes_as_one_number_and_goes_back(empty
             assert conn.execute(sa.text("SELECT count(*) FROM referrals WHERE route_taken IS NULL")).scalar() == 1
             assert "kind_routes" not in {c["name"] for c in sa.inspect(conn).get_columns("referrals")}
         db.engine.dispose()
+
+
+def test_migration_0012_counts_existing_rows_in_their_uk_month_and_goes_back(empty_database):
+    app = make_app(empty_database)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0011_withdraw_version")
+        with db.engine.begin() as conn:
+            insert_user(conn, "front_door")
+            # 00:30 on 1 July in the UK (BST), and 23:30 on 31 January (GMT, the same as UTC).
+            for n, at in enumerate(["2026-06-30 23:30:00", "2026-01-31 23:30:00"], start=1):
+                conn.execute(sa.text(
+                    "INSERT INTO external_contacts (id, reference, received_at, source_code, channel, age_band, "
+                    "urgency, outcome, decided_at, recorded_by, recorded_at, month) VALUES (:id, :ref, :at, '6', "
+                    "'phone', '5 to 9', 'standard', 'nfa', :at, 1, :at, :month)"),
+                    {"id": n, "ref": f"X{n}", "at": at, "month": at[:7]})
+        upgrade(directory=str(MIGRATIONS))
+        with db.engine.connect() as conn:
+            assert dict(conn.execute(sa.text("SELECT id, month FROM external_contacts")).all()) == {
+                1: "2026-07", 2: "2026-01"}
+        downgrade(directory=str(MIGRATIONS), revision="0011_withdraw_version")
+        with db.engine.connect() as conn:
+            assert dict(conn.execute(sa.text("SELECT id, month FROM external_contacts")).all()) == {
+                1: "2026-06", 2: "2026-01"}
+        db.engine.dispose()

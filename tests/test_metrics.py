@@ -325,6 +325,29 @@ def test_default_baseline_is_the_12_months_before_the_first_signpost_referral(kn
     assert metrics.default_baseline(early) == metrics.Period(dt.date(2023, 12, 1), dt.date(2024, 11, 30))
 
 
+def test_days_and_months_are_the_uk_calendars(app, users):
+    """Stored times are UTC; a report's days and months are the ones staff live in. In summer 23:30 UTC on
+    31 March is 00:30 on 1 April in the UK: that item was received in April, in April's row, in a period
+    from 1 April, and the day before is 31 March in both zones."""
+    who = users["referrer"].id
+    contacts = [contact(T(2026, 3, 31, 23, 30), "6", "nfa"),   # 1 April, 00:30 BST
+                contact(T(2026, 3, 31, 22, 30), "6", "nfa"),   # 31 March, 23:30 BST
+                contact(T(2026, 4, 30, 23, 30), "6", "nfa")]   # 1 May, 00:30 BST
+    journeys = [journey(who, T(2026, 6, 30, 23, 15), outcomes=[("nfa", T(2026, 7, 1, 9))])]  # 1 July, 00:15 BST
+    record_demo_history(contacts, journeys, months=0, recorded_by=users["front_door"].id)
+    assert db.session.scalar(select(Referral.month)) == "2026-07"
+    assert sorted(db.session.scalars(select(ExternalContact.month))) == ["2026-03", "2026-04", "2026-05"]
+    april = metrics.Period(dt.date(2026, 4, 1), dt.date(2026, 4, 30))
+    march = metrics.Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    o = metrics.overview(april, march, now=T(2026, 8, 1))
+    assert (o.nfa_now.n, o.nfa_baseline.n) == (1, 1)
+    assert [(m.month, m.nfa.n) for m in o.months] == [("2026-03", 1), ("2026-04", 1)]
+    july = metrics.overview(metrics.Period(dt.date(2026, 7, 1), dt.date(2026, 7, 1)), march, now=T(2026, 8, 1))
+    assert july.nfa_now.n == 1 and [m.nfa.n for m in july.months if m.in_current] == [1]
+    concerns = metrics.deciding_concerns(metrics.Period(dt.date(2026, 7, 1), dt.date(2026, 7, 31)))
+    assert [(c.reason_id, c.referrals) for c in concerns] == [("ind_a", 1)]
+
+
 # ---- the one-working-day clock in SQL agrees with workdays.within_one_working_day ---------------------
 
 def test_timeliness_in_sql_matches_the_python_clock(app, users):
@@ -363,7 +386,8 @@ def table_cells(html: str, name: str) -> list[list[str]]:
 def csv_cells(client, name: str, query: str) -> list[list[str]]:
     response = client.get(f"/reports/{name}.csv?{query}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert response.data.startswith("\ufeff".encode())  # a byte order mark: Excel then reads UTF-8
+    return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
 
 
 QUERY = "start=2026-02&end=2026-02&baseline_start=2026-01&baseline_end=2026-01"
@@ -409,8 +433,10 @@ def test_every_figure_on_the_page_and_in_the_csv(known, policy_lead, frozen_now)
         assert csv_cells(policy_lead, name, QUERY) == cells, name
     # The headline in words.
     text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", html)))
-    assert "Of the 6 referrals the front door decided from 1 February 2026 to 28 February 2026, 3 (50.0%) ended " \
-           "in No Further Action." in text
+    # Counted by the day each was received, whenever it was decided: the sentence says so, not "decided
+    # from ... to ...", which reads as the decisions made in those days.
+    assert "Of the 6 referrals received from 1 February 2026 to 28 February 2026 that the front door has " \
+           "decided, 3 (50.0%) ended in No Further Action." in text
     assert "In the baseline period (1 January 2026 to 31 January 2026) it was 40.0% (4 of 10)." in text
     assert "the difference could be chance" in text
     # Every other table: the page and the CSV carry the same cells.
@@ -616,7 +642,7 @@ def test_overlapping_periods_are_said_and_no_claim_about_chance_is_made(known, p
     assert 'id="overlap"' not in apart and "95% confidence" in apart
     # No difference and no range in the table or its CSV either.
     overlapping = "start=2026-01-15&end=2026-02-28&baseline_start=2026-01-01&baseline_end=2026-01-31"
-    rows = list(csv.reader(io.StringIO(policy_lead.get(f"/reports/headline.csv?{overlapping}").get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(policy_lead.get(f"/reports/headline.csv?{overlapping}").data.decode("utf-8-sig"))))
     assert [r[0] for r in rows] == ["Period", "This period", "Baseline"]
     assert "Difference" in policy_lead.get(f"/reports/headline.csv?{QUERY}").get_data(as_text=True)
 
@@ -638,3 +664,16 @@ def test_to_alone_gives_the_12_whole_months_it_ends(known, policy_lead):
 def test_the_default_period_is_the_last_12_whole_months():
     assert metrics.default_current(dt.date(2026, 12, 1)) == metrics.Period(dt.date(2025, 12, 1), dt.date(2026, 11, 30))
     assert metrics.default_current(dt.date(2026, 3, 31)) == metrics.Period(dt.date(2025, 3, 1), dt.date(2026, 2, 28))
+
+
+def test_from_this_month_alone_gives_this_month_so_far(known, policy_lead):
+    """'To' left empty ends the period at the end of last month; a lead asking for this month (or any day
+    since) left it empty too, and was told 'To' must be after 'From' about a field they never filled in."""
+    today = dt.date.today()
+    first = today.replace(day=1)
+    html = policy_lead.get(f"/reports/?start={first:%Y-%m}").get_data(as_text=True)
+    assert "There is a problem" not in html
+    assert metrics.Period(first, today).describe() in html
+    later = policy_lead.get(f"/reports/?start={today + dt.timedelta(days=1)}").get_data(as_text=True)
+    assert "There is a problem" in later and "&#39;From&#39; must be today or earlier" in later
+    assert 'href="#start"' in later

@@ -509,6 +509,33 @@ def test_a_published_version_is_used_from_its_effective_date_and_not_before(poli
     assert policy_lead.get(f"/policy/drafts/{draft_id}/concerns/{concern.id}").status_code == 302
 
 
+def test_a_simulation_counts_the_uk_days_it_names(app, users):
+    """An assessment completed at 00:30 on 1 July (BST), stored as 23:30 UTC on 30 June, is one of 1 July's."""
+    from signpost.simulate import grouped_assessments, grouped_decisions
+    from signpost.store.history import record_demo_history
+    from test_metrics import journey
+    record_demo_history([], [journey(users["referrer"].id, dt.datetime(2026, 6, 30, 23, 31),
+                                     outcomes=[("nfa", dt.datetime(2026, 7, 1, 9))])],
+                        months=0, recorded_by=users["front_door"].id)
+    connection = db.session.connection()
+    july, june = dt.date(2026, 7, 1), dt.date(2026, 6, 30)
+    assert [row[-1] for row in grouped_assessments(connection, july, july, [0])] == [1]
+    assert [row[-1] for row in grouped_decisions(connection, july, july, [0])] == [1]
+    assert grouped_assessments(connection, june, june, [0]) == []
+
+
+def test_the_versions_list_gives_the_uk_day_a_version_was_published(policy_lead, monkeypatch):
+    """Published at 00:30 on 7 July (BST), stored as 23:30 UTC on 6 July: the list says 7 July, as the
+    policy lead's own clock does."""
+    from signpost.store import policy as policy_store
+    draft_id = start_draft(policy_lead)
+    assert move_concern(policy_lead, draft_id, a_concern(2), 1).status_code == 302
+    monkeypatch.setattr(policy_store, "utcnow", lambda: dt.datetime(2026, 7, 6, 23, 30))
+    assert publish_draft(policy_lead, draft_id, TODAY + dt.timedelta(days=1)).status_code == 302
+    page = policy_lead.get("/policy/versions").text
+    assert "Published in Signpost 7 Jul 2026" in page and "6 Jul 2026" not in page
+
+
 def test_publishing_today_changes_new_journeys_old_assessments_keep_their_version(policy_lead, referrer, users):
     concern = a_concern(2)
     old_version = current_version()

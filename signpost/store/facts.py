@@ -50,8 +50,10 @@ def due_at(received: dt.datetime) -> dt.datetime:
 
 
 def month_of(received: dt.datetime) -> str:
-    """The month a row is counted in: "YYYY-MM" of when it was received (UTC, as stored)."""
-    return f"{received.year:04d}-{received.month:02d}"
+    """The month a row is counted in: "YYYY-MM" of when it was received (stored as UTC), in the UK's
+    calendar: 23:30 UTC on 30 June is 00:30 on 1 July in the UK, and staff count it in July."""
+    local = workdays.uk_local(received)
+    return f"{local.year:04d}-{local.month:02d}"
 
 
 def re_referrals(rows: Iterable[tuple[int, str, dt.datetime]]) -> set[int]:

@@ -457,8 +457,9 @@ def export():
     form = ff.ExportForm(request.args, meta={"csrf": False})
     if not request.args or not form.validate():
         return render_template("frontdoor/export.html", form=form), (400 if request.args else 200)
-    start = dt.datetime.combine(form.date_from.data, dt.time())
-    end = dt.datetime.combine(form.date_to.data + dt.timedelta(days=1), dt.time())
+    # UK days and times, as staff read and type them everywhere else (stored as UTC).
+    start = workdays.uk_day_start(form.date_from.data)
+    end = workdays.uk_day_start(form.date_to.data + dt.timedelta(days=1))
     rows = db.session.execute(
         select(Decision, Referral, Assessment, User.email)
         .join(Referral, Decision.referral_id == Referral.id)
@@ -471,11 +472,11 @@ def export():
               "outcome", "decided_at", "within_one_working_day", "decided_by", "referral_advised", "note")
     body = []
     for decision, referral, assessment, email in rows:
-        body.append((referral.reference, referral.kind, f"{referral.created_at:%Y-%m-%d %H:%M}",
+        body.append((referral.reference, referral.kind, f"{workdays.uk_local(referral.created_at):%Y-%m-%d %H:%M}",
                      assessment.source_code, assessment.age_band, assessment.recommended_route,
                      assessment.recommended_level, fq.urgency_of(assessment), assessment.overridden,
                      assessment.consent, assessment.threshold_id, decision.sequence, decision.outcome,
-                     f"{decision.decided_at:%Y-%m-%d %H:%M}",
+                     f"{workdays.uk_local(decision.decided_at):%Y-%m-%d %H:%M}",
                      workdays.within_one_working_day(referral.created_at, decision.decided_at), email,
                      "" if decision.referral_advised is None else decision.referral_advised, decision.note))
     store.record_view("decisions_exported", actor=_user(), record_type="decisions",

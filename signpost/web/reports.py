@@ -37,7 +37,8 @@ def _choices(values, names=None, everything="All"):
 
 class ReportForm(Form):
     start = StringField("From", description="A month (2026-04) or a day (2026-04-15)")
-    end = StringField("To", description="A month or a day; the whole month when you give a month")
+    end = StringField("To", description="A month or a day; the whole month when you give a month. Leave empty "
+                      "for the end of last month, or today when 'From' is in this month")
     baseline_start = StringField("Baseline from", description="Leave empty for the 12 months before the "
                                  "first referral made through Signpost")
     baseline_end = StringField("Baseline to")
@@ -102,16 +103,20 @@ def _query() -> Query:
     today = dt.date.today()
     first = metrics.first_signpost_referral()  # read once: the default period and baseline both start from it
     current = metrics.default_current(today, since=first)
-    end = _parse(form.end.data, end=True) or current.end
     start = _parse(form.start.data, end=False)
+    end = _parse(form.end.data, end=True)
+    if end is None:  # "To" left empty: the end of last month, or today for "From" this month (so far)
+        end = current.end if start is None or start <= current.end else today
     if start is None:  # "To" alone: the 12 whole months up to it, from the default period's start if later
         start = workdays.months_before(end.replace(day=1), 11)
         if current.start <= end:
             start = max(start, current.start)
     errors = [{"text": f.errors[0], "href": f"#{f.id}"} for f in form if f.errors]
     if end < start:
-        form.end.errors = ["'To' must be the same as or after 'From'"]
-        errors.append({"text": form.end.errors[0], "href": "#end"})
+        field = form.end if form.end.data else form.start  # the date the lead gave: never one left empty
+        field.errors = ["'To' must be the same as or after 'From'" if form.end.data
+                        else "'From' must be today or earlier"]
+        errors.append({"text": field.errors[0], "href": f"#{field.id}"})
         start, end = current.start, current.end
     current = metrics.Period(start, end)
     baseline = metrics.default_baseline(current, first)

@@ -26,7 +26,7 @@ def test_policy_lead_reads_the_reports(page_as):
     page.get_by_role("link", name="Reports").click()
     assert page.get_by_role("heading", level=1).inner_text() == "What happens to referrals"
     headline = page.locator("#headline").inner_text()
-    assert re.search(r"Of the [\d,]+ referrals the front door decided", headline)
+    assert re.search(r"Of the [\d,]+ referrals received from .* that the front door has decided", headline)
     assert "baseline period" in headline
     chart = page.get_by_role("img", name="Share of referrals ending in No Further Action, month by month")
     assert chart.is_visible()
@@ -49,7 +49,7 @@ def test_filters_are_kept_in_the_address_and_the_csv(page_as):
     with page.expect_download() as download:
         page.locator("a[href^='/reports/monthly.csv']").click()
     path = download.value.path()
-    text = open(path, encoding="utf-8").read()
+    text = open(path, encoding="utf-8-sig").read()
     assert text.startswith("Month,Days counted,Period,Referrals decided")
 
 
