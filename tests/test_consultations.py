@@ -21,7 +21,7 @@ from signpost.models import Assessment, AuditEvent, Draft, Referral
 from signpost.store import frontdoor as fd_store
 from signpost.store import retention
 
-from test_journey_web import Walker, level_items, referral_details, walker  # noqa: F401  (walker: the fixture)
+from test_journey_web import Walker, level_items, referral_details, version as journey_version, walker  # noqa: F401  (walker: the fixture)
 
 ADVICE = "/front-door/ask-for-advice"
 FAMILY = {"working_well": "Comes to school every day", "tried": "Breakfast club", "tried_by": "School",
@@ -69,6 +69,29 @@ def test_a_request_for_advice_records_the_revision_the_referrer_was_shown(walker
     assert item.kind == "consultation" and item.assessment_id == int(button["revision_id"])
     assert item.assessment.recommended_route == "early_help"
     assert item.details["answers"]["consent"]["consent"] == "given"
+
+
+def test_asking_for_advice_about_a_concern_that_needs_a_call_today_says_phone_now(walker):
+    """A request for advice is answered within one working day. For a concern that needs a phone call
+    to the front door today (a disclosure, a suicide attempt...) the page that offers it, and the
+    request once sent, say to phone now with the numbers, rather than leave the referrer waiting a day
+    for a call back."""
+    contacts = journey_version().document.contacts
+    walker.concerns(["disclosure_of_abuse"], location=walker.to_concerns())
+    walker.finish_questions(consent="not_asked")
+    button = advice_button(walker)
+    for page in (walker.client.post(ADVICE, data=button).text,
+                 walker.client.get(ask(walker, button).location).text):
+        assert 'id="phone-today-advice"' in page and "do not wait" in page
+        assert contacts.front_door.phone in page and contacts.out_of_hours.phone in page
+
+
+def test_asking_for_advice_about_a_written_referral_says_nothing_of_phoning_today(walker):
+    at_early_help(walker)
+    button = advice_button(walker)
+    for page in (walker.client.post(ADVICE, data=button).text,
+                 walker.client.get(ask(walker, button).location).text):
+        assert 'id="phone-today-advice"' not in page
 
 
 def test_a_request_for_advice_needs_a_uk_phone_number_and_keeps_the_question(walker):

@@ -833,6 +833,21 @@ def test_no_early_help_request_without_the_familys_consent(walker):
     assert walker.client.get("/refer/early-help-request").location == "/refer/recommendation"
 
 
+@pytest.mark.parametrize("consent", ["given", "refused"])
+def test_a_family_that_does_not_know_of_the_worry_cannot_have_agreed_or_refused(walker, consent):
+    """"The family does not know you are worried" beside "the family agrees" (or refuses) is a slip of a
+    radio: an early-help request would go to the hub saying the family agreed to what it was never told.
+    The page says so beside the consent question, and nothing is saved until one answer changes."""
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.answer("/refer/what-happened", {"what_happened": "Tired", "seen": "yes", "says": "Fine",
+                                           "wants": "Nothing"}, "/refer/family")
+    family = {"working_well": "Comes every day", "aware": "no", "consent": consent, "reason": "Said no"}
+    check_errors(walker.post("/refer/family", family),
+                 {"consent": "The family cannot have agreed or said no if they do not know you are worried. "
+                             "Change one of the answers"})
+    walker.answer("/refer/family", {**family, "aware": "yes"}, "/refer/check")
+
+
 def test_referral_details_are_validated_and_kept_on_error(walker):
     item = level_items(4)[0]
     walker.concerns([item], location=walker.to_concerns())

@@ -278,8 +278,8 @@ def ask_for_advice():
         flash("Your request for advice has been sent to the front door. They will call you, and their advice "
               "will be shown here.", "success")
         return redirect(url_for("journey.my_referral", reference=made.reference))
-    return render_template("frontdoor/ask_for_advice.html", form=form, draft=draft,
-                           assessment=revision), (400 if form.errors else 200)
+    return render_template("frontdoor/ask_for_advice.html", form=form, draft=draft, assessment=revision,
+                           version=current_library().by_hash(revision.threshold_hash)), (400 if form.errors else 200)
 
 
 @bp.post("/ask-for-advice/<reference>/refer")

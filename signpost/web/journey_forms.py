@@ -201,11 +201,16 @@ class FamilyForm(FlaskForm):
     reason = _text()
 
     def validate_extra(self) -> bool:
-        """A reason when the family did not agree (required_refused) or was not told (required_not_needed)."""
+        """A reason when the family did not agree (required_refused) or was not told (required_not_needed);
+        and no agreement or refusal from a family that does not know of the worry (not_aware)."""
+        ok = True
+        if self.aware.data == "no" and self.consent.data in ("given", "refused"):
+            _missing(self.consent, "not_aware")
+            ok = False
         if self.consent.data in ("refused", "not_needed") and not (self.reason.data or "").strip():
             _missing(self.reason, f"required_{self.consent.data}")
-            return False
-        return True
+            ok = False
+        return ok
 
 
 class OverrideForm(FlaskForm):
