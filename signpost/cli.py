@@ -4,7 +4,6 @@ Thin wrappers over signpost.thresholds and signpost.engine; exit 1 on any proble
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from .engine import AnswerError, Answers, assess
 from .thresholds import ConfigError, Problem, load_file, load_library
 from .thresholds.cases import load_cases, run_all
 from .thresholds.diff import diff as diff_versions
+from . import values
 
 thresholds_cli = AppGroup("thresholds", help="Validate, list, show, compare and test threshold versions.")
 
@@ -55,7 +55,7 @@ def _with_published(files):
 
 def _version(library, version_id: str):
     try:
-        return library.get(version_id, dt.date.today())
+        return library.get(version_id, values.uk_today())
     except KeyError:
         known = ", ".join(v.id for v in library.versions)
         click.echo(f"No threshold version '{version_id}'. Known versions: {known}, or 'current'.", err=True)
@@ -116,7 +116,7 @@ def validate_command(paths):
 def list_command():
     """One line per version: id, effective date, indicators, hash, and which is in force."""
     library = _library(published=True)
-    today = dt.date.today()
+    today = values.uk_today()
     try:
         current = library.in_force(today).id
     except LookupError:
@@ -220,7 +220,7 @@ def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
         directory = None
     answers = Answers(indicators=frozenset(indicators), age_months=age_months, unborn=unborn, consent=consent)
     try:
-        rec = assess(answers, version, dt.date.today(), directory)
+        rec = assess(answers, version, values.uk_today(), directory)
     except AnswerError as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)

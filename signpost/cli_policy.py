@@ -13,6 +13,7 @@ from flask import current_app
 
 from .cli import thresholds_cli
 from .content import current_library, forget_published
+from . import values
 
 
 def _read_draft(path: str) -> str:
@@ -53,12 +54,12 @@ def simulate_command(draft, start, end):
     from .simulate import simulate
     from .store import policy as store
     version = _checked(draft, _read_draft(draft))
-    end_date = _date(end, "--to") or dt.date.today()
+    end_date = _date(end, "--to") or values.uk_today()
     start_date = _date(start, "--from") or end_date - dt.timedelta(days=365)
     # Compared with the version the draft says it supersedes, for the same answers, when it is loaded.
     library = current_library()
     base = library.by_id(version.document.supersedes)
-    result = simulate(db.session.connection(), version, start_date, end_date, on_date=dt.date.today(),
+    result = simulate(db.session.connection(), version, start_date, end_date, on_date=values.uk_today(),
                       cases_dir=Path(current_app.config["THRESHOLDS_DIR"]) / "tests", baseline=base,
                       library=library)
     db.session.rollback()
@@ -106,7 +107,7 @@ def publish_command(draft, effective):
     try:
         forget_published(current_app._get_current_object())  # what is published now, not a cached list
         row = store.publish(text, _date(effective, "--effective"), library=current_library(),
-                            thresholds_dir=current_app.config["THRESHOLDS_DIR"], today=dt.date.today(), actor="cli")
+                            thresholds_dir=current_app.config["THRESHOLDS_DIR"], today=values.uk_today(), actor="cli")
     except PublishError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -127,7 +128,7 @@ def withdraw_command(version_id, reason):
     forget_published(current_app._get_current_object())  # what is published now, not a cached list
     try:
         store.withdraw(version_id, reason.strip(), library=current_library(),
-                       thresholds_dir=current_app.config["THRESHOLDS_DIR"], today=dt.date.today(), actor="cli")
+                       thresholds_dir=current_app.config["THRESHOLDS_DIR"], today=values.uk_today(), actor="cli")
     except store.CannotWithdraw as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

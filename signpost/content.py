@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import directory as directory_module
 from .thresholds import ConfigError, Library, ThresholdVersion, load_library, load_text
+from . import values
 
 log = logging.getLogger("signpost.content")
 _cache: dict = {}
@@ -113,7 +114,7 @@ def blocking_failures(on_date: dt.date | None = None) -> list[tuple[str, dt.date
     """Threshold files (and published versions) that failed to load and whose effective date has
     come, after the newest good version's. A file whose date cannot be read at all (a skeleton, a
     stray file) blocks nothing: it could never be scheduled, and /healthz counts it as not loaded."""
-    on_date = on_date or dt.date.today()
+    on_date = on_date or values.uk_today()
     library = current_library()
     try:
         version = library.in_force(on_date)
@@ -141,7 +142,7 @@ _parsed: dict = {}  # content hash -> ThresholdVersion
 def published_library(app: Flask) -> Library:
     files: Library = app.extensions["signpost.library"]
     key = (id(app), app.config.get("SQLALCHEMY_DATABASE_URI"))
-    now, today = time.monotonic(), dt.date.today()
+    now, today = time.monotonic(), values.uk_today()
     cached = _published.get(key)
     # Never a list read on an earlier day: at midnight a version withdrawn (or published) on another host in
     # the last seconds before its date would otherwise be used, or missed, from that date.
@@ -230,7 +231,7 @@ def current_version(on_date: dt.date | None = None) -> ThresholdVersion:
 
     Never an older version standing in for a newer one that failed to load (VersionNotLoaded).
     """
-    on_date = on_date or dt.date.today()
+    on_date = on_date or values.uk_today()
     version = current_library().in_force(on_date)
     blocked = blocking_failures(on_date)
     if blocked:
@@ -243,7 +244,7 @@ def current_version(on_date: dt.date | None = None) -> ThresholdVersion:
 def current_contacts(on_date: dt.date | None = None):
     """The front door's numbers for every page, even while the version in force cannot be used."""
     try:
-        return current_library().in_force(on_date or dt.date.today()).document.contacts
+        return current_library().in_force(on_date or values.uk_today()).document.contacts
     except LookupError:
         return None
 

@@ -6,7 +6,20 @@ are tested against them.
 """
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+from zoneinfo import ZoneInfo
+
+# Every date a user or a threshold file means ("in force from 1 April", "today's referrals") is a
+# UK calendar date, whatever the server's own time zone (UTC on most hosts): from 00:00 to 01:00
+# in summer, the server's date is still yesterday's.
+LONDON = ZoneInfo("Europe/London")
+
+
+def uk_today() -> dt.date:
+    """Today's date in the UK. Call it as values.uk_today() (tests move the day by replacing it)."""
+    return dt.datetime.now(LONDON).date()
+
 
 # The three routes a recommendation can take, lowest first (the order matters: see ROUTE_ORDER).
 ROUTES = ("universal", "early_help", "social_care")

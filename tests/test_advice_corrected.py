@@ -5,12 +5,12 @@ them still mean what they said); these tests hold from the corrected version on,
 """
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 
 from helpers_thresholds import shipped_directory, shipped_library
 from signpost.engine import Answers, assess
+from signpost.values import uk_today
 
 CORRECTED = "northmere-2026-12-3"
 
@@ -26,7 +26,7 @@ VERSIONS = pytest.mark.parametrize("version", corrected_versions(), ids=lambda v
 
 def advise(version, indicators, consent="not_asked", **child):
     child.setdefault("age_months", None if child.get("unborn") else 120)
-    on = max(version.effective_from, dt.date.today())
+    on = max(version.effective_from, uk_today())
     return assess(Answers(indicators=frozenset(indicators), consent=consent, **child), version, on, shipped_directory())
 
 

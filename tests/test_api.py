@@ -2,7 +2,6 @@
 
 Runs against the real app factory, anonymous, with CSRF protection and rate limiting on.
 """
-import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -13,10 +12,11 @@ import conftest
 from signpost.settings import from_environment
 from signpost.thresholds import load_library
 from signpost.thresholds.cases import load_cases
+from signpost.values import uk_today
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = load_library(ROOT / "thresholds")
-CURRENT = LIBRARY.in_force(dt.date.today())
+CURRENT = LIBRARY.in_force(uk_today())
 TOP = CURRENT.document.levels[-1].number
 # A top-level (level 4) indicator that is not an immediate short-circuit, for a 5-year-old.
 LEVEL_4 = next(i.id for i in CURRENT.document.indicators

@@ -16,6 +16,7 @@ import pytest
 from conftest import ROOT, make_app, submit
 from signpost import create_app, settings
 from signpost.content import current_version
+from signpost.values import uk_today
 
 # ---- settings ---------------------------------------------------------------------------------
 
@@ -115,7 +116,7 @@ def test_library_and_directory_are_loaded_once_into_extensions(app):
     library = app.extensions["signpost.library"]
     assert library.versions and not library.problems
     assert app.extensions["signpost.directory"] is not None
-    assert current_version() == library.in_force(dt.date.today())
+    assert current_version() == library.in_force(uk_today())
 
 
 def test_current_version_picks_by_date(app):

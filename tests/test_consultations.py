@@ -22,6 +22,7 @@ from signpost.store import frontdoor as fd_store
 from signpost.store import retention
 
 from test_journey_web import Walker, level_items, referral_details, version as journey_version, walker  # noqa: F401  (walker: the fixture)
+from signpost.values import uk_today
 
 ADVICE = "/front-door/ask-for-advice"
 FAMILY = {"working_well": "Comes to school every day", "tried": "Breakfast club", "tried_by": "School",
@@ -193,7 +194,7 @@ def test_a_request_that_loses_the_race_returns_the_item_the_winner_made(walker, 
 
 def consultations_followed() -> tuple[int, int]:
     """The reports' "consultations followed by a referral within 30 days", over the last 30 days."""
-    today = dt.date.today()
+    today = uk_today()
     o = metrics.overview(metrics.Period(today - dt.timedelta(days=30), today + dt.timedelta(days=1)),
                          metrics.Period(today - dt.timedelta(days=400), today - dt.timedelta(days=31)))
     return o.consultations_followed.k, o.consultations_followed.n

@@ -26,6 +26,7 @@ from signpost.settings import ROOT
 from signpost.store import frontdoor as fd_store
 from test_consultations import advice_button, at_early_help
 from test_journey_web import Walker
+from signpost.values import uk_today
 
 _numbers = itertools.count(1)
 CHILD = {"first_name": "Ada", "last_name": "Fenwick", "date_of_birth": "2016-05-04", "address": "1 Demo Street",
@@ -37,7 +38,7 @@ CHILD = {"first_name": "Ada", "last_name": "Fenwick", "date_of_birth": "2016-05-
 
 
 def version():
-    return current_library().in_force(dt.date.today())
+    return current_library().in_force(uk_today())
 
 
 def level_indicators(level: int, n: int = 1) -> list[str]:
@@ -757,7 +758,7 @@ def test_the_audit_viewer_is_for_admins_and_front_door_managers(front_door, admi
     assert "item_viewed" in by_record
     by_person = admin.get(f"/front-door/audit?person={users['front_door'].email}&action=item_viewed").text
     assert "item_viewed" in by_person and "user_created" not in by_person
-    today = dt.date.today().isoformat()
+    today = uk_today().isoformat()
     assert "item_viewed" in admin.get(f"/front-door/audit?date_from={today}&date_to={today}").text
     assert "No events match" in admin.get("/front-door/audit?date_from=2001-01-01&date_to=2001-01-02").text
     assert events("audit_searched")[-1].detail["search"]["date_from"] == "2001-01-01"

@@ -18,6 +18,7 @@ from signpost.hygiene import bad_character, escape
 from signpost.models import Assessment, AuditEvent, Draft, ExternalContact, Referral, User
 
 from test_journey_web import started_a_while_ago, walker  # noqa: F401  (the fixture)
+from signpost.values import uk_today
 
 HIDDEN = ["\x00", "\x07", "\u200b", "\u202e", "\ufeff", "\x1b[31m"]
 
@@ -241,7 +242,7 @@ def _good_version_long_ago(tmp_path):
     good = sorted((ROOT / "thresholds").glob("*.yaml"))[-1]
     (folder / good.name).write_text(re.sub(r"(?m)^effective_from: .*$", "effective_from: 2020-01-01",
                                            good.read_text(), count=1))
-    return folder, good, dt.date.today() - dt.timedelta(days=1)
+    return folder, good, uk_today() - dt.timedelta(days=1)
 
 
 def _broken_newer_version(folder, good, effective):
@@ -347,7 +348,7 @@ def test_published_versions_stay_in_force_while_the_database_does_not_answer(app
 
     from signpost import content
     files = app.extensions["signpost.library"]
-    last = files.in_force(dt.date.today())
+    last = files.in_force(uk_today())
     newer = last.id
     app.config["THRESHOLDS_CACHE_SECONDS"] = 0
     without = content.Library(versions=tuple(v for v in files.versions if v is not last), problems=files.problems)
@@ -370,7 +371,7 @@ def test_a_published_version_that_does_not_load_blocks_older_ones_from_its_date(
 
     from signpost import content
     files = app.extensions["signpost.library"]
-    today = dt.date.today()
+    today = uk_today()
     app.extensions["signpost.library"] = content.Library(
         versions=tuple(v for v in files.versions if v.effective_from < today), problems=files.problems)
     assert content.current_library().in_force(today).effective_from < today

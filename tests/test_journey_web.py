@@ -24,6 +24,7 @@ from signpost import store
 from signpost.models import Assessment, AuditEvent, Draft, Referral
 
 from conftest import PASSWORD, csrf_token, sign_in_as
+from signpost.values import uk_today
 
 ROUTE_RE = re.compile(r'id="recommendation"[^>]*data-route="(\w+)"[^>]*data-level="(\d+)"')
 REASON_RE = re.compile(r'data-reason-id="([a-z0-9_]+)"')
@@ -67,7 +68,7 @@ class Walker:
             location = self.answer(location, {"role": role, "organisation": organisation})
         assert location == "/refer/about-child"
         if unborn:
-            due = dt.date.today() + dt.timedelta(days=90)
+            due = uk_today() + dt.timedelta(days=90)
             child = {"born": "unborn", "due_day": due.day, "due_month": due.month, "due_year": due.year}
         else:
             child = {"born": "born", "years": years, "months": months}
@@ -268,11 +269,11 @@ def test_an_overdue_baby_can_be_referred_before_birth_but_not_a_date_long_past(w
     location = walker.answer("/refer/danger", {"in_danger": "no"})
     if location == "/refer/about-you":
         walker.answer(location, {"role": "midwife", "organisation": "primary_health"})
-    long_ago = dt.date.today() - dt.timedelta(days=40)
+    long_ago = uk_today() - dt.timedelta(days=40)
     refused = walker.post("/refer/about-child", {"born": "unborn", "due_day": long_ago.day,
                                                  "due_month": long_ago.month, "due_year": long_ago.year})
     assert refused.status_code == 200 and "no more than 4 weeks ago" in refused.text
-    overdue = dt.date.today() - dt.timedelta(days=10)
+    overdue = uk_today() - dt.timedelta(days=10)
     walker.answer("/refer/about-child", {"born": "unborn", "due_day": overdue.day, "due_month": overdue.month,
                                          "due_year": overdue.year}, "/refer/serious")
     assert walker.answers().child.expected_date == overdue
@@ -635,7 +636,7 @@ def test_details_given_before_the_child_changed_are_checked_again_before_sending
     walker.concerns([item], location=walker.to_concerns(years=9, months=3))
     walker.finish_questions()
     walker.answer("/refer/referral", referral_details(), "/refer/send/referral")
-    due = dt.date.today() + dt.timedelta(days=60)
+    due = uk_today() + dt.timedelta(days=60)
     change = ({"born": "unborn", "due_day": due.day, "due_month": due.month, "due_year": due.year} if unborn
               else {"born": "born", "years": 3, "months": 0})
     location = answer_what_the_change_asks(walker, walker.answer("/refer/about-child?change=1", change), item)
@@ -747,7 +748,7 @@ def test_unborn_baby_skips_the_voice_page(walker):
 # ---------------------------------------------------------------------------------- acting on it
 
 def referral_details(**overrides):
-    born = dt.date.today() - dt.timedelta(days=9 * 365 + 100)  # 9 years and about 3 months
+    born = uk_today() - dt.timedelta(days=9 * 365 + 100)  # 9 years and about 3 months
     return {"first_name": "Ada", "last_name": "Example", "dob_day": str(born.day), "dob_month": str(born.month),
             "dob_year": str(born.year), "address": "1 Fictional Row, Northmere",
             "postcode": "nm1 4ab", "parents": "Sam Example (mother), 01632 960 555",
@@ -937,7 +938,7 @@ def test_referral_date_of_birth_must_fit_the_age_given(walker):
     item = level_items(4)[0]
     walker.concerns([item], location=walker.to_concerns(years=9, months=3))
     walker.finish_questions()
-    year = dt.date.today().year - 2
+    year = uk_today().year - 2
     response = walker.post("/refer/referral", referral_details(dob_year=str(year)))
     assert response.status_code == 200 and "but you said 9 years and 3 months" in response.text
     assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
@@ -949,9 +950,9 @@ def test_a_young_person_who_has_turned_18_cannot_be_referred_as_a_child(walker):
     item = level_items(4, 17 * 12 + 11)[0]
     walker.concerns([item], location=walker.to_concerns(years=17, months=11))
     walker.finish_questions()
-    turned = dt.date.today() - dt.timedelta(days=10)  # turned 18 ten days ago
+    turned = uk_today() - dt.timedelta(days=10)  # turned 18 ten days ago
     adult = dt.date(turned.year - 18, turned.month, min(turned.day, 28 if turned.month == 2 else 31))
-    child = dt.date.today().replace(day=1) - dt.timedelta(days=1)
+    child = uk_today().replace(day=1) - dt.timedelta(days=1)
     child = dt.date(child.year - 17, child.month, 1)  # 17 and about 11 months
     for born, refused in ((adult, True), (child, False)):
         response = walker.post("/refer/referral", referral_details(
@@ -1359,7 +1360,7 @@ def test_my_referrals_shows_the_front_door_decision(walker, users):
     assert made.reference in listing.text and "Waiting for a decision" in listing.text
     from signpost.models import Decision
     with db.session.begin_nested():
-        db.session.add(Decision(referral_id=made.id, outcome="assessment_s17", decided_on=dt.date.today(),
+        db.session.add(Decision(referral_id=made.id, outcome="assessment_s17", decided_on=uk_today(),
                                 decided_by=users["front_door"].id, note="Social worker allocated"))
     db.session.commit()
     detail = walker.client.get(f"/refer/my-referrals/{made.reference}")
@@ -1388,7 +1389,7 @@ def test_recommendation_page_matches_assess_for_200_random_answer_sets(app, user
         walker.finish_questions(consent=consent, unborn=unborn)
         route, level, reasons, services, _ = walker.recommendation()
         expected = assess(Answers(indicators=frozenset(chosen), age_months=months, unborn=unborn,
-                                  consent=consent), v, dt.date.today(), current_directory())
+                                  consent=consent), v, uk_today(), current_directory())
         assert (route, level) == (expected.route, expected.level), n
         assert reasons == expected.reason_ids, n
         assert services == [s.id for s in expected.services], n

@@ -20,6 +20,7 @@ from signpost import metrics, workdays
 from signpost.extensions import db
 from signpost.models import ExternalContact, Referral
 from signpost.store.history import record_demo_history
+from signpost.values import uk_today
 
 T = dt.datetime
 NOW = T(2026, 3, 15, 12, 0)
@@ -608,7 +609,7 @@ def test_demo_history_is_seeded_once_and_shows_nfa_falling(app):
     assert db.session.scalar(select(func.count()).select_from(Referral)) == items
     kinds = set(db.session.scalars(select(Referral.kind).distinct()))
     assert kinds == {"referral", "early_help_request", "consultation"}
-    today = dt.date.today()
+    today = uk_today()
     current = metrics.default_current(today)
     o = metrics.overview(current, metrics.default_baseline(current))
     assert 0.33 <= o.nfa_baseline.rate <= 0.47          # a baseline of about 40%
@@ -669,7 +670,7 @@ def test_the_default_period_is_the_last_12_whole_months():
 def test_from_this_month_alone_gives_this_month_so_far(known, policy_lead):
     """'To' left empty ends the period at the end of last month; a lead asking for this month (or any day
     since) left it empty too, and was told 'To' must be after 'From' about a field they never filled in."""
-    today = dt.date.today()
+    today = uk_today()
     first = today.replace(day=1)
     html = policy_lead.get(f"/reports/?start={first:%Y-%m}").get_data(as_text=True)
     assert "There is a problem" not in html

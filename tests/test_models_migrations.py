@@ -4,7 +4,6 @@ Also the database-level rules: foreign keys and WAL on SQLite, unique referral p
 """
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 import pytest
@@ -20,6 +19,7 @@ from signpost.database import MIGRATIONS
 from signpost.extensions import db
 from signpost.models import (AppendOnlyError, Assessment, AuditEvent, Decision, Draft, Referral, User,
                              new_draft_id, utcnow)
+from signpost.values import uk_today
 
 TABLES = {"users", "drafts", "assessments", "referrals", "decisions", "audit_events", "external_contacts", "outbox",
           "published_thresholds", "threshold_drafts"}
@@ -179,9 +179,9 @@ def test_decisions_and_audit_events_are_append_only(app):
     referral = Referral(reference="NM-2026-00003", assessment_id=assessment.id, user_id=user.id)
     db.session.add(referral)
     db.session.commit()
-    db.session.add(Decision(referral_id=referral.id, outcome="nfa", decided_on=dt.date.today(), decided_by=user.id))
+    db.session.add(Decision(referral_id=referral.id, outcome="nfa", decided_on=uk_today(), decided_by=user.id))
     db.session.commit()
-    db.session.add(Decision(referral_id=referral.id, outcome="early_help", decided_on=dt.date.today(),
+    db.session.add(Decision(referral_id=referral.id, outcome="early_help", decided_on=uk_today(),
                             decided_by=user.id, sequence=2))  # a later decision supersedes decision 1
     db.session.commit()
     assert [d.outcome for d in referral.decisions] == ["nfa", "early_help"]

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import CSRF_RE, ROOT, make_app, sign_in_as
-from signpost import policy
+from signpost import policy, values
 from signpost.content import current_library, current_version
 from signpost.engine import Answers, assess
 from signpost.extensions import db
@@ -23,8 +23,9 @@ from signpost.simulate import simulate
 from signpost.thresholds.cases import load_cases
 from signpost.thresholds.schema import TELLING_FLAGS
 from test_journey_web import Walker
+from signpost.values import uk_today
 
-TODAY = dt.date.today()
+TODAY = uk_today()
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +33,7 @@ def _today():
     """TODAY is each test's own date, not the date this module was imported: a run that crosses
     midnight would otherwise publish "today" on what the service already takes as yesterday."""
     global TODAY
-    TODAY = dt.date.today()
+    TODAY = uk_today()
 
 
 def copy_thresholds(target):
@@ -182,9 +183,7 @@ def test_an_earlier_version_is_readable_and_marked_not_in_force(referrer):
 
 def test_policy_leads_are_warned_when_the_version_is_past_its_review_date(policy_lead, referrer, monkeypatch):
     version = current_version()
-    import signpost.web.guide as guide
-    monkeypatch.setattr(guide.dt, "date", type("D", (dt.date,), {"today": classmethod(
-        lambda cls: version.document.review_by + dt.timedelta(days=1))}))
+    monkeypatch.setattr(values, "uk_today", lambda: version.document.review_by + dt.timedelta(days=1))
     assert "was due for review" in policy_lead.get("/guide/").text
     assert "was due for review" not in referrer.get("/guide/").text
 
@@ -1400,7 +1399,7 @@ def test_a_version_withdrawn_in_the_seconds_before_its_date_is_not_used_at_midni
     with other.app_context():
         assert current_library().by_id(a_id) is not None  # read at 23:59:58
     assert withdraw(policy_lead, a_id).status_code == 302  # 23:59:59
-    monkeypatch.setattr(dt, "date", type("D", (dt.date,), {"today": classmethod(lambda cls: tomorrow)}))
+    monkeypatch.setattr(values, "uk_today", lambda: tomorrow)
     with other.app_context():  # midnight, the other host's list still within its cache time
         assert current_version().id != a_id and current_library().by_id(a_id) is None
         db.session.remove()

@@ -14,6 +14,7 @@ from signpost.models import Assessment, AuditEvent, Decision, Draft, Referral, c
 from signpost.store import retention
 
 from test_journey_web import walker  # noqa: F401  (the fixture: a referrer on the real pages)
+from signpost.values import uk_today
 
 DAY = dt.timedelta(days=1)
 
@@ -21,7 +22,7 @@ DAY = dt.timedelta(days=1)
 def journey(users, *, days_ago: float, name: str = "Ada", dob: str = "2017-03-01", referred=True,
             outcome=("nfa", "Spoke to school; no role for social care")):
     version = current_version()
-    rec = assess(Answers.of([], age_months=100), version, dt.date.today(), None)
+    rec = assess(Answers.of([], age_months=100), version, uk_today(), None)
     at = utcnow() - dt.timedelta(days=days_ago)
     answers = {"voice": {"seen": "yes", "says": "I am scared at home", "wants": "to stay with gran"}}
     details = {"first_name": name, "last_name": "Example", "date_of_birth": dob, "address": "1 Fictional Row",

@@ -9,6 +9,7 @@ import pytest
 from helpers_thresholds import SHIPPED_THRESHOLDS, shipped_versions
 from signpost.thresholds import ConfigError
 from signpost.thresholds.cases import load_cases, run_case
+from signpost.values import uk_today
 
 CASES_DIR = SHIPPED_THRESHOLDS / "tests"
 MIN_CASES = 40
@@ -136,7 +137,7 @@ def test_a_draft_that_retires_a_concern_a_case_ticks_fails_that_case_by_name():
     cases = load_cases(root / "tests")
     unnamed = next(c for c in cases if c.case.versions is None and c.applies_to(base) and c.case.answers.indicators)
     retired = unnamed.case.answers.indicators[0]
-    data = policy.load_data(policy.new_draft_text(base, Path(base.path).read_text(), library, dt.date.today(), "A lead"))
+    data = policy.load_data(policy.new_draft_text(base, Path(base.path).read_text(), library, uk_today(), "A lead"))
     draft, problems = policy.check(policy.dump(policy.retire_indicator(data, retired)), library)
     assert draft is not None, problems
     run = run_applicable(cases, draft, library)

@@ -17,6 +17,7 @@ from signpost import journey
 from signpost.content import current_version_or_none
 from signpost.web import ticks
 from signpost.web.templating import Remembered
+from signpost.values import uk_today
 
 CHECKBOXES = "govuk_frontend_jinja/components/checkboxes/macro.html"
 AGES = [(None, True), (4, False), (9 * 12 + 3, False), (15 * 12, False)]  # unborn, 4 months, 9, 15
@@ -43,7 +44,7 @@ def real_macro(app, name: str, component: str):
 def layouts(version):
     for months, unborn in AGES:
         answers = journey.JourneyAnswers(in_danger="no", child=journey.Child(
-            unborn=unborn, expected_date=dt.date.today() + dt.timedelta(days=60) if unborn else None,
+            unborn=unborn, expected_date=uk_today() + dt.timedelta(days=60) if unborn else None,
             years=None if unborn else months // 12, months=None if unborn else months % 12))
         yield journey.layout(version, answers)
 

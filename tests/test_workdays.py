@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from signpost import workdays
@@ -80,3 +81,20 @@ def test_age_bands_match_the_journeys():
         answers = {"child": {"unborn": False, "years": months // 12, "months": months % 12}}
         assert age_band_for(months) == journey.age_band(answers) in AGE_BANDS
     assert age_band_for(None, unborn=True) == journey.age_band({"child": {"unborn": True}}) == "unborn"
+
+
+@pytest.mark.parametrize("utc, uk_day", [
+    (dt.datetime(2026, 6, 30, 23, 30), dt.date(2026, 7, 1)),    # 00:30 BST: already 1 July in the UK
+    (dt.datetime(2026, 12, 31, 23, 30), dt.date(2026, 12, 31)),  # GMT: the same day
+    (dt.datetime(2027, 3, 28, 0, 30), dt.date(2027, 3, 28)),
+])
+def test_today_is_the_uk_date_whatever_the_servers_time_zone(monkeypatch, utc, uk_day):
+    """A version in force from 1 July is in force from UK midnight, not from 01:00 on a UTC server."""
+    from signpost import values
+
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return utc.replace(tzinfo=dt.UTC).astimezone(tz)
+    monkeypatch.setattr(values.dt, "datetime", Clock)
+    assert values.uk_today() == uk_day

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from . import source as src
 from ..values import ROUTE_ORDER
 from .schema import TELLING_FLAGS, AgeRule, ConsentRule, CumulativeRule, Indicator, Level, ThresholdDocument
+from .. import values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -377,7 +378,7 @@ class Library:
 
     def get(self, version_id: str, on_date: dt.date | None = None) -> ThresholdVersion:
         if version_id == "current":
-            return self.in_force(on_date or dt.date.today())
+            return self.in_force(on_date or values.uk_today())
         version = self.by_id(version_id)
         if version is None:
             raise KeyError(version_id)

@@ -20,6 +20,7 @@ from ..extensions import limiter
 from ..thresholds.schema import CONSENT_VALUES
 from ..thresholds.source import key_name
 from . import openapi
+from .. import values
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -57,7 +58,7 @@ assert set(AssessRequest.model_fields["consent"].annotation.__args__) == set(CON
 
 
 def today() -> dt.date:
-    return dt.date.today()
+    return values.uk_today()
 
 
 def api_ratelimit() -> str:

@@ -4,13 +4,12 @@ Generated from the same loaded version the engine uses; filters live in the quer
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
 from ..content import current_directory, current_library, current_version_or_none
 from ..engine import applies_to_age
+from .. import values
 
 bp = Blueprint("guide", __name__, url_prefix="/guide")
 
@@ -101,7 +100,7 @@ def render_guide(version, *, in_force):
     raw_age, age_months, unborn, words = parse_filters(request.args)
     filtered = bool(raw_age)
     library = current_library()
-    today = dt.date.today()
+    today = values.uk_today()
     later = [v for v in library.versions if v.effective_from > version.effective_from]
     ends = min((v.effective_from for v in later), default=None)
     sections = guide_sections(version, age_months, unborn, words, filtered)

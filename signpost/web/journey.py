@@ -28,6 +28,7 @@ from . import fixed_url
 from . import journey_forms as jf
 from .pages import BY_SLUG, PAGES, Context, summary_rows
 from .security import abort_not_yours, audit_denial, role_required
+from .. import values
 
 bp = Blueprint("journey", __name__, url_prefix="/refer")
 REFERRERS = ("referrer",)
@@ -38,7 +39,7 @@ SPECIAL = {"check": "journey.check", "recommendation": "journey.recommendation",
 # ------------------------------------------------------------------------------ helpers
 
 def today() -> dt.date:
-    return dt.date.today()
+    return values.uk_today()
 
 
 def page_url(page: str, change: bool | str = False) -> str:

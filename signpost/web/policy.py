@@ -17,7 +17,7 @@ from sqlalchemy import select
 from wtforms import (BooleanField, FileField, HiddenField, IntegerField, RadioField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from .. import policy, workdays
+from .. import policy, values, workdays
 from ..content import current_library, current_version_or_none, forget_published
 from ..extensions import db
 from ..models import PublishedThreshold, ThresholdDraft
@@ -41,7 +41,7 @@ def _policy_only():
 
 
 def _today() -> dt.date:
-    return dt.date.today()
+    return values.uk_today()
 
 
 def _base_text(version) -> str:

@@ -12,7 +12,7 @@ import re
 from flask import Blueprint, Response, abort, render_template, request
 from wtforms import Form, SelectField, StringField
 
-from .. import metrics, workdays
+from .. import metrics, values, workdays
 from ..content import current_library
 from ..spreadsheet import to_csv
 from ..values import AGE_BANDS, REFERRAL_SOURCES, ROUTES, URGENCIES
@@ -100,7 +100,7 @@ def _query() -> Query:
                 ignored.append(f"{field.label.text}: '{request.args[field.name][:40]}' is not one of its choices")
             field.data = ""
     form.validate_dates()
-    today = dt.date.today()
+    today = values.uk_today()
     first = metrics.first_signpost_referral()  # read once: the default period and baseline both start from it
     current = metrics.default_current(today, since=first)
     start = _parse(form.start.data, end=False)

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from .harness import submit
 from .test_journey import NINE_YEARS, Referrer, check_page, plain
+from signpost.values import uk_today
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +36,7 @@ def refer(page, version, name: str) -> str:
     page.get_by_label("First name").fill("Ada")
     page.get_by_label("Last name").fill("Front-Door")
     born = page.get_by_role("group", name="Date of birth")
-    birthday = dt.date.today() - dt.timedelta(days=9 * 365 + 100)
+    birthday = uk_today() - dt.timedelta(days=9 * 365 + 100)
     born.get_by_label("Day").fill(str(birthday.day))
     born.get_by_label("Month").fill(str(birthday.month))
     born.get_by_label("Year").fill(str(birthday.year))

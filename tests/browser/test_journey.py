@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from signpost import journey
 
 from .harness import PageProblems, axe, submit
+from signpost.values import uk_today
 
 pytestmark = pytest.mark.browser
 
@@ -235,7 +236,7 @@ class Referrer:
         page.get_by_label("First name").fill("Ada")
         page.get_by_label("Last name").fill("Example")
         group = page.get_by_role("group", name="Date of birth")
-        birthday = dt.date.today() - dt.timedelta(days=9 * 365 + 100)  # fits the age given: 9 years 3 months
+        birthday = uk_today() - dt.timedelta(days=9 * 365 + 100)  # fits the age given: 9 years 3 months
         group.get_by_label("Day").fill(str(birthday.day))
         group.get_by_label("Month").fill(str(birthday.month))
         group.get_by_label("Year").fill(str(birthday.year))
@@ -479,7 +480,7 @@ def expected(live_server, version, age, indicator):
     from signpost.engine import Answers, assess
     with live_server.app.app_context():
         rec = assess(Answers(frozenset([indicator]), age["years"] * 12 + age["months"]), version,
-                     dt.date.today(), current_directory())
+                     uk_today(), current_directory())
     return rec.route, rec.level
 
 

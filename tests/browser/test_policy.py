@@ -13,6 +13,7 @@ import pytest
 
 from .conftest import demo_users
 from .harness import ROOT, PageProblems, axe, screenshot, sign_in, submit
+from signpost.values import uk_today
 
 
 def follow(page, locator) -> None:
@@ -31,7 +32,7 @@ def policy_server(tmp_path_factory, browser):
     shutil.copytree(ROOT / "thresholds", folder / "thresholds")
     for path in (folder / "thresholds").glob("*.yaml"):  # no shipped version scheduled: the lead publishes one
         found = re.search(r"^effective_from: (\d{4}-\d{2}-\d{2})", path.read_text(), re.M)
-        if found and dt.date.fromisoformat(found.group(1)) > dt.date.today():
+        if found and dt.date.fromisoformat(found.group(1)) > uk_today():
             path.unlink()
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'signpost.db'}",
@@ -89,7 +90,7 @@ def untested_concern(thresholds_dir, level: int) -> str:
     """The wording of the first concern at this level, in the draft page's order, that no case ticks."""
     from signpost.thresholds import load_library
     from signpost.thresholds.cases import load_cases
-    version = load_library(thresholds_dir).in_force(dt.date.today())
+    version = load_library(thresholds_dir).in_force(uk_today())
     tested = {i for case in load_cases(thresholds_dir / "tests") for i in case.case.answers.indicators}
     return next(i.text for d in version.document.domains for i in version.indicators_in(d.id)
                 if i.level == level and i.id not in tested)
@@ -144,7 +145,7 @@ def test_edit_a_draft_simulate_and_publish(lead, policy_server):
     lead.goto(draft_url)
     follow(lead, lead.get_by_role("button", name="Publish", exact=True))
     axe(lead, "policy-publish")
-    when = dt.date.today() + dt.timedelta(days=2)
+    when = uk_today() + dt.timedelta(days=2)
     lead.get_by_label("Day").fill(str(when.day))
     lead.get_by_label("Month").fill(str(when.month))
     lead.get_by_label("Year").fill(str(when.year))
