@@ -90,6 +90,7 @@ def seed_history(echo: Callable[[str], None]) -> None:
     from .engine import assess
     from .extensions import db
     from .models import Assessment, utcnow
+    from .workdays import uk_local
 
     if db.session.scalar(select(func.count()).select_from(Assessment)):
         return
@@ -104,7 +105,8 @@ def seed_history(echo: Callable[[str], None]) -> None:
     made = referred = 0
     for n in range(60):
         at = now - dt.timedelta(days=rng.randint(1, 360), hours=rng.randint(0, 8))
-        version = library.in_force(at.date())
+        day = uk_local(at).date()
+        version = library.in_force(day)
         months = rng.randint(0, 215)
         about = rng.choice([("dsl", "school"), ("health_visitor", "health_visiting"),
                             ("school_nurse", "school_nursing"), ("gp", "gp")])
@@ -118,7 +120,7 @@ def seed_history(echo: Callable[[str], None]) -> None:
             consent=journey.Consent(aware="yes", consent=consent))
         answers = journey.with_concerns(version, answers, journey.random_concerns(version, months, False, rng, 0.02))
         engine_answers = journey.engine_answers(version, answers)
-        rec = assess(engine_answers, version, at.date(), current_directory())
+        rec = assess(engine_answers, version, day, current_directory())
         # Some referrers refer anyway: the overrides the partnership wants to see.
         refer = rec.route == "social_care" or rng.random() < 0.25
         details = decision = None
@@ -175,8 +177,10 @@ def seed_front_door_queue(echo: Callable[[str], None]) -> None:
     from .engine import Answers, assess
     from .extensions import db
     from .models import AuditEvent, utcnow
+    from .journey import shown
     from .store import frontdoor as fd_store
     from .values import age_band_for
+    from .workdays import uk_local
 
     if db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "demo_item_seeded").limit(1)):
         return
@@ -190,24 +194,29 @@ def seed_front_door_queue(echo: Callable[[str], None]) -> None:
     referrers = [demo_user("referrer"), store.find_user("healthvisitor@northmere.example")]
     prefix = current_app.config.get("REFERENCE_PREFIX", "NM")
     now = utcnow()
-    version = library.in_force(now.date())
 
     def fits(ind, months):
         return (ind.min_age_months or 0) <= months <= (ind.max_age_months if ind.max_age_months is not None else 215)
 
-    born_concerns = [i for i in version.document.indicators if not i.lado and i.applies_to != "unborn"
-                     and not i.asks_for and any(fits(i, m) for m in range(14, 191))]
+    def concerns_of(version):
+        return [i for i in version.document.indicators if not i.lado and i.applies_to != "unborn"
+                and not i.asks_for and any(fits(i, m) for m in range(14, 191))]
 
     def item(kind, urgency, at, level, who=None, person=None, decision=None):
+        # Assessed with the version in force on the item's own day, as a real referral made then was:
+        # an item from months ago under today's version would be counted under it in the reports.
         # The deciding concern has this urgency and level (or this urgency, if the file has none at
         # that level); the child's age fits it; up to two milder, standard concerns go with it.
+        day = uk_local(at).date()
+        version = library.in_force(day)
+        born_concerns = concerns_of(version)
         lead = rng.choice([i for i in born_concerns if i.urgency == urgency and i.level == level]
                           or [i for i in born_concerns if i.urgency == urgency])
         months = rng.choice([m for m in range(14, 191) if fits(lead, m)])
         milder = [i for i in born_concerns if i.urgency == "standard" and i.level < lead.level and fits(i, months)]
         chosen = {lead.id} | {i.id for i in rng.sample(milder, min(2, len(milder)))}
         consent = "refused" if kind == "consultation" and urgency == "standard" else rng.choice(["given", "given", "not_asked"])
-        rec = assess(Answers.of(chosen, age_months=months, consent=consent), version, at.date(), current_directory())
+        rec = assess(Answers.of(chosen, age_months=months, consent=consent), version, day, current_directory())
         referrer = rng.choice(referrers)
         answers = {"what_happened": rng.choice(DEMO_ACCOUNTS_OF_WHAT_HAPPENED),
                    "voice": {"seen": "yes", "says": "(demo) I don't want to go home tonight.",
@@ -230,7 +239,8 @@ def seed_front_door_queue(echo: Callable[[str], None]) -> None:
             allocated_to={"me": me, "colleague": colleague}.get(who), decision=decision,
             assessment_fields={"source_code": "2A" if referrer.email.startswith("referrer") else "3B",
                                "referrer_role": "dsl", "age_band": age_band_for(months), "unborn": False,
-                               "indicator_ids": sorted(chosen), "consent": consent, "in_danger": False})
+                               "indicator_ids": sorted(chosen), "consent": consent, "in_danger": False,
+                               "shown": shown(rec)})
 
     for kind, urgency, hours, who, level in DEMO_QUEUE:
         item(kind, urgency, now - dt.timedelta(hours=hours), level, who)

@@ -41,6 +41,20 @@ BAND_YEARS = {"unborn": (0, 0), "under 1": (0, 0), "1 to 4": (1, 4), "5 to 9": (
               "16 to 17": (16, 17)}
 
 
+def shown(version, route: str, level: int, concerns, reason_ids: list[str], urgency: str) -> dict:
+    """What a demo journey's summary shows (journey.shown's shape): its level, reasons and the route's
+    steps in its version, so a demo referrer's "My referrals" summaries read like real ones."""
+    doc = version.document
+    rules = {rule.id: rule for rule in doc.rules}
+    reasons = [{"kind": "rule", "id": rid, "text": rules[rid].reason, "level": rules[rid].raise_to}
+               for rid in reason_ids if rid in rules]
+    reasons += [{"kind": "indicator", "id": c.id, "text": c.text, "level": c.level} for c in concerns]
+    first = list(doc.same_day.next_steps) if urgency == "same_day" and doc.same_day else []
+    return {"level_name": version.levels[level].name, "reasons": reasons,
+            "next_steps": first + list(getattr(doc.routes, route).next_steps), "lado_steps": [],
+            "urgent_reasons": [], "services": [], "overdue_for_review": False}
+
+
 def _pick(rng: random.Random, shares) -> str:
     return rng.choices([v for v, _w in shares], weights=[w for _v, w in shares])[0]
 
@@ -151,7 +165,8 @@ class History:
         """One Signpost assessment; kind None means it never reached the front door (signposted).
 
         follows: the reference of the consultation whose advice this referral was made from."""
-        version = self.library.in_force(received.date())
+        completed = received - dt.timedelta(minutes=1)  # the version in force then is the one recorded
+        version = self.library.in_force(workdays.uk_local(completed).date())
         pools = self.pools(version)
         organisation, role = SIGNPOST_SOURCES[source]
         if route is None:
@@ -171,7 +186,7 @@ class History:
         assessment = {
             "user_id": self.referrers["health" if source.startswith("3") else "school"],
             "started_at": received - dt.timedelta(minutes=self.rng.randint(6, 25)),
-            "completed_at": received - dt.timedelta(minutes=1), "source_code": source, "referrer_role": role,
+            "completed_at": completed, "source_code": source, "referrer_role": role,
             "age_band": child.age_band, "unborn": child.age_band == "unborn",
             "indicator_ids": sorted(reasons[:2]), "consent": _pick(self.rng, (("given", 7), ("refused", 1),
                                                                                ("not_asked", 2))),
@@ -180,6 +195,7 @@ class History:
             "override_reason": "Demo: the referrer knew more about the family" if taken != route else None,
             "threshold_id": version.id, "threshold_hash": version.content_hash, "urgency": self.urgency(),
         }
+        assessment["shown"] = shown(version, route, level, concerns, reasons, assessment["urgency"])
         journey = {"assessment": assessment, "referral": None, "decisions": []}
         if kind is not None:
             self.serial += 1

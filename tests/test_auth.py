@@ -349,6 +349,24 @@ def test_demo_seed_is_idempotent_and_the_printed_sign_ins_work(app):
         assert sign_in(client, email, demo.DEMO_PASSWORD).status_code == 302
 
 
+
+def test_every_demo_recommendation_reads_as_a_real_one_under_the_version_of_its_day(app):
+    """A demo referrer's "My referrals" summaries showed "Level of need: ." and nothing else, and
+    items from months ago were recorded under the version in force today."""
+    from signpost.content import current_library
+    from signpost.models import Assessment
+    from signpost.workdays import uk_local
+    assert app.test_cli_runner().invoke(args=["demo", "seed"]).exit_code == 0
+    library = current_library()
+    assessments = db.session.scalars(sa.select(Assessment)).all()
+    assert len(assessments) > 100
+    for assessment in assessments:
+        version = library.in_force(uk_local(assessment.completed_at).date())
+        assert assessment.threshold_id == version.id, (assessment.id, assessment.completed_at)
+        assert assessment.shown["level_name"] and assessment.shown["next_steps"], assessment.id
+        assert {r["id"] for r in assessment.shown["reasons"]} <= set(assessment.reason_ids) | set(
+            assessment.indicator_ids), assessment.id
+
 def test_demo_seed_refuses_production(app):
     app.config["ENVIRONMENT"] = "production"
     result = app.test_cli_runner().invoke(args=["demo", "seed"])
