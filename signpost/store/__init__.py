@@ -131,6 +131,10 @@ def update_user(user: User, *, actor: User | str | None = None, **changes: Any) 
     if "role" in changes and changes["role"] not in ROLES:
         raise StoreError(f"role must be one of {', '.join(ROLES)}")
     changed = {k: [getattr(user, k), v] for k, v in changes.items() if getattr(user, k) != v}
+    if user.manager and changes.get("role", "front_door") != "front_door":
+        # Only the front door team can be managers, and the team page (the one place to clear it) lists
+        # only them: leaving the team ends it, so coming back later does not quietly restore it.
+        changed["manager"] = [True, False]
     if not changed:
         return {}
     with transaction():
