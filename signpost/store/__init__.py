@@ -153,6 +153,12 @@ def set_password(user: User, password: str, *, actor: User | str | None = None) 
         _audit("password_changed", user, actor=actor)
 
 
+def record_failed_password_change(user: User, reason: str) -> None:
+    """A signed-in user's try at changing their password that gave the wrong current one."""
+    with transaction():
+        _audit("password_change_failed", user, actor=user, reason=reason)
+
+
 # Signing in and out ----------------------------------------------------------------------
 
 def record_sign_in(user: User, password: str | None = None) -> None:
