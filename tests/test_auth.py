@@ -153,6 +153,20 @@ def test_idle_timeout_signs_out_and_returns_where_they_were(app, users, admin):
     assert response.headers["Location"] == "/admin/users/new"
 
 
+def test_a_session_longer_than_the_maximum_ends_however_busy_and_says_so(app, users, admin):
+    # Someone working all day is signed out after SESSION_MAX_HOURS: told it was inactivity, they
+    # would not understand why, having just clicked something.
+    with admin.session_transaction() as session:
+        session["signed_in_at"] = int(time.time()) - 12 * 3600 - 60
+    response = admin.get("/admin/users/new")
+    assert response.status_code == 302 and response.headers["Location"] == "/sign-in"
+    page = admin.get("/sign-in").get_data(as_text=True)
+    assert "You were signed out because you had been signed in for 12 hours" in page
+    assert "had not done anything" not in page
+    assert events("signed_out")[-1].detail == {"reason": "session_too_old"}
+    assert sign_in(admin, "admin@example.org", PASSWORD).headers["Location"] == "/admin/users/new"
+
+
 def test_a_page_soon_after_another_leaves_the_session_cookie_alone(app, users, referrer):
     """The time of last activity is refreshed at most every LAST_SEEN_EVERY seconds: most pages
     send no Set-Cookie (nothing re-signed), and the idle limit allows for the difference."""
