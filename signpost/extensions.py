@@ -37,12 +37,12 @@ csrf = CSRFProtect()
 # No default limits: each limited view says its own (see signpost/web/auth.py).
 # Storage comes from RATELIMIT_STORAGE_URI (memory:// by default, redis://... to share).
 limiter = Limiter(key_func=client_address)
-# The only places with limits: sign-in, and the whole JSON API.
-LIMITED_ENDPOINT, LIMITED_BLUEPRINT = "auth.sign_in", "api"
+# The only places with limits: sign-in and changing one's password (both try a password), and the JSON API.
+LIMITED_ENDPOINTS, LIMITED_BLUEPRINT = frozenset({"auth.sign_in", "auth.change_password"}), "api"
 
 
 @limiter.request_filter
 def _has_no_limits() -> bool:
     """Every other request skips the limiter's per-request bookkeeping (it would find no limit).
     A limit added anywhere else must be named above too: tests/test_auth.py checks it."""
-    return not (request.endpoint == LIMITED_ENDPOINT or request.blueprint == LIMITED_BLUEPRINT)
+    return not (request.endpoint in LIMITED_ENDPOINTS or request.blueprint == LIMITED_BLUEPRINT)

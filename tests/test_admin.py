@@ -139,3 +139,23 @@ def test_admin_cannot_lock_themselves_out(admin, users):
 
 def test_unknown_user_is_404(admin):
     assert admin.get("/admin/users/424242").status_code == 404
+
+
+def test_a_manager_moved_out_of_the_front_door_is_no_longer_a_manager(app, admin, users):
+    # The team page, the only place to clear the flag, lists only the front door team: a manager
+    # moved to another role, then back (cover, a secondment ending), must not quietly regain the
+    # audit trail and allocating to others.
+    from signpost.store import frontdoor as fd_store
+    person = users["front_door"]
+    fd_store.set_manager(person, True, actor=users["admin"])
+    submit(admin, f"/admin/users/{person.id}", {"name": person.name, "organisation": "", "role": "referrer",
+                                                 "active": "active"})
+    db.session.refresh(person)
+    assert person.role == "referrer" and not person.manager
+    assert last_event().detail["changes"]["manager"] == [True, False]  # audited with the role change
+    submit(admin, f"/admin/users/{person.id}", {"name": person.name, "organisation": "", "role": "front_door",
+                                                 "active": "active"})
+    client = app.test_client()
+    db.session.refresh(person)
+    sign_in_as(client, person)
+    assert client.get("/front-door/audit").status_code == 403

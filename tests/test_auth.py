@@ -153,6 +153,20 @@ def test_idle_timeout_signs_out_and_returns_where_they_were(app, users, admin):
     assert response.headers["Location"] == "/admin/users/new"
 
 
+def test_a_session_longer_than_the_maximum_ends_however_busy_and_says_so(app, users, admin):
+    # Someone working all day is signed out after SESSION_MAX_HOURS: told it was inactivity, they
+    # would not understand why, having just clicked something.
+    with admin.session_transaction() as session:
+        session["signed_in_at"] = int(time.time()) - 12 * 3600 - 60
+    response = admin.get("/admin/users/new")
+    assert response.status_code == 302 and response.headers["Location"] == "/sign-in"
+    page = admin.get("/sign-in").get_data(as_text=True)
+    assert "You were signed out because you had been signed in for 12 hours" in page
+    assert "had not done anything" not in page
+    assert events("signed_out")[-1].detail == {"reason": "session_too_old"}
+    assert sign_in(admin, "admin@example.org", PASSWORD).headers["Location"] == "/admin/users/new"
+
+
 def test_a_page_soon_after_another_leaves_the_session_cookie_alone(app, users, referrer):
     """The time of last activity is refreshed at most every LAST_SEEN_EVERY seconds: most pages
     send no Set-Cookie (nothing re-signed), and the idle limit allows for the difference."""
@@ -387,8 +401,70 @@ def test_the_limiter_skips_only_requests_that_have_no_limits(app):
     on an endpoint it names (Flask-Limiter keeps them in its manager; there is no public list)."""
     from flask_limiter.util import get_qualified_name
 
-    from signpost.extensions import LIMITED_BLUEPRINT, LIMITED_ENDPOINT, limiter
+    from signpost.extensions import LIMITED_BLUEPRINT, LIMITED_ENDPOINTS, limiter
     manager = limiter.limit_manager
     assert set(manager._blueprint_limits) == {LIMITED_BLUEPRINT}
     endpoints = {get_qualified_name(view): endpoint for endpoint, view in app.view_functions.items()}
-    assert {endpoints[name] for name in manager._decorated_limits} == {LIMITED_ENDPOINT}
+    assert {endpoints[name] for name in manager._decorated_limits} == LIMITED_ENDPOINTS
+
+
+NEW_PASSWORD = "a new password of my own"
+
+
+def change_password(client, current, new, confirm=None, form_page="/account/password"):
+    return submit(client, "/account/password", {"current_password": current, "new_password": new,
+                                                "confirm_password": new if confirm is None else confirm},
+                  form_page=form_page)
+
+
+@pytest.mark.parametrize("role", ["referrer", "front_door", "policy_lead", "admin"])
+def test_anyone_signed_in_changes_their_own_password_and_ends_their_other_sessions(app, users, role):
+    # An administrator gives a temporary password: without this page it would never change, and the
+    # administrator could sign in as that person with it.
+    here, elsewhere = app.test_client(), app.test_client()
+    sign_in_as(here, users[role])
+    sign_in_as(elsewhere, users[role])
+    page = here.get("/").get_data(as_text=True)
+    assert 'href="/account/password"' in page  # found from every page
+    response = change_password(here, PASSWORD, NEW_PASSWORD, form_page="/")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert "Your password has been changed" in here.get("/").get_data(as_text=True)
+    assert here.get("/account/password").status_code == 200  # this session carries on
+    assert elsewhere.get("/").status_code == 302  # every other one has ended
+    event = events("password_changed")[-1]
+    assert (event.user_id, event.record_id) == (users[role].id, str(users[role].id))
+    assert NEW_PASSWORD not in str(event.detail) and PASSWORD not in str(event.detail)
+    assert sign_in(app.test_client(), users[role].email, PASSWORD).status_code == 200
+    assert sign_in(app.test_client(), users[role].email, NEW_PASSWORD).status_code == 302
+
+
+def test_changing_a_password_says_what_is_wrong_beside_each_field(referrer, users):
+    before = users["referrer"].password_hash
+    for current, new, confirm, field, message in (
+            ("", "", "", "current_password", "Enter your current password"),
+            (PASSWORD, "", "", "new_password", "Enter a new password"),
+            (PASSWORD, "short", "short", "new_password", "Password must be 12 characters or more"),
+            (PASSWORD, PASSWORD, PASSWORD, "new_password", "must be different from your current password"),
+            (PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "x", "confirm_password", "Enter the same new password twice"),
+            ("not my password", NEW_PASSWORD, NEW_PASSWORD, "current_password", "Your current password is not correct")):
+        response = change_password(referrer, current, new, confirm)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400, message
+        assert "There is a problem" in html and message in html and f'href="#{field}"' in html, message
+        assert "Error: Change your password" in html
+    db.session.refresh(users["referrer"])
+    assert users["referrer"].password_hash == before
+    failed = events("password_change_failed")
+    assert len(failed) == 1 and failed[0].user_id == users["referrer"].id
+    assert "not my password" not in str(failed[0].detail)
+
+
+@pytest.mark.parametrize("app_settings", [LIMITS], indirect=True)
+def test_guessing_the_current_password_counts_with_failed_sign_ins(app, users):
+    # Someone at an unlocked, signed-in screen cannot try passwords here faster than at sign-in.
+    client = app.test_client()
+    sign_in_as(client, users["referrer"])
+    for n in range(3):
+        assert change_password(client, f"guess {n}", NEW_PASSWORD).status_code == 400
+    assert change_password(client, PASSWORD, NEW_PASSWORD).status_code == 429
+    assert sign_in(app.test_client(), "referrer@example.org", PASSWORD).status_code == 429

@@ -131,6 +131,10 @@ def update_user(user: User, *, actor: User | str | None = None, **changes: Any) 
     if "role" in changes and changes["role"] not in ROLES:
         raise StoreError(f"role must be one of {', '.join(ROLES)}")
     changed = {k: [getattr(user, k), v] for k, v in changes.items() if getattr(user, k) != v}
+    if user.manager and changes.get("role", "front_door") != "front_door":
+        # Only the front door team can be managers, and the team page (the one place to clear it) lists
+        # only them: leaving the team ends it, so coming back later does not quietly restore it.
+        changed["manager"] = [True, False]
     if not changed:
         return {}
     with transaction():
@@ -147,6 +151,12 @@ def set_password(user: User, password: str, *, actor: User | str | None = None) 
         user.password_hash = passwords.hash_password(password)
         user.session_version += 1
         _audit("password_changed", user, actor=actor)
+
+
+def record_failed_password_change(user: User, reason: str) -> None:
+    """A signed-in user's try at changing their password that gave the wrong current one."""
+    with transaction():
+        _audit("password_change_failed", user, actor=user, reason=reason)
 
 
 # Signing in and out ----------------------------------------------------------------------

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from .. import passwords, store
 from ..extensions import limiter
@@ -38,6 +38,12 @@ def _account_key() -> str:
     return "account:" + store.normalise_email(request.form.get("email", ""))[:254]
 
 
+def _own_account_key() -> str:
+    """The signed-in user's account, counted with failed sign-ins: guessing the current password on
+    the change-password page is no easier than guessing it at sign-in."""
+    return "account:" + store.normalise_email(getattr(current_user, "email", ""))[:254]
+
+
 def _failed(response) -> bool:
     # A successful sign-in redirects; anything else (wrong password, bad form) counts.
     return response.status_code != 302
@@ -46,8 +52,8 @@ def _failed(response) -> bool:
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"], methods=["POST"],
                deduct_when=_failed, scope="sign-in-address")
-@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_account_key, deduct_when=_failed, scope="sign-in-account")
+@limiter.shared_limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"], "sign-in-account", methods=["POST"],
+                      key_func=_account_key, deduct_when=_failed)  # shared: changing a password counts too
 def sign_in():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("refer.start"))
@@ -80,3 +86,46 @@ def sign_out():
     session.clear()
     flash("You have signed out.", "success")
     return redirect(url_for("auth.sign_in"))
+
+
+WRONG_CURRENT = "Your current password is not correct"
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[
+        DataRequired("Enter your current password"), Length(max=passwords.MAX_LENGTH, message=WRONG_CURRENT)])
+    new_password = PasswordField("New password", validators=[DataRequired("Enter a new password")])
+    confirm_password = PasswordField("Confirm new password", validators=[DataRequired("Enter your new password again")])
+
+    def validate_new_password(self, field):
+        problem = passwords.length_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+        if field.data == self.current_password.data:
+            raise ValidationError("Your new password must be different from your current password")
+
+    def validate_confirm_password(self, field):
+        if self.new_password.data and field.data != self.new_password.data:
+            raise ValidationError("Enter the same new password twice")
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@limiter.shared_limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"], "sign-in-account", methods=["POST"],
+                      key_func=_own_account_key, deduct_when=lambda response: g.get("wrong_password", False))
+def change_password():
+    """Anyone signed in changes their own password (an administrator's temporary one, say): it ends
+    every other session of theirs; this one carries on."""
+    user = current_user._get_current_object()
+    form = ChangePasswordForm()
+    form.new_password.description = f"At least {current_app.config['PASSWORD_MIN_LENGTH']} characters"
+    if form.validate_on_submit():
+        if passwords.verify(user.password_hash, form.current_password.data):
+            store.set_password(user, form.new_password.data, actor=user)
+            login_user(user)  # the new session version: every other session of theirs has ended
+            flash("Your password has been changed. You have been signed out everywhere else.", "success")
+            return redirect(url_for("refer.start"))
+        g.wrong_password = True  # only a wrong current password counts towards the limit, not a typing slip
+        store.record_failed_password_change(user, "wrong_password")
+        form.current_password.errors = [WRONG_CURRENT]
+    status = 400 if form.is_submitted() and form.errors else 200
+    return render_template("auth/change_password.html", form=form), status

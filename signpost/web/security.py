@@ -148,8 +148,9 @@ def _idle_and_access():
             logout_user()
             session.clear()
             remember_return_path(on_draft)
-            flash(f"You were signed out because you had not done anything for "
-                  f"{current_app.config['SESSION_IDLE_MINUTES']} minutes. Nothing you saved is lost: "
+            why = (f"had been signed in for {current_app.config['SESSION_MAX_HOURS']} hours" if too_old else
+                   f"had not done anything for {current_app.config['SESSION_IDLE_MINUTES']} minutes")
+            flash(f"You were signed out because you {why}. Nothing you saved is lost: "
                   f"sign in to carry on where you were.", "info")
             return redirect(url_for("auth.sign_in"))
         if now - last_seen >= LAST_SEEN_EVERY:

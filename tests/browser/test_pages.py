@@ -125,6 +125,17 @@ def test_admin_pages(page_as):
     axe(page, "admin-edit-user")
 
 
+def test_change_password_page(page_as):
+    page = page_as("referrer")
+    page.goto("/")
+    page.get_by_role("link", name="Change your password").click()
+    assert heading(page) == "Change your password"
+    axe(page, "change-password")
+    assert submit(page, "Change password").status == 400  # empty: refused, with the error summary
+    assert page.title().startswith("Error:")
+    axe(page, "change-password-errors")
+
+
 def test_thresholds_page(page_as):
     page = page_as("policy_lead")
     assert page.goto("/thresholds").status == 200
