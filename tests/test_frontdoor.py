@@ -764,6 +764,17 @@ def test_the_audit_viewer_is_for_admins_and_front_door_managers(front_door, admi
     assert events("audit_searched")[-1].detail["search"]["date_from"] == "2001-01-01"
 
 
+
+def test_the_audit_viewer_shows_and_searches_uk_times(admin):
+    """It said "When (UTC)", unlike every other page: an event at 00:30 on 1 July (BST) was shown at
+    23:30 on 30 June, and only a search for 30 June found it."""
+    with store.transaction() as session:
+        session.add(AuditEvent(at=dt.datetime(2026, 6, 30, 23, 30, 5), actor="cli", action="summer_event"))
+    on_the_day = admin.get("/front-door/audit?date_from=2026-07-01&date_to=2026-07-01").text
+    assert "summer_event" in on_the_day and "1 Jul 2026 00:30:05" in on_the_day and "When (UK time)" in on_the_day
+    assert "summer_event" not in admin.get("/front-door/audit?date_from=2026-06-30&date_to=2026-06-30").text
+
+
 # ---------------------------------------------------------------------------------------------- export
 
 def test_decisions_export_neutralises_formulas_and_is_audited(front_door, policy_lead, users, referrer):

@@ -426,10 +426,11 @@ def audit():
                                 AuditEvent.record_id == _referral_id(record)))
     if form.action.data:
         query = query.where(AuditEvent.action == form.action.data)
+    # UK days, as each row shows its time (stored as UTC: a UK day starts at 23:00 the day before in summer).
     if form.date_from.data:
-        query = query.where(AuditEvent.at >= dt.datetime.combine(form.date_from.data, dt.time()))
+        query = query.where(AuditEvent.at >= workdays.uk_day_start(form.date_from.data))
     if form.date_to.data:
-        query = query.where(AuditEvent.at < dt.datetime.combine(form.date_to.data + dt.timedelta(days=1), dt.time()))
+        query = query.where(AuditEvent.at < workdays.uk_day_start(form.date_to.data + dt.timedelta(days=1)))
     page = fq.page_number(request.args.get("page"))
     events = list(db.session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                                      .offset((page - 1) * 50).limit(51)))
