@@ -5,6 +5,7 @@ them still mean what they said); these tests hold from the corrected version on,
 """
 from __future__ import annotations
 
+import re
 
 import pytest
 
@@ -240,3 +241,57 @@ def test_a_child_being_exploited_needs_a_call_to_the_front_door_today(version, c
     rec = advise(version, [concern], consent="given", age_months=168)
     assert rec.route == "social_care" and rec.urgency == "same_day" and not rec.immediate
     assert rec.next_steps[:len(version.document.same_day.next_steps)] == tuple(version.document.same_day.next_steps)
+
+
+def sentences(step):
+    return [s for s in re.split(r"(?<=[.;:])\s+", step) if s]
+
+
+@SINCE_FOURTH
+@pytest.mark.parametrize("concerns, child, consent", [
+    (["basic_care_often"], {"age_months": 3}, "not_asked"), (["basic_care_often"], {"age_months": 3}, "refused"),
+    (["harsh_punishment"], {"age_months": 120}, "not_asked"), (["harsh_punishment"], {"age_months": 120}, "refused"),
+    (["domestic_abuse_current"], {"unborn": True}, "refused"), (["domestic_abuse_possible"], {"age_months": 48}, "not_asked")])
+def test_whom_to_tell_or_ask_reads_sensibly_where_nobody_may_be_causing_domestic_abuse(version, consent, concerns, child):
+    # Most referrals have no domestic abuse: "speak only to the parent who is not" would then have the
+    # referrer leave out a parent for no reason. Speaking to one parent alone is only where there is an
+    # abuser, and "if you do not tell them" follows the sentence about telling the family, not that one.
+    rec = advise(version, concerns, consent=consent, **child)
+    family = [s for s in rec.next_steps if NEVER_THE_ABUSER in s or "Never ask a parent or partner" in s]
+    assert family, rec.next_steps
+    for step in family:
+        parts = sentences(step)
+        for i, part in enumerate(parts):
+            if "only" in part and "parent" in part:
+                assert "where there is one" in part or part.startswith("If"), part
+            if part.startswith("If you do not tell them"):
+                assert "unless" in parts[i - 1], step
+
+
+@SINCE_FOURTH
+@pytest.mark.parametrize("consent", ["not_asked", "given", "refused"])
+@pytest.mark.parametrize("concern", ["domestic_abuse_high_risk", "domestic_abuse_child_hurt"])
+def test_a_call_today_about_domestic_abuse_keeps_the_family_from_being_told_where_it_puts_the_abused_parent_at_risk(
+        version, consent, concern):
+    # The same-day steps were the only advice on telling the family on such a page, and they spoke only of
+    # the risk to the child, not to the parent being abused.
+    rec = advise(version, [concern], consent=consent, age_months=96)
+    assert rec.urgency == "same_day"
+    tell = [s for s in rec.next_steps if "tell the family" in s.lower()]
+    assert tell and all("the child, or anyone else, at" in s for s in tell), rec.next_steps
+
+
+@SINCE_FOURTH
+def test_the_reason_for_referring_without_consent_never_means_telling_the_person_causing_domestic_abuse(version):
+    rec = advise(version, ["domestic_abuse_current"], consent="refused", age_months=96)
+    said = [r.text for r in rec.reasons if r.kind == "consent"]
+    assert said and all("the child, or anyone else, at greater risk" in t and "causing domestic abuse" in t
+                        for t in said), said
+
+
+@SINCE_FOURTH
+def test_early_help_says_once_to_wait_for_the_lado_before_starting(version):
+    rec = advise(version, ["lado_adult_unsuitable", "relationships_bullied"], consent="not_asked", age_months=90)
+    assert rec.route == "early_help"
+    wait = [s for s in rec.next_steps if "LADO" in s and ("start early help" in s or "early help assessment" in s)]
+    assert len(wait) == 1, rec.next_steps

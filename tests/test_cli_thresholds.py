@@ -187,6 +187,21 @@ def test_diff_of_a_version_with_itself_is_empty(fixture_cli):
     assert result.stdout.strip() == "Changes from fixture-2024-01 to fixture-2024-01: 0"
 
 
+def test_the_side_by_side_comparison_has_changed_steps_and_advice_in_full():
+    # The policy lead's compare page shows a change's before and after; for steps and advice it showed only
+    # the detail, cut off after 200 characters, so northmere-2026-12-4's words on domestic abuse and the
+    # LADO could not be read before approving it.
+    from signpost.thresholds.diff import diff
+    library = shipped_library()
+    changes = diff(library.get("northmere-2026-12-3"), library.get("northmere-2026-12-4"))
+    after = {(c.section, c.id): c.after or "" for c in changes}
+    before = {(c.section, c.id): c.before or "" for c in changes}
+    assert "say in the referral whom you told" in after[("advice", "consent_advice")]
+    assert "wait until the LADO has advised you" in after[("route", "early_help")]
+    assert "report it to the police yourself on 101" in before[("route", "same_day")]
+    assert "never tell a parent or partner who may be causing domestic abuse" in after[("rule", "consent_refused")]
+
+
 # --- test ------------------------------------------------------------------------------------
 
 def test_test_runs_every_case_on_every_version_it_applies_to(fixture_cli):

@@ -77,16 +77,17 @@ def diff(old: ThresholdVersion, new: ThresholdVersion) -> list[Change]:
     for route in ("universal", "early_help", "social_care"):
         before, after = getattr(a.routes, route).model_dump(), getattr(b.routes, route).model_dump()
         if before != after:
-            changes.append(Change("route", "changed", route, _field_changes(before, after)))
+            changes.append(Change("route", "changed", route, _field_changes(before, after), *_sides(before, after)))
     # The steps shown first for a 999, a same-day or a LADO concern: the most urgent advice there is.
     for key in ("immediate_danger", "same_day", "lado"):
         before, after = getattr(a, key), getattr(b, key)
         if before != after:
-            changes.append(Change("route", "changed", key, _field_changes(before.model_dump() if before else {},
-                                                                          after.model_dump() if after else {})))
+            was, becomes = before.model_dump() if before else {}, after.model_dump() if after else {}
+            changes.append(Change("route", "changed", key, _field_changes(was, becomes), *_sides(was, becomes)))
     if a.consent_advice != b.consent_advice:
-        changes.append(Change("advice", "changed", "consent_advice",
-                              _field_changes(a.consent_advice.model_dump(), b.consent_advice.model_dump())))
+        was, becomes = a.consent_advice.model_dump(), b.consent_advice.model_dump()
+        changes.append(Change("advice", "changed", "consent_advice", _field_changes(was, becomes),
+                              *_sides(was, becomes)))
     before, after = a.contacts.model_dump(), b.contacts.model_dump()
     for key in sorted(set(before) | set(after)):
         if before.get(key) != after.get(key):
@@ -129,7 +130,8 @@ def _by_id(section: str, old: dict, new: dict, skip: set[str] = frozenset()) -> 
         else:
             fields = _field_changes(item.model_dump(), new[key].model_dump(), skip=skip)
             if fields:
-                changes.append(Change(section, "changed", key, fields))
+                changes.append(Change(section, "changed", key, fields,
+                                      *_sides(item.model_dump(), new[key].model_dump(), skip=skip)))
     return changes
 
 
@@ -140,18 +142,24 @@ def _describe(item) -> str:
     return ""
 
 
-def _field_changes(before: dict, after: dict, skip: set[str] = frozenset(), prefix: str = "") -> str:
-    """Each changed field; nested sets of keys by their own fields, lists by what was added or removed."""
-    parts = []
+def _changed(before: dict, after: dict, skip: set[str] = frozenset(), prefix: str = ""):
+    """(name, old, new) for each changed field; nested sets of keys by their own fields."""
     for key in sorted(set(before) | set(after)):
         old, new = before.get(key), after.get(key)
         if key in skip or old == new:
             continue
         name = f"{prefix}{key}"
         if isinstance(old, dict) and isinstance(new, dict):
-            parts.append(_field_changes(old, new, prefix=f"{name}."))
-        elif isinstance(old, list) and isinstance(new, list) and all(
-                isinstance(x, (str, int)) for x in old + new):
+            yield from _changed(old, new, prefix=f"{name}.")
+        else:
+            yield name, old, new
+
+
+def _field_changes(before: dict, after: dict, skip: set[str] = frozenset()) -> str:
+    """Each changed field; lists of words by what was added or removed."""
+    parts = []
+    for name, old, new in _changed(before, after, skip):
+        if isinstance(old, list) and isinstance(new, list) and all(isinstance(x, (str, int)) for x in old + new):
             added = [x for x in new if x not in old]
             removed = [x for x in old if x not in new]
             words = ([f"added {_short(added)}"] if added else []) + ([f"removed {_short(removed)}"] if removed else [])
@@ -159,6 +167,21 @@ def _field_changes(before: dict, after: dict, skip: set[str] = frozenset(), pref
         else:
             parts.append(f"{name}: {_short(old)} -> {_short(new)}")
     return "; ".join(parts)
+
+
+def _sides(before: dict, after: dict, skip: set[str] = frozenset()) -> tuple[str, str]:
+    """The changed fields' full wording, before and after, for the side-by-side view (the detail is cut
+    short): a list shows what it lost on one side and what it gained on the other."""
+    was, becomes = [], []
+    for name, old, new in _changed(before, after, skip):
+        if isinstance(old, list) and isinstance(new, list):
+            gone, added = [x for x in old if x not in new], [x for x in new if x not in old]
+            was.append(f"{name}: " + (" | ".join(map(str, gone)) if gone else "(nothing removed)"))
+            becomes.append(f"{name}: " + (" | ".join(map(str, added)) if added else "(nothing added)"))
+        else:
+            was.append(f"{name}: {_plain(old) if old is not None else '(none)'}")
+            becomes.append(f"{name}: {_plain(new) if new is not None else '(none)'}")
+    return "\n".join(was), "\n".join(becomes)
 
 
 def _plain(value):
