@@ -352,3 +352,20 @@ def test_diff_shows_changed_same_day_and_lado_steps():
     doc = new.document
     fewer = doc.model_copy(update={"lado": doc.lado.model_copy(update={"next_steps": doc.lado.next_steps[:-1]})})
     assert "lado" in {c.id for c in diff(new, dataclasses.replace(new, document=fewer)) if c.section == "route"}
+
+
+def test_diff_and_the_compare_page_show_the_sources_a_version_cites(policy_lead):
+    """northmere-2026-12-4 added two sources and three references, and gave one source its address: neither
+    the diff nor the compare page said so, though a policy lead approves a version on its sources too."""
+    from signpost.thresholds.diff import diff
+    library = shipped_library()
+    old, new = library.get("northmere-2026-12-3"), library.get("northmere-2026-12-4")
+    changes = {(c.section, c.kind, c.id): c for c in diff(old, new)}
+    assert ("source", "added", "bracknell_da_pathway") in changes
+    assert changes[("source", "added", "leeds_da_confidentiality")].detail.startswith("Domestic violence and abuse")
+    assert "url" in changes[("source", "changed", "county_lines_guidance")].detail
+    references = changes[("document", "references changed", "references")]
+    assert "bracknell_da_pathway" in references.after and references.before is None
+    page = policy_lead.get("/policy/versions/compare?old=northmere-2026-12-3&new=northmere-2026-12-4").text
+    assert "Sources cited added" in page and "Domestic abuse referral pathway" in page
+    assert "Version details references changed" in page

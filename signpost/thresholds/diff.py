@@ -1,7 +1,7 @@
 """What changed between two threshold versions, in words a policy lead can check.
 
 Compares indicators (added, removed, moved level, reworded, otherwise changed), levels,
-rules, routes and contacts by their stable ids.
+rules, routes, contacts and the sources cited by their stable ids, and the version's own references.
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from .loader import ThresholdVersion
 
 @dataclasses.dataclass
 class Change:
-    section: str  # "document", "indicator", "level", "domain", "area", "rule", "route", "advice", "contact", "question"
+    section: str  # "document", "indicator", "level", "domain", "area", "rule", "route", "advice", "contact",
+    # "question", "source"
     kind: str  # "added", "removed", "moved", "reworded", "changed"
     id: str
     detail: str
@@ -88,6 +89,15 @@ def diff(old: ThresholdVersion, new: ThresholdVersion) -> list[Change]:
         was, becomes = a.consent_advice.model_dump(), b.consent_advice.model_dump()
         changes.append(Change("advice", "changed", "consent_advice", _field_changes(was, becomes),
                               *_sides(was, becomes)))
+    # What the file cites: a policy lead approving a version checks its sources as well as its words.
+    changes += _by_id("source", {src.id: src for src in a.sources}, {src.id: src for src in b.sources})
+    if a.references != b.references:
+        added = [r for r in b.references if r not in a.references]
+        dropped = [r for r in a.references if r not in b.references]
+        changes.append(Change("document", "references changed", "references",
+                              "; ".join(part for part in (added and f"added: {_short(_words(added))}",
+                                                          dropped and f"removed: {_short(_words(dropped))}") if part),
+                              _words(dropped) or None, _words(added) or None))
     before, after = a.contacts.model_dump(), b.contacts.model_dump()
     for key in sorted(set(before) | set(after)):
         if before.get(key) != after.get(key):
@@ -136,7 +146,7 @@ def _by_id(section: str, old: dict, new: dict, skip: set[str] = frozenset()) -> 
 
 
 def _describe(item) -> str:
-    for attr in ("reason", "name", "text"):
+    for attr in ("reason", "name", "text", "title"):
         if getattr(item, attr, None):
             return getattr(item, attr)
     return ""

@@ -173,7 +173,7 @@ def withdraw(version_id: str):
 
 SECTION_NAMES = {"indicator": "Concerns", "level": "Levels", "rule": "Rules", "route": "Routes and outcomes",
                  "advice": "Consent advice", "contact": "Contacts", "document": "Version details",
-                 "domain": "Domains", "area": "Areas", "question": "Severity questions"}
+                 "domain": "Domains", "area": "Areas", "question": "Severity questions", "source": "Sources cited"}
 KIND_NAMES = {"added": "added", "removed": "retired", "moved": "moved level", "reworded": "reworded",
               "urgency changed": "urgency changed", "references changed": "references changed",
               "note changed": "notes changed", "changed": "changed"}
