@@ -123,6 +123,12 @@ def test_admin_pages(page_as):
     page.goto("/admin/users")
     page.locator("table a").first.click()
     axe(page, "admin-edit-user")
+    page.get_by_label("Full name").fill("")
+    assert submit(page, "Save changes").status == 400
+    assert page.title().startswith("Error:")
+    page.locator(".govuk-error-summary__list a").first.click()
+    assert page.evaluate("document.activeElement.id") == "name"
+    axe(page, "admin-edit-user-errors")
 
 
 def test_thresholds_page(page_as):
