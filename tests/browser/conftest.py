@@ -140,11 +140,12 @@ def signed_in_states(browser, live_server, tmp_path_factory):
 
 @pytest.fixture
 def page_as(browser, live_server, signed_in_states):
-    """page_as("front_door"): a new page in a new context already signed in as that demo role."""
+    """page_as("front_door"): a new page in a new context already signed in as that demo role
+    (page_as("front_door", javascript=False): with JavaScript off)."""
     contexts = []
 
-    def open_page(role: str):
-        context = browser.new_context(base_url=live_server.url, locale="en-GB",
+    def open_page(role: str, javascript: bool = True):
+        context = browser.new_context(base_url=live_server.url, locale="en-GB", java_script_enabled=javascript,
                                       viewport={"width": 1280, "height": 900},
                                       storage_state=signed_in_states(role))
         context.set_default_timeout(10_000)

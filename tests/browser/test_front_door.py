@@ -149,3 +149,56 @@ def test_a_consultation_is_asked_and_answered(page_as, version):
     expect(referrer_page.locator("main")).to_contain_text("The front door does not think a referral is needed")
     expect(referrer_page.locator("#decision-note")).to_contain_text("Keep offering early help")
     check_page(referrer_page, "front-door-referrer-sees-advice")
+
+
+def first_error_leads_to_its_field(page, name: str) -> None:
+    """An error page: titled "Error: ...", and its summary's first link puts focus in the field."""
+    assert page.title().startswith("Error:"), page.title()
+    link = page.locator(".govuk-error-summary__list a").first
+    target = link.get_attribute("href")
+    link.click()
+    expect(page.locator(f"{target}")).to_be_focused()
+    check_page(page, name)
+
+
+def test_the_front_doors_other_pages_and_their_errors(page_as):
+    """Recorded contacts, a contact recorded by hand and a CSV import, each sent empty; the export;
+    the administrator's team page."""
+    page = page_as("front_door")
+    page.goto("/front-door/contacts")
+    check_page(page, "front-door-contacts")
+    page.goto("/front-door/contacts/new")
+    check_page(page, "front-door-new-contact")
+    assert submit(page, "Record the contact").status == 400
+    first_error_leads_to_its_field(page, "front-door-new-contact-errors")
+    page.goto("/front-door/contacts/import")
+    check_page(page, "front-door-import")
+    assert submit(page, "Import").status == 400
+    first_error_leads_to_its_field(page, "front-door-import-errors")
+    page.goto("/front-door/export")
+    check_page(page, "front-door-export")
+
+    admin = page_as("admin")
+    admin.goto("/front-door/team")
+    check_page(admin, "front-door-team")
+
+
+def test_a_decision_is_recorded_without_javascript(page_as, version):
+    """Progressive enhancement only: with JavaScript off the front door takes an item and records
+    a decision, the refusal of an empty note on the way."""
+    from .test_journey import axe_without_page_scripts
+    reference = refer(page_as("referrer"), version, "front-door-no-javascript")
+    page = page_as("front_door", javascript=False)
+    open_item(page, reference)
+    axe_without_page_scripts(page, "front-door-item-no-javascript")
+    submit(page, "Take this item")
+    expect(page.locator("#allocated-to")).to_contain_text("Sam Okafor")
+    page.get_by_label("No further action: advice given or signposted to universal services").check()
+    assert submit(page, "Record the decision").status == 400
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Write a note for the referrer")
+    assert page.title().startswith("Error:")
+    axe_without_page_scripts(page, "front-door-decision-error-no-javascript")
+    page.get_by_label("No further action: advice given or signposted to universal services").check()
+    page.get_by_label("Note for the referrer").fill("No further action; the family hub can help.")
+    submit(page, "Record the decision")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Decision recorded")

@@ -123,6 +123,12 @@ def test_admin_pages(page_as):
     page.goto("/admin/users")
     page.locator("table a").first.click()
     axe(page, "admin-edit-user")
+    page.get_by_label("Full name").fill("")
+    assert submit(page, "Save changes").status == 400
+    assert page.title().startswith("Error:")
+    page.locator(".govuk-error-summary__list a").first.click()
+    assert page.evaluate("document.activeElement.id") == "name"
+    axe(page, "admin-edit-user-errors")
 
 
 def test_change_password_page(page_as):
@@ -140,3 +146,20 @@ def test_thresholds_page(page_as):
     page = page_as("policy_lead")
     assert page.goto("/thresholds").status == 200
     axe(page, "thresholds")
+
+
+def test_the_guides_side_column_never_hides_the_focused_control(page_as):
+    """On a laptop screen (1366 by 768 less the browser's own bars, or 1280 by 900 zoomed to 150%)
+    the guide's side column (contents and filter) is taller than the window. Kept stuck to the top,
+    its lower links could be tabbed to but never seen (WCAG 2.4.11, focus not obscured)."""
+    page = page_as("referrer")
+    page.set_viewport_size({"width": 853, "height": 600})
+    page.goto("/guide/?q=school")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight / 2)")
+    page.get_by_label("Words").focus()
+    for name in ("Filter", "Clear filters"):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("""() => { const e = document.activeElement, r = e.getBoundingClientRect();
+            return {text: e.innerText.trim(), top: r.top, bottom: r.bottom, height: innerHeight}; }""")
+        assert focused["text"] == name
+        assert 0 <= focused["top"] and focused["bottom"] <= focused["height"], f"{name} is out of sight: {focused}"

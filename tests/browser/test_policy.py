@@ -173,3 +173,43 @@ def test_edit_a_draft_simulate_and_publish(lead, policy_server):
     assert "Withdrawn before they took effect" in lead.content() and "Scheduled" not in lead.content()
     axe(lead, "policy-versions-after-withdrawing")
     assert set(thresholds_dir.glob("*.yaml")) == shipped  # its file is gone
+
+
+def blank_and_save(page, button: str = "Save and check") -> None:
+    """Empty every text field of the page's form and send it: the page again, with its errors."""
+    form = page.locator("main form[method=post]").last
+    for field in form.locator("input[type=text], input:not([type]), input[type=tel], input[type=email], textarea").all():
+        if field.is_visible():
+            field.fill("")
+    submit(page, button)
+    assert page.title().startswith("Error:"), page.title()
+    link = page.locator(".govuk-error-summary__list a").first
+    target = link.get_attribute("href")
+    link.click()
+    assert page.evaluate("document.activeElement.id") == target.lstrip("#")
+
+
+def test_each_draft_form_and_its_errors(lead):
+    """Adding a concern, a contact, a route's next steps, a rule and publishing, each sent without
+    its words: an error summary leading to the field, and no axe violations."""
+    lead.goto("/policy/")
+    submit(lead, "Start a draft from the version in force")
+    draft_url = lead.url
+    for link, name in ((lead.get_by_role("link", name="Add a concern"), "concern-new"),
+                       (lead.locator("main a[href*='/contacts/']").first, "contact"),
+                       (lead.locator("main a[href*='/routes/']").first, "route"),
+                       (lead.locator("main a[href*='/rules/']").first, "rule")):
+        lead.goto(draft_url)
+        follow(lead, link)
+        axe(lead, f"policy-{name}")
+        blank_and_save(lead)
+        axe(lead, f"policy-{name}-errors")
+    lead.goto(draft_url)
+    follow(lead, lead.locator("main a[href$='/retire']").first)
+    axe(lead, "policy-retire")
+    lead.goto(draft_url)
+    follow(lead, lead.get_by_role("button", name="Publish", exact=True))
+    blank_and_save(lead, re.compile("^Publish "))
+    axe(lead, "policy-publish-errors")
+    lead.goto(draft_url)
+    submit(lead, "Discard this draft")
