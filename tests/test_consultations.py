@@ -21,7 +21,8 @@ from signpost.models import Assessment, AuditEvent, Draft, Referral
 from signpost.store import frontdoor as fd_store
 from signpost.store import retention
 
-from test_journey_web import Walker, level_items, referral_details, version as journey_version, walker  # noqa: F401  (walker: the fixture)
+from test_journey_web import (Walker, go_idle, level_items, referral_details, sign_in_again,  # noqa: F401  (walker: the fixture)
+                             version as journey_version, walker)
 from signpost.values import uk_today
 
 ADVICE = "/front-door/ask-for-advice"
@@ -392,3 +393,23 @@ def test_advice_asked_about_a_recommendation_from_a_superseded_version_is_not_se
     assert items() == 0
     walker.client.get("/refer/check")  # where the referrer is sent: the draft moves as it is shown
     assert db.session.get(Draft, walker.draft_id).threshold_id == v.id
+
+
+def test_a_request_for_advice_sent_after_the_idle_timeout_comes_back_after_sign_in(app, users, walker):
+    """"Nothing you saved is lost", said the sign-in page, but the question typed for the front door was:
+    its page could not be shown again, and Sign in went to My referrals."""
+    at_early_help(walker)
+    button = advice_button(walker)
+    go_idle(walker.client)
+    sent = ask(walker, button, question="(test) Mum has asked us not to tell anyone")
+    assert sent.status_code == 302 and sent.location.startswith("/sign-in")
+    assert items() == 0
+    assert sign_in_again(walker.client, users["referrer"]) == ADVICE
+    page = walker.client.get(ADVICE)
+    assert page.status_code == 200 and "Mum has asked us not to tell anyone" in page.text
+    assert "We kept what you entered" in page.text
+    walker.token = csrf_token(walker.client, "/")
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+    assert ask(walker, form, question="(test) Mum has asked us not to tell anyone").status_code == 302
+    assert items() == 1
+    assert walker.client.get(ADVICE).location.endswith("/refer/my-referrals")  # shown once, then as before

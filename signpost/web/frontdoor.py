@@ -24,7 +24,7 @@ from ..store import frontdoor as fd_store
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_KIND_NAMES, NFA_OUTCOMES,
                       OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES)
 from . import frontdoor_forms as ff
-from .journey import current_revision, superseded, tell, tell_dropped, version_for
+from .journey import current_revision, superseded, take_kept_form, tell, tell_dropped, version_for
 from .security import abort_not_yours, audit_denial, role_required
 
 bp = Blueprint("frontdoor", __name__, url_prefix="/front-door")
@@ -250,7 +250,7 @@ def ask_for_advice():
     """A referrer asks the front door for advice instead of referring, about the revision of the
     recommendation they were shown (posted with the draft's id and that revision's id)."""
     if request.method == "GET":
-        return redirect(url_for("journey.my_referrals"))
+        return _kept_request_for_advice() or redirect(url_for("journey.my_referrals"))
     draft = db.session.get(Draft, (request.form.get("draft_id") or "")[:64])
     if draft is None:
         audited_not_found("drafts", request.form.get("draft_id") or "-", "no such draft")
@@ -280,6 +280,23 @@ def ask_for_advice():
         return redirect(url_for("journey.my_referral", reference=made.reference))
     return render_template("frontdoor/ask_for_advice.html", form=form, draft=draft, assessment=revision,
                            version=current_library().by_hash(revision.threshold_hash)), (400 if form.errors else 200)
+
+
+def _kept_request_for_advice():
+    """Signed in again after an idle sign-out while sending a request for advice: the page again, with
+    what the referrer had typed, if the recommendation it was about is still the draft's."""
+    draft = db.session.get(Draft, session.get("draft_id") or "")
+    if draft is None or draft.user_id != current_user.id or draft.submitted_at is not None:
+        return None
+    revision = None if superseded(draft) else current_revision(draft, version_for(draft))
+    if revision is None or revision.immediate or revision.urgency == "emergency":
+        return None  # the answers changed since: Check your answers, where the kept form waits no longer
+    kept = take_kept_form(draft, "ask_for_advice")
+    if kept is None:
+        return None
+    form = ff.ConsultationForm(formdata=kept)
+    return render_template("frontdoor/ask_for_advice.html", form=form, draft=draft, assessment=revision, kept=True,
+                           version=current_library().by_hash(revision.threshold_hash))
 
 
 @bp.post("/ask-for-advice/<reference>/refer")

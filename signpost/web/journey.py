@@ -232,7 +232,8 @@ def version_of(assessment: Assessment, fallback):
     return current_library().by_hash(assessment.threshold_hash) or fallback
 
 
-KEPT_PAGES = {"journey.question", "journey.referral", "journey.early_help_request", "journey.override"}
+KEPT_PAGES = {"journey.question", "journey.referral", "journey.early_help_request", "journey.override",
+              "frontdoor.ask_for_advice"}
 
 
 def unsent_form(user) -> tuple | None:
@@ -254,6 +255,9 @@ def unsent_form(user) -> tuple | None:
             form = defined.form(Context(version_for(draft), answers_of(draft), today()), None)
         elif request.endpoint in ("journey.referral", "journey.early_help_request"):
             form = jf.ReferralForm()
+        elif request.endpoint == "frontdoor.ask_for_advice":
+            from .frontdoor_forms import ConsultationForm
+            form = ConsultationForm()
         else:
             form = jf.override_form("")
     except HTTPException:
@@ -273,10 +277,17 @@ def formdata_for(draft: Draft):
         return request.form
     if request.method != "GET":  # a HEAD request must not use up the kept form
         return None
-    kept = store.take_unsent_form(draft, kept_key(), actor=_user())
+    kept = take_kept_form(draft, kept_key())
+    if kept is not None:
+        tell("kept")
+    return kept
+
+
+def take_kept_form(draft: Draft, page: str) -> MultiDict | None:
+    """The form this draft's page was sending when its user was signed out for being idle (once)."""
+    kept = store.take_unsent_form(draft, page, actor=_user())
     if kept is None:
         return None
-    tell("kept")
     return MultiDict([(key, value) for key, values in kept.items() for value in values])
 
 
