@@ -842,3 +842,9 @@ def test_demo_seed_gives_a_realistic_queue_once(app):
     assert front_door.manager
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "demo_item_seeded")) == len(demo.DEMO_QUEUE) + 2
+
+
+def test_the_exports_back_link_returns_each_role_to_its_own_section(front_door, policy_lead):
+    """A policy lead's Back went to the referral start page, a page for referrers."""
+    assert 'href="/reports/" class="govuk-back-link"' in policy_lead.get("/front-door/export").text
+    assert 'href="/front-door/" class="govuk-back-link"' in front_door.get("/front-door/export").text
