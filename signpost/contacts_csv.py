@@ -10,12 +10,10 @@ import dataclasses
 import datetime as dt
 import io
 import re
-from zoneinfo import ZoneInfo
 
-from .values import AGE_BANDS, CONTACT_CHANNELS, OUTCOMES, REFERRAL_SOURCES, URGENCIES
+from .values import AGE_BANDS, CONTACT_CHANNELS, LONDON, OUTCOMES, REFERRAL_SOURCES, URGENCIES
 from .workdays import YEARS_ALLOWED, in_range
 
-LONDON = ZoneInfo("Europe/London")
 COLUMNS = ("reference", "received_at", "source_code", "channel", "age_band", "urgency", "outcome", "decided_at")
 REQUIRED = ("reference", "received_at", "source_code", "channel", "age_band", "urgency", "outcome")
 REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$")

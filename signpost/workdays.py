@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from zoneinfo import ZoneInfo
-
 import holidays
 
-LONDON = ZoneInfo("Europe/London")
+from .values import LONDON
+
 DAY = dt.timedelta(days=1)
 # The dates any form, filter or file may give: wide enough for every real record and report, and
 # far enough from year 1 and year 9999 that a year either side still exists (date arithmetic near

@@ -34,14 +34,14 @@ class SignInForm(FlaskForm):
         DataRequired("Enter your password"), Length(max=passwords.MAX_LENGTH, message=BAD_SIGN_IN)])
 
 
-def _account_key() -> str:
-    return "account:" + store.normalise_email(request.form.get("email", ""))[:254]
+def _account_key(email: str | None = None) -> str:
+    return "account:" + store.normalise_email(request.form.get("email", "") if email is None else email)[:254]
 
 
 def _own_account_key() -> str:
     """The signed-in user's account, counted with failed sign-ins: guessing the current password on
     the change-password page is no easier than guessing it at sign-in."""
-    return "account:" + store.normalise_email(getattr(current_user, "email", ""))[:254]
+    return _account_key(getattr(current_user, "email", ""))
 
 
 def _failed(response) -> bool:

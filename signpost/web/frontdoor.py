@@ -25,7 +25,7 @@ from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_K
                       OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES)
 from . import frontdoor_forms as ff
 from .journey import current_revision, superseded, take_kept_form, tell, tell_dropped, version_for
-from .security import abort_not_yours, audit_denial, role_required
+from .security import abort_not_yours, audited_not_found, role_required
 
 bp = Blueprint("frontdoor", __name__, url_prefix="/front-door")
 TEAM = ("front_door",)
@@ -40,12 +40,6 @@ def _user() -> User:
 
 def is_manager(user) -> bool:
     return user.is_authenticated and user.role == "front_door" and bool(user.manager)
-
-
-def audited_not_found(record_type: str, record_id: str, reason: str):
-    """A 404 for a record that is missing or not this user's, with the attempt in the audit trail."""
-    audit_denial(404, record_type=record_type, record_id=str(record_id)[:64], reason=reason)
-    abort(404)
 
 
 def _item(reference: str) -> Referral:
@@ -278,8 +272,12 @@ def ask_for_advice():
         flash("Your request for advice has been sent to the front door. They will call you, and their advice "
               "will be shown here.", "success")
         return redirect(url_for("journey.my_referral", reference=made.reference))
-    return render_template("frontdoor/ask_for_advice.html", form=form, draft=draft, assessment=revision,
-                           version=current_library().by_hash(revision.threshold_hash)), (400 if form.errors else 200)
+    return _advice_page(form, draft, revision), (400 if form.errors else 200)
+
+
+def _advice_page(form, draft: Draft, revision: Assessment, kept: bool = False) -> str:
+    return render_template("frontdoor/ask_for_advice.html", form=form, draft=draft, assessment=revision, kept=kept,
+                           version=current_library().by_hash(revision.threshold_hash))
 
 
 def _kept_request_for_advice():
@@ -294,9 +292,7 @@ def _kept_request_for_advice():
     kept = take_kept_form(draft, "ask_for_advice")
     if kept is None:
         return None
-    form = ff.ConsultationForm(formdata=kept)
-    return render_template("frontdoor/ask_for_advice.html", form=form, draft=draft, assessment=revision, kept=True,
-                           version=current_library().by_hash(revision.threshold_hash))
+    return _advice_page(ff.ConsultationForm(formdata=kept), draft, revision, kept=True)
 
 
 @bp.post("/ask-for-advice/<reference>/refer")

@@ -27,7 +27,7 @@ from ..models import Assessment, Draft, Referral
 from . import fixed_url
 from . import journey_forms as jf
 from .pages import BY_SLUG, PAGES, Context, summary_rows
-from .security import abort_not_yours, audit_denial, role_required
+from .security import abort_not_yours, audited_not_found, role_required
 from .. import values
 
 bp = Blueprint("journey", __name__, url_prefix="/refer")
@@ -842,8 +842,7 @@ def history_summary(assessment_id: int):
     """The printable summary of a finished assessment, as it was recorded (no names in it)."""
     assessment = db.session.get(Assessment, assessment_id)
     if assessment is None:
-        audit_denial(404, record_type="assessments", record_id=str(assessment_id), reason="no such record")
-        abort(404)
+        audited_not_found("assessments", assessment_id, "no such record")
     if assessment.user_id != current_user.id:
         abort_not_yours(assessment)  # audited
     if assessment.route_taken is None and assessment.referral is None:
@@ -863,8 +862,7 @@ def history_summary(assessment_id: int):
 def my_referral(reference: str):
     made = db.session.scalar(select(Referral).where(Referral.reference == reference[:64]))
     if made is None:  # audited like someone else's: guessing references leaves a trace
-        audit_denial(404, record_type="referrals", record_id=reference[:64], reason="no such item")
-        abort(404)
+        audited_not_found("referrals", reference, "no such item")
     if made.user_id != current_user.id:
         abort_not_yours(made)
     store.record_view("referral_viewed", made, actor=_user())

@@ -74,6 +74,13 @@ def abort_not_yours(record, **detail):
     abort(404)
 
 
+def audited_not_found(record_type: str, record_id, reason: str):
+    """A 404 for a record that does not exist, with the attempt in the audit trail: guessing ids or
+    references leaves a trace, as reaching for someone else's does (abort_not_yours)."""
+    audit_denial(404, record_type=record_type, record_id=str(record_id)[:64], reason=reason)
+    abort(404)
+
+
 def safe_return_path(path: str | None) -> str | None:
     """Only a path on this site (never another host) is a place to return to."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
