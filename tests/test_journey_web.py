@@ -1657,3 +1657,22 @@ def test_a_hidden_pregnancy_with_no_known_due_date_is_not_a_dead_end(walker):
         walker.answer("/refer/about-you", {"role": "midwife", "organisation": "primary_health"})
     text = html.unescape(walker.client.get("/refer/about-child").text)
     assert "If the pregnancy is hidden or the date is not known, give your best estimate" in text
+
+
+def test_on_a_page_of_boxes_left_empty_every_box_is_described_by_the_error(walker):
+    """The error is shown once, above every group: each group's fieldset, and "None of these", name it
+    (aria-describedby), so a screen reader moving through the boxes hears it, as it would with one
+    govukCheckboxes. Without an error, nothing names it."""
+    location = walker.to_concerns()
+    assert location == "/refer/serious"
+    for page in ("serious", "areas"):
+        shown = walker.client.get(f"/refer/{page}").get_data(as_text=True)
+        assert "concerns-error" not in shown
+        wrong = walker.post(f"/refer/{page}", {}).get_data(as_text=True)
+        assert 'id="concerns-error"' in wrong
+        fieldsets = re.findall(r"<fieldset[^>]*>", wrong)
+        assert fieldsets and all('aria-describedby="concerns-error"' in f for f in fieldsets), page
+        none = re.search(r'<input[^>]*id="concerns-none"[^>]*>', wrong).group(0)
+        assert 'aria-describedby="concerns-error"' in none
+        walker.answer(f"/refer/{page}", {"concerns": ["none"]} if page == "serious" else
+                      {"concerns": [re.search(r'name="concerns" type="checkbox" value="([a-z0-9_]+)"', wrong).group(1)]})

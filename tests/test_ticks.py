@@ -61,9 +61,9 @@ def page_groups(version):
             yield "concerns", group, index, set()
 
 
-def expected(app, kind, group, index, emergency, chosen, reveals):
+def expected(app, kind, group, index, emergency, chosen, reveals, described_by=""):
     """What the pages rendered before: the real govukCheckboxes with the ticked state."""
-    params = ticks.group_params(kind, group, index, emergency)
+    params = ticks.group_params(kind, group, index, emergency, described_by=described_by)
     for entry in params["items"]:
         entry["checked"] = entry["value"] in chosen
         if "conditional" in entry:
@@ -83,12 +83,26 @@ def test_every_concern_group_matches_the_real_macro_ticked_or_not(app):
             reveals = {i.id: Markup(f'<div class="govuk-form-group">\n  <p>{i.id} &amp; more</p>\n\n</div>\n')
                        for i in group.items if i.question}
             questions += len(reveals)
-            for chosen in (set(), set(ids), set(ids[::2]), {"not-an-item"}):
+            for chosen, described_by in ((set(), ""), (set(ids), ""), (set(ids[::2]), "concerns-error"),
+                                         ({"not-an-item"}, "concerns-error")):
                 got = str(ticks.concern_checkboxes(kind, version.content_hash, group, index, chosen, emergency,
-                                                   reveals=reveals))
-                assert got == expected(app, kind, group, index, emergency, chosen, reveals), (kind, group.id)
+                                                   reveals=reveals, described_by=described_by))
+                assert got == expected(app, kind, group, index, emergency, chosen, reveals, described_by), \
+                    (kind, group.id)
             seen.add(kind)
     assert seen == {"serious", "areas", "concerns"} and questions > 0
+
+
+def test_with_an_error_every_group_of_boxes_is_described_by_it_and_without_one_none_is(app):
+    version = current_version_or_none()
+    with app.test_request_context():
+        for kind, group, index, emergency in page_groups(version):
+            plain = str(ticks.concern_checkboxes(kind, version.content_hash, group, index, set(), emergency))
+            wrong = str(ticks.concern_checkboxes(kind, version.content_hash, group, index, set(), emergency,
+                                                 described_by="concerns-error"))
+            assert '<fieldset class="govuk-fieldset" aria-describedby="concerns-error">' in wrong
+            assert "aria-describedby=\"\"" not in plain and ticks.ERROR_SLOT not in plain + wrong
+            assert "concerns-error" not in plain
 
 
 def test_a_ticked_box_reveals_its_question_and_an_unticked_one_hides_it(app):

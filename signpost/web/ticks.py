@@ -6,7 +6,8 @@ ticked and, on the concerns page, the severity question revealed under a box. So
 markup is rendered once by the real macro, with every box unticked, for a key naming exactly
 what it shows (page, version hash, group and its item ids), and split where a request's state
 goes in: " checked" after a box's value, the "hidden" class of its conditional reveal, and the
-reveal's own HTML. Each request joins the pieces with its state: the same markup the macro
+reveal's own HTML, and the aria-describedby that ties each group's boxes to the page's error when
+it has one. Each request joins the pieces with its state: the same markup the macro
 gives (tests/test_ticks.py holds every group of every page to that), at a fraction of the cost.
 """
 from __future__ import annotations
@@ -16,6 +17,9 @@ from markupsafe import Markup, escape
 
 CHECKBOXES = "govuk_frontend_jinja/components/checkboxes/macro.html"
 HIDDEN = " govuk-checkboxes__conditional--hidden"
+# Where a group's fieldset names the page's error (govukCheckboxes' fieldset.describedBy), once rendered.
+ERROR_SLOT = "signpost-error-slot"
+DESCRIBED = f' aria-describedby="{ERROR_SLOT}"'
 MAX_CACHED = 1000
 
 # One entry per (page, version hash, group index, group id, item ids, emergency ids and hint): a tuple of pieces,
@@ -49,19 +53,26 @@ def _params(kind: str, group, index: int, items: list[dict]) -> dict:
     return {"name": "concerns", "idPrefix": f"concerns-group-{index}", "fieldset": hidden_legend, "items": items}
 
 
-def group_params(kind: str, group, index: int, emergency_ids=(), emergency_hint: str = "") -> dict:
+def group_params(kind: str, group, index: int, emergency_ids=(), emergency_hint: str = "",
+                 described_by: str = "") -> dict:
     """The macro's parameters for a group, every box unticked (also what the tests compare with).
-    emergency_hint, the words under an emergency concern, comes from the page's template."""
-    return _params(kind, group, index, [_item(kind, item, item.id in emergency_ids, emergency_hint)
-                                        for item in group.items])
+    emergency_hint, the words under an emergency concern, comes from the page's template;
+    described_by, the id of the page's error when it has one: a screen reader reads it with each box."""
+    params = _params(kind, group, index, [_item(kind, item, item.id in emergency_ids, emergency_hint)
+                                          for item in group.items])
+    if described_by:
+        params["fieldset"] = {**params["fieldset"], "describedBy": described_by}
+    return params
 
 
 def _pieces(kind: str, group, index: int, emergency_ids, emergency_hint: str) -> tuple:
-    params = group_params(kind, group, index, emergency_ids, emergency_hint)
+    params = group_params(kind, group, index, emergency_ids, emergency_hint, described_by=ERROR_SLOT)
     html = str(current_app.jinja_env.get_template(CHECKBOXES).module.govukCheckboxes(params))
     if kind == "concerns":  # journey.js reveals: no aria-expanded on a checkbox (axe)
         html = html.replace("data-aria-controls=", "data-reveals=")
     slots = []  # (start, end, what, item index): text from start to end gives way to the state
+    at = html.index(DESCRIBED)
+    slots.append((at, at + len(DESCRIBED), "error", None))
     for n, entry in enumerate(params["items"]):
         box = f'id="{escape(entry["id"])}" name="concerns" type="checkbox" value="{escape(entry["value"])}"'
         at = html.index(box) + len(box)
@@ -88,11 +99,12 @@ def _indented(html: str, prefix: str) -> str:
 
 
 def concern_checkboxes(kind: str, version_hash: str, group, index: int, chosen, emergency_ids=(),
-                       reveals=None, emergency_hint: str = "") -> Markup:
+                       reveals=None, emergency_hint: str = "", described_by: str = "") -> Markup:
     """One group's checkboxes as govukCheckboxes renders them, with this request's ticks.
 
     kind is the page ("serious", "areas" or "concerns"); chosen the ticked ids; reveals, on
-    the concerns page, {item id: HTML revealed under the box} (its severity question).
+    the concerns page, {item id: HTML revealed under the box} (its severity question);
+    described_by the id of the page's error, if it has one.
     """
     ids = tuple(item.id for item in group.items)
     key = (kind, version_hash, index, group.id, ids, tuple(sorted(emergency_ids)), emergency_hint)
@@ -108,6 +120,9 @@ def concern_checkboxes(kind: str, version_hash: str, group, index: int, chosen, 
             out.append(piece)
             continue
         what, n = piece
+        if what == "error":
+            out.append(f' aria-describedby="{escape(described_by)}"' if described_by else "")
+            continue
         ticked = ids[n] in chosen
         if what == "checked":
             out.append(" checked" if ticked else "")
