@@ -207,3 +207,13 @@ def test_the_purge_of_an_old_assessment_takes_its_items_kept_decision_with_it(ap
     assert len(kept_rows()) == 1
     counts = retention.purge(periods(kept_decisions=9999))
     assert counts["assessments"] == 1 and kept_rows() == []
+
+
+def test_advice_on_a_request_for_advice_is_kept_the_same_way(app, users, front_door):
+    item = make_item(users["referrer"], kind="consultation")
+    send_after_idle(front_door, item, outcome="advice_given", referral_advised="no")
+    sign_in_again(front_door, users["front_door"])
+    page = front_door.get(item_path(item))
+    assert "Your unsent advice was kept. It has not been recorded yet." in page.text and NOTE in page.text
+    assert 'value="no" checked' in page.text
+    assert decisions() == 0
