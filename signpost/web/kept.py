@@ -31,10 +31,6 @@ def keeps(*endpoints: str):
     return register
 
 
-def kept_endpoints() -> frozenset[str]:
-    return frozenset(_PAGES)
-
-
 def unsent_form(user: User) -> tuple | None:
     """Just before an idle sign-out: (record, page, data) for what a kept page was sending, or None."""
     from flask_wtf.csrf import ValidationError as CSRFError, validate_csrf
