@@ -21,7 +21,8 @@ def purge_command(dry_run):
     periods = retention.Periods.from_config(current_app.config)
     counts = retention.purge(periods, dry_run=dry_run)
     verb = "Would act on" if dry_run else "Acted on"
-    words = {"drafts": "draft(s) deleted", "referrals": "referral(s) with identifying details erased",
+    words = {"drafts": "draft(s) deleted", "kept_decisions": "unsent decision form(s) kept at an idle sign-out "
+             "deleted", "referrals": "referral(s) with identifying details erased",
              "decisions": "decision note(s) erased", "assessments": "assessment(s) deleted with their referral "
              "and decisions", "audit_events": "audit event(s) deleted"}
     for kind in retention.KINDS:

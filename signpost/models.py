@@ -265,6 +265,24 @@ class Decision(db.Model):
         return OUTCOME_NAMES.get(self.outcome, self.outcome)
 
 
+class KeptDecision(db.Model):
+    """A front door decision form posted after its worker's session went idle: what they had typed,
+    shown again once on the item's page when they sign in again. Never a decision: it was never sent.
+
+    Only the form's own fields, size-capped (web.hygiene.keepable_form), for one worker and one item;
+    deleted when shown, with the referral's free text on erasure, and after the drafts' retention period.
+    """
+
+    __tablename__ = "kept_decisions"
+    __table_args__ = (Index("ix_kept_decisions_referral_user", "referral_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    form: Mapped[dict[str, Any]] = mapped_column(JSON)  # field name -> the values posted
+    kept_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
 class ExternalContact(db.Model):
     """A contact that reached the front door outside Signpost (phone, email, another council's form).
 

@@ -22,7 +22,7 @@ from signpost.models import (AppendOnlyError, Assessment, AuditEvent, Decision, 
 from signpost.values import uk_today
 
 TABLES = {"users", "drafts", "assessments", "referrals", "decisions", "audit_events", "external_contacts", "outbox",
-          "published_thresholds", "threshold_drafts"}
+          "published_thresholds", "threshold_drafts", "kept_decisions"}
 
 
 @pytest.fixture(params=DATABASES)

@@ -42,7 +42,8 @@ def count(model) -> int:
 
 
 def periods(**days) -> retention.Periods:
-    base = {"drafts": 30, "referrals": 2190, "decisions": 2190, "assessments": 2920, "audit_events": 2190}
+    base = {"drafts": 30, "kept_decisions": 30, "referrals": 2190, "decisions": 2190, "assessments": 2920,
+            "audit_events": 2190}
     return retention.Periods(**{k: dt.timedelta(days=v) for k, v in {**base, **days}.items()})
 
 
@@ -57,7 +58,8 @@ def test_dry_run_counts_and_changes_nothing(app, users):
     journey(users, days_ago=10)
     before = (count(Referral), count(Decision), count(AuditEvent), count(Draft))
     counts = retention.purge(periods(), dry_run=True)
-    assert counts == {"drafts": 1, "referrals": 1, "decisions": 1, "assessments": 0, "audit_events": 0}
+    assert counts == {"drafts": 1, "kept_decisions": 0, "referrals": 1, "decisions": 1, "assessments": 0,
+                      "audit_events": 0}
     assert (count(Referral), count(Decision), count(AuditEvent), count(Draft)) == before
     old = db.session.scalar(select(Referral).order_by(Referral.created_at))
     assert old.details["first_name"] == "Ada" and old.erased_at is None

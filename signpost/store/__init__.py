@@ -11,13 +11,13 @@ from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import passwords
 from ..hygiene import escape
 from ..extensions import client_address, db
-from ..models import ROLES, Assessment, AuditEvent, Decision, Draft, Referral, User, utcnow
+from ..models import ROLES, Assessment, AuditEvent, Decision, Draft, KeptDecision, Referral, User, utcnow
 
 
 class StoreError(ValueError):
@@ -192,8 +192,8 @@ def _keyed_hash(value: str) -> str:
 def record_sign_out(user: User, reason: str = "signed_out", kept_form: tuple | None = None) -> None:
     """Sign-out ends every session of this user: older cookies stop matching session_version.
 
-    kept_form, (draft, page, data): a form posted as the session went idle, kept in the same
-    transaction to be shown again after sign-in.
+    kept_form, (draft or referral, page, data): a form posted as the session went idle, kept in the
+    same transaction to be shown again after sign-in (_keep_form).
     """
     with transaction():
         if kept_form is not None:
@@ -301,24 +301,47 @@ def keep_form(draft, page: str, data: dict, *, actor: User | None = None) -> Non
         _keep_form(draft, page, data, actor=actor)
 
 
-def _keep_form(draft, page: str, data: dict, *, actor: User | None = None) -> None:
+def _keep_form(holder: Draft | Referral, page: str, data: dict, *, actor: User) -> None:
     """Add (not commit) a form posted after the session went idle, to show it again after sign-in.
 
-    Kept beside the answers (drafts.kept_forms), never in them: it was never checked.
+    A journey page's is kept beside its draft's answers (drafts.kept_forms), never in them: it was
+    never checked. A front door decision's is kept for the worker and the item (kept_decisions),
+    replacing one they kept there before; it is never a decision.
     """
-    draft.kept_forms = {**(draft.kept_forms or {}), page: data}
-    draft.version = (draft.version or 1) + 1
-    _audit("draft_form_kept", draft, actor=actor, page=page)
+    if isinstance(holder, Referral):
+        db.session.execute(delete(KeptDecision).where(KeptDecision.referral_id == holder.id,
+                                                      KeptDecision.user_id == actor.id))
+        db.session.add(KeptDecision(referral_id=holder.id, user_id=actor.id, form=data, kept_at=utcnow()))
+        _audit("decision_form_kept", actor=actor, record_type="referrals", record_id=holder.id,
+               reference=holder.reference)
+        return
+    holder.kept_forms = {**(holder.kept_forms or {}), page: data}
+    holder.version = (holder.version or 1) + 1
+    _audit("draft_form_kept", holder, actor=actor, page=page)
 
 
-def take_unsent_form(draft, page: str, *, actor: User | None = None) -> dict | None:
-    """The kept form for a page, removed from the draft as it is shown again."""
-    kept = draft.kept_forms or {}
+def take_unsent_form(holder: Draft | Referral, page: str, *, actor: User) -> dict | None:
+    """The form kept for a page (of this draft, or this worker's for this item), removed as it is
+    shown again: shown once."""
+    if isinstance(holder, Referral):
+        mine = (KeptDecision.referral_id == holder.id, KeptDecision.user_id == actor.id)
+        newest = db.session.scalar(select(KeptDecision).where(*mine)
+                                   .order_by(KeptDecision.kept_at.desc(), KeptDecision.id.desc()).limit(1))
+        if newest is None:
+            return None
+        kept = newest.form
+        with transaction() as session:
+            # Every one of theirs goes (two sent at the same moment, a double-click, may both be kept).
+            session.execute(delete(KeptDecision).where(*mine))
+            _audit("decision_form_restored", actor=actor, record_type="referrals", record_id=holder.id,
+                   reference=holder.reference)
+        return kept
+    kept = holder.kept_forms or {}
     if page not in kept:
         return None
     with transaction():
-        draft.kept_forms = {k: v for k, v in kept.items() if k != page} or None
-        _audit("draft_form_restored", draft, actor=actor, page=page)
+        holder.kept_forms = {k: v for k, v in kept.items() if k != page} or None
+        _audit("draft_form_restored", holder, actor=actor, page=page)
     return kept[page]
 
 
@@ -334,7 +357,6 @@ def purge_drafts(older_than, *, actor: str = "cli") -> int:
 
     Finished ones go too: what must be kept is in the assessment (anonymous) and the referral.
     """
-    from sqlalchemy import delete
     cutoff = utcnow() - older_than
     with transaction() as session:
         ids = list(session.scalars(select(Draft.id).where(Draft.updated_at < cutoff)))

@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Assessment, Decision, Draft, ExternalContact, OutboxMessage, Referral, User, utcnow
+from ..models import (Assessment, Decision, Draft, ExternalContact, KeptDecision, OutboxMessage, Referral, User,
+                      utcnow)
 from ..values import OUTCOMES
 from . import FollowUpTaken, StoreError, _audit, _file_item, one_item_per_draft, start_draft, transaction
 
@@ -117,6 +118,9 @@ def record_decision(referral: Referral, outcome: str, note: str, *, supersedes: 
                                 note=(note or "").strip(), referral_advised=referral_advised, created_at=now)
             session.add(decision)
             session.flush()  # models' listener copies the outcome onto the referral, for the queue
+            # A form of theirs kept across an idle sign-out is done with: this is what they decided.
+            session.execute(delete(KeptDecision).where(KeptDecision.referral_id == referral.id,
+                                                       KeptDecision.user_id == actor.id))
             # Filed under the referral, so the audit trail of one item shows its decisions too.
             _audit("decision_recorded" if supersedes == 0 else "decision_superseded", actor=actor,
                    record_type="referrals", record_id=referral.id, decision_id=decision.id,

@@ -12,10 +12,10 @@ import datetime as dt
 
 from sqlalchemy import delete, func, select, update
 
-from ..models import Assessment, AuditEvent, Decision, Draft, Referral, User, utcnow
+from ..models import Assessment, AuditEvent, Decision, Draft, KeptDecision, Referral, User, utcnow
 from . import _audit, transaction
 
-KINDS = ("drafts", "referrals", "decisions", "assessments", "audit_events")
+KINDS = ("drafts", "kept_decisions", "referrals", "decisions", "assessments", "audit_events")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Periods:
     """How long each kind of record is kept (README "Retention and erasure" gives the defaults)."""
 
     drafts: dt.timedelta
+    kept_decisions: dt.timedelta  # decision forms kept across an idle sign-out: unsent work, as drafts are
     referrals: dt.timedelta
     decisions: dt.timedelta
     assessments: dt.timedelta
@@ -30,7 +31,8 @@ class Periods:
 
     @classmethod
     def from_config(cls, config) -> "Periods":
-        days = {"drafts": "DRAFT_RETENTION_DAYS", "referrals": "REFERRAL_RETENTION_DAYS",
+        days = {"drafts": "DRAFT_RETENTION_DAYS", "kept_decisions": "DRAFT_RETENTION_DAYS",
+                "referrals": "REFERRAL_RETENTION_DAYS",
                 "decisions": "DECISION_RETENTION_DAYS", "assessments": "ASSESSMENT_RETENTION_DAYS",
                 "audit_events": "AUDIT_RETENTION_DAYS"}
         return cls(**{kind: dt.timedelta(days=int(config[key])) for kind, key in days.items()})
@@ -50,6 +52,8 @@ def _erase_referrals(session, referral_ids: list[int], now: dt.datetime) -> None
     # Decisions are append-only for users; erasing the note about a child is the one exception.
     session.execute(update(Decision).where(Decision.referral_id.in_(referral_ids), Decision.note != "")
                     .values(note=""))
+    # A decision form kept across an idle sign-out holds a note about the child that was never sent.
+    session.execute(delete(KeptDecision).where(KeptDecision.referral_id.in_(referral_ids)))
     # The item's draft, and a request for advice's follow-up draft (the answers it asked about).
     for column in (Referral.draft_id, Referral.follow_up_draft_id):
         draft_ids = select(column).where(Referral.id.in_(referral_ids), column.is_not(None))
@@ -63,6 +67,8 @@ def due(periods: Periods, now: dt.datetime | None = None) -> dict[str, list]:
     old_assessments = list(_scalars(s(Assessment.id).where(Assessment.completed_at < now - periods.assessments)))
     return {
         "drafts": list(_scalars(s(Draft.id).where(Draft.updated_at < now - periods.drafts))),
+        "kept_decisions": list(_scalars(s(KeptDecision.id).where(
+            KeptDecision.kept_at < now - periods.kept_decisions))),
         "referrals": list(_scalars(s(Referral.id).where(Referral.created_at < now - periods.referrals,
                                                         Referral.erased_at.is_(None)))),
         "decisions": list(_scalars(s(Decision.id).where(Decision.created_at < now - periods.decisions,
@@ -87,12 +93,14 @@ def purge(periods: Periods, *, now: dt.datetime | None = None, dry_run: bool = F
         return counts
     with transaction() as session:
         session.execute(delete(Draft).where(Draft.id.in_(ids["drafts"])))
+        session.execute(delete(KeptDecision).where(KeptDecision.id.in_(ids["kept_decisions"])))
         _erase_referrals(session, ids["referrals"], now)
         session.execute(update(Decision).where(Decision.id.in_(ids["decisions"])).values(note=""))
         if ids["assessments"]:
             # The anonymous record itself, at the end of its period, with what hangs from it.
             referrals = select(Referral.id).where(Referral.assessment_id.in_(ids["assessments"]))
             session.execute(delete(Decision).where(Decision.referral_id.in_(referrals)))
+            session.execute(delete(KeptDecision).where(KeptDecision.referral_id.in_(referrals)))
             session.execute(delete(Referral).where(Referral.assessment_id.in_(ids["assessments"])))
             # Each revision goes at the end of its own period, so a later revision of the same draft
             # may outlive the one it replaced: it stops naming it (the one change made to a kept

@@ -24,7 +24,8 @@ from ..store import frontdoor as fd_store
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_KIND_NAMES, NFA_OUTCOMES,
                       OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES)
 from . import frontdoor_forms as ff
-from .journey import current_revision, superseded, take_kept_form, tell, tell_dropped, version_for
+from .journey import current_revision, superseded, tell, tell_dropped, unsent_draft, version_for
+from .kept import keeps, take_kept_form
 from .security import abort_not_yours, audited_not_found, role_required
 
 bp = Blueprint("frontdoor", __name__, url_prefix="/front-door")
@@ -145,10 +146,40 @@ def front_door_feedback(referral: Referral) -> dict:
 @bp.get("/items/<reference>")
 @role_required(*TEAM)
 def item(reference: str):
-    return _render_item(_item(reference))
+    referral = _item(reference)
+    if request.method == "GET":  # a HEAD request must not use up a kept decision
+        kept = take_kept_form(referral, "decide", _user())
+        if kept is not None:
+            return _kept_decision(referral, kept)
+    return _render_item(referral)
 
 
-def _render_item(referral: Referral, form=None, conflict: Decision | None = None, status: int = 200):
+@keeps("frontdoor.decide")
+def _decision_to_keep(user: User):
+    """A decision posted after an idle sign-out: kept for this worker and this item (kept.unsent_form)."""
+    if user.role not in TEAM:
+        return None
+    reference = str((request.view_args or {}).get("reference", ""))[:64]
+    referral = db.session.scalar(select(Referral).where(Referral.reference == reference))
+    if referral is None or referral.erased_at is not None:
+        return None
+    return referral, "decide", ff.decision_form(referral)
+
+
+def _kept_decision(referral: Referral, kept):
+    """Signed in again after an idle sign-out while recording a decision: the item, with the decision
+    form as they sent it and a notice that it is not recorded yet. If a decision was recorded since
+    the page they wrote it on, it is shown as a conflict is: sent again, theirs supersedes it."""
+    form = ff.decision_form(referral, formdata=kept)
+    latest = fd_store.latest_decision(referral.id)
+    seen = form.supersedes.data if isinstance(form.supersedes.data, int) else None
+    since = latest if latest is not None and latest.sequence != seen else None
+    form.supersedes.data = latest.sequence if latest is not None else 0
+    return _render_item(referral, form=form, conflict=since, kept=True)
+
+
+def _render_item(referral: Referral, form=None, conflict: Decision | None = None, status: int = 200,
+                 kept: bool = False):
     """The item page, with the child's details: every render of it is audited (a GET, and a decision
     sent back with its errors or a conflict)."""
     referral_id, reference = referral.id, referral.reference
@@ -164,7 +195,7 @@ def _render_item(referral: Referral, form=None, conflict: Decision | None = None
     allocated_to = db.session.get(User, referral.allocated_to_id) if referral.allocated_to_id else None
     html = render_template(
         "frontdoor/item.html", referral=referral, assessment=assessment, version=version, concerns=concerns,
-        reasons=reasons, history=history, earlier=earlier, form=form, conflict=conflict,
+        reasons=reasons, history=history, earlier=earlier, form=form, conflict=conflict, kept=kept,
         allocate_form=allocate_form, allocated_to=allocated_to, urgency=fq.urgency_of(assessment),
         answers=(referral.details or {}).get("answers") or {}, details=referral.details or {},
         due_by=workdays.due_by(referral.created_at),
@@ -280,6 +311,13 @@ def _advice_page(form, draft: Draft, revision: Assessment, kept: bool = False) -
                            version=current_library().by_hash(revision.threshold_hash))
 
 
+@keeps("frontdoor.ask_for_advice")
+def _advice_to_keep(user: User):
+    """A request for advice posted after an idle sign-out: kept with its draft (kept.unsent_form)."""
+    draft = unsent_draft(user)
+    return (draft, "ask_for_advice", ff.ConsultationForm()) if draft is not None else None
+
+
 def _kept_request_for_advice():
     """Signed in again after an idle sign-out while sending a request for advice: the page again, with
     what the referrer had typed, if the recommendation it was about is still the draft's."""
@@ -289,7 +327,7 @@ def _kept_request_for_advice():
     revision = None if superseded(draft) else current_revision(draft, version_for(draft))
     if revision is None or revision.immediate or revision.urgency == "emergency":
         return None  # the answers changed since: Check your answers, where the kept form waits no longer
-    kept = take_kept_form(draft, "ask_for_advice")
+    kept = take_kept_form(draft, "ask_for_advice", _user())
     if kept is None:
         return None
     return _advice_page(ff.ConsultationForm(formdata=kept), draft, revision, kept=True)

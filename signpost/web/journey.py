@@ -14,8 +14,6 @@ from collections.abc import Callable
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for)
 from flask_login import current_user
 from sqlalchemy import or_, select
-from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException
 
 from .. import journey, store
 from ..store import drafts as drafts_store
@@ -26,6 +24,7 @@ from ..journey import JourneyAnswers
 from ..models import Assessment, Draft, Referral
 from . import fixed_url
 from . import journey_forms as jf
+from .kept import keeps, take_kept_form
 from .pages import BY_SLUG, PAGES, Context, summary_rows
 from .security import abort_not_yours, audited_not_found, role_required
 from .. import values
@@ -232,39 +231,29 @@ def version_of(assessment: Assessment, fallback):
     return current_library().by_hash(assessment.threshold_hash) or fallback
 
 
-KEPT_PAGES = {"journey.question", "journey.referral", "journey.early_help_request", "journey.override",
-              "frontdoor.ask_for_advice"}
-
-
-def unsent_form(user) -> tuple | None:
-    """Just before an idle sign-out: (draft, page, data) for what a journey page was sending."""
-    from flask_wtf.csrf import ValidationError as CSRFError, validate_csrf
-    if request.endpoint not in KEPT_PAGES:
-        return None
-    draft = db.session.get(Draft, request.form.get("draft_id") or "")
+def unsent_draft(user) -> Draft | None:
+    """The draft a form posted as the session went idle names, if it is the user's and unfinished."""
+    draft = db.session.get(Draft, (request.form.get("draft_id") or "")[:64])
     if draft is None or draft.user_id != user.id or draft.submitted_at is not None:
         return None
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except CSRFError:
+    return draft
+
+
+@keeps("journey.question", "journey.referral", "journey.early_help_request", "journey.override")
+def _journey_form_to_keep(user) -> tuple | None:
+    """A journey page posted after an idle sign-out: its draft, its page and its form (kept.unsent_form)."""
+    draft = unsent_draft(user)
+    if draft is None:
         return None
     page = kept_key()
-    try:  # only a real page of this draft, and only that page's own fields
-        if request.endpoint == "journey.question":
-            defined = BY_SLUG.get(page) or abort(404)
-            form = defined.form(Context(version_for(draft), answers_of(draft), today()), None)
-        elif request.endpoint in ("journey.referral", "journey.early_help_request"):
-            form = jf.ReferralForm()
-        elif request.endpoint == "frontdoor.ask_for_advice":
-            from .frontdoor_forms import ConsultationForm
-            form = ConsultationForm()
-        else:
-            form = jf.override_form("")
-    except HTTPException:
-        return None
-    from .hygiene import keepable_form
-    data = keepable_form({field.name for field in form if field.type != "CSRFTokenField"})
-    return (draft, page, data) if data is not None else None
+    if request.endpoint == "journey.question":
+        defined = BY_SLUG.get(page) or abort(404)
+        form = defined.form(Context(version_for(draft), answers_of(draft), today()), None)
+    elif request.endpoint in ("journey.referral", "journey.early_help_request"):
+        form = jf.ReferralForm()
+    else:
+        form = jf.override_form("")
+    return draft, page, form
 
 
 def kept_key() -> str:
@@ -277,18 +266,10 @@ def formdata_for(draft: Draft):
         return request.form
     if request.method != "GET":  # a HEAD request must not use up the kept form
         return None
-    kept = take_kept_form(draft, kept_key())
+    kept = take_kept_form(draft, kept_key(), _user())
     if kept is not None:
         tell("kept")
     return kept
-
-
-def take_kept_form(draft: Draft, page: str) -> MultiDict | None:
-    """The form this draft's page was sending when its user was signed out for being idle (once)."""
-    kept = store.take_unsent_form(draft, page, actor=_user())
-    if kept is None:
-        return None
-    return MultiDict([(key, value) for key, values in kept.items() for value in values])
 
 
 def tell(key: str, **values) -> None:

@@ -27,6 +27,9 @@ SESSIONLESS_ENDPOINTS = frozenset({"static", "govuk_frontend.static", "health.he
 # leave the cookie as it is (no re-signing, no Set-Cookie). The idle limit allows for it: a
 # session ends after between SESSION_IDLE_MINUTES and that plus these seconds of inactivity.
 LAST_SEEN_EVERY = 30
+# Forms posted to an action of their own, whose page is another address with the same parts: after
+# signing in, the user goes back to that page (where a form kept at an idle sign-out waits).
+FORM_PAGES = {"frontdoor.decide": "frontdoor.item"}
 
 
 def is_public(endpoint: str | None) -> bool:
@@ -112,9 +115,12 @@ def shown_again_at() -> str | None:
 
     A form posted to an action that only takes a POST (finish, start a new referral) has none:
     sent there after signing in, the browser's GET would be 'Page not found'. The start page,
-    which offers the draft carried on with, is then where sign-in goes.
+    which offers the draft carried on with, is then where sign-in goes; unless FORM_PAGES names
+    the form's page (a front door decision: the item).
     """
     rule = request.url_rule
+    if request.method == "POST" and request.endpoint in FORM_PAGES:
+        return safe_return_path(url_for(FORM_PAGES[request.endpoint], **(request.view_args or {})))
     if rule is None or "GET" not in (rule.methods or ()):
         return None
     if request.method == "GET":
@@ -148,8 +154,8 @@ def _idle_and_access():
             on_draft = draft_in_hand()
             kept = None
             if request.method == "POST":
-                # What the referrer was sending is kept (server-side) and shown again after sign-in.
-                from .journey import unsent_form
+                # What the user was sending is kept (server-side) and shown again after sign-in.
+                from .kept import unsent_form
                 kept = unsent_form(user)
             store.record_sign_out(user, reason="idle" if not too_old else "session_too_old", kept_form=kept)
             logout_user()
