@@ -405,6 +405,10 @@ def test_a_request_for_advice_sent_after_the_idle_timeout_comes_back_after_sign_
     assert sent.status_code == 302 and sent.location.startswith("/sign-in")
     assert items() == 0
     assert sign_in_again(walker.client, users["referrer"]) == ADVICE
+    events = db.session.scalar(select(func.count(AuditEvent.id)))
+    head = walker.client.head(ADVICE)  # a link checker, a prefetch: neither uses up the kept form
+    assert head.status_code == 302 and head.location.endswith("/refer/my-referrals")
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == events  # and is not a "no such draft"
     page = walker.client.get(ADVICE)
     assert page.status_code == 200 and "Mum has asked us not to tell anyone" in page.text
     assert "We kept what you entered" in page.text

@@ -274,7 +274,7 @@ def decide(reference: str):
 def ask_for_advice():
     """A referrer asks the front door for advice instead of referring, about the revision of the
     recommendation they were shown (posted with the draft's id and that revision's id)."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # HEAD as GET (Flask's own rule), never as a request sent
         return _kept_request_for_advice() or redirect(url_for("journey.my_referrals"))
     draft = db.session.get(Draft, (request.form.get("draft_id") or "")[:64])
     if draft is None:
@@ -321,6 +321,8 @@ def _advice_to_keep(user: User):
 def _kept_request_for_advice():
     """Signed in again after an idle sign-out while sending a request for advice: the page again, with
     what the referrer had typed, if the recommendation it was about is still the draft's."""
+    if request.method != "GET":  # a HEAD request must not use up the kept form
+        return None
     draft = db.session.get(Draft, session.get("draft_id") or "")
     if draft is None or draft.user_id != current_user.id or draft.submitted_at is not None:
         return None
