@@ -184,6 +184,34 @@ def test_a_page_soon_after_another_leaves_the_session_cookie_alone(app, users, r
     assert referrer.get("/").status_code == 200
 
 
+def test_stay_signed_in_starts_the_idle_clock_again_and_needs_the_csrf_token(app, users, referrer):
+    """The idle-timeout warning's button (static/timeout.js): a request with nothing to show."""
+    token = csrf_token(referrer, "/")
+    with referrer.session_transaction() as session:
+        session["last_seen"] = int(time.time()) - 28 * 60
+    assert referrer.post("/account/stay-signed-in").status_code == 400  # no token: refused (CSRF)
+    with referrer.session_transaction() as session:
+        session["last_seen"] = int(time.time()) - 28 * 60
+    response = referrer.post("/account/stay-signed-in", headers={"X-CSRFToken": token})
+    assert response.status_code == 204 and response.get_data() == b""
+    with referrer.session_transaction() as session:
+        assert session["last_seen"] >= int(time.time()) - 5
+    # Too late: signed out like any request after the timeout, and the script is told so (not 204).
+    with referrer.session_transaction() as session:
+        session["last_seen"] = int(time.time()) - 31 * 60
+    response = referrer.post("/account/stay-signed-in", headers={"X-CSRFToken": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/sign-in"
+    assert events("signed_out")[-1].detail == {"reason": "idle"}
+
+
+def test_every_signed_in_page_carries_the_timeout_warning_and_no_page_before_sign_in_does(app, users, client,
+                                                                                        referrer):
+    page = referrer.get("/").get_data(as_text=True)
+    assert 'data-idle-seconds="1800"' in page and 'data-stay-url="/account/stay-signed-in"' in page
+    assert "/static/timeout.js?v=" in page and "You are about to be signed out" in page
+    assert "data-timeout" not in client.get("/sign-in").get_data(as_text=True)
+
+
 def test_activity_keeps_the_session_alive(app, users, referrer):
     with referrer.session_transaction() as session:
         session["last_seen"] = int(time.time()) - 29 * 60

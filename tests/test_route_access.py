@@ -36,6 +36,7 @@ EXPECTED: dict[str, dict] = {
     "auth.sign_in": {"GET": {"anonymous": 200, **{r: 302 for r in ROLES}},
                      "POST": everyone(200)},  # an empty form shows its errors
     "auth.sign_out": {"POST": everyone(302)},
+    "auth.stay_signed_in": {"POST": signed_in(204)},
     "auth.change_password": {"GET": signed_in(200), "POST": signed_in(400)},  # an empty form shows its errors
     "refer.start": {"GET": signed_in(200)},
     "admin.users": {"GET": only("admin")},

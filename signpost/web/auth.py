@@ -88,6 +88,14 @@ def sign_out():
     return redirect(url_for("auth.sign_in"))
 
 
+@bp.post("/account/stay-signed-in")
+def stay_signed_in():
+    """The idle-timeout warning's "Stay signed in" (static/timeout.js): a signed-in request like any
+    other, so the session's idle clock starts again (security._idle_and_access); nothing to show.
+    Signed out already, it is sent to sign in, as any page is."""
+    return "", 204
+
+
 WRONG_CURRENT = "Your current password is not correct"
 
 

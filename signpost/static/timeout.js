@@ -1,0 +1,158 @@
+// Progressive enhancement only. Before a signed-in session ends for want of use, warn and offer
+// to stay signed in (WCAG 2.2.1 Timing adjustable). Without JavaScript there is no warning; a form
+// sent after the timeout is kept and shown again after signing in (signpost/web/kept.py).
+//
+// The server ends a session SESSION_IDLE_MINUTES after its last request (and allows up to 30 s
+// more). This page's load, or "Stay signed in", is such a request; so is any page of Signpost
+// opened in another tab of this browser, which shares the session: each records when in
+// localStorage, and the warning waits for the latest.
+const dialog = document.querySelector("dialog[data-timeout]");
+if (dialog && typeof dialog.showModal === "function") {
+  const KEY = "signpost-last-request";
+  const idle = Number(dialog.dataset.idleSeconds) * 1000;
+  const warnFor = Math.min(2 * 60 * 1000, idle / 2);
+  const loaded = Date.now();
+  const warning = dialog.querySelector("[data-timeout-warning]");
+  const ended = dialog.querySelector("[data-timeout-ended]");
+  const left = dialog.querySelector("[data-timeout-left]");
+  const announce = dialog.querySelector("[data-timeout-announce]");
+  const token = dialog.querySelector("input[name=csrf_token]").value;
+  let timer = null;
+  let ticking = null;
+  let announced = null;
+
+  const stored = () => {
+    try {
+      return Number(window.localStorage.getItem(KEY)) || 0;
+    } catch (error) {
+      return 0;
+    }
+  };
+  const record = (when) => {
+    try {
+      window.localStorage.setItem(KEY, String(Math.max(when, stored())));
+    } catch (error) {
+      // Storage refused (a private window's setting): this tab's own clock is used.
+    }
+  };
+  const deadline = () => Math.max(loaded, stored()) + idle;
+
+  const words = (ms) => {
+    const seconds = Math.max(0, Math.ceil(ms / 1000));
+    if (seconds > 60) {
+      return `${Math.ceil(seconds / 60)} minutes`;
+    }
+    if (seconds === 60) {
+      return "1 minute";
+    }
+    return seconds === 1 ? "1 second" : `${seconds} seconds`;
+  };
+
+  const showEnded = () => {
+    window.clearTimeout(timer);
+    window.clearInterval(ticking);
+    warning.hidden = true;
+    ended.hidden = false;
+    dialog.querySelector("[data-timeout-again]").href = window.location.href;
+    dialog.setAttribute("aria-labelledby", "signpost-timeout-ended");
+    dialog.setAttribute("aria-describedby", "signpost-timeout-why");
+    if (!dialog.open) {
+      dialog.showModal();
+    }
+    ended.querySelector("h2").focus();
+  };
+
+  const tick = () => {
+    const remaining = deadline() - Date.now();
+    if (remaining <= 0) {
+      showEnded();
+      return;
+    }
+    if (remaining > warnFor + 1000) { // another tab kept the session going
+      close();
+      return;
+    }
+    left.textContent = words(remaining);
+    // Screen readers hear the time left when the warning opens (it names the dialog), then once a
+    // minute and at 20 seconds: not every second.
+    const step = remaining > 60000 ? Math.ceil(remaining / 60000) * 60 : (remaining > 20000 ? 60 : 20);
+    if (announced !== null && step !== announced) {
+      announce.textContent = `We will sign you out in ${words(remaining)}.`;
+    }
+    announced = step;
+  };
+
+  const schedule = () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(check, Math.max(0, deadline() - warnFor - Date.now()));
+  };
+
+  const open = () => {
+    announced = null;
+    tick();
+    if (!ended.hidden) {
+      return;
+    }
+    dialog.showModal();
+    window.clearInterval(ticking);
+    ticking = window.setInterval(tick, 1000);
+  };
+
+  const close = () => {
+    window.clearInterval(ticking);
+    if (dialog.open) {
+      dialog.close();
+    }
+    schedule();
+  };
+
+  function check() {
+    const remaining = deadline() - Date.now();
+    if (remaining <= 0) {
+      showEnded();
+    } else if (remaining <= warnFor + 1000) {
+      open();
+    } else {
+      schedule();
+    }
+  }
+
+  const stay = async () => {
+    let response;
+    try {
+      response = await window.fetch(dialog.dataset.stayUrl, {
+        method: "POST", credentials: "same-origin", redirect: "manual", headers: { "X-CSRFToken": token },
+      });
+    } catch (error) {
+      return; // no connection: the warning stays, and so does the button
+    }
+    if (response.status === 204) {
+      record(Date.now());
+      close();
+    } else { // sent to sign in: the session had already ended
+      showEnded();
+    }
+  };
+
+  dialog.querySelector("[data-timeout-stay]").addEventListener("click", stay);
+  // Escape while warned means "stay signed in", as closing the warning does in GOV.UK services.
+  dialog.addEventListener("cancel", (event) => {
+    if (ended.hidden) {
+      event.preventDefault();
+      stay();
+    }
+  });
+  // Timers in a hidden tab may run late: check again when it is shown.
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && ended.hidden) {
+      check();
+    }
+  });
+  window.addEventListener("storage", (event) => {
+    if (event.key === KEY && ended.hidden) {
+      check();
+    }
+  });
+  record(loaded);
+  schedule();
+}

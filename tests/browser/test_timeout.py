@@ -1,0 +1,113 @@
+"""The idle-timeout warning (static/timeout.js, WCAG 2.2.1): shown before the session would end for
+want of use, with a way to stay signed in; told plainly when it has ended; waiting for the latest page
+opened in any tab. The browser's clock is Playwright's fake one, moved on by the test: no waiting.
+The live server's idle limit is the default, 30 minutes: the warning opens 2 minutes before."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .harness import axe
+
+pytestmark = pytest.mark.browser
+
+WARNING = "You are about to be signed out"
+ENDED = "You have been signed out"
+
+
+def opened(page, path="/"):
+    """The page, on a fake clock that moves only when the test moves it; its timeout dialog."""
+    page.clock.install()
+    page.goto(path)
+    pause(page)
+    return page.locator("dialog[data-timeout]")
+
+
+def pause(page):
+    page.clock.pause_at(page.evaluate("Date.now()") / 1000 + 1)  # in seconds
+
+
+def axe_as_it_is(page, name):
+    """axe and its screenshot, which waits for the page to paint: the clock runs meanwhile."""
+    page.clock.resume()
+    axe(page, name)
+    pause(page)
+
+
+def test_the_warning_comes_two_minutes_before_and_stay_signed_in_starts_the_clock_again(page_as):
+    page = page_as("referrer")
+    dialog = opened(page)
+    page.clock.run_for("27:45")
+    expect(dialog).to_be_hidden()
+    page.clock.run_for("00:20")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("heading", name=WARNING)).to_be_visible()
+    expect(dialog.get_by_role("button", name="Stay signed in")).to_be_focused()
+    expect(dialog.locator("[data-timeout-left]")).to_have_text("2 minutes")
+    axe_as_it_is(page, "timeout-warning")
+    with page.expect_response("**/account/stay-signed-in") as sent:
+        dialog.get_by_role("button", name="Stay signed in").click()
+    assert sent.value.status == 204
+    expect(dialog).to_be_hidden()
+    page.clock.run_for("27:00")  # a new 30 minutes from now: no warning yet
+    expect(dialog).to_be_hidden()
+    page.clock.run_for("01:30")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")  # Escape keeps them signed in, too
+    expect(dialog).to_be_hidden()
+    page.problems.assert_none("timeout warning")
+
+
+def test_when_the_time_is_up_the_warning_says_they_were_signed_out_and_how_to_carry_on(page_as):
+    page = page_as("front_door")
+    dialog = opened(page, "/front-door")
+    page.clock.run_for("28:01")
+    expect(dialog.locator("[data-timeout-left]")).to_have_text("2 minutes")
+    page.clock.run_for("01:20")
+    # 40 seconds, less the moment the page took to load before the clock was paused
+    expect(dialog.locator("[data-timeout-left]")).to_have_text(re.compile(r"^(3\d|40) seconds$"))
+    page.clock.run_for("00:45")
+    ended = dialog.get_by_role("heading", name=ENDED)
+    expect(ended).to_be_visible()
+    expect(ended).to_be_focused()
+    expect(dialog.get_by_role("heading", name=WARNING)).to_be_hidden()
+    expect(dialog.get_by_role("link", name="Sign in again")).to_have_attribute("href", page.url)
+    expect(dialog).to_contain_text("had not done anything for 30 minutes")
+    axe_as_it_is(page, "timeout-ended")
+
+
+def test_stay_signed_in_after_the_session_ended_elsewhere_says_so(page_as):
+    page = page_as("policy_lead")
+    dialog = opened(page)
+    # The server signed the session out (another tab signed out, say): it sends the request to sign in.
+    page.route("**/account/stay-signed-in", lambda route: route.fulfill(status=302, headers={"Location": "/sign-in"}))
+    page.clock.run_for("28:05")
+    dialog.get_by_role("button", name="Stay signed in").click()
+    expect(dialog.get_by_role("heading", name=ENDED)).to_be_visible()
+
+
+def test_a_page_opened_in_another_tab_puts_the_warning_off(browser, live_server, signed_in_states):
+    context = browser.new_context(base_url=live_server.url, locale="en-GB", storage_state=signed_in_states("admin"))
+    context.set_default_timeout(10_000)
+    try:
+        context.clock.install()
+        first = context.new_page()
+        first.goto("/admin/users")
+        dialog = first.locator("dialog[data-timeout]")
+        first.clock.run_for("20:00")
+        second = context.new_page()
+        second.goto("/")  # a request 20 minutes on: the session's clock starts again
+        first.clock.run_for("09:00")  # 29 minutes after the first page, 9 after the second
+        expect(dialog).to_be_hidden()
+        first.clock.run_for("19:30")  # less than 2 minutes before the second page's 30
+        expect(dialog).to_be_visible()
+        expect(second.locator("dialog[data-timeout]")).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_without_javascript_there_is_no_warning_and_nothing_hidden_is_in_the_way(page_as):
+    page = page_as("referrer", javascript=False)
+    page.goto("/")
+    expect(page.locator("dialog[data-timeout]")).to_be_hidden()
+    expect(page.get_by_role("button", name="Stay signed in")).to_be_hidden()
