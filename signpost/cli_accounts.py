@@ -70,8 +70,16 @@ def _existing_user(email: str) -> User:
 def set_role_command(email, role):
     """Change an account's role."""
     user = _existing_user(email)
-    store.update_user(user, role=role, actor="cli")
+    _update(user, role=role)
     click.echo(f"{user.email} is now {role}.")
+
+
+def _update(user: User, **changes) -> None:
+    try:
+        store.update_user(user, actor="cli", **changes)
+    except store.LastAdministrator as exc:
+        click.echo(str(exc).capitalize() + ".", err=True)
+        sys.exit(1)
 
 
 @users_cli.command("disable")
@@ -79,7 +87,7 @@ def set_role_command(email, role):
 def disable_command(email):
     """Stop an account from signing in (and end its sessions)."""
     user = _existing_user(email)
-    store.update_user(user, active=False, actor="cli")
+    _update(user, active=False)
     click.echo(f"{user.email} is disabled.")
 
 
