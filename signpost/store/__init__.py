@@ -106,7 +106,9 @@ def find_user(email: str) -> User | None:
 # Accounts ------------------------------------------------------------------------------
 
 def create_user(email: str, name: str, role: str, password: str, organisation: str = "", *,
-                actor: User | str | None = None) -> User:
+                actor: User | str | None = None, must_change_password: bool = False) -> User:
+    """A new active account. must_change_password: the password was chosen by someone other than its
+    owner (an administrator, an operator for someone else), so the owner must replace it first."""
     email = normalise_email(email)
     if role not in ROLES:
         raise StoreError(f"role must be one of {', '.join(ROLES)}")
@@ -115,10 +117,11 @@ def create_user(email: str, name: str, role: str, password: str, organisation: s
     with transaction() as session:
         user = User(email=email, name=name.strip(), role=role, organisation=(organisation or "").strip(),
                     password_hash=passwords.hash_password(password), active=True, session_version=1,
-                    created_at=utcnow())
+                    created_at=utcnow(), must_change_password=must_change_password)
         session.add(user)
         session.flush()
-        _audit("user_created", user, actor=actor, email=email, role=role)
+        _audit("user_created", user, actor=actor, email=email, role=role,
+               **({"temporary": True} if must_change_password else {}))
     return user
 
 
@@ -186,10 +189,17 @@ def _check_administrators(actor: User | str | None, *, removed_one: bool) -> Non
 
 
 def set_password(user: User, password: str, *, actor: User | str | None = None) -> None:
+    """A new password. Set by anyone but its owner (an administrator's reset, the command line), it is
+    temporary: the owner must change it at their next sign-in. Either way every session ends."""
+    own = isinstance(actor, User) and actor.id == user.id
     with transaction():
+        was_temporary = user.must_change_password
         user.password_hash = passwords.hash_password(password)
         user.session_version += 1
-        _audit("password_changed", user, actor=actor)
+        user.must_change_password = not own
+        # Not "must_change_password": audit detail keys that name a password are blanked (SECRET_KEYS).
+        _audit("password_changed", user, actor=actor, temporary=not own,
+               **({"replaced_temporary": True} if own and was_temporary else {}))
 
 
 def record_failed_password_change(user: User, reason: str) -> None:

@@ -1,7 +1,7 @@
 """Administrators list, add, disable and re-role user accounts.
 
 Every change goes through store (audited); an admin cannot lock themselves out, and the service is
-never left without an active administrator.
+never left without an active administrator. A password set here must be changed at first sign-in.
 """
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def add_user():
     if form.validate_on_submit():
         try:
             user = store.create_user(form.email.data, form.name.data, form.role.data, form.password.data,
-                                     form.organisation.data or "")
+                                     form.organisation.data or "", must_change_password=True)
         except store.StoreError as exc:
             form.email.errors.append(str(exc).capitalize())
         else:
