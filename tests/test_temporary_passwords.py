@@ -160,3 +160,4 @@ def test_the_demo_accounts_sign_in_as_printed(app):
     for role in ("referrer", "front_door", "policy_lead", "admin"):
         response = sign_in(app.test_client(), demo.demo_user(role).email, demo.DEMO_PASSWORD)
         assert response.headers["Location"] == "/", role
+

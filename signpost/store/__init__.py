@@ -112,16 +112,23 @@ def create_user(email: str, name: str, role: str, password: str, organisation: s
     email = normalise_email(email)
     if role not in ROLES:
         raise StoreError(f"role must be one of {', '.join(ROLES)}")
+    taken = StoreError(f"there is already an account for {email}")
     if find_user(email) is not None:
-        raise StoreError(f"there is already an account for {email}")
-    with transaction() as session:
-        user = User(email=email, name=name.strip(), role=role, organisation=(organisation or "").strip(),
-                    password_hash=passwords.hash_password(password), active=True, session_version=1,
-                    created_at=utcnow(), must_change_password=must_change_password)
-        session.add(user)
-        session.flush()
-        _audit("user_created", user, actor=actor, email=email, role=role,
-               **({"temporary": True} if must_change_password else {}))
+        raise taken
+    from sqlalchemy.exc import IntegrityError
+    try:
+        with transaction() as session:
+            user = User(email=email, name=name.strip(), role=role, organisation=(organisation or "").strip(),
+                        password_hash=passwords.hash_password(password), active=True, session_version=1,
+                        created_at=utcnow(), must_change_password=must_change_password)
+            session.add(user)
+            session.flush()
+            _audit("user_created", user, actor=actor, email=email, role=role,
+                   **({"temporary": True} if must_change_password else {}))
+    except IntegrityError:  # added a moment ago by someone else (two administrators, a double submit)
+        if find_user(email) is None:
+            raise
+        raise taken from None
     return user
 
 
