@@ -37,23 +37,40 @@ def _check_length(password: str) -> None:
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", default="", help="Full name (default: the part of the email before @).")
 @click.option("--organisation", default="", help="School, practice or team.")
-def add_user_command(email, role, name, organisation):
-    """Add an account; the password comes from standard input (or is prompted for twice)."""
+@click.option("--own-account", is_flag=True,
+              help="The first administrator only, when it is yours and you chose its password: "
+                   "it is not temporary. Without it the owner must change the password at first sign-in.")
+def add_user_command(email, role, name, organisation, own_account):
+    """Add an account; the password comes from standard input (or is prompted for twice).
+
+    The password is temporary (its owner must change it at first sign-in), as one an administrator
+    sets is: whoever typed it here knows it. The exception is the operator's own first administrator
+    account (--own-account), which only they know and which has nobody yet to set it for them.
+    """
+    if own_account and (role != "admin" or store.active_administrator_ids()):
+        click.echo("--own-account is only for the first administrator, when there is no active one: "
+                   "an administrator adds everyone else, with a temporary password.", err=True)
+        sys.exit(1)
     password = _read_password()
     _check_length(password)
     try:
-        user = store.create_user(email, name or email.split("@")[0], role, password, organisation, actor="cli")
+        user = store.create_user(email, name or email.split("@")[0], role, password, organisation, actor="cli",
+                                 must_change_password=not own_account)
     except store.StoreError as exc:
         click.echo(str(exc).capitalize() + ".", err=True)
         sys.exit(1)
-    click.echo(f"Added {user.email} ({user.role}).")
+    click.echo(f"Added {user.email} ({user.role})" + ("." if own_account else
+               ", with a temporary password to change at first sign-in."))
+
 
 
 @users_cli.command("list")
 def list_users_command():
     """One line per account."""
     for user in db.session.scalars(select(User).order_by(User.email)):
-        click.echo(f"{user.email:<40} {user.role:<12} {'active' if user.active else 'disabled'}")
+        status = "active" if user.active else "disabled"
+        click.echo(f"{user.email:<40} {user.role:<12} {status}"
+                   + (", temporary password" if user.active and user.must_change_password else ""))
 
 
 def _existing_user(email: str) -> User:
@@ -70,8 +87,16 @@ def _existing_user(email: str) -> User:
 def set_role_command(email, role):
     """Change an account's role."""
     user = _existing_user(email)
-    store.update_user(user, role=role, actor="cli")
+    _update(user, role=role)
     click.echo(f"{user.email} is now {role}.")
+
+
+def _update(user: User, **changes) -> None:
+    try:
+        store.update_user(user, actor="cli", **changes)
+    except store.LastAdministrator as exc:
+        click.echo(str(exc).capitalize() + ".", err=True)
+        sys.exit(1)
 
 
 @users_cli.command("disable")
@@ -79,19 +104,20 @@ def set_role_command(email, role):
 def disable_command(email):
     """Stop an account from signing in (and end its sessions)."""
     user = _existing_user(email)
-    store.update_user(user, active=False, actor="cli")
+    _update(user, active=False)
     click.echo(f"{user.email} is disabled.")
 
 
 @users_cli.command("set-password")
 @click.argument("email")
 def set_password_command(email):
-    """Give an account a new password (from standard input, or prompted for twice); ends its sessions."""
+    """Give an account a temporary password (from standard input, or prompted for twice), to be changed at
+    its next sign-in; ends its sessions."""
     user = _existing_user(email)
     password = _read_password()
     _check_length(password)
     store.set_password(user, password, actor="cli")
-    click.echo(f"{user.email} has a new password.")
+    click.echo(f"{user.email} has a new temporary password, to change at their next sign-in.")
 
 
 @demo_cli.command("history")

@@ -50,6 +50,9 @@ class User(UserMixin, db.Model):
     last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # A front door manager allocates items to others and reads the audit trail (set by an admin).
     manager: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # The password was set by someone else (an administrator, an operator at the command line): until
+    # its owner chooses their own, the only pages open to them are changing it and signing out.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     @property
     def is_active(self) -> bool:  # Flask-Login

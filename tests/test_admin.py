@@ -159,3 +159,22 @@ def test_a_manager_moved_out_of_the_front_door_is_no_longer_a_manager(app, admin
     db.session.refresh(person)
     sign_in_as(client, person)
     assert client.get("/front-door/audit").status_code == 403
+
+
+def test_an_account_added_twice_at_once_is_refused_not_an_error_page(app, admin, users, monkeypatch):
+    # Two administrators adding the same person: both pass the form's check, the unique email keeps one.
+    real = store.find_user
+    checks = []
+
+    def not_there_yet(email):
+        checks.append(email)
+        return None if len(checks) <= 2 else real(email)  # the form's check and the store's, before the other's commit
+
+    store.create_user("new.teacher@school.example", "Added a moment ago", "referrer", "a long temporary password", actor="test")
+    monkeypatch.setattr(store, "find_user", not_there_yet)
+    response = submit(admin, "/admin/users/new", {"email": "new.teacher@school.example", "name": "New Teacher",
+                                                  "organisation": "", "role": "referrer", "password": "a long temporary password"})
+    assert response.status_code == 400
+    assert "There is already an account for new.teacher@school.example" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "user_created")) == len(users) + 1  # no second

@@ -208,3 +208,22 @@ def test_json_columns_round_trip(app):
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Draft, draft.id).answers["voice"] == "Ça va – “fine”"
+
+
+def test_0014_adds_must_change_password_unset_for_existing_accounts(empty_database):
+    # Nobody can tell now who chose an existing account's password: none is flagged.
+    app = make_app(empty_database)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0012_uk_months")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO users (email, name, role, organisation, password_hash, active, "
+                                 "session_version, created_at) VALUES ('old@example.org', 'Old', 'admin', '', "
+                                 "'x', true, 1, '2026-01-01 00:00:00')"))
+        upgrade(directory=str(MIGRATIONS), revision="0014_must_change_password")
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT must_change_password FROM users")).scalar_one() in (False, 0)
+        downgrade(directory=str(MIGRATIONS), revision="0012_uk_months")
+        assert "must_change_password" not in {c["name"] for c in sa.inspect(db.engine).get_columns("users")}
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT email FROM users")).scalar_one() == "old@example.org"
+        db.engine.dispose()

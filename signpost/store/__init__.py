@@ -106,51 +106,107 @@ def find_user(email: str) -> User | None:
 # Accounts ------------------------------------------------------------------------------
 
 def create_user(email: str, name: str, role: str, password: str, organisation: str = "", *,
-                actor: User | str | None = None) -> User:
+                actor: User | str | None = None, must_change_password: bool = False) -> User:
+    """A new active account. must_change_password: the password was chosen by someone other than its
+    owner (an administrator, an operator for someone else), so the owner must replace it first."""
     email = normalise_email(email)
     if role not in ROLES:
         raise StoreError(f"role must be one of {', '.join(ROLES)}")
+    taken = StoreError(f"there is already an account for {email}")
     if find_user(email) is not None:
-        raise StoreError(f"there is already an account for {email}")
-    with transaction() as session:
-        user = User(email=email, name=name.strip(), role=role, organisation=(organisation or "").strip(),
-                    password_hash=passwords.hash_password(password), active=True, session_version=1,
-                    created_at=utcnow())
-        session.add(user)
-        session.flush()
-        _audit("user_created", user, actor=actor, email=email, role=role)
+        raise taken
+    from sqlalchemy.exc import IntegrityError
+    try:
+        with transaction() as session:
+            user = User(email=email, name=name.strip(), role=role, organisation=(organisation or "").strip(),
+                        password_hash=passwords.hash_password(password), active=True, session_version=1,
+                        created_at=utcnow(), must_change_password=must_change_password)
+            session.add(user)
+            session.flush()
+            _audit("user_created", user, actor=actor, email=email, role=role,
+                   **({"temporary": True} if must_change_password else {}))
+    except IntegrityError:  # added a moment ago by someone else (two administrators, a double submit)
+        if find_user(email) is None:
+            raise
+        raise taken from None
     return user
 
 
+class LastAdministrator(StoreError):
+    """The change would leave no active administrator, or its maker is no longer one; nothing was written."""
+
+
+def active_administrator_ids(*, lock: bool = False) -> list[int]:
+    """The ids of the active administrators (lock: inside update_user's transaction)."""
+    statement = select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
+    # PostgreSQL: every other change to an administrator's role or status waits here until this one
+    # commits, then sees it. SQLite has no row locks: there, the check after the write (below) runs
+    # while this transaction holds the database's one write lock, which does the same.
+    return list(db.session.scalars(statement.with_for_update() if lock else statement))
+
+
 def update_user(user: User, *, actor: User | str | None = None, **changes: Any) -> dict[str, list]:
-    """Change name, organisation, role or active; returns {field: [old, new]} of what changed."""
+    """Change name, organisation, role or active; returns {field: [old, new]} of what changed.
+
+    A change of role or status never leaves the service without an active administrator, even when
+    two administrators demote or disable each other at the same moment (LastAdministrator); and one
+    made by a user who has just stopped being an administrator is refused the same way.
+    """
     allowed = {"name", "organisation", "role", "active"}
     unknown = set(changes) - allowed
     if unknown:
         raise StoreError(f"cannot change {', '.join(sorted(unknown))}")
     if "role" in changes and changes["role"] not in ROLES:
         raise StoreError(f"role must be one of {', '.join(ROLES)}")
-    changed = {k: [getattr(user, k), v] for k, v in changes.items() if getattr(user, k) != v}
-    if user.manager and changes.get("role", "front_door") != "front_door":
-        # Only the front door team can be managers, and the team page (the one place to clear it) lists
-        # only them: leaving the team ends it, so coming back later does not quietly restore it.
-        changed["manager"] = [True, False]
-    if not changed:
-        return {}
-    with transaction():
+    guarded = "role" in changes or "active" in changes
+    with transaction() as session:
+        if guarded:
+            active_administrator_ids(lock=True)
+            session.refresh(user)  # as it is now, not as the page that asked for the change saw it
+        was_administrator = _is_administrator(user)
+        changed = {k: [getattr(user, k), v] for k, v in changes.items() if getattr(user, k) != v}
+        if user.manager and changes.get("role", "front_door") != "front_door":
+            # Only the front door team can be managers, and the team page (the one place to clear it) lists
+            # only them: leaving the team ends it, so coming back later does not quietly restore it.
+            changed["manager"] = [True, False]
+        if not changed:
+            return {}
         for key, (_old, new) in changed.items():
             setattr(user, key, new)
         if changed.get("active") == [True, False]:
             user.session_version += 1  # a disabled user is signed out everywhere at once
+        if guarded:
+            session.flush()  # the write first: on SQLite it takes the write lock the check relies on
+            _check_administrators(actor, removed_one=was_administrator and not _is_administrator(user))
         _audit("user_changed", user, actor=actor, changes=changed)
     return changed
 
 
+def _is_administrator(user: User) -> bool:
+    return user.role == "admin" and bool(user.active)
+
+
+def _check_administrators(actor: User | str | None, *, removed_one: bool) -> None:
+    remaining = active_administrator_ids()
+    if removed_one and not remaining:
+        raise LastAdministrator("there must always be at least one active administrator")
+    acting_id, _name = _actor(actor)
+    if acting_id is not None and acting_id not in remaining:
+        raise LastAdministrator("you are no longer an administrator, so this change was not made")
+
+
 def set_password(user: User, password: str, *, actor: User | str | None = None) -> None:
+    """A new password. Set by anyone but its owner (an administrator's reset, the command line), it is
+    temporary: the owner must change it at their next sign-in. Either way every session ends."""
+    own = isinstance(actor, User) and actor.id == user.id
     with transaction():
+        was_temporary = user.must_change_password
         user.password_hash = passwords.hash_password(password)
         user.session_version += 1
-        _audit("password_changed", user, actor=actor)
+        user.must_change_password = not own
+        # Not "must_change_password": audit detail keys that name a password are blanked (SECRET_KEYS).
+        _audit("password_changed", user, actor=actor, temporary=not own,
+               **({"replaced_temporary": True} if own and was_temporary else {}))
 
 
 def record_failed_password_change(user: User, reason: str) -> None:

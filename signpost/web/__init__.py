@@ -177,7 +177,7 @@ def govuk_asset(filename: str) -> str:
 
 def navigation() -> list[dict]:
     user = current_user._get_current_object()
-    if not user.is_authenticated:
+    if not user.is_authenticated or user.must_change_password:  # every section is closed to them until then
         return []
     items = []
     for endpoint, text, roles in NAVIGATION:

@@ -1,6 +1,7 @@
 """Administrators list, add, disable and re-role user accounts.
 
-Every change goes through store (audited); an admin cannot lock themselves out.
+Every change goes through store (audited); an admin cannot lock themselves out, and the service is
+never left without an active administrator. A password set here must be changed at first sign-in.
 """
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def add_user():
     if form.validate_on_submit():
         try:
             user = store.create_user(form.email.data, form.name.data, form.role.data, form.password.data,
-                                     form.organisation.data or "")
+                                     form.organisation.data or "", must_change_password=True)
         except store.StoreError as exc:
             form.email.errors.append(str(exc).capitalize())
         else:
@@ -114,9 +115,13 @@ def edit_user(user_id: int):
         if user.id == current_user.id and form.role.data != "admin":
             form.role.errors.append("You cannot remove your own administrator role; ask another administrator")
         if not (form.active.errors or form.role.errors):
-            changed = store.update_user(user, name=form.name.data.strip(),
-                                        organisation=(form.organisation.data or "").strip(),
-                                        role=form.role.data, active=active)
-            flash(f"Saved {user.email}." if changed else f"No changes for {user.email}.", "success")
-            return redirect(url_for("admin.users"))
+            try:
+                changed = store.update_user(user, name=form.name.data.strip(),
+                                            organisation=(form.organisation.data or "").strip(),
+                                            role=form.role.data, active=active)
+            except store.LastAdministrator as exc:  # another administrator's change got there first
+                (form.role if form.role.data != "admin" else form.active).errors.append(str(exc).capitalize())
+            else:
+                flash(f"Saved {user.email}." if changed else f"No changes for {user.email}.", "success")
+                return redirect(url_for("admin.users"))
     return render_template("admin/edit_user.html", form=form, user=user), refused(form)

@@ -71,6 +71,12 @@ def sign_in():
             session["last_seen"] = now
             session["signed_in_at"] = now
             carry_on_with(return_draft)
+            if user.must_change_password:
+                # Someone else chose this password: nothing else opens until its owner replaces it
+                # (security.MUST_CHANGE_PASSWORD_ENDPOINTS); then on to where they were going.
+                if return_to:
+                    session["return_to"] = return_to
+                return redirect(url_for("auth.change_password"))
             return redirect(return_to or url_for("refer.start"))
         reason = "disabled" if matches else ("wrong_password" if user else "unknown_email")
         store.record_failed_sign_in(form.email.data, user, reason)
@@ -122,7 +128,8 @@ class ChangePasswordForm(FlaskForm):
                       key_func=_own_account_key, deduct_when=lambda response: g.get("wrong_password", False))
 def change_password():
     """Anyone signed in changes their own password (an administrator's temporary one, say): it ends
-    every other session of theirs; this one carries on."""
+    every other session of theirs; this one carries on. A temporary one must be changed before
+    anything else (the new one must differ from it: validate_new_password)."""
     user = current_user._get_current_object()
     form = ChangePasswordForm()
     form.new_password.description = f"At least {current_app.config['PASSWORD_MIN_LENGTH']} characters"
@@ -131,9 +138,9 @@ def change_password():
             store.set_password(user, form.new_password.data, actor=user)
             login_user(user)  # the new session version: every other session of theirs has ended
             flash("Your password has been changed. You have been signed out everywhere else.", "success")
-            return redirect(url_for("refer.start"))
+            return redirect(safe_return_path(session.pop("return_to", None)) or url_for("refer.start"))
         g.wrong_password = True  # only a wrong current password counts towards the limit, not a typing slip
         store.record_failed_password_change(user, "wrong_password")
         form.current_password.errors = [WRONG_CURRENT]
     status = 400 if form.is_submitted() and form.errors else 200
-    return render_template("auth/change_password.html", form=form), status
+    return render_template("auth/change_password.html", form=form, temporary=user.must_change_password), status

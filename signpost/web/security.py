@@ -19,6 +19,8 @@ PUBLIC_ENDPOINTS = frozenset({
     "auth.sign_in",
     "health.healthz",
 })
+# All a user whose password someone else set (User.must_change_password) may reach until they change it.
+MUST_CHANGE_PASSWORD_ENDPOINTS = frozenset({"auth.change_password", "auth.sign_out"})
 # Blueprints with their own access rules (the JSON API is stateless and rate limited).
 PUBLIC_BLUEPRINTS = frozenset({"api"})
 # Endpoints that must not touch the session cookie (so they cache and never refresh idle time).
@@ -168,6 +170,8 @@ def _idle_and_access():
             return redirect(url_for("auth.sign_in"))
         if now - last_seen >= LAST_SEEN_EVERY:
             session["last_seen"] = now
+        if current_user.must_change_password and endpoint not in MUST_CHANGE_PASSWORD_ENDPOINTS:
+            return redirect(url_for("auth.change_password"))
         return None
     if not is_public(endpoint):
         remember_return_path(draft_in_hand())
