@@ -1,7 +1,7 @@
 """Accounts: a password someone else set must be changed by its owner at their next sign-in
 
 Revision ID: 0014_must_change_password
-Revises: 0012_uk_months
+Revises: 0013_kept_decisions
 Create Date: 2026-12-08
 
 users.must_change_password: set when an administrator or an operator at the command line gives an
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0014_must_change_password'
-down_revision = '0012_uk_months'
+down_revision = '0013_kept_decisions'
 branch_labels = None
 depends_on = None
 

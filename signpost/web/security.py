@@ -20,7 +20,8 @@ PUBLIC_ENDPOINTS = frozenset({
     "health.healthz",
 })
 # All a user whose password someone else set (User.must_change_password) may reach until they change it.
-MUST_CHANGE_PASSWORD_ENDPOINTS = frozenset({"auth.change_password", "auth.sign_out"})
+# (and the idle-timeout warning's Stay signed in, so that page does not say they were signed out).
+MUST_CHANGE_PASSWORD_ENDPOINTS = frozenset({"auth.change_password", "auth.sign_out", "auth.stay_signed_in"})
 # Blueprints with their own access rules (the JSON API is stateless and rate limited).
 PUBLIC_BLUEPRINTS = frozenset({"api"})
 # Endpoints that must not touch the session cookie (so they cache and never refresh idle time).
