@@ -83,7 +83,11 @@ class Family(_Part):
 
 
 class Consent(_Part):
-    """The family page's consent answer, and the concerns it was given beside.
+    """The family page's consent answer, whose it is, and the concerns it was given beside.
+
+    `asked_of` is whose agreement the page asked for (asks_consent_of): a young person of 16 or 17
+    gives or refuses their own. A change of age that changes it makes the page unanswered, so an
+    answer given about the family is never read as the young person's, nor the other way round.
 
     `warned` holds the concerns the family must not hear of from the referrer (family_not_told)
     whose warning the page showed when this was answered. A concern like that chosen afterwards (say,
@@ -94,6 +98,7 @@ class Consent(_Part):
     consent: Literal[CONSENT_VALUES]  # type: ignore[valid-type]
     reason: str = ""
     warned: tuple[str, ...] = ()
+    asked_of: Literal["family", "young_person"] = "family"
 
 
 class Sending(_Part):
@@ -141,6 +146,18 @@ def child_age(answers: JourneyAnswers) -> tuple[int | None, bool]:
     if child.unborn:
         return None, True
     return int(child.years or 0) * 12 + int(child.months or 0), False
+
+
+# From 16 a young person is presumed able to decide for themselves (the Mental Capacity Act 2005
+# applies from 16), so they normally give, or refuse, consent to help themselves. A younger child
+# may be competent to (Gillick): the threshold file's advice says so; the page asks the family.
+YOUNG_PERSON_MONTHS = 16 * 12
+
+
+def asks_consent_of(answers: JourneyAnswers) -> Literal["family", "young_person"]:
+    """Whose agreement the family page asks for: a young person of 16 or 17's own, else the family's."""
+    months, unborn = child_age(answers)
+    return "young_person" if not unborn and months is not None and months >= YOUNG_PERSON_MONTHS else "family"
 
 
 def age_band(answers: JourneyAnswers | dict) -> str:
@@ -302,7 +319,8 @@ def family_not_told(version: ThresholdVersion, answers: JourneyAnswers) -> tuple
 
 def _family_answered(version: ThresholdVersion, answers: JourneyAnswers) -> bool:
     return (answers.family is not None and answers.consent is not None
-            and set(family_not_told(version, answers)) <= set(answers.consent.warned))
+            and set(family_not_told(version, answers)) <= set(answers.consent.warned)
+            and answers.consent.asked_of == asks_consent_of(answers))
 
 
 def lado_items(version: ThresholdVersion) -> tuple[Indicator, ...]:

@@ -295,3 +295,106 @@ def test_early_help_says_once_to_wait_for_the_lado_before_starting(version):
     assert rec.route == "early_help"
     wait = [s for s in rec.next_steps if "LADO" in s and ("start early help" in s or "early help assessment" in s)]
     assert len(wait) == 1, rec.next_steps
+
+
+# ---- northmere-2026-12-5 ---------------------------------------------------------------------------
+# Held for that version and every later one: each fails on northmere-2026-12-4.
+
+SINCE_FIFTH = pytest.mark.parametrize("version", versions_since("northmere-2026-12-5"), ids=lambda v: v.id)
+ONLY_THE_SAFE_PARENT = "If domestic abuse is the worry"
+
+
+def young_person_steps(version, concern, consent, marker):
+    """(route, the steps containing the marker, all the steps) for a young person of 16 with this concern."""
+    rec = advise(version, [concern], consent=consent, age_months=200)
+    return rec.route, [s for s in rec.next_steps if marker in s], rec.next_steps
+
+
+def domestic_abuse_service_phone():
+    return shipped_directory().get("domestic_abuse_support").contact.phone
+
+
+@SINCE_FIFTH
+@pytest.mark.parametrize("consent", ["not_asked", "given"])
+@pytest.mark.parametrize("concern", ["domestic_abuse_possible", "domestic_abuse_past"])
+def test_early_help_for_domestic_abuse_is_worked_out_only_with_the_parent_not_causing_it(version, consent, concern):
+    # An early help assessment, or a team around the family meeting, held jointly with a parent who may be
+    # causing the abuse can put the child and the other parent at risk: every step that works with the family
+    # says to work only with the parent who is not causing it, after asking the domestic abuse service.
+    rec = advise(version, [concern], consent=consent, age_months=48)
+    assert rec.route == "early_help"
+    with_family = [s for s in rec.next_steps if "early help assessment with the family" in s or "team around the family" in s]
+    assert len(with_family) == 2, rec.next_steps
+    for step in with_family:
+        assert ONLY_THE_SAFE_PARENT in step and "only with the parent who is not causing" in step, step
+    assert any(domestic_abuse_service_phone() in s and "for advice" in s for s in with_family), with_family
+    start = version.document.routes.early_help.how_to_start
+    assert ONLY_THE_SAFE_PARENT in start and domestic_abuse_service_phone() in start
+
+
+@SINCE_FIFTH
+@pytest.mark.parametrize("consent", ["refused", "not_asked"])
+def test_universal_support_for_domestic_abuse_is_planned_only_with_the_parent_not_causing_it(version, consent):
+    # Refused early help leaves universal support, whose steps agree a plan, or talk, with "the family".
+    rec = advise(version, ["domestic_abuse_possible"], consent=consent, age_months=48)
+    if consent == "not_asked":  # the universal advice for not yet asking, on its own
+        rec = advise(version, ["friendship_problems"], consent=consent)
+    assert rec.route == "universal"
+    with_family = [s for s in rec.next_steps if "Agree with the family" in s or "talk to the family about" in s]
+    assert with_family and all(ONLY_THE_SAFE_PARENT in s for s in with_family), rec.next_steps
+    assert ONLY_THE_SAFE_PARENT in version.document.routes.universal.how_to_start
+
+
+@SINCE_FIFTH
+@pytest.mark.parametrize("concerns, child", [(["domestic_abuse_possible"], {"age_months": 48}),
+                                             (["parent_care_leaver"], {"unborn": True})])
+def test_speaking_to_one_parent_alone_is_only_where_there_is_domestic_abuse(version, concerns, child):
+    # Most families have no domestic abuse: a sentence that has the referrer speak to one parent only says when.
+    rec = advise(version, concerns, **child)
+    for step in rec.next_steps + (version.document.routes.early_help.how_to_start,):
+        for part in sentences(step):
+            if "only" in part and "parent" in part:
+                assert "where there is one" in part or part.startswith("If"), part
+
+
+@SINCE_FIFTH
+@pytest.mark.parametrize("child", [{"age_months": 14}, {"unborn": True}])
+def test_a_parent_who_grew_up_in_care_and_needs_support_is_offered_early_help_and_their_personal_adviser(version, child):
+    concern = version.indicators["parent_care_leaver"]
+    assert concern.level == 2 and concern.applies_to == "both" and not concern.must_tell_council
+    rec = advise(version, ["parent_care_leaver"], consent="given", **child)
+    assert rec.route == "early_help" and rec.level == 2 and rec.urgency == "standard"
+    assert "personal adviser" in concern.hint and "up to the age of 25" in concern.hint
+    assert "not on its own a worry" in concern.hint
+
+
+@SINCE_FIFTH
+def test_asking_for_consent_to_early_help_says_a_young_person_of_16_or_17_can_agree_for_themselves(version):
+    route, ask, steps = young_person_steps(version, "emotional_wellbeing_low", "not_asked", "ask for their consent")
+    assert route == "early_help"
+    assert ask and all("16 or 17 can normally agree for themselves" in s and "their own agreement counts" in s
+                       for s in ask), steps
+    _, given, steps = young_person_steps(version, "emotional_wellbeing_low", "given", "for themselves, agreed")
+    assert given, steps
+
+
+@SINCE_FIFTH
+@pytest.mark.parametrize("concern, age", [("cse_being_exploited", 196), ("homeless_16_17", 210),
+                                          ("domestic_abuse_current", 200)])
+def test_a_young_persons_own_refusal_never_stops_a_referral_where_it_must_go(version, concern, age):
+    rec = advise(version, [concern], consent="refused", age_months=age)
+    assert rec.route == "social_care" and rec.consent_refused_referral
+    said = [r.text for r in rec.reasons if r.kind == "consent"]
+    assert said and all("or the young person, have not agreed" in t and "still goes" in t for t in said), said
+    if rec.urgency == "standard":  # a call today leaves the refused-consent steps to the front door's call
+        refer = [s for s in rec.next_steps if "You do not need the family's consent" in s]
+        assert refer and all("or the child's or young person's own" in s and "significant harm" in s for s in refer)
+
+
+@SINCE_FIFTH
+def test_a_referral_a_young_person_agreed_to_says_whom_to_tell_the_front_door_knows(version):
+    route, told, steps = young_person_steps(version, "domestic_abuse_current", "given",
+                                            "Tell the front door who knows about the referral")
+    assert route == "social_care"
+    assert told and all("young person of 16 or 17 agreed for themselves" in s and "anyone else, at risk" in s
+                        for s in told), steps

@@ -227,21 +227,29 @@ def test_not_for_must_name_indicators_and_cannot_contradict_concerns(tmp_path):
     assert "both a concern it is for and one it is not for" in str(caught.value)
 
 
+def draw_assessment(data, directory, max_age, consent, min_size=0, max_size=8, also_one_of=frozenset()):
+    """A recommendation for concerns drawn for a child of a drawn age (at most one answer per question);
+    half the time it also has one of `also_one_of`, where the child's age allows."""
+    version = data.draw(st.sampled_from(shipped_versions()))
+    age = data.draw(st.integers(0, max_age))
+    pool = sorted(i.id for i in applicable_indicators(version, age, False))
+    extra = sorted(set(also_one_of) & set(pool))
+    picked = data.draw(st.lists(st.sampled_from(pool), min_size=min_size, max_size=max_size, unique=True))
+    if extra and data.draw(st.booleans()):
+        picked.insert(0, data.draw(st.sampled_from(extra)))
+    chosen = frozenset({version.indicators[i].asks_for or i: i for i in picked}.values())
+    rec = assess(Answers(indicators=chosen, age_months=age, consent=consent), version,
+                 version.document.effective_from, directory)
+    return rec, chosen
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_no_service_is_ever_shown_where_a_chosen_concern_rules_it_out(data):
     directory = shipped()
-    version = data.draw(st.sampled_from(shipped_versions()))
-    age = data.draw(st.integers(0, 215))
-    pool = sorted(i.id for i in applicable_indicators(version, age, False))
-    ruled_out = sorted({c for s in directory.services for c in s.not_for} & set(pool))
-    picked = data.draw(st.lists(st.sampled_from(pool), max_size=8, unique=True))
-    if ruled_out and data.draw(st.booleans()):  # half the time, a concern that rules a service out
-        picked.insert(0, data.draw(st.sampled_from(ruled_out)))
-    chosen = frozenset({version.indicators[i].asks_for or i: i for i in picked}.values())  # one per question
+    ruled_out = {c for s in directory.services for c in s.not_for}
     consent = data.draw(st.sampled_from(CONSENT_VALUES))
-    rec = assess(Answers(indicators=chosen, age_months=age, consent=consent), version,
-                 version.document.effective_from, directory)
+    rec, chosen = draw_assessment(data, directory, 215, consent, max_size=8, also_one_of=ruled_out)
     for service in rec.services:
         assert not set(service.not_for) & chosen, (service.id, sorted(chosen))
 
@@ -276,3 +284,31 @@ def test_no_family_mediation_or_couples_work_is_offered_with_forced_marriage_or_
             offered = ids(rec.services)
             assert "adolescent_support_team" not in offered and "parents_together" not in offered, (
                 version.id, concern, also, offered)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_family_nurse_partnership_is_never_offered_for_a_baby_already_born(data):
+    # FNP takes young first-time mothers who join in pregnancy (before 28 weeks, its eligibility says):
+    # a baby already born, such as a 3-month-old with a health worry, cannot join, so it is never offered.
+    rec, chosen = draw_assessment(data, shipped(), 30, "given", min_size=1, max_size=6)
+    assert "family_nurse_partnership" not in ids(rec.services), sorted(chosen)
+
+
+@pytest.mark.parametrize("concerns, child, offered", [
+    (["health_disability_support"], {"age_months": 3}, False),  # what the review found it offered for
+    (["stimulation_limited", "attachment_concerns_infant"], {"age_months": 3}, False),
+    (["antenatal_appointments_missed"], {"unborn": True}, False),  # not known to be a young first-time mother
+    (["pregnancy_young_parent"], {"unborn": True}, True),
+    (["pregnancy_mother_under_16"], {"unborn": True}, True),
+])
+def test_the_family_nurse_partnership_is_offered_only_in_pregnancy_to_a_young_first_time_mother(concerns, child, offered):
+    directory = shipped()
+    fnp = directory.get("family_nurse_partnership")
+    assert "pregnancy" in fnp.eligibility_description and "first-time" in fnp.eligibility_description.lower()
+    for version in shipped_versions():
+        if not set(concerns) <= set(version.indicators):
+            continue
+        rec = assess(Answers(indicators=frozenset(concerns), consent="given", **child), version,
+                     version.document.effective_from, directory)
+        assert ("family_nurse_partnership" in ids(rec.services)) is offered, (version.id, ids(rec.services))

@@ -25,7 +25,8 @@ def finished(version, answers, indicators=()):
     answers = journey.with_concerns(version, answers, indicators)
     return answers.but(what_happened="What happened", voice=Voice(seen="no", not_seen_reason="Absent"),
                        family=Family(working_well="School"),
-                       consent=Consent(aware="yes", consent="given", warned=journey.family_not_told(version, answers)))
+                       consent=Consent(aware="yes", consent="given", warned=journey.family_not_told(version, answers),
+                                       asked_of=journey.asks_consent_of(answers)))
 
 
 def assert_next_page(version, answers, current, expected):
@@ -298,3 +299,21 @@ def test_each_registered_page_owns_whether_it_is_answered_and_what_it_makes_rele
         assert not page.is_answered(version, JourneyAnswers())  # nothing answered yet
     assert PAGES["areas"].makes_relevant(version, answers) == ("concerns",)
     assert PAGES["areas"].makes_relevant(version, answers.but(areas=Ticks(shown=("x",)))) == ()
+
+
+@pytest.mark.parametrize("child, asked", [(Child(years=15, months=11), "family"), (Child(years=16, months=0), "young_person"),
+                                          (Child(years=17, months=11), "young_person"), (Child(unborn=True), "family")])
+def test_the_consent_asked_for_is_a_young_person_of_16_or_17s_own(child, asked):
+    assert journey.asks_consent_of(BORN.but(child=child)) == asked
+
+
+@VERSIONS
+def test_a_consent_answered_for_the_family_is_asked_again_once_the_child_is_said_to_be_16(version):
+    family_page = journey.STEPS["family"]
+    answers = finished(version, with_age(BORN, 15, 6))
+    assert family_page.answered(version, answers)
+    older = with_age(answers, 16, 1)
+    assert not family_page.answered(version, older)
+    again = older.but(consent=older.consent.model_copy(update={"asked_of": "young_person"}))
+    assert family_page.answered(version, again)
+    assert not family_page.answered(version, with_age(again, 15, 11))

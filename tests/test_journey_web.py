@@ -1676,3 +1676,58 @@ def test_on_a_page_of_boxes_left_empty_every_box_is_described_by_the_error(walke
         assert 'aria-describedby="concerns-error"' in none
         walker.answer(f"/refer/{page}", {"concerns": ["none"]} if page == "serious" else
                       {"concerns": [re.search(r'name="concerns" type="checkbox" value="([a-z0-9_]+)"', wrong).group(1)]})
+
+
+# ---------------------------------------------------------------------------------- a young person's consent
+
+def _to_the_family_page(walker, years, months=0):
+    age = years * 12 + months
+    item = next(i for i in level_items(2, age) if not version().indicators[i].family_not_told)
+    walker.concerns([item], location=walker.to_concerns(years=years, months=months))
+    walker.answer("/refer/what-happened", {"what_happened": "Tired and low", "seen": "yes", "says": "Fine",
+                                           "wants": "Help"}, "/refer/family")
+    return item
+
+
+def test_a_young_person_of_16_is_asked_for_their_own_agreement_which_counts_without_the_family(walker):
+    """At 16 or 17 a young person gives, or refuses, their own consent: the page asks for theirs, says it
+    counts, and their agreement stands though their family does not know of the worry."""
+    _to_the_family_page(walker, 16, 2)
+    page = walker.client.get("/refer/family").text
+    assert "Has the young person agreed to you asking for help?" in page
+    assert "their own agreement counts" in page and "Has the family agreed" not in page
+    walker.answer("/refer/family", {"working_well": "Goes to college", "aware": "no", "consent": "given"},
+                  "/refer/check")
+    assert walker.answers().consent.asked_of == "young_person"
+    assert "Yes, the young person agrees to this request for help" in walker.client.get("/refer/check").text
+
+
+def test_a_young_persons_refusal_needs_a_reason_in_their_words(walker):
+    _to_the_family_page(walker, 17)
+    check_errors(walker.post("/refer/family", {"working_well": "Works part time", "aware": "yes", "consent": "refused"}),
+                 {"reason": "Enter why the young person did not agree"})
+
+
+def test_a_child_of_15_is_still_asked_for_the_familys_agreement(walker):
+    _to_the_family_page(walker, 15, 11)
+    page = walker.client.get("/refer/family").text
+    assert "Has the family agreed to you asking for help?" in page and "young person" not in page
+    check_errors(walker.post("/refer/family", {"working_well": "School", "aware": "no", "consent": "given"}),
+                 {"consent": "The family cannot have agreed or said no if they do not know you are worried. "
+                             "Change one of the answers"})
+
+
+def test_the_familys_agreement_is_never_read_as_a_young_persons_after_the_age_changes(walker):
+    """The family agreed for a child said to be 15; the age corrected to 16 asks the young person, with
+    nothing chosen for them, before Check your answers."""
+    item = _to_the_family_page(walker, 15, 6)
+    walker.family("given")
+    assert 'value="given" checked' in walker.client.get("/refer/family").text  # as the page shows an answer
+    location = walker.answer("/refer/about-child?change=1", {"born": "born", "years": "16", "months": "1"})
+    assert journey.applies(version().indicators[item], 193, False)
+    assert location.split("?")[0] == "/refer/family"
+    assert walker.client.get("/refer/check").location.split("?")[0] == "/refer/family"
+    page = walker.client.get(location).text
+    assert "Has the young person agreed" in page and 'value="given" checked' not in page
+    walker.answer(location, {"working_well": "College", "aware": "yes", "consent": "refused", "reason": "Wants to manage alone"})
+    assert walker.answers().consent.asked_of == "young_person" and walker.answers().consent.consent == "refused"

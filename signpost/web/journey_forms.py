@@ -200,11 +200,12 @@ class FamilyForm(FlaskForm):
     consent = _radio(*CONSENT_VALUES)
     reason = _text()
 
-    def validate_extra(self) -> bool:
+    def validate_extra(self, young_person: bool = False) -> bool:
         """A reason when the family did not agree (required_refused) or was not told (required_not_needed);
-        and no agreement or refusal from a family that does not know of the worry (not_aware)."""
+        and no agreement or refusal from a family that does not know of the worry (not_aware). A young
+        person of 16 or 17 answers for themselves, so their family may not know of it."""
         ok = True
-        if self.aware.data == "no" and self.consent.data in ("given", "refused"):
+        if not young_person and self.aware.data == "no" and self.consent.data in ("given", "refused"):
             _missing(self.consent, "not_aware")
             ok = False
         if self.consent.data in ("refused", "not_needed") and not (self.reason.data or "").strip():

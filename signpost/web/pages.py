@@ -166,13 +166,19 @@ def what_happened_rows(answered, words):
     return rows
 
 
+def consent_words(words, consent) -> dict:
+    """The consent answers' words, for the family's agreement or a young person's own."""
+    return words.consent_young_person if consent and consent.asked_of == "young_person" else words.consent
+
+
 def family_rows(answered, words):
     said, family, consent = words.summary, answered.answers.family, answered.answers.consent
     rows = [Row(said["working_well"], (family.working_well if family else "",), "family"),
             Row(said["tried"], ((family.tried if family else "") or said["nothing_given"],), "family"),
             Row(said["tried_by"], ((family.tried_by if family else "") or said["nothing_given"],), "family"),
             Row(said["aware"], (words.yes_no.get(consent.aware, "") if consent else "",), "family"),
-            Row(said["consent"], (words.consent.get(consent.consent, "") if consent else "",), "family")]
+            Row(said["consent"], (consent_words(words, consent).get(consent.consent, "") if consent else "",),
+                "family")]
     if consent and consent.reason:
         rows.append(Row(said["reason"], (consent.reason,), "family"))
     return rows
@@ -306,22 +312,28 @@ def what_happened_extra(ctx):
 def family_form(ctx, formdata):
     family, consent = ctx.answers.family, ctx.answers.consent
     data = {**(family.model_dump() if family else {}), **(consent.model_dump() if consent else {})}
+    if consent and consent.asked_of != journey.asks_consent_of(ctx.answers):
+        # Asked of someone else before the age changed: whoever is asked now answers afresh.
+        data.pop("consent", None)
+        data.pop("reason", None)
     return jf.FamilyForm(formdata=formdata, data=data)
 
 
 def family_extra(ctx):
     """The concerns chosen that the family must not hear of from the referrer: the page says not to
     ask for their consent (the recommendation then says not to tell them)."""
-    return {"family_not_told": [ctx.version.indicators[i].text for i in journey.family_not_told(ctx.version, ctx.answers)]}
+    return {"family_not_told": [ctx.version.indicators[i].text for i in journey.family_not_told(ctx.version, ctx.answers)],
+            "young_person": journey.asks_consent_of(ctx.answers) == "young_person"}
 
 
 def family_write(ctx, form):
-    if not form.validate_extra():
+    asked_of = journey.asks_consent_of(ctx.answers)
+    if not form.validate_extra(young_person=asked_of == "young_person"):
         return None
     return ctx.answers.but(
         family=Family(**{k: getattr(form, k).data or "" for k in ("working_well", "tried", "tried_by")}),
         consent=Consent(aware=form.aware.data, consent=form.consent.data, reason=form.reason.data or "",
-                        warned=journey.family_not_told(ctx.version, ctx.answers)))
+                        warned=journey.family_not_told(ctx.version, ctx.answers), asked_of=asked_of))
 
 
 PAGES: dict[str, Page] = {page.id: page for page in (
