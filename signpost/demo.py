@@ -117,9 +117,9 @@ def seed_history(echo: Callable[[str], None]) -> None:
             what_happened="(demo) What the referrer saw and was told.",
             voice=journey.Voice(seen="yes", says="(demo) The child talked about home.", wants="(demo) To feel safe."),
             family=journey.Family(working_well="(demo) Attends regularly."),
-            consent=journey.Consent(aware="yes", consent=consent, asked_of="young_person" if months >= journey.YOUNG_PERSON_MONTHS
-                                    else "family"))
+            consent=journey.Consent(aware="yes", consent=consent))
         answers = journey.with_concerns(version, answers, journey.random_concerns(version, months, False, rng, 0.02))
+        answers = answers.but(consent=answers.consent.model_copy(update={"asked_of": journey.asks_consent_of(version, answers)}))
         engine_answers = journey.engine_answers(version, answers)
         rec = assess(engine_answers, version, day, current_directory())
         # Some referrers refer anyway: the overrides the partnership wants to see.

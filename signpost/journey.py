@@ -148,16 +148,16 @@ def child_age(answers: JourneyAnswers) -> tuple[int | None, bool]:
     return int(child.years or 0) * 12 + int(child.months or 0), False
 
 
-# From 16 a young person is presumed able to decide for themselves (the Mental Capacity Act 2005
-# applies from 16), so they normally give, or refuse, consent to help themselves. A younger child
-# may be competent to (Gillick): the threshold file's advice says so; the page asks the family.
-YOUNG_PERSON_MONTHS = 16 * 12
-
-
-def asks_consent_of(answers: JourneyAnswers) -> Literal["family", "young_person"]:
-    """Whose agreement the family page asks for: a young person of 16 or 17's own, else the family's."""
+def asks_consent_of(version: ThresholdVersion, answers: JourneyAnswers) -> Literal["family", "young_person"]:
+    """Whose agreement the family page asks for: a young person's own from the age the version says
+    (consent_advice.own_consent_from_age: 16 from northmere-2026-12-5, when the Mental Capacity Act
+    2005 presumes them able to decide), else the family's. A version that does not say asks the
+    family's at every age: its steps speak of the family's agreement."""
+    from_age = version.document.consent_advice.own_consent_from_age
     months, unborn = child_age(answers)
-    return "young_person" if not unborn and months is not None and months >= YOUNG_PERSON_MONTHS else "family"
+    if from_age is None or unborn or months is None:
+        return "family"
+    return "young_person" if months >= from_age * 12 else "family"
 
 
 def age_band(answers: JourneyAnswers | dict) -> str:
@@ -320,7 +320,7 @@ def family_not_told(version: ThresholdVersion, answers: JourneyAnswers) -> tuple
 def _family_answered(version: ThresholdVersion, answers: JourneyAnswers) -> bool:
     return (answers.family is not None and answers.consent is not None
             and set(family_not_told(version, answers)) <= set(answers.consent.warned)
-            and answers.consent.asked_of == asks_consent_of(answers))
+            and answers.consent.asked_of == asks_consent_of(version, answers))
 
 
 def lado_items(version: ThresholdVersion) -> tuple[Indicator, ...]:

@@ -26,7 +26,7 @@ def finished(version, answers, indicators=()):
     return answers.but(what_happened="What happened", voice=Voice(seen="no", not_seen_reason="Absent"),
                        family=Family(working_well="School"),
                        consent=Consent(aware="yes", consent="given", warned=journey.family_not_told(version, answers),
-                                       asked_of=journey.asks_consent_of(answers)))
+                                       asked_of=journey.asks_consent_of(version, answers)))
 
 
 def assert_next_page(version, answers, current, expected):
@@ -301,13 +301,27 @@ def test_each_registered_page_owns_whether_it_is_answered_and_what_it_makes_rele
     assert PAGES["areas"].makes_relevant(version, answers.but(areas=Ticks(shown=("x",)))) == ()
 
 
+OWN_CONSENT = [v for v in LIBRARY.versions if v.document.consent_advice.own_consent_from_age]
+
+
 @pytest.mark.parametrize("child, asked", [(Child(years=15, months=11), "family"), (Child(years=16, months=0), "young_person"),
                                           (Child(years=17, months=11), "young_person"), (Child(unborn=True), "family")])
 def test_the_consent_asked_for_is_a_young_person_of_16_or_17s_own(child, asked):
-    assert journey.asks_consent_of(BORN.but(child=child)) == asked
+    assert OWN_CONSENT, "no version says from what age a young person's own consent is asked"
+    for version in OWN_CONSENT:
+        assert journey.asks_consent_of(version, BORN.but(child=child)) == asked
 
 
 @VERSIONS
+def test_a_version_that_does_not_say_asks_the_familys_consent_at_every_age(version):
+    """Before northmere-2026-12-5 the steps speak only of the family's agreement: asking a young person
+    for theirs under them would have the result say the family agreed."""
+    if version.document.consent_advice.own_consent_from_age:
+        pytest.skip("this version asks a young person for their own consent")
+    assert journey.asks_consent_of(version, BORN.but(child=Child(years=17, months=0))) == "family"
+
+
+@pytest.mark.parametrize("version", OWN_CONSENT, ids=lambda v: v.id)
 def test_a_consent_answered_for_the_family_is_asked_again_once_the_child_is_said_to_be_16(version):
     family_page = journey.STEPS["family"]
     answers = finished(version, with_age(BORN, 15, 6))

@@ -1680,6 +1680,25 @@ def test_on_a_page_of_boxes_left_empty_every_box_is_described_by_the_error(walke
 
 # ---------------------------------------------------------------------------------- a young person's consent
 
+def _on_the_first_day_of(monkeypatch, own_consent: bool) -> None:
+    """Today, or the day the first version that asks a young person for their own consent came into
+    force if later (own_consent); else the day the last version that does not came into force."""
+    from signpost import values
+    from signpost.content import current_library
+    versions = sorted(current_library().versions, key=lambda v: v.effective_from)
+    if own_consent:
+        first = next(v for v in versions if v.document.consent_advice.own_consent_from_age)
+        day = max(values.uk_today(), first.effective_from)
+    else:
+        day = [v for v in versions if not v.document.consent_advice.own_consent_from_age][-1].effective_from
+    monkeypatch.setattr(values, "uk_today", lambda: day)
+
+
+@pytest.fixture
+def own_consent_day(monkeypatch, app):
+    _on_the_first_day_of(monkeypatch, own_consent=True)
+
+
 def _to_the_family_page(walker, years, months=0):
     age = years * 12 + months
     item = next(i for i in level_items(2, age) if not version().indicators[i].family_not_told)
@@ -1689,7 +1708,7 @@ def _to_the_family_page(walker, years, months=0):
     return item
 
 
-def test_a_young_person_of_16_is_asked_for_their_own_agreement_which_counts_without_the_family(walker):
+def test_a_young_person_of_16_is_asked_for_their_own_agreement_which_counts_without_the_family(own_consent_day, walker):
     """At 16 or 17 a young person gives, or refuses, their own consent: the page asks for theirs, says it
     counts, and their agreement stands though their family does not know of the worry."""
     _to_the_family_page(walker, 16, 2)
@@ -1702,13 +1721,13 @@ def test_a_young_person_of_16_is_asked_for_their_own_agreement_which_counts_with
     assert "Yes, the young person agrees to this request for help" in walker.client.get("/refer/check").text
 
 
-def test_a_young_persons_refusal_needs_a_reason_in_their_words(walker):
+def test_a_young_persons_refusal_needs_a_reason_in_their_words(own_consent_day, walker):
     _to_the_family_page(walker, 17)
     check_errors(walker.post("/refer/family", {"working_well": "Works part time", "aware": "yes", "consent": "refused"}),
                  {"reason": "Enter why the young person did not agree"})
 
 
-def test_a_child_of_15_is_still_asked_for_the_familys_agreement(walker):
+def test_a_child_of_15_is_still_asked_for_the_familys_agreement(own_consent_day, walker):
     _to_the_family_page(walker, 15, 11)
     page = walker.client.get("/refer/family").text
     assert "Has the family agreed to you asking for help?" in page and "young person" not in page
@@ -1717,7 +1736,7 @@ def test_a_child_of_15_is_still_asked_for_the_familys_agreement(walker):
                              "Change one of the answers"})
 
 
-def test_the_familys_agreement_is_never_read_as_a_young_persons_after_the_age_changes(walker):
+def test_the_familys_agreement_is_never_read_as_a_young_persons_after_the_age_changes(own_consent_day, walker):
     """The family agreed for a child said to be 15; the age corrected to 16 asks the young person, with
     nothing chosen for them, before Check your answers."""
     item = _to_the_family_page(walker, 15, 6)
@@ -1731,3 +1750,15 @@ def test_the_familys_agreement_is_never_read_as_a_young_persons_after_the_age_ch
     assert "Has the young person agreed" in page and 'value="given" checked' not in page
     walker.answer(location, {"working_well": "College", "aware": "yes", "consent": "refused", "reason": "Wants to manage alone"})
     assert walker.answers().consent.asked_of == "young_person" and walker.answers().consent.consent == "refused"
+
+
+def test_under_a_version_that_does_not_say_a_young_person_of_17_is_asked_for_the_familys_agreement(monkeypatch, app,
+                                                                                                    users, referrer):
+    """Its steps speak only of the family's agreement: a young person's own "yes" would read as the family's."""
+    _on_the_first_day_of(monkeypatch, own_consent=False)
+    walker = Walker(referrer)
+    _to_the_family_page(walker, 17, 3)
+    page = walker.client.get("/refer/family").text
+    assert "Has the family agreed to you asking for help?" in page and "Has the young person agreed" not in page
+    walker.answer("/refer/family", {"working_well": "College", "aware": "yes", "consent": "given"}, "/refer/check")
+    assert walker.answers().consent.asked_of == "family"

@@ -269,8 +269,15 @@ class RouteSteps(Strict):
 
 
 class ConsentAdvice(Strict):
-    """Extra next steps for each consent answer, by the route recommended."""
+    """Extra next steps for each consent answer, by the route recommended.
 
+    own_consent_from_age: from this age (in years) a young person gives, or refuses, their own
+    consent, and the family page asks for theirs rather than the family's; the steps above must
+    then say how their agreement counts. Not set (every version before northmere-2026-12-5): the
+    family's is asked for at every age, as those versions' steps assume.
+    """
+
+    own_consent_from_age: int | None = Field(default=None, ge=12, le=18)
     given: RouteSteps = RouteSteps()
     refused: RouteSteps = RouteSteps()
     not_asked: RouteSteps = RouteSteps()

@@ -312,7 +312,7 @@ def what_happened_extra(ctx):
 def family_form(ctx, formdata):
     family, consent = ctx.answers.family, ctx.answers.consent
     data = {**(family.model_dump() if family else {}), **(consent.model_dump() if consent else {})}
-    if consent and consent.asked_of != journey.asks_consent_of(ctx.answers):
+    if consent and consent.asked_of != journey.asks_consent_of(ctx.version, ctx.answers):
         # Asked of someone else before the age changed: whoever is asked now answers afresh.
         data.pop("consent", None)
         data.pop("reason", None)
@@ -323,11 +323,11 @@ def family_extra(ctx):
     """The concerns chosen that the family must not hear of from the referrer: the page says not to
     ask for their consent (the recommendation then says not to tell them)."""
     return {"family_not_told": [ctx.version.indicators[i].text for i in journey.family_not_told(ctx.version, ctx.answers)],
-            "young_person": journey.asks_consent_of(ctx.answers) == "young_person"}
+            "young_person": journey.asks_consent_of(ctx.version, ctx.answers) == "young_person"}
 
 
 def family_write(ctx, form):
-    asked_of = journey.asks_consent_of(ctx.answers)
+    asked_of = journey.asks_consent_of(ctx.version, ctx.answers)
     if not form.validate_extra(young_person=asked_of == "young_person"):
         return None
     return ctx.answers.but(
