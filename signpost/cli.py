@@ -19,7 +19,56 @@ from .thresholds.cases import load_cases, run_all
 from .thresholds.diff import diff as diff_versions
 from . import values
 
-thresholds_cli = AppGroup("thresholds", help="Validate, list, show, compare and test threshold versions.")
+
+
+class CommandGroup(AppGroup):
+    """Signpost's command groups: a database that cannot be reached, or one `flask db upgrade` has not
+    brought up to this release, is one plain sentence and exit status 1, never a traceback."""
+
+    def invoke(self, ctx):
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as exc:
+            problem = database_problem(exc, _database_address(ctx))
+            if problem is None:
+                raise
+            raise click.ClickException(problem) from None
+
+
+def _database_address(ctx) -> str:
+    from flask.cli import ScriptInfo
+    from sqlalchemy.engine import make_url
+    try:
+        uri = ctx.ensure_object(ScriptInfo).load_app().config["SQLALCHEMY_DATABASE_URI"]
+        return make_url(uri).render_as_string(hide_password=True)
+    except Exception:  # only for the message: never hide the problem behind another
+        return "DATABASE_URL"
+
+
+# PostgreSQL's SQLSTATE classes for "cannot connect": connection exception, invalid authorisation,
+# no such database, the server shutting down; and for a schema older than the code: no such table or column.
+_UNREACHABLE = ("08", "28", "3D", "57")
+_NOT_UPGRADED = ("42P01", "42703")
+
+
+def database_problem(exc, address: str) -> str | None:
+    """What to tell an operator about a database error, or None for any other error (raised as it is)."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or ""
+    detail = " ".join((str(orig or exc).strip().splitlines() or [""])[0].split())
+    if code in _NOT_UPGRADED or detail.startswith(("no such table", "no such column")):
+        return (f"The database at {address} is not set up for this release of Signpost ({detail}). "
+                "Run `flask --app wsgi db upgrade` first.")
+    sqlite_unreachable = detail.startswith("unable to open database file")
+    postgres_unreachable = type(orig).__module__.startswith("psycopg") and (not code or code.startswith(_UNREACHABLE))
+    if exc.__class__.__name__ == "OperationalError" and (sqlite_unreachable or postgres_unreachable):
+        return (f"Cannot use the database at {address}: {detail}. Check DATABASE_URL (load the service's "
+                "environment first, as the README says) and that the database is running.")
+    return None
+
+
+thresholds_cli = CommandGroup("thresholds", help="Validate, list, show, compare and test threshold versions.")
 
 
 def _dir() -> Path:
@@ -266,7 +315,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(retention_cli)
 
 
-drafts_cli = AppGroup("drafts", help="Referral drafts kept server-side while referrers answer.")
+drafts_cli = CommandGroup("drafts", help="Referral drafts kept server-side while referrers answer.")
 
 
 @drafts_cli.command("purge")

@@ -8,9 +8,10 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
-retention_cli = AppGroup("retention", help="Delete or anonymise records past their retention period.")
+from .cli import CommandGroup
+
+retention_cli = CommandGroup("retention", help="Delete or anonymise records past their retention period.")
 
 
 @retention_cli.command("purge")
