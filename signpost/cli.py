@@ -68,6 +68,7 @@ def database_problem(exc, address: str) -> str | None:
     return None
 
 
+FORMAT_HELP = "Text to read, or JSON as the API gives it."
 thresholds_cli = CommandGroup("thresholds", help="Validate, list, show, compare and test threshold versions.")
 
 
@@ -182,7 +183,8 @@ def list_command():
 
 @thresholds_cli.command("show")
 @click.argument("version_id")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help=FORMAT_HELP)
 def show_command(version_id, fmt):
     """Show a version (ID or 'current'), as readable text or as JSON."""
     version = _version(_library(published=True), version_id)
@@ -214,7 +216,7 @@ def show_command(version_id, fmt):
 @click.argument("old_id")
 @click.argument("new_id")
 def diff_command(old_id, new_id):
-    """What changed from OLD to NEW: indicators, levels, rules, routes, contacts."""
+    """What changed from OLD_ID to NEW_ID: indicators, levels, rules, routes, contacts."""
     library = _library(published=True)
     old, new = _version(library, old_id), _version(library, new_id)
     changes = diff_versions(old, new)
@@ -256,10 +258,11 @@ def test_command():
 @click.option("--unborn", is_flag=True, help="The baby is not born yet.")
 @click.option("--indicator", "indicators", multiple=True, help="An indicator id; repeat for more.")
 @click.option("--consent", type=click.Choice(["given", "refused", "not_asked", "not_needed"]),
-              default="not_asked", show_default=True, help="As the engine and the API assume when not given.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+              default="not_asked", show_default=True, help="The family's consent (the engine and the API assume not_asked when it is not given).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help=FORMAT_HELP)
 def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
-    """Print the recommendation and its reasons for these answers."""
+    """The recommendation and its reasons for these answers under VERSION_ID (or 'current')."""
     library = _library(published=True)
     version = _version(library, version_id)
     try:

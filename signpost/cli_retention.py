@@ -35,7 +35,7 @@ def purge_command(dry_run):
         click.echo(f"{verb} {what.format(counts[kind], getattr(periods, kind).days)}")
 
 
-@retention_cli.command("erase")
+@retention_cli.command("erase", short_help="Erase a child's referral records; the anonymous counts stay.")
 @click.argument("reference")
 @click.option("--same-child", is_flag=True,
               help="Also erase the child's other referrals (same name and date of birth), and the "
@@ -44,7 +44,9 @@ def purge_command(dry_run):
 @click.option("--as", "email", required=True,
               help="The administrator running the erasure: the audit trail records their account.")
 def erase_command(reference, same_child, reason, email):
-    """Erase one child's referral records; the anonymous counts the reports use are kept."""
+    """Erase the referral REFERENCE (such as NM-2026-00042): the child's details, free text and notes.
+
+    The anonymous counts the reports use are kept."""
     from . import store
     from .store import retention
     if not reason.strip():
