@@ -20,7 +20,6 @@ from .thresholds.diff import diff as diff_versions
 from . import values
 
 
-
 class CommandGroup(AppGroup):
     """Signpost's command groups: a database that cannot be reached, or one `flask db upgrade` has not
     brought up to this release, is one plain sentence and exit status 1, never a traceback."""
@@ -48,12 +47,13 @@ def _database_address(ctx) -> str:
 
 # PostgreSQL's SQLSTATE classes for "cannot connect": connection exception, invalid authorisation,
 # no such database, the server shutting down; and for a schema older than the code: no such table or column.
-_UNREACHABLE = ("08", "28", "3D", "57")
+_UNREACHABLE = ("08", "28", "3D", "57P")
 _NOT_UPGRADED = ("42P01", "42703")
 
 
 def database_problem(exc, address: str) -> str | None:
     """What to tell an operator about a database error, or None for any other error (raised as it is)."""
+    from sqlalchemy.exc import OperationalError
     orig = getattr(exc, "orig", None)
     code = getattr(orig, "sqlstate", None) or ""
     detail = " ".join((str(orig or exc).strip().splitlines() or [""])[0].split())
@@ -62,7 +62,7 @@ def database_problem(exc, address: str) -> str | None:
                 "Run `flask --app wsgi db upgrade` first.")
     sqlite_unreachable = detail.startswith("unable to open database file")
     postgres_unreachable = type(orig).__module__.startswith("psycopg") and (not code or code.startswith(_UNREACHABLE))
-    if exc.__class__.__name__ == "OperationalError" and (sqlite_unreachable or postgres_unreachable):
+    if isinstance(exc, OperationalError) and (sqlite_unreachable or postgres_unreachable):
         return (f"Cannot use the database at {address}: {detail}. Check DATABASE_URL (load the service's "
                 "environment first, as the README says) and that the database is running.")
     return None
@@ -258,7 +258,8 @@ def test_command():
 @click.option("--unborn", is_flag=True, help="The baby is not born yet.")
 @click.option("--indicator", "indicators", multiple=True, help="An indicator id; repeat for more.")
 @click.option("--consent", type=click.Choice(["given", "refused", "not_asked", "not_needed"]),
-              default="not_asked", show_default=True, help="The family's consent (the engine and the API assume not_asked when it is not given).")
+              default="not_asked", show_default=True,
+              help="The family's consent (the engine and the API assume not_asked when it is not given).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help=FORMAT_HELP)
 def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
