@@ -317,6 +317,12 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(drafts_cli)
     from .cli_retention import retention_cli
     app.cli.add_command(retention_cli)
+    # Flask-Migrate's `db` group, under the same plain messages: `flask db upgrade` is the first command
+    # an operator runs against a new DATABASE_URL. Its commands are its own; only the group is ours.
+    migrations = app.cli.commands.get("db")
+    if migrations is not None and not isinstance(migrations, CommandGroup):
+        app.cli.add_command(CommandGroup("db", callback=migrations.callback, params=migrations.params,
+                                         help=migrations.help, commands=migrations.commands))
 
 
 drafts_cli = CommandGroup("drafts", help="Referral drafts kept server-side while referrers answer.")

@@ -28,7 +28,7 @@ def test_a_database_not_yet_upgraded_says_to_run_db_upgrade(tmp_path, args):
     assert "Run `flask --app wsgi db upgrade` first." in result.output and "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("args", COMMANDS[:2], ids=" ".join)
+@pytest.mark.parametrize("args", [*COMMANDS[:2], ["db", "upgrade"], ["db", "current"]], ids=" ".join)
 def test_a_postgresql_server_that_does_not_answer_is_named_without_its_password(args):
     # Port 1 on this machine: nothing listens there, so the connection is refused at once.
     result = run("postgresql+psycopg://signpost:secret-pw@127.0.0.1:1/signpost", args)
@@ -54,3 +54,11 @@ def test_other_database_errors_are_not_dressed_up(tmp_path, monkeypatch):
     monkeypatch.setattr(cli_accounts.db.session, "scalars", locked)
     result = run(f"sqlite:///{tmp_path / 'new.db'}", ["users", "list"])
     assert isinstance(result.exception, OperationalError)
+
+
+def test_db_upgrade_and_current_still_work_under_the_plain_messages(tmp_path):
+    """Flask-Migrate's `db` group is wrapped for those messages, keeping its own options and commands."""
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert run(url, ["db", "upgrade"]).exit_code == 0
+    assert run(url, ["db", "current"]).exit_code == 0  # alembic prints the revision past the runner's capture
+    assert run(url, ["users", "list"]).exit_code == 0  # the tables are there
