@@ -98,7 +98,8 @@ class OwnPostgres:
         self.folder = folder
         self.data = folder / "pgdata"
         self.port = port or free_port()
-        self.prefix = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
+        runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin") or "runuser"
+        self.prefix = [] if os.geteuid() != 0 else [runuser, "-u", "postgres", "--"]
 
     def _run(self, program: str, *args, **kwargs):
         program = shutil.which(program, path=postgres_path()) or program  # by its full path: runuser may reset PATH
@@ -124,8 +125,8 @@ class OwnPostgres:
     def stop(self) -> None:
         try:
             self.pg_ctl("stop", "-m", "immediate")
-        except subprocess.CalledProcessError:
-            pass
+        except (subprocess.CalledProcessError, OSError):  # not running, or never started (no runuser, no pg_ctl):
+            pass                                          # the temporary folder is still removed
 
 
 # ---------------------------------------------------------------------------- the app in this process
