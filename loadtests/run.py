@@ -37,8 +37,19 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
 PASSWORD = "load-test-password-1"
+# The service's own settings, as an operator's shell may hold them (README: the `flask` commands need
+# the production environment loaded). The load test sets its own: inheriting SIGNPOST_ENV=production
+# would make its cookies Secure, which Locust never sends back over plain HTTP, and every journey fail.
+SERVICE_SETTING_PREFIXES = ("SIGNPOST_", "GUNICORN_", "RATELIMIT_")
+SERVICE_SETTINGS = {"DATABASE_URL", "SECRET_KEY", "FORWARDED_ALLOW_IPS", "PORT", "FLASK_APP", "FLASK_DEBUG"}
 RECOVERY_LIMIT_S = 5.0
 OUTCOMES = ("nfa", "nfa_advice", "early_help", "assessment_s17", "strategy_s47", "already_open")
+
+
+def clean_environment(env=os.environ) -> tuple[dict, list[str]]:
+    """This shell's environment without Signpost's settings, and the names left out."""
+    left_out = sorted(name for name in env if name.startswith(SERVICE_SETTING_PREFIXES) or name in SERVICE_SETTINGS)
+    return {name: value for name, value in env.items() if name not in left_out}, left_out
 
 
 def free_port() -> int:
@@ -83,11 +94,12 @@ def postgres_path() -> str:
 class OwnPostgres:
     """A throwaway PostgreSQL cluster in a temporary folder, on its own port (never the shared one)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, port: int | None = None):
         self.folder = folder
         self.data = folder / "pgdata"
-        self.port = free_port()
-        self.prefix = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
+        self.port = port or free_port()
+        runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin") or "runuser"
+        self.prefix = [] if os.geteuid() != 0 else [runuser, "-u", "postgres", "--"]
 
     def _run(self, program: str, *args, **kwargs):
         program = shutil.which(program, path=postgres_path()) or program  # by its full path: runuser may reset PATH
@@ -113,15 +125,16 @@ class OwnPostgres:
     def stop(self) -> None:
         try:
             self.pg_ctl("stop", "-m", "immediate")
-        except subprocess.CalledProcessError:
-            pass
+        except (subprocess.CalledProcessError, OSError):  # not running, or never started (no runuser, no pg_ctl):
+            pass                                          # the temporary folder is still removed
 
 
 # ---------------------------------------------------------------------------- the app in this process
 
-def make_app(database_url: str):
-    from signpost import create_app
-    return create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "load-test-" + "k" * 40,
+def make_app(database_url: str, env: dict):
+    from signpost import create_app, settings
+    return create_app({**settings.from_environment(env),
+                       "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "load-test-" + "k" * 40,
                        "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
                        "RATELIMIT_ENABLED": False})
 
@@ -309,8 +322,14 @@ def main(argv=None) -> int:
     parser.add_argument("--fault-interval", type=float, default=None, help="least seconds between two faults (they are spread over the load by journeys done)")
     parser.add_argument("--time-limit", type=int, default=None, help="stop Locust after this many seconds")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--port", type=int, default=None, help="serve Signpost on this port (default: a free one)")
+    parser.add_argument("--postgres-port", type=int, default=None,
+                        help="run its own PostgreSQL on this port (default: a free one)")
     args = parser.parse_args(argv)
 
+    clean, left_out = clean_environment()
+    if left_out:
+        print("Not using the service's settings from this shell:", ", ".join(left_out))
     folder = Path(tempfile.mkdtemp(prefix="signpost-load-"))
     folder.chmod(0o755)
     postgres = None
@@ -318,13 +337,13 @@ def main(argv=None) -> int:
     faults = decider = None
     try:
         if args.database == "postgresql":
-            postgres = OwnPostgres(folder / "pg")
+            postgres = OwnPostgres(folder / "pg", args.postgres_port)
             database_url = postgres.start()
         else:
             database_url = f"sqlite:///{folder / 'signpost.db'}"
-        port = free_port()
+        port = args.port or free_port()
         url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "load-test-" + "k" * 40,
+        env = {**clean, "DATABASE_URL": database_url, "SECRET_KEY": "load-test-" + "k" * 40,
                "SIGNPOST_ARGON2_TIME_COST": "1", "SIGNPOST_ARGON2_MEMORY_KIB": "8",
                "SIGNPOST_ARGON2_PARALLELISM": "1", "RATELIMIT_STORAGE_URI": "memory://",
                "SIGNPOST_SIGN_IN_LIMIT_PER_ADDRESS": "1000000 per minute",
@@ -333,7 +352,7 @@ def main(argv=None) -> int:
                "GUNICORN_ACCESS_LOG": str(folder / "access.log"), "GUNICORN_MAX_REQUESTS": "0"}
         subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                        capture_output=True)
-        app = make_app(database_url)
+        app = make_app(database_url, env)
         decider_id = seed(app, args.users)
         server = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
                                   env=env, stdout=open(folder / "gunicorn.log", "w"), stderr=subprocess.STDOUT)

@@ -9,6 +9,7 @@
 # site as each role. Exits 1 on any injectable parameter or any wapiti finding of medium
 # severity or above; 0 when clean. Never sends anything anywhere but 127.0.0.1.
 # --quick: sqlmap's --smart (thorough tests only where a heuristic fires) and shorter wapiti runs.
+# SCAN_PORT: the port to serve on (default: a free one). Exit status 2: it could not start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -36,15 +37,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# Its own settings only: a shell with the production environment loaded (for the flask commands)
+# would otherwise make the cookies Secure (never sent back over plain HTTP) and refuse the demo seed.
+unset $(compgen -e | grep -E '^(SIGNPOST_|GUNICORN_|RATELIMIT_)') DATABASE_URL SECRET_KEY FORWARDED_ALLOW_IPS PORT
+PORT=${SCAN_PORT:-$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 URL="http://127.0.0.1:$PORT"
 export DATABASE_URL="sqlite:///$WORK/scan.db" SECRET_KEY="scan-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
 export SIGNPOST_ARGON2_TIME_COST=1 SIGNPOST_ARGON2_MEMORY_KIB=8 SIGNPOST_ARGON2_PARALLELISM=1
 export SIGNPOST_SIGN_IN_LIMIT_PER_ADDRESS="1000000 per minute" SIGNPOST_SIGN_IN_LIMIT_PER_ACCOUNT="1000000 per minute"
 export SIGNPOST_API_RATELIMIT="1000000 per minute" SIGNPOST_MAX_OPEN_DRAFTS=100000
 export GUNICORN_BIND="127.0.0.1:$PORT" GUNICORN_WORKERS=2 GUNICORN_ACCESS_LOG="$WORK/access.log"
-"$ROOT/.venv/bin/flask" --app wsgi db upgrade >/dev/null 2>&1
-"$ROOT/.venv/bin/flask" --app wsgi demo seed >/dev/null
+# A set-up failure exits 2 with its output, never 1 (which means findings).
+"$ROOT/.venv/bin/flask" --app wsgi db upgrade >"$WORK/setup.log" 2>&1 &&
+  "$ROOT/.venv/bin/flask" --app wsgi demo seed >>"$WORK/setup.log" 2>&1 ||
+  { echo "Could not set up the database to scan:" >&2; cat "$WORK/setup.log" >&2; exit 2; }
 "$ROOT/.venv/bin/gunicorn" -c gunicorn.conf.py wsgi:app >"$WORK/gunicorn.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 100); do curl -fs "$URL/healthz" >/dev/null && break; sleep 0.2; done
@@ -70,7 +76,8 @@ run_sqlmap "sign-in form" -u "$URL/sign-in" --data "email=a%40example.org&passwo
 
 for role in referrer frontdoor policy admin; do
   dir="$WORK/$role"
-  "$PY" security/targets.py "$URL" "$role@northmere.example" "$PASSWORD" "$dir"
+  "$PY" security/targets.py "$URL" "$role@northmere.example" "$PASSWORD" "$dir" ||
+    { echo "Could not list the forms $role can reach: nothing was scanned as $role" >&2; exit 2; }
   cookie=$(cat "$dir/cookie")
   while IFS= read -r form; do
     page=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["page"])' "$form")

@@ -60,11 +60,13 @@ def main(url: str, email: str, password: str, out: Path) -> None:
             return response.geturl(), response.read().decode("utf-8", "replace")
 
     def post(path, data):
+        """The page the post ends on (redirects followed): its path and its HTML."""
         body = urllib.parse.urlencode(data, doseq=True).encode()
         try:
-            opener.open(urllib.request.Request(url + path, data=body))
+            with opener.open(urllib.request.Request(url + path, data=body)) as response:
+                return urllib.parse.urlsplit(response.geturl()).path, response.read().decode("utf-8", "replace")
         except urllib.error.HTTPError:
-            pass
+            return path, ""
 
     def token(html):
         parser = Forms()
@@ -74,12 +76,17 @@ def main(url: str, email: str, password: str, out: Path) -> None:
     post("/sign-in", {"csrf_token": token(get("/sign-in")[1]), "email": email, "password": password})
     if email.startswith("referrer"):
         sys.path.insert(0, str(ROOT / "loadtests"))
-        from journey_plan import PLAN
+        from journey_plan import DRAFT_ID, PLAN
         csrf = token(get("/")[1])
-        post("/refer/new", {"csrf_token": csrf})
-        for path, data in PLAN:
-            post(path, {"csrf_token": csrf, **data})
-    seen, queue, forms = set(), ["/"] + ([p for p, _ in PLAN] + ["/refer/referral", "/refer/drafts"]
+        # The journey's own redirects, as the load test follows them: each post names its draft.
+        path, html = post("/refer/new", {"csrf_token": csrf})
+        while path in PLAN:
+            draft = DRAFT_ID.search(html)
+            after, html = post(path, {"csrf_token": csrf, **PLAN[path], "draft_id": draft.group(1) if draft else ""})
+            if after == path:
+                sys.exit(f"{email}: the journey stopped at {path}; the scan would miss its later pages")
+            path = after
+    seen, queue, forms = set(), ["/"] + (list(PLAN) + ["/refer/referral", "/refer/drafts"]
                                          if email.startswith("referrer") else []), {}
     while queue and len(seen) < 80:
         path = queue.pop(0)
@@ -106,12 +113,11 @@ def main(url: str, email: str, password: str, out: Path) -> None:
     # Journey pages are sent the answers that keep the journey on its path (the first radio button
     # of the danger question would end it), so every later page stays open to the scan.
     if email.startswith("referrer"):
-        planned = dict(PLAN)
+        planned = {**PLAN, "/refer/referral": PLAN.referral}
         for form in forms.values():
-            if form["action"] in planned:
-                form["data"] = {"csrf_token": form["data"].get("csrf_token", ""), **planned[form["action"]]}
-            elif form["action"] == "/refer/referral":
-                form["data"] = {"csrf_token": form["data"].get("csrf_token", ""), **PLAN.referral}
+            if form["action"] in planned:  # keeping the page's own csrf_token and draft_id
+                kept = {name: form["data"][name] for name in ("csrf_token", "draft_id") if name in form["data"]}
+                form["data"] = {**kept, **planned[form["action"]]}
     # Forms that end or replace the journey go last, so the others are tested against a live draft.
     last = ("/refer/check", "/refer/disagree", "/refer/referral", "/refer/finish", "/refer/drafts/resume",
             "/refer/new", "/refer/start-again", "/refer/drafts/delete")

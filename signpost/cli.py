@@ -19,7 +19,57 @@ from .thresholds.cases import load_cases, run_all
 from .thresholds.diff import diff as diff_versions
 from . import values
 
-thresholds_cli = AppGroup("thresholds", help="Validate, list, show, compare and test threshold versions.")
+
+class CommandGroup(AppGroup):
+    """Signpost's command groups: a database that cannot be reached, or one `flask db upgrade` has not
+    brought up to this release, is one plain sentence and exit status 1, never a traceback."""
+
+    def invoke(self, ctx):
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as exc:
+            problem = database_problem(exc, _database_address(ctx))
+            if problem is None:
+                raise
+            raise click.ClickException(problem) from None
+
+
+def _database_address(ctx) -> str:
+    from flask.cli import ScriptInfo
+    from sqlalchemy.engine import make_url
+    try:
+        uri = ctx.ensure_object(ScriptInfo).load_app().config["SQLALCHEMY_DATABASE_URI"]
+        return make_url(uri).render_as_string(hide_password=True)
+    except Exception:  # only for the message: never hide the problem behind another
+        return "DATABASE_URL"
+
+
+# PostgreSQL's SQLSTATE classes for "cannot connect": connection exception, invalid authorisation,
+# no such database, the server shutting down; and for a schema older than the code: no such table or column.
+_UNREACHABLE = ("08", "28", "3D", "57P")
+_NOT_UPGRADED = ("42P01", "42703")
+
+
+def database_problem(exc, address: str) -> str | None:
+    """What to tell an operator about a database error, or None for any other error (raised as it is)."""
+    from sqlalchemy.exc import OperationalError
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or ""
+    detail = " ".join((str(orig or exc).strip().splitlines() or [""])[0].split())
+    if code in _NOT_UPGRADED or detail.startswith(("no such table", "no such column")):
+        return (f"The database at {address} is not set up for this release of Signpost ({detail}). "
+                "Run `flask --app wsgi db upgrade` first.")
+    sqlite_unreachable = detail.startswith("unable to open database file")
+    postgres_unreachable = type(orig).__module__.startswith("psycopg") and (not code or code.startswith(_UNREACHABLE))
+    if isinstance(exc, OperationalError) and (sqlite_unreachable or postgres_unreachable):
+        return (f"Cannot use the database at {address}: {detail}. Check DATABASE_URL (load the service's "
+                "environment first, as the README says) and that the database is running.")
+    return None
+
+
+FORMAT_HELP = "Text to read, or JSON as the API gives it."
+thresholds_cli = CommandGroup("thresholds", help="Validate, list, show, compare and test threshold versions.")
 
 
 def _dir() -> Path:
@@ -133,7 +183,8 @@ def list_command():
 
 @thresholds_cli.command("show")
 @click.argument("version_id")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help=FORMAT_HELP)
 def show_command(version_id, fmt):
     """Show a version (ID or 'current'), as readable text or as JSON."""
     version = _version(_library(published=True), version_id)
@@ -165,7 +216,7 @@ def show_command(version_id, fmt):
 @click.argument("old_id")
 @click.argument("new_id")
 def diff_command(old_id, new_id):
-    """What changed from OLD to NEW: indicators, levels, rules, routes, contacts."""
+    """What changed from OLD_ID to NEW_ID: indicators, levels, rules, routes, contacts."""
     library = _library(published=True)
     old, new = _version(library, old_id), _version(library, new_id)
     changes = diff_versions(old, new)
@@ -207,10 +258,12 @@ def test_command():
 @click.option("--unborn", is_flag=True, help="The baby is not born yet.")
 @click.option("--indicator", "indicators", multiple=True, help="An indicator id; repeat for more.")
 @click.option("--consent", type=click.Choice(["given", "refused", "not_asked", "not_needed"]),
-              default="not_asked", show_default=True, help="As the engine and the API assume when not given.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+              default="not_asked", show_default=True,
+              help="The family's consent (the engine and the API assume not_asked when it is not given).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help=FORMAT_HELP)
 def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
-    """Print the recommendation and its reasons for these answers."""
+    """The recommendation and its reasons for these answers under VERSION_ID (or 'current')."""
     library = _library(published=True)
     version = _version(library, version_id)
     try:
@@ -264,9 +317,15 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(drafts_cli)
     from .cli_retention import retention_cli
     app.cli.add_command(retention_cli)
+    # Flask-Migrate's `db` group, under the same plain messages: `flask db upgrade` is the first command
+    # an operator runs against a new DATABASE_URL. Its commands are its own; only the group is ours.
+    migrations = app.cli.commands.get("db")
+    if migrations is not None and not isinstance(migrations, CommandGroup):
+        app.cli.add_command(CommandGroup("db", callback=migrations.callback, params=migrations.params,
+                                         help=migrations.help, commands=migrations.commands))
 
 
-drafts_cli = AppGroup("drafts", help="Referral drafts kept server-side while referrers answer.")
+drafts_cli = CommandGroup("drafts", help="Referral drafts kept server-side while referrers answer.")
 
 
 @drafts_cli.command("purge")

@@ -8,15 +8,15 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 from sqlalchemy import select
 
 from . import demo, passwords, store
 from .extensions import db
+from .cli import CommandGroup
 from .models import ROLES, User
 
-users_cli = AppGroup("users", help="Add and manage user accounts.")
-demo_cli = AppGroup("demo", help="Fictional demo data.")
+users_cli = CommandGroup("users", help="Add and manage user accounts.")
+demo_cli = CommandGroup("demo", help="Fictional demo data.")
 
 
 def _read_password() -> str:

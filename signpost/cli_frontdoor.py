@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
 
-mail_cli = AppGroup("mail", help="Email to referrers, sent from the outbox.")
-contacts_cli = AppGroup("contacts", help="Contacts that reached the front door outside Signpost.")
+from .cli import CommandGroup
+
+mail_cli = CommandGroup("mail", help="Email to referrers, sent from the outbox.")
+contacts_cli = CommandGroup("contacts", help="Contacts that reached the front door outside Signpost.")
 
 
 @mail_cli.command("send-pending")

@@ -8,9 +8,10 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
-retention_cli = AppGroup("retention", help="Delete or anonymise records past their retention period.")
+from .cli import CommandGroup
+
+retention_cli = CommandGroup("retention", help="Delete or anonymise records past their retention period.")
 
 
 @retention_cli.command("purge")
@@ -20,16 +21,22 @@ def purge_command(dry_run):
     from .store import retention
     periods = retention.Periods.from_config(current_app.config)
     counts = retention.purge(periods, dry_run=dry_run)
-    verb = "Would act on" if dry_run else "Acted on"
-    words = {"drafts": "draft(s) deleted", "kept_decisions": "unsent decision form(s) kept at an idle sign-out "
-             "deleted", "referrals": "referral(s) with identifying details erased",
-             "decisions": "decision note(s) erased", "assessments": "assessment(s) deleted with their referral "
-             "and decisions", "audit_events": "audit event(s) deleted"}
+    # (what is done, to what, when it is past its period), read as "Deleted 3 draft(s) not changed ..."
+    words = {"drafts": ("delete", "{} draft(s) not changed for more than {} days"),
+             "kept_decisions": ("delete", "{} unsent decision form(s), kept at an idle sign-out, older than {} days"),
+             "referrals": ("erase", "the identifying details of {} referral(s) older than {} days"),
+             "decisions": ("erase", "the notes of {} decision(s) older than {} days"),
+             "assessments": ("delete", "{} assessment(s) older than {} days, with their referrals and decisions"),
+             "audit_events": ("delete", "{} audit event(s) older than {} days")}
+    if dry_run:
+        click.echo("Dry run: nothing is changed.")
     for kind in retention.KINDS:
-        click.echo(f"{verb} {counts[kind]:>6} {words[kind]} (older than {getattr(periods, kind).days} days)")
+        verb, what = words[kind]
+        verb = f"Would {verb}" if dry_run else f"{verb.capitalize()}d"
+        click.echo(f"{verb} {what.format(counts[kind], getattr(periods, kind).days)}")
 
 
-@retention_cli.command("erase")
+@retention_cli.command("erase", short_help="Erase a child's referral records; the anonymous counts stay.")
 @click.argument("reference")
 @click.option("--same-child", is_flag=True,
               help="Also erase the child's other referrals (same name and date of birth), and the "
@@ -38,7 +45,9 @@ def purge_command(dry_run):
 @click.option("--as", "email", required=True,
               help="The administrator running the erasure: the audit trail records their account.")
 def erase_command(reference, same_child, reason, email):
-    """Erase one child's referral records; the anonymous counts the reports use are kept."""
+    """Erase the referral REFERENCE (such as NM-2026-00042): the child's details, free text and notes.
+
+    The anonymous counts the reports use are kept."""
     from . import store
     from .store import retention
     if not reason.strip():
@@ -48,11 +57,12 @@ def erase_command(reference, same_child, reason, email):
     if user is None or not user.active or user.role != "admin":
         click.echo(f"No active administrator account {email}.", err=True)
         sys.exit(1)
+    reference = reference.strip().upper()  # references are capitals (NM-2026-00042), however typed
     try:
         erased = retention.erase_child(reference, same_child=same_child, reason=reason, actor=user)
     except LookupError as exc:
         message = str(exc)
-        click.echo(message[:1].upper() + message[1:], err=True)  # the reference as typed, not lowercased
+        click.echo(f"{message[:1].upper()}{message[1:]}.", err=True)  # the reference kept in capitals
         sys.exit(1)
     if not erased:
         click.echo(f"{reference} was already erased.")

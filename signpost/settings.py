@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
@@ -14,6 +15,7 @@ ENVIRONMENTS = ("development", "production")
 # Values that must never be accepted as a production SECRET_KEY.
 WEAK_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "signpost"}
 MIN_SECRET_LENGTH = 32
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
 
 class SettingsError(RuntimeError):
@@ -143,3 +145,11 @@ def check(config: dict) -> None:
                 "SIGNPOST_ENV=production needs a real SECRET_KEY of at least "
                 f"{MIN_SECRET_LENGTH} random characters, for example: "
                 "python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+        # Each decision's email to the referrer is written with its link when the decision is made, mail
+        # server or not: a default address would send every referrer to their own machine.
+        base = urlsplit(config.get("BASE_URL") or "")
+        if base.scheme != "https" or not base.hostname or base.hostname in LOOPBACK_HOSTS:
+            raise SettingsError(
+                "SIGNPOST_ENV=production needs SIGNPOST_BASE_URL, the service's public https address (for "
+                f"example https://signpost.council.example), got {config.get('BASE_URL')!r}: the emails "
+                "to referrers link to it.")

@@ -96,8 +96,26 @@ def test_production_starts_with_a_real_secret_key(tmp_path, monkeypatch):
     monkeypatch.setenv("SIGNPOST_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "a" * 20 + "Zk3-9vQ" * 4)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
+    monkeypatch.setenv("SIGNPOST_BASE_URL", "https://signpost.northmere.example/")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["ENVIRONMENT"] == "production"
+    assert app.config["BASE_URL"] == "https://signpost.northmere.example"
+
+
+@pytest.mark.parametrize("base_url", [None, "", "http://127.0.0.1:8000", "https://localhost",
+                                      "http://signpost.northmere.example", "signpost.northmere.example"])
+def test_production_refuses_to_start_without_its_public_address(tmp_path, monkeypatch, base_url):
+    """Each decision's email to the referrer carries a link made from SIGNPOST_BASE_URL when the decision
+    is recorded: left at its default, every link would point at the referrer's own machine."""
+    monkeypatch.setenv("SIGNPOST_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a" * 20 + "Zk3-9vQ" * 4)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
+    if base_url is None:
+        monkeypatch.delenv("SIGNPOST_BASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("SIGNPOST_BASE_URL", base_url)
+    with pytest.raises(settings.SettingsError, match="needs SIGNPOST_BASE_URL, the service's public https address"):
+        create_app()
 
 
 def test_development_keeps_a_random_secret_key_in_instance(tmp_path, monkeypatch):

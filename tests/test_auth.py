@@ -344,6 +344,15 @@ def test_cli_users_add_rejects_bad_input(app, args, stdin, message):
     assert store.find_user("x@example.org") is None
 
 
+@pytest.mark.parametrize("email", ["notanemail", "x@example", "x@@example.org"])
+def test_cli_users_add_refuses_what_is_not_an_email_address(app, email):
+    result = app.test_cli_runner().invoke(args=["users", "add", email, "--role", "referrer"],
+                                          input="a very long password\n")
+    assert result.exit_code == 1
+    assert "Enter an email address in the correct format, like name@example.org." in result.output
+    assert not db.session.scalars(sa.select(User)).all() and not events("user_created")
+
+
 def test_cli_users_add_duplicate(app, users):
     result = app.test_cli_runner().invoke(args=["users", "add", "ADMIN@example.org", "--role", "admin"],
                                           input="a very long password\n")

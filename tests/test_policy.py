@@ -651,6 +651,8 @@ def test_cli_simulates_and_publishes_a_draft_file(app, users, thresholds_dir, tm
     # Withdrawn from the command line too, with a reason; the version in force never.
     result = runner.invoke(args=["thresholds", "withdraw", current.id, "--reason", "(test) no"])
     assert result.exit_code == 1 and "cannot be withdrawn here" in result.output
+    result = runner.invoke(args=["thresholds", "withdraw", "cli-draf", "--reason", "(test) a typing slip"])
+    assert result.exit_code == 1 and "There is no threshold version cli-draf." in result.output
     result = runner.invoke(args=["thresholds", "withdraw", "cli-draft", "--reason", "(test) Published by mistake."])
     assert result.exit_code == 0, result.output
     assert current_library().by_id("cli-draft") is None and not (thresholds_dir / "cli-draft.yaml").exists()

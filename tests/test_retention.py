@@ -189,8 +189,15 @@ def test_an_erasure_names_an_active_administrator_or_erases_nothing(app, users, 
 
 def test_erase_an_unknown_reference_fails(app, users):
     result = erase(app, "NM-1999-00001", "--reason", "x")
-    assert result.exit_code == 1 and "No referral" in result.output
-    assert "NM-1999-00001" in result.output  # as typed: never lowercased to nm-1999-00001
+    assert result.exit_code == 1 and "No referral NM-1999-00001." in result.output  # never lowercased
+
+
+def test_a_reference_typed_in_lower_case_finds_its_referral(app, users):
+    reference = journey(users, days_ago=100).referral.reference
+    result = erase(app, f" {reference.lower()}", "--reason", "SAR-2026-17")
+    assert result.exit_code == 0 and f"Erased 1 referral(s): {reference}" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(Referral)).erased_at is not None
 
 
 @pytest.mark.parametrize("reason", ["", "   "])
@@ -217,10 +224,14 @@ def test_same_child_from_an_already_erased_referral_says_the_others_cannot_be_fo
 def test_purge_command_dry_run_says_what_it_would_do(app, users):
     journey(users, days_ago=2200)
     result = app.test_cli_runner().invoke(args=["retention", "purge", "--dry-run"])
-    assert result.exit_code == 0 and "Would act on      1 referral(s)" in result.output
+    assert result.exit_code == 0 and "Dry run: nothing is changed." in result.output
+    assert "Would erase the identifying details of 1 referral(s) older than 2190 days" in result.output
+    assert "Would delete 1 draft(s) not changed for more than 30 days" in result.output
     assert count(Referral) == 1 and db.session.scalar(select(Referral)).erased_at is None
     result = app.test_cli_runner().invoke(args=["retention", "purge"])
-    assert result.exit_code == 0 and "Acted on      1 referral(s)" in result.output
+    assert result.exit_code == 0 and "Dry run" not in result.output
+    assert "Erased the identifying details of 1 referral(s) older than 2190 days" in result.output
+    assert "Deleted 0 audit event(s) older than 2190 days" in result.output
 
 
 @pytest.fixture

@@ -137,7 +137,8 @@ def test_session_cookie_is_secure_in_production(database_url):
     from signpost import settings
     config = settings.from_environment({"SIGNPOST_ENV": "production"})
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
-    app = make_app(database_url, ENVIRONMENT="production", SESSION_COOKIE_SECURE=True)
+    app = make_app(database_url, ENVIRONMENT="production", SESSION_COOKIE_SECURE=True,
+                   BASE_URL="https://signpost.example")
     with app.app_context():
         cookie = session_cookie(app.test_client().get("/sign-in", base_url="https://signpost.example"))
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie

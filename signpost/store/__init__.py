@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import delete, func, select, update
@@ -112,6 +113,10 @@ def create_user(email: str, name: str, role: str, password: str, organisation: s
     email = normalise_email(email)
     if role not in ROLES:
         raise StoreError(f"role must be one of {', '.join(ROLES)}")
+    try:  # as the admin form's check: `flask users add` (or any other caller) must not add 'notanemail'
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        raise StoreError("enter an email address in the correct format, like name@example.org") from None
     taken = StoreError(f"there is already an account for {email}")
     if find_user(email) is not None:
         raise taken

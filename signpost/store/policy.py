@@ -156,6 +156,8 @@ def withdraw(version_id: str, reason: str, *, library, thresholds_dir: Path | st
     already, or while a later version is scheduled (withdraw that first: it may build on this one).
     `library` is what is published now (content.forget_published first), for the later versions."""
     row = db.session.get(PublishedThreshold, version_id)
+    if row is None and all(v.id != version_id for v in library.versions):
+        raise CannotWithdraw(f"There is no threshold version {version_id}.")
     if row is None:
         raise CannotWithdraw(f"{version_id} was not published in Signpost, so it cannot be withdrawn here. A version "
                              "that came as a file is withdrawn by removing its file from thresholds/ before its date.")
