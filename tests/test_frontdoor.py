@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import itertools
+import html
 import re
 import threading
 
@@ -146,6 +147,17 @@ def test_the_item_shows_the_date_of_birth_in_words_and_why_only_with_a_reason(fr
         **CHILD["answers"], "consent": {"aware": "yes", "consent": "refused", "reason": "(test) They want to wait"}}})
     page = front_door.get(f"/front-door/items/{refused.reference}").text
     assert why.search(page) and "(test) They want to wait" in page
+
+
+def test_the_item_says_when_consent_was_a_young_persons_own_and_only_then(front_door, users):
+    """A young person of 16 or 17 asked for their own agreement: the front door reads whose it was."""
+    own = make_item(users["referrer"], details={**CHILD, "answers": {
+        **CHILD["answers"], "consent": {"aware": "no", "consent": "given", "reason": "", "asked_of": "young_person"}}})
+    page = " ".join(html.unescape(front_door.get(f"/front-door/items/{own.reference}").text).split())
+    assert "Given (the young person's own, at 16 or 17)" in page
+    family = make_item(users["referrer"])
+    page = html.unescape(front_door.get(f"/front-door/items/{family.reference}").text)
+    assert "the young person's own" not in page
 
 
 def test_the_item_gives_the_reasons_the_referrer_was_shown(front_door, users):
