@@ -135,6 +135,8 @@ if (dialog && typeof dialog.showModal === "function") {
   };
 
   dialog.querySelector("[data-timeout-stay]").addEventListener("click", stay);
+  // Signed out, the form they were writing is still on the page: back to it, to send it (and sign in).
+  dialog.querySelector("[data-timeout-back]").addEventListener("click", () => dialog.close());
   // Escape while warned means "stay signed in", as closing the warning does in GOV.UK services.
   dialog.addEventListener("cancel", (event) => {
     if (ended.hidden) {

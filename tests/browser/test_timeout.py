@@ -111,3 +111,23 @@ def test_without_javascript_there_is_no_warning_and_nothing_hidden_is_in_the_way
     page.goto("/")
     expect(page.locator("dialog[data-timeout]")).to_be_hidden()
     expect(page.get_by_role("button", name="Stay signed in")).to_be_hidden()
+
+
+def test_signed_out_while_writing_they_can_go_back_to_the_form_to_send_it(page_as):
+    """The ended message says to send a half-written form as usual (it is kept across the sign-in): the
+    modal dialog must let them back to it, since Sign in again leaves the page and what they typed."""
+    page = page_as("front_door")
+    page.goto("/front-door/")
+    item = page.locator("a[href*='/front-door/items/']").first.get_attribute("href")
+    dialog = opened(page, item)
+    note = page.get_by_label("Note for the referrer")
+    note.fill("(test) Spoke to the school nurse.")
+    page.clock.run_for("30:35")
+    expect(dialog.get_by_role("heading", name=ENDED)).to_be_focused()
+    dialog.get_by_role("button", name="Go back to the page").click()
+    expect(dialog).to_be_hidden()
+    expect(note).to_be_focused()
+    expect(note).to_have_value("(test) Spoke to the school nurse.")
+    page.clock.run_for("10:00")  # signed out it stays: no warning again
+    expect(dialog).to_be_hidden()
+    page.problems.assert_none("timeout ended, back to the page")
