@@ -5,21 +5,27 @@
 // The server ends a session SESSION_IDLE_MINUTES after its last request (and allows up to 30 s
 // more). This page's load, or "Stay signed in", is such a request; so is any page of Signpost
 // opened in another tab of this browser, which shares the session: each records when in
-// localStorage, and the warning waits for the latest.
+// localStorage, and the warning waits for the latest. Whatever the use, a session also ends
+// SESSION_MAX_HOURS after signing in: that is warned of too, with nothing to stay signed in for.
 const dialog = document.querySelector("dialog[data-timeout]");
 if (dialog && typeof dialog.showModal === "function") {
   const KEY = "signpost-last-request";
   const idle = Number(dialog.dataset.idleSeconds) * 1000;
   const warnFor = Math.min(2 * 60 * 1000, idle / 2);
   const loaded = Date.now();
+  const left = Number(dialog.dataset.sessionLeftSeconds);
+  const ends = loaded + (Number.isFinite(left) ? left * 1000 : Infinity);
   const warning = dialog.querySelector("[data-timeout-warning]");
   const ended = dialog.querySelector("[data-timeout-ended]");
-  const left = dialog.querySelector("[data-timeout-left]");
+  const timeLeft = dialog.querySelector("[data-timeout-left]");
+  const stayButton = dialog.querySelector("[data-timeout-stay]");
+  const continueButton = dialog.querySelector("[data-timeout-continue]");
   const announce = dialog.querySelector("[data-timeout-announce]");
   const token = dialog.querySelector("input[name=csrf_token]").value;
   let timer = null;
   let ticking = null;
   let announced = null;
+  let dismissed = false; // the warning of the session's end, read: not shown again
 
   const stored = () => {
     try {
@@ -35,7 +41,17 @@ if (dialog && typeof dialog.showModal === "function") {
       // Storage refused (a private window's setting): this tab's own clock is used.
     }
   };
-  const deadline = () => Math.max(loaded, stored()) + idle;
+  const idleEnd = () => Math.max(loaded, stored()) + idle;
+  const deadline = () => Math.min(idleEnd(), ends);
+  const final = () => ends <= idleEnd(); // the session's end comes first: staying signed in cannot help
+
+  const sayWhy = () => {
+    const isFinal = final();
+    dialog.querySelectorAll("[data-timeout-idle]").forEach((element) => { element.hidden = isFinal; });
+    dialog.querySelectorAll("[data-timeout-final]").forEach((element) => { element.hidden = !isFinal; });
+    stayButton.hidden = isFinal;
+    continueButton.hidden = !isFinal;
+  };
 
   const words = (ms) => {
     const seconds = Math.max(0, Math.ceil(ms / 1000));
@@ -51,6 +67,7 @@ if (dialog && typeof dialog.showModal === "function") {
   const showEnded = () => {
     window.clearTimeout(timer);
     window.clearInterval(ticking);
+    sayWhy();
     warning.hidden = true;
     ended.hidden = false;
     dialog.querySelector("[data-timeout-again]").href = window.location.href;
@@ -72,7 +89,7 @@ if (dialog && typeof dialog.showModal === "function") {
       close();
       return;
     }
-    left.textContent = words(remaining);
+    timeLeft.textContent = words(remaining);
     // Screen readers hear the time left when the warning opens (it names the dialog), then once a
     // minute and at 20 seconds: not every second.
     const step = remaining > 60000 ? Math.ceil(remaining / 60000) * 60 : (remaining > 20000 ? 60 : 20);
@@ -84,7 +101,8 @@ if (dialog && typeof dialog.showModal === "function") {
 
   const schedule = () => {
     window.clearTimeout(timer);
-    timer = window.setTimeout(check, Math.max(0, deadline() - warnFor - Date.now()));
+    const at = dismissed ? deadline() : deadline() - warnFor;
+    timer = window.setTimeout(check, Math.max(0, at - Date.now()));
   };
 
   const open = () => {
@@ -93,7 +111,11 @@ if (dialog && typeof dialog.showModal === "function") {
     if (!ended.hidden) {
       return;
     }
-    dialog.showModal();
+    sayWhy();
+    if (!dialog.open) { // opened again (the tab shown again, say), focus stays where it is
+      dialog.showModal();
+      (final() ? continueButton : stayButton).focus();
+    }
     window.clearInterval(ticking);
     ticking = window.setInterval(tick, 1000);
   };
@@ -110,7 +132,7 @@ if (dialog && typeof dialog.showModal === "function") {
     const remaining = deadline() - Date.now();
     if (remaining <= 0) {
       showEnded();
-    } else if (remaining <= warnFor + 1000) {
+    } else if (remaining <= warnFor + 1000 && !dismissed) {
       open();
     } else {
       schedule();
@@ -134,12 +156,23 @@ if (dialog && typeof dialog.showModal === "function") {
     }
   };
 
-  dialog.querySelector("[data-timeout-stay]").addEventListener("click", stay);
+  const dismiss = () => {
+    dismissed = true;
+    close();
+  };
+  stayButton.addEventListener("click", stay);
+  continueButton.addEventListener("click", dismiss);
+  // Signed out, the form they were writing is still on the page: back to it, to send it (and sign in).
+  dialog.querySelector("[data-timeout-back]").addEventListener("click", () => dialog.close());
   // Escape while warned means "stay signed in", as closing the warning does in GOV.UK services.
   dialog.addEventListener("cancel", (event) => {
     if (ended.hidden) {
       event.preventDefault();
-      stay();
+      if (final()) {
+        dismiss();
+      } else {
+        stay();
+      }
     }
   });
   // Timers in a hidden tab may run late: check again when it is shown.

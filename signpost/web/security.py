@@ -171,6 +171,8 @@ def _idle_and_access():
             return redirect(url_for("auth.sign_in"))
         if now - last_seen >= LAST_SEEN_EVERY:
             session["last_seen"] = now
+        # For the timeout warning (base.html): the session ends this many seconds from now, in use or not.
+        g.session_left = max(0, started + current_app.config["SESSION_MAX_HOURS"] * 3600 - now)
         if current_user.must_change_password and endpoint not in MUST_CHANGE_PASSWORD_ENDPOINTS:
             return redirect(url_for("auth.change_password"))
         return None

@@ -44,6 +44,8 @@ def test_the_warning_comes_two_minutes_before_and_stay_signed_in_starts_the_cloc
     expect(dialog.get_by_role("heading", name=WARNING)).to_be_visible()
     expect(dialog.get_by_role("button", name="Stay signed in")).to_be_focused()
     expect(dialog.locator("[data-timeout-left]")).to_have_text("2 minutes")
+    assert "12 hours" not in dialog.locator("#signpost-timeout-text").inner_text()
+    expect(dialog.get_by_role("button", name="Continue")).to_be_hidden()
     axe_as_it_is(page, "timeout-warning")
     with page.expect_response("**/account/stay-signed-in") as sent:
         dialog.get_by_role("button", name="Stay signed in").click()
@@ -111,3 +113,59 @@ def test_without_javascript_there_is_no_warning_and_nothing_hidden_is_in_the_way
     page.goto("/")
     expect(page.locator("dialog[data-timeout]")).to_be_hidden()
     expect(page.get_by_role("button", name="Stay signed in")).to_be_hidden()
+
+
+def test_signed_out_while_writing_they_can_go_back_to_the_form_to_send_it(page_as):
+    """The ended message says to send a half-written form as usual (it is kept across the sign-in): the
+    modal dialog must let them back to it, since Sign in again leaves the page and what they typed."""
+    page = page_as("front_door")
+    page.goto("/front-door/")
+    item = page.locator("a[href*='/front-door/items/']").first.get_attribute("href")
+    dialog = opened(page, item)
+    note = page.get_by_label("Note for the referrer")
+    note.fill("(test) Spoke to the school nurse.")
+    page.clock.run_for("30:35")
+    expect(dialog.get_by_role("heading", name=ENDED)).to_be_focused()
+    dialog.get_by_role("button", name="Go back to the page").click()
+    expect(dialog).to_be_hidden()
+    expect(note).to_be_focused()
+    expect(note).to_have_value("(test) Spoke to the school nurse.")
+    page.clock.run_for("10:00")  # signed out it stays: no warning again
+    expect(dialog).to_be_hidden()
+    page.problems.assert_none("timeout ended, back to the page")
+
+
+def test_the_end_of_a_session_however_busy_is_warned_of_too(page_as):
+    """A session ends SESSION_MAX_HOURS (12) after signing in, however often Stay signed in is used: that
+    limit is warned of as well, saying why and with nothing to stay signed in for, and told when it comes."""
+    page = page_as("policy_lead")
+    dialog = opened(page)
+    left = int(dialog.get_attribute("data-session-left-seconds"))
+    assert 11 * 3600 < left <= 12 * 3600
+    stay = dialog.get_by_role("button", name="Stay signed in")
+    carry_on = dialog.get_by_role("button", name="Continue")
+    elapsed = 0
+    while elapsed + 30 * 60 < left - 2 * 60:  # busy all day: every warning of the idle limit answered
+        page.clock.run_for(28 * 60 * 1000 + 5000)
+        elapsed += 28 * 60 + 5
+        expect(stay).to_be_visible()
+        stay.click()
+        expect(dialog).to_be_hidden()
+    page.clock.run_for((left - 2 * 60 - elapsed - 5) * 1000)
+    expect(dialog).to_be_hidden()
+    page.clock.run_for(10_000)  # two minutes before the end
+    expect(carry_on).to_be_visible()
+    said = dialog.locator("#signpost-timeout-text").inner_text()  # what is shown, not what is hidden
+    assert "because you will have been signed in for 12 hours" in said and "do not do anything" not in said
+    expect(stay).to_be_hidden()
+    expect(carry_on).to_be_focused()
+    axe_as_it_is(page, "timeout-session-end")
+    carry_on.click()
+    expect(dialog).to_be_hidden()
+    page.clock.run_for("01:00")  # read once: not shown again before the end
+    expect(dialog).to_be_hidden()
+    page.clock.run_for("01:30")
+    expect(dialog.get_by_role("heading", name=ENDED)).to_be_focused()
+    said = dialog.locator("#signpost-timeout-why").inner_text()
+    assert "because you had been signed in for 12 hours" in said and "not done anything" not in said
+    page.problems.assert_none("timeout at the session's end")
