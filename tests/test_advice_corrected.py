@@ -398,3 +398,23 @@ def test_a_referral_a_young_person_agreed_to_says_whom_to_tell_the_front_door_kn
     assert route == "social_care"
     assert told and all("young person of 16 or 17 agreed for themselves" in s and "anyone else, at risk" in s
                         for s in told), steps
+
+
+@SINCE_FIFTH
+@pytest.mark.parametrize("consent, marker, said", [
+    ("refused", "send the referral saying that", "the family, or the young person, refused"),
+    ("not_asked", "that you are making a referral", "Tell the parents, and a young person of 16 or 17 themselves,"),
+])
+def test_a_referral_for_a_young_person_speaks_of_them_not_only_their_family(version, consent, marker, said):
+    # A young person of 16 or 17 answers for themselves: "say the family refused" or "tell the parents"
+    # alone would leave out the person whose decision it was, and who is told.
+    route, steps, every = young_person_steps(version, "domestic_abuse_current", consent, marker)
+    assert route == "social_care"
+    assert steps and all(said in s for s in steps), every
+
+
+@SINCE_FIFTH
+def test_refused_early_help_keeps_a_record_of_whoevers_decision_it_was(version):
+    rule = next(r for r in version.document.rules if getattr(r, "type", None) == "consent")
+    record = [s for s in rule.next_steps if "Keep a record" in s]
+    assert record and all("the family's, or the young person's, decision" in s for s in record), rule.next_steps
