@@ -10,6 +10,7 @@
 const dialog = document.querySelector("dialog[data-timeout]");
 if (dialog && typeof dialog.showModal === "function") {
   const KEY = "signpost-last-request";
+  const SIGNED_OUT = "signpost-signed-out"; // when this browser last signed out, in any tab
   const idle = Number(dialog.dataset.idleSeconds) * 1000;
   const warnFor = Math.min(2 * 60 * 1000, idle / 2);
   const loaded = Date.now();
@@ -21,6 +22,9 @@ if (dialog && typeof dialog.showModal === "function") {
   const stayButton = dialog.querySelector("[data-timeout-stay]");
   const continueButton = dialog.querySelector("[data-timeout-continue]");
   const announce = dialog.querySelector("[data-timeout-announce]");
+  const problem = dialog.querySelector("[data-timeout-error]");
+  const why = dialog.querySelector("#signpost-timeout-why");
+  const elsewhere = dialog.querySelector("[data-timeout-elsewhere]");
   const token = dialog.querySelector("input[name=csrf_token]").value;
   let timer = null;
   let ticking = null;
@@ -64,15 +68,18 @@ if (dialog && typeof dialog.showModal === "function") {
     return seconds === 1 ? "1 second" : `${seconds} seconds`;
   };
 
-  const showEnded = () => {
+  // signedOutElsewhere: another tab of this browser signed out, so this page's session has gone too.
+  const showEnded = (signedOutElsewhere = false) => {
     window.clearTimeout(timer);
     window.clearInterval(ticking);
     sayWhy();
+    why.hidden = signedOutElsewhere;
+    elsewhere.hidden = !signedOutElsewhere;
     warning.hidden = true;
     ended.hidden = false;
     dialog.querySelector("[data-timeout-again]").href = window.location.href;
     dialog.setAttribute("aria-labelledby", "signpost-timeout-ended");
-    dialog.setAttribute("aria-describedby", "signpost-timeout-why");
+    dialog.setAttribute("aria-describedby", signedOutElsewhere ? "signpost-timeout-elsewhere" : "signpost-timeout-why");
     if (!dialog.open) {
       dialog.showModal();
     }
@@ -140,19 +147,22 @@ if (dialog && typeof dialog.showModal === "function") {
   }
 
   const stay = async () => {
+    problem.hidden = true;
     let response;
     try {
       response = await window.fetch(dialog.dataset.stayUrl, {
         method: "POST", credentials: "same-origin", redirect: "manual", headers: { "X-CSRFToken": token },
       });
     } catch (error) {
-      return; // no connection: the warning stays, and so does the button
+      response = null; // no connection
     }
-    if (response.status === 204) {
+    if (response && response.status === 204) {
       record(Date.now());
       close();
-    } else { // sent to sign in: the session had already ended
-      showEnded();
+    } else if (response && response.type === "opaqueredirect") { // sent to sign in: the session had ended
+      showEnded(signedOutSince());
+    } else { // no connection, or the service could not answer (a 503): the warning stays, to try again
+      problem.hidden = false;
     }
   };
 
@@ -181,7 +191,29 @@ if (dialog && typeof dialog.showModal === "function") {
       check();
     }
   });
+  const signedOutSince = () => {
+    try {
+      return Number(window.localStorage.getItem(SIGNED_OUT)) > loaded;
+    } catch (error) {
+      return false;
+    }
+  };
+  document.querySelectorAll("form").forEach((form) => {
+    if (form.getAttribute("action") === dialog.dataset.signOutUrl) {
+      form.addEventListener("submit", () => {
+        try {
+          window.localStorage.setItem(SIGNED_OUT, String(Date.now()));
+        } catch (error) {
+          // Storage refused: other tabs find out when they next ask the server.
+        }
+      });
+    }
+  });
   window.addEventListener("storage", (event) => {
+    if (event.key === SIGNED_OUT && ended.hidden && signedOutSince()) {
+      showEnded(true);
+      return;
+    }
     if (event.key === KEY && ended.hidden) {
       check();
     }

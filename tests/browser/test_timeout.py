@@ -169,3 +169,37 @@ def test_the_end_of_a_session_however_busy_is_warned_of_too(page_as):
     said = dialog.locator("#signpost-timeout-why").inner_text()
     assert "because you had been signed in for 12 hours" in said and "not done anything" not in said
     page.problems.assert_none("timeout at the session's end")
+
+
+def test_signing_out_in_another_tab_says_so_in_this_one(browser, live_server):
+    """Not 'you were signed out because you had not done anything': this browser signed out elsewhere.
+    Its own sign-in (not the shared one): signing out ends every session of the account."""
+    from .harness import sign_in, submit
+    context = browser.new_context(base_url=live_server.url, locale="en-GB")
+    context.set_default_timeout(10_000)
+    try:
+        first = context.new_page()
+        sign_in(first, *live_server.users["policy_lead"])
+        dialog = first.locator("dialog[data-timeout]")
+        second = context.new_page()
+        second.goto("/")
+        submit(second, "Sign out")
+        expect(dialog.get_by_role("heading", name=ENDED)).to_be_visible()
+        expect(dialog).to_contain_text("You signed out in another tab or window")
+        expect(dialog.locator("#signpost-timeout-why")).to_be_hidden()
+    finally:
+        context.close()
+
+
+def test_stay_signed_in_when_signpost_cannot_answer_keeps_the_warning_to_try_again(page_as):
+    page = page_as("front_door")
+    dialog = opened(page, "/front-door")
+    page.route("**/account/stay-signed-in", lambda route: route.fulfill(status=503, body="Service unavailable"))
+    page.clock.run_for("28:05")
+    dialog.get_by_role("button", name="Stay signed in").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("Signpost could not be reached")
+    expect(dialog.get_by_role("heading", name=WARNING)).to_be_visible()
+    page.unroute("**/account/stay-signed-in")
+    with page.expect_response("**/account/stay-signed-in"):
+        dialog.get_by_role("button", name="Stay signed in").click()
+    expect(dialog).to_be_hidden()
