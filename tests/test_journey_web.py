@@ -1752,6 +1752,40 @@ def test_the_familys_agreement_is_never_read_as_a_young_persons_after_the_age_ch
     assert walker.answers().consent.asked_of == "young_person" and walker.answers().consent.consent == "refused"
 
 
+def test_a_family_page_sent_after_another_tab_changed_the_age_is_not_read_as_the_young_persons(own_consent_day, walker):
+    """The page asked for the family's agreement (a child of 15); another tab corrected the age to 16
+    before it was sent: the family's "yes" is not saved as the young person's, who is asked afresh."""
+    _to_the_family_page(walker, 15, 6)
+    walker.answer("/refer/about-child?change=1", {"born": "born", "years": "16", "months": "1"})  # the other tab
+    response = walker.post("/refer/family", {"working_well": "College", "aware": "yes", "consent": "given",
+                                             "asked_of": "family"})
+    assert response.status_code == 200  # shown again, not saved
+    assert walker.answers().consent is None  # without the page's asked_of: saved as the young person's "yes"
+    assert "Has the young person agreed" in response.text and 'value="given" checked' not in response.text
+    assert "College" in response.text  # what else was typed stays
+    assert 'name="asked_of" type="hidden" value="young_person"' in response.text
+    walker.answer("/refer/family", {"working_well": "College", "aware": "yes", "consent": "given",
+                                    "asked_of": "young_person"}, "/refer/check")
+    assert walker.answers().consent.asked_of == "young_person" and walker.answers().consent.consent == "given"
+
+
+def test_a_family_page_kept_as_the_draft_moved_to_a_version_asking_the_young_person_chooses_nothing_for_them(
+        own_consent_day, walker):
+    """Sent from a page shown under a version that asks the family (another tab moved the draft to one that
+    asks a young person of 16 for their own agreement): kept and shown again, without the family's answer
+    chosen as the young person's."""
+    _to_the_family_page(walker, 16, 2)
+    v, older = _on_older_version(walker)
+    assert not older.document.consent_advice.own_consent_from_age and v.document.consent_advice.own_consent_from_age
+    assert walker.client.get("/refer/what-happened").status_code == 200  # another tab: the draft moves to v
+    response = walker.post("/refer/family", {"working_well": "College", "aware": "yes", "consent": "given",
+                                             "shown_under": older.id, "asked_of": "family"})
+    assert response.status_code == 302 and response.location == "/refer/family"
+    page = walker.client.get("/refer/family").text
+    assert "Has the young person agreed" in page and "College" in page
+    assert 'value="given" checked' not in page
+
+
 def test_under_a_version_that_does_not_say_a_young_person_of_17_is_asked_for_the_familys_agreement(monkeypatch, app,
                                                                                                     users, referrer):
     """Its steps speak only of the family's agreement: a young person's own "yes" would read as the family's."""

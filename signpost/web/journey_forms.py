@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from ..engine import expected_date_possible
@@ -199,6 +199,9 @@ class FamilyForm(FlaskForm):
     aware = _radio("yes", "no")
     consent = _radio(*CONSENT_VALUES)
     reason = _text()
+    # Whose agreement the page asked for when shown (journey.asks_consent_of): an answer sent, or kept,
+    # from a page that asked someone else is not taken as the agreement of whoever is asked now.
+    asked_of = HiddenField("")
 
     def validate_extra(self, young_person: bool = False) -> bool:
         """A reason when the family did not agree (required_refused) or was not told (required_not_needed);

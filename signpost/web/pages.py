@@ -14,6 +14,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from werkzeug.datastructures import MultiDict
+
 from .. import journey
 from ..journey import AboutYou, Child, Consent, Family, JourneyAnswers, Ticks, Voice
 from . import journey_forms as jf
@@ -311,11 +313,19 @@ def what_happened_extra(ctx):
 
 def family_form(ctx, formdata):
     family, consent = ctx.answers.family, ctx.answers.consent
-    data = {**(family.model_dump() if family else {}), **(consent.model_dump() if consent else {})}
-    if consent and consent.asked_of != journey.asks_consent_of(ctx.version, ctx.answers):
+    asked_of = journey.asks_consent_of(ctx.version, ctx.answers)
+    data = {**(family.model_dump() if family else {}), **(consent.model_dump() if consent else {}),
+            "asked_of": asked_of}
+    if consent and consent.asked_of != asked_of:
         # Asked of someone else before the age changed: whoever is asked now answers afresh.
         data.pop("consent", None)
         data.pop("reason", None)
+    if formdata is not None and formdata.get("asked_of", asked_of) != asked_of:
+        # Sent (or kept, to show again) from the page when it asked someone else: the age changed in
+        # another tab, or the draft moved to a version that asks otherwise. Whoever is asked now
+        # answers afresh; the rest of what was typed stays.
+        formdata = MultiDict([(key, value) for key, value in formdata.items(multi=True)
+                              if key not in ("consent", "reason", "asked_of")])
     return jf.FamilyForm(formdata=formdata, data=data)
 
 
