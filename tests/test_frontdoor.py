@@ -486,6 +486,17 @@ def test_a_decision_sent_back_shows_the_childs_details_and_is_audited_like_a_vie
     assert viewed.detail["reference"] == item.reference
 
 
+def test_the_timeout_warnings_sign_in_again_on_a_decision_sent_back_is_the_items_page(front_door, users):
+    """The decision's errors are the answer to a POST, at an address that takes only a POST: the timeout
+    warning's Sign in again (static/timeout.js) goes to the item, where the form is, never "Page not found"."""
+    item = make_item(users["referrer"])
+    response = decide(front_door, item, "nfa", "")
+    assert response.status_code == 400
+    assert f'data-again-url="/front-door/items/{item.reference}"' in response.text
+    page = front_door.get(f"/front-door/items/{item.reference}?x=1").text
+    assert f'data-again-url="/front-door/items/{item.reference}?x=1"' in page
+
+
 def test_a_decision_needs_a_note_and_a_real_time(front_door, users):
     item = make_item(users["referrer"])
     response = decide(front_door, item, "nfa", "")

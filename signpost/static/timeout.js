@@ -77,7 +77,9 @@ if (dialog && typeof dialog.showModal === "function") {
     elsewhere.hidden = !signedOutElsewhere;
     warning.hidden = true;
     ended.hidden = false;
-    dialog.querySelector("[data-timeout-again]").href = window.location.href;
+    // The page's own address, unless it was the answer to a form sent (POST): then a GET of it would
+    // be "Page not found", and the server names the page that shows the form again.
+    dialog.querySelector("[data-timeout-again]").href = dialog.dataset.againUrl;
     dialog.setAttribute("aria-labelledby", "signpost-timeout-ended");
     dialog.setAttribute("aria-describedby", signedOutElsewhere ? "signpost-timeout-elsewhere" : "signpost-timeout-why");
     if (!dialog.open) {

@@ -63,6 +63,7 @@ def init_web(app: Flask) -> None:
     app.context_processor(_template_context)
     app.jinja_env.globals["url_for"] = template_url_for
     app.add_template_global(ticks.concern_checkboxes)
+    app.add_template_global(security.shown_again_at)  # the timeout warning's Sign in again (base.html)
     forms.init_app(app)
 
 
