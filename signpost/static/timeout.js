@@ -122,6 +122,7 @@ if (dialog && typeof dialog.showModal === "function") {
     }
     sayWhy();
     if (!dialog.open) { // opened again (the tab shown again, say), focus stays where it is
+      problem.hidden = true; // a failed Stay signed in, from a warning another tab has since put off
       dialog.showModal();
       (final() ? continueButton : stayButton).focus();
     }

@@ -205,3 +205,19 @@ def test_stay_signed_in_when_signpost_cannot_answer_keeps_the_warning_to_try_aga
         dialog.get_by_role("button", name="Stay signed in").click()
     expect(dialog).to_be_hidden()
 
+
+def test_a_failed_stay_signed_in_is_not_reported_again_at_the_next_warning(page_as):
+    """Stay signed in failed (a 503), then another tab's page put the warning off: the next warning, a
+    half hour on, does not open saying that Signpost could not be reached."""
+    page = page_as("front_door")
+    dialog = opened(page, "/front-door")
+    page.route("**/account/stay-signed-in", lambda route: route.fulfill(status=503, body="Service unavailable"))
+    page.clock.run_for("28:05")
+    dialog.get_by_role("button", name="Stay signed in").click()
+    expect(dialog.locator("[data-timeout-error]")).to_be_visible()
+    page.evaluate("localStorage.setItem('signpost-last-request', String(Date.now()))")  # another tab's page
+    page.clock.run_for("00:02")
+    expect(dialog).to_be_hidden()
+    page.clock.run_for("28:05")
+    expect(dialog.get_by_role("heading", name=WARNING)).to_be_visible()
+    expect(dialog.locator("[data-timeout-error]")).to_be_hidden()
