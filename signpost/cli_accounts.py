@@ -63,7 +63,6 @@ def add_user_command(email, role, name, organisation, own_account):
                ", with a temporary password to change at first sign-in."))
 
 
-
 @users_cli.command("list")
 def list_users_command():
     """One line per account."""

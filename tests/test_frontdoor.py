@@ -10,9 +10,9 @@ import csv
 import datetime as dt
 import io
 import itertools
-import html
 import re
 import threading
+from html import unescape
 
 import pytest
 from sqlalchemy import func, select
@@ -153,10 +153,10 @@ def test_the_item_says_when_consent_was_a_young_persons_own_and_only_then(front_
     """A young person of 16 or 17 asked for their own agreement: the front door reads whose it was."""
     own = make_item(users["referrer"], details={**CHILD, "answers": {
         **CHILD["answers"], "consent": {"aware": "no", "consent": "given", "reason": "", "asked_of": "young_person"}}})
-    page = " ".join(html.unescape(front_door.get(f"/front-door/items/{own.reference}").text).split())
+    page = " ".join(unescape(front_door.get(f"/front-door/items/{own.reference}").text).split())
     assert "Given (the young person's own, at 16 or 17)" in page
     family = make_item(users["referrer"])
-    page = html.unescape(front_door.get(f"/front-door/items/{family.reference}").text)
+    page = unescape(front_door.get(f"/front-door/items/{family.reference}").text)
     assert "the young person's own" not in page
 
 

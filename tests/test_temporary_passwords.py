@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from conftest import PASSWORD, sign_in_as, submit
+from conftest import sign_in_as, submit
 from signpost import demo, passwords, store
 from signpost.extensions import db
 from signpost.models import AuditEvent
