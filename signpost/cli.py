@@ -115,11 +115,11 @@ def _version(library, version_id: str):
         sys.exit(1)
 
 
-def load_directory_for(library):
+def load_directory_for(library, warnings: list | None = None):
     areas = {a for v in library.versions for a in v.areas}
     indicators = {i for v in library.versions for i in v.indicators}
     return directory_module.load_directory(current_app.config["DIRECTORY_PATH"], known_areas=areas,
-                                           known_indicators=indicators)
+                                           known_indicators=indicators, warnings=warnings)
 
 
 @thresholds_cli.command("validate")
@@ -127,6 +127,7 @@ def load_directory_for(library):
 def validate_command(paths):
     """Check threshold files (default: everything under thresholds/, its tests and the directory)."""
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     checked = 0
     if paths:
         for raw in paths:
@@ -151,9 +152,11 @@ def validate_command(paths):
             problems.extend(exc.problems)
         if library.versions:
             try:
-                load_directory_for(library)
+                load_directory_for(library, warnings)
             except ConfigError as exc:
                 problems.extend(exc.problems)
+    for warning in warnings:
+        click.echo(f"Warning: {warning}")
     for problem in problems:
         click.echo(str(problem))
     if problems:
@@ -267,7 +270,7 @@ def assess_command(version_id, age_months, unborn, indicators, consent, fmt):
     library = _library(published=True)
     version = _version(library, version_id)
     try:
-        directory = load_directory_for(library)
+        directory = load_directory_for(library, warnings=[])  # as the service loads it
     except ConfigError as exc:
         click.echo(f"The service directory has problems; no services shown.\n{exc}", err=True)
         directory = None

@@ -60,8 +60,11 @@ def _load(thresholds_dir: Path, directory_path: Path):
         areas = {a for v in library.versions for a in v.areas}
         try:
             indicators = {i for v in library.versions for i in v.indicators}
+            warnings: list = []
             directory = directory_module.load_directory(directory_path, known_areas=areas,
-                                                        known_indicators=indicators)
+                                                        known_indicators=indicators, warnings=warnings)
+            for warning in warnings:
+                log.warning("service directory: %s", warning)
         except ConfigError as exc:
             for problem in exc.problems:
                 log.warning("service directory not loaded: %s", problem)

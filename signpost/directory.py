@@ -148,8 +148,14 @@ class Directory:
 
 
 def load_directory(path: Path | str, known_areas: set[str] | None = None,
-                   known_indicators: set[str] | None = None) -> Directory:
-    """Load a directory file, or raise ConfigError with every problem and its line."""
+                   known_indicators: set[str] | None = None, warnings: list | None = None) -> Directory:
+    """Load a directory file, or raise ConfigError with every problem and its line.
+
+    With a `warnings` list, a service's `concerns` naming an indicator no loaded version has (one from a
+    version withdrawn, scheduled and since removed, or failing to load) is a warning added to it, not a
+    problem: that service is simply never offered for it, where refusing the whole directory would leave
+    every recommendation with no local services. A `not_for` naming one is always a problem: a typing
+    mistake there would offer a service where it must never be offered."""
     source = src.read(path)
     doc, problems = src.validate(source, DirectoryDocument)
     if doc is None:
@@ -173,8 +179,12 @@ def load_directory(path: Path | str, known_areas: set[str] | None = None,
             for key in ("concerns", "not_for"):
                 for k, concern in enumerate(getattr(service, key)):
                     if concern not in known_indicators:
-                        problems.append(source.problem(here + (key, k),
-                                                       f"'{concern}' is not an indicator of any threshold document"))
+                        message = f"'{concern}' is not an indicator of any threshold document"
+                        if key == "concerns" and warnings is not None:
+                            warnings.append(source.problem(here + (key, k), message + " in use: this service "
+                                                           "is not offered for it"))
+                        else:
+                            problems.append(source.problem(here + (key, k), message))
         for k, concern in enumerate(service.not_for):
             if concern in service.concerns:
                 problems.append(source.problem(here + ("not_for", k),

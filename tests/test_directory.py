@@ -312,3 +312,48 @@ def test_the_family_nurse_partnership_is_offered_only_in_pregnancy_to_a_young_fi
         rec = assess(Answers(indicators=frozenset(concerns), consent="given", **child), version,
                      version.document.effective_from, directory)
         assert ("family_nurse_partnership" in ids(rec.services)) is offered, (version.id, ids(rec.services))
+
+
+@pytest.mark.parametrize("child", [{"unborn": True}, {"age_months": 0}, {"age_months": 30}, {"age_months": 100}])
+def test_a_parent_who_is_a_care_leaver_is_offered_the_leaving_care_service(child):
+    # The concern's hint names the personal adviser a care leaver can have up to 25: the service that
+    # provides one is offered for it, whatever the child's age, and for no other concern.
+    directory = shipped()
+    offered_for = [v for v in shipped_versions() if "parent_care_leaver" in v.indicators]
+    assert offered_for
+    for version in offered_for:
+        rec = assess(Answers(indicators=frozenset({"parent_care_leaver"}), consent="given", **child), version,
+                     version.document.effective_from, directory)
+        assert "leaving_care" in ids(rec.services), (version.id, ids(rec.services))
+        another = "antenatal_appointments_missed" if child.get("unborn") else "kinship_carer_needs_support"
+        other = assess(Answers(indicators=frozenset({another}), consent="given", **child),
+                       version, version.document.effective_from, directory)
+        assert "leaving_care" not in ids(other.services), (version.id, ids(other.services))
+
+
+def test_a_service_for_a_concern_no_version_in_use_has_is_kept_and_never_offered_for_it(tmp_path, caplog):
+    # The leaving care service is for a concern new in northmere-2026-12-5. Where that version is not in
+    # the library (withdrawn before its date, or its file broken), the directory still loads, with a
+    # warning, rather than every recommendation losing its local services; `not_for` stays strict.
+    from signpost.content import _load
+    folder = tmp_path / "thresholds"
+    folder.mkdir()
+    for path in (SHIPPED_DIRECTORY.parent.parent / "thresholds").glob("*.yaml"):
+        if "parent_care_leaver" not in path.read_text():
+            (folder / path.name).write_text(path.read_text())
+    with caplog.at_level("WARNING", logger="signpost.content"):
+        library, directory = _load(folder, SHIPPED_DIRECTORY)
+    assert library.versions and directory is not None
+    assert "parent_care_leaver" in directory.get("leaving_care").concerns
+    assert any("'parent_care_leaver' is not an indicator of any threshold document in use" in r.getMessage()
+               for r in caplog.records)
+    areas = {a for v in library.versions for a in v.areas}
+    indicators = {i for v in library.versions for i in v.indicators}
+    with pytest.raises(ConfigError):  # strict without a place for warnings, as the shipped tests load it
+        load_directory(SHIPPED_DIRECTORY, known_areas=areas, known_indicators=indicators)
+    text = SHIPPED_DIRECTORY.read_text().replace("not_for: [domestic_abuse_in_home", "not_for: [domestic_abuse_in_hom", 1)
+    broken = tmp_path / "services.yaml"
+    broken.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_directory(broken, known_areas=areas, known_indicators=indicators, warnings=[])
+    assert "'domestic_abuse_in_hom' is not an indicator" in str(caught.value)
