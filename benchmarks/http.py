@@ -5,8 +5,8 @@ client (wrk, 16 connections; Debian's `wrk` is installed with apt-get if missing
 Both servers run side by side and are loaded in turn, in short rounds (benchmarks/turns.py: journey
 then bare Flask, then bare Flask then journey, ...), so a machine that speeds up or slows down while
 it runs changes both alike: each round gives a ratio, and the median round is the figure.
-Prints each round, then the medians of each one's requests per second and latency percentiles,
-the throughput ratio, then last `journey_vs_bare_flask: R` (goal: R at least 0.5, with the journey
+Prints each round, then the medians of each one's requests per second, latency percentiles and
+the server's CPU time per request (its workers', read from /proc), the throughput ratio, then last `journey_vs_bare_flask: R` (goal: R at least 0.5, with the journey
 page's p99 under 50 ms).
 Run: .venv/bin/python benchmarks/http.py [--rounds 5] [--seconds 4] [--workers N] [--threads N]
 By default both are served as gunicorn.conf.py serves Signpost in production (with Redis holding the
@@ -145,6 +145,24 @@ def heaviest(url: str, cookie: str, pages: list[str]) -> tuple[str, dict]:
     return max(medians, key=medians.get), medians
 
 
+def server_cpu_seconds(master: subprocess.Popen) -> float:
+    """CPU time used so far by a gunicorn server's workers, living and gone: each live worker's own, and
+    the master's count of its finished children (workers recycled by max_requests are in it)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def stat(pid) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = stat(master.pid)
+    total = int(fields[13]) + int(fields[14])  # cutime, cstime: children waited for
+    for child in Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split():
+        try:
+            worker = stat(child)
+        except OSError:  # gone between the listing and the read: counted in cutime once waited for
+            continue
+        total += int(worker[11]) + int(worker[12])  # utime, stime
+    return total / tick
+
+
 def wrk(binary: str, url: str, seconds: int, cookie: str | None = None) -> dict:
     """Load url with wrk, which keeps the cookies the server sets as a browser does (cookie_jar.lua),
     starting with `cookie`; the same script for both apps, so both have the same client."""
@@ -158,7 +176,8 @@ def wrk(binary: str, url: str, seconds: int, cookie: str | None = None) -> dict:
         return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
     errors = re.search(r"not 200: (\d+)", out)  # cookie_jar.lua counts them (wrk's own count passes redirects)
     socket_errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"), "not_200": int(errors.group(1)),
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"rps": rps, "requests": requests, "p50": ms("50%"), "p99": ms("99%"), "not_200": int(errors.group(1)),
             "socket_errors": socket_errors.group(1) if socket_errors else "none"}
 
 
@@ -195,8 +214,16 @@ def main(argv=None) -> None:
         bare, bare_url = serve("benchmarks.bare_flask:app", env, folder / "bare.log")
         servers.append(bare)
         # Idle, the other server's workers wait in accept() and take no CPU from the one under load.
-        loads = {"journey": lambda seconds: wrk(binary, signpost_url + page, seconds, cookie),
-                 "bare": lambda seconds: wrk(binary, bare_url + "/page", seconds)}
+        def measured(server, load):
+            """wrk's figures, with the server's CPU time per request answered while it ran."""
+            def run(seconds):
+                before = server_cpu_seconds(server)
+                result = load(seconds)
+                result["cpu_ms"] = (server_cpu_seconds(server) - before) / max(result["requests"], 1) * 1000
+                return result
+            return run
+        loads = {"journey": measured(signpost, lambda seconds: wrk(binary, signpost_url + page, seconds, cookie)),
+                 "bare": measured(bare, lambda seconds: wrk(binary, bare_url + "/page", seconds))}
         for name in ("journey", "bare"):  # warm-up: every worker has served, caches are filled
             loads[name](1)
         print(f"{args.rounds} rounds of {args.seconds} s for each app, in turn:")
@@ -223,7 +250,11 @@ def main(argv=None) -> None:
         errors = sum(r[name]["not_200"] for r in rounds)
         socket_errors = "; ".join(sorted({r[name]["socket_errors"] for r in rounds} - {"none"})) or "none"
         print(f"{label:<40} {median(name, 'rps'):8.1f} req/s  p50 {median(name, 'p50'):6.1f} ms  "
-              f"p99 {median(name, 'p99'):6.1f} ms  not 200 {errors}  socket errors {socket_errors}")
+              f"p99 {median(name, 'p99'):6.1f} ms  server CPU {median(name, 'cpu_ms'):5.2f} ms/request  "
+              f"not 200 {errors}  socket errors {socket_errors}")
+    # What the ratio is made of: the server's own CPU for one request under this load (gunicorn's work
+    # and the app's), against the client's and the kernel's share, which is the same for both apps.
+    print(f"server CPU per request, journey / bare Flask: {median('journey', 'cpu_ms') / median('bare', 'cpu_ms'):.1f}")
     ratio = statistics.median(r["ratio"] for r in rounds)
     print(f"throughput ratio (journey / bare Flask, median round): {ratio:.2f}  (goal >= 0.5; journey p99 goal "
           f"< 50 ms: {median('journey', 'p99'):.1f} ms)")

@@ -360,6 +360,35 @@ def test_the_http_benchmarks_bare_flask_baseline_starts_under_the_same_gunicorn_
     assert bare.test_client().get("/page").status_code == 200
 
 
+def test_the_http_benchmark_counts_the_cpu_of_every_worker_living_or_recycled():
+    """benchmarks/http.py's server CPU per request: a worker recycled by max_requests during a round
+    is counted (in its master's children's time), as is a worker still running."""
+    import importlib.util
+    import subprocess
+    import sys
+    import time
+    spec = importlib.util.spec_from_file_location("http_benchmark", ROOT / "benchmarks" / "http.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+    master = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time\n"
+        f"subprocess.run([sys.executable, '-c', {burn!r}])\n"  # a worker that ended and was waited for
+        f"live = subprocess.Popen([sys.executable, '-c', {burn!r} + 'time.sleep(60)'])\n"  # one still running
+        "print('ready', flush=True)\ntime.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert master.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 20
+        while bench.server_cpu_seconds(master) < 0.55 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert 0.55 <= bench.server_cpu_seconds(master) < 5
+    finally:
+        for child in Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split():
+            os.kill(int(child), 9)
+        master.kill()
+        master.wait()
+
+
 def test_the_request_floor_benchmark_times_both_floors_and_the_journey_pages():
     """benchmarks/request_floor.py, one short round: both floor pages and the journey's pages answer
     200 (a floor page that redirected would time the sign-in page instead, and be left out)."""
