@@ -68,8 +68,10 @@ def list_users_command():
     """One line per account."""
     for user in db.session.scalars(select(User).order_by(User.email)):
         status = "active" if user.active else "disabled"
-        click.echo(f"{user.email:<40} {user.role:<12} {status}"
-                   + (", temporary password" if user.active and user.must_change_password else ""))
+        days = current_app.config["TEMPORARY_PASSWORD_DAYS"]
+        temporary = (", temporary password (expired)" if user.temporary_password_expired(days)
+                     else ", temporary password" if user.must_change_password else "")
+        click.echo(f"{user.email:<40} {user.role:<12} {status}" + (temporary if user.active else ""))
 
 
 def _existing_user(email: str) -> User:
@@ -117,6 +119,25 @@ def set_password_command(email):
     _check_length(password)
     store.set_password(user, password, actor="cli")
     click.echo(f"{user.email} has a new temporary password, to change at their next sign-in.")
+
+
+@users_cli.command("enable")
+@click.argument("email")
+def enable_command(email):
+    """Let a disabled account sign in again, with a new temporary password (from standard input, or
+    prompted for twice; to be changed at its next sign-in): the old one may be why it was disabled."""
+    user = _existing_user(email)
+    if user.active:
+        click.echo(f"{user.email} is already active (users set-password gives it a new password).", err=True)
+        sys.exit(1)
+    password = _read_password()
+    _check_length(password)
+    try:
+        store.enable_user(user, password, actor="cli")
+    except store.StoreError as exc:
+        click.echo(str(exc).capitalize() + ".", err=True)
+        sys.exit(1)
+    click.echo(f"{user.email} is enabled, with a new temporary password to change at their next sign-in.")
 
 
 @demo_cli.command("history")

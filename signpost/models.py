@@ -53,6 +53,16 @@ class User(UserMixin, db.Model):
     # The password was set by someone else (an administrator, an operator at the command line): until
     # its owner chooses their own, the only pages open to them are changing it and signing out.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # When the password was last set (None: before migration 0015, for a password its owner chose). A
+    # temporary one stops working TEMPORARY_PASSWORD_DAYS after this (temporary_password_expired).
+    password_set_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    def temporary_password_expired(self, days: int, now: dt.datetime | None = None) -> bool:
+        """A password someone else set, older than `days`: sign-in refuses it. One with no date is taken
+        as expired (migration 0015 dates every temporary one there was), so none lasts for ever."""
+        if not self.must_change_password:
+            return False
+        return self.password_set_at is None or (now or utcnow()) - self.password_set_at > dt.timedelta(days=days)
 
     @property
     def is_active(self) -> bool:  # Flask-Login

@@ -108,6 +108,8 @@ def from_environment(env=os.environ) -> dict:
         "ARGON2_MEMORY_COST": _int(env, "SIGNPOST_ARGON2_MEMORY_KIB", 65536, minimum=8),
         "ARGON2_PARALLELISM": _int(env, "SIGNPOST_ARGON2_PARALLELISM", 4, minimum=1),
         "PASSWORD_MIN_LENGTH": _int(env, "SIGNPOST_PASSWORD_MIN_LENGTH", 12, minimum=8),
+        # A password someone else set (an administrator, `flask users`) stops working after this long.
+        "TEMPORARY_PASSWORD_DAYS": _int(env, "SIGNPOST_TEMPORARY_PASSWORD_DAYS", 7, minimum=1),
         # Cookies: HttpOnly always, SameSite=Lax, Secure outside development.
         "SESSION_COOKIE_NAME": "signpost_session",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -97,12 +97,16 @@ def test_change_role_and_disable(app, admin, users):
 
 
 def test_re_enable(admin, users):
+    # The change page cannot re-enable: that needs a new temporary password (tests/test_admin_accounts.py).
     target = users["policy_lead"]
     store.update_user(target, active=False, actor="test")
     submit(admin, f"/admin/users/{target.id}", {"name": target.name, "organisation": "", "role": "policy_lead",
                                                  "active": "active"})
     db.session.refresh(target)
-    assert target.active
+    assert not target.active
+    submit(admin, f"/admin/users/{target.id}/enable", {"password": "a new temporary password"})
+    db.session.refresh(target)
+    assert target.active and target.must_change_password
 
 
 def test_role_change_applies_to_a_signed_in_user_at_once(app, admin, users):

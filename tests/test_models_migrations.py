@@ -227,3 +227,30 @@ def test_0014_adds_must_change_password_unset_for_existing_accounts(empty_databa
         with db.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT email FROM users")).scalar_one() == "old@example.org"
         db.engine.dispose()
+
+
+def test_0015_dates_the_temporary_passwords_there_are_and_no_others(empty_database):
+    # A temporary password already there gets the whole period from the upgrade, not refused at once; one
+    # its owner chose keeps no date (nobody can tell when it was set) and never expires.
+    app = make_app(empty_database)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0014_must_change_password")
+        with db.engine.begin() as conn:
+            for email, temporary in (("temporary@example.org", "true"), ("own@example.org", "false")):
+                conn.execute(sa.text("INSERT INTO users (email, name, role, organisation, password_hash, active, "
+                                     "session_version, created_at, must_change_password) VALUES "
+                                     f"('{email}', 'Old', 'referrer', '', 'x', true, 1, '2026-01-01 00:00:00', "
+                                     f"{temporary})"))
+        before = utcnow()
+        upgrade(directory=str(MIGRATIONS), revision="0015_password_set_at")
+        dated = {user.email: user for user in db.session.scalars(sa.select(User))}
+        assert before <= dated["temporary@example.org"].password_set_at <= utcnow()
+        assert not dated["temporary@example.org"].temporary_password_expired(7)
+        assert dated["own@example.org"].password_set_at is None
+        assert not dated["own@example.org"].temporary_password_expired(7)
+        db.session.remove()
+        downgrade(directory=str(MIGRATIONS), revision="0014_must_change_password")
+        assert "password_set_at" not in {c["name"] for c in sa.inspect(db.engine).get_columns("users")}
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM users")).scalar_one() == 2
+        db.engine.dispose()

@@ -43,6 +43,12 @@ EXPECTED: dict[str, dict] = {
     "admin.add_user": {"GET": only("admin"), "POST": only("admin", status=400)},
     # An empty POST keeps every current value (a form field left out is unchanged), so it saves: 302.
     "admin.edit_user": {"path": "/admin/users/{user_id}", "GET": only("admin"), "POST": only("admin", status=302)},
+    # {user_id} is the admin's own account: their own password is changed at /account/password (302 there),
+    # and an active account is not re-enabled (302 to its page). tests/test_admin_accounts.py covers the rest.
+    "admin.reset_password": {"path": "/admin/users/{user_id}/password", "GET": only("admin", status=302),
+                             "POST": only("admin", status=302)},
+    "admin.enable_user": {"path": "/admin/users/{user_id}/enable", "GET": only("admin", status=302),
+                          "POST": only("admin", status=302)},
     "refer.thresholds": {"GET": signed_in(200)},
     # The referral journey: referrers only. With no draft yet, its pages send them to the start page (302).
     "journey.new": {"POST": only("referrer", status=302)},

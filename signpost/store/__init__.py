@@ -125,7 +125,7 @@ def create_user(email: str, name: str, role: str, password: str, organisation: s
         with transaction() as session:
             user = User(email=email, name=name.strip(), role=role, organisation=(organisation or "").strip(),
                         password_hash=passwords.hash_password(password), active=True, session_version=1,
-                        created_at=utcnow(), must_change_password=must_change_password)
+                        created_at=utcnow(), must_change_password=must_change_password, password_set_at=utcnow())
             session.add(user)
             session.flush()
             _audit("user_created", user, actor=actor, email=email, role=role,
@@ -135,6 +135,10 @@ def create_user(email: str, name: str, role: str, password: str, organisation: s
             raise
         raise taken from None
     return user
+
+
+class ReenableNeedsPassword(StoreError):
+    """Making a disabled account active again without a new temporary password; nothing was written."""
 
 
 class LastAdministrator(StoreError):
@@ -155,7 +159,8 @@ def update_user(user: User, *, actor: User | str | None = None, **changes: Any) 
 
     A change of role or status never leaves the service without an active administrator, even when
     two administrators demote or disable each other at the same moment (LastAdministrator); and one
-    made by a user who has just stopped being an administrator is refused the same way.
+    made by a user who has just stopped being an administrator is refused the same way. A disabled
+    account is made active again only with a new password (enable_user): ReenableNeedsPassword.
     """
     allowed = {"name", "organisation", "role", "active"}
     unknown = set(changes) - allowed
@@ -176,6 +181,10 @@ def update_user(user: User, *, actor: User | str | None = None, **changes: Any) 
             changed["manager"] = [True, False]
         if not changed:
             return {}
+        if changed.get("active") == [False, True]:
+            # It may have been disabled because it was compromised: whoever knew the old password must not
+            # be let back in with it (the page that asked may have seen it active, before another's change).
+            raise ReenableNeedsPassword("this account has been disabled; re-enable it with a new temporary password")
         for key, (_old, new) in changed.items():
             setattr(user, key, new)
         if changed.get("active") == [True, False]:
@@ -203,15 +212,41 @@ def _check_administrators(actor: User | str | None, *, removed_one: bool) -> Non
 def set_password(user: User, password: str, *, actor: User | str | None = None) -> None:
     """A new password. Set by anyone but its owner (an administrator's reset, the command line), it is
     temporary: the owner must change it at their next sign-in. Either way every session ends."""
-    own = isinstance(actor, User) and actor.id == user.id
     with transaction():
-        was_temporary = user.must_change_password
-        user.password_hash = passwords.hash_password(password)
-        user.session_version += 1
-        user.must_change_password = not own
-        # Not "must_change_password": audit detail keys that name a password are blanked (SECRET_KEYS).
-        _audit("password_changed", user, actor=actor, temporary=not own,
-               **({"replaced_temporary": True} if own and was_temporary else {}))
+        _new_password(user, password, actor=actor)
+
+
+def _new_password(user: User, password: str, *, actor: User | str | None) -> None:
+    """set_password's change and audit event, inside a caller's transaction."""
+    own = isinstance(actor, User) and actor.id == user.id
+    was_temporary = user.must_change_password
+    user.password_hash = passwords.hash_password(password)
+    user.password_set_at = utcnow()  # a temporary one expires from here (User.temporary_password_expired)
+    user.session_version += 1
+    user.must_change_password = not own
+    # Not "must_change_password": audit detail keys that name a password are blanked (SECRET_KEYS).
+    _audit("password_changed", user, actor=actor, temporary=not own,
+           **({"replaced_temporary": True} if own and was_temporary else {}))
+
+
+class AlreadyActive(StoreError):
+    """enable_user on an account that is active (another administrator re-enabled it); nothing was written."""
+
+
+def enable_user(user: User, password: str, *, actor: User | str | None = None) -> None:
+    """Make a disabled account active again with a new temporary password, in one transaction: if it was
+    disabled because it was compromised, the old password must not open it again. Audited as the status
+    change and the password change (never the password)."""
+    with transaction() as session:
+        active_administrator_ids(lock=True)  # as update_user: a maker who stopped being an administrator
+        session.refresh(user)
+        if user.active:
+            raise AlreadyActive("this account is already active")
+        user.active = True
+        _new_password(user, password, actor=actor)
+        session.flush()
+        _check_administrators(actor, removed_one=False)
+        _audit("user_changed", user, actor=actor, changes={"active": [False, True]})
 
 
 def record_failed_password_change(user: User, reason: str) -> None:
@@ -235,10 +270,24 @@ def record_failed_sign_in(email: str, user: User | None, reason: str) -> None:
     """A failed sign-in. What was typed as an email is kept only when it names an account:
     an unknown one may be a password typed in the wrong box, so only a keyed hash is kept
     (enough to see the same attempt repeated, never the text)."""
-    typed = {"email": user.email} if user is not None else {"typed_email_hash": _keyed_hash(email)}
     with transaction():
         _audit("sign_in_failed", actor=user or "anonymous", record_type="users",
-               record_id=user.id if user else None, reason=reason, **typed)
+               record_id=user.id if user else None, reason=reason, **_typed_email(email, user))
+
+
+def record_sign_in_throttled(email: str, user: User | None, limit: str, *, page: str = "sign_in") -> None:
+    """An attempt the sign-in limit refused (limit: "account" or "address"), kept as failed sign-ins keep
+    what was typed. The caller writes at most one per account or address per limit window, so an attacker
+    cannot fill the table with them."""
+    with transaction():
+        _audit("sign_in_throttled", actor=user or "anonymous", record_type="users",
+               record_id=user.id if user else None, limit=limit, page=page, **_typed_email(email, user))
+
+
+def _typed_email(email: str, user: User | None) -> dict:
+    if user is not None:
+        return {"email": user.email}
+    return {"typed_email_hash": _keyed_hash(email)} if normalise_email(email) else {}
 
 
 def _keyed_hash(value: str) -> str:

@@ -1,11 +1,12 @@
-"""Administrators list, add, disable and re-role user accounts.
+"""Administrators list, add, disable, re-enable and re-role user accounts, and reset their passwords.
 
 Every change goes through store (audited); an admin cannot lock themselves out, and the service is
-never left without an active administrator. A password set here must be changed at first sign-in.
+never left without an active administrator. A password set here is temporary: it must be changed at
+the next sign-in, and stops working after TEMPORARY_PASSWORD_DAYS.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -41,7 +42,31 @@ def _role():
     return RadioField("Role", choices=ROLE_CHOICES, validators=[DataRequired("Select a role")])
 
 
-class NewUserForm(FlaskForm):
+def _long_enough(form, field):
+    problem = passwords.length_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
+def _temporary_password():
+    return PasswordField("Temporary password", validators=[DataRequired("Enter a temporary password"), _long_enough])
+
+
+class TemporaryPasswordForm(FlaskForm):
+    """A password an administrator chooses for someone else (NewUserForm's too): the hint gives today's settings."""
+    password = _temporary_password()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        config = current_app.config
+        days = config["TEMPORARY_PASSWORD_DAYS"]
+        self.password.description = (
+            f"At least {config['PASSWORD_MIN_LENGTH']} characters. Give it to the person in a safe way, not by "
+            f"email. It stops working after {days} day{'s' if days != 1 else ''}: they must sign in before "
+            "then and choose their own.")
+
+
+class NewUserForm(TemporaryPasswordForm):
     email = EmailField("Email address", filters=[strip], validators=[
         DataRequired("Enter an email address"), Length(max=254),
         Email("Enter an email address in the correct format, like name@example.org",
@@ -49,14 +74,7 @@ class NewUserForm(FlaskForm):
     name = _name()
     organisation = _organisation()
     role = _role()
-    password = PasswordField("Temporary password", description="At least 12 characters. Give it to the "
-                             "person in a safe way, not by email.",
-                             validators=[DataRequired("Enter a temporary password")])
-
-    def validate_password(self, field):
-        problem = passwords.length_problem(field.data or "")
-        if problem:
-            raise ValidationError(problem)
+    password = _temporary_password()  # again, so that it comes last on the page and in the error summary
 
     def validate_email(self, field):
         if store.find_user(field.data) is not None:
@@ -76,7 +94,8 @@ class EditUserForm(FlaskForm):
 @role_required("admin")
 def users():
     people = db.session.scalars(select(User).order_by(User.active.desc(), User.role, User.email)).all()
-    return render_template("admin/users.html", users=people, role_names=ROLE_NAMES)
+    return render_template("admin/users.html", users=people, role_names=ROLE_NAMES,
+                           temporary_days=current_app.config["TEMPORARY_PASSWORD_DAYS"])
 
 
 def refused(form) -> int:
@@ -100,28 +119,84 @@ def add_user():
     return render_template("admin/add_user.html", form=form), refused(form)
 
 
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@role_required("admin")
-def edit_user(user_id: int):
+def _user_or_404(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
+    return user
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@role_required("admin")
+def edit_user(user_id: int):
+    user = _user_or_404(user_id)
     form = EditUserForm(data={"name": user.name, "organisation": user.organisation, "role": user.role,
                               "active": "active" if user.active else "disabled"})
+    if not user.active:
+        del form.active  # re-enabling needs a new password: its own page (enable_user)
     if form.validate_on_submit():
-        active = form.active.data == "active"
+        active = form.active.data == "active" if form.active else False
         if user.id == current_user.id and not active:  # beside the field that asked for it
             form.active.errors.append("You cannot disable your own account; ask another administrator")
         if user.id == current_user.id and form.role.data != "admin":
             form.role.errors.append("You cannot remove your own administrator role; ask another administrator")
-        if not (form.active.errors or form.role.errors):
+        if not (form.role.errors or form.active and form.active.errors):
             try:
                 changed = store.update_user(user, name=form.name.data.strip(),
                                             organisation=(form.organisation.data or "").strip(),
                                             role=form.role.data, active=active)
             except store.LastAdministrator as exc:  # another administrator's change got there first
-                (form.role if form.role.data != "admin" else form.active).errors.append(str(exc).capitalize())
+                field = form.active if form.role.data == "admin" and form.active else form.role
+                field.errors.append(str(exc).capitalize())
+            except store.ReenableNeedsPassword:  # another administrator disabled it after this page was shown
+                flash(f"{user.email} has been disabled by another administrator. Nothing was saved: to re-enable "
+                      "the account, set a new temporary password.", "important")
+                return redirect(url_for("admin.enable_user", user_id=user.id))
             else:
                 flash(f"Saved {user.email}." if changed else f"No changes for {user.email}.", "success")
                 return redirect(url_for("admin.users"))
     return render_template("admin/edit_user.html", form=form, user=user), refused(form)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@role_required("admin")
+def reset_password(user_id: int):
+    """Set a temporary password for someone else (their own: Change your password, which asks for the
+    current one). It ends their sessions and must be changed at their next sign-in."""
+    user = _user_or_404(user_id)
+    if user.id == current_user.id:
+        return redirect(url_for("auth.change_password"))
+    if not user.active:
+        return redirect(url_for("admin.enable_user", user_id=user.id))  # a new password and re-enabling, together
+    form = TemporaryPasswordForm()
+    if form.validate_on_submit():
+        store.set_password(user, form.password.data, actor=current_user._get_current_object())
+        flash(f"{user.email} has a new temporary password and has been signed out. They must change it when "
+              "they next sign in.", "success")
+        return redirect(url_for("admin.users"))
+    return render_template("admin/reset_password.html", form=form, user=user), refused(form)
+
+
+@bp.route("/users/<int:user_id>/enable", methods=["GET", "POST"])
+@role_required("admin")
+def enable_user(user_id: int):
+    """Re-enable a disabled account with a new temporary password: it may have been disabled because it was
+    compromised, so the old password does not open it again."""
+    user = _user_or_404(user_id)
+    if user.active:
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    form = TemporaryPasswordForm()
+    if form.validate_on_submit():
+        try:
+            store.enable_user(user, form.password.data, actor=current_user._get_current_object())
+        except store.AlreadyActive:  # another administrator re-enabled it meanwhile, with their own password
+            flash(f"{user.email} had already been re-enabled by another administrator. Nothing was changed.",
+                  "important")
+        except store.LastAdministrator as exc:  # the maker has just stopped being an administrator
+            form.password.errors.append(str(exc).capitalize())
+            return render_template("admin/enable_user.html", form=form, user=user), refused(form)
+        else:
+            flash(f"{user.email} can sign in again, with the new temporary password. They must change it when "
+                  "they sign in.", "success")
+        return redirect(url_for("admin.users"))
+    return render_template("admin/enable_user.html", form=form, user=user), refused(form)

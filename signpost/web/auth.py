@@ -1,6 +1,7 @@
 """Signing in and out: throttled per account and per address, audited, no user enumeration.
 
-Every failure shows the same message; only failed attempts count towards the limits.
+Every failure shows the same message (but an expired temporary password, once the right one is given);
+only failed attempts count towards the limits.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def strip(value):
 bp = Blueprint("auth", __name__)
 
 BAD_SIGN_IN = "Enter a correct email address and password"
+# Said only to someone who gave the right password: the wrong one gets BAD_SIGN_IN, as any other.
+EXPIRED = "Your temporary password has expired. Ask an administrator for a new one"
 
 
 class SignInForm(FlaskForm):
@@ -49,11 +52,30 @@ def _failed(response) -> bool:
     return response.status_code != 302
 
 
+def _audit_throttled(request_limit) -> None:
+    """on_breach: the limit refused this attempt. Audited once per account (or address) per limit window:
+    the first refusal in a window takes the one hit a 1-per-window limit of its own allows (counted where
+    the sign-in limits are, so shared by every worker), and later ones in that window write nothing."""
+    limit = request_limit.limit
+    once = type(limit)(1, limit.multiples)
+    if not request_limit.limiter.hit(once, "audited", *request_limit.request_args):
+        return
+    if request.endpoint == "auth.change_password":
+        user = current_user._get_current_object()
+        email, page = user.email, "change_password"
+    else:
+        email, page = request.form.get("email", ""), "sign_in"
+        user = store.find_user(email)
+    which = "account" if request_limit.shared else "address"  # the account limit is the shared one
+    store.record_sign_in_throttled(email, user, which, page=page)
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_failed, scope="sign-in-address")
+               deduct_when=_failed, scope="sign-in-address", on_breach=_audit_throttled)
 @limiter.shared_limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"], "sign-in-account", methods=["POST"],
-                      key_func=_account_key, deduct_when=_failed)  # shared: changing a password counts too
+                      key_func=_account_key, deduct_when=_failed,  # shared: changing a password counts too
+                      on_breach=_audit_throttled)
 def sign_in():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("refer.start"))
@@ -61,7 +83,8 @@ def sign_in():
     if form.validate_on_submit():
         user = store.find_user(form.email.data)
         matches = passwords.verify(user.password_hash if user else None, form.password.data)
-        if matches and user.active:
+        expired = matches and user.temporary_password_expired(current_app.config["TEMPORARY_PASSWORD_DAYS"])
+        if matches and user.active and not expired:
             store.record_sign_in(user, form.password.data)
             return_to = safe_return_path(session.get("return_to"))
             return_draft = session.get("return_draft")
@@ -78,6 +101,10 @@ def sign_in():
                     session["return_to"] = return_to
                 return redirect(url_for("auth.change_password"))
             return redirect(return_to or url_for("refer.start"))
+        if matches and user.active:  # the right password, but too old to use: they need a new one
+            store.record_failed_sign_in(form.email.data, user, "temporary_password_expired")
+            form.password.errors = [EXPIRED]
+            return render_template("auth/sign_in.html", form=form)
         reason = "disabled" if matches else ("wrong_password" if user else "unknown_email")
         store.record_failed_sign_in(form.email.data, user, reason)
         form.email.errors = [BAD_SIGN_IN]
@@ -125,7 +152,8 @@ class ChangePasswordForm(FlaskForm):
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @limiter.shared_limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"], "sign-in-account", methods=["POST"],
-                      key_func=_own_account_key, deduct_when=lambda response: g.get("wrong_password", False))
+                      key_func=_own_account_key, deduct_when=lambda response: g.get("wrong_password", False),
+                      on_breach=_audit_throttled)
 def change_password():
     """Anyone signed in changes their own password (an administrator's temporary one, say): it ends
     every other session of theirs; this one carries on. A temporary one must be changed before
