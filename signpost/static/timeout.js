@@ -28,10 +28,18 @@ if (dialog && typeof dialog.showModal === "function") {
   const why = dialog.querySelector("#signpost-timeout-why");
   const elsewhere = dialog.querySelector("[data-timeout-elsewhere]");
   const other = dialog.querySelector("[data-timeout-other]");
-  // On the page itself, once the dialog is closed (base.html): what it said, kept where it stays.
-  const notice = document.querySelector("[data-timeout-notice]");
+  // On the page itself, once the dialog is closed (base.html): what it said, kept where it stays. Put in
+  // the page from its template the first time it is needed.
+  const noticeTemplate = document.querySelector("template[data-timeout-notice-template]");
+  const notice = noticeTemplate.content.firstElementChild.cloneNode(true);
   const ending = notice.querySelector("[data-timeout-ending]");
   const status = document.querySelector("[data-timeout-status]");
+  const showNotice = () => {
+    if (!notice.isConnected) {
+      noticeTemplate.replaceWith(notice);
+    }
+    notice.hidden = false;
+  };
   const token = dialog.querySelector("input[name=csrf_token]").value;
   let timer = null;
   let ticking = null;
@@ -205,7 +213,7 @@ if (dialog && typeof dialog.showModal === "function") {
     dismissed = true;
     notice.querySelector("[data-timeout-at]").textContent = clockTime(ends);
     ending.hidden = false;
-    notice.hidden = false;
+    showNotice();
     close();
   };
   // Signed out, the form they were writing is still on the page: back to it, to send it (and sign in).
@@ -214,7 +222,7 @@ if (dialog && typeof dialog.showModal === "function") {
     ending.hidden = true;
     ended.querySelectorAll("[data-timeout-back], [data-timeout-in-dialog]").forEach((element) => { element.hidden = true; });
     notice.querySelector(".govuk-notification-banner__content").append(ended);
-    notice.hidden = false;
+    showNotice();
     if (dialog.open) {
       dialog.close(); // focus goes back where it was, in the form
     }
@@ -224,8 +232,9 @@ if (dialog && typeof dialog.showModal === "function") {
   continueButton.addEventListener("click", dismiss);
   dialog.querySelector("[data-timeout-back]").addEventListener("click", backToPage);
   // However the message was closed (a browser may close it on a second Escape, whatever "cancel" says).
+  // Not the late event of the warning's own closing, which can come after the message has opened.
   dialog.addEventListener("close", () => {
-    if (!ended.hidden && !notice.contains(ended)) {
+    if (!dialog.open && !ended.hidden && !notice.contains(ended)) {
       backToPage();
     }
   });
