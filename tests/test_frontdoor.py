@@ -582,6 +582,32 @@ def test_the_referrer_sees_the_decision_note_thresholds_and_services(front_door,
     assert "No further action: advice given" in listing
 
 
+@pytest.mark.parametrize(("consent", "said"), [
+    ({"aware": "yes", "consent": "given", "reason": ""}, "Given"),
+    ({"aware": "yes", "consent": "refused", "reason": "(test) They want to try the school's help first"}, "Refused"),
+    ({"aware": "no", "consent": "not_asked", "reason": ""}, "Not asked"),
+    ({"aware": "no", "consent": "given", "reason": "", "asked_of": "young_person"},
+     "Given (the young person's own, at 16 or 17)"),
+], ids=["given", "refused", "not_asked", "young_persons_own"])
+def test_the_referrer_sees_the_consent_they_sent_as_the_front_door_reads_it(front_door, referrer, users, consent, said):
+    """Whether consent was asked for and given, and whose, on the referral's own page in My referrals: in
+    the front door's words (one macro), with the reason for a refusal."""
+    item = make_item(users["referrer"], consent=consent["consent"],
+                     details={**CHILD, "answers": {**CHILD["answers"], "consent": consent}})
+    item.family_aware, item.consent_reason = consent["aware"], consent["reason"] or None
+    db.session.commit()
+    mine = referrer.get(f"/refer/my-referrals/{item.reference}").text
+    theirs = front_door.get(f"/front-door/items/{item.reference}").text
+    aware = {"yes": "Yes", "no": "No"}[consent["aware"]]
+    assert re.search(rf"Family knows you are worried\s*</dt>\s*<dd[^>]*>\s*{aware}\s*<", mine)
+    for html in (mine, theirs):
+        row = re.search(r'summary-list__key">\s*Consent\s*</dt>\s*<dd[^>]*>(.*?)</dd>', html, re.S)
+        assert row and " ".join(unescape(row.group(1)).split()) == said
+        why = re.search(r'summary-list__key">\s*Why\s*</dt>\s*<dd[^>]*>(.*?)</dd>', html, re.S)
+        assert (" ".join(unescape(why.group(1)).split()) if why else "") == consent["reason"]
+    assert ("young person" in unescape(mine)) == ("asked_of" in consent)
+
+
 @pytest.mark.parametrize("kind", ["referral", "consultation"])
 def test_a_referrer_waiting_is_told_plainly_when_to_expect_a_decision(referrer, users, kind):
     item = make_item(users["referrer"], kind=kind,

@@ -848,4 +848,5 @@ def my_referral(reference: str):
         abort_not_yours(made)
     store.record_view("referral_viewed", made, actor=_user())
     version = current_library().by_hash(made.assessment.threshold_hash)
-    return render_template("journey/my_referral.html", referral=made, version=version)
+    return render_template("journey/my_referral.html", referral=made, version=version,
+                           answers=(made.details or {}).get("answers") or {})

@@ -24,6 +24,22 @@ def opened(page, path="/"):
     return page.locator("dialog[data-timeout]")
 
 
+def opened_near_the_end(page, path, seconds):
+    """As opened(), as if signed in long ago: the session ends (SESSION_MAX_HOURS) `seconds` after the page
+    loads. The page's own copy says so; the server's session is not changed, nor asked."""
+    def near_the_end(route):
+        response = route.fetch()
+        body = re.sub(r'data-session-left-seconds="\d+"', f'data-session-left-seconds="{seconds}"', response.text())
+        route.fulfill(response=response, body=body)
+    page.route(lambda url: urlsplit(url).path == path, near_the_end)
+    return opened(page, path)
+
+
+def notice(page):
+    """What the warning told them, kept at the top of the page once its dialog is closed."""
+    return page.locator("[data-timeout-notice]")
+
+
 def pause(page):
     page.clock.pause_at(page.evaluate("Date.now()") / 1000 + 1)  # in seconds
 
@@ -87,6 +103,9 @@ def test_stay_signed_in_after_the_session_ended_elsewhere_says_so(page_as):
     page.clock.run_for("28:05")
     dialog.get_by_role("button", name="Stay signed in").click()
     expect(dialog.get_by_role("heading", name=ENDED)).to_be_visible()
+    # Neither limit was reached: not told it was for doing nothing for 30 minutes
+    expect(dialog.locator("#signpost-timeout-why")).to_be_hidden()
+    expect(dialog.locator("#signpost-timeout-other")).to_contain_text("before the time was up")
 
 
 def test_a_page_opened_in_another_tab_puts_the_warning_off(browser, live_server, signed_in_states):
@@ -114,25 +133,36 @@ def test_without_javascript_there_is_no_warning_and_nothing_hidden_is_in_the_way
     page.goto("/")
     expect(page.locator("dialog[data-timeout]")).to_be_hidden()
     expect(page.get_by_role("button", name="Stay signed in")).to_be_hidden()
+    expect(notice(page)).to_be_hidden()
+    for words in ("sign you out", "signed out"):  # nothing of it shows
+        expect(page.get_by_text(words).filter(visible=True)).to_have_count(0)
+
+
+def writing_a_note(page):
+    """A front door item's page, opened(), with its decision note part written: (dialog, note, its path)."""
+    page.goto("/front-door/")
+    item = page.locator("a[href*='/front-door/items/']").first.get_attribute("href")
+    dialog = opened(page, item)
+    note = page.get_by_label("Note for the referrer")
+    note.fill("(test) Spoke to the school nurse.")
+    return dialog, note, item
 
 
 def test_signed_out_while_writing_they_can_go_back_to_the_form_to_send_it(page_as):
     """The ended message says to send a half-written form as usual (it is kept across the sign-in): the
     modal dialog must let them back to it, since Sign in again leaves the page and what they typed."""
     page = page_as("front_door")
-    page.goto("/front-door/")
-    item = page.locator("a[href*='/front-door/items/']").first.get_attribute("href")
-    dialog = opened(page, item)
-    note = page.get_by_label("Note for the referrer")
-    note.fill("(test) Spoke to the school nurse.")
+    dialog, note, item = writing_a_note(page)
     page.clock.run_for("30:35")
     expect(dialog.get_by_role("heading", name=ENDED)).to_be_focused()
     dialog.get_by_role("button", name="Go back to the page").click()
     expect(dialog).to_be_hidden()
     expect(note).to_be_focused()
     expect(note).to_have_value("(test) Spoke to the school nurse.")
+    expect(notice(page).get_by_role("heading", name=ENDED)).to_be_visible()  # the page does not look signed in
     page.clock.run_for("10:00")  # signed out it stays: no warning again
     expect(dialog).to_be_hidden()
+    expect(notice(page)).to_be_visible()
     page.problems.assert_none("timeout ended, back to the page")
 
 
@@ -221,3 +251,82 @@ def test_a_failed_stay_signed_in_is_not_reported_again_at_the_next_warning(page_
     page.clock.run_for("28:05")
     expect(dialog.get_by_role("heading", name=WARNING)).to_be_visible()
     expect(dialog.locator("[data-timeout-error]")).to_be_hidden()
+
+
+def test_escape_on_the_signed_out_message_goes_back_to_the_page_which_still_says_so(page_as):
+    """Escape does what Go back to the page does, and the page keeps the message at its top (a page that
+    looked signed in would lose what they send next); said to a screen reader; axe-clean on a phone."""
+    page = page_as("front_door")
+    page.set_viewport_size({"width": 320, "height": 640})
+    dialog, note, item = writing_a_note(page)
+    page.clock.run_for("28:05")
+    expect(dialog.get_by_role("heading", name=WARNING)).to_be_visible()
+    axe_as_it_is(page, "timeout-warning-320")
+    page.clock.run_for("02:30")
+    expect(dialog.get_by_role("heading", name=ENDED)).to_be_focused()
+    axe_as_it_is(page, "timeout-ended-320")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(note).to_be_focused()
+    expect(note).to_have_value("(test) Spoke to the school nurse.")
+    kept = notice(page)
+    expect(kept.get_by_role("heading", name=ENDED)).to_be_visible()
+    expect(kept).to_contain_text("had not done anything for 30 minutes")
+    expect(kept.get_by_role("link", name="Sign in again")).to_have_attribute("href", item)
+    expect(kept.get_by_role("button", name="Go back to the page")).to_be_hidden()
+    expect(page.get_by_role("status")).to_have_text(re.compile("You have been signed out"))
+    axe_as_it_is(page, "timeout-ended-notice-320")
+    page.clock.run_for("10:00")
+    expect(dialog).to_be_hidden()
+    expect(kept).to_be_visible()
+    page.problems.assert_none("timeout ended, Escape")
+
+
+def test_after_continue_the_page_says_when_the_session_ends_and_the_end_says_why(page_as):
+    """Continue at the warning of the session's end: not shown again, so the page keeps saying when."""
+    page = page_as("admin")  # not policy_lead: a test here signs out every session of that account
+    dialog = opened_near_the_end(page, "/", 10 * 60)
+    page.clock.run_for("08:05")
+    carry_on = dialog.get_by_role("button", name="Continue")
+    expect(carry_on).to_be_focused()
+    ends = page.evaluate("[100, 115].map((s) => { const at = new Date(Date.now() + s * 1000);"
+                         " return [at.getHours(), at.getMinutes()]; })")
+    times = {f"{h % 12 or 12}:{m:02d}{'am' if h < 12 else 'pm'}" for h, m in ends}
+    carry_on.click()
+    expect(dialog).to_be_hidden()
+    said = notice(page).inner_text()
+    assert re.search(r"We will sign you out at \S+ because you will have been signed in for 12 hours", said), said
+    assert any(f"at {time} because" in said for time in times), (said, times)
+    axe_as_it_is(page, "timeout-session-end-notice")
+    page.clock.run_for("02:00")
+    expect(dialog.get_by_role("heading", name=ENDED)).to_be_focused()
+    said = dialog.locator("#signpost-timeout-why").inner_text()  # what is shown, not what is hidden
+    assert "because you had been signed in for 12 hours" in said and "not done anything" not in said
+    expect(notice(page).get_by_text("We will sign you out")).to_be_hidden()
+    page.problems.assert_none("timeout, Continue")
+
+
+def test_when_another_tab_puts_the_idle_end_past_the_sessions_the_open_warning_speaks_of_the_session(page_as):
+    """The warning of the idle end is open; a page opened in another tab puts that end past the session's
+    (SESSION_MAX_HOURS): Stay signed in can no longer help, so the warning is now of the session's end."""
+    page = page_as("referrer")
+    dialog = opened_near_the_end(page, "/", 30 * 60 + 5)
+    stay = dialog.get_by_role("button", name="Stay signed in")
+    carry_on = dialog.get_by_role("button", name="Continue")
+    page.clock.run_for("28:05")
+    expect(stay).to_be_focused()
+    assert "if you do not do anything" in dialog.locator("#signpost-timeout-text").inner_text()
+    page.evaluate("localStorage.setItem('signpost-last-request', String(Date.now()))")  # another tab's page
+    page.clock.run_for("00:02")
+    expect(stay).to_be_hidden()
+    expect(carry_on).to_be_focused()
+    said = dialog.locator("#signpost-timeout-text").inner_text()
+    assert "because you will have been signed in for 12 hours" in said and "do not do anything" not in said
+    announced = dialog.locator("[data-timeout-announce]")
+    expect(announced).to_contain_text("because you will have been signed in for 12 hours")
+    assert "do not do anything" not in announced.inner_text()
+    page.clock.run_for("02:00")
+    expect(dialog.get_by_role("heading", name=ENDED)).to_be_focused()
+    said = dialog.locator("#signpost-timeout-why").inner_text()
+    assert "because you had been signed in for 12 hours" in said and "not done anything" not in said
+    page.problems.assert_none("timeout, the idle end put past the session's")
