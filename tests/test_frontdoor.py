@@ -28,6 +28,7 @@ from signpost.store import frontdoor as fd_store
 from test_consultations import advice_button, at_early_help
 from test_journey_web import Walker
 from signpost.values import uk_today
+from signpost.web.forms import uk_time
 
 _numbers = itertools.count(1)
 CHILD = {"first_name": "Ada", "last_name": "Fenwick", "date_of_birth": "2016-05-04", "address": "1 Demo Street",
@@ -421,6 +422,17 @@ def test_a_stale_decision_is_refused_and_shows_the_winner(front_door, users):
     assert "Strategy discussion today" in response.text
     assert [d.outcome for d in fq.decision_history(item.id)] == ["strategy_s47"]
     assert 'name="supersedes" value="1"' in response.text  # sending again now supersedes theirs, knowingly
+
+
+def test_a_conflict_says_when_the_winning_decision_was_made_in_plain_words(front_door, users):
+    """"recorded ... on <day> at <time>" (the time the colleague gave as decided), never "at <day> at <time>"."""
+    item = make_item(users["referrer"])
+    a_colleague_decides_first(item)
+    response = decide(front_door, item, "nfa", "(test) Nothing to do.", supersedes=0)
+    winner = fq.decision_history(item.id)[-1]
+    said = " ".join(re.sub(r"<[^>]+>", " ", response.text).split())
+    assert (f"Colleague Two recorded Strategy discussion or section 47 enquiry , while you were deciding "
+            f"(decided on {uk_time(winner.decided_at)}). The decision you sent was not saved.") in said
 
 
 def test_a_double_submitted_decision_is_recorded_once_and_not_called_someone_elses(front_door, users):

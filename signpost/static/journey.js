@@ -18,15 +18,18 @@ if (warning) {
   update();
 }
 
-// Radios that reveal more questions (data-reveals="id of the block"): show only the chosen
-// radio's block. Unlike GOV.UK Frontend's own reveal, no aria-expanded, which a radio may not have.
+// Radios and checkboxes that reveal more questions (data-reveals="id of the block"): show the
+// block of each chosen one (a concern's severity question, under its checkbox). Unlike GOV.UK
+// Frontend's own reveal, no aria-expanded, which a radio or checkbox may not have. Each kind has
+// its own "hidden" class in GOV.UK Frontend's CSS.
 const revealers = Array.from(document.querySelectorAll("input[data-reveals]"));
 if (revealers.length) {
-  const names = new Set(revealers.map((radio) => radio.name));
-  const sync = () => revealers.forEach((radio) => {
-    const block = document.getElementById(radio.dataset.reveals);
+  const names = new Set(revealers.map((input) => input.name));
+  const sync = () => revealers.forEach((input) => {
+    const block = document.getElementById(input.dataset.reveals);
     if (block) {
-      block.classList.toggle("govuk-radios__conditional--hidden", !radio.checked);
+      const kind = input.type === "checkbox" ? "checkboxes" : "radios";
+      block.classList.toggle(`govuk-${kind}__conditional--hidden`, !input.checked);
     }
   });
   document.addEventListener("change", (event) => {

@@ -172,11 +172,17 @@ class Referrer:
                 labels = [i.text for i in plan.serious_items if i.id in (ticks.ticked if ticks else ())]
             else:
                 labels = [i.text for i in j.concern_items(self.version, target) if i.id in ticks.ticked]
+            answers = [self.page.get_by_label(self.version.indicators[answer].option, exact=True)
+                       for answer in (target.severity.values() if key == "concerns" else ())]
+            if self.javascript:  # a severity question shows under its concern only once that is ticked
+                for answer in answers:
+                    expect(answer).to_be_hidden()
             for label in labels:
                 self.tick_in_group(label)
-            if key == "concerns":
-                for question, answer in target.severity.items():
-                    self.page.get_by_label(self.version.indicators[answer].option, exact=True).check()
+            for answer in answers:
+                if self.javascript:
+                    expect(answer).to_be_visible()
+                answer.check()
             if not labels:
                 self.page.get_by_label("None of these", exact=True).check()
             submit(self.page, CONTINUE)
@@ -418,6 +424,20 @@ def test_the_journey_at_375_pixels_wide(browser, live_server, signed_in_states, 
         page.problems.assert_none("journey at 375 pixels")
     finally:
         context.close()
+
+
+def test_a_severity_question_shows_the_moment_its_concern_is_ticked(page_as, version, live_server):
+    """With JavaScript, ticking a concern that asks how often or how serious shows that question
+    under it at once: the referrer answers it on the same visit, never meets it first as an error."""
+    page = page_as("referrer")
+    age = {"years": 14, "months": 0}
+    plan = journey.layout(version, born(age))
+    question = next(i for a in plan.area_ids for i in plan.by_area[a] if i.question)
+    lowest = min(question.options, key=lambda o: o.level)
+    referrer = Referrer(page, version, "severity")
+    referrer.questions(age, [lowest.id])  # Referrer.concerns: hidden before the tick, visible after
+    referrer.check_answers((lowest.text,))
+    assert lowest.id in referrer.recommendation(*expected(live_server, version, age, lowest.id))
 
 
 def test_immediate_danger_phone_numbers_then_the_referrers_words(page_as, version):
