@@ -84,6 +84,11 @@ REFERRAL_SOURCES = {
 AGE_BANDS = ("unborn", "under 1", "1 to 4", "5 to 9", "10 to 15", "16 to 17", "unknown")
 
 
+def months_old(born: dt.date, on: dt.date) -> int:
+    """Whole months from a date of birth to `on`: 0 until the first monthly birthday."""
+    return (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
+
+
 def age_band_for(months: int | None, unborn: bool = False) -> str:
     """The age band of a child this many whole months old."""
     if unborn:

@@ -1796,3 +1796,17 @@ def test_under_a_version_that_does_not_say_a_young_person_of_17_is_asked_for_the
     assert "Has the family agreed to you asking for help?" in page and "Has the young person agreed" not in page
     walker.answer("/refer/family", {"working_well": "College", "aware": "yes", "consent": "given"}, "/refer/check")
     assert walker.answers().consent.asked_of == "family"
+
+
+def test_a_referral_sent_from_the_immediate_danger_path_is_counted_by_the_age_its_date_of_birth_gives(walker):
+    """The danger path skips About the child, so its recommendation has no age; the referral's date of
+    birth gives the band, or the reports' age figures would leave out the most urgent referrals."""
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
+    walker.answer("/refer/what-happened", {"what_happened": "Hit with a belt this morning"}, "/refer/referral")
+    assert db.session.get(Draft, walker.draft_id).assessment.age_band == "unknown"
+    walker.send(referral_details())  # born 9 years and about 3 months ago
+    referral = db.session.scalar(select(Referral).where(Referral.draft_id == walker.draft_id))
+    db.session.refresh(referral.assessment)
+    assert referral.assessment.immediate
+    assert referral.assessment.age_band == "5 to 9" and referral.age_band == "5 to 9"

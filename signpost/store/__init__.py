@@ -6,6 +6,7 @@ so an action without its audit row (or the reverse) can never be committed.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import passwords
+from .. import passwords, values
 from ..hygiene import escape
 from ..extensions import client_address, db
 from ..models import ROLES, Assessment, AuditEvent, Decision, Draft, KeptDecision, Referral, User, utcnow
@@ -515,6 +516,11 @@ def submit_referral(draft, details: dict, *, family_aware: str | None, consent: 
                 overridden = assessment.recommended_route != route
                 assessment.route_taken = route
                 assessment.overridden = overridden
+            if assessment.age_band == "unknown" and details.get("date_of_birth"):
+                # The immediate-danger path goes to the referral without About the child: the band is
+                # worked out from the date of birth the referral gives, so the reports count the child by age.
+                born = dt.date.fromisoformat(details["date_of_birth"])
+                assessment.age_band = values.age_band_for(values.months_old(born, values.uk_today()))
             referral = _file_item(draft, Referral(kind=kind, assessment_id=assessment.id, details=details,
                                                   family_aware=family_aware, consent=consent,
                                                   consent_reason=consent_reason), reference_prefix)

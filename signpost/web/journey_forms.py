@@ -16,7 +16,7 @@ from wtforms.validators import InputRequired, Optional, ValidationError
 
 from ..engine import expected_date_possible
 from ..journey import ORGANISATIONS, ROLES
-from ..values import CONSENT_VALUES
+from ..values import CONSENT_VALUES, months_old
 from .forms import DIGITS, Problem, max_length, normalise_postcode, read_date, uk_phone, uk_postcode
 
 LONG = 5000  # characters allowed in a free-text answer
@@ -267,7 +267,7 @@ class ReferralForm(FlaskForm):
         if problem is None and not (dob <= today < eighteenth_birthday(dob)):
             problem = Problem("not_under_18")
         if problem is None and age_months is not None:
-            months = (today.year - dob.year) * 12 + today.month - dob.month - (today.day < dob.day)
+            months = months_old(dob, today)
             if abs(months - age_months) > 1:
                 problem = Problem("not_the_age_given", years=months // 12, months=months % 12,
                                   said_years=age_months // 12, said_months=age_months % 12)
