@@ -8,9 +8,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from flask import Blueprint, Flask, current_app, g, has_request_context, request, session, url_for
+from flask import Blueprint, Flask, current_app, g, has_request_context, render_template, request, session, url_for
 from flask_login import current_user
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -64,6 +65,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals["url_for"] = template_url_for
     app.add_template_global(ticks.concern_checkboxes)
     app.add_template_global(security.shown_again_at)  # the timeout warning's Sign in again (base.html)
+    app.add_template_global(timeout_notice)
     forms.init_app(app)
 
 
@@ -148,6 +150,15 @@ def fixed_url(endpoint: str, **values) -> str:
     if endpoint.startswith(".") or any(current_app.url_default_functions.values()):
         return url_for(endpoint, **values)
     return _fixed_url(endpoint, **values)
+
+
+def timeout_notice() -> Markup:
+    """The timeout warning's notice for the top of every signed-in page (base.html): it depends only on the
+    app's settings, so it is rendered once per app, not on every page (in debug mode, every time)."""
+    notice = current_app.extensions.get("signpost_timeout_notice")
+    if notice is None or current_app.debug:
+        notice = current_app.extensions["signpost_timeout_notice"] = Markup(render_template("_timeout_notice.html"))
+    return notice
 
 
 def asset_url(filename: str) -> str:
