@@ -66,9 +66,9 @@ def add_user_command(email, role, name, organisation, own_account):
 @users_cli.command("list")
 def list_users_command():
     """One line per account."""
+    days = current_app.config["TEMPORARY_PASSWORD_DAYS"]
     for user in db.session.scalars(select(User).order_by(User.email)):
         status = "active" if user.active else "disabled"
-        days = current_app.config["TEMPORARY_PASSWORD_DAYS"]
         temporary = (", temporary password (expired)" if user.temporary_password_expired(days)
                      else ", temporary password" if user.must_change_password else "")
         click.echo(f"{user.email:<40} {user.role:<12} {status}" + (temporary if user.active else ""))
