@@ -85,7 +85,8 @@ def simulate_command(draft, start, end):
     for reason_id, count in result.by_reason.most_common(10):
         click.echo(f"  decided by {result.reason_text[reason_id]}: {count}")
     if result.decided:
-        click.echo(f"Decided referrals: {result.decided}; agreement {result.agree_before} -> {result.agree_after}; "
+        click.echo(f"Decided referrals: {result.decided}; agreement {result.agree_before} -> {result.agree_after} "
+                   f"of {result.judged} (passed to another council or the LADO: not counted); "
                    f"NFA kept away: {result.nfa_kept_away}")
     if result.band_ages:
         click.echo(f"{result.band_ages} assessment(s) had only an age band: a typical age for the band was used.")

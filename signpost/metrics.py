@@ -21,7 +21,8 @@ from sqlalchemy.sql import ColumnElement
 from .extensions import db
 from .models import Assessment, ExternalContact, Referral
 from .statistics import Proportion, longest_run, newcombe, p_chart_limits
-from .values import ITEM_KINDS, KIND_ROUTES, NFA_OUTCOMES, OUTCOMES, REFERRAL_SOURCES, ROUTES, kind_routes
+from .values import (ITEM_KINDS, KIND_ROUTES, NFA_OUTCOMES, OUTCOMES, REFERRAL_SOURCES, ROUTE_OF_OUTCOME, ROUTES,
+                     kind_routes)
 from .workdays import months_before, uk_day_start, uk_local
 
 # ---- definitions ------------------------------------------------------------------------------
@@ -67,6 +68,8 @@ ENDING_OF_OUTCOME = {
 assert set(ENDING_OF_OUTCOME) == set(OUTCOMES), "every outcome needs an ending for the reports"
 assert {code for _name, codes in ORGANISATION_TYPES.values() for code in codes} == set(REFERRAL_SOURCES)
 ROUTE_OF_ENDING = {"nfa": "universal", "early_help": "early_help", "social_care": "social_care"}
+assert {outcome: ROUTE_OF_ENDING[ending] for outcome, ending in ENDING_OF_OUTCOME.items()
+        if ending in ROUTE_OF_ENDING} == ROUTE_OF_OUTCOME, "agreement means the same here as in Preview a change"
 
 
 def latest_revision(table=Assessment.__table__) -> ColumnElement[bool]:

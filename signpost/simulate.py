@@ -19,7 +19,7 @@ from .models import Assessment, Referral
 from .thresholds.cases import load_cases, run_applicable
 from .thresholds.loader import Library, ThresholdVersion
 from .thresholds.schema import AgeRule
-from .values import NFA_OUTCOMES, OUTCOMES, URGENCY_ORDER
+from .values import NFA_OUTCOMES, OUTCOMES, ROUTE_OF_OUTCOME, ROUTES, URGENCY_ORDER
 from .workdays import uk_day_start
 
 # Stored assessments made before the age in months was kept have only a band: the
@@ -27,9 +27,8 @@ from .workdays import uk_day_start
 BAND_AGE = {"under 1": 6, "1 to 4": 36, "5 to 9": 84, "10 to 15": 150, "16 to 17": 198}
 BAND_MONTHS = {"under 1": (0, 11), "1 to 4": (12, 59), "5 to 9": (60, 119), "10 to 15": (120, 191),
                "16 to 17": (192, 215)}
-# Which front-door outcomes agree with which recommended route.
-AGREES = {"universal": {"nfa", "nfa_advice"}, "early_help": {"early_help"},
-          "social_care": {"assessment_s17", "strategy_s47", "already_open"}}
+# Which front-door outcomes agree with which recommended route (as in the reports: values.ROUTE_OF_OUTCOME).
+AGREES = {route: {outcome for outcome, of in ROUTE_OF_OUTCOME.items() if of == route} for route in ROUTES}
 NFA = set(NFA_OUTCOMES)
 SERIOUS = {"assessment_s17", "strategy_s47"}  # the front door took it to assessment or s47
 EXAMPLES = 3
@@ -114,7 +113,8 @@ class Simulation:
     by_reason: Counter = dataclasses.field(default_factory=Counter)  # reason id -> changed n
     reason_text: dict = dataclasses.field(default_factory=dict)
     examples: dict = dataclasses.field(default_factory=lambda: defaultdict(list))  # (old, new) -> [Example]
-    decided: int = 0
+    decided: int = 0  # referrals with a decision
+    judged: int = 0  # of them, those whose decision amounts to a route (agreement is out of these)
     agree_before: int = 0
     agree_after: int = 0
     nfa_kept_away: int = 0
@@ -156,15 +156,15 @@ def grouped_assessments(connection, start: dt.date, end: dt.date, points: list[i
 
 
 def grouped_decisions(connection, start: dt.date, end: dt.date, points: list[int]) -> list:
-    """(answers..., stored route, latest outcome, count) for the period's decided referrals.
+    """(answers..., stored route, latest outcome, count) for the period's decided referrals to
+    children's social care, as the reports count them: not requests for early help or for advice.
 
     Referral.latest_outcome is the newest decision's outcome, kept with every decision."""
     cols = _answer_columns(points)
     query = (select(*cols, Assessment.recommended_route, Referral.latest_outcome, func.count())
              .select_from(Assessment)
              .join(Referral, Referral.assessment_id == Assessment.id)
-             .where(_period(start, end), Referral.latest_outcome.is_not(None),
-                    Referral.kind != "consultation")  # advice asked for, not a referral
+             .where(_period(start, end), Referral.latest_outcome.is_not(None), Referral.kind == "referral")
              .group_by(*cols, Assessment.recommended_route, Referral.latest_outcome))
     return connection.execute(query).all()
 
@@ -308,8 +308,10 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
             continue
         result.decided += count
         result.outcomes[(outcome, rec.route)] += count
-        result.agree_before += count if outcome in AGREES.get(old_route, ()) else 0
-        result.agree_after += count if outcome in AGREES[rec.route] else 0
+        if outcome in ROUTE_OF_OUTCOME:  # passed to another council or the LADO: neither agrees nor disagrees
+            result.judged += count
+            result.agree_before += count if outcome in AGREES.get(old_route, ()) else 0
+            result.agree_after += count if outcome in AGREES[rec.route] else 0
         if old_route == "social_care" and rec.route != "social_care":
             if outcome in NFA:
                 result.nfa_kept_away += count

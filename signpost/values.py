@@ -65,6 +65,11 @@ OUTCOME_NAMES = {
 }
 # Outcomes that count as No Further Action in the reports (the referral NFA flag).
 NFA_OUTCOMES = ("nfa", "nfa_advice")
+# The route a decision amounts to, where it amounts to one: what "agreement" with a recommendation
+# means, in the reports and in Preview a change alike. Passing a referral to another council or to
+# the LADO, or advice on a consultation, agrees or disagrees with no route, and is not counted.
+ROUTE_OF_OUTCOME = {**dict.fromkeys(NFA_OUTCOMES, "universal"), "early_help": "early_help",
+                    "assessment_s17": "social_care", "strategy_s47": "social_care", "already_open": "social_care"}
 
 # The Children in Need census's referral sources (who made the contact), by code.
 REFERRAL_SOURCES = {

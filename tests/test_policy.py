@@ -523,6 +523,34 @@ def test_a_simulation_counts_the_uk_days_it_names(app, users):
     assert grouped_assessments(connection, june, june, [0]) == []
 
 
+def test_a_simulations_agreement_then_is_the_reports_agreement(app, users):
+    """Preview a change and the reports count agreement alike: referrals only (not requests for early
+    help or advice), and not those passed to another council or the LADO, which agree with no route.
+    The two pages once gave 60% and 63% for the same demo history."""
+    from signpost import metrics
+    from signpost.store.history import record_demo_history
+    from test_metrics import journey
+    who, at = users["referrer"].id, dt.datetime(2026, 3, 10, 10)
+    items = [journey(who, at + dt.timedelta(hours=n), route=route, kind=kind, outcomes=[(outcome, at + dt.timedelta(days=1))])
+             for n, (kind, route, outcome) in enumerate([
+                 ("referral", "social_care", "strategy_s47"),     # agrees
+                 ("referral", "social_care", "assessment_s17"),   # agrees
+                 ("referral", "social_care", "nfa"),              # does not
+                 ("referral", "early_help", "early_help"),        # agrees
+                 ("referral", "social_care", "lado"),             # neither
+                 ("referral", "social_care", "other_council"),    # neither
+                 ("early_help_request", "early_help", "nfa"),     # not a referral
+                 ("consultation", "social_care", "advice_given"),  # not a referral
+             ])]
+    record_demo_history([], items, months=0, recorded_by=users["front_door"].id)
+    march = metrics.Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    agreed = metrics.overview(march, metrics.Period(dt.date(2026, 1, 1), dt.date(2026, 1, 31)),
+                              now=dt.datetime(2026, 4, 1)).agreed
+    assert (agreed.k, agreed.n) == (3, 4)
+    result = simulate(db.session.connection(), current_version(), march.start, march.end, on_date=TODAY)
+    assert (result.agree_before, result.judged, result.decided) == (3, 4, 6)
+
+
 def test_the_versions_list_gives_the_uk_day_a_version_was_published(policy_lead, monkeypatch):
     """Published at 00:30 on 7 July (BST), stored as 23:30 UTC on 6 July: the list says 7 July, as the
     policy lead's own clock does."""
