@@ -400,6 +400,40 @@ def test_the_request_floor_benchmark_times_both_floors_and_the_journey_pages():
     assert re.search(r"^layout_floor_vs_bare_flask: \d+\.\d\d$", out.splitlines()[-1])
 
 
+def test_the_ceiling_benchmark_takes_away_only_the_costs_it_names(app, referrer, monkeypatch):
+    """benchmarks/ceiling.py (http.py --ceiling): on a page's GET the user and the draft come from the
+    worker's memory after the first, the layout's own parts are fixed text and no limiter hook runs,
+    while the page itself is still rendered; a form sent with POST loads them from the database."""
+    from sqlalchemy import event
+
+    from benchmarks import ceiling
+    from conftest import CSRF_RE
+    from signpost import database
+    from signpost.extensions import db, limiter
+    monkeypatch.setattr(database, "user_with_draft", database.user_with_draft)  # put back afterwards
+    ceiling.without_costs(app)
+    token = CSRF_RE.search(referrer.get("/").text).group(1)
+    assert referrer.post("/refer/new", data={"csrf_token": token}).status_code == 302
+    assert referrer.get("/refer/danger").status_code == 200
+    statements = []
+
+    def seen(connection, cursor, statement, *args):
+        statements.append(statement)
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        page = referrer.get("/refer/danger")
+        after_get = len(statements)
+        sent = referrer.post("/refer/danger", data={"csrf_token": token, "draft_id": "x"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert page.status_code == 200 and sent.status_code == 404
+    assert after_get == 0 and "FROM users" in statements[0]  # none for the GET; the POST loads the user
+    assert "<!-- layout -->" in page.text and "Signpost: right help" not in page.text
+    assert "in immediate danger" in page.text  # the page's own question
+    hooks = [*app.before_request_funcs[None], *app.after_request_funcs[None], *app.teardown_request_funcs[None]]
+    assert not [f for f in hooks if limiter in (getattr(f, "__self__", None), *getattr(f, "args", ()))]
+
+
 def test_wsgi_module_exposes_the_app(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
     import importlib
