@@ -27,7 +27,8 @@ def purge_command(dry_run):
              "referrals": ("erase", "the identifying details of {} referral(s) older than {} days"),
              "decisions": ("erase", "the notes of {} decision(s) older than {} days"),
              "assessments": ("delete", "{} assessment(s) older than {} days, with their referrals and decisions"),
-             "audit_events": ("delete", "{} audit event(s) older than {} days")}
+             "audit_events": ("delete", "{} audit event(s) older than {} days"),
+             "emails": ("delete", "{} decision email(s) to referrers, sent or not, older than {} days")}
     if dry_run:
         click.echo("Dry run: nothing is changed.")
     for kind in retention.KINDS:

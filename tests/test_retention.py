@@ -10,7 +10,7 @@ from signpost import store
 from signpost.content import current_version
 from signpost.engine import Answers, assess
 from signpost.extensions import db
-from signpost.models import Assessment, AuditEvent, Decision, Draft, Referral, child_key, utcnow
+from signpost.models import Assessment, AuditEvent, Decision, Draft, OutboxMessage, Referral, child_key, utcnow
 from signpost.store import retention
 
 from test_journey_web import walker  # noqa: F401  (the fixture: a referrer on the real pages)
@@ -43,7 +43,7 @@ def count(model) -> int:
 
 def periods(**days) -> retention.Periods:
     base = {"drafts": 30, "kept_decisions": 30, "referrals": 2190, "decisions": 2190, "assessments": 2920,
-            "audit_events": 2190}
+            "audit_events": 2190, "emails": 2190}
     return retention.Periods(**{k: dt.timedelta(days=v) for k, v in {**base, **days}.items()})
 
 
@@ -59,7 +59,7 @@ def test_dry_run_counts_and_changes_nothing(app, users):
     before = (count(Referral), count(Decision), count(AuditEvent), count(Draft))
     counts = retention.purge(periods(), dry_run=True)
     assert counts == {"drafts": 1, "kept_decisions": 0, "referrals": 1, "decisions": 1, "assessments": 0,
-                      "audit_events": 0}
+                      "audit_events": 0, "emails": 0}
     assert (count(Referral), count(Decision), count(AuditEvent), count(Draft)) == before
     old = db.session.scalar(select(Referral).order_by(Referral.created_at))
     assert old.details["first_name"] == "Ada" and old.erased_at is None
@@ -83,6 +83,27 @@ def test_referrals_past_their_period_lose_identifying_details_but_keep_their_cou
     assert event.detail["referrals"] == 1 and event.detail["periods_days"]["referrals"] == 2190
     # A second run finds nothing more to do.
     assert retention.purge(periods())["referrals"] == 0
+
+
+def test_decision_emails_go_at_the_end_of_the_audit_period_sent_or_not(app, users):
+    """The outbox keeps each referrer's address with a reference: kept as long as the audit trail, which
+    records the same address, and no longer (a message never sent, with no mail server, included)."""
+    from signpost.store import frontdoor as fd_store
+    assert retention.Periods.from_config(app.config).emails.days == 2190  # SIGNPOST_AUDIT_RETENTION_DAYS
+    for days_ago in (2200, 10):
+        item = journey(users, days_ago=days_ago, outcome=None).referral
+        fd_store.record_decision(item, "nfa", "x", supersedes=0, actor=users["front_door"], link="https://x/y")
+        message = db.session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+        with db.session.begin_nested():
+            message.created_at = utcnow() - dt.timedelta(days=days_ago)
+        db.session.commit()
+    assert retention.purge(periods(), dry_run=True)["emails"] == 1 and count(OutboxMessage) == 2
+    result = app.test_cli_runner().invoke(args=["retention", "purge"])
+    assert "Deleted 1 decision email(s) to referrers, sent or not, older than 2190 days" in result.output
+    (kept,) = db.session.scalars(select(OutboxMessage))
+    assert kept.created_at > utcnow() - dt.timedelta(days=11)
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "retention_purged"))
+    assert event.detail["emails"] == 1 and event.detail["periods_days"]["emails"] == 2190
 
 
 def test_assessments_past_their_period_go_with_their_referral_and_decisions(app, users):

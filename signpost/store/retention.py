@@ -12,10 +12,10 @@ import datetime as dt
 
 from sqlalchemy import delete, func, select, update
 
-from ..models import Assessment, AuditEvent, Decision, Draft, KeptDecision, Referral, User, utcnow
+from ..models import Assessment, AuditEvent, Decision, Draft, KeptDecision, OutboxMessage, Referral, User, utcnow
 from . import _audit, transaction
 
-KINDS = ("drafts", "kept_decisions", "referrals", "decisions", "assessments", "audit_events")
+KINDS = ("drafts", "kept_decisions", "referrals", "decisions", "assessments", "audit_events", "emails")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,13 +28,14 @@ class Periods:
     decisions: dt.timedelta
     assessments: dt.timedelta
     audit_events: dt.timedelta
+    emails: dt.timedelta  # decision emails in the outbox, sent or not: a referrer's address, as the audit trail keeps
 
     @classmethod
     def from_config(cls, config) -> "Periods":
         days = {"drafts": "DRAFT_RETENTION_DAYS", "kept_decisions": "DRAFT_RETENTION_DAYS",
                 "referrals": "REFERRAL_RETENTION_DAYS",
                 "decisions": "DECISION_RETENTION_DAYS", "assessments": "ASSESSMENT_RETENTION_DAYS",
-                "audit_events": "AUDIT_RETENTION_DAYS"}
+                "audit_events": "AUDIT_RETENTION_DAYS", "emails": "AUDIT_RETENTION_DAYS"}
         return cls(**{kind: dt.timedelta(days=int(config[key])) for kind, key in days.items()})
 
 
@@ -75,6 +76,7 @@ def due(periods: Periods, now: dt.datetime | None = None) -> dict[str, list]:
                                                         Decision.note != ""))),
         "assessments": old_assessments,
         "audit_events": list(_scalars(s(AuditEvent.id).where(AuditEvent.at < now - periods.audit_events))),
+        "emails": list(_scalars(s(OutboxMessage.id).where(OutboxMessage.created_at < now - periods.emails))),
     }
 
 
@@ -109,6 +111,7 @@ def purge(periods: Periods, *, now: dt.datetime | None = None, dry_run: bool = F
                             .values(replaces_id=None))
             session.execute(delete(Assessment).where(Assessment.id.in_(ids["assessments"])))
         session.execute(delete(AuditEvent).where(AuditEvent.id.in_(ids["audit_events"])))
+        session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids["emails"])))
         _audit("retention_purged", actor=actor, record_type="retention", **counts,
                periods_days={kind: getattr(periods, kind).days for kind in KINDS})
     return counts
