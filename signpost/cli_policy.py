@@ -85,8 +85,10 @@ def simulate_command(draft, start, end):
     for reason_id, count in result.by_reason.most_common(10):
         click.echo(f"  decided by {result.reason_text[reason_id]}: {count}")
     if result.decided:
-        click.echo(f"Decided referrals: {result.decided}; agreement {result.agree_before} -> {result.agree_after} "
-                   f"of {result.judged} (passed to another council or the LADO: not counted); "
+        click.echo(f"Decided referrals: {result.decided}; agreement of {result.judged} (passed to another council or "
+                   f"the LADO: not counted): {result.agree_recorded} at the time (as in the reports)"
+                   + (f", {result.agree_before} under {base.id}" if base else "")
+                   + f", {result.agree_after} under this draft; "
                    f"NFA kept away: {result.nfa_kept_away}")
     if result.band_ages:
         click.echo(f"{result.band_ages} assessment(s) had only an age band: a typical age for the band was used.")

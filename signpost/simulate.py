@@ -115,7 +115,8 @@ class Simulation:
     examples: dict = dataclasses.field(default_factory=lambda: defaultdict(list))  # (old, new) -> [Example]
     decided: int = 0  # referrals with a decision
     judged: int = 0  # of them, those whose decision amounts to a route (agreement is out of these)
-    agree_before: int = 0
+    agree_recorded: int = 0  # with the route recorded when the assessment was made: the reports' agreement
+    agree_before: int = 0  # with the base version's route for the same answers (recorded, without a base)
     agree_after: int = 0
     nfa_kept_away: int = 0
     sent_away: int = 0  # taken to assessment or s47 by the front door, which the draft would not refer
@@ -300,9 +301,9 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
     result.less_urgent_examples = sorted(((describe(version, key, count, points=points), old, new)
                                           for (key, old, new), count in calmer.items()),
                                          key=lambda item: -item[0].count)
-    for *key, old_route, outcome, count in grouped_decisions(connection, start, end, points):
+    for *key, recorded_route, outcome, count in grouped_decisions(connection, start, end, points):
         key = tuple(key)
-        old_route = then(key, Recommended(old_route, None, None, None)).route
+        old_route = then(key, Recommended(recorded_route, None, None, None)).route
         rec, _, _ = evaluate(key)
         if rec is None or outcome not in OUTCOMES:
             continue
@@ -310,6 +311,7 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
         result.outcomes[(outcome, rec.route)] += count
         if outcome in ROUTE_OF_OUTCOME:  # passed to another council or the LADO: neither agrees nor disagrees
             result.judged += count
+            result.agree_recorded += count if outcome in AGREES.get(recorded_route, ()) else 0
             result.agree_before += count if outcome in AGREES.get(old_route, ()) else 0
             result.agree_after += count if outcome in AGREES[rec.route] else 0
         if old_route == "social_care" and rec.route != "social_care":

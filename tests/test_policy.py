@@ -551,6 +551,33 @@ def test_a_simulations_agreement_then_is_the_reports_agreement(app, users):
     assert (result.agree_before, result.judged, result.decided) == (3, 4, 6)
 
 
+def test_a_simulations_page_gives_the_reports_agreement_beside_the_base_versions(policy_lead, users):
+    """Simulated from a draft, "before" is what the draft's base recommends for the same answers, which may
+    not be what was recommended at the time: the page once called that "Agreement then", so a policy lead
+    saw 60% where the reports said 63% for the same referrals. It gives the reports' figure by name."""
+    from signpost import metrics
+    from signpost.store.history import record_demo_history
+    from test_metrics import journey
+    who, at = users["referrer"].id, dt.datetime.combine(TODAY, dt.time(10)) - dt.timedelta(days=40)
+    items = [journey(who, at + dt.timedelta(hours=n), route=route, outcomes=[(outcome, at + dt.timedelta(days=1))])
+             for n, (route, outcome) in enumerate([("social_care", "strategy_s47"), ("social_care", "nfa"),
+                                                   ("early_help", "early_help"), ("universal", "nfa")])]
+    record_demo_history([], items, months=0, recorded_by=users["front_door"].id)
+    period = metrics.Period(TODAY - dt.timedelta(days=365), TODAY)
+    agreed = metrics.overview(period, metrics.Period(dt.date(2020, 1, 1), dt.date(2020, 1, 31))).agreed
+    assert (agreed.k, agreed.n) == (3, 4)
+    base = current_version()  # the recorded concern is in no version: the base recommends universal services
+    result = simulate(db.session.connection(), base, period.start, period.end, on_date=TODAY, baseline=base)
+    assert (result.agree_recorded, result.agree_before, result.agree_after, result.judged) == (3, 2, 2, 4)
+    draft_id = start_draft(policy_lead)
+    html = policy_lead.get(f"/policy/drafts/{draft_id}/simulate").text
+    assert "Agreement then" not in html
+    assert "Agreement with what Signpost recommended at the time (as in the reports)</dt>" in html
+    assert f"Agreement under {base.id}, the version this draft was started from</dt>" in html
+    page = " ".join(html.split())
+    assert "3 of 4 (75%)" in page and "2 of 4 (50%)" in page
+
+
 def test_the_versions_list_gives_the_uk_day_a_version_was_published(policy_lead, monkeypatch):
     """Published at 00:30 on 7 July (BST), stored as 23:30 UTC on 6 July: the list says 7 July, as the
     policy lead's own clock does."""
