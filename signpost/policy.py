@@ -360,6 +360,12 @@ def undone_later(version: ThresholdVersion, effective: dt.date, library: Library
         base = library.by_id(later.document.supersedes)
         if later.effective_from > effective and later.id != version.id and (
                 base is None or base.effective_from < effective):
+            if later.id == version.document.supersedes:  # its own base: a later date is all it needs
+                problems.append(DateProblem(
+                    f"This draft was started from '{later.id}', which takes effect on "
+                    f"{later.effective_from:%-d %B %Y}: choose a later date. From an earlier one, this version "
+                    f"would be in force first and '{later.id}' would then undo its changes."))
+                continue
             problems.append(DateProblem(
                             f"'{later.id}' is already scheduled to take effect on {later.effective_from:%-d %B %Y}, "
                             f"and was started from '{base.id if base else later.document.supersedes}', before "

@@ -1031,6 +1031,28 @@ def test_a_version_scheduled_later_from_an_older_base_would_undo_a_new_one_so_it
     assert response.status_code == 400 and f"but &#39;{published}&#39;" in response.text
 
 
+def test_a_draft_dated_before_its_own_scheduled_base_is_told_to_choose_a_later_date(policy_lead):
+    """A draft started from a scheduled version, dated before it, was refused with "make these changes in a
+    draft started from <its own base> instead": the draft already was. It is told to choose a later date."""
+    first = start_draft(policy_lead)
+    assert move_concern(policy_lead, first, a_concern(2), 1).status_code == 302
+    later = TODAY + dt.timedelta(days=30)
+    assert publish_draft(policy_lead, first, later).status_code == 302
+    scheduled = db.session.get(ThresholdDraft, first).published_id
+    response = post(policy_lead, "/policy/drafts", {"base": scheduled})
+    assert response.status_code == 302
+    second = int(response.location.rsplit("/", 1)[1])
+    assert give_details(policy_lead, second, "northmere-2099-02", "(test) A later change.").status_code == 302
+    response = publish_draft(policy_lead, second, TODAY + dt.timedelta(days=10))
+    assert response.status_code == 400
+    page = html.unescape(" ".join(response.text.split()))
+    assert (f"This draft was started from '{scheduled}', which takes effect on {later:%-d %B %Y}: choose a later "
+            "date." in page)
+    assert f"in a draft started from '{scheduled}' instead" not in page
+    assert db.session.get(ThresholdDraft, second).published_id is None
+    assert publish_draft(policy_lead, second, later + dt.timedelta(days=1)).status_code == 302
+
+
 def test_the_scheduled_versions_are_shown_when_a_draft_is_started_and_one_can_be_started_from(policy_lead):
     first = start_draft(policy_lead)
     assert move_concern(policy_lead, first, a_concern(2), 1).status_code == 302
