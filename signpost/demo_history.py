@@ -188,7 +188,7 @@ class History:
             "started_at": received - dt.timedelta(minutes=self.rng.randint(6, 25)),
             "completed_at": completed, "source_code": source, "referrer_role": role,
             "age_band": child.age_band, "unborn": child.age_band == "unborn",
-            "indicator_ids": sorted(reasons[:2]), "consent": _pick(self.rng, (("given", 7), ("refused", 1),
+            "indicator_ids": sorted(c.id for c in concerns), "consent": _pick(self.rng, (("given", 7), ("refused", 1),
                                                                                ("not_asked", 2))),
             "in_danger": False, "immediate": False, "recommended_route": route, "recommended_level": level,
             "reason_ids": reasons, "route_taken": taken, "overridden": taken != route,

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from signpost import metrics, workdays
 from signpost.extensions import db
-from signpost.models import ExternalContact, Referral
+from signpost.models import Assessment, ExternalContact, Referral
 from signpost.store.history import record_demo_history
 from signpost.values import uk_today
 
@@ -619,6 +619,21 @@ def test_demo_history_is_seeded_once_and_shows_nfa_falling(app):
     everyone = sum(r.received for r in o.by_organisation)
     assert 0.2 <= police.received / everyone <= 0.4      # police the largest source
     assert o.re_referrals.k > 0 and o.consultations_followed.n > 0
+
+
+def test_demo_history_records_only_concerns_as_ticked_never_the_rule_that_decided(app):
+    """A demo assessment decided by the cumulative rule once stored the rule's id among the concerns
+    ticked: Preview a change then showed 'cumulative_additional_needs (not in this version)' as a
+    concern in its examples and counted those assessments as having concerns the draft no longer has."""
+    from signpost.content import current_library
+    result = app.test_cli_runner().invoke(args=["demo", "history", "--months", "24", "--per-month", "120"])
+    assert result.exit_code == 0, result.output
+    library = current_library()
+    rows = db.session.execute(select(Assessment.threshold_id, Assessment.indicator_ids, Assessment.reason_ids)).all()
+    ruled = [row for row in rows if set(row.reason_ids) - set(row.indicator_ids)]
+    assert ruled  # some were decided by a rule as well as their concerns
+    for threshold_id, ticked, _reasons in rows:
+        assert set(ticked) <= set(library.by_id(threshold_id).indicators), (threshold_id, ticked)
 
 
 def test_the_default_period_starts_no_earlier_than_signpost_so_it_never_overlaps_the_baseline():
