@@ -1053,6 +1053,20 @@ def test_a_draft_dated_before_its_own_scheduled_base_is_told_to_choose_a_later_d
     assert publish_draft(policy_lead, second, later + dt.timedelta(days=1)).status_code == 302
 
 
+def test_publishing_for_a_later_date_says_when_it_takes_effect_not_that_it_is_in_force(policy_lead):
+    """The banner said "it is in force from 1 January 2027" for a version that was only scheduled."""
+    later_id = start_draft(policy_lead)
+    assert move_concern(policy_lead, later_id, a_concern(2), 1).status_code == 302
+    later = TODAY + dt.timedelta(days=20)
+    response = publish_draft(policy_lead, later_id, later)
+    assert response.status_code == 302
+    page = html.unescape(" ".join(policy_lead.get(response.location).text.split()))
+    published = db.session.get(ThresholdDraft, later_id).published_id
+    assert (f"Published {published}: it takes effect on {later:%-d %B %Y}. Until then referrers keep using the "
+            "version in force today." in page)
+    assert "it is in force from" not in page
+
+
 def test_the_scheduled_versions_are_shown_when_a_draft_is_started_and_one_can_be_started_from(policy_lead):
     first = start_draft(policy_lead)
     assert move_concern(policy_lead, first, a_concern(2), 1).status_code == 302

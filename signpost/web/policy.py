@@ -754,7 +754,9 @@ def publish(draft_id: int):
                 form.confirm.data = False  # confirmed for what the page showed, not for the draft as it is now
             else:
                 forget_published(current_app)
-                flash(f"Published {row.id}: it is in force from {row.effective_from:%-d %B %Y}.")
+                flash(f"Published {row.id}: it is in force from today." if row.effective_from <= today else
+                      f"Published {row.id}: it takes effect on {row.effective_from:%-d %B %Y}. Until then "
+                      "referrers keep using the version in force today.")
                 return redirect(url_for("policy.versions"))
     status = 400 if request.method == "POST" else 200
     base, changes = _changes(record, version)
