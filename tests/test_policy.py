@@ -590,6 +590,21 @@ def test_the_versions_list_gives_the_uk_day_a_version_was_published(policy_lead,
     assert "Published in Signpost 7 Jul 2026" in page and "6 Jul 2026" not in page
 
 
+def test_the_publish_page_proposes_the_drafts_own_date_when_it_is_still_to_come(policy_lead):
+    """A version prepared for a later date (its effective_from) is proposed for that date, not today:
+    a policy lead who accepts the date shown publishes it when the draft says."""
+    draft_id = start_draft(policy_lead)
+    record = db.session.get(ThresholdDraft, draft_id)
+    later = TODAY + dt.timedelta(days=45)
+    for day, shown in ((later, later), (TODAY - dt.timedelta(days=400), TODAY)):
+        record.content = re.sub(r"^effective_from: .*$", f"effective_from: {day.isoformat()}", record.content,
+                                count=1, flags=re.M)
+        db.session.commit()
+        page = policy_lead.get(f"/policy/drafts/{draft_id}/publish").text
+        for name, value in (("day", shown.day), ("month", shown.month), ("year", shown.year)):
+            assert re.search(rf'name="effective-{name}"[^>]*value="{value}"', page), (name, value)
+
+
 def test_publishing_today_changes_new_journeys_old_assessments_keep_their_version(policy_lead, referrer, users):
     concern = a_concern(2)
     old_version = current_version()

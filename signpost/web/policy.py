@@ -731,8 +731,11 @@ def publish(draft_id: int):
     record = _editable_draft(draft_id)
     version, problems = _checked(record)
     today = _today()
+    # The date the draft itself gives, when that is still to come (a version prepared for 1 April), else today.
+    proposed = version.effective_from if version is not None and version.effective_from > today else today
     form = PublishForm(prefix="effective") if request.method == "POST" else PublishForm(
-        prefix="effective", data={"day": str(today.day), "month": str(today.month), "year": str(today.year)}).shows(record)
+        prefix="effective", data={"day": str(proposed.day), "month": str(proposed.month),
+                                  "year": str(proposed.year)}).shows(record)
     publish_problems: list[str] = []
     if version is not None and not problems and form.validate_on_submit():
         try:
