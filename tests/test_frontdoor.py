@@ -422,6 +422,8 @@ def test_a_stale_decision_is_refused_and_shows_the_winner(front_door, users):
     assert "Strategy discussion today" in response.text
     assert [d.outcome for d in fq.decision_history(item.id)] == ["strategy_s47"]
     assert 'name="supersedes" value="1"' in response.text  # sending again now supersedes theirs, knowingly
+    # The conflict is shown as an error summary: the title says so first, as on every page sent back.
+    assert re.search(r"<title>\s*Error: " + item.reference, response.text)
 
 
 def test_a_conflict_says_when_the_winning_decision_was_made_in_plain_words(front_door, users):
