@@ -827,6 +827,16 @@ def test_the_audit_viewer_is_for_admins_and_front_door_managers(front_door, admi
     assert events("audit_searched")[-1].detail["search"]["date_from"] == "2001-01-01"
 
 
+def test_a_date_the_audit_viewer_cannot_read_is_in_an_error_summary_too(admin):
+    """Beside the field alone it was missed: the title and an error summary say so first, linked to it."""
+    html = admin.get("/front-door/audit?date_from=2026-13-40&date_to=2026-01-02").text
+    assert re.search(r"<title>\s*Error: Audit trail", html)
+    summary = html.split('class="govuk-error-summary"', 1)[1].split("</div>\n</div>", 1)[0]
+    assert 'href="#date_from"' in summary and 'href="#date_to"' not in summary
+    assert 'id="date_from-error"' in html
+    assert "Error: Audit trail" not in admin.get("/front-door/audit?date_from=2026-01-01").text
+
+
 
 def test_the_audit_viewer_shows_and_searches_uk_times(admin):
     """It said "When (UTC)", unlike every other page: an event at 00:30 on 1 July (BST) was shown at
