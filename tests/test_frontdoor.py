@@ -827,6 +827,21 @@ def test_the_audit_viewer_is_for_admins_and_front_door_managers(front_door, admi
     assert events("audit_searched")[-1].detail["search"]["date_from"] == "2001-01-01"
 
 
+def test_an_accounts_email_address_finds_the_changes_made_to_that_account(admin, users):
+    """Account events are stored under the account's number, which an administrator never sees: searching
+    the record by its email address (in any case) finds them, and not another account's."""
+    submit(admin, f"/admin/users/{users['referrer'].id}/password", {"password": "a new temporary password"})
+    html = admin.get(f"/front-door/audit?record={users['referrer'].email.upper()}").text
+    assert "password_changed" in html
+    assert "password_changed" not in admin.get(f"/front-door/audit?record={users['policy_lead'].email}").text
+    assert "No events match" in admin.get("/front-door/audit?record=nobody@example.org").text
+    # The account's page links to that search, and the list of accounts to the audit trail.
+    name, domain = users["referrer"].email.split("@")
+    assert re.search(f'href="/front-door/audit\\?record={re.escape(name)}(@|%40){re.escape(domain)}"',
+                     admin.get(f"/admin/users/{users['referrer'].id}").text)
+    assert 'href="/front-door/audit"' in admin.get("/admin/users").text
+
+
 def test_a_date_the_audit_viewer_cannot_read_is_in_an_error_summary_too(admin):
     """Beside the field alone it was missed: the title and an error summary say so first, linked to it."""
     html = admin.get("/front-door/audit?date_from=2026-13-40&date_to=2026-01-02").text
