@@ -936,3 +936,39 @@ def test_the_exports_back_link_returns_each_role_to_its_own_section(front_door, 
     """A policy lead's Back went to the referral start page, a page for referrers."""
     assert 'href="/reports/" class="govuk-back-link"' in policy_lead.get("/front-door/export").text
     assert 'href="/front-door/" class="govuk-back-link"' in front_door.get("/front-door/export").text
+
+
+# ---------------------------------------------------------------------------------------------- narrow screens
+
+def unlabelled_cells(html: str) -> list[str]:
+    """Cells that would stand alone on a phone: on narrow screens tables become lists and their headings
+    are hidden, so each cell under a visible heading must carry it (data-label) unless it is empty."""
+    problems = []
+    for table in re.findall(r'<table class="govuk-table.*?</table>', html, re.S):
+        headings = [None if "govuk-visually-hidden" in th else unescape(re.sub(r"<[^>]+>", "", th)).strip()
+                    for th in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', table, re.S)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("<tbody", 1)[1], re.S):
+            for heading, (attributes, content) in zip(headings, re.findall(r"<td([^>]*)>(.*?)</td>", row, re.S)):
+                label = re.search(r'data-label="([^"]*)"', attributes)
+                if heading and re.sub(r"<[^>]+>|\s", "", content) and (label is None or unescape(label[1]) != heading):
+                    problems.append(f"{heading}: {' '.join(re.sub(r'<[^>]+>', ' ', content).split())[:60]}")
+    return problems
+
+
+def test_every_cell_of_the_front_doors_and_accounts_tables_says_its_column_on_a_phone(front_door, admin, users):
+    """At 320 pixels "Nobody", "Never" and "Yes" stood alone, with no sign of what they answered."""
+    make_item(users["referrer"], overridden=True)
+    make_item(users["referrer"])
+    fd_store.record_external_contact(
+        {"reference": "C-phone-1", "received_at": utcnow() - dt.timedelta(hours=1), "source_code": "6",
+         "channel": "phone", "age_band": "5 to 9", "urgency": "standard", "outcome": "nfa",
+         "decided_at": utcnow()}, actor=users["front_door"])
+    pages = {"queue": (front_door, "/front-door/"), "contacts": (front_door, "/front-door/contacts"),
+             "audit": (admin, "/front-door/audit"), "team": (admin, "/front-door/team"),
+             "users": (admin, "/admin/users")}
+    for name, (client, path) in pages.items():
+        html = client.get(path).text
+        assert 'class="govuk-table' in html, name
+        assert unlabelled_cells(html) == [], name
+    assert "@media (max-width" in (css := (ROOT / "signpost/static/signpost.css").read_text())
+    assert re.search(r"\.govuk-table td\[data-label\]::before \{ content: attr\(data-label\)", css)
