@@ -90,8 +90,10 @@ def test_change_role_and_disable(app, admin, users):
     assert event.action == "user_changed" and event.user_id == users["admin"].id
     assert event.detail["changes"]["role"] == ["referrer", "front_door"]
     assert event.detail["changes"]["active"] == [True, False]
-    # Disabled: signed out at once, and cannot sign in again.
+    # Disabled: signed out at once, and cannot sign in again; the administrator is told both.
     assert victim_client.get("/").status_code == 302
+    told = " ".join(admin.get(response.location).get_data(as_text=True).split())
+    assert f"{target.email} has been disabled and signed out everywhere" in told
     fresh = app.test_client()
     assert submit(fresh, "/sign-in", {"email": target.email, "password": PASSWORD}).status_code == 200
 

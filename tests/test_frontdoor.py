@@ -422,6 +422,8 @@ def test_a_stale_decision_is_refused_and_shows_the_winner(front_door, users):
     assert "Strategy discussion today" in response.text
     assert [d.outcome for d in fq.decision_history(item.id)] == ["strategy_s47"]
     assert 'name="supersedes" value="1"' in response.text  # sending again now supersedes theirs, knowingly
+    # The conflict is shown as an error summary: the title says so first, as on every page sent back.
+    assert re.search(r"<title>\s*Error: " + item.reference, response.text)
 
 
 def test_a_conflict_says_when_the_winning_decision_was_made_in_plain_words(front_door, users):
@@ -825,6 +827,31 @@ def test_the_audit_viewer_is_for_admins_and_front_door_managers(front_door, admi
     assert events("audit_searched")[-1].detail["search"]["date_from"] == "2001-01-01"
 
 
+def test_an_accounts_email_address_finds_the_changes_made_to_that_account(admin, users):
+    """Account events are stored under the account's number, which an administrator never sees: searching
+    the record by its email address (in any case) finds them, and not another account's."""
+    submit(admin, f"/admin/users/{users['referrer'].id}/password", {"password": "a new temporary password"})
+    html = admin.get(f"/front-door/audit?record={users['referrer'].email.upper()}").text
+    assert "password_changed" in html
+    assert "password_changed" not in admin.get(f"/front-door/audit?record={users['policy_lead'].email}").text
+    assert "No events match" in admin.get("/front-door/audit?record=nobody@example.org").text
+    # The account's page links to that search, and the list of accounts to the audit trail.
+    name, domain = users["referrer"].email.split("@")
+    assert re.search(f'href="/front-door/audit\\?record={re.escape(name)}(@|%40){re.escape(domain)}"',
+                     admin.get(f"/admin/users/{users['referrer'].id}").text)
+    assert 'href="/front-door/audit"' in admin.get("/admin/users").text
+
+
+def test_a_date_the_audit_viewer_cannot_read_is_in_an_error_summary_too(admin):
+    """Beside the field alone it was missed: the title and an error summary say so first, linked to it."""
+    html = admin.get("/front-door/audit?date_from=2026-13-40&date_to=2026-01-02").text
+    assert re.search(r"<title>\s*Error: Audit trail", html)
+    summary = html.split('class="govuk-error-summary"', 1)[1].split("</div>\n</div>", 1)[0]
+    assert 'href="#date_from"' in summary and 'href="#date_to"' not in summary
+    assert 'id="date_from-error"' in html
+    assert "Error: Audit trail" not in admin.get("/front-door/audit?date_from=2026-01-01").text
+
+
 
 def test_the_audit_viewer_shows_and_searches_uk_times(admin):
     """It said "When (UTC)", unlike every other page: an event at 00:30 on 1 July (BST) was shown at
@@ -909,3 +936,39 @@ def test_the_exports_back_link_returns_each_role_to_its_own_section(front_door, 
     """A policy lead's Back went to the referral start page, a page for referrers."""
     assert 'href="/reports/" class="govuk-back-link"' in policy_lead.get("/front-door/export").text
     assert 'href="/front-door/" class="govuk-back-link"' in front_door.get("/front-door/export").text
+
+
+# ---------------------------------------------------------------------------------------------- narrow screens
+
+def unlabelled_cells(html: str) -> list[str]:
+    """Cells that would stand alone on a phone: on narrow screens tables become lists and their headings
+    are hidden, so each cell under a visible heading must carry it (data-label) unless it is empty."""
+    problems = []
+    for table in re.findall(r'<table class="govuk-table.*?</table>', html, re.S):
+        headings = [None if "govuk-visually-hidden" in th else unescape(re.sub(r"<[^>]+>", "", th)).strip()
+                    for th in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', table, re.S)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("<tbody", 1)[1], re.S):
+            for heading, (attributes, content) in zip(headings, re.findall(r"<td([^>]*)>(.*?)</td>", row, re.S)):
+                label = re.search(r'data-label="([^"]*)"', attributes)
+                if heading and re.sub(r"<[^>]+>|\s", "", content) and (label is None or unescape(label[1]) != heading):
+                    problems.append(f"{heading}: {' '.join(re.sub(r'<[^>]+>', ' ', content).split())[:60]}")
+    return problems
+
+
+def test_every_cell_of_the_front_doors_and_accounts_tables_says_its_column_on_a_phone(front_door, admin, users):
+    """At 320 pixels "Nobody", "Never" and "Yes" stood alone, with no sign of what they answered."""
+    make_item(users["referrer"], overridden=True)
+    make_item(users["referrer"])
+    fd_store.record_external_contact(
+        {"reference": "C-phone-1", "received_at": utcnow() - dt.timedelta(hours=1), "source_code": "6",
+         "channel": "phone", "age_band": "5 to 9", "urgency": "standard", "outcome": "nfa",
+         "decided_at": utcnow()}, actor=users["front_door"])
+    pages = {"queue": (front_door, "/front-door/"), "contacts": (front_door, "/front-door/contacts"),
+             "audit": (admin, "/front-door/audit"), "team": (admin, "/front-door/team"),
+             "users": (admin, "/admin/users")}
+    for name, (client, path) in pages.items():
+        html = client.get(path).text
+        assert 'class="govuk-table' in html, name
+        assert unlabelled_cells(html) == [], name
+    assert "@media (max-width" in (css := (ROOT / "signpost/static/signpost.css").read_text())
+    assert re.search(r"\.govuk-table td\[data-label\]::before \{ content: attr\(data-label\)", css)

@@ -153,7 +153,11 @@ def edit_user(user_id: int):
                       "the account, set a new temporary password.", "important")
                 return redirect(url_for("admin.enable_user", user_id=user.id))
             else:
-                flash(f"Saved {user.email}." if changed else f"No changes for {user.email}.", "success")
+                if changed.get("active") == [True, False]:
+                    flash(f"{user.email} has been disabled and signed out everywhere. To let them back in, re-enable "
+                          "the account with a new temporary password.", "success")
+                else:
+                    flash(f"Saved {user.email}." if changed else f"No changes for {user.email}.", "success")
                 return redirect(url_for("admin.users"))
     return render_template("admin/edit_user.html", form=form, user=user), refused(form)
 

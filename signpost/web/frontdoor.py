@@ -9,7 +9,7 @@ import secrets
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
                    session, url_for)
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import contacts_csv, frontdoor_queue as fq, journey, mail, store, workdays
@@ -476,7 +476,7 @@ def audit():
     if form.record.data:
         record = form.record.data.strip()
         query = query.where(or_(AuditEvent.record_id == record[:64],
-                                AuditEvent.record_id == _referral_id(record)))
+                                AuditEvent.record_id == _referral_id(record), _account_events(record)))
     if form.action.data:
         query = query.where(AuditEvent.action == form.action.data)
     # UK days, as each row shows its time (stored as UTC: a UK day starts at 23:00 the day before in summer).
@@ -495,6 +495,15 @@ def audit():
 
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _account_events(record: str):
+    """An account's email address finds the events stored under the account's number (its creation,
+    changes and password resets), which an administrator does not otherwise know."""
+    found = store.find_user(record) if "@" in record else None
+    if found is None:
+        return false()
+    return and_(AuditEvent.record_type == "users", AuditEvent.record_id == str(found.id))
 
 
 def _referral_id(record: str) -> str:

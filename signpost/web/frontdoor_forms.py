@@ -171,7 +171,8 @@ def in_accepted_years(form, field):
 
 class AuditSearchForm(FlaskForm):
     person = StringField("Person (email address, or part of it)", validators=[Optional(), Length(max=254)])
-    record = StringField("Record (a reference such as NM-2026-00042, or a record number)",
+    record = StringField("Record (a reference such as NM-2026-00042, an account's email address, or a record "
+                         "number)",
                          validators=[Optional(), Length(max=64)])
     action = StringField("Action (for example item_viewed or decision_recorded)",
                          validators=[Optional(), Length(max=64)])
