@@ -948,7 +948,9 @@ def unlabelled_cells(html: str) -> list[str]:
         headings = [None if "govuk-visually-hidden" in th else unescape(re.sub(r"<[^>]+>", "", th)).strip()
                     for th in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', table, re.S)]
         for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("<tbody", 1)[1], re.S):
-            for heading, (attributes, content) in zip(headings, re.findall(r"<td([^>]*)>(.*?)</td>", row, re.S)):
+            for heading, (cell, attributes, content) in zip(headings, re.findall(r"<(td|th)([^>]*)>(.*?)</\1>", row, re.S)):
+                if cell == "th" or "colspan" in attributes:  # a row's own heading, or a row of its own
+                    continue
                 label = re.search(r'data-label="([^"]*)"', attributes)
                 if heading and re.sub(r"<[^>]+>|\s", "", content) and (label is None or unescape(label[1]) != heading):
                     problems.append(f"{heading}: {' '.join(re.sub(r'<[^>]+>', ' ', content).split())[:60]}")

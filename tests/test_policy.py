@@ -342,6 +342,21 @@ def seed(users, answers_list, *, decision=None, at=None):
     return made
 
 
+def test_every_cell_of_the_policy_and_reports_tables_says_its_column_on_a_phone(policy_lead, users):
+    """On a phone tables become lists with their headings hidden: "Early help, Social care, 5" on the
+    preview, or a report's bare numbers, said nothing of what each was."""
+    from test_frontdoor import unlabelled_cells
+    level3 = a_concern(3)
+    seed(users, [([level3.id], 130)] * 2, decision="nfa")
+    draft_id = start_draft(policy_lead)
+    assert move_concern(policy_lead, draft_id, level3, 2).status_code == 302
+    for path in ("/policy/versions", "/policy/drafts", f"/policy/drafts/{draft_id}",
+                 f"/policy/drafts/{draft_id}/simulate", "/reports/"):
+        html = policy_lead.get(path).text
+        assert 'class="govuk-table' in html, path
+        assert unlabelled_cells(html) == [], path
+
+
 def test_simulation_counts_changes_by_route_and_shows_sent_away_referrals_first(policy_lead, users):
     level3 = a_concern(3)
     level2 = a_concern(2)
