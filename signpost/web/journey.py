@@ -708,15 +708,16 @@ def send_details(draft: Draft, kind: str):
     saved = answers.sending.details if answers.sending and answers.sending.kind == kind else None
     formdata = formdata_for(draft)
     form = jf.ReferralForm(formdata=formdata, data=jf.ReferralForm.data_from(saved) if formdata is None else None)
-    if request.method == "POST" and form.validate() & form.validate_extra(unborn, today(), age_months):
-        details = form.details(unborn)
+    ask_unborn = answers.child is None  # the immediate-danger path: About the child was not asked
+    if request.method == "POST" and form.validate() & form.validate_extra(unborn, today(), age_months, ask_unborn):
+        details = form.details(form.is_unborn)
 
         def apply(stored: dict) -> dict:
             return JourneyAnswers.load(stored).but(sending=journey.Sending(kind=kind, details=details)).dump()
         drafts_store.save_page(draft, kind, apply, actor=_user())
         return redirect(url_for("journey.send", kind=kind.replace("_", "-")))
     back = url_for("journey.danger_call") if revision.immediate else url_for("journey.recommendation")
-    return render_template("journey/referral.html", form=form, unborn=unborn, back=back, draft=draft,
+    return render_template("journey/referral.html", form=form, unborn=unborn, ask_unborn=ask_unborn, back=back, draft=draft,
                            immediate=revision.immediate, version=version, kind=kind,
                            # A same-day concern is phoned through before it is written down: the form
                            # says so, as every page after the concern was ticked did.
@@ -728,6 +729,8 @@ def details_fit_the_child(answers: JourneyAnswers) -> bool:
     later change (of age, or to or from unborn) sends the referrer back to them, never sends them."""
     age_months, unborn = journey.child_age(answers)
     details = answers.sending.details
+    if answers.child is None and details.get("unborn"):  # said on the referral (the immediate-danger path)
+        return not details.get("date_of_birth")
     if unborn:
         return not details.get("date_of_birth")
     form = jf.ReferralForm(formdata=None, data=jf.ReferralForm.data_from(details), meta={"csrf": False})
