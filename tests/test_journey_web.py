@@ -919,6 +919,19 @@ def test_override_to_a_lower_route_finishes_without_a_referral(walker):
     assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
 
 
+def test_a_double_click_on_taking_another_route_shows_the_summary_as_one_click_does(walker):
+    """Without JavaScript (or after GOV.UK's one second), both clicks reach the server: the page the
+    browser shows is the second's, which must be the summary just finished, not My referrals."""
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    for _ in range(2):
+        walker.answer("/refer/disagree", {"route": "universal", "reason": "The school nurse is seeing her weekly"},
+                      "/refer/summary")
+    assert walker.client.get("/refer/summary").status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 1
+    assert db.session.scalar(select(Assessment)).override_reason == "The school nurse is seeing her weekly"
+
+
 def test_disagreeing_with_a_same_day_referral_is_still_told_to_phone_and_to_talk_it_through_first(walker):
     """The page for taking another route said only "You know the child: you can still take another
     route", even for any injury on a baby who is not mobile, which the protocol says is referred the

@@ -600,8 +600,7 @@ def danger_call(draft: Draft):
 @needs_draft(include_submitted=True)
 def finish(draft: Draft):
     if draft.submitted_at is not None:  # a second click: the same result as the first
-        session["finished_draft"] = draft.id
-        return redirect(url_for("journey.summary"))
+        return finished_summary(draft)
     if thresholds_changed_under(draft):
         return back_to_check_as_the_thresholds_changed(draft)
     revision = current_revision(draft, version_for(draft))
@@ -611,6 +610,11 @@ def finish(draft: Draft):
     if route == "social_care":
         return redirect(url_for("journey.referral"))
     store.choose_route(draft, route, finished=True, actor=_user())
+    return finished_summary(draft)
+
+
+def finished_summary(draft: Draft):
+    """The printable summary of a draft just finished (the session leaves it), also for a second click."""
     session["finished_draft"] = draft.id
     session.pop("draft_id", None)
     return redirect(url_for("journey.summary"))
@@ -618,8 +622,10 @@ def finish(draft: Draft):
 
 @bp.route("/disagree", methods=["GET", "POST"])
 @role_required(*REFERRERS)
-@needs_draft
+@needs_draft(include_submitted=True)
 def override(draft: Draft):
+    if draft.submitted_at is not None:  # a second click on Continue: the same result as the first
+        return finished_summary(draft)
     if request.method == "POST" and thresholds_changed_under(draft):
         return back_to_check_as_the_thresholds_changed(draft, jf.override_form("", formdata=request.form))
     version = journey_version(draft)
@@ -637,9 +643,7 @@ def override(draft: Draft):
             return redirect(url_for("journey.referral"))
         store.choose_route(draft, form.route.data, override_reason=form.reason.data, finished=True,
                            actor=_user())
-        session["finished_draft"] = draft.id
-        session.pop("draft_id", None)
-        return redirect(url_for("journey.summary"))
+        return finished_summary(draft)
     back = url_for("journey.recommendation")
     # Taking another route does not make a same-day concern wait: the page still says phone today.
     return render_template("journey/override.html", form=form, recommended=recommended, back=back, draft=draft,
