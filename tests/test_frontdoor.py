@@ -596,6 +596,25 @@ def test_the_referrer_sees_the_decision_note_thresholds_and_services(front_door,
     assert "No further action: advice given" in listing
 
 
+@pytest.mark.parametrize(("said", "fits"), [
+    ({"date_of_birth": (uk_today() - dt.timedelta(days=15 * 365 + 100)).isoformat()},
+     lambda s: s.minimum_age <= 180 <= s.maximum_age),
+    ({"first_name": "", "last_name": "", "date_of_birth": None, "unborn": "yes"}, lambda s: s.unborn),
+], ids=["aged_15_by_date_of_birth", "not_born_yet"])
+def test_services_after_nfa_fit_a_child_whose_age_only_the_referral_gives(front_door, referrer, users, said, fits):
+    """The immediate-danger path skips About the child: the services offered after the front door's
+    decision are for the child the referral describes, never for a newborn (age 0 was assumed)."""
+    from signpost.content import current_directory
+    answers = {k: v for k, v in CHILD["answers"].items() if k not in ("child", "consent", "voice")}
+    item = make_item(users["referrer"], urgency="emergency", consent=None,
+                     details={**CHILD, **said, "answers": {**answers, "in_danger": "yes"}})
+    decide(front_door, item, "nfa_advice", "(test) Signposted.")
+    html = referrer.get(f"/refer/my-referrals/{item.reference}").text
+    shown = re.findall(r'data-service-id="([a-z0-9_]+)"', html)
+    directory = current_directory()
+    assert shown and all(fits(directory.get(s)) for s in shown), shown
+
+
 @pytest.mark.parametrize(("consent", "said"), [
     ({"aware": "yes", "consent": "given", "reason": ""}, "Given"),
     ({"aware": "yes", "consent": "refused", "reason": "(test) They want to try the school's help first"}, "Refused"),

@@ -206,6 +206,37 @@ def test_after_phoning_the_referrer_can_send_the_referral(walker):
     assert made.consent is None and made.family_aware is None
 
 
+def test_after_phoning_about_an_unborn_baby_the_referral_can_say_the_baby_is_not_born_yet(walker):
+    """The danger path skips About the child, so only the referral can say the child is not born yet: a
+    midwife phoning 999 about a pregnant mother being hurt must still be able to write the referral,
+    which a name and a date of birth in the past would stop."""
+    walker.start()
+    walker.answer("/refer/danger", {"in_danger": "yes"}, "/refer/phone-now")
+    walker.answer("/refer/what-happened", {"what_happened": "Her partner is kicking her; she is 30 weeks pregnant"},
+                  "/refer/referral")
+    nameless = referral_details(first_name="", last_name="", dob_day="", dob_month="", dob_year="")
+    page = walker.post("/refer/referral", nameless)
+    assert page.status_code == 200 and 'name="unborn"' in page.text  # a born child still needs them
+    assert "Enter the child&#39;s first name, or say that the baby is not born yet" in errors(page)
+    walker.answer("/refer/referral", {**nameless, "first_name": "Ignored", "unborn": "y"}, "/refer/send/referral")
+    shown = walker.client.get("/refer/send/referral").text
+    assert "The baby is not born yet" in shown and "Ignored" not in shown
+    assert walker.answer("/refer/send/referral", {}) == "/refer/confirmation"
+    made = db.session.scalar(select(Referral))
+    db.session.refresh(made.assessment)
+    assert made.details["unborn"] == "yes" and made.details["first_name"] == "" and made.details["date_of_birth"] is None
+    assert made.assessment.age_band == "unborn"
+
+
+def test_the_referral_asks_whether_the_baby_is_born_only_when_about_the_child_was_not_asked(walker):
+    walker.concerns([level_items(4)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    page = walker.client.get("/refer/referral")
+    assert page.status_code == 200 and 'name="unborn"' not in page.text
+    walker.answer("/refer/referral", referral_details(unborn="y"))  # not asked here: the child is born
+    assert db.session.get(Draft, walker.draft_id).answers["sending"]["details"].get("unborn") is None
+
+
 def test_after_the_phone_numbers_a_concern_about_an_adult_adds_the_lado_outcome_after_999(walker):
     lado = next(i.id for i in version().document.indicators if i.lado)
     walker.start()
@@ -886,6 +917,19 @@ def test_override_to_a_lower_route_finishes_without_a_referral(walker):
     assessment = db.session.scalar(select(Assessment))
     assert assessment.overridden and assessment.route_taken == "early_help"
     assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
+def test_a_double_click_on_taking_another_route_shows_the_summary_as_one_click_does(walker):
+    """Without JavaScript (or after GOV.UK's one second), both clicks reach the server: the page the
+    browser shows is the second's, which must be the summary just finished, not My referrals."""
+    walker.concerns([level_items(2)[0]], location=walker.to_concerns())
+    walker.finish_questions()
+    for _ in range(2):
+        walker.answer("/refer/disagree", {"route": "universal", "reason": "The school nurse is seeing her weekly"},
+                      "/refer/summary")
+    assert walker.client.get("/refer/summary").status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 1
+    assert db.session.scalar(select(Assessment)).override_reason == "The school nurse is seeing her weekly"
 
 
 def test_disagreeing_with_a_same_day_referral_is_still_told_to_phone_and_to_talk_it_through_first(walker):

@@ -516,7 +516,9 @@ def submit_referral(draft, details: dict, *, family_aware: str | None, consent: 
                 overridden = assessment.recommended_route != route
                 assessment.route_taken = route
                 assessment.overridden = overridden
-            if assessment.age_band == "unknown" and details.get("date_of_birth"):
+            if assessment.age_band == "unknown" and details.get("unborn"):
+                assessment.age_band = values.age_band_for(None, unborn=True)  # said on the referral itself
+            elif assessment.age_band == "unknown" and details.get("date_of_birth"):
                 # The immediate-danger path goes to the referral without About the child: the band is
                 # worked out from the date of birth the referral gives, so the reports count the child by age.
                 born = dt.date.fromisoformat(details["date_of_birth"])

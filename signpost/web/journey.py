@@ -600,8 +600,7 @@ def danger_call(draft: Draft):
 @needs_draft(include_submitted=True)
 def finish(draft: Draft):
     if draft.submitted_at is not None:  # a second click: the same result as the first
-        session["finished_draft"] = draft.id
-        return redirect(url_for("journey.summary"))
+        return finished_summary(draft)
     if thresholds_changed_under(draft):
         return back_to_check_as_the_thresholds_changed(draft)
     revision = current_revision(draft, version_for(draft))
@@ -611,6 +610,11 @@ def finish(draft: Draft):
     if route == "social_care":
         return redirect(url_for("journey.referral"))
     store.choose_route(draft, route, finished=True, actor=_user())
+    return finished_summary(draft)
+
+
+def finished_summary(draft: Draft):
+    """The printable summary of a draft just finished (the session leaves it), also for a second click."""
     session["finished_draft"] = draft.id
     session.pop("draft_id", None)
     return redirect(url_for("journey.summary"))
@@ -618,8 +622,10 @@ def finish(draft: Draft):
 
 @bp.route("/disagree", methods=["GET", "POST"])
 @role_required(*REFERRERS)
-@needs_draft
+@needs_draft(include_submitted=True)
 def override(draft: Draft):
+    if draft.submitted_at is not None:  # a second click on Continue: the same result as the first
+        return finished_summary(draft)
     if request.method == "POST" and thresholds_changed_under(draft):
         return back_to_check_as_the_thresholds_changed(draft, jf.override_form("", formdata=request.form))
     version = journey_version(draft)
@@ -637,9 +643,7 @@ def override(draft: Draft):
             return redirect(url_for("journey.referral"))
         store.choose_route(draft, form.route.data, override_reason=form.reason.data, finished=True,
                            actor=_user())
-        session["finished_draft"] = draft.id
-        session.pop("draft_id", None)
-        return redirect(url_for("journey.summary"))
+        return finished_summary(draft)
     back = url_for("journey.recommendation")
     # Taking another route does not make a same-day concern wait: the page still says phone today.
     return render_template("journey/override.html", form=form, recommended=recommended, back=back, draft=draft,
@@ -708,15 +712,16 @@ def send_details(draft: Draft, kind: str):
     saved = answers.sending.details if answers.sending and answers.sending.kind == kind else None
     formdata = formdata_for(draft)
     form = jf.ReferralForm(formdata=formdata, data=jf.ReferralForm.data_from(saved) if formdata is None else None)
-    if request.method == "POST" and form.validate() & form.validate_extra(unborn, today(), age_months):
-        details = form.details(unborn)
+    ask_unborn = answers.child is None  # the immediate-danger path: About the child was not asked
+    if request.method == "POST" and form.validate() & form.validate_extra(unborn, today(), age_months, ask_unborn):
+        details = form.details(form.is_unborn)
 
         def apply(stored: dict) -> dict:
             return JourneyAnswers.load(stored).but(sending=journey.Sending(kind=kind, details=details)).dump()
         drafts_store.save_page(draft, kind, apply, actor=_user())
         return redirect(url_for("journey.send", kind=kind.replace("_", "-")))
     back = url_for("journey.danger_call") if revision.immediate else url_for("journey.recommendation")
-    return render_template("journey/referral.html", form=form, unborn=unborn, back=back, draft=draft,
+    return render_template("journey/referral.html", form=form, unborn=unborn, ask_unborn=ask_unborn, back=back, draft=draft,
                            immediate=revision.immediate, version=version, kind=kind,
                            # A same-day concern is phoned through before it is written down: the form
                            # says so, as every page after the concern was ticked did.
@@ -728,6 +733,8 @@ def details_fit_the_child(answers: JourneyAnswers) -> bool:
     later change (of age, or to or from unborn) sends the referrer back to them, never sends them."""
     age_months, unborn = journey.child_age(answers)
     details = answers.sending.details
+    if answers.child is None and details.get("unborn"):  # said on the referral (the immediate-danger path)
+        return not details.get("date_of_birth")
     if unborn:
         return not details.get("date_of_birth")
     form = jf.ReferralForm(formdata=None, data=jf.ReferralForm.data_from(details), meta={"csrf": False})

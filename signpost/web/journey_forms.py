@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from ..engine import expected_date_possible
@@ -252,16 +252,21 @@ class ReferralForm(FlaskForm):
     interpreter = _radio("yes", "no", "unknown")
     risks_to_workers = _text()
     referrer_phone = _line(40, uk_phone(Problem("not_a_phone_number")), required=True)
+    # Asked only where About the child was not (the immediate-danger path): the baby is not born yet.
+    unborn = BooleanField("")
 
-    def validate_extra(self, unborn: bool, today: dt.date, age_months: int | None = None) -> bool:
-        """Name and date of birth for a born child; the date must fit the age given earlier."""
+    def validate_extra(self, unborn: bool, today: dt.date, age_months: int | None = None,
+                       ask_unborn: bool = False) -> bool:
+        """Name and date of birth for a born child; the date must fit the age given earlier. With
+        ask_unborn, the form's own box may say the baby is not born yet (then `is_unborn`)."""
         ok = True
         self.dob = None
-        if unborn:
+        self.is_unborn = unborn or (ask_unborn and bool(self.unborn.data))
+        if self.is_unborn:
             return True
         for field in (self.first_name, self.last_name):
             if not (field.data or "").strip():
-                _missing(field, "required")
+                _missing(field, "required_or_unborn" if ask_unborn else "required")
                 ok = False
         dob, problem = read_date(self.dob_day, self.dob_month, self.dob_year)
         if problem is None and not (dob <= today < eighteenth_birthday(dob)):
@@ -289,12 +294,17 @@ class ReferralForm(FlaskForm):
         return data
 
     def details(self, unborn: bool) -> dict:
+        """What is sent; `unborn` is validate_extra's is_unborn. A baby not born yet has no name, date of
+        birth or gender, whatever was typed in their boxes; where the form itself said so (the
+        immediate-danger path), the details say it too ("unborn")."""
         dob = self.dob.isoformat() if getattr(self, "dob", None) else None
+        named = not unborn
         return {
-            "first_name": (self.first_name.data or "").strip(),
-            "last_name": (self.last_name.data or "").strip(),
+            **({"unborn": "yes"} if unborn and self.unborn.data else {}),  # details hold text only
+            "first_name": (self.first_name.data or "").strip() if named else "",
+            "last_name": (self.last_name.data or "").strip() if named else "",
             "date_of_birth": dob,
-            "gender": (self.gender.data or "").strip(),
+            "gender": (self.gender.data or "").strip() if named else "",
             "address": self.address.data,
             "postcode": self.postcode.data,
             "parents": self.parents.data,
