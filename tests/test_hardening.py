@@ -441,7 +441,11 @@ def test_open_drafts_are_capped(app, users, referrer):
     response = referrer.post("/refer/new", data={"csrf_token": token})
     assert response.location == "/refer/drafts"
     assert count(Draft) == 3
-    assert "3 unfinished drafts" in referrer.get("/refer/drafts").text
+    page = referrer.get("/refer/drafts").text
+    assert "3 unfinished drafts" in page
+    # A referrer who pressed Start for a child in danger cannot reach the danger question: told first what to do.
+    notice = page.index("If a child is in immediate danger, call 999 now.", page.index("govuk-notification-banner"))
+    assert notice < page.index("3 unfinished drafts")
 
 
 def test_the_idle_kept_form_keeps_only_the_pages_fields_and_has_a_size_cap(app, users, referrer):
