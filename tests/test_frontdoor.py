@@ -641,14 +641,23 @@ def test_the_referrer_sees_the_consent_they_sent_as_the_front_door_reads_it(fron
     assert ("young person" in unescape(mine)) == ("asked_of" in consent)
 
 
-@pytest.mark.parametrize("kind", ["referral", "consultation"])
+@pytest.mark.parametrize("kind", ["referral", "consultation", "early_help_request"])
 def test_a_referrer_waiting_is_told_plainly_when_to_expect_a_decision(referrer, users, kind):
+    """Each kind in its own words: a request for advice or for early help is never called a referral,
+    and a request for early help, sent to the Family Help Hub, is not promised the front door's day."""
     item = make_item(users["referrer"], kind=kind,
-                     details=None if kind == "referral" else {"question": "(test) ?", "referrer_phone": "1"})
+                     details={**CHILD, "question": "(test) ?", "referrer_phone": "1"})
     html = referrer.get(f"/refer/my-referrals/{item.reference}").text
-    expected = ("The front door has not replied yet. They aim to reply within one working day." if kind == "consultation"
-                else "The front door has not made a decision yet. They aim to decide within one working day.")
-    assert expected in html and "aim to within" not in html
+    expected = {"consultation": "The front door has not replied yet. They aim to reply within one working day.",
+                "early_help_request": "Your request for early help has not been decided yet.",
+                "referral": "The front door has not made a decision yet. They aim to decide within one working day."}
+    assert expected[kind] in html and "aim to within" not in html
+    named = {"consultation": "Request for advice", "early_help_request": "Request for early help",
+             "referral": "Referral"}[kind]
+    assert re.search(rf"<title>{named} {item.reference}\b", html)
+    assert re.search(rf'govuk-caption-l">{named} {item.reference}<', html)
+    if kind != "referral":
+        assert "Referral " + item.reference not in html and "front door decided" not in html
 
 
 def test_a_decision_queues_one_email_with_a_link_and_no_child_data(front_door, users, app):

@@ -827,6 +827,7 @@ def test_an_early_help_request_goes_to_the_family_help_hub_after_check(walker):
     assert "<title>Early help request sent" in page and made.reference in page
     assert f"sent your request for early help to the {hub.name}" in page and hub.phone in page
     assert "Referral sent" not in page and "sent your referral to the front door" not in page
+    assert "Start another referral" not in page and "Start again for another child" in page
     out_of_hours = version().document.contacts.out_of_hours
     assert out_of_hours.phone in page and "call 999" in page
 
