@@ -211,6 +211,15 @@ def earlier_referrals(referrals: list[Referral]) -> dict[int, list[Referral]]:
     return out
 
 
+def advice_links(referral: Referral) -> tuple[Referral | None, list[Referral]]:
+    """The request for advice this item was made from (if any), and the items made from this one's
+    advice (a request for advice's follow-up referral): so both ends show the link."""
+    followed = db.session.get(Referral, referral.consultation_id) if referral.consultation_id else None
+    made = [] if referral.kind != "consultation" else list(db.session.scalars(
+        select(Referral).where(Referral.consultation_id == referral.id).order_by(Referral.created_at, Referral.id)))
+    return followed, made
+
+
 def decision_history(referral_id: int) -> list[Decision]:
     return list(db.session.scalars(select(Decision).where(Decision.referral_id == referral_id)
                                    .order_by(Decision.sequence)))

@@ -258,6 +258,46 @@ def refer_from_the_advice(walker, consultation: Referral) -> Referral:
     return db.session.scalar(select(Referral).where(Referral.draft_id == walker.draft_id))
 
 
+def test_the_advice_and_the_referral_sent_from_it_link_each_other_and_are_sent_once(walker, app, users):
+    """Both ends show the link, to the referrer and to the front door; once the referral is sent, the
+    advice offers no second one, and a "Start a referral" left open in another tab shows the one sent."""
+    from conftest import _client_for
+    consultation = advised_to_refer(walker, users)
+    listing = walker.client.get("/refer/my-referrals").text
+    assert "Make a referral" in listing and "Waiting for a decision" not in listing
+    stale_tab = {"csrf_token": walker.token}  # the advice page, still open in a second tab
+    made = refer_from_the_advice(walker, consultation)
+    assert made.consultation_id == consultation.id
+    drafts = db.session.scalar(select(func.count()).select_from(Draft))
+
+    advice_page = walker.client.get(f"/refer/my-referrals/{consultation.reference}").text
+    assert 'id="refer-after-advice"' not in advice_page
+    assert re.search(rf'id="referral-from-advice">.*?href="/refer/my-referrals/{made.reference}"', advice_page, re.S)
+    referral_page = walker.client.get(f"/refer/my-referrals/{made.reference}").text
+    assert re.search(rf'id="follows-advice">.*?href="/refer/my-referrals/{consultation.reference}"', referral_page,
+                     re.S)
+    front_door = _client_for(app, users, "front_door")
+    seen = front_door.get(f"/front-door/items/{consultation.reference}").text
+    assert re.search(rf'id="referral-from-advice">.*?href="/front-door/items/{made.reference}"', seen, re.S)
+    seen = front_door.get(f"/front-door/items/{made.reference}").text
+    assert re.search(rf'id="follows-advice">.*?href="/front-door/items/{consultation.reference}"', seen, re.S)
+
+    again = walker.client.post(f"/front-door/ask-for-advice/{consultation.reference}/refer", data=stale_tab)
+    assert again.status_code == 302 and again.location == f"/refer/my-referrals/{made.reference}"
+    assert db.session.scalar(select(func.count()).select_from(Draft)) == drafts
+    assert db.session.scalar(select(func.count()).select_from(Referral).where(
+        Referral.consultation_id == consultation.id)) == 1
+    assert f"already sent {made.reference}" in walker.client.get(again.location).text
+
+
+def test_a_request_for_advice_waiting_says_so_in_my_referrals(walker):
+    at_early_help(walker)
+    assert ask(walker, advice_button(walker)).status_code == 302
+    listing = walker.client.get("/refer/my-referrals").text
+    assert "Waiting for advice" in listing and "Waiting for a decision" not in listing
+    assert "requests for advice" in listing
+
+
 def erase(app, reference: str, *args: str):
     return app.test_cli_runner().invoke(args=["retention", "erase", reference, "--reason", "(test) SAR",
                                               "--as", "admin@example.org", *args])

@@ -186,14 +186,28 @@ def request_consultation(draft, revision: Assessment, *, question: str, phone: s
     return one_item_per_draft(draft, make)
 
 
+class AdviceFollowed(StoreError):
+    """Something was already sent from this request for advice's follow-up draft (`made`: a referral,
+    or a request for early help); no second draft was started."""
+
+    def __init__(self, made: Referral):
+        super().__init__("something was already sent from this advice")
+        self.made = made
+
+
 def start_referral_after_advice(consultation: Referral, version, answers: dict, *, actor: User,
                                 dropped: list[str] | None = None) -> Draft:
     """The referrer starts a referral from the front door's advice: a new draft with the answers they
-    asked about, the request's follow-up draft. While that draft is unfinished, it is returned again."""
+    asked about, the request's follow-up draft. While that draft is unfinished, it is returned again;
+    once its referral is sent, AdviceFollowed names it (a second tab's button must not make another)."""
     if consultation.kind != "consultation":
         raise StoreError("only a request for advice is followed up this way")
     if consultation.user_id != actor.id:
         raise StoreError("only the referrer who asked can follow the advice up")
+    made = db.session.scalar(select(Referral).where(Referral.consultation_id == consultation.id)
+                             .order_by(Referral.created_at).limit(1))
+    if made is not None:
+        raise AdviceFollowed(made)
     earlier = follow_up_draft(consultation)
     if earlier is not None and earlier.submitted_at is None:
         return earlier

@@ -143,6 +143,9 @@ def route_for_outcome(outcome: str | None) -> str | None:
     return None
 
 
+bp.add_app_template_global(fq.advice_links, "advice_links")
+
+
 @bp.app_template_global("front_door_feedback")
 def front_door_feedback(referral: Referral) -> dict:
     """What the referrer's item page shows of the front door's work: the decisions (newest first) and,
@@ -374,6 +377,9 @@ def refer_after_advice(reference: str):
     except store.TooManyDrafts as exc:
         flash(str(exc).capitalize() + ".", "info")
         return redirect(url_for("journey.drafts"))
+    except fd_store.AdviceFollowed as followed:  # sent already, perhaps from another tab: show it
+        flash(f"You have already sent {followed.made.reference} from this advice.", "info")
+        return redirect(url_for("journey.my_referral", reference=followed.made.reference))
     session["draft_id"] = draft.id
     tell_dropped(draft, dropped)
     return redirect(url_for("journey.check"))
