@@ -426,6 +426,22 @@ def test_a_stale_decision_is_refused_and_shows_the_winner(front_door, users):
     assert re.search(r"<title>\s*Error: " + item.reference, response.text)
 
 
+def test_two_workers_advising_at_once_the_second_is_told_what_the_first_advised(front_door, users):
+    """On a request for advice the two answers differ most in whether a referral should follow: the worker
+    whose advice was not saved is told which the colleague's was, and that it was advice, not a decision."""
+    item = make_item(users["referrer"], kind="consultation", details={"question": "(test) ?", "referrer_phone": "1"})
+    colleague = store.create_user("colleague@example.org", "Colleague Two", "front_door", "a long enough password",
+                                  actor="test")
+    fd_store.record_decision(item, "advice_given", "(test) Refer today.", supersedes=0, actor=colleague,
+                             referral_advised=True)
+    response = decide(front_door, item, "advice_given", "(test) No need.", supersedes=0, referral_advised="no")
+    assert response.status_code == 409 and "Someone else recorded advice first" in response.text
+    winner = re.search(r'id="conflict-winner">(.*?)</p>', response.text, re.S).group(1)
+    assert "Colleague Two" in winner and "a referral should follow" in winner
+    assert "The advice you sent was not saved" in winner
+    assert [d.referral_advised for d in fq.decision_history(item.id)] == [True]
+
+
 def test_a_conflict_says_when_the_winning_decision_was_made_in_plain_words(front_door, users):
     """"recorded ... on <day> at <time>" (the time the colleague gave as decided), never "at <day> at <time>"."""
     item = make_item(users["referrer"])
