@@ -687,6 +687,29 @@ def test_a_decision_queues_one_email_with_a_link_and_no_child_data(front_door, u
         assert secret not in message.body and secret not in message.subject
 
 
+@pytest.mark.parametrize(("kind", "outcome", "says", "subject"), [
+    ("referral", "nfa_advice", "The front door has recorded a decision on your referral", "a decision"),
+    ("early_help_request", "early_help", "A decision has been recorded on your request for early help", "a decision"),
+    ("consultation", "advice_given", "The front door has answered your request for advice", "advice"),
+])
+def test_the_decision_email_names_what_was_sent_in_its_own_words(front_door, users, kind, outcome, says, subject):
+    """Advice is not called a decision, a request for advice or for early help never a referral, and
+    the hub's decision not the front door's; whatever the kind, nothing about the child."""
+    item = make_item(users["referrer"], kind=kind, details={**CHILD, "question": "(test) hungry?", "referrer_phone": "1"})
+    extra = {"referral_advised": "yes"} if kind == "consultation" else {}
+    response = decide(front_door, item, outcome, "(test) Signposted.", **extra)
+    assert response.status_code == 302
+    flashed = front_door.get(response.location).text
+    assert ("Advice recorded for " if kind == "consultation" else "Decision recorded for ") + item.reference in flashed
+    message = db.session.scalar(select(OutboxMessage))
+    assert message.body.startswith(f"{says}, reference {item.reference}.")
+    assert message.subject == f"Signpost: {subject} on {item.reference}"
+    if kind != "referral":
+        assert "referral" not in message.body.replace(f"/refer/my-referrals/{item.reference}", "").lower()
+    for secret in ("Ada", "Fenwick", "hungry", "2016-05-04", "Demo Street", "Signposted"):
+        assert secret not in message.body and secret not in message.subject
+
+
 # ---------------------------------------------------------------------------------------------- consultations
 
 def make_draft_with_assessment(user) -> Draft:

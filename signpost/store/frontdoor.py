@@ -141,12 +141,18 @@ def _queue_decision_email(referral: Referral, link: str) -> None:
     referrer = db.session.get(User, referral.user_id)
     if referrer is None or not referrer.active:
         return
-    what = {"consultation": "your request for advice", "early_help_request": "your request for early help"}.get(
-        referral.kind, "your referral")
-    body = (f"The front door has recorded a decision on {what}, reference {referral.reference}.\n\n"
-            f"Sign in to Signpost to see the decision and the front door's note:\n{link}\n\n"
+    # Each kind in its own words: a request for advice is answered with advice, not decided, and a
+    # request for early help went to the Family Help Hub, so its decision is not called the front door's.
+    what, news, see = {
+        "consultation": ("advice", "The front door has answered your request for advice", "their advice and note"),
+        "early_help_request": ("a decision", "A decision has been recorded on your request for early help",
+                               "the decision and its note"),
+    }.get(referral.kind, ("a decision", "The front door has recorded a decision on your referral",
+                          "the decision and the front door's note"))
+    body = (f"{news}, reference {referral.reference}.\n\n"
+            f"Sign in to Signpost to see {see}:\n{link}\n\n"
             "This email does not contain any details about the child. Do not reply to it.")
-    db.session.add(OutboxMessage(to_address=referrer.email, subject=f"Signpost: a decision on {referral.reference}",
+    db.session.add(OutboxMessage(to_address=referrer.email, subject=f"Signpost: {what} on {referral.reference}",
                                  body=body, kind="decision_made", record_id=referral.id,
                                  created_at=utcnow(), next_attempt_at=utcnow()))
 

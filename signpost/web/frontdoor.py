@@ -278,8 +278,8 @@ def decide(reference: str):
     except store.StoreError as exc:
         form.outcome.errors = [str(exc).capitalize()]
         return _render_item(referral, form=form, status=400)
-    flash(f"Decision recorded for {referral.reference}. The referrer will see it, and is emailed a link.",
-          "success")
+    flash(f"{'Advice' if referral.kind == 'consultation' else 'Decision'} recorded for {referral.reference}. "
+          "The referrer will see it, and is emailed a link.", "success")
     return mail.send_after_response(redirect(url_for("frontdoor.item", reference=referral.reference)))
 
 
