@@ -268,6 +268,12 @@ def test_the_advice_and_the_referral_sent_from_it_link_each_other_and_are_sent_o
     stale_tab = {"csrf_token": walker.token}  # the advice page, still open in a second tab
     made = refer_from_the_advice(walker, consultation)
     assert made.consultation_id == consultation.id
+    # The audit trail has each step, with what the advice was and what the referral followed.
+    trail = {e.action: e.detail for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))}
+    assert trail["consultation_requested"]["reference"] == consultation.reference
+    assert trail["decision_recorded"]["referral_advised"] is True
+    assert trail["draft_started"]["follows"] == consultation.reference
+    assert trail["referral_submitted"]["follows"] == consultation.reference
     drafts = db.session.scalar(select(func.count()).select_from(Draft))
 
     advice_page = walker.client.get(f"/refer/my-referrals/{consultation.reference}").text

@@ -526,8 +526,11 @@ def submit_referral(draft, details: dict, *, family_aware: str | None, consent: 
             referral = _file_item(draft, Referral(kind=kind, assessment_id=assessment.id, details=details,
                                                   family_aware=family_aware, consent=consent,
                                                   consent_reason=consent_reason), reference_prefix)
+            # Sent from the front door's advice: the trail of either item shows the other.
+            follows = ({"follows": db.session.get(Referral, referral.consultation_id).reference}
+                       if referral.consultation_id else {})
             _audit("referral_submitted", referral, actor=actor, reference=referral.reference, kind=kind,
-                   assessment_id=assessment.id, overridden=assessment.overridden)
+                   assessment_id=assessment.id, overridden=assessment.overridden, **follows)
         return referral
     return one_item_per_draft(draft, make)
 

@@ -124,7 +124,8 @@ def record_decision(referral: Referral, outcome: str, note: str, *, supersedes: 
             # Filed under the referral, so the audit trail of one item shows its decisions too.
             _audit("decision_recorded" if supersedes == 0 else "decision_superseded", actor=actor,
                    record_type="referrals", record_id=referral.id, decision_id=decision.id,
-                   reference=referral.reference, outcome=outcome, sequence=decision.sequence)
+                   reference=referral.reference, outcome=outcome, sequence=decision.sequence,
+                   **({} if referral_advised is None else {"referral_advised": referral_advised}))
             if link is not None:
                 _queue_decision_email(referral, link)
     except IntegrityError:
