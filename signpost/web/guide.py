@@ -51,6 +51,62 @@ def ages(indicator) -> str:
     return text + (", and unborn babies" if indicator.applies_to == "both" else "")
 
 
+def _months(months: int) -> str:
+    return f"{months // 12}" if months % 12 == 0 else f"{months} month" + ("" if months == 1 else "s")
+
+
+def service_ages(service) -> str:
+    """Who a service is for, from its inclusive bounds in months: 0 to 215 is "Children under 18",
+    never "Ages 0 to 0 years" for a service that ends at birth or in the first year."""
+    low, upper = service.minimum_age, service.maximum_age + 1
+    text = f"Children under {_months(upper)}" if low == 0 else f"Children aged {_months(low)} to under {_months(upper)}"
+    return text + (", and expectant parents" if getattr(service, "unborn", False) else "")
+
+
+def _names(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def rule_effect(rule, version) -> dict | None:
+    """What a cumulative or age rule does, exactly as the engine applies it: the sentence, and the
+    concerns it counts (only those count, when the rule lists them). None for other rules."""
+    if rule.type not in ("cumulative", "age"):
+        return None
+    doc, when = version.document, rule.when
+    if rule.type == "cumulative":
+        text = f"{when.min_count} or more concerns at level {when.min_level} or above"
+        if when.any_indicator:
+            text += ", counting only the concerns listed below"
+        if when.min_domains > 1:
+            parts = [d.name for d in doc.domains]
+            text += (f", from {when.min_domains} or more of the framework's {len(parts)} parts "
+                     f"(the headings under Concerns: {_names(parts)})")
+        text += f", make level {rule.raise_to}."
+    elif rule.type == "age":
+        low, high = when.min_age_months, when.max_age_months
+        if low is None and high is None:
+            who = "An unborn baby" if when.unborn else "A child"
+        elif low is None:
+            who = f"A child under {_months(high + 1)}"
+        elif high is None:
+            who = f"A child aged {_months(low)} or over"
+        else:
+            who = f"A child aged {_months(low)} to under {_months(high + 1)}"
+        if when.unborn and (low is not None or high is not None):
+            who += ", or an unborn baby,"
+        text = f"{who} with a concern"
+        if when.min_level is not None:
+            text += f" at level {when.min_level} or above"
+        areas = [version.areas[a][1].name for a in when.any_area if a in version.areas]
+        if areas:
+            text += f" about {_names(areas)}"
+        if when.any_indicator:
+            text += (" or one of the concerns listed below" if areas else ", counting only the concerns listed below")
+        text += f" makes level {rule.raise_to}."
+    counted = [version.indicators[i] for i in when.any_indicator if i in version.indicators]
+    return {"text": text, "counted": counted}
+
+
 def level_title(level) -> str:
     """A level's heading: its name, with its number unless the name already says it."""
     return level.name if level.name.lower().startswith("level") else f"Level {level.number}: {level.name}"
@@ -115,7 +171,7 @@ def render_guide(version, *, in_force):
         overdue=in_force and version.overdue_for_review(today)
         and current_user.role in ("policy_lead", "admin"),
         route_names=ROUTE_NAMES, urgency_names=URGENCY_NAMES, urgency_of=urgency_of,
-        fills=WINDSCREEN_FILLS, ages=ages, level_title=level_title, route_lines=ROUTE_LINES, sources=sources_of(version.document),
+        fills=WINDSCREEN_FILLS, ages=ages, service_ages=service_ages, rule_effect=rule_effect, level_title=level_title, route_lines=ROUTE_LINES, sources=sources_of(version.document),
         services=services, versions=library.versions)
 
 
