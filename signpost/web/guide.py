@@ -26,13 +26,18 @@ def urgency_of(indicator) -> str:
     return getattr(indicator, "urgency", None) or ("emergency" if indicator.immediate else "standard")
 
 
-def _from(months: int) -> str:
-    return f"{months // 12}" if months % 12 == 0 else f"{months} months"
+def _months(months: int) -> str:
+    """Whole years as a bare number ("18"), anything else in months ("6 months", "1 month")."""
+    return f"{months // 12}" if months % 12 == 0 else f"{months} month" + ("" if months == 1 else "s")
 
 
-def _under(months_inclusive: int) -> str:
-    limit = months_inclusive + 1
-    return f"{limit // 12}" if limit % 12 == 0 else f"{limit} months"
+def _span(who: str, low: int | None, high: int | None) -> str:
+    """`who` in inclusive month bounds: "Children under 6 months", "A child aged 4 and over"..."""
+    if low is None or (low == 0 and high is not None):
+        return f"{who} under {_months(high + 1)}"
+    if high is None:
+        return f"{who} aged {_months(low)} and over"
+    return f"{who} aged {_months(low)} to under {_months(high + 1)}"
 
 
 def ages(indicator) -> str:
@@ -40,26 +45,14 @@ def ages(indicator) -> str:
     low, high = indicator.min_age_months, indicator.max_age_months
     if indicator.applies_to == "unborn":
         return "Unborn babies only"
-    if low is None and high is None:
-        text = "Any age"
-    elif low is None:
-        text = f"Children under {_under(high)}"
-    elif high is None:
-        text = f"Children aged {_from(low)} and over"
-    else:
-        text = f"Children aged {_from(low)} to under {_under(high)}"
+    text = "Any age" if low is None and high is None else _span("Children", low, high)
     return text + (", and unborn babies" if indicator.applies_to == "both" else "")
-
-
-def _months(months: int) -> str:
-    return f"{months // 12}" if months % 12 == 0 else f"{months} month" + ("" if months == 1 else "s")
 
 
 def service_ages(service) -> str:
     """Who a service is for, from its inclusive bounds in months: 0 to 215 is "Children under 18",
     never "Ages 0 to 0 years" for a service that ends at birth or in the first year."""
-    low, upper = service.minimum_age, service.maximum_age + 1
-    text = f"Children under {_months(upper)}" if low == 0 else f"Children aged {_months(low)} to under {_months(upper)}"
+    text = _span("Children", service.minimum_age, service.maximum_age)
     return text + (", and expectant parents" if getattr(service, "unborn", False) else "")
 
 
@@ -86,12 +79,8 @@ def rule_effect(rule, version) -> dict | None:
         low, high = when.min_age_months, when.max_age_months
         if low is None and high is None:
             who = "An unborn baby" if when.unborn else "A child"
-        elif low is None:
-            who = f"A child under {_months(high + 1)}"
-        elif high is None:
-            who = f"A child aged {_months(low)} or over"
         else:
-            who = f"A child aged {_months(low)} to under {_months(high + 1)}"
+            who = _span("A child", low, high)
         if when.unborn and (low is not None or high is not None):
             who += ", or an unborn baby,"
         text = f"{who} with a concern"
