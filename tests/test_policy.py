@@ -215,6 +215,16 @@ def test_guide_word_filter_asks_for_no_child_details(referrer):
     assert "Do not type a child's name" in hint
 
 
+def test_guide_age_filter_keeps_a_concern_that_applies_for_part_of_that_year(referrer):
+    """"Under 1" is a whole year of age: a concern for babies under 6 months must stay in the list
+    (it was read at 6 months, just past it, and hidden). A 1 year old does not see it."""
+    library = current_library()
+    version, baby = next((v, i) for v in library.versions for i in v.document.indicators
+                         if i.max_age_months is not None and i.max_age_months % 12 != 11 and i.max_age_months < 12)
+    assert f'id="concern-{baby.id}"' in referrer.get(f"/guide/{version.id}?age=0").text
+    assert f'id="concern-{baby.id}"' not in referrer.get(f"/guide/{version.id}?age=1").text
+
+
 def test_an_earlier_version_is_readable_and_marked_not_in_force(referrer):
     library = current_library()
     older = library.versions[0]

@@ -120,6 +120,17 @@ def _matches(indicator, area, words: str) -> bool:
     return all(word in haystack for word in words.lower().split())
 
 
+def applies_in_year(indicator, age_months: int | None, unborn: bool) -> bool:
+    """Whether a concern applies at any time in the year of age that `age_months` falls in: "Under 1"
+    must keep a concern for babies under 6 months, which the middle of that year (6 months) would miss."""
+    if unborn or age_months is None:
+        return applies_to_age(indicator, age_months, unborn)
+    first = age_months // 12 * 12
+    return (indicator.applies_to != "unborn"
+            and (indicator.min_age_months is None or indicator.min_age_months <= first + 11)
+            and (indicator.max_age_months is None or indicator.max_age_months >= first))
+
+
 def guide_sections(version, age_months: int | None, unborn: bool, words: str, filtered: bool) -> list[dict]:
     doc = version.document
     sections = []
@@ -127,7 +138,7 @@ def guide_sections(version, age_months: int | None, unborn: bool, words: str, fi
         areas = []
         for area in domain.areas:
             indicators = [i for i in doc.indicators if i.area == area.id
-                          and (not filtered or applies_to_age(i, age_months, unborn))
+                          and (not filtered or applies_in_year(i, age_months, unborn))
                           and _matches(i, area, words)]
             if indicators:
                 areas.append({"area": area, "indicators": sorted(indicators, key=lambda i: (-i.level, i.text))})
