@@ -1414,6 +1414,41 @@ def test_my_referrals_shows_the_front_door_decision(walker, users):
     assert viewed.record_id == str(made.id)
 
 
+def test_the_browser_is_not_asked_to_remember_the_childs_dates(walker):
+    """On a shared computer the browser's form history would offer a child's date of birth to the next
+    person: like the name and address beside it, each date box has autocomplete="off"."""
+    item = level_items(4)[0]
+    walker.concerns([item], location=walker.to_concerns())
+    walker.finish_questions()
+    page = walker.client.get("/refer/about-child").text
+    boxes = re.findall(r'<input[^>]*name="due_(?:day|month|year)"[^>]*>', page)
+    assert len(boxes) == 3 and all('autocomplete="off"' in box for box in boxes)
+    page = walker.client.get("/refer/referral").text
+    boxes = re.findall(r'<input[^>]*name="dob_(?:day|month|year)"[^>]*>', page)
+    assert len(boxes) == 3 and all('autocomplete="off"' in box for box in boxes)
+    assert re.search(r'<input[^>]*name="first_name"[^>]*autocomplete="off"', page)
+
+
+def test_reading_a_printable_summary_is_audited(walker, users):
+    """The printable summary holds what the referrer wrote about the child (what happened, what the
+    child says, the family): every read of it leaves an audit event, as reading a referral does."""
+    item = level_items(4)[0]
+    walker.concerns([item], location=walker.to_concerns())
+    walker.finish_questions()
+    assessment = db.session.scalar(select(Assessment))
+    for path in ("/refer/summary", f"/refer/my-referrals/summary/{assessment.id}"):
+        if path.startswith("/refer/my-referrals"):
+            assert walker.send(referral_details()) == "/refer/confirmation"
+        before = db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                   .where(AuditEvent.action == "summary_viewed"))
+        assert walker.client.get(path).status_code == 200
+        viewed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "summary_viewed")
+                                    .order_by(AuditEvent.id)).all()
+        assert len(viewed) == before + 1, path
+        assert (viewed[-1].record_type, viewed[-1].record_id) == ("assessments", str(assessment.id))
+        assert viewed[-1].actor == users["referrer"].email
+
+
 # ---------------------------------------------------------------------------------- page == engine
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -171,6 +171,60 @@ def test_guide_filters_by_age_and_word_without_javascript(referrer):
     assert all(word in words_of(version.indicators[i]) for i in shown)
 
 
+def _rules_section(page: str) -> str:
+    return page[page.index('id="rules"'):page.index('id="contacts"')]
+
+
+def test_guide_says_exactly_what_each_rule_counts(referrer):
+    """A rule that counts only some concerns lists them; one that needs several parts of the framework
+    names those parts (the guide's own headings), not "areas", which the guide uses for the smaller
+    headings; an age rule says what it does. Read as the engine applies them."""
+    version = current_version()
+    rules = re.sub(r"<[^>]+>", "", _rules_section(html.unescape(referrer.get("/guide/").text)))
+    assert "areas of the framework" not in rules
+    listed = [r for r in version.document.rules if r.type == "cumulative" and r.when.any_indicator]
+    spread = [r for r in version.document.rules if r.type == "cumulative" and r.when.min_domains > 1]
+    aged = [r for r in version.document.rules if r.type == "age"]
+    assert listed and spread and aged, "the version in force has each kind of rule"
+    for rule in listed:
+        for indicator_id in rule.when.any_indicator:
+            assert version.indicators[indicator_id].text in rules
+    for domain in version.document.domains:
+        assert domain.name in rules
+    for rule in aged:
+        after = rules[rules.index(rule.reason) + len(rule.reason):]
+        assert after.lstrip().startswith("(A child under ") and "with a concern at level" in after[:200]
+        assert f"makes level {rule.raise_to}." in after[:300]
+
+
+def test_guide_gives_each_local_service_its_ages_in_words(referrer):
+    """A service for babies in their first weeks (inclusive bounds 0 to 0 months) is "under 1 month",
+    never "Ages 0 to 0 years"; one for expectant parents says so."""
+    page = html.unescape(referrer.get("/guide/").text)
+    assert "0 to 0 years" not in page and "Ages " not in page
+    midwives = page[page.index("Northmere Community Midwives"):]
+    assert "Children under 1 month, and expectant parents." in midwives[:600]
+    assert "Children under 18" in page
+
+
+def test_guide_word_filter_asks_for_no_child_details(referrer):
+    """The filter is a GET form, so what is typed goes in the address (and the browser's history)."""
+    page = referrer.get("/guide/").text
+    assert 'aria-describedby="q-hint"' in page
+    hint = html.unescape(page[page.index('id="q-hint"'):page.index("</div>", page.index('id="q-hint"'))])
+    assert "Do not type a child's name" in hint
+
+
+def test_guide_age_filter_keeps_a_concern_that_applies_for_part_of_that_year(referrer):
+    """"Under 1" is a whole year of age: a concern for babies under 6 months must stay in the list
+    (it was read at 6 months, just past it, and hidden). A 1 year old does not see it."""
+    library = current_library()
+    version, baby = next((v, i) for v in library.versions for i in v.document.indicators
+                         if i.max_age_months is not None and i.max_age_months % 12 != 11 and i.max_age_months < 12)
+    assert f'id="concern-{baby.id}"' in referrer.get(f"/guide/{version.id}?age=0").text
+    assert f'id="concern-{baby.id}"' not in referrer.get(f"/guide/{version.id}?age=1").text
+
+
 def test_an_earlier_version_is_readable_and_marked_not_in_force(referrer):
     library = current_library()
     older = library.versions[0]

@@ -300,8 +300,11 @@ def checkbox_params(field, label: str | None = None, **extra: Any) -> dict:
     return _merge(params, extra)
 
 
-def date_params(form, prefix: str, legend: str, hint: str) -> dict:
-    """govukDateInput parameters for the text boxes <prefix>_day, _month, _year (errors on _day)."""
+def date_params(form, prefix: str, legend: str, hint: str, autocomplete: str | None = None) -> dict:
+    """govukDateInput parameters for the text boxes <prefix>_day, _month, _year (errors on _day).
+
+    `autocomplete="off"` for a child's dates, as for their other details: a shared computer's browser
+    must not keep them to offer to the next person."""
     fields = [getattr(form, f"{prefix}_{part}") for part in ("day", "month", "year")]
     errors = fields[0].errors
     params: dict[str, Any] = {
@@ -314,6 +317,9 @@ def date_params(form, prefix: str, legend: str, hint: str) -> dict:
                                                  ("govuk-input--width-2", "govuk-input--width-2",
                                                   "govuk-input--width-4"))],
     }
+    if autocomplete:
+        for item in params["items"]:
+            item["autocomplete"] = autocomplete
     if errors:
         params["errorMessage"] = {"text": errors[0]}
     return params

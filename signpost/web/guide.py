@@ -26,13 +26,18 @@ def urgency_of(indicator) -> str:
     return getattr(indicator, "urgency", None) or ("emergency" if indicator.immediate else "standard")
 
 
-def _from(months: int) -> str:
-    return f"{months // 12}" if months % 12 == 0 else f"{months} months"
+def _months(months: int) -> str:
+    """Whole years as a bare number ("18"), anything else in months ("6 months", "1 month")."""
+    return f"{months // 12}" if months % 12 == 0 else f"{months} month" + ("" if months == 1 else "s")
 
 
-def _under(months_inclusive: int) -> str:
-    limit = months_inclusive + 1
-    return f"{limit // 12}" if limit % 12 == 0 else f"{limit} months"
+def _span(who: str, low: int | None, high: int | None) -> str:
+    """`who` in inclusive month bounds: "Children under 6 months", "A child aged 4 and over"..."""
+    if low is None or (low == 0 and high is not None):
+        return f"{who} under {_months(high + 1)}"
+    if high is None:
+        return f"{who} aged {_months(low)} and over"
+    return f"{who} aged {_months(low)} to under {_months(high + 1)}"
 
 
 def ages(indicator) -> str:
@@ -40,15 +45,55 @@ def ages(indicator) -> str:
     low, high = indicator.min_age_months, indicator.max_age_months
     if indicator.applies_to == "unborn":
         return "Unborn babies only"
-    if low is None and high is None:
-        text = "Any age"
-    elif low is None:
-        text = f"Children under {_under(high)}"
-    elif high is None:
-        text = f"Children aged {_from(low)} and over"
-    else:
-        text = f"Children aged {_from(low)} to under {_under(high)}"
+    text = "Any age" if low is None and high is None else _span("Children", low, high)
     return text + (", and unborn babies" if indicator.applies_to == "both" else "")
+
+
+def service_ages(service) -> str:
+    """Who a service is for, from its inclusive bounds in months: 0 to 215 is "Children under 18",
+    never "Ages 0 to 0 years" for a service that ends at birth or in the first year."""
+    text = _span("Children", service.minimum_age, service.maximum_age)
+    return text + (", and expectant parents" if getattr(service, "unborn", False) else "")
+
+
+def _names(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def rule_effect(rule, version) -> dict | None:
+    """What a cumulative or age rule does, exactly as the engine applies it: the sentence, and the
+    concerns it counts (only those count, when the rule lists them). None for other rules."""
+    if rule.type not in ("cumulative", "age"):
+        return None
+    doc, when = version.document, rule.when
+    if rule.type == "cumulative":
+        text = f"{when.min_count} or more concerns at level {when.min_level} or above"
+        if when.any_indicator:
+            text += ", counting only the concerns listed below"
+        if when.min_domains > 1:
+            parts = [d.name for d in doc.domains]
+            text += (f", from {when.min_domains} or more of the framework's {len(parts)} parts "
+                     f"(the headings under Concerns: {_names(parts)})")
+        text += f", make level {rule.raise_to}."
+    elif rule.type == "age":
+        low, high = when.min_age_months, when.max_age_months
+        if low is None and high is None:
+            who = "An unborn baby" if when.unborn else "A child"
+        else:
+            who = _span("A child", low, high)
+        if when.unborn and (low is not None or high is not None):
+            who += ", or an unborn baby,"
+        text = f"{who} with a concern"
+        if when.min_level is not None:
+            text += f" at level {when.min_level} or above"
+        areas = [version.areas[a][1].name for a in when.any_area if a in version.areas]
+        if areas:
+            text += f" about {_names(areas)}"
+        if when.any_indicator:
+            text += (" or one of the concerns listed below" if areas else ", counting only the concerns listed below")
+        text += f" makes level {rule.raise_to}."
+    counted = [version.indicators[i] for i in when.any_indicator if i in version.indicators]
+    return {"text": text, "counted": counted}
 
 
 def level_title(level) -> str:
@@ -75,6 +120,17 @@ def _matches(indicator, area, words: str) -> bool:
     return all(word in haystack for word in words.lower().split())
 
 
+def applies_in_year(indicator, age_months: int | None, unborn: bool) -> bool:
+    """Whether a concern applies at any time in the year of age that `age_months` falls in: "Under 1"
+    must keep a concern for babies under 6 months, which the middle of that year (6 months) would miss."""
+    if unborn or age_months is None:
+        return applies_to_age(indicator, age_months, unborn)
+    first = age_months // 12 * 12
+    return (indicator.applies_to != "unborn"
+            and (indicator.min_age_months is None or indicator.min_age_months <= first + 11)
+            and (indicator.max_age_months is None or indicator.max_age_months >= first))
+
+
 def guide_sections(version, age_months: int | None, unborn: bool, words: str, filtered: bool) -> list[dict]:
     doc = version.document
     sections = []
@@ -82,7 +138,7 @@ def guide_sections(version, age_months: int | None, unborn: bool, words: str, fi
         areas = []
         for area in domain.areas:
             indicators = [i for i in doc.indicators if i.area == area.id
-                          and (not filtered or applies_to_age(i, age_months, unborn))
+                          and (not filtered or applies_in_year(i, age_months, unborn))
                           and _matches(i, area, words)]
             if indicators:
                 areas.append({"area": area, "indicators": sorted(indicators, key=lambda i: (-i.level, i.text))})
@@ -115,7 +171,7 @@ def render_guide(version, *, in_force):
         overdue=in_force and version.overdue_for_review(today)
         and current_user.role in ("policy_lead", "admin"),
         route_names=ROUTE_NAMES, urgency_names=URGENCY_NAMES, urgency_of=urgency_of,
-        fills=WINDSCREEN_FILLS, ages=ages, level_title=level_title, route_lines=ROUTE_LINES, sources=sources_of(version.document),
+        fills=WINDSCREEN_FILLS, ages=ages, service_ages=service_ages, rule_effect=rule_effect, level_title=level_title, route_lines=ROUTE_LINES, sources=sources_of(version.document),
         services=services, versions=library.versions)
 
 

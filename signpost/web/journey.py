@@ -799,6 +799,7 @@ def summary():
         return redirect(url_for("journey.check"))  # answers changed since: not this record's summary
     version = version_of(draft.assessment, version_for(draft))
     answers = answers_of(draft)
+    store.record_view("summary_viewed", draft.assessment, actor=_user())  # what was written about the child
     rec = Recorded(draft.assessment)
     info = version.document.immediate_danger if rec.immediate else getattr(version.document.routes, rec.route)
     return render_template("journey/summary.html", rec=rec, version=version, info=info,
@@ -827,7 +828,8 @@ def my_referrals():
 @bp.get("/my-referrals/summary/<int:assessment_id>")
 @role_required(*REFERRERS)
 def history_summary(assessment_id: int):
-    """The printable summary of a finished assessment, as it was recorded (no names in it)."""
+    """The printable summary of a finished assessment, as it was recorded: no names, but what the referrer
+    wrote about the child, so reading it is audited."""
     assessment = db.session.get(Assessment, assessment_id)
     if assessment is None:
         audited_not_found("assessments", assessment_id, "no such record")
@@ -838,6 +840,7 @@ def history_summary(assessment_id: int):
     version = version_of(assessment, current_version_or_none())
     draft = assessment.draft  # gone after the retention period: the record itself stays
     answers = answers_of(draft) if draft is not None else None
+    store.record_view("summary_viewed", assessment, actor=_user())
     rec = Recorded(assessment)
     info = version.document.immediate_danger if rec.immediate else getattr(version.document.routes, rec.route)
     extra = check_context(version, answers, changeable=False) if answers is not None else {"rows": []}
