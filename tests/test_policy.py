@@ -300,6 +300,10 @@ def test_an_invalid_upload_shows_its_errors_and_changes_nothing(policy_lead):
     response = upload(policy_lead, draft_id, broken.encode())
     assert_refused(response, draft_id, saved, "The uploaded file, draft.yaml, was not used",
                    r"Line \d+, title: duplicate key", r"Line \d+, bogus_key: is not a recognised key")
+    # The rest of the draft's page is as it was: its changes from the version it was started from too.
+    base_id = db.session.get(ThresholdDraft, draft_id).base_id
+    assert f"Changes from {base_id}" in response.text
+    assert f"Changes from {base_id}" in policy_lead.get(f"/policy/drafts/{draft_id}").text
     # A concern's problem names the concern by its id as well as its place in the list.
     first = policy.load_data(saved)["indicators"][0]["id"]
     indent = re.search(rf"^\s*- id: {first}\n(\s*)", saved, re.M)[1]  # the item's keys' indentation

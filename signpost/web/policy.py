@@ -339,10 +339,11 @@ def upload(draft_id: int):
                         return redirect(url_for("policy.draft", draft_id=record.id))
     store.refuse_upload(record, len(problems), actor=current_user)
     version, current_problems = _checked(record)
+    base, changes = _changes(record, version)  # the draft's page as it is, with the file's problems added
     sent = getattr(form.file.data, "filename", None) or ""
     upload_name = "".join(ch for ch in sent if ch.isprintable())[:100]  # said back, so the lead knows which file
     return render_template("policy/draft.html", draft=record, version=version, problems=current_problems,
-                           upload_problems=problems, upload_name=upload_name, changes=[], base=None, upload=form,
+                           upload_problems=problems, upload_name=upload_name, changes=changes, base=base, upload=form,
                            urgency_of=urgency_of, urgency_names=URGENCY_NAMES, route_names=ROUTE_NAMES), 400
 
 
