@@ -94,6 +94,7 @@ def test_change_role_and_disable(app, admin, users):
     assert victim_client.get("/").status_code == 302
     told = " ".join(admin.get(response.location).get_data(as_text=True).split())
     assert f"{target.email} has been disabled and signed out everywhere" in told
+    assert "Also saved: the name, the organisation, the role." in told  # changed at the same time, and said so
     fresh = app.test_client()
     assert submit(fresh, "/sign-in", {"email": target.email, "password": PASSWORD}).status_code == 200
 

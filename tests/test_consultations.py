@@ -296,6 +296,22 @@ def test_the_advice_and_the_referral_sent_from_it_link_each_other_and_are_sent_o
     assert f"already sent {made.reference}" in walker.client.get(again.location).text
 
 
+def test_a_request_for_early_help_sent_from_the_advice_does_not_stop_the_referral_it_advised(walker, users):
+    """Told to refer, a referrer who sent a request for early help from the advice's draft keeps the button
+    (and a stale tab its use): only a referral sent from the advice makes it the advice's one referral."""
+    consultation = advised_to_refer(walker, users)
+    sent = refer_from_the_advice(walker, consultation)
+    sent.kind = "early_help_request"  # as if the draft had gone to the Family Help Hub instead
+    db.session.commit()
+    page = walker.client.get(f"/refer/my-referrals/{consultation.reference}").text
+    assert 'id="refer-after-advice"' in page
+    again = walker.client.post(f"/front-door/ask-for-advice/{consultation.reference}/refer",
+                               data={"csrf_token": walker.token})
+    assert again.status_code == 302 and again.location == "/refer/check"
+    with walker.client.session_transaction() as session:
+        assert session["draft_id"] != sent.draft_id
+
+
 def test_a_request_for_advice_waiting_says_so_in_my_referrals(walker):
     at_early_help(walker)
     assert ask(walker, advice_button(walker)).status_code == 302

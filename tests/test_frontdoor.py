@@ -907,6 +907,13 @@ def test_an_accounts_email_address_finds_the_changes_made_to_that_account(admin,
     assert re.search(f'href="/front-door/audit\\?record={re.escape(name)}(@|%40){re.escape(domain)}"',
                      admin.get(f"/admin/users/{users['referrer'].id}").text)
     assert 'href="/front-door/audit"' in admin.get("/admin/users").text
+    # An address longer than a reference (up to 254 characters) is searched for, not refused.
+    from signpost import store
+    long_email = "a" * 70 + "@" + "b" * 60 + ".example.org"
+    made = store.create_user(long_email, "Long Address", "referrer", "a long temporary password", actor="test")
+    submit(admin, f"/admin/users/{made.id}/password", {"password": "another temporary password"})
+    found = admin.get(f"/front-door/audit?record={long_email}")
+    assert found.status_code == 200 and "<title>Error:" not in found.text and "password_changed" in found.text
 
 
 def test_a_date_the_audit_viewer_cannot_read_is_in_an_error_summary_too(admin):

@@ -225,7 +225,7 @@ def test_after_phoning_about_an_unborn_baby_the_referral_can_say_the_baby_is_not
     made = db.session.scalar(select(Referral))
     db.session.refresh(made.assessment)
     assert made.details["unborn"] == "yes" and made.details["first_name"] == "" and made.details["date_of_birth"] is None
-    assert made.assessment.age_band == "unborn"
+    assert made.assessment.age_band == "unborn" and made.assessment.unborn is True
 
 
 def test_the_referral_asks_whether_the_baby_is_born_only_when_about_the_child_was_not_asked(walker):

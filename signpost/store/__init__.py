@@ -517,7 +517,9 @@ def submit_referral(draft, details: dict, *, family_aware: str | None, consent: 
                 assessment.route_taken = route
                 assessment.overridden = overridden
             if assessment.age_band == "unknown" and details.get("unborn"):
-                assessment.age_band = values.age_band_for(None, unborn=True)  # said on the referral itself
+                # Said on the referral itself: both columns, so Preview a change reads it as the reports do.
+                assessment.age_band = values.age_band_for(None, unborn=True)
+                assessment.unborn = True
             elif assessment.age_band == "unknown" and details.get("date_of_birth"):
                 # The immediate-danger path goes to the referral without About the child: the band is
                 # worked out from the date of birth the referral gives, so the reports count the child by age.

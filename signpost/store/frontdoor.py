@@ -206,12 +206,15 @@ def start_referral_after_advice(consultation: Referral, version, answers: dict, 
                                 dropped: list[str] | None = None) -> Draft:
     """The referrer starts a referral from the front door's advice: a new draft with the answers they
     asked about, the request's follow-up draft. While that draft is unfinished, it is returned again;
-    once its referral is sent, AdviceFollowed names it (a second tab's button must not make another)."""
+    once a referral is sent from it, AdviceFollowed names it (a second tab's button must not make another).
+    A request for early help sent from it does not: the referral advised can still be made."""
     if consultation.kind != "consultation":
         raise StoreError("only a request for advice is followed up this way")
     if consultation.user_id != actor.id:
         raise StoreError("only the referrer who asked can follow the advice up")
-    made = db.session.scalar(select(Referral).where(Referral.consultation_id == consultation.id)
+    # Only a referral: a request for early help sent from the advice must not stop the referral it advised.
+    made = db.session.scalar(select(Referral).where(Referral.consultation_id == consultation.id,
+                                                    Referral.kind == "referral")
                              .order_by(Referral.created_at).limit(1))
     if made is not None:
         raise AdviceFollowed(made)

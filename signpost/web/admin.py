@@ -126,6 +126,10 @@ def _user_or_404(user_id: int) -> User:
     return user
 
 
+# What an administrator changed on an account's page, in the words the message after saving uses.
+CHANGE_WORDS = {"name": "the name", "organisation": "the organisation", "role": "the role"}
+
+
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @role_required("admin")
 def edit_user(user_id: int):
@@ -154,8 +158,10 @@ def edit_user(user_id: int):
                 return redirect(url_for("admin.enable_user", user_id=user.id))
             else:
                 if changed.get("active") == [True, False]:
+                    others = [CHANGE_WORDS.get(field, field) for field in changed if field not in ("active", "manager")]
                     flash(f"{user.email} has been disabled and signed out everywhere. To let them back in, re-enable "
-                          "the account with a new temporary password.", "success")
+                          "the account with a new temporary password."
+                          + (f" Also saved: {', '.join(others)}." if others else ""), "success")
                 else:
                     flash(f"Saved {user.email}." if changed else f"No changes for {user.email}.", "success")
                 return redirect(url_for("admin.users"))

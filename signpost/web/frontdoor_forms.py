@@ -173,7 +173,7 @@ class AuditSearchForm(FlaskForm):
     person = StringField("Person (email address, or part of it)", validators=[Optional(), Length(max=254)])
     record = StringField("Record (a reference such as NM-2026-00042, an account's email address, or a record "
                          "number)",
-                         validators=[Optional(), Length(max=64)])
+                         validators=[Optional(), Length(max=254)])  # an email address can be 254 characters
     action = StringField("Action (for example item_viewed or decision_recorded)",
                          validators=[Optional(), Length(max=64)])
     date_from = DateField("From", validators=[Optional(), in_accepted_years])
