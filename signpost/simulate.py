@@ -19,7 +19,7 @@ from .models import Assessment, Referral
 from .thresholds.cases import load_cases, run_applicable
 from .thresholds.loader import Library, ThresholdVersion
 from .thresholds.schema import AgeRule
-from .values import NFA_OUTCOMES, OUTCOMES, ROUTE_OF_OUTCOME, ROUTES, URGENCY_ORDER
+from .values import NFA_OUTCOMES, OUTCOMES, ROUTE_OF_OUTCOME, URGENCY_ORDER
 from .workdays import uk_day_start
 
 # Stored assessments made before the age in months was kept have only a band: the
@@ -27,8 +27,6 @@ from .workdays import uk_day_start
 BAND_AGE = {"under 1": 6, "1 to 4": 36, "5 to 9": 84, "10 to 15": 150, "16 to 17": 198}
 BAND_MONTHS = {"under 1": (0, 11), "1 to 4": (12, 59), "5 to 9": (60, 119), "10 to 15": (120, 191),
                "16 to 17": (192, 215)}
-# Which front-door outcomes agree with which recommended route (as in the reports: values.ROUTE_OF_OUTCOME).
-AGREES = {route: {outcome for outcome, of in ROUTE_OF_OUTCOME.items() if of == route} for route in ROUTES}
 NFA = set(NFA_OUTCOMES)
 SERIOUS = {"assessment_s17", "strategy_s47"}  # the front door took it to assessment or s47
 EXAMPLES = 3
@@ -309,11 +307,12 @@ def simulate(connection, version: ThresholdVersion, start: dt.date, end: dt.date
             continue
         result.decided += count
         result.outcomes[(outcome, rec.route)] += count
-        if outcome in ROUTE_OF_OUTCOME:  # passed to another council or the LADO: neither agrees nor disagrees
+        decided_route = ROUTE_OF_OUTCOME.get(outcome)  # agreement as the reports count it
+        if decided_route is not None:  # passed to another council or the LADO: neither agrees nor disagrees
             result.judged += count
-            result.agree_recorded += count if outcome in AGREES.get(recorded_route, ()) else 0
-            result.agree_before += count if outcome in AGREES.get(old_route, ()) else 0
-            result.agree_after += count if outcome in AGREES[rec.route] else 0
+            result.agree_recorded += count if decided_route == recorded_route else 0
+            result.agree_before += count if decided_route == old_route else 0
+            result.agree_after += count if decided_route == rec.route else 0
         if old_route == "social_care" and rec.route != "social_care":
             if outcome in NFA:
                 result.nfa_kept_away += count

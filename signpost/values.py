@@ -94,6 +94,21 @@ def months_old(born: dt.date, on: dt.date) -> int:
     return (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
 
 
+def child_age_sent(details: dict) -> tuple[int | None, bool]:
+    """(months, unborn) of the child a referral is about: from About the child, or, where the journey
+    did not ask it (the immediate-danger path), from what the referral itself says: the date of birth,
+    or that the baby is not born yet. (None, False) when neither says."""
+    child = (details.get("answers") or {}).get("child")
+    if child:
+        unborn = bool(child.get("unborn"))
+        return (None if unborn else int(child.get("years") or 0) * 12 + int(child.get("months") or 0)), unborn
+    if details.get("unborn"):
+        return None, True
+    if details.get("date_of_birth"):
+        return months_old(dt.date.fromisoformat(details["date_of_birth"]), uk_today()), False
+    return None, False
+
+
 def age_band_for(months: int | None, unborn: bool = False) -> str:
     """The age band of a child this many whole months old."""
     if unborn:

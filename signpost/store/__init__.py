@@ -6,7 +6,6 @@ so an action without its audit row (or the reverse) can never be committed.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -516,15 +515,14 @@ def submit_referral(draft, details: dict, *, family_aware: str | None, consent: 
                 overridden = assessment.recommended_route != route
                 assessment.route_taken = route
                 assessment.overridden = overridden
-            if assessment.age_band == "unknown" and details.get("unborn"):
-                # Said on the referral itself: both columns, so Preview a change reads it as the reports do.
-                assessment.age_band = values.age_band_for(None, unborn=True)
-                assessment.unborn = True
-            elif assessment.age_band == "unknown" and details.get("date_of_birth"):
-                # The immediate-danger path goes to the referral without About the child: the band is
-                # worked out from the date of birth the referral gives, so the reports count the child by age.
-                born = dt.date.fromisoformat(details["date_of_birth"])
-                assessment.age_band = values.age_band_for(values.months_old(born, values.uk_today()))
+            if assessment.age_band == "unknown":
+                # The immediate-danger path goes to the referral without About the child: the child's age is
+                # what the referral gives (a date of birth, or not born yet), so the reports count it by age,
+                # and Preview a change reads an unborn baby as the reports do.
+                months, unborn = values.child_age_sent(details)
+                if unborn or months is not None:
+                    assessment.age_band = values.age_band_for(months, unborn=unborn)
+                    assessment.unborn = unborn
             referral = _file_item(draft, Referral(kind=kind, assessment_id=assessment.id, details=details,
                                                   family_aware=family_aware, consent=consent,
                                                   consent_reason=consent_reason), reference_prefix)

@@ -194,11 +194,10 @@ def request_consultation(draft, revision: Assessment, *, question: str, phone: s
 
 
 class AdviceFollowed(StoreError):
-    """Something was already sent from this request for advice's follow-up draft (`made`: a referral,
-    or a request for early help); no second draft was started."""
+    """A referral was already sent from this request for advice (`made`); no second draft was started."""
 
     def __init__(self, made: Referral):
-        super().__init__("something was already sent from this advice")
+        super().__init__("a referral was already sent from this advice")
         self.made = made
 
 

@@ -22,7 +22,7 @@ from ..spreadsheet import to_csv
 from ..thresholds.schema import ConsentRule
 from ..store import frontdoor as fd_store
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_KIND_NAMES, NFA_OUTCOMES,
-                      OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES, months_old, uk_today)
+                      OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES, child_age_sent)
 from . import frontdoor_forms as ff
 from .journey import current_revision, superseded, tell, tell_dropped, unsent_draft, version_for
 from .kept import keeps, take_kept_form
@@ -118,21 +118,6 @@ def services_that_fit(referral: Referral, route: str):
     return list(directory.signpost(tuple(info.services.tiers), months, unborn,
                                    frozenset(i.area for i in concerns), info.services.limit,
                                    frozenset(referral.assessment.indicator_ids)))
-
-
-def child_age_sent(details: dict) -> tuple[int | None, bool]:
-    """(months, unborn) of the child a referral is about: from About the child, or, where the journey
-    did not ask it (the immediate-danger path), from what the referral itself says: the date of birth,
-    or that the baby is not born yet. (None, False) when neither says."""
-    child = (details.get("answers") or {}).get("child")
-    if child:
-        unborn = bool(child.get("unborn"))
-        return (None if unborn else int(child.get("years") or 0) * 12 + int(child.get("months") or 0)), unborn
-    if details.get("unborn"):
-        return None, True
-    if details.get("date_of_birth"):
-        return months_old(dt.date.fromisoformat(details["date_of_birth"]), uk_today()), False
-    return None, False
 
 
 def route_for_outcome(outcome: str | None) -> str | None:

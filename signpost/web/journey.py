@@ -733,9 +733,7 @@ def details_fit_the_child(answers: JourneyAnswers) -> bool:
     later change (of age, or to or from unborn) sends the referrer back to them, never sends them."""
     age_months, unborn = journey.child_age(answers)
     details = answers.sending.details
-    if answers.child is None and details.get("unborn"):  # said on the referral (the immediate-danger path)
-        return not details.get("date_of_birth")
-    if unborn:
+    if unborn or (answers.child is None and details.get("unborn")):  # or said on the referral (the danger path)
         return not details.get("date_of_birth")
     form = jf.ReferralForm(formdata=None, data=jf.ReferralForm.data_from(details), meta={"csrf": False})
     return form.validate_extra(unborn, today(), age_months)
