@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from . import workdays
 from .extensions import db
 from .models import Assessment, Decision, Referral, User, urgency_priority, utcnow
-from .values import ITEM_KINDS, MAX_ID, ROUTES, URGENCIES
+from .values import ITEM_KINDS, MAX_ID, REFERRAL_SOURCES, ROUTES, URGENCIES
 
 PAGE_SIZE = 25
 STATUSES = ("awaiting", "decided", "all")
@@ -38,8 +38,15 @@ def page_number(value) -> int:
         return 1
 
 
+# Why a filter from the address was left out (Filters.from_args), for the words the queue shows.
+NOT_A_CHOICE, NOT_A_DATE, OUTSIDE_YEARS, BEFORE_FROM = "choice", "date", "years", "order"
+
+
 @dataclasses.dataclass
 class Filters:
+    """The queue's filters and page. None of them can hold anything about a child (choices from fixed
+    lists, days received, a colleague's account number, a page number), so they can travel in a
+    URL: from the queue to an item and back, through a decision's redirect."""
     status: str = "awaiting"
     kind: str = ""
     route: str = ""
@@ -51,14 +58,17 @@ class Filters:
     page: int = 1
 
     @classmethod
-    def from_args(cls, args) -> tuple[Filters, list[str]]:
-        """Filters from a query string; unknown values are dropped and reported, never an error page."""
-        problems = []
+    def from_args(cls, args) -> tuple[Filters, dict[str, str]]:
+        """Filters from a query string, and for each one left out, why (NOT_A_CHOICE and the rest).
+
+        Only these names are read, and each only as its own list or form allows: a value that is
+        not one is dropped and reported, never an error page, never passed on."""
+        problems: dict[str, str] = {}
 
         def pick(name, allowed, default=""):
             value = (args.get(name) or "").strip()
             if value and value not in allowed:
-                problems.append(name)
+                problems[name] = NOT_A_CHOICE
                 return default
             return value or default
 
@@ -66,25 +76,30 @@ class Filters:
             value = (args.get(name) or "").strip()
             if not value:
                 return None
-            day = workdays.parse_day(value)
-            if day is None:
-                problems.append(name)
-            return day
+            try:
+                read = dt.date.fromisoformat(value)
+            except ValueError:
+                problems[name] = NOT_A_DATE
+                return None
+            if not workdays.in_range(read):
+                problems[name] = OUTSIDE_YEARS
+                return None
+            return read
 
         allocated = (args.get("allocated") or "").strip()
         if allocated not in ("", "me", "nobody") and not (allocated.isascii() and allocated.isdigit()
                                                           and int(allocated) <= MAX_ID):
-            problems.append("allocated")
+            problems["allocated"] = NOT_A_CHOICE
             allocated = ""
-        source = (args.get("source") or "").strip().upper()
-        if source and not (len(source) <= 3 and source.isalnum()):
-            problems.append("source")
-            source = ""
-        page = page_number(args.get("page"))
+        received_from, received_to = day("from"), day("to")
+        if received_from and received_to and received_to < received_from:
+            problems["to"] = BEFORE_FROM
+            received_to = None
         return cls(status=pick("status", STATUSES, "awaiting"), kind=pick("kind", ITEM_KINDS),
-                   route=pick("route", ROUTES), urgency=pick("urgency", URGENCIES), source=source,
-                   received_from=day("from"), received_to=day("to"), allocated=allocated,
-                   page=page), problems
+                   route=pick("route", ROUTES), urgency=pick("urgency", URGENCIES),
+                   source=_source(args.get("source"), problems),
+                   received_from=received_from, received_to=received_to, allocated=allocated,
+                   page=page_number(args.get("page"))), problems
 
     def query_args(self, **changes) -> dict:
         """The filters as query-string arguments (empty ones left out), for links and paging."""
@@ -95,6 +110,21 @@ class Filters:
                "to": values.received_to.isoformat() if values.received_to else "",
                "allocated": values.allocated, "page": values.page if values.page > 1 else ""}
         return {k: v for k, v in out.items() if v not in ("", None)}
+
+    def carried(self) -> dict:
+        """The query_args an item's links and forms carry, so that its way back (the back link, and
+        the redirect after taking, allocating or deciding) is this page of the queue: only what
+        differs from the unfiltered first page, so an item opened from it keeps its plain address."""
+        return {k: v for k, v in self.query_args().items() if (k, v) != ("status", "awaiting")}
+
+
+def _source(value, problems: dict[str, str]) -> str:
+    """A referral source code as typed (any case): one of the census's codes, else left out."""
+    code = (value or "").strip().upper()
+    if code and code not in REFERRAL_SOURCES:
+        problems["source"] = NOT_A_CHOICE
+        return ""
+    return code
 
 
 @dataclasses.dataclass

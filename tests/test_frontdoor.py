@@ -232,7 +232,7 @@ def test_queue_filters_and_paging(front_door, users):
     day = workdays.uk_local(today - dt.timedelta(days=1, hours=1)).date().isoformat()
     assert queue_refs(front_door, f"?from={day}&to={day}") == [yesterday.reference]
     html = front_door.get("/front-door/?urgency=nonsense&from=not-a-date").text
-    assert "Some filters were not understood" in html and len(queue_refs(front_door)) == 3
+    assert "There is a problem" in html and len(queue_refs(front_door, "?urgency=nonsense&from=not-a-date")) == 3
     for _ in range(fq.PAGE_SIZE):
         make_item(r)
     first, second = queue_refs(front_door), queue_refs(front_door, "?page=2")
@@ -249,6 +249,154 @@ def test_queue_dates_received_are_uk_days_as_the_queue_shows_them(front_door, us
     assert queue_refs(front_door, "?status=all&from=2026-06-02&to=2026-06-02") == [item.reference]
     assert queue_refs(front_door, "?status=all&from=2026-06-01&to=2026-06-01") == []
     assert queue_refs(front_door, "?status=all&from=2026-01-15&to=2026-01-15") == [winter.reference]
+
+
+def error_summary_links(html: str) -> list[tuple[str, str]]:
+    """(href, words) for each error in the page's error summary, in order."""
+    summary = html.split('class="govuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+    return [(href, unescape(text).strip()) for href, text in re.findall(r'<a href="([^"]+)">([^<]+)</a>', summary)]
+
+
+def test_a_queue_filter_typed_wrong_into_the_address_is_named_and_the_queue_shown_without_it(front_door, users):
+    """A date or choice the queue cannot use: an error summary and a message beside the field each name
+    the filter and say what a good value looks like, and the queue is shown as if it had not been given."""
+    today = workdays.uk_local(utcnow()).date()
+    old = make_item(users["referrer"], received=utcnow() - dt.timedelta(days=10))
+    new = make_item(users["referrer"], urgency="same_day")
+    response = front_door.get("/front-door/?from=2026-13-45")
+    assert response.status_code == 200 and re.search(r"<title>\s*Error: Front door queue", response.text)
+    [(href, words)] = error_summary_links(response.text)
+    assert href == "#from" and words.startswith("Received from must be a real date, written as year-month-day, "
+                                                "for example ")
+    assert re.search(r"for example \d{4}-\d{2}-\d{2}", words)
+    assert 'id="from-error"' in response.text and "The queue is shown without this filter." in response.text
+    assert set(queue_refs(front_door, "?from=2026-13-45")) == {old.reference, new.reference}
+    # Every filter, named in the form's order, whichever order the address gives them in.
+    html = front_door.get("/front-door/?to=1066-10-14&urgency=nonsense&allocated=someone&source=ZZ").text
+    assert error_summary_links(html) == [
+        ("#urgency", "Urgency must be one of the options in the list"),
+        ("#source", "Referral source must be one of the options in the list"),
+        ("#to", "Received to must be a date in a year from 1900 to 2999"),
+        ("#allocated", "Allocated to must be one of the options in the list")]
+    assert "The queue is shown without these filters." in html
+    # A range that ends before it starts keeps its start.
+    since = (today - dt.timedelta(days=2)).isoformat()
+    query = f"?from={since}&to={(today - dt.timedelta(days=3)).isoformat()}"
+    assert error_summary_links(front_door.get(f"/front-door/{query}").text) == [
+        ("#to", "Received to must be the same as or after received from")]
+    assert queue_refs(front_door, query) == [new.reference]
+    # Filters it can read are no error.
+    good = front_door.get(f"/front-door/?from={since}&urgency=same_day&source=2a").text
+    assert not re.search(r"<title>\s*Error:", good) and "govuk-form-group--error" not in good
+    assert 'class="govuk-error-summary"' not in good
+
+
+def test_a_bad_filter_is_never_written_back_into_the_page_unescaped(front_door, users):
+    item = make_item(users["referrer"])
+    attack = "<script>alert(1)</script>"
+    for name in ("from", "to", "status", "kind", "source", "allocated", "page"):
+        response = front_door.get("/front-door/", query_string={name: attack})
+        assert response.status_code == 200, name
+        assert attack not in response.text and "<script>alert" not in response.text, name
+        assert item.reference in response.text, name
+        page = front_door.get(f"/front-door/items/{item.reference}", query_string={name: attack, "kind": "referral"})
+        assert page.status_code == 200 and "<script>alert" not in page.text, name
+        assert back_link(page.text) == "/front-door/?kind=referral", name
+    raw = front_door.get(f'/front-door/?from=2026-01-01"><script>alert(1)</script>').text
+    assert "<script>alert" not in raw and "&lt;script&gt;alert(1)" in raw  # only in the escaped sign-in-again link
+
+
+def back_link(html: str) -> str:
+    return unescape(re.search(r'<a href="([^"]+)" class="govuk-back-link', html).group(1))
+
+
+def form_action(html: str, ending: str) -> str:
+    return unescape(re.search(rf'<form method="post" action="([^"]*/{ending}(?:\?[^"]*)?)"', html).group(1))
+
+
+def many_items(user, n: int) -> list[Referral]:
+    """n referrals received a minute apart, oldest first: the awaiting queue's order."""
+    start = utcnow() - dt.timedelta(hours=1)
+    return [make_item(user, received=start + dt.timedelta(minutes=i)) for i in range(n)]
+
+
+FILTERED = "?kind=referral&urgency=standard&page=2"
+
+
+def test_an_item_opened_from_a_filtered_page_goes_back_to_that_page(front_door, users):
+    """Filters and page travel with the item (its own links too), and its back link is that page again."""
+    items = many_items(users["referrer"], fq.PAGE_SIZE + 2)
+    make_item(users["referrer"], kind="consultation", details={"question": "?", "referrer_phone": "1"})
+    queue = front_door.get(f"/front-door/{FILTERED}").text
+    assert queue_refs(front_door, FILTERED) == [i.reference for i in items[fq.PAGE_SIZE:]]
+    opened = items[fq.PAGE_SIZE]
+    link = f"/front-door/items/{opened.reference}{FILTERED}"
+    assert f'href="{link.replace("&", "&amp;")}"' in queue
+    page = front_door.get(link).text
+    assert back_link(page) == f"/front-door/{FILTERED}" and ">Back to the queue<" in page
+    assert queue_refs(front_door, back_link(page).removeprefix("/front-door/")) == queue_refs(front_door, FILTERED)
+    for action in ("decide", "take"):
+        assert form_action(page, action) == f"/front-door/items/{opened.reference}/{action}{FILTERED}"
+    # The unfiltered first page opens items at their plain address, and comes back to itself.
+    assert f'href="/front-door/items/{items[0].reference}"' in front_door.get("/front-door/").text
+    assert back_link(front_door.get(f"/front-door/items/{items[0].reference}").text) == "/front-door/"
+
+
+def test_deciding_taking_or_allocating_an_item_keeps_the_way_back_to_the_filtered_page(front_door, users):
+    """Each action returns to the item (its result shown there), whose back link is still the page it
+    was opened from; a decision sent back with its errors keeps the filters in its form too."""
+    items = many_items(users["referrer"], fq.PAGE_SIZE + 2)
+    opened = items[fq.PAGE_SIZE]
+    page = f"/front-door/items/{opened.reference}{FILTERED}"
+    action = form_action(front_door.get(page).text, "decide")
+    refused = decide_at(front_door, action, page, note="")
+    assert refused.status_code == 400 and back_link(refused.text) == f"/front-door/{FILTERED}"
+    assert form_action(refused.text, "decide") == action
+    assert f'data-again-url="{page.replace("&", "&amp;")}"' in refused.text  # sign in again: this page
+    response = decide_at(front_door, action, page)
+    assert response.status_code == 302 and response.location == page
+    decided = front_door.get(response.location).text
+    assert "Decision recorded for" in decided and back_link(decided) == f"/front-door/{FILTERED}"
+    taken = submit(front_door, form_action(decided, "take"), {}, form_page=page)
+    assert taken.status_code == 302 and taken.location == page
+    db.session.refresh(opened)
+    assert opened.allocated_to_id == users["front_door"].id
+    users["front_door"].manager = True
+    db.session.commit()
+    allocate = form_action(front_door.get(page).text, "allocate")
+    allocated = submit(front_door, allocate, {"worker": ""}, form_page=page)
+    assert allocated.status_code == 302 and allocated.location == page
+
+
+def decide_at(client, action: str, page: str, note: str = "(test) Signposted to the family hub."):
+    now = workdays.uk_local(utcnow())
+    return submit(client, action, {"outcome": "nfa_advice", "note": note, "supersedes": 0, "decided_day": now.day,
+                                   "decided_month": now.month, "decided_year": now.year,
+                                   "decided_time": now.strftime("%H:%M")}, form_page=page)
+
+
+@pytest.mark.parametrize("query", ["?next=https://evil.example/", "?status=//evil.example&page=2",
+                                   "?kind=https://evil.example&next=//evil.example&return_to=/x",
+                                   "?page=https:%2F%2Fevil.example", "?from=2026-13-45&page=2"])
+def test_the_way_back_is_rebuilt_from_the_queues_own_filters_never_an_address_from_the_request(front_door, users,
+                                                                                              query):
+    item = make_item(users["referrer"])
+    kept = "/front-door/?page=2" if "page=2" in query else "/front-door/"
+    page = front_door.get(f"/front-door/items/{item.reference}{query}")
+    assert page.status_code == 200 and back_link(page.text) == kept
+    assert "evil" not in form_action(page.text, "decide")
+    response = decide_at(front_door, f"/front-door/items/{item.reference}/decide{query}",
+                         f"/front-door/items/{item.reference}")
+    assert response.status_code == 302
+    assert response.location == f"/front-door/items/{item.reference}" + kept.removeprefix("/front-door/")
+    assert "evil" not in response.location
+
+
+def test_a_page_emptied_by_decisions_says_so_and_links_to_the_first_page_with_the_filters(front_door, users):
+    make_item(users["referrer"])
+    html = front_door.get("/front-door/?kind=referral&page=3").text
+    assert "There is nothing on page 3 now." in html
+    assert 'href="/front-door/?status=awaiting&amp;kind=referral">Go to the first page' in html
 
 
 def test_reading_the_queue_is_audited(front_door, users):

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import contacts_csv, frontdoor_queue as fq, journey, mail, store, workdays
+from .. import contacts_csv, frontdoor_queue as fq, journey, mail, store, values, workdays
 from ..content import current_directory, current_library, current_version_or_none
 from ..extensions import db
 from ..journey import JourneyAnswers
@@ -33,6 +33,10 @@ TEAM = ("front_door",)
 EXAMPLE_CSV = ROOT / "docs" / "external-contacts-example.csv"
 URGENCY_WORDS = {"emergency": "Emergency", "same_day": "Same day", "standard": "Standard"}
 ROUTE_WORDS = {"universal": "Universal services", "early_help": "Early help", "social_care": "Social care"}
+# The queue's filters as the form names them, in its order (fields' ids are these keys).
+FILTER_LABELS = {"status": "Status", "kind": "Kind", "route": "Recommended route", "urgency": "Urgency",
+                 "source": "Referral source", "from": "Received from", "to": "Received to",
+                 "allocated": "Allocated to"}
 
 
 def _user() -> User:
@@ -66,7 +70,8 @@ def index():
         return render_template("frontdoor/admin_index.html")
     filters, problems = fq.Filters.from_args(request.args)
     page = fq.queue_page(filters, current_user.id)
-    html = render_template("frontdoor/queue.html", page=page, filters=filters, problems=problems,
+    html = render_template("frontdoor/queue.html", page=page, filters=filters, labels=FILTER_LABELS,
+                           problems=filter_problems(problems),
                            team=fq.front_door_team(), routes=ROUTES, urgencies=URGENCIES,
                            sources=REFERRAL_SOURCES, now=utcnow())
     # The queue links re-referrals by name: reading it is audited like any identifying view. (After
@@ -74,6 +79,24 @@ def index():
     store.record_view("queue_viewed", actor=_user(), record_type="referrals",
                       references=[row.referral.reference for row in page.rows][:100], status=filters.status)
     return html
+
+
+def filter_problems(problems: dict[str, str]) -> dict[str, str]:
+    """What is wrong with each filter left out of the queue, in the form's order: named, and saying
+    what a value it takes looks like (a filter typed into the address, or a browser's own date box)."""
+    example = values.uk_today().isoformat()
+    words = {fq.NOT_A_CHOICE: "{label} must be one of the options in the list",
+             fq.NOT_A_DATE: f"{{label}} must be a real date, written as year-month-day, for example {example}",
+             fq.OUTSIDE_YEARS: f"{{label}} must be a date in a year {workdays.YEARS_ALLOWED}",
+             fq.BEFORE_FROM: "{label} must be the same as or after received from"}
+    return {name: words[problems[name]].format(label=label) for name, label in FILTER_LABELS.items()
+            if name in problems}
+
+
+def _queue_args() -> dict:
+    """The queue page an item was opened from (its filters and page, from this request's address, read
+    as the queue reads them): for the item's way back, never a URL taken from the request."""
+    return fq.Filters.from_args(request.args)[0].carried()
 
 
 # ------------------------------------------------------------------------------ an item
@@ -201,7 +224,7 @@ def _render_item(referral: Referral, form=None, conflict: Decision | None = None
         answers=(referral.details or {}).get("answers") or {}, details=referral.details or {},
         due_by=workdays.due_by(referral.created_at),
         hours_left=workdays.working_hours_left(referral.created_at, utcnow()),
-        referrer=db.session.get(User, referral.user_id))
+        referrer=db.session.get(User, referral.user_id), queue_args=_queue_args())
     store.record_view("item_viewed", actor=_user(), record_type="referrals", record_id=referral_id,
                       reference=reference)  # after rendering: see index()
     return html, status
@@ -222,7 +245,7 @@ def take(reference: str):
               "The item's allocation changed while you were reading it. Take it again if you mean to.", "info")
     else:
         flash(f"{referral.reference} is now yours.", "success")
-    return redirect(url_for("frontdoor.item", reference=referral.reference))
+    return redirect(url_for("frontdoor.item", reference=referral.reference, **_queue_args()))
 
 
 @bp.post("/items/<reference>/allocate")
@@ -239,7 +262,7 @@ def allocate(reference: str):
         flash(f"Allocation of {referral.reference} saved.", "success")
     else:
         flash("Choose someone from the front door team.", "error")
-    return redirect(url_for("frontdoor.item", reference=referral.reference))
+    return redirect(url_for("frontdoor.item", reference=referral.reference, **_queue_args()))
 
 
 @bp.post("/items/<reference>/decide")
@@ -265,7 +288,8 @@ def decide(reference: str):
         return _render_item(referral, form=form, status=400)
     flash(f"{'Advice' if referral.kind == 'consultation' else 'Decision'} recorded for {referral.reference}. "
           "The referrer will see it, and is emailed a link.", "success")
-    return mail.send_after_response(redirect(url_for("frontdoor.item", reference=referral.reference)))
+    return mail.send_after_response(redirect(url_for("frontdoor.item", reference=referral.reference,
+                                                     **_queue_args())))
 
 
 # ------------------------------------------------------------------------------ consultations (referrers)

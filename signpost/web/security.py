@@ -122,8 +122,9 @@ def shown_again_at() -> str | None:
     the form's page (a front door decision: the item).
     """
     rule = request.url_rule
-    if request.method == "POST" and request.endpoint in FORM_PAGES:
-        return safe_return_path(url_for(FORM_PAGES[request.endpoint], **(request.view_args or {})))
+    if request.method == "POST" and request.endpoint in FORM_PAGES:  # with the form's query, as a GET has it
+        page = url_for(FORM_PAGES[request.endpoint], **(request.view_args or {}))
+        return safe_return_path(f"{page}?{request.query_string.decode()}" if request.query_string else page)
     if rule is None or "GET" not in (rule.methods or ()):
         return None
     if request.method == "GET":

@@ -177,6 +177,8 @@ def test_the_front_doors_other_pages_and_their_errors(page_as):
     first_error_leads_to_its_field(page, "front-door-import-errors")
     page.goto("/front-door/export")
     check_page(page, "front-door-export")
+    page.goto("/front-door/?from=2026-13-45")  # a filter date typed into the address
+    first_error_leads_to_its_field(page, "front-door-queue-filter-error")
 
     admin = page_as("admin")
     admin.goto("/front-door/team")
@@ -189,7 +191,11 @@ def test_a_decision_is_recorded_without_javascript(page_as, version):
     from .test_journey import axe_without_page_scripts
     reference = refer(page_as("referrer"), version, "front-door-no-javascript")
     page = page_as("front_door", javascript=False)
-    open_item(page, reference)
+    open_item(page, reference, "?kind=referral&allocated=nobody")
+    filtered = page.url.split("/front-door/items/", 1)[1].split("?", 1)[1]
+    page.get_by_role("link", name="Back to the queue").click()  # the page it was opened from
+    assert page.url.endswith(f"/front-door/?{filtered.removeprefix('status=awaiting&')}"), (page.url, filtered)
+    page.get_by_role("link", name=reference, exact=True).first.click()
     axe_without_page_scripts(page, "front-door-item-no-javascript")
     submit(page, "Take this item")
     expect(page.locator("#allocated-to")).to_contain_text("Sam Okafor")
