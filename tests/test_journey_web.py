@@ -1226,6 +1226,73 @@ def test_a_referral_form_sent_after_the_idle_timeout_comes_back_after_sign_in(ap
     assert db.session.get(Draft, walker.draft_id).kept_forms is None
 
 
+def test_yes_to_immediate_danger_sent_after_the_idle_timeout_goes_on_to_call_999_after_sign_in(app, users, walker):
+    """A child in immediate danger is never slowed down: the "yes" sent as the session went idle is kept,
+    and the first page after signing in again saves it as Save and continue would have (through the
+    store, audited, the revision recorded), and goes on to Call 999: never the question again to send."""
+    walker.start()
+    go_idle(walker.client)
+    sent = walker.post("/refer/danger", {"in_danger": "yes"})
+    assert sent.status_code == 302 and sent.location.startswith("/sign-in")
+    draft = db.session.get(Draft, walker.draft_id)
+    assert draft.kept_forms == {"danger": {"in_danger": ["yes"]}} and walker.answers().in_danger is None
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/danger"
+    assert walker.client.head("/refer/danger").status_code == 200  # a HEAD saves nothing
+    assert walker.answers().in_danger is None
+    assert walker.client.get("/refer/danger").location == "/refer/phone-now"
+    assert walker.answers().in_danger == "yes"
+    assert db.session.get(Draft, walker.draft_id).kept_forms is None  # saved, so not kept to show again
+    page = walker.client.get("/refer/phone-now")
+    assert page.status_code == 200 and "999" in page.text
+    assert version().document.contacts.front_door.phone in page.text
+    assessment = db.session.scalar(select(Assessment))
+    assert assessment.immediate and assessment.in_danger and assessment.user_id == users["referrer"].id
+    events = db.session.execute(select(AuditEvent.action, AuditEvent.user_id, AuditEvent.detail)
+                                .order_by(AuditEvent.id)).all()
+    answered = [e for e in events if e.action == "draft_answered"]
+    assert [(e.user_id, e.detail.get("page")) for e in answered] == [(users["referrer"].id, "danger")]
+    assert "assessment_recorded" in [e.action for e in events]
+    assert "draft_form_restored" not in [e.action for e in events]  # never shown: saved
+    again = walker.client.get("/refer/danger")  # Back from Call 999: the question, answered, not a loop
+    assert again.status_code == 200 and 'value="yes" checked' in again.text
+    assert "We kept what you entered" not in again.text
+
+
+def test_no_to_immediate_danger_sent_after_the_idle_timeout_is_shown_again_to_check(app, users, walker):
+    """Only "yes" goes straight on: "no" is shown again, filled in, to check and send, as every page is."""
+    walker.start()
+    go_idle(walker.client)
+    walker.post("/refer/danger", {"in_danger": "no"})
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/danger"
+    page = walker.client.get("/refer/danger")
+    assert page.status_code == 200 and 'value="no" checked' in page.text and "We kept what you entered" in page.text
+    assert walker.answers().in_danger is None and db.session.scalar(select(func.count(Assessment.id))) == 0
+
+
+def test_yes_to_immediate_danger_sent_with_a_bad_csrf_token_after_the_idle_timeout_is_not_kept_or_saved(
+        app, users, walker):
+    """Nothing is saved from a form that was not kept: one sent without this session's valid CSRF token."""
+    walker.start()
+    go_idle(walker.client)
+    walker.client.post("/refer/danger", data={"csrf_token": "forged", "draft_id": walker.draft_id, "in_danger": "yes"})
+    assert db.session.get(Draft, walker.draft_id).kept_forms is None
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/danger"
+    page = walker.client.get("/refer/danger")
+    assert page.status_code == 200 and 'value="yes" checked' not in page.text
+    assert walker.answers().in_danger is None and db.session.scalar(select(func.count(Assessment.id))) == 0
+
+
+def test_a_kept_yes_to_immediate_danger_is_not_saved_by_someone_else_signing_in(app, users, walker):
+    walker.start()
+    go_idle(walker.client)
+    walker.post("/refer/danger", {"in_danger": "yes"})
+    other = store.create_user("other.referrer@example.org", "Other", "referrer", PASSWORD, actor="test")
+    assert sign_in_again(walker.client, other) == "/refer/danger"
+    assert walker.client.get("/refer/danger").location == "/"  # no draft of theirs: the start page
+    assert walker.answers().in_danger is None
+    assert db.session.get(Draft, walker.draft_id).kept_forms == {"danger": {"in_danger": ["yes"]}}
+
+
 def test_odd_digits_in_number_boxes_are_a_message_not_a_crash(walker):
     walker.start()
     walker.answer("/refer/danger", {"in_danger": "no"})
