@@ -519,6 +519,11 @@ def question(draft: Draft, slug: str):
                     following, lado_first = "danger_call", True  # the LADO outcome, first, before the referral
             else:
                 drafts_store.save_page(draft, page.id, apply, actor=_user(), dropped=dropped)
+            if page.id == "family" and journey.not_warned(version, answers_of(draft)):
+                # A concern the family must not hear of was chosen in another tab as this page was
+                # answered: its warning was not on the page sent, so the page is shown again with it.
+                tell("not_warned")
+                return redirect(page_url("family", change=from_sending or bool(change)))
             if from_sending and following in SPECIAL and not lado_first:
                 # Nothing new to ask: back to Check before you send, which goes to Check your answers
                 # first if the advice recorded is not for the answers now.
