@@ -317,9 +317,16 @@ def family_not_told(version: ThresholdVersion, answers: JourneyAnswers) -> tuple
     return tuple(sorted(i for i in chosen_indicators(version, answers) if version.indicators[i].family_not_told))
 
 
+def not_warned(version: ThresholdVersion, answers: JourneyAnswers) -> tuple[str, ...]:
+    """The chosen concerns the family must not hear of whose warning the family page did not show when
+    it was answered (chosen since: from Check your answers, or in another tab as it was answered)."""
+    warned = set(answers.consent.warned) if answers.consent is not None else set()
+    return tuple(i for i in family_not_told(version, answers) if i not in warned)
+
+
 def _family_answered(version: ThresholdVersion, answers: JourneyAnswers) -> bool:
     return (answers.family is not None and answers.consent is not None
-            and set(family_not_told(version, answers)) <= set(answers.consent.warned)
+            and not not_warned(version, answers)
             and answers.consent.asked_of == asks_consent_of(version, answers))
 
 

@@ -201,15 +201,59 @@ def consultations_followed() -> tuple[int, int]:
     return o.consultations_followed.k, o.consultations_followed.n
 
 
-def advised_to_refer(walker, users) -> Referral:
-    """A request for advice, sent through the pages, that the front door answered "make a referral"."""
+def advised_to_refer(walker, users, advised: bool = True) -> Referral:
+    """A request for advice, sent through the pages, that the front door answered "make a referral" (or,
+    not `advised`, "no referral needed")."""
     walker.concerns([level_items(3)[0]], location=walker.to_concerns())
     walker.finish_questions()
     assert ask(walker, advice_button(walker)).status_code == 302
     consultation = db.session.scalar(select(Referral))
-    fd_store.record_decision(consultation, "advice_given", "(test) Please refer.", supersedes=0,
-                             actor=users["front_door"], referral_advised=True)
+    fd_store.record_decision(consultation, "advice_given", "(test) Please refer." if advised else "(test) Early help.",
+                             supersedes=0, actor=users["front_door"], referral_advised=advised)
     return consultation
+
+
+STILL_WORRIED = ("If you are still worried about the child, or something new happens, you can make a referral. "
+                 "If a child is in immediate danger, call 999 now.")
+
+
+def test_advice_that_no_referral_is_needed_says_a_referral_can_still_be_made(walker, users):
+    """Anyone with concerns about a child can refer (Working Together to Safeguard Children 2023), and
+    concerns change: after the advice that no referral is needed, the request for advice and My referrals
+    say so, with 999 for a child in immediate danger, and start a new referral from its first question
+    (is the child in immediate danger?), nothing carried over from the advice."""
+    consultation = advised_to_refer(walker, users, advised=False)
+    for path in (f"/refer/my-referrals/{consultation.reference}", "/refer/my-referrals"):
+        page = walker.client.get(path).text
+        assert "No referral needed" in page or "does not think a referral is needed" in page
+        block = re.search(rf'data-still-worried="{consultation.reference}">.*?</form>', page, re.S)
+        assert block, path
+        assert STILL_WORRIED in " ".join(block.group(0).split()) and 'action="/refer/new"' in block.group(0)
+        assert 'name="csrf_token"' in block.group(0) and "Start a new referral" in block.group(0)
+        assert 'id="refer-after-advice"' not in page  # no referral "from these answers": they may have changed
+    started = walker.client.post("/refer/new", data={"csrf_token": walker.token})  # the button
+    assert started.status_code == 302 and started.location == "/refer/danger"
+    with walker.client.session_transaction() as session:
+        walker.draft_id = session["draft_id"]
+    assert walker.draft_id != consultation.draft_id
+    fresh = walker.answers()
+    assert fresh.in_danger is None and fresh.child is None and fresh.concerns is None
+    db.session.expire_all()
+    assert db.session.get(Referral, consultation.id).follow_up_draft_id is None  # not a referral from the advice
+
+
+def test_advice_to_refer_or_advice_not_given_yet_has_no_still_worried_block(walker, users):
+    at_early_help(walker)
+    assert ask(walker, advice_button(walker)).status_code == 302
+    waiting = db.session.scalar(select(Referral))
+    for path in (f"/refer/my-referrals/{waiting.reference}", "/refer/my-referrals"):
+        assert "data-still-worried" not in walker.client.get(path).text
+    fd_store.record_decision(waiting, "advice_given", "(test) Please refer.", supersedes=0,
+                             actor=users["front_door"], referral_advised=True)
+    for path in (f"/refer/my-referrals/{waiting.reference}", "/refer/my-referrals"):
+        page = walker.client.get(path).text
+        assert "data-still-worried" not in page
+        assert "Make a referral" in page or "advises you to make a referral" in page
 
 
 def test_only_a_referral_made_from_the_advice_counts_as_following_it(walker, users):

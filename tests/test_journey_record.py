@@ -222,7 +222,8 @@ def test_two_pages_saved_at_the_same_moment_keep_both_answers(app, users, walker
             lambda: walker.post("/refer/what-happened?change=1",
                                 {"what_happened": words, "seen": "no", "not_seen_reason": "Off sick"}),
             lambda: tab.post("/refer/family?change=1",
-                             {"working_well": working, "aware": "yes", "consent": "given"}))
+                             {"working_well": working, "aware": "yes", "consent": "given",
+                              "warned": ""}))  # no concern to warn about
         assert [r.status_code for r in responses] == [302, 302]
         db.session.expire_all()
         saved = journey.JourneyAnswers.load(db.session.get(Draft, walker.draft_id).answers)

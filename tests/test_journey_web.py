@@ -41,7 +41,25 @@ class Walker:
 
     def post(self, path, data=None, **kwargs):
         named = {"draft_id": self.draft_id} if self.draft_id else {}
+        if path.split("?")[0] == "/refer/family" and self.draft_id and "warned" not in (data or {}):
+            named["warned"] = self.warnings_shown()  # as the page sends them, unless the test says otherwise
         return self.client.post(path, data={"csrf_token": self.token, **named, **(data or {})}, **kwargs)
+
+    def change_concerns(self, indicators) -> str:
+        """Choose exactly these indicators from Check your answers; where the last concerns page went."""
+        target = journey.with_concerns(version(), self.answers(), indicators)
+        location = "/refer/serious?change=1"
+        while location.split("?")[0] in ("/refer/serious", "/refer/areas", "/refer/concerns"):
+            ticks = getattr(target, location.split("?")[0].removeprefix("/refer/"))
+            location = self.answer(location, {"concerns": list(ticks.ticked if ticks else ()) or ["none"]})
+        return location
+
+    def warnings_shown(self) -> str:
+        """The family page's `warned` field as the page shows it now: the warnings for the draft's answers."""
+        db.session.expire_all()
+        draft = db.session.get(Draft, self.draft_id)
+        on = current_library().by_id(draft.threshold_id) or version()
+        return " ".join(journey.family_not_told(on, journey.JourneyAnswers.load(draft.answers)))
 
     def start(self):
         response = self.post("/refer/new")
@@ -129,6 +147,15 @@ def level_items(level: int, age_months: int = 111) -> list[str]:
     return [i.id for i in version().document.indicators
             if i.level == level and not i.asks_for and not journey.is_emergency(i)
             and journey.applies(i, age_months, False)]
+
+
+def do_not_tell_concerns(how_many: int) -> list:
+    """Concerns the family must not hear of (plain, not emergencies, for a child of 9); skips without enough."""
+    found = [i for i in version().document.indicators if i.family_not_told and not i.lado and not i.asks_for
+             and not journey.is_emergency(i) and journey.applies(i, 111, False)]
+    if len(found) < how_many:
+        pytest.skip(f"the version in force marks fewer than {how_many} such concerns family_not_told")
+    return found[:how_many]
 
 
 @pytest.fixture
@@ -367,19 +394,11 @@ def test_a_do_not_tell_concern_ticked_from_check_shows_the_family_page_again(wal
     answers goes back to the family page with its warning, not straight to Check: no referral says the
     family know and agree without the referrer having seen it."""
     v = version()
-    flagged = next((i for i in v.document.indicators if i.family_not_told and not i.lado and not i.asks_for
-                    and not journey.is_emergency(i) and journey.applies(i, 111, False)), None)
-    if flagged is None:
-        pytest.skip("the version in force marks no concern family_not_told")
+    flagged = do_not_tell_concerns(1)[0]
     ordinary = level_items(2)[0]
     walker.concerns([ordinary], location=walker.to_concerns())
     walker.finish_questions(consent="given")
-    target = journey.with_concerns(v, walker.answers(), [ordinary, flagged.id])
-    location = "/refer/serious?change=1"
-    while location.split("?")[0] in ("/refer/serious", "/refer/areas", "/refer/concerns"):
-        ticks = getattr(target, location.split("?")[0].removeprefix("/refer/"))
-        location = walker.answer(location, {"concerns": list(ticks.ticked if ticks else ()) or ["none"]})
-    assert location.split("?")[0] == "/refer/family"
+    assert walker.change_concerns([ordinary, flagged.id]).split("?")[0] == "/refer/family"
     assert walker.client.get("/refer/check").location.split("?")[0] == "/refer/family"
     page = walker.client.get("/refer/family").text
     assert 'id="family-not-told"' in page and str(escape(flagged.text)) in page
@@ -389,6 +408,49 @@ def test_a_do_not_tell_concern_ticked_from_check_shows_the_family_page_again(wal
     result = walker.recommendation()[4]
     for step in v.document.consent_advice.not_needed.social_care:
         assert str(escape(step)) in result
+
+
+def test_a_do_not_tell_concern_chosen_in_another_tab_is_not_taken_as_warned_about(walker):
+    """The family page is open in one tab, without a warning; in another tab the referrer ticks sexual abuse
+    (say). The family page sent from the first tab did not show that concern's warning, so its answer does
+    not cover it (the page says which warnings it showed): it is shown again with the warning, never
+    skipped to Check your answers as if the referrer had read it."""
+    v = version()
+    flagged = do_not_tell_concerns(1)[0]
+    ordinary = level_items(2)[0]
+    walker.concerns([ordinary], location=walker.to_concerns())
+    walker.answer("/refer/what-happened", {"what_happened": "Often hungry", "seen": "yes", "says": "hungry",
+                                          "wants": "lunch"}, "/refer/family")
+    first_tab = walker.client.get("/refer/family").text
+    assert 'id="family-not-told"' not in first_tab and 'name="warned" type="hidden" value=""' in first_tab
+    walker.change_concerns([ordinary, flagged.id])  # in the other tab
+    assert flagged.id in journey.family_not_told(v, walker.answers())
+    sent = walker.answer("/refer/family", {"working_well": "Attends school", "aware": "yes", "consent": "given",
+                                           "warned": ""})  # as the first tab's page sends it
+    assert sent == "/refer/family"
+    assert walker.answers().consent.warned == () and walker.answers().consent.consent == "given"  # nothing lost
+    assert walker.client.get("/refer/check").location.split("?")[0] == "/refer/family"
+    page = walker.client.get("/refer/family").text
+    assert "You chose a concern in another tab or window that the family must not be told about" in page
+    assert 'id="family-not-told"' in page and str(escape(flagged.text)) in page
+    assert f'name="warned" type="hidden" value="{flagged.id}"' in page
+    walker.answer("/refer/family", {"working_well": "Attends school", "aware": "yes", "consent": "not_needed",
+                                    "reason": "Telling them could put her at risk", "warned": flagged.id},
+                  "/refer/check")
+    assert walker.answers().consent.warned == (flagged.id,)
+
+
+def test_the_family_page_counts_only_the_warnings_it_showed(walker):
+    """A warning shown before still counts; a forged or stale list never covers a concern not chosen or not shown."""
+    first, second = (i.id for i in do_not_tell_concerns(2))
+    walker.concerns([first, second], location=walker.to_concerns())
+    walker.answer("/refer/what-happened", {"what_happened": "Often hungry", "seen": "yes", "says": "hungry",
+                                          "wants": "lunch"}, "/refer/family")
+    family = {"working_well": "Attends school", "aware": "yes", "consent": "not_needed", "reason": "Risk"}
+    assert walker.answer("/refer/family", {**family, "warned": f"{first} not_a_concern"}) == "/refer/family"
+    assert walker.answers().consent.warned == (first,)
+    walker.answer("/refer/family", {**family, "warned": f"{second} {first}"}, "/refer/check")
+    assert set(walker.answers().consent.warned) == {first, second}
 
 
 def test_a_draft_started_under_a_version_since_superseded_is_advised_under_the_one_in_force(walker):
@@ -1224,6 +1286,73 @@ def test_a_referral_form_sent_after_the_idle_timeout_comes_back_after_sign_in(ap
     assert walker.send(referral_details()) == "/refer/confirmation"
     assert "_unsent" not in db.session.scalar(select(Referral)).details["answers"]
     assert db.session.get(Draft, walker.draft_id).kept_forms is None
+
+
+def test_yes_to_immediate_danger_sent_after_the_idle_timeout_goes_on_to_call_999_after_sign_in(app, users, walker):
+    """A child in immediate danger is never slowed down: the "yes" sent as the session went idle is kept,
+    and the first page after signing in again saves it as Save and continue would have (through the
+    store, audited, the revision recorded), and goes on to Call 999: never the question again to send."""
+    walker.start()
+    go_idle(walker.client)
+    sent = walker.post("/refer/danger", {"in_danger": "yes"})
+    assert sent.status_code == 302 and sent.location.startswith("/sign-in")
+    draft = db.session.get(Draft, walker.draft_id)
+    assert draft.kept_forms == {"danger": {"in_danger": ["yes"]}} and walker.answers().in_danger is None
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/danger"
+    assert walker.client.head("/refer/danger").status_code == 200  # a HEAD saves nothing
+    assert walker.answers().in_danger is None
+    assert walker.client.get("/refer/danger").location == "/refer/phone-now"
+    assert walker.answers().in_danger == "yes"
+    assert db.session.get(Draft, walker.draft_id).kept_forms is None  # saved, so not kept to show again
+    page = walker.client.get("/refer/phone-now")
+    assert page.status_code == 200 and "999" in page.text
+    assert version().document.contacts.front_door.phone in page.text
+    assessment = db.session.scalar(select(Assessment))
+    assert assessment.immediate and assessment.in_danger and assessment.user_id == users["referrer"].id
+    events = db.session.execute(select(AuditEvent.action, AuditEvent.user_id, AuditEvent.detail)
+                                .order_by(AuditEvent.id)).all()
+    answered = [e for e in events if e.action == "draft_answered"]
+    assert [(e.user_id, e.detail.get("page")) for e in answered] == [(users["referrer"].id, "danger")]
+    assert "assessment_recorded" in [e.action for e in events]
+    assert "draft_form_restored" not in [e.action for e in events]  # never shown: saved
+    again = walker.client.get("/refer/danger")  # Back from Call 999: the question, answered, not a loop
+    assert again.status_code == 200 and 'value="yes" checked' in again.text
+    assert "We kept what you entered" not in again.text
+
+
+def test_no_to_immediate_danger_sent_after_the_idle_timeout_is_shown_again_to_check(app, users, walker):
+    """Only "yes" goes straight on: "no" is shown again, filled in, to check and send, as every page is."""
+    walker.start()
+    go_idle(walker.client)
+    walker.post("/refer/danger", {"in_danger": "no"})
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/danger"
+    page = walker.client.get("/refer/danger")
+    assert page.status_code == 200 and 'value="no" checked' in page.text and "We kept what you entered" in page.text
+    assert walker.answers().in_danger is None and db.session.scalar(select(func.count(Assessment.id))) == 0
+
+
+def test_yes_to_immediate_danger_sent_with_a_bad_csrf_token_after_the_idle_timeout_is_not_kept_or_saved(
+        app, users, walker):
+    """Nothing is saved from a form that was not kept: one sent without this session's valid CSRF token."""
+    walker.start()
+    go_idle(walker.client)
+    walker.client.post("/refer/danger", data={"csrf_token": "forged", "draft_id": walker.draft_id, "in_danger": "yes"})
+    assert db.session.get(Draft, walker.draft_id).kept_forms is None
+    assert sign_in_again(walker.client, users["referrer"]) == "/refer/danger"
+    page = walker.client.get("/refer/danger")
+    assert page.status_code == 200 and 'value="yes" checked' not in page.text
+    assert walker.answers().in_danger is None and db.session.scalar(select(func.count(Assessment.id))) == 0
+
+
+def test_a_kept_yes_to_immediate_danger_is_not_saved_by_someone_else_signing_in(app, users, walker):
+    walker.start()
+    go_idle(walker.client)
+    walker.post("/refer/danger", {"in_danger": "yes"})
+    other = store.create_user("other.referrer@example.org", "Other", "referrer", PASSWORD, actor="test")
+    assert sign_in_again(walker.client, other) == "/refer/danger"
+    assert walker.client.get("/refer/danger").location == "/"  # no draft of theirs: the start page
+    assert walker.answers().in_danger is None
+    assert db.session.get(Draft, walker.draft_id).kept_forms == {"danger": {"in_danger": ["yes"]}}
 
 
 def test_odd_digits_in_number_boxes_are_a_message_not_a_crash(walker):

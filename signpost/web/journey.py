@@ -14,6 +14,7 @@ from collections.abc import Callable
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for)
 from flask_login import current_user
 from sqlalchemy import or_, select
+from werkzeug.datastructures import MultiDict
 
 from .. import journey, store
 from ..store import drafts as drafts_store
@@ -272,6 +273,21 @@ def formdata_for(draft: Draft):
     return kept
 
 
+def kept_call_for_help(draft: Draft) -> MultiDict | None:
+    """"Yes, the child is in immediate danger", sent as the session went idle and kept with the draft:
+    on the first GET after signing in again it is saved as that Save and continue would have been (the
+    saving removes it), never shown again to be sent once more, for a child in danger is never slowed
+    down. Only a form kept from a post with this user's valid CSRF token, naming this user's draft
+    (kept.unsent_form, keep_sent_form); only "yes": anything else is shown again to check, as on every
+    page. Never on a HEAD request (a link checker, a prefetch)."""
+    if request.method != "GET":
+        return None
+    kept = (draft.kept_forms or {}).get(PAGES["danger"].slug)
+    if not isinstance(kept, dict) or kept.get("in_danger") != ["yes"]:
+        return None
+    return MultiDict([("in_danger", "yes")])
+
+
 def tell(key: str, **values) -> None:
     """A message for the next page: its words are `flashes[key]` in templates/journey/_words.html."""
     flash([key, values], "journey")
@@ -480,11 +496,12 @@ def question(draft: Draft, slug: str):
     from_sending = asked if asked in CHANGE_FROM_SENDING else None  # from Check before you send
     change: bool | str = from_sending or bool(asked)  # never the address's own text (page_url keeps each)
     ctx = Context(version, answers, today())
-    form = page.form(ctx, formdata_for(draft))
+    sent_before_sign_out = kept_call_for_help(draft) if page.id == "danger" else None
+    form = page.form(ctx, sent_before_sign_out or formdata_for(draft))
     if sent_under_another_version(draft):  # kept, and shown again as the draft's version asks it
         keep_sent_form(draft, form)
         return redirect(page_url(page.id, change=change))
-    if request.method == "POST" and form.validate():
+    if (request.method == "POST" and form.validate()) or sent_before_sign_out:
         new_answers = page.write(ctx, form)
         if new_answers is not None:
             new_answers, dropped = journey.prune(version, new_answers)
@@ -502,6 +519,11 @@ def question(draft: Draft, slug: str):
                     following, lado_first = "danger_call", True  # the LADO outcome, first, before the referral
             else:
                 drafts_store.save_page(draft, page.id, apply, actor=_user(), dropped=dropped)
+            if page.id == "family" and journey.not_warned(version, answers_of(draft)):
+                # A concern the family must not hear of was chosen in another tab as this page was
+                # answered: its warning was not on the page sent, so the page is shown again with it.
+                tell("not_warned")
+                return redirect(page_url("family", change=from_sending or bool(change)))
             if from_sending and following in SPECIAL and not lado_first:
                 # Nothing new to ask: back to Check before you send, which goes to Check your answers
                 # first if the advice recorded is not for the answers now.

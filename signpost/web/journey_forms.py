@@ -202,6 +202,9 @@ class FamilyForm(FlaskForm):
     # Whose agreement the page asked for when shown (journey.asks_consent_of): an answer sent, or kept,
     # from a page that asked someone else is not taken as the agreement of whoever is asked now.
     asked_of = HiddenField("")
+    # The concerns whose "do not tell the family" warning the page showed (their ids, space-separated):
+    # a concern chosen in another tab since was not warned about here, so the answer does not cover it.
+    warned = HiddenField("")
 
     def validate_extra(self, young_person: bool = False) -> bool:
         """A reason when the family did not agree (required_refused) or was not told (required_not_needed);

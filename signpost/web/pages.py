@@ -332,18 +332,26 @@ def family_form(ctx, formdata):
 def family_extra(ctx):
     """The concerns chosen that the family must not hear of from the referrer: the page says not to
     ask for their consent (the recommendation then says not to tell them)."""
-    return {"family_not_told": [ctx.version.indicators[i].text for i in journey.family_not_told(ctx.version, ctx.answers)],
+    not_told = journey.family_not_told(ctx.version, ctx.answers)
+    return {"family_not_told": [ctx.version.indicators[i].text for i in not_told],
+            "warned": " ".join(not_told),  # the page says which warnings it shows (family_write)
             "young_person": journey.asks_consent_of(ctx.version, ctx.answers) == "young_person"}
 
 
 def family_write(ctx, form):
+    """The answer covers only the concerns whose warning the page showed (its `warned` field), never
+    every one chosen now: the answers here are read as the form is sent, and again after another tab's
+    save, so a concern chosen in another tab meanwhile is in them. One it did not show leaves the page
+    unanswered, to be shown again with that concern's warning."""
     asked_of = journey.asks_consent_of(ctx.version, ctx.answers)
     if not form.validate_extra(young_person=asked_of == "young_person"):
         return None
+    shown = set((form.warned.data or "").split())
     return ctx.answers.but(
         family=Family(**{k: getattr(form, k).data or "" for k in ("working_well", "tried", "tried_by")}),
         consent=Consent(aware=form.aware.data, consent=form.consent.data, reason=form.reason.data or "",
-                        warned=journey.family_not_told(ctx.version, ctx.answers), asked_of=asked_of))
+                        warned=tuple(i for i in journey.family_not_told(ctx.version, ctx.answers) if i in shown),
+                        asked_of=asked_of))
 
 
 PAGES: dict[str, Page] = {page.id: page for page in (

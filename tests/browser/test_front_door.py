@@ -148,7 +148,14 @@ def test_a_consultation_is_asked_and_answered(page_as, version):
     referrer_page.reload()
     expect(referrer_page.locator("main")).to_contain_text("The front door does not think a referral is needed")
     expect(referrer_page.locator("#decision-note")).to_contain_text("Keep offering early help")
+    expect(referrer_page.locator("main")).to_contain_text("If you are still worried about the child")
     check_page(referrer_page, "front-door-referrer-sees-advice")
+    referrer_page.goto("/refer/my-referrals")
+    card = referrer_page.locator(".govuk-summary-card").filter(has_text=reference)
+    expect(card).to_contain_text("If a child is in immediate danger, call 999 now.")
+    check_page(referrer_page, "front-door-referrer-sees-advice-listed")
+    card.get_by_role("button", name=f"Start a new referral after the advice on {reference}").click()
+    expect(referrer_page.locator("h1")).to_contain_text("immediate danger")  # a new referral, from its first question
 
 
 def first_error_leads_to_its_field(page, name: str) -> None:
