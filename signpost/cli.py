@@ -155,14 +155,28 @@ def validate_command(paths):
                 load_directory_for(library, warnings)
             except ConfigError as exc:
                 problems.extend(exc.problems)
-    for warning in warnings:
+    for warning in _named(warnings):
         click.echo(f"Warning: {warning}")
-    for problem in problems:
-        click.echo(str(problem))
+    for problem in _named(problems):
+        click.echo(problem)
     if problems:
         click.echo(f"{len(problems)} problem(s) found.", err=True)
         sys.exit(1)
     click.echo(f"All valid ({checked} threshold file(s) checked).")
+
+
+def _named(problems: list[Problem]):
+    """Each problem as "FILE:LINE: key: message", a concern's or rule's key naming its id as the policy
+    pages do ("indicators[3] (missing_now).level"), read from the file's text where it can be read."""
+    from .policy import plain
+    texts: dict[str, str | None] = {}
+    for problem in problems:
+        if problem.file not in texts:
+            try:
+                texts[problem.file] = Path(problem.file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                texts[problem.file] = None
+        yield plain(problem, texts[problem.file]).in_file(problem.file)
 
 
 @thresholds_cli.command("list")

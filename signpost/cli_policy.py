@@ -37,8 +37,8 @@ def _date(value: str | None, name: str) -> dt.date | None:
 def _checked(path: str, text: str):
     from . import policy
     version, problems = policy.check(text, current_library())
-    for problem in problems:
-        click.echo(f"{path}:{problem.line}: {problem.key + ': ' if problem.key else ''}{problem.message}", err=True)
+    for problem in problems:  # a concern's or rule's key names its id, as the upload page does
+        click.echo(policy.in_file(path, policy.plain(problem, text)), err=True)
     if problems:
         sys.exit(1)
     return version
@@ -103,7 +103,7 @@ def simulate_command(draft, start, end):
 @click.option("--effective", required=True, help="The day it takes effect (YYYY-MM-DD), today or later.")
 def publish_command(draft, effective):
     """Publish a draft as a new version: stored in the database and written to thresholds/."""
-    from .policy import PublishError
+    from .policy import PublishError, in_file
     from .store import policy as store
     text = _read_draft(draft)
     _checked(draft, text)
@@ -113,7 +113,7 @@ def publish_command(draft, effective):
                             thresholds_dir=current_app.config["THRESHOLDS_DIR"], today=values.uk_today(), actor="cli")
     except PublishError as exc:
         for problem in exc.problems:
-            click.echo(str(problem), err=True)
+            click.echo(in_file(draft, problem), err=True)
         sys.exit(1)
     forget_published(current_app._get_current_object())
     click.echo(f"Published {row.id} (hash {row.content_hash[:12]}), in force from {row.effective_from}.")

@@ -106,7 +106,24 @@ def reused_ids(version: ThresholdVersion, text: str, library: Library) -> list[P
     return problems
 
 
-def plain(problem: Problem, text: str | None = None) -> str:
+class PlacedProblem(str):
+    """A problem at a line of a file, in the words a policy lead reads ("Line 12, indicators[3]
+    (missing_now).level: ..."), that keeps its line, key and message apart for the command line."""
+    line: int
+    key: str
+    message: str
+
+    def __new__(cls, line: int, key: str, message: str):
+        placed = super().__new__(cls, f"Line {line}" + (f", {key}" if key else "") + f": {message}")
+        placed.line, placed.key, placed.message = line, key, message
+        return placed
+
+    def in_file(self, file: str) -> str:
+        """As the command line prints a problem: "FILE:12: indicators[3] (missing_now).level: ..."."""
+        return f"{file}:{self.line}: " + (f"{self.key}: " if self.key else "") + self.message
+
+
+def plain(problem: Problem, text: str | None = None) -> PlacedProblem:
     """A problem in the words a policy lead reads: "Line 12, indicators[3].level: ...", and with the
     text it is about, the item named by its id: "Line 12, indicators[3] (missing_now).level: ..."."""
     key = problem.key
@@ -115,8 +132,13 @@ def plain(problem: Problem, text: str | None = None) -> str:
         found = item_id_at(text.splitlines(), item[1], problem.line)
         if found:
             key = f"{item[0]} ({found}){key[item.end():]}"
-    where = f"Line {problem.line}" + (f", {key}" if key else "")
-    return f"{where}: {problem.message}"
+    return PlacedProblem(problem.line, key, problem.message)
+
+
+def in_file(file: str, problem) -> str:
+    """A problem as the command line prints it: "FILE:LINE: key (item id): message" when it is at a
+    line of the file, else "FILE: message" (a reason to refuse publishing that is about the whole draft)."""
+    return problem.in_file(file) if isinstance(problem, PlacedProblem) else f"{file}: {problem}"
 
 
 SECTION_ITEM = re.compile(r"^(indicators|rules|domains|severity_questions)\[\d+\]")

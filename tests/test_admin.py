@@ -4,6 +4,8 @@ An administrator cannot disable themselves or remove their own admin role.
 """
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from conftest import PASSWORD, sign_in_as, submit
@@ -185,3 +187,30 @@ def test_an_account_added_twice_at_once_is_refused_not_an_error_page(app, admin,
     assert "There is already an account for new.teacher@school.example" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
                              .where(AuditEvent.action == "user_created")) == len(users) + 1  # no second
+
+
+def test_an_accounts_page_links_to_its_events_by_number_not_email_address(admin, users):
+    """The link put the account's email address in the URL (proxy logs, browser history): it carries the
+    account's number, and the audit trail says whose events it shows."""
+    target, other = users["referrer"], users["policy_lead"]
+    submit(admin, f"/admin/users/{target.id}/password", {"password": "a new temporary password"})
+    page = admin.get(f"/admin/users/{target.id}").get_data(as_text=True)
+    assert f'href="/front-door/audit?account={target.id}"' in page
+    assert not [href for href in re.findall(r'href="([^"]*)"', page) if target.email.split("@")[0] in href]
+    html = " ".join(admin.get(f"/front-door/audit?account={target.id}").get_data(as_text=True).split())
+    assert "Showing the changes made to the account of Test referrer" in html and target.email in html
+    assert "password_changed" in html and "user_created" in html
+    assert set(re.findall(r'data-label="Record">([^<]*)<', html)) == {f"users {target.id}"}  # this account's only
+    assert f'<input type="hidden" name="account" value="{target.id}">' in html  # a search within them keeps it
+    assert "password_changed" not in admin.get(f"/front-door/audit?account={other.id}").get_data(as_text=True)
+    # Narrowed further by the form (POSTed), still only this account's.
+    narrowed = submit(admin, "/front-door/audit", {"account": str(target.id), "action": "password_changed"},
+                      form_page=f"/front-door/audit?account={target.id}").get_data(as_text=True)
+    assert "password_changed" in narrowed and "Test referrer" in narrowed
+    audited = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "audit_searched")
+                                 .order_by(AuditEvent.id)).all()
+    assert audited[-1].detail["search"] == {"account": str(target.id), "action": "password_changed"}
+    gone = " ".join(admin.get("/front-door/audit?account=2147483000").get_data(as_text=True).split())
+    assert "account number 2147483000, which no longer exists" in gone and "No events match" in gone
+    for bad in ("abc", "-1", "0", "1.5", "2147483648", "99999999999999999999", "%C2%B2"):
+        assert admin.get(f"/front-door/audit?account={bad}").status_code == 404, bad

@@ -14,7 +14,7 @@ from signpost import passwords, store
 from signpost.extensions import db
 from signpost.models import AuditEvent, utcnow
 from signpost.settings import from_environment
-from test_temporary_passwords import MINE, TEMPORARY, events, sign_in
+from test_temporary_passwords import MINE, TEMPORARY, change_password, events, sign_in
 
 EXPIRED = "Your temporary password has expired. Ask an administrator for a new one"
 BAD = "Enter a correct email address and password"
@@ -176,6 +176,40 @@ def test_an_expired_temporary_password_is_refused_and_says_so_only_when_it_is_ri
     submit(admin, f"/admin/users/{target.id}/password", {"password": "a second temporary password"})
     assert sign_in(app.test_client(), target.email, "a second temporary password").headers["Location"] == \
         "/account/password"
+
+
+def test_a_session_begun_with_a_temporary_password_ends_when_it_expires(app, users):
+    """Signed in with it in time but not yet changed, the session could go on after the expiry (up to
+    SESSION_MAX_HOURS), and the expired password still changed itself for one of the person's choosing."""
+    target = users["referrer"]
+    store.set_password(target, TEMPORARY, actor=users["admin"])
+    age_password(target, 6.9)
+    assert sign_in(client := app.test_client(), target.email, TEMPORARY).headers["Location"] == "/account/password"
+    token = csrf_token(client, "/account/password")  # the form open on their screen
+    age_password(target, 7.1)
+
+    refused = client.post("/account/password", data={"csrf_token": token, "current_password": TEMPORARY,
+                                                      "new_password": MINE, "confirm_password": MINE})
+    assert refused.status_code == 302 and refused.headers["Location"] == "/sign-in"
+    page = client.get("/sign-in").get_data(as_text=True)
+    assert "Your temporary password has expired, so you have been signed out" in page
+    db.session.refresh(target)
+    assert target.must_change_password and passwords.verify(target.password_hash, TEMPORARY)
+    assert events("signed_out")[-1].detail["reason"] == "temporary_password_expired"
+    for path in ("/account/password", "/"):  # signed out, not merely sent to the form
+        assert client.get(path).headers["Location"].startswith("/sign-in"), path
+    assert EXPIRED in sign_in(client, target.email, TEMPORARY).get_data(as_text=True)
+
+
+def test_a_changed_password_or_one_still_in_time_keeps_its_session(app, users):
+    target = users["referrer"]
+    store.set_password(target, TEMPORARY, actor=users["admin"])
+    age_password(target, 6.9)
+    sign_in(client := app.test_client(), target.email, TEMPORARY)
+    assert client.get("/account/password").status_code == 200
+    assert change_password(client, TEMPORARY, MINE).headers["Location"] == "/"
+    age_password(target, 30)  # their own password never expires
+    assert client.get("/guide/").status_code == 200
 
 
 def test_only_a_temporary_password_expires_and_a_disabled_account_is_told_nothing_more(app, users):

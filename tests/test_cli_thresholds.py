@@ -1,4 +1,5 @@
-"""`flask thresholds ...` through Flask's CLI runner: validate, list, show, diff, test, assess.
+"""`flask thresholds ...` through Flask's CLI runner: validate, list, show, diff, test, assess,
+and the problems `simulate` and `publish` find in a draft.
 
 Most commands run on the fixture versions (tests/fixtures/thresholds/good) for exact output.
 """
@@ -68,8 +69,8 @@ def test_validate_one_broken_file_names_line_and_key(fixture_cli):
     (marker,) = broken_markers(path)
     result = fixture_cli("validate", str(path))
     assert result.exit_code == 1
-    assert result.stdout.strip() == (f"{path}:{marker.line}: indicators[3].level: "
-                                     "level 5 is not defined under levels")
+    assert result.stdout.strip() == (f"{path}:{marker.line}: indicators[3] (housing_poor).level: "
+                                     "level 5 is not defined under levels")  # the concern's id, as the web says
 
 
 def test_validate_good_file_and_missing_file(fixture_cli, tmp_path):
@@ -85,7 +86,7 @@ def test_validate_default_reports_a_broken_version_beside_good_ones(tmp_path):
     result = invoke(make_app(tmp_path), "validate")
     assert result.exit_code == 1
     (marker,) = broken_markers(BROKEN / "immediate-below-top.yaml")
-    assert f"{tmp_path / 'immediate-below-top.yaml'}:{marker.line}: indicators[9].level: " in result.stdout
+    assert f"{tmp_path / 'immediate-below-top.yaml'}:{marker.line}: indicators[9] (disclosure_of_abuse).level: " in result.stdout
 
 
 def test_validate_checks_the_directory_against_the_versions(tmp_path):
@@ -96,6 +97,52 @@ def test_validate_checks_the_directory_against_the_versions(tmp_path):
     assert result.exit_code == 1
     assert re.search(rf"^{re.escape(str(path))}:\d+: services\[5\]\.serves\[0\]: area 'gone_missing'",
                      result.stdout, re.M)
+
+
+@pytest.mark.parametrize("command", [["simulate"], ["publish", "--effective", "2099-01-01"]])
+def test_a_drafts_problems_name_the_file_line_key_and_concern(fixture_cli, tmp_path, command):
+    """`simulate` and `publish` said "indicators[3].level" where the upload page says which concern that
+    is: each problem is FILE:LINE: key (id): message, as `validate` prints it."""
+    draft = tmp_path / "draft.yaml"
+    shutil.copy(BROKEN / "bad-level.yaml", draft)
+    (marker,) = broken_markers(draft)
+    result = fixture_cli(command[0], str(draft), *command[1:])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"{draft}:{marker.line}: indicators[3] (housing_poor).level: "
+                                     "level 5 is not defined under levels")
+
+
+def test_a_retired_concern_id_used_again_in_a_draft_is_named_with_its_line(fixture_cli, tmp_path):
+    retired = sorted(set(fixture_version("fixture-2024-01").indicators)
+                     - set(fixture_version("fixture-2025-04").indicators))[0]
+    original = (GOOD / "fixture-2024-01.yaml").read_text(encoding="utf-8")
+    block = re.search(rf"^  - id: {retired}\n(?:    .*\n)+", original, re.M)[0]
+    text = ((GOOD / "fixture-2025-04.yaml").read_text(encoding="utf-8")
+            .replace("id: fixture-2025-04", "id: fixture-2026-01", 1)
+            .replace("supersedes: fixture-2024-01", "supersedes: fixture-2025-04", 1)
+            .replace("\nindicators:\n", "\nindicators:\n" + block, 1))
+    draft = tmp_path / "fixture-2026-01.yaml"
+    draft.write_text(text, encoding="utf-8")
+    line = text.splitlines().index(f"  - id: {retired}") + 1
+    result = fixture_cli("simulate", str(draft))
+    assert result.exit_code == 1
+    assert f"{draft}:{line}: indicators[0] ({retired}).id: '{retired}' was a concern in fixture-2024-01" \
+        in result.stderr
+
+
+def test_publishings_own_reasons_name_the_file_and_where_there_is_one_the_line(fixture_cli, tmp_path):
+    draft = tmp_path / "fixture-2026-01.yaml"
+    draft.write_text((GOOD / "fixture-2025-04.yaml").read_text(encoding="utf-8")
+                     .replace("id: fixture-2025-04", "id: fixture-2026-01", 1)
+                     .replace("supersedes: fixture-2024-01\n", "", 1), encoding="utf-8")
+    result = fixture_cli("publish", str(draft), "--effective", "2029-01-01")
+    assert result.exit_code == 1
+    assert f"{draft}: Say which published version this one replaces" in result.stderr
+    # One the effective date brings about is at its line, as any other.
+    result = fixture_cli("publish", str(draft), "--effective", "2099-01-01")
+    assert result.exit_code == 1
+    line = draft.read_text(encoding="utf-8").splitlines().index("review_by: 2030-01-01") + 1
+    assert result.stderr.strip() == f"{draft}:{line}: review_by: must be after effective_from"
 
 
 # --- list and show ---------------------------------------------------------------------------

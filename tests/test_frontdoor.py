@@ -1034,7 +1034,7 @@ def test_the_audit_viewer_is_for_admins_and_front_door_managers(front_door, admi
     sign_in_as(front_door, users["front_door"])
     by_record = front_door.get(f"/front-door/audit?record={item.reference}").text
     assert "item_viewed" in by_record
-    by_person = admin.get(f"/front-door/audit?person={users['front_door'].email}&action=item_viewed").text
+    by_person = search_audit(admin, person=users['front_door'].email, action="item_viewed").text
     assert "item_viewed" in by_person and "user_created" not in by_person
     today = uk_today().isoformat()
     assert "item_viewed" in admin.get(f"/front-door/audit?date_from={today}&date_to={today}").text
@@ -1042,26 +1042,56 @@ def test_the_audit_viewer_is_for_admins_and_front_door_managers(front_door, admi
     assert events("audit_searched")[-1].detail["search"]["date_from"] == "2001-01-01"
 
 
+def search_audit(client, **fields):
+    """The audit trail's search, as its form sends it: POSTed, so an email address is never in a URL."""
+    return submit(client, "/front-door/audit", fields)
+
+
 def test_an_accounts_email_address_finds_the_changes_made_to_that_account(admin, users):
     """Account events are stored under the account's number, which an administrator never sees: searching
     the record by its email address (in any case) finds them, and not another account's."""
     submit(admin, f"/admin/users/{users['referrer'].id}/password", {"password": "a new temporary password"})
-    html = admin.get(f"/front-door/audit?record={users['referrer'].email.upper()}").text
+    html = search_audit(admin, record=users['referrer'].email.upper()).text
     assert "password_changed" in html
-    assert "password_changed" not in admin.get(f"/front-door/audit?record={users['policy_lead'].email}").text
-    assert "No events match" in admin.get("/front-door/audit?record=nobody@example.org").text
-    # The account's page links to that search, and the list of accounts to the audit trail.
-    name, domain = users["referrer"].email.split("@")
-    assert re.search(f'href="/front-door/audit\\?record={re.escape(name)}(@|%40){re.escape(domain)}"',
-                     admin.get(f"/admin/users/{users['referrer'].id}").text)
-    assert 'href="/front-door/audit"' in admin.get("/admin/users").text
+    assert "password_changed" not in search_audit(admin, record=users['policy_lead'].email).text
+    assert "No events match" in search_audit(admin, record="nobody@example.org").text
+    assert 'href="/front-door/audit"' in admin.get("/admin/users").text  # the list of accounts links to it
     # An address longer than a reference (up to 254 characters) is searched for, not refused.
     from signpost import store
     long_email = "a" * 70 + "@" + "b" * 60 + ".example.org"
     made = store.create_user(long_email, "Long Address", "referrer", "a long temporary password", actor="test")
     submit(admin, f"/admin/users/{made.id}/password", {"password": "another temporary password"})
-    found = admin.get(f"/front-door/audit?record={long_email}")
+    found = search_audit(admin, record=long_email)
     assert found.status_code == 200 and "<title>Error:" not in found.text and "password_changed" in found.text
+
+
+def test_the_audit_search_keeps_what_was_typed_out_of_every_url(admin, users):
+    """The form was a GET: an email address typed into it went into the URL (proxy logs, browser history),
+    and into every page link. It is POSTed, and its other pages are buttons that POST it again."""
+    page = admin.get("/front-door/audit").text
+    form = page.split('class="signpost-audit-search"', 1)[0].rsplit("<form", 1)[1]
+    assert 'method="post"' in form and 'name="csrf_token"' in page.split('class="signpost-audit-search"', 1)[1]
+    email = users["front_door"].email
+    with store.transaction() as session:
+        session.add_all(AuditEvent(at=dt.datetime(2026, 3, 2, 9, n % 60), actor=email, action=f"paged_{n}")
+                        for n in range(60))
+    first = search_audit(admin, person=email, action="")
+    assert first.status_code == 200 and "paged_59" in first.text and "Next page" in first.text
+    assert email not in "".join(re.findall(r'href="([^"]*)"', first.text))  # in no link
+    nav = first.text.split('aria-label="Audit pages"', 1)[1].split("</nav>", 1)[0]
+    assert f'name="person" value="{email}"' in nav and 'name="page" value="2"' in nav
+    token = CSRF_VALUE.search(first.text)[1]
+    second = admin.post("/front-door/audit", data={"csrf_token": token, "person": email, "page": "2"})
+    assert second.status_code == 200 and "Previous page" in second.text and "Next page" not in second.text
+    assert "paged_0" in second.text and "paged_59" not in second.text
+    # A date it cannot read is in the error summary, as from a link; the rest of the search goes on.
+    wrong = search_audit(admin, person=email, date_from="2026-13-40")
+    assert re.search(r"<title>\s*Error: Audit trail", wrong.text) and 'href="#date_from"' in wrong.text
+    assert "paged_59" in wrong.text
+    assert admin.post("/front-door/audit", data={"person": email}).status_code == 400  # no CSRF token
+
+
+CSRF_VALUE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def test_a_date_the_audit_viewer_cannot_read_is_in_an_error_summary_too(admin):

@@ -115,7 +115,7 @@ EXPECTED: dict[str, dict] = {
     "frontdoor.new_contact": {"GET": only("front_door"), "POST": only("front_door", status=400)},
     "frontdoor.import_contacts": {"GET": only("front_door"), "POST": only("front_door", status=400)},
     "frontdoor.example_csv": {"GET": only("front_door")},
-    "frontdoor.audit": {"GET": only("admin")},  # and front door managers (tests/test_frontdoor.py)
+    "frontdoor.audit": {"GET": only("admin"), "POST": only("admin")},  # and front door managers (tests/test_frontdoor.py)
     "frontdoor.export": {"GET": only("front_door", "policy_lead")},
     "frontdoor.team": {"GET": only("admin")},
     "frontdoor.set_manager": {"path": "/front-door/team/{user_id}", "POST": only("admin", status=404)},

@@ -22,7 +22,7 @@ from ..spreadsheet import to_csv
 from ..thresholds.schema import ConsentRule
 from ..store import frontdoor as fd_store
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_KIND_NAMES, NFA_OUTCOMES,
-                      OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES, child_age_sent)
+                      MAX_ID, OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES, child_age_sent)
 from . import frontdoor_forms as ff
 from .journey import current_revision, superseded, tell, tell_dropped, unsent_draft, version_for
 from .kept import keeps, take_kept_form
@@ -488,23 +488,32 @@ def example_csv():
 
 # ------------------------------------------------------------------------------ audit viewer
 
-@bp.get("/audit")
+@bp.route("/audit", methods=["GET", "POST"])
 @role_required("admin", "front_door")
 def audit():
+    """The search form is POSTed, so what is typed (often someone's email address) is never in a URL, a
+    proxy's log or the browser's history; its pages are buttons that POST it again. Links here carry
+    only an account's number (`account`: an account's page links to its events), a reference, an
+    action, dates and a page."""
     if current_user.role == "front_door" and not is_manager(current_user):
         abort(403)
-    form = ff.AuditSearchForm(request.args, meta={"csrf": False})
+    sent = request.form if request.method == "POST" else request.args
+    form = ff.AuditSearchForm() if request.method == "POST" else ff.AuditSearchForm(sent, meta={"csrf": False})
     form.validate()
     for field in (form.date_from, form.date_to):
         if field.errors:  # shown beside the field; the search goes on without it
             field.data = None
+    account_id = _account_id(sent.get("account"))
     query = select(AuditEvent)
+    if account_id is not None:
+        query = query.where(_account_events(account_id))
     if form.person.data:
         query = query.where(AuditEvent.actor.ilike(f"%{_like(form.person.data.strip().lower())}%", escape="\\"))
     if form.record.data:
         record = form.record.data.strip()
-        query = query.where(or_(AuditEvent.record_id == record[:64],
-                                AuditEvent.record_id == _referral_id(record), _account_events(record)))
+        found = store.find_user(record) if "@" in record else None
+        query = query.where(or_(AuditEvent.record_id == record[:64], AuditEvent.record_id == _referral_id(record),
+                                _account_events(found.id) if found else false()))
     if form.action.data:
         query = query.where(AuditEvent.action == form.action.data)
     # UK days, as each row shows its time (stored as UTC: a UK day starts at 23:00 the day before in summer).
@@ -512,26 +521,34 @@ def audit():
         query = query.where(AuditEvent.at >= workdays.uk_day_start(form.date_from.data))
     if form.date_to.data:
         query = query.where(AuditEvent.at < workdays.uk_day_start(form.date_to.data + dt.timedelta(days=1)))
-    page = fq.page_number(request.args.get("page"))
+    page = fq.page_number(sent.get("page"))
     events = list(db.session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                                      .offset((page - 1) * 50).limit(51)))
-    searched = {k: v for k, v in request.args.items() if k != "page" and v}
+    searched = {k: v for k, v in sent.items() if k not in ("page", "csrf_token") and v}
     store.record_view("audit_searched", actor=_user(), record_type="audit_events", search=searched)
+    account = None if account_id is None else (db.session.get(User, account_id) or account_id)
     return render_template("frontdoor/audit.html", form=form, events=events[:50], has_next=len(events) > 50,
-                           page=page, searched=searched)
+                           page=page, searched=searched, posted=request.method == "POST", account=account)
 
 
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _account_events(record: str):
-    """An account's email address finds the events stored under the account's number (its creation,
-    changes and password resets), which an administrator does not otherwise know."""
-    found = store.find_user(record) if "@" in record else None
-    if found is None:
-        return false()
-    return and_(AuditEvent.record_type == "users", AuditEvent.record_id == str(found.id))
+def _account_id(value: str | None) -> int | None:
+    """The account whose events a link asks for, by its number; anything else is no such page."""
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID):
+        abort(404)
+    return int(value)
+
+
+def _account_events(user_id: int):
+    """The events stored under an account's number (its creation, changes and password resets). An
+    account's page links to them by number; a search by its email address finds them too, as an
+    administrator does not otherwise know the number."""
+    return and_(AuditEvent.record_type == "users", AuditEvent.record_id == str(user_id))
 
 
 def _referral_id(record: str) -> str:

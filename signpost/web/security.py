@@ -174,13 +174,29 @@ def _idle_and_access():
             session["last_seen"] = now
         # For the timeout warning (base.html): the session ends this many seconds from now, in use or not.
         g.session_left = max(0, started + current_app.config["SESSION_MAX_HOURS"] * 3600 - now)
-        if current_user.must_change_password and endpoint not in MUST_CHANGE_PASSWORD_ENDPOINTS:
-            return redirect(url_for("auth.change_password"))
+        if current_user.must_change_password:
+            if current_user.temporary_password_expired(current_app.config["TEMPORARY_PASSWORD_DAYS"]):
+                return _end_expired_temporary_session(current_user._get_current_object())
+            if endpoint not in MUST_CHANGE_PASSWORD_ENDPOINTS:
+                return redirect(url_for("auth.change_password"))
         return None
     if not is_public(endpoint):
         remember_return_path(draft_in_hand())
         return redirect(url_for("auth.sign_in"))
     return None
+
+
+def _end_expired_temporary_session(user):
+    """A session begun with a temporary password does not outlive it: once it has expired it is
+    signed out (not sent to change it: the expired password would still choose the next one), as
+    sign-in refuses it."""
+    from .. import store
+    store.record_sign_out(user, reason="temporary_password_expired")
+    logout_user()
+    session.clear()
+    flash("Your temporary password has expired, so you have been signed out. Ask an administrator for a "
+          "new one.", "info")
+    return redirect(url_for("auth.sign_in"))
 
 
 def _headers(response):
