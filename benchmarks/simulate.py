@@ -130,11 +130,12 @@ def read_floor(start: dt.date, end: dt.date) -> int:
     count = 0
     cols = (Assessment.indicator_ids, Assessment.age_months, Assessment.age_band, Assessment.unborn,
             Assessment.consent, Assessment.in_danger, Assessment.recommended_route)
-    for _row in conn.execute(sa.select(*cols).where(_period(start, end))):
+    for _row in conn.execute(sa.select(*cols).where(_period(Assessment.completed_at, start, end))):
         count += 1
     query = (sa.select(*cols, Referral.latest_outcome).select_from(Assessment)
              .join(Referral, Referral.assessment_id == Assessment.id)
-             .where(_period(start, end), Referral.latest_outcome.is_not(None), Referral.kind != "consultation"))
+             .where(_period(Referral.created_at, start, end), Referral.latest_outcome.is_not(None),
+                    Referral.kind != "consultation"))
     for _row in conn.execute(query):
         count += 1
     db.session.rollback()

@@ -134,10 +134,9 @@ def _answer_columns(points: list[int]):
             Assessment.unborn, Assessment.consent, Assessment.in_danger)
 
 
-def _period(start: dt.date, end: dt.date):
-    """Completed on the UK days from start to end (stored as UTC: a summer day starts at 23:00 the day before)."""
-    return and_(Assessment.completed_at >= uk_day_start(start),
-                Assessment.completed_at < uk_day_start(end + dt.timedelta(days=1)))
+def _period(at, start: dt.date, end: dt.date):
+    """`at` on the UK days from start to end (stored as UTC: a summer day starts at 23:00 the day before)."""
+    return and_(at >= uk_day_start(start), at < uk_day_start(end + dt.timedelta(days=1)))
 
 
 STORED = (Assessment.recommended_route, Assessment.recommended_level, Assessment.urgency, Assessment.lado)
@@ -149,21 +148,22 @@ def grouped_assessments(connection, start: dt.date, end: dt.date, points: list[i
     cols = _answer_columns(points)
     later = aliased(Assessment)
     query = (select(*cols, *STORED, func.count())
-             .where(_period(start, end), ~exists().where(later.replaces_id == Assessment.id))
+             .where(_period(Assessment.completed_at, start, end), ~exists().where(later.replaces_id == Assessment.id))
              .group_by(*cols, *STORED))
     return connection.execute(query).all()
 
 
 def grouped_decisions(connection, start: dt.date, end: dt.date, points: list[int]) -> list:
     """(answers..., stored route, latest outcome, count) for the period's decided referrals to
-    children's social care, as the reports count them: not requests for early help or for advice.
+    children's social care, as the reports count them: received in the period (not by when their
+    assessment was completed, which can be the day before), and not requests for early help or for advice.
 
     Referral.latest_outcome is the newest decision's outcome, kept with every decision."""
     cols = _answer_columns(points)
     query = (select(*cols, Assessment.recommended_route, Referral.latest_outcome, func.count())
              .select_from(Assessment)
              .join(Referral, Referral.assessment_id == Assessment.id)
-             .where(_period(start, end), Referral.latest_outcome.is_not(None), Referral.kind == "referral")
+             .where(_period(Referral.created_at, start, end), Referral.latest_outcome.is_not(None), Referral.kind == "referral")
              .group_by(*cols, Assessment.recommended_route, Referral.latest_outcome))
     return connection.execute(query).all()
 

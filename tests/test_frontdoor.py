@@ -1123,6 +1123,7 @@ def test_decisions_export_neutralises_formulas_and_is_audited(front_door, policy
     today = workdays.uk_local(utcnow()).date().isoformat()
     response = policy_lead.get(f"/front-door/export?date_from={today}&date_to={today}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="signpost-decisions-{today}-to-{today}.csv"'
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert len(rows) == 1 and rows[0]["reference"] == item.reference and rows[0]["outcome"] == "nfa"
     assert rows[0]["note"].startswith("'=") and rows[0]["within_one_working_day"] == "True"
@@ -1132,6 +1133,16 @@ def test_decisions_export_neutralises_formulas_and_is_audited(front_door, policy
     assert referrer.get(f"/front-door/export?date_from={today}&date_to={today}").status_code == 403
     bad = front_door.get(f"/front-door/export?date_from={today}&date_to=2001-01-01")
     assert bad.status_code == 400 and "same as or after the first date" in bad.text
+
+
+@pytest.mark.parametrize("query", ['date_from=2026-07-01"; filename="evil.exe&date_to=2026-07-01',
+                                   "date_from=2026-07-01&date_to=../../etc/passwd"])
+def test_a_decisions_export_with_a_date_it_cannot_read_is_never_named_from_it(policy_lead, query):
+    """The export's file name is made from the dates as read, never as typed: a date it cannot read is
+    an error on the page, with no download at all."""
+    response = policy_lead.get(f"/front-door/export?{query}")
+    assert response.status_code == 400 and "Content-Disposition" not in response.headers
+    assert "evil" not in str(response.headers) and "passwd" not in str(response.headers)
 
 
 def test_decisions_export_uses_uk_days_and_times(policy_lead, users):

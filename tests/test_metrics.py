@@ -461,6 +461,71 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(known, policy_lead, m
     assert rows[-1][:4] == ["'=HYPERLINK(\"x\")", "'+44", "'-3", "'@SUM"]
 
 
+SAFE_ATTACHMENT = re.compile(r'attachment; filename="[a-z0-9]+(-[a-z0-9]+)*\.csv"')
+
+
+def attachment_name(response) -> str:
+    """The file name a download is saved under, after checking the whole header is one safe name."""
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    header = response.headers["Content-Disposition"]
+    assert SAFE_ATTACHMENT.fullmatch(header), header
+    assert len(response.headers.getlist("Content-Disposition")) == 1
+    assert not any(cookie.startswith("a=") for cookie in response.headers.getlist("Set-Cookie"))  # the session's only
+    return header.split('"')[1]
+
+
+def test_csv_file_names_say_the_period_and_every_filter_applied(known, policy_lead):
+    """A policy lead who downloads the same table with three sets of filters gets three names."""
+    from signpost.content import current_library
+    version = current_library().versions[-1].id
+    names = {attachment_name(policy_lead.get(f"/reports/monthly.csv?{QUERY}{filters}")) for filters in (
+        "", "&source=6", "&organisation=police", "&age_band=10+to+15&urgency=same_day&route=social_care",
+        f"&threshold={version}&followed=overridden&origin=signpost")}
+    assert names == {
+        "signpost-monthly-2026-02-01-to-2026-02-28-baseline-2026-01-01-to-2026-01-31.csv",
+        "signpost-monthly-2026-02-01-to-2026-02-28-baseline-2026-01-01-to-2026-01-31-source-6.csv",
+        "signpost-monthly-2026-02-01-to-2026-02-28-baseline-2026-01-01-to-2026-01-31-organisation-police.csv",
+        "signpost-monthly-2026-02-01-to-2026-02-28-baseline-2026-01-01-to-2026-01-31-age-band-10-to-15-route-"
+        "social-care-urgency-same-day.csv",
+        f"signpost-monthly-2026-02-01-to-2026-02-28-baseline-2026-01-01-to-2026-01-31-origin-signpost-threshold-"
+        f"{version}-followed-overridden.csv"}
+
+
+def test_a_csv_linked_from_the_page_leaves_out_the_default_baseline(known, policy_lead):
+    """The page's links always carry the baseline; the name gives it only when it is not the default one,
+    so an ordinary download's name is the table, the period and the filters."""
+    html = policy_lead.get("/reports/?start=2026-02&end=2026-02&source=6").get_data(as_text=True)
+    link = unescape(re.search(r'href="(/reports/headline\.csv[^"]*)"', html).group(1))
+    assert "baseline_start=" in link
+    assert attachment_name(policy_lead.get(link)) == "signpost-headline-2026-02-01-to-2026-02-28-source-6.csv"
+
+
+@pytest.mark.parametrize("hostile", [
+    'source=6"; filename="evil.exe', "threshold=../../etc/passwd", "age_band=%22%0D%0ASet-Cookie:+a%3Db",
+    "route=social_care%3B+filename%2A%3DUTF-8%27%27evil.exe", "urgency=Zo%C3%AB+%E2%80%AE", "baseline_end=2026-01%22x",
+])
+def test_a_hostile_filter_value_cannot_change_a_csvs_file_name_or_header(known, policy_lead, hostile):
+    """Only a filter's own choices (and dates it could read) reach the name, as slugs: anything else is
+    ignored, as on the page, or the request refused; never part of the header."""
+    response = policy_lead.get(f"/reports/monthly.csv?start=2026-02&end=2026-02&{hostile}")
+    if response.status_code == 400:  # a control character: refused before the view
+        assert "Content-Disposition" not in response.headers
+        return
+    name = attachment_name(response)
+    assert name.startswith("signpost-monthly-2026-02-01-to-2026-02-28") and name.count(".") == 1, name
+    for fragment in ("evil", "etc", "passwd", "cookie", "zo"):
+        assert fragment not in name, name
+
+
+def test_a_file_name_is_slugs_whatever_it_is_given():
+    from signpost.spreadsheet import file_name
+    name = file_name("Signpost", 'x"; filename="evil.exe\r\nSet-Cookie: a=b', "Zoë/../ ", "", "10 to 15", dt.date(2026, 4, 1))
+    assert name == "signpost-x-filename-evil-exe-set-cookie-a-b-zo-10-to-15-2026-04-01.csv"
+    long_a, long_b = file_name("signpost", "x" * 300, "a"), file_name("signpost", "x" * 300, "b")
+    assert long_a != long_b and len(long_a) <= 204 and re.fullmatch(r"[a-z0-9-]+\.csv", long_a)
+    assert file_name("", "--") == "download.csv"
+
+
 def test_the_chart_is_svg_with_a_title_and_a_description(known, policy_lead, frozen_now):
     html = policy_lead.get(f"/reports/?{QUERY}").get_data(as_text=True)
     svg = re.search(r"<svg[^>]*aria-labelledby=\"chart-monthly-title chart-monthly-desc\"[^>]*>(.*?)</svg>",

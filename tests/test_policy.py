@@ -624,6 +624,61 @@ def test_a_simulations_agreement_then_is_the_reports_agreement(app, users):
     assert (result.agree_before, result.judged, result.decided) == (3, 4, 6)
 
 
+def test_a_referral_counts_in_the_period_it_was_received_on_both_pages(policy_lead, users):
+    """Assessed at 23:30 on 31 March (BST), sent at 00:30 on 1 April: the reports count the referral in
+    April, the day it was received, and Preview a change once counted its decision in March, by when the
+    assessment was completed, so the two pages disagreed at the edge. Both now count it in April; the
+    assessment itself is still one of March's (it was completed then)."""
+    from signpost import metrics
+    from signpost.store.history import record_demo_history
+    from test_metrics import journey, table_cells
+    received = dt.datetime(2026, 3, 31, 23, 30)  # UTC: 00:30 on 1 April in the UK
+    item = journey(users["referrer"].id, received, outcomes=[("strategy_s47", received + dt.timedelta(days=1))])
+    item["assessment"]["completed_at"] = received - dt.timedelta(hours=1)  # 23:30 on 31 March in the UK
+    record_demo_history([], [item], months=0, recorded_by=users["front_door"].id)
+    draft_id = start_draft(policy_lead)
+    january = metrics.Period(dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+    for start, end, referrals, assessments in ((dt.date(2026, 3, 1), dt.date(2026, 3, 31), 0, 1),
+                                               (dt.date(2026, 4, 1), dt.date(2026, 4, 30), 1, 0)):
+        agreed = metrics.overview(metrics.Period(start, end), january, now=dt.datetime(2026, 6, 1)).agreed
+        result = simulate(db.session.connection(), current_version(), start, end, on_date=TODAY)
+        assert (agreed.k, agreed.n) == (result.agree_recorded, result.judged) == (referrals, referrals), start
+        assert (result.decided, result.total) == (referrals, assessments), start
+        # ... and so do the pages themselves.
+        report = policy_lead.get(f"/reports/?start={start}&end={end}&baseline_start=2026-01&baseline_end=2026-01")
+        measures = {row[0]: row[1:3] for row in table_cells(report.text, "measures")}
+        assert measures["Decisions that agreed with Signpost's recommendation"] == [str(referrals)] * 2, start
+        preview = " ".join(policy_lead.get(f"/policy/drafts/{draft_id}/simulate?from={start}&to={end}").text.split())
+        assert f"Referrals received from {start:%-d %B %Y} to {end:%-d %B %Y}, picked by the day they were " \
+               "received, as the reports pick them" in preview
+        assert (f"Decided referrals</dt><dd class=\"govuk-summary-list__value\">{referrals}</dd>" in preview) \
+            == bool(referrals), start
+        assert ("1 of 1 (100%)" in preview) == bool(referrals), start
+        assert f"Assessments in the period</dt><dd class=\"govuk-summary-list__value\">{assessments}</dd>" in preview
+
+
+def test_on_the_demo_history_both_pages_count_the_same_agreement_for_any_period(app):
+    """The demo history, over the default period and over single months and days whose edges fall anywhere:
+    the agreement Preview a change gives for the time (its referrals picked by the day received) is the
+    reports' count, referral for referral."""
+    from signpost import metrics
+    result = app.test_cli_runner().invoke(args=["demo", "history", "--months", "24", "--per-month", "120"])
+    assert result.exit_code == 0, result.output
+    current = metrics.default_current(TODAY)
+    baseline = metrics.default_baseline(current)
+    last_month = current.end.replace(day=1)
+    periods = [current, metrics.Period(last_month, current.end),
+               metrics.Period(current.start + dt.timedelta(days=17), current.end - dt.timedelta(days=40)),
+               *(metrics.Period(day, day) for day in (current.end, current.end - dt.timedelta(days=9)))]
+    judged = 0
+    for period in periods:
+        agreed = metrics.overview(period, baseline).agreed
+        run = simulate(db.session.connection(), current_version(), period.start, period.end, on_date=TODAY)
+        assert (run.agree_recorded, run.judged) == (agreed.k, agreed.n), period
+        judged += run.judged
+    assert judged > 100  # the periods hold referrals to compare
+
+
 def test_a_simulations_page_gives_the_reports_agreement_beside_the_base_versions(policy_lead, users):
     """Simulated from a draft, "before" is what the draft's base recommends for the same answers, which may
     not be what was recommended at the time: the page once called that "Agreement then", so a policy lead

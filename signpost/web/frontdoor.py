@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
                    session, url_for)
 from flask_login import current_user
 from sqlalchemy import and_, false, func, or_, select
@@ -18,12 +18,12 @@ from ..extensions import db
 from ..journey import JourneyAnswers
 from ..models import Assessment, AuditEvent, Decision, Draft, ExternalContact, Referral, User, utcnow
 from ..settings import ROOT
-from ..spreadsheet import to_csv
 from ..thresholds.schema import ConsentRule
 from ..store import frontdoor as fd_store
 from ..values import (AGE_BANDS, CONTACT_CHANNEL_NAMES, CONTACT_CHANNELS, ITEM_KIND_NAMES, NFA_OUTCOMES,
                       MAX_ID, OUTCOME_NAMES, REFERRAL_SOURCES, ROUTES, URGENCIES, child_age_sent)
 from . import frontdoor_forms as ff
+from .downloads import csv_download
 from .journey import current_revision, superseded, tell, tell_dropped, unsent_draft, version_for
 from .kept import keeps, take_kept_form
 from .security import abort_not_yours, audited_not_found, role_required
@@ -590,9 +590,7 @@ def export():
     store.record_view("decisions_exported", actor=_user(), record_type="decisions",
                       date_from=form.date_from.data.isoformat(), date_to=form.date_to.data.isoformat(),
                       rows=len(body))
-    name = f"decisions-{form.date_from.data:%Y%m%d}-{form.date_to.data:%Y%m%d}.csv"
-    return Response(to_csv(header, body), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return csv_download(header, body, "signpost-decisions", form.date_from.data, "to", form.date_to.data)
 
 
 # ------------------------------------------------------------------------------ the team (administrators)

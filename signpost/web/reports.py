@@ -9,14 +9,14 @@ import dataclasses
 import datetime as dt
 import re
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from wtforms import Form, SelectField, StringField
 
 from .. import metrics, values, workdays
 from ..content import current_library
-from ..spreadsheet import to_csv
 from ..values import AGE_BANDS, REFERRAL_SOURCES, ROUTES, URGENCIES
 from .charts import bar_chart, month_chart
+from .downloads import csv_download
 from .security import role_required
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -87,6 +87,11 @@ class Query:
     # not independent, so the page says so and makes no claim about chance.
     overlap: metrics.Period | None = None
     ignored: list[str] = dataclasses.field(default_factory=list)  # filters in the address not applied
+    baseline_chosen: bool = False  # a baseline other than the default one
+
+    def applied(self) -> dict[str, str]:
+        """The filters applied (field name -> choice): never one the page ignored."""
+        return {field.name: field.data for field in self.form if isinstance(field, SelectField) and field.data}
 
 
 def _query() -> Query:
@@ -119,7 +124,7 @@ def _query() -> Query:
         errors.append({"text": field.errors[0], "href": f"#{field.id}"})
         start, end = current.start, current.end
     current = metrics.Period(start, end)
-    baseline = metrics.default_baseline(current, first)
+    default_baseline = baseline = metrics.default_baseline(current, first)
     b_start = _parse(form.baseline_start.data, end=False)
     b_end = _parse(form.baseline_end.data, end=True)
     if b_start or b_end:
@@ -127,10 +132,11 @@ def _query() -> Query:
         if baseline.end < baseline.start:
             form.baseline_end.errors = ["'Baseline to' must be the same as or after 'Baseline from'"]
             errors.append({"text": form.baseline_end.errors[0], "href": "#baseline_end"})
-            baseline = metrics.default_baseline(current, first)
+            baseline = default_baseline
     filters = metrics.Filters(**{name: getattr(form, name).data or None for name in (
         "source", "organisation", "threshold", "age_band", "route", "urgency", "followed", "origin")})
-    return Query(form, current, baseline, filters, errors, current.overlap(baseline), ignored)
+    return Query(form, current, baseline, filters, errors, current.overlap(baseline), ignored,
+                 baseline_chosen=baseline != default_baseline)
 
 
 # ---- the tables: one build for the page and the CSV ---------------------------------------------
@@ -261,8 +267,7 @@ def _args(query: Query) -> dict[str, str]:
     period, and a link keeping the other date would download a different period from the one shown."""
     used = {"start": query.current.start, "end": query.current.end,
             "baseline_start": query.baseline.start, "baseline_end": query.baseline.end}
-    return {**{name: day.isoformat() for name, day in used.items()},
-            **{field.name: field.data for field in query.form if isinstance(field, SelectField) and field.data}}
+    return {**{name: day.isoformat() for name, day in used.items()}, **query.applied()}
 
 
 @bp.get("/<name>.csv")
@@ -273,6 +278,16 @@ def download(name: str):
     table = tables.get(name)
     if table is None:
         abort(404)
-    filename = f"signpost-{name}-{query.current.start.isoformat()}-to-{query.current.end.isoformat()}.csv"
-    return Response(to_csv(table.headers, table.rows), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return csv_download(table.headers, table.rows, *download_name(name, query))
+
+
+def download_name(table: str, query: Query) -> list:
+    """The parts of a table's CSV's file name: the table, the period, the baseline when it is not the default,
+    and each filter applied as its name and choice (signpost-monthly-2026-02-01-to-2026-02-28-source-6.csv),
+    so downloads with different filters never share a name."""
+    parts = ["signpost", table, query.current.start, "to", query.current.end]
+    if query.baseline_chosen:
+        parts += ["baseline", query.baseline.start, "to", query.baseline.end]
+    for name, choice in query.applied().items():
+        parts += [name, choice]
+    return parts
