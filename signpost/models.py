@@ -130,7 +130,7 @@ class Assessment(db.Model):
     draft_id: Mapped[str | None] = mapped_column(ForeignKey("drafts.id", ondelete="SET NULL"), index=True)
     # Append-only revisions: 1, 2, ... per draft, each linked to the one it replaces.
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"), index=True)
     # What the engine read (signpost.journey.answers_key): a revision is for the current
     # answers only while the draft's key matches.
     answers_key: Mapped[str | None] = mapped_column(String(64))
