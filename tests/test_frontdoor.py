@@ -1101,6 +1101,9 @@ def test_a_date_the_audit_viewer_cannot_read_is_in_an_error_summary_too(admin):
     summary = html.split('class="govuk-error-summary"', 1)[1].split("</div>\n</div>", 1)[0]
     assert 'href="#date_from"' in summary and 'href="#date_to"' not in summary
     assert 'id="date_from-error"' in html
+    # In the service's words, naming the field and the form a date takes; never WTForms' own.
+    assert "From must be a real date, written as year-month-day, for example 2026-03-31" in summary
+    assert "Not a valid date" not in html
     assert "Error: Audit trail" not in admin.get("/front-door/audit?date_from=2026-01-01").text
 
 
@@ -1133,6 +1136,9 @@ def test_decisions_export_neutralises_formulas_and_is_audited(front_door, policy
     assert referrer.get(f"/front-door/export?date_from={today}&date_to={today}").status_code == 403
     bad = front_door.get(f"/front-door/export?date_from={today}&date_to=2001-01-01")
     assert bad.status_code == 400 and "same as or after the first date" in bad.text
+    unreadable = front_door.get(f"/front-door/export?date_from={today}&date_to=31/13/2026")
+    assert unreadable.status_code == 400 and "Not a valid date" not in unreadable.text
+    assert "The last date must be a real date, written as year-month-day" in unreadable.text
 
 
 @pytest.mark.parametrize("query", ['date_from=2026-07-01"; filename="evil.exe&date_to=2026-07-01',

@@ -169,6 +169,22 @@ def in_accepted_years(form, field):
         raise ValidationError(f"Enter a date in a year {workdays.YEARS_ALLOWED}")
 
 
+class DayField(DateField):
+    """A date typed as year-month-day (a browser's date box sends it so), refused in the service's own words,
+    naming the field, rather than WTForms' "Not a valid date value"."""
+
+    def __init__(self, label: str, *args, named: str, **kwargs):
+        super().__init__(label, *args, **kwargs)
+        self.named = named
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(f"{self.named} must be a real date, written as year-month-day, "
+                             "for example 2026-03-31") from None
+
+
 class AuditSearchForm(FlaskForm):
     person = StringField("Person (email address, or part of it)", validators=[Optional(), Length(max=254)])
     record = StringField("Record (a reference such as NM-2026-00042, an account's email address, or a record "
@@ -176,14 +192,14 @@ class AuditSearchForm(FlaskForm):
                          validators=[Optional(), Length(max=254)])  # an email address can be 254 characters
     action = StringField("Action (for example item_viewed or decision_recorded)",
                          validators=[Optional(), Length(max=64)])
-    date_from = DateField("From", validators=[Optional(), in_accepted_years])
-    date_to = DateField("To", validators=[Optional(), in_accepted_years])
+    date_from = DayField("From", named="From", validators=[Optional(), in_accepted_years])
+    date_to = DayField("To", named="To", validators=[Optional(), in_accepted_years])
 
 
 class ExportForm(FlaskForm):
-    date_from = DateField("Decisions made from", validators=[InputRequired("Enter the first date"),
-                                                             in_accepted_years])
-    date_to = DateField("to", validators=[InputRequired("Enter the last date"), in_accepted_years])
+    date_from = DayField("Decisions made from", named="The first date",
+                         validators=[InputRequired("Enter the first date"), in_accepted_years])
+    date_to = DayField("to", named="The last date", validators=[InputRequired("Enter the last date"), in_accepted_years])
 
     def validate_date_to(self, field):
         if self.date_from.data and field.data and field.data < self.date_from.data:
