@@ -569,6 +569,22 @@ def test_a_page_shown_under_another_version_is_not_saved_but_shown_again_filled_
     assert f'name="shown_under" value="{v.id}"' in page
 
 
+def test_yes_to_immediate_danger_sent_from_a_page_shown_under_another_version_goes_on_to_call_999(walker):
+    """Every version asks "is the child in immediate danger?" alike: a "yes" sent from a page built for the
+    version before is saved and goes on to Call 999, never back to the question (or a Call 999 page whose
+    first words are to check answers because the thresholds changed)."""
+    walker.start()
+    v, older = _on_older_version(walker)
+    assert walker.client.get("/refer/danger").status_code == 200  # another tab: the draft moves to v
+    sent = walker.post("/refer/danger", {"in_danger": "yes", "shown_under": older.id})
+    assert sent.status_code == 302 and sent.location == "/refer/phone-now"
+    assert walker.answers().in_danger == "yes" and db.session.get(Draft, walker.draft_id).kept_forms is None
+    assessment = db.session.scalar(select(Assessment))
+    assert assessment.immediate and assessment.threshold_id == v.id
+    page = walker.client.get("/refer/phone-now").text
+    assert "999" in page and "threshold document changed" not in page
+
+
 def test_referral_details_sent_as_a_new_version_comes_in_are_kept(walker):
     walker.concerns([level_items(4)[0]], location=walker.to_concerns())
     walker.finish_questions()

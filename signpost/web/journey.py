@@ -498,7 +498,9 @@ def question(draft: Draft, slug: str):
     ctx = Context(version, answers, today())
     sent_before_sign_out = kept_call_for_help(draft) if page.id == "danger" else None
     form = page.form(ctx, sent_before_sign_out or formdata_for(draft))
-    if sent_under_another_version(draft):  # kept, and shown again as the draft's version asks it
+    # Kept, and shown again as the draft's version asks it; but never "yes, in immediate danger": every
+    # version asks that alike, and the referrer goes on to Call 999, not back to the question to send again.
+    if sent_under_another_version(draft) and not (page.id == "danger" and form.in_danger.data == "yes"):
         keep_sent_form(draft, form)
         return redirect(page_url(page.id, change=change))
     if (request.method == "POST" and form.validate()) or sent_before_sign_out:
