@@ -229,7 +229,10 @@ def test_advice_that_no_referral_is_needed_says_a_referral_can_still_be_made(wal
         block = re.search(rf'data-still-worried="{consultation.reference}">.*?</form>', page, re.S)
         assert block, path
         assert STILL_WORRIED in " ".join(block.group(0).split()) and 'action="/refer/new"' in block.group(0)
-        assert 'name="csrf_token"' in block.group(0) and "Start a new referral" in block.group(0)
+        assert 'name="csrf_token"' in block.group(0)
+        # The button's words with the reference for screen readers, as markup (not shown as "<span ...>").
+        assert re.search(r'>\s*Start a new referral<span class="govuk-visually-hidden"> after the advice on '
+                         rf'{consultation.reference}</span>\s*</button>', block.group(0)), block.group(0)
         assert 'id="refer-after-advice"' not in page  # no referral "from these answers": they may have changed
     started = walker.client.post("/refer/new", data={"csrf_token": walker.token})  # the button
     assert started.status_code == 302 and started.location == "/refer/danger"
