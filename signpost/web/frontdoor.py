@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import contacts_csv, frontdoor_queue as fq, journey, mail, store, values, workdays
+from .. import contacts_csv, frontdoor_queue as fq, journey, mail, store, workdays
 from ..content import current_directory, current_library, current_version_or_none
 from ..extensions import db
 from ..journey import JourneyAnswers
@@ -84,9 +84,8 @@ def index():
 def filter_problems(problems: dict[str, str]) -> dict[str, str]:
     """What is wrong with each filter left out of the queue, in the form's order: named, and saying
     what a value it takes looks like (a filter typed into the address, or a browser's own date box)."""
-    example = values.uk_today().isoformat()
     words = {fq.NOT_A_CHOICE: "{label} must be one of the options in the list",
-             fq.NOT_A_DATE: f"{{label}} must be a real date, written as year-month-day, for example {example}",
+             fq.NOT_A_DATE: ff.unreadable_day("{label}"),
              fq.OUTSIDE_YEARS: f"{{label}} must be a date in a year {workdays.YEARS_ALLOWED}",
              fq.BEFORE_FROM: "{label} must be the same as or after received from"}
     return {name: words[problems[name]].format(label=label) for name, label in FILTER_LABELS.items()

@@ -169,6 +169,11 @@ def in_accepted_years(form, field):
         raise ValidationError(f"Enter a date in a year {workdays.YEARS_ALLOWED}")
 
 
+def unreadable_day(named: str) -> str:
+    """The words for a date that cannot be read as year-month-day: these forms' and the queue's filters'."""
+    return f"{named} must be a real date, written as year-month-day, for example 2026-03-31"
+
+
 class DayField(DateField):
     """A date typed as year-month-day (a browser's date box sends it so), refused in the service's own words,
     naming the field, rather than WTForms' "Not a valid date value"."""
@@ -181,8 +186,7 @@ class DayField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError(f"{self.named} must be a real date, written as year-month-day, "
-                             "for example 2026-03-31") from None
+            raise ValueError(unreadable_day(self.named)) from None
 
 
 class AuditSearchForm(FlaskForm):
